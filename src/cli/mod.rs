@@ -1,0 +1,95 @@
+//! The command line: one file per command. Errors become messages and exit codes here.
+
+mod demo;
+mod init;
+mod sync;
+mod validate;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::project::ProjectLayout;
+
+/// Dango: sync REST APIs into a DuckDB warehouse.
+#[derive(Debug, Parser)]
+#[command(name = "dango", version, about)]
+struct Cli {
+    /// More output: -v for progress details, -vv for debugging.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Create a new project (sources.yml, credentials files, data/).
+    Init(init::InitArgs),
+    /// Fetch the configured sources and load them into data/warehouse.duckdb.
+    Sync(sync::SyncArgs),
+    /// Check .dango/sources.yml and credentials without fetching anything.
+    Validate(validate::ValidateArgs),
+    /// Run a complete example against a built-in mock API on 127.0.0.1.
+    Demo(demo::DemoArgs),
+}
+
+/// Runs the command line and returns the process exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.verbose);
+    let result = match cli.command {
+        Command::Init(args) => init::run(args),
+        Command::Sync(args) => sync::run(args),
+        Command::Validate(args) => validate::run(args),
+        Command::Demo(args) => demo::run(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn init_logging(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("DANGO_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
+}
+
+/// `--project DIR`, shared by commands that work on a project.
+#[derive(Debug, clap::Args)]
+struct ProjectArg {
+    /// Project directory (default: the nearest one at or above the current directory).
+    #[arg(long, value_name = "DIR")]
+    project: Option<PathBuf>,
+}
+
+impl ProjectArg {
+    fn layout(&self) -> anyhow::Result<ProjectLayout> {
+        match &self.project {
+            Some(dir) => Ok(ProjectLayout::new(dir)),
+            None => {
+                let cwd = std::env::current_dir()?;
+                ProjectLayout::discover(&cwd).ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "no .dango/sources.yml in {} or above: run `dango init` or pass --project DIR",
+                        cwd.display()
+                    )
+                })
+            }
+        }
+    }
+}

@@ -1,0 +1,91 @@
+//! `dango sync [SOURCE...]`: plan, fetch, load, commit, and print what landed.
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+
+use super::ProjectArg;
+use crate::engine::{SourceReport, SyncOptions, plan, sync};
+use crate::project::loader::load_sources_file;
+use crate::project::{Credentials, ProjectLayout};
+use crate::warehouse::Warehouse;
+
+/// Arguments of `dango sync`.
+#[derive(Debug, clap::Args)]
+pub struct SyncArgs {
+    /// Sources to sync (default: every enabled source).
+    sources: Vec<String>,
+    #[command(flatten)]
+    project: ProjectArg,
+    /// Let a `replace` resource that returns no rows empty its table.
+    #[arg(long)]
+    allow_empty_replace: bool,
+}
+
+pub fn run(args: SyncArgs) -> anyhow::Result<ExitCode> {
+    let layout = args.project.layout()?;
+    let options = SyncOptions { allow_empty_replace: args.allow_empty_replace };
+    let reports = run_sync(&layout, &args.sources, &options)?;
+    print_reports(&reports);
+    let ok = reports.iter().all(|r| r.error.is_none());
+    Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+/// Plans and runs a sync of `sources` (all enabled if empty) in the project at `layout`.
+pub fn run_sync(
+    layout: &ProjectLayout,
+    sources: &[String],
+    options: &SyncOptions,
+) -> anyhow::Result<Vec<SourceReport>> {
+    let file = load_sources_file(&layout.sources_file())?;
+    let creds = Credentials::load(layout.root())?;
+    let plans = plan(layout, &file, sources, &creds)?;
+    if plans.is_empty() {
+        anyhow::bail!(
+            "no enabled sources in {}: add one, or set `enabled: true`",
+            layout.sources_file().display()
+        );
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let warehouse = Warehouse::open(&layout.warehouse_file())?;
+    Ok(runtime.block_on(sync(&warehouse, plans, options)))
+}
+
+/// Prints one block per source: resources with pages, rows and seconds, or the error.
+pub fn print_reports(reports: &[SourceReport]) {
+    for r in reports {
+        match (&r.error, &r.load_id) {
+            (Some(e), _) => {
+                println!("✗ {} → {}: FAILED after {:.2} s", r.name, r.dataset, r.elapsed.as_secs_f64());
+                println!("  {e}");
+                println!("  Nothing from this source was loaded; its tables and cursors are unchanged.");
+            }
+            (None, load_id) => {
+                let id = load_id.as_deref().unwrap_or("-");
+                println!("✓ {} → {} (load {id}, {:.2} s)", r.name, r.dataset, r.elapsed.as_secs_f64());
+            }
+        }
+        let width = r.resources.iter().map(|x| x.name.len()).max().unwrap_or(0);
+        for res in &r.resources {
+            println!(
+                "  {:<width$}  {:>6} pages  {:>9} rows  {:>7.2} s  → {}.{}",
+                res.name,
+                res.pages,
+                res.rows,
+                res.elapsed.as_secs_f64(),
+                r.dataset,
+                res.table,
+            );
+        }
+    }
+    let failed = reports.iter().filter(|r| r.error.is_some()).count();
+    let rows: usize = reports.iter().flat_map(|r| &r.resources).map(|r| r.rows).sum();
+    println!(
+        "{} of {} source(s) synced, {rows} rows.",
+        reports.len() - failed,
+        reports.len()
+    );
+}

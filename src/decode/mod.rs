@@ -1,0 +1,9 @@
+//! JSON values → Arrow: dlt's type rules, one builder per column type, and the schema-inferring
+//! table builder that widens a table as new fields arrive.
+
+pub mod columns;
+pub mod table;
+pub mod types;
+
+pub use table::TableBuilder;
+pub use types::DltType;

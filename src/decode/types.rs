@@ -1,0 +1,319 @@
+//! dlt's data types and its rules for them: which type a JSON value has (ISO-8601 strings are
+//! timestamps), and whether a value fits a column of another type (`coerce`). A value that does
+//! not fit goes to a variant column, never into the column as garbage.
+
+use std::sync::LazyLock;
+
+use arrow::datatypes::{DataType, TimeUnit};
+use chrono::{DateTime, NaiveDateTime};
+use regex::Regex;
+use serde_json::Value;
+
+/// Column types, as dlt names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DltType {
+    /// `bool` → BOOLEAN
+    Bool,
+    /// `bigint` → BIGINT
+    BigInt,
+    /// `double` → DOUBLE
+    Double,
+    /// `text` → VARCHAR
+    Text,
+    /// `timestamp` → TIMESTAMP WITH TIME ZONE (microseconds, UTC)
+    Timestamp,
+    /// `json` → JSON (nested data beyond the nesting limit)
+    Json,
+}
+
+impl DltType {
+    /// dlt's name of the type, used in variant column names (`price__v_double`).
+    pub fn dlt_name(self) -> &'static str {
+        match self {
+            Self::Bool => "bool",
+            Self::BigInt => "bigint",
+            Self::Double => "double",
+            Self::Text => "text",
+            Self::Timestamp => "timestamp",
+            Self::Json => "json",
+        }
+    }
+
+    /// The Arrow type a column of this type is built as (JSON travels as text).
+    pub fn arrow_type(self) -> DataType {
+        match self {
+            Self::Bool => DataType::Boolean,
+            Self::BigInt => DataType::Int64,
+            Self::Double => DataType::Float64,
+            Self::Text | Self::Json => DataType::Utf8,
+            Self::Timestamp => DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+        }
+    }
+
+    /// The DuckDB type of a warehouse column of this type.
+    pub fn duckdb_type(self) -> &'static str {
+        match self {
+            Self::Bool => "BOOLEAN",
+            Self::BigInt => "BIGINT",
+            Self::Double => "DOUBLE",
+            Self::Text => "VARCHAR",
+            Self::Timestamp => "TIMESTAMP WITH TIME ZONE",
+            Self::Json => "JSON",
+        }
+    }
+
+    /// The type of an existing DuckDB column, if it is one Dango writes.
+    pub fn from_duckdb(name: &str) -> Option<Self> {
+        Some(match name.to_ascii_uppercase().as_str() {
+            "BOOLEAN" => Self::Bool,
+            "BIGINT" => Self::BigInt,
+            "DOUBLE" => Self::Double,
+            "VARCHAR" => Self::Text,
+            "TIMESTAMP WITH TIME ZONE" | "TIMESTAMPTZ" => Self::Timestamp,
+            "JSON" => Self::Json,
+            _ => return None,
+        })
+    }
+}
+
+/// A non-null value ready for a column, in its own type.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Scalar<'a> {
+    /// true / false
+    Bool(bool),
+    /// An integer that fits i64.
+    BigInt(i64),
+    /// Any other number.
+    Double(f64),
+    /// A string that is not a timestamp.
+    Text(&'a str),
+    /// An ISO-8601 datetime: microseconds since the epoch, UTC, and the text it came from.
+    Timestamp(i64, &'a str),
+    /// An object or list kept whole, as JSON text.
+    Json(String),
+}
+
+impl Scalar<'_> {
+    /// The type of this value.
+    pub fn dlt_type(&self) -> DltType {
+        match self {
+            Self::Bool(_) => DltType::Bool,
+            Self::BigInt(_) => DltType::BigInt,
+            Self::Double(_) => DltType::Double,
+            Self::Text(_) => DltType::Text,
+            Self::Timestamp(..) => DltType::Timestamp,
+            Self::Json(_) => DltType::Json,
+        }
+    }
+}
+
+/// The scalar form of `value`; `None` for null.
+pub fn classify(value: &Value) -> Option<Scalar<'_>> {
+    Some(match value {
+        Value::Null => return None,
+        Value::Bool(b) => Scalar::Bool(*b),
+        Value::Number(n) => match n.as_i64() {
+            Some(i) => Scalar::BigInt(i),
+            None => Scalar::Double(n.as_f64().unwrap_or(f64::NAN)),
+        },
+        Value::String(s) => match parse_iso_timestamp(s) {
+            Some(micros) => Scalar::Timestamp(micros, s),
+            None => Scalar::Text(s),
+        },
+        Value::Array(_) | Value::Object(_) => Scalar::Json(value.to_string()),
+    })
+}
+
+/// `value` converted to a column of type `to`, or `None` if it does not fit (→ variant column).
+/// The rules are dlt's `coerce_value` for the types Dango infers.
+pub fn coerce<'a>(value: Scalar<'a>, to: DltType) -> Option<Scalar<'a>> {
+    use Scalar as S;
+    if value.dlt_type() == to {
+        return Some(value);
+    }
+    Some(match (value, to) {
+        // Text columns take anything, written as dlt writes it (Python's str(), JSON for nested).
+        (S::Timestamp(_, text), DltType::Text) => S::Text(text),
+        (S::Json(j), DltType::Text) => S::Json(j),
+        (S::BigInt(i), DltType::Text) => S::Json(i.to_string()),
+        (S::Double(f), DltType::Text) => S::Json(f.to_string()),
+        (S::Bool(b), DltType::Text) => S::Json(if b { "True" } else { "False" }.to_string()),
+        (S::BigInt(i), DltType::Double) => S::Double(i as f64),
+        (S::Double(f), DltType::BigInt)
+            if f.fract() == 0.0 && f >= i64::MIN as f64 && f < i64::MAX as f64 =>
+        {
+            S::BigInt(f as i64)
+        }
+        (S::Text(t), DltType::BigInt) => S::BigInt(parse_int(t)?),
+        (S::Text(t), DltType::Double) => match parse_int(t) {
+            Some(i) if t.trim().starts_with("0x") => S::Double(i as f64),
+            _ => S::Double(t.trim().parse().ok().filter(|f: &f64| f.is_finite())?),
+        },
+        (S::BigInt(i), DltType::Bool) => S::Bool(i != 0),
+        (S::Double(f), DltType::Bool) => S::Bool(f != 0.0),
+        (S::Text(t), DltType::Bool) => match t.trim().to_ascii_lowercase().as_str() {
+            "true" | "yes" | "t" | "y" | "1" => S::Bool(true),
+            "false" | "no" | "f" | "n" | "0" => S::Bool(false),
+            _ => return None,
+        },
+        (S::BigInt(i), DltType::Timestamp) => S::Timestamp(i.checked_mul(1_000_000)?, ""),
+        (S::Double(f), DltType::Timestamp) if f.is_finite() => S::Timestamp((f * 1e6) as i64, ""),
+        (S::Text(t), DltType::Timestamp) => S::Timestamp(parse_loose_timestamp(t)?, t),
+        _ => return None,
+    })
+}
+
+/// An integer as dlt's `int()` coercion reads it: trimmed, decimal or `0x` hex.
+fn parse_int(t: &str) -> Option<i64> {
+    let t = t.trim();
+    match t.strip_prefix("0x") {
+        Some(hex) => i64::from_str_radix(hex, 16).ok(),
+        None => t.parse().ok(),
+    }
+}
+
+/// A string going into an existing timestamp column: any ISO date-time, a date (midnight UTC)
+/// or Unix seconds.
+fn parse_loose_timestamp(t: &str) -> Option<i64> {
+    if let Some(micros) = parse_iso_timestamp(t) {
+        return Some(micros);
+    }
+    if let Ok(date) = chrono::NaiveDate::parse_from_str(t.trim(), "%Y-%m-%d") {
+        return date.and_hms_opt(0, 0, 0).map(|d| d.and_utc().timestamp_micros());
+    }
+    let seconds: f64 = t.trim().parse().ok().filter(|f: &f64| f.is_finite())?;
+    Some((seconds * 1e6) as i64)
+}
+
+static ISO_SHAPE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"^(\d{4}-\d{2}-\d{2}[Tt ]\d{2}(:\d{2}(:\d{2}(\.\d{1,9})?)?)?|\d{8}[Tt]\d{2}(\d{2}(\d{2}(\.\d{1,9})?)?)?)([Zz]|[+-]\d{2}(:?\d{2})?)?$",
+    )
+    .expect("valid regex")
+});
+
+/// Microseconds since the epoch of an ISO-8601 date-time string, as dlt's `iso_timestamp`
+/// detection accepts them (a date and a time; naive times are UTC). Dates alone are text.
+pub fn parse_iso_timestamp(s: &str) -> Option<i64> {
+    if s.len() < 11 || s.len() > 40 || !ISO_SHAPE.is_match(s) {
+        return None;
+    }
+    let (body, offset_secs) = split_offset(s)?;
+    let compact = body.as_bytes().get(8).is_some_and(|c| *c == b'T' || *c == b't');
+    let normal: String = if compact {
+        // 20240115T101010 → 2024-01-15T10:10:10
+        let (date, time) = body.split_at(8);
+        format!("{}-{}-{}T{}", &date[..4], &date[4..6], &date[6..8], expand_compact_time(&time[1..]))
+    } else {
+        let mut b = body.to_string();
+        b.replace_range(10..11, "T");
+        b
+    };
+    let with_minutes = match normal.len() {
+        13 => format!("{normal}:00:00"),
+        16 => format!("{normal}:00"),
+        _ => normal,
+    };
+    let naive = NaiveDateTime::parse_from_str(&with_minutes, "%Y-%m-%dT%H:%M:%S%.f").ok()?;
+    let utc = naive.and_utc().timestamp_micros() - offset_secs * 1_000_000;
+    DateTime::from_timestamp_micros(utc).map(|d| d.timestamp_micros())
+}
+
+fn expand_compact_time(t: &str) -> String {
+    let (hms, frac) = t.split_at(t.find('.').unwrap_or(t.len()));
+    let parts: Vec<&str> = [0, 2, 4]
+        .iter()
+        .filter_map(|&i| hms.get(i..i + 2))
+        .collect();
+    format!("{}{frac}", parts.join(":"))
+}
+
+/// Splits a trailing `Z`/`+HH:MM`/`+HHMM`/`+HH` off; returns the rest and the offset in seconds.
+fn split_offset(s: &str) -> Option<(&str, i64)> {
+    if let Some(body) = s.strip_suffix(['Z', 'z']) {
+        return Some((body, 0));
+    }
+    // The date part has '-' at positions 4 and 7 (or none, compact), so search after it.
+    let sign_at = s[10..].rfind(['+', '-']).map(|i| i + 10);
+    let Some(at) = sign_at else { return Some((s, 0)) };
+    let (body, tz) = s.split_at(at);
+    let sign = if tz.starts_with('-') { -1 } else { 1 };
+    let digits: String = tz[1..].chars().filter(char::is_ascii_digit).collect();
+    let hours: i64 = digits.get(0..2)?.parse().ok()?;
+    let minutes: i64 = digits.get(2..4).map_or(Some(0), |m| m.parse().ok())?;
+    if hours > 23 || minutes > 59 {
+        return None;
+    }
+    Some((body, sign * (hours * 3600 + minutes * 60)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn detects_timestamps_as_dlt_does() {
+        // The left column was checked against dlt's `is_iso_timestamp`.
+        let yes = [
+            "2024-01-01T10:00:00Z",
+            "2024-01-01 10:00:00",
+            "2024-01-01T10:00:00.123+02:00",
+            "2024-01-01T10:00",
+            "20240115T101010Z",
+            "2024-01-01T10:00:00+0200",
+            "2024-01-01T10Z",
+        ];
+        let no = [
+            "2024-01-01", "2024", "2024/01/15", "20240115", "10:00", "abc", "1",
+            "2024-13-01T00:00:00Z", "2024-W01", "2024-1-1T10:00:00",
+        ];
+        for s in yes {
+            assert!(parse_iso_timestamp(s).is_some(), "{s} should be a timestamp");
+        }
+        for s in no {
+            assert!(parse_iso_timestamp(s).is_none(), "{s} should be text");
+        }
+    }
+
+    #[test]
+    fn offsets_are_applied() {
+        let utc = parse_iso_timestamp("2024-01-01T10:00:00Z").unwrap();
+        assert_eq!(parse_iso_timestamp("2024-01-01T12:00:00+02:00"), Some(utc));
+        assert_eq!(parse_iso_timestamp("2024-01-01 10:00:00"), Some(utc));
+        assert_eq!(utc, 1_704_103_200_000_000);
+    }
+
+    #[test]
+    fn values_classify_by_json_type() {
+        assert_eq!(classify(&json!(1)).unwrap().dlt_type(), DltType::BigInt);
+        assert_eq!(classify(&json!(1.5)).unwrap().dlt_type(), DltType::Double);
+        assert_eq!(classify(&json!("x")).unwrap().dlt_type(), DltType::Text);
+        assert_eq!(classify(&json!(true)).unwrap().dlt_type(), DltType::Bool);
+        assert_eq!(classify(&json!({"a": 1})).unwrap().dlt_type(), DltType::Json);
+        assert!(classify(&json!(null)).is_none());
+    }
+
+    #[test]
+    fn coercion_keeps_exact_values_and_refuses_lossy_ones() {
+        assert_eq!(coerce(Scalar::Double(2.0), DltType::BigInt), Some(Scalar::BigInt(2)));
+        assert_eq!(coerce(Scalar::Double(1.7), DltType::BigInt), None);
+        assert_eq!(coerce(Scalar::BigInt(3), DltType::Double), Some(Scalar::Double(3.0)));
+        assert_eq!(coerce(Scalar::Text("abc"), DltType::BigInt), None);
+        assert_eq!(
+            coerce(Scalar::Timestamp(0, "1970-01-01T00:00:00Z"), DltType::Text),
+            Some(Scalar::Text("1970-01-01T00:00:00Z"))
+        );
+        assert_eq!(coerce(Scalar::Bool(true), DltType::BigInt), None);
+        assert_eq!(coerce(Scalar::Text(" 7 "), DltType::BigInt), Some(Scalar::BigInt(7)));
+        assert_eq!(coerce(Scalar::Text("0x1F"), DltType::BigInt), Some(Scalar::BigInt(31)));
+        assert_eq!(coerce(Scalar::Text("yes"), DltType::Bool), Some(Scalar::Bool(true)));
+        assert_eq!(coerce(Scalar::Text("maybe"), DltType::Bool), None);
+        assert_eq!(coerce(Scalar::BigInt(0), DltType::Bool), Some(Scalar::Bool(false)));
+        assert_eq!(
+            coerce(Scalar::Text("2024-02-02"), DltType::Timestamp),
+            Some(Scalar::Timestamp(1_706_832_000_000_000, "2024-02-02"))
+        );
+        assert_eq!(coerce(Scalar::Text("not a date"), DltType::Timestamp), None);
+    }
+}

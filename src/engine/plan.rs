@@ -1,0 +1,135 @@
+//! From validated config to work: which sources and resources run, with which table hints and
+//! HTTP clients. Credentials are resolved here, so every `${VAR}` problem shows before any request.
+
+use crate::hints::{TableHints, WriteDisposition};
+use crate::normalize::naming::normalize_identifier;
+use crate::project::config::{SourceConfig, SourceKind, SourcesFile};
+use crate::project::errors::did_you_mean;
+use crate::project::loader::resolve_source;
+use crate::project::{ConfigErrors, Credentials, ProjectLayout};
+use crate::source::rest::{FetchError, RestClient, RestResource};
+
+/// Default nesting depth of child tables (dlt's).
+pub const DEFAULT_MAX_NESTING: usize = 1000;
+
+/// One resource, ready to run.
+#[derive(Debug, Clone)]
+pub struct ResourcePlan {
+    /// Fetches the resource's pages.
+    pub fetcher: RestResource,
+    /// Where and how its rows land.
+    pub hints: TableHints,
+}
+
+/// One source, ready to run.
+#[derive(Debug, Clone)]
+pub struct SourcePlan {
+    /// The source's name.
+    pub name: String,
+    /// Warehouse schema it loads into.
+    pub dataset: String,
+    /// Its resources, in config order.
+    pub resources: Vec<ResourcePlan>,
+}
+
+/// Why planning failed.
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    /// Problems in `sources.yml` or its variables.
+    #[error("{0}")]
+    Config(#[from] ConfigErrors),
+    /// A source named on the command line does not exist.
+    #[error("no source named `{name}` in {file}{hint}")]
+    UnknownSource {
+        /// The name given.
+        name: String,
+        /// The sources file.
+        file: String,
+        /// A did-you-mean, or the list of sources.
+        hint: String,
+    },
+    /// A source kind this build cannot run.
+    #[error("source `{0}`: `type: dlt_native` sources cannot be synced by this version of Dango yet; disable it (`enabled: false`) or sync the other sources by name")]
+    Unsupported(String),
+    /// A client or URL could not be set up.
+    #[error("source `{source_name}`: {error}")]
+    Fetch {
+        /// The source.
+        source_name: String,
+        /// What went wrong.
+        error: FetchError,
+    },
+}
+
+/// The dataset (warehouse schema) of `source`: `dataset_name`, else `raw_<name>`, normalised.
+pub fn dataset_name(source: &SourceConfig) -> String {
+    let raw = source.dataset_name.clone().unwrap_or_else(|| format!("raw_{}", source.name));
+    normalize_identifier(&raw)
+}
+
+/// Plans the enabled sources named in `selected` (all enabled ones if empty).
+pub fn plan(
+    layout: &ProjectLayout,
+    file: &SourcesFile,
+    selected: &[String],
+    creds: &Credentials,
+) -> Result<Vec<SourcePlan>, PlanError> {
+    for name in selected {
+        if !file.sources.iter().any(|s| &s.name == name) {
+            let names: Vec<&str> = file.sources.iter().map(|s| s.name.as_str()).collect();
+            let hint = did_you_mean(name, names.iter().copied())
+                .map(|h| format!(" ({h})"))
+                .unwrap_or_else(|| format!(" (sources: {})", names.join(", ")));
+            return Err(PlanError::UnknownSource {
+                name: name.clone(),
+                file: layout.sources_file().display().to_string(),
+                hint,
+            });
+        }
+    }
+    let chosen = file.sources.iter().filter(|s| {
+        if selected.is_empty() { s.enabled } else { selected.contains(&s.name) }
+    });
+    let mut plans = Vec::new();
+    let mut errors = Vec::new();
+    for source in chosen {
+        if source.kind == SourceKind::DltNative {
+            return Err(PlanError::Unsupported(source.name.clone()));
+        }
+        match resolve_source(&layout.sources_file(), source, creds) {
+            Ok(resolved) => plans.push(plan_source(&resolved, creds)?),
+            Err(e) => errors.extend(e.0),
+        }
+    }
+    if errors.is_empty() { Ok(plans) } else { Err(ConfigErrors(errors).into()) }
+}
+
+fn plan_source(source: &SourceConfig, creds: &Credentials) -> Result<SourcePlan, PlanError> {
+    let fetch_err = |error| PlanError::Fetch { source_name: source.name.clone(), error };
+    let Some(api) = &source.rest_api else {
+        return Err(PlanError::Unsupported(source.name.clone()));
+    };
+    let headers: Vec<(String, String)> = api.headers.clone().into_iter().collect();
+    let client = RestClient::new(&headers, api.retry.clone(), creds.redactor()).map_err(fetch_err)?;
+    let mut resources = Vec::new();
+    for res in &api.resources {
+        let fetcher = RestResource::new(api, res, client.clone(), creds.redactor()).map_err(fetch_err)?;
+        let write_disposition = res.write_disposition.unwrap_or_default();
+        let primary_key = match (&res.primary_key, write_disposition) {
+            (Some(pk), _) => pk.columns().iter().map(|c| normalize_identifier(c)).collect(),
+            (None, WriteDisposition::Merge) => vec!["id".to_string()],
+            (None, _) => Vec::new(),
+        };
+        let table = res.table_name.as_deref().unwrap_or(&res.name);
+        resources.push(ResourcePlan {
+            fetcher,
+            hints: TableHints {
+                table_name: normalize_identifier(table),
+                write_disposition,
+                primary_key,
+                max_table_nesting: res.max_table_nesting.unwrap_or(DEFAULT_MAX_NESTING),
+            },
+        });
+    }
+    Ok(SourcePlan { name: source.name.clone(), dataset: dataset_name(source), resources })
+}

@@ -1,0 +1,114 @@
+//! Runs one resource through the stages: fetch (async task) → decode + normalize (blocking
+//! worker) → dedupe (DataFusion) → stage (writer thread). Bounded channels between them keep
+//! memory flat whatever the size of the resource.
+
+use std::time::{Duration, Instant};
+
+use datafusion::prelude::SessionContext;
+use tokio::sync::mpsc;
+
+use super::decode_stage::{DecodeError, PageDecoder};
+use super::plan::ResourcePlan;
+use crate::dedupe::{DedupeError, latest_per_key};
+use crate::hints::WriteDisposition;
+use crate::source::Page;
+use crate::source::rest::FetchError;
+use crate::warehouse::catalog::SchemaColumns;
+use crate::warehouse::{ResourceCommit, Warehouse, WarehouseError};
+
+/// Pages fetched ahead of decoding.
+const PAGE_BUFFER: usize = 4;
+
+/// What a resource did.
+#[derive(Debug, Clone)]
+pub struct ResourceReport {
+    /// Resource name.
+    pub name: String,
+    /// Root table name.
+    pub table: String,
+    /// Responses fetched.
+    pub pages: usize,
+    /// Records selected (root rows).
+    pub rows: usize,
+    /// Wall time.
+    pub elapsed: Duration,
+}
+
+/// Why a resource failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ResourceError {
+    /// Fetching failed.
+    #[error(transparent)]
+    Fetch(#[from] FetchError),
+    /// A page could not be decoded.
+    #[error(transparent)]
+    Decode(#[from] DecodeError),
+    /// Deduplication failed.
+    #[error(transparent)]
+    Dedupe(#[from] DedupeError),
+    /// Staging rows failed.
+    #[error("staging rows in the warehouse failed: {0}")]
+    Stage(#[from] duckdb::Error),
+    /// The writer is gone.
+    #[error(transparent)]
+    Warehouse(#[from] WarehouseError),
+    /// A worker task died.
+    #[error("internal error: a worker task failed: {0}")]
+    Join(#[from] tokio::task::JoinError),
+}
+
+/// Fetches, decodes and stages `plan`'s rows into `staging`; returns the commit work and report.
+pub async fn run_resource(
+    plan: ResourcePlan,
+    load_id: &str,
+    known: SchemaColumns,
+    warehouse: &Warehouse,
+    staging: &str,
+) -> Result<(ResourceCommit, ResourceReport), ResourceError> {
+    let started = Instant::now();
+    let hints = plan.hints.clone();
+    let name = plan.fetcher.name.clone();
+    let (pages_tx, mut pages_rx) = mpsc::channel::<Page>(PAGE_BUFFER);
+    let fetch = tokio::spawn(plan.fetcher.fetch(pages_tx));
+    let mut decoder = PageDecoder::new(hints.clone(), load_id, known);
+    let ctx = SessionContext::new();
+    let dedupe = hints.write_disposition == WriteDisposition::Merge;
+    let (stage_hints, warehouse, staging) = (hints.clone(), warehouse.clone(), staging.to_string());
+    let staged = async move {
+        let hints = stage_hints;
+        while let Some(page) = pages_rx.recv().await {
+            let (back, batches) = tokio::task::spawn_blocking(move || {
+                let batches = decoder.decode(page);
+                (decoder, batches)
+            })
+            .await?;
+            decoder = back;
+            for (table, batch) in batches? {
+                let batch = if dedupe && table == hints.table_name {
+                    latest_per_key(&ctx, batch, &hints.primary_key).await?
+                } else {
+                    batch
+                };
+                let schema = staging.clone();
+                warehouse
+                    .run(move |w| w.staging.append(&w.conn, &schema, &table, batch))
+                    .await??;
+            }
+        }
+        Ok::<_, ResourceError>(decoder)
+    }
+    .await;
+    // A failed stage dropped the receiver, which stops the fetcher; report the first failure.
+    let fetched = fetch.await?;
+    let decoder = staged?;
+    let stats = fetched?;
+    let commit = ResourceCommit { hints: hints.clone(), tables: decoder.staged_tables() };
+    let report = ResourceReport {
+        name,
+        table: hints.table_name,
+        pages: stats.pages,
+        rows: stats.records,
+        elapsed: started.elapsed(),
+    };
+    Ok((commit, report))
+}

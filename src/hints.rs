@@ -1,0 +1,105 @@
+//! The vocabulary every stage shares: how a table is written, what identifies a row, which load a
+//! row belongs to. Stages import these types and nothing of each other.
+
+use std::fmt;
+
+use serde::Deserialize;
+
+/// How a resource's rows are applied to its table at commit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum WriteDisposition {
+    /// Insert every row; nothing is removed.
+    Append,
+    /// The table afterwards holds exactly this sync's rows.
+    Replace,
+    /// Upsert by primary key: one row per key, the latest one seen wins (Dango's default).
+    #[default]
+    Merge,
+}
+
+impl WriteDisposition {
+    /// The name used in config files and dlt's schema.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Append => "append",
+            Self::Replace => "replace",
+            Self::Merge => "merge",
+        }
+    }
+}
+
+impl fmt::Display for WriteDisposition {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What the warehouse needs to know about a resource's root table, decided at plan time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableHints {
+    /// Normalised table name (dlt's snake_case), without schema.
+    pub table_name: String,
+    /// How rows are applied at commit.
+    pub write_disposition: WriteDisposition,
+    /// Normalised primary-key column names; required for `merge`.
+    pub primary_key: Vec<String>,
+    /// Depth below the root table beyond which nested data is kept as JSON instead of child tables.
+    pub max_table_nesting: usize,
+}
+
+/// Identifier of one load (one sync of one source), as dlt writes it: Unix seconds with a fraction.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct LoadId(String);
+
+impl LoadId {
+    /// A load id for a load starting now; strictly increasing within one process.
+    pub fn new() -> Self {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static LAST_MICROS: AtomicU64 = AtomicU64::new(0);
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_micros() as u64)
+            .unwrap_or_default();
+        // Two sources starting in the same microsecond must still get distinct ids.
+        let micros = LAST_MICROS
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |last| {
+                Some(now.max(last + 1))
+            })
+            .map(|last| now.max(last + 1))
+            .unwrap_or(now);
+        Self(format!("{}.{:06}", micros / 1_000_000, micros % 1_000_000))
+    }
+
+    /// The id as stored in `_dlt_load_id` and `_dlt_loads.load_id`.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Default for LoadId {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Display for LoadId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn load_ids_increase_even_when_created_back_to_back() {
+        let ids: Vec<LoadId> = (0..100).map(|_| LoadId::new()).collect();
+        for pair in ids.windows(2) {
+            let a: f64 = pair[0].as_str().parse().unwrap();
+            let b: f64 = pair[1].as_str().parse().unwrap();
+            assert!(b > a, "{} then {}", pair[0], pair[1]);
+        }
+    }
+}

@@ -1,0 +1,28 @@
+//! Dango: loads REST APIs into a DuckDB warehouse, with dlt's configuration and table layout,
+//! fast and exactly once.
+//!
+//! A sync flows through one module per stage; each knows only the types it receives and hands on:
+//!
+//! ```text
+//! project   .dango/sources.yml + credentials ──► validated SourceConfig
+//! engine    plan ──► per resource: ───────────────────────────────────────────► per source: commit
+//! source      fetch    (HTTP, retries, paginators, data selector)  → Page of JSON records
+//! normalize   records  → rows of the root and child tables (dlt naming, _dlt_* columns)
+//! decode      rows     → Arrow RecordBatches, schema inferred and widened as data arrives
+//! dedupe      batches  → one row per primary key (DataFusion), for `merge`
+//! warehouse   batches  → staging tables (Arrow appender) → one transaction applying them
+//! ```
+//!
+//! [`hints`] holds the vocabulary every stage shares. [`mock_api`] is a real HTTP server used
+//! by the tests, the benchmarks and `dango demo`.
+
+pub mod cli;
+pub mod decode;
+pub mod dedupe;
+pub mod engine;
+pub mod hints;
+pub mod mock_api;
+pub mod normalize;
+pub mod project;
+pub mod source;
+pub mod warehouse;

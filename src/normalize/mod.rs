@@ -1,0 +1,6 @@
+//! dlt's relational layout: naming, flattening, child tables and the `_dlt_*` columns.
+
+pub mod naming;
+pub mod relational;
+
+pub use relational::{Normalizer, Row};

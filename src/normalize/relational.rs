@@ -1,0 +1,277 @@
+//! dlt's relational normaliser, rule for rule: nested objects flatten into `a__b` columns, lists
+//! become child tables `<table>__<field>` linked by `_dlt_parent_id`/`_dlt_list_idx`, and every
+//! row gets its `_dlt_*` columns. Column order follows dlt's (scalars first, then nested objects
+//! last-in-first-out), so tables come out with the same columns in the same order.
+
+use std::collections::HashMap;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD_NO_PAD;
+use rand::RngCore;
+use serde_json::{Map, Value};
+use sha3::digest::{ExtendableOutput, Update, XofReader};
+
+use super::naming::{join_path, normalize_identifier};
+
+/// A normalised row: column name → value (scalars, or JSON kept whole beyond the nesting limit).
+/// Keys that normalise to the same name share a column; the last value wins, as in dlt.
+pub type Row = Map<String, Value>;
+
+/// dlt's bookkeeping columns.
+pub mod columns {
+    /// Random id of a root row; deterministic hash of parent id, table and index for child rows.
+    pub const DLT_ID: &str = "_dlt_id";
+    /// Load that wrote a root row.
+    pub const DLT_LOAD_ID: &str = "_dlt_load_id";
+    /// `_dlt_id` of a child row's parent.
+    pub const DLT_PARENT_ID: &str = "_dlt_parent_id";
+    /// Position of a child row in its parent's list.
+    pub const DLT_LIST_IDX: &str = "_dlt_list_idx";
+    /// `_dlt_id` of the root row, in child tables of `merge` resources.
+    pub const DLT_ROOT_ID: &str = "_dlt_root_id";
+    /// Column of list elements that are not objects.
+    pub const VALUE: &str = "value";
+}
+
+/// Length in bytes of the digests behind `_dlt_id` (14 base64 characters).
+const DLT_ID_BYTES: usize = 10;
+
+/// Turns a resource's records into rows of its root table and child tables.
+#[derive(Debug)]
+pub struct Normalizer {
+    root_table: String,
+    load_id: String,
+    max_nesting: i64,
+    /// Child rows of `merge` tables carry `_dlt_root_id`, so a merged parent's children can be
+    /// replaced.
+    root_key: bool,
+    names: HashMap<String, String>,
+}
+
+impl Normalizer {
+    /// A normaliser for root table `root_table` (already normalised).
+    pub fn new(root_table: &str, load_id: &str, max_nesting: usize, root_key: bool) -> Self {
+        Self {
+            root_table: root_table.to_string(),
+            load_id: load_id.to_string(),
+            max_nesting: max_nesting.min(i64::MAX as usize) as i64,
+            root_key,
+            names: HashMap::new(),
+        }
+    }
+
+    /// Normalises one record; `emit(table, row)` gets the root row first, then its children.
+    pub fn normalize(&mut self, record: Value, emit: &mut impl FnMut(&str, Row)) {
+        let record = match record {
+            Value::Object(map) => map,
+            // dlt wraps anything that is not an object as {"value": ...}.
+            other => Map::from_iter([(columns::VALUE.to_string(), other)]),
+        };
+        let root = self.root_table.clone();
+        self.normalize_row(&root, record, &Row::new(), None, self.max_nesting, emit);
+    }
+
+    fn normalize_row(
+        &mut self,
+        table: &str,
+        record: Map<String, Value>,
+        extend: &Row,
+        parent: Option<(&str, usize)>,
+        level: i64,
+        emit: &mut impl FnMut(&str, Row),
+    ) {
+        let (mut row, lists) = self.flatten(record, level);
+        row.extend(extend.iter().map(|(k, v)| (k.clone(), v.clone())));
+        let row_id = self.add_row_id(table, &mut row, parent);
+        let mut child_extend = extend.clone();
+        if parent.is_none() && self.root_key {
+            child_extend.insert(columns::DLT_ROOT_ID.into(), Value::String(row_id.clone()));
+        }
+        emit(table, row);
+        for (path, items) in lists {
+            let child = path.iter().fold(table.to_string(), |t, p| join_path(&t, p));
+            self.normalize_list(&child, items, &child_extend, &row_id, level - 1, emit);
+        }
+    }
+
+    fn normalize_list(
+        &mut self,
+        table: &str,
+        items: Vec<Value>,
+        extend: &Row,
+        parent_id: &str,
+        level: i64,
+        emit: &mut impl FnMut(&str, Row),
+    ) {
+        for (idx, item) in items.into_iter().enumerate() {
+            let parent = Some((parent_id, idx));
+            match item {
+                Value::Object(map) => self.normalize_row(table, map, extend, parent, level, emit),
+                // Lists of lists go through an intermediary row holding only `list`.
+                Value::Array(inner) => {
+                    let wrapped = Map::from_iter([("list".to_string(), Value::Array(inner))]);
+                    self.normalize_row(table, wrapped, extend, parent, level - 1, emit);
+                }
+                scalar => {
+                    let mut row = Row::from_iter([(columns::VALUE.to_string(), scalar)]);
+                    row.extend(extend.iter().map(|(k, v)| (k.clone(), v.clone())));
+                    self.add_row_id(table, &mut row, parent);
+                    emit(table, row);
+                }
+            }
+        }
+    }
+
+    /// dlt's `_flatten`: a stack walk, so a level's scalars come before its nested objects and
+    /// nested objects come out in reverse key order.
+    fn flatten(&mut self, record: Map<String, Value>, level: i64) -> (Row, Vec<(Vec<String>, Vec<Value>)>) {
+        let mut row = Row::new();
+        let mut lists = Vec::new();
+        let mut stack = vec![(record, level, Vec::<String>::new())];
+        while let Some((current, lvl, path)) = stack.pop() {
+            for (key, value) in current {
+                let norm = self.name(&key);
+                let nested_name = path.iter().chain([&norm]).fold(String::new(), |acc, p| join_path(&acc, p));
+                match value {
+                    Value::Object(map) if lvl > 0 => {
+                        let mut child_path = path.clone();
+                        child_path.push(norm);
+                        stack.push((map, lvl - 1, child_path));
+                    }
+                    Value::Array(items) if lvl > 0 => {
+                        let mut list_path = path.clone();
+                        list_path.push(norm);
+                        lists.push((list_path, items));
+                    }
+                    other => {
+                        row.insert(nested_name, other);
+                    }
+                }
+            }
+        }
+        (row, lists)
+    }
+
+    /// Normalised form of a JSON key; keys holding `__` keep it (dlt breaks paths on it).
+    fn name(&mut self, key: &str) -> String {
+        if let Some(n) = self.names.get(key) {
+            return n.clone();
+        }
+        let norm = if key.trim().is_empty() {
+            "_empty".to_string()
+        } else {
+            key.split("__")
+                .filter(|p| !p.trim().is_empty())
+                .map(normalize_identifier)
+                .collect::<Vec<_>>()
+                .join("__")
+        };
+        let norm = if norm.is_empty() { normalize_identifier(key) } else { norm };
+        self.names.insert(key.to_string(), norm.clone());
+        norm
+    }
+
+    fn add_row_id(&self, table: &str, row: &mut Row, parent: Option<(&str, usize)>) -> String {
+        match parent {
+            None => {
+                row.insert(columns::DLT_LOAD_ID.into(), Value::String(self.load_id.clone()));
+                let id = random_row_id();
+                row.insert(columns::DLT_ID.into(), Value::String(id.clone()));
+                id
+            }
+            Some((parent_id, idx)) => {
+                let id = child_row_id(parent_id, table, idx);
+                row.insert(columns::DLT_PARENT_ID.into(), Value::String(parent_id.to_string()));
+                row.insert(columns::DLT_LIST_IDX.into(), Value::from(idx));
+                row.insert(columns::DLT_ID.into(), Value::String(id.clone()));
+                id
+            }
+        }
+    }
+}
+
+/// A root row's `_dlt_id`: 10 random bytes in unpadded base64, like dlt's `uniq_id_base64(10)`.
+pub fn random_row_id() -> String {
+    let mut bytes = [0u8; DLT_ID_BYTES];
+    rand::rng().fill_bytes(&mut bytes);
+    STANDARD_NO_PAD.encode(bytes)
+}
+
+/// A child row's `_dlt_id`: dlt's `digest128(f"{parent}_{table}_{idx}", 10)` (SHAKE-128).
+pub fn child_row_id(parent_id: &str, table: &str, idx: usize) -> String {
+    let mut hasher = sha3::Shake128::default();
+    hasher.update(format!("{parent_id}_{table}_{idx}").as_bytes());
+    let mut digest = [0u8; DLT_ID_BYTES];
+    hasher.finalize_xof().read(&mut digest);
+    STANDARD_NO_PAD.encode(digest)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn run(record: Value, max_nesting: usize, root_key: bool) -> Vec<(String, Row)> {
+        let mut n = Normalizer::new("t", "1.5", max_nesting, root_key);
+        let mut out = Vec::new();
+        n.normalize(record, &mut |t, r| out.push((t.to_string(), r)));
+        out
+    }
+
+    fn keys(row: &Row) -> Vec<&str> {
+        row.keys().map(String::as_str).collect()
+    }
+
+    #[test]
+    fn child_ids_match_dlt() {
+        // Value taken from a real dlt load.
+        assert_eq!(child_row_id("zeh/Nh9ULdIEMw", "my_table__tags", 0), "Lum92N5yz/+tBg");
+        assert_eq!(random_row_id().len(), 14);
+    }
+
+    #[test]
+    fn column_order_matches_dlt() {
+        // dlt: z, c, b__y, a__x, a__q__deep, _dlt_load_id, _dlt_id
+        let rows = run(json!({"z": 0, "a": {"x": 1, "q": {"deep": 1}}, "b": {"y": 2}, "c": 3}), 1000, false);
+        assert_eq!(keys(&rows[0].1), ["z", "c", "b__y", "a__x", "a__q__deep", "_dlt_load_id", "_dlt_id"]);
+    }
+
+    #[test]
+    fn lists_become_child_tables() {
+        let rows = run(json!({"id": 1, "tags": ["a", "b"], "items": [{"sku": "x", "parts": [[1, 2]]}]}), 1000, true);
+        let tables: Vec<&str> = rows.iter().map(|(t, _)| t.as_str()).collect();
+        assert_eq!(tables, ["t", "t__tags", "t__tags", "t__items", "t__items__parts", "t__items__parts__list", "t__items__parts__list"]);
+        let root_id = rows[0].1["_dlt_id"].clone();
+        assert_eq!(keys(&rows[1].1), ["value", "_dlt_root_id", "_dlt_parent_id", "_dlt_list_idx", "_dlt_id"]);
+        assert_eq!(rows[2].1["_dlt_list_idx"], json!(1));
+        assert_eq!(rows[1].1["_dlt_parent_id"], root_id);
+        assert_eq!(rows[6].1["_dlt_root_id"], root_id);
+        assert_eq!(rows[6].1["value"], json!(2));
+    }
+
+    #[test]
+    fn nesting_limit_keeps_deeper_data_as_json() {
+        let rows = run(json!({"d": {"x": 1, "dd": {"y": 2}}, "l": [{"a": {"b": 1}}]}), 1, false);
+        assert_eq!(rows[0].1["d__x"], json!(1));
+        assert_eq!(rows[0].1["d__dd"], json!({"y": 2}));
+        assert_eq!(rows[1].0, "t__l");
+        assert_eq!(rows[1].1["a"], json!({"b": 1}));
+        let flat = run(json!({"d": {"x": 1}, "l": [1]}), 0, false);
+        assert_eq!(flat.len(), 1);
+        assert_eq!(flat[0].1["l"], json!([1]));
+    }
+
+    #[test]
+    fn colliding_keys_share_a_column_last_value_wins() {
+        let rows = run(json!({"fooBar": "A", "foo_bar": "B", "key__with__dunder": 1, "": 2}), 1000, false);
+        assert_eq!(rows[0].1["foo_bar"], json!("B"));
+        assert_eq!(rows[0].1["key__with__dunder"], json!(1));
+        assert_eq!(rows[0].1["_empty"], json!(2));
+    }
+
+    #[test]
+    fn scalars_at_the_root_are_wrapped() {
+        let rows = run(json!(5), 1000, false);
+        assert_eq!(rows[0].1["value"], json!(5));
+    }
+}

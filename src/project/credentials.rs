@@ -1,0 +1,215 @@
+//! Where secrets come from, in dlt's order: the process environment, then the project's `.env`,
+//! then `.dlt/secrets.toml`. Every value handed out is remembered by a [`Redactor`] so it can be
+//! scrubbed from anything Dango prints.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+
+/// Problems reading a credentials file.
+#[derive(Debug, thiserror::Error)]
+pub enum CredentialsError {
+    /// `.env` exists but is not `KEY=value` lines.
+    #[error("{path}: cannot read it as KEY=value lines ({reason}); fix or remove the line it names")]
+    DotEnv {
+        /// The `.env` file.
+        path: PathBuf,
+        /// The parser's message (never a value).
+        reason: String,
+    },
+    /// `.dlt/secrets.toml` exists but is not valid TOML.
+    #[error("{path}: not valid TOML ({reason})")]
+    SecretsToml {
+        /// The `secrets.toml` file.
+        path: PathBuf,
+        /// The parser's message.
+        reason: String,
+    },
+}
+
+/// The credential stores of one project, looked up by variable name.
+#[derive(Debug, Clone, Default)]
+pub struct Credentials {
+    env: BTreeMap<String, String>,
+    dotenv: BTreeMap<String, String>,
+    secrets: toml::Table,
+    redactor: Redactor,
+}
+
+impl Credentials {
+    /// Reads the environment, `<project>/.env` and `<project>/.dlt/secrets.toml` (files optional).
+    pub fn load(project_root: &Path) -> Result<Self, CredentialsError> {
+        Self::from_parts(std::env::vars().collect(), project_root)
+    }
+
+    /// Like [`Credentials::load`], with the environment given explicitly.
+    pub fn from_parts(
+        env: BTreeMap<String, String>,
+        project_root: &Path,
+    ) -> Result<Self, CredentialsError> {
+        let dotenv_path = project_root.join(".env");
+        let mut dotenv = BTreeMap::new();
+        if dotenv_path.exists() {
+            let iter = dotenvy::from_path_iter(&dotenv_path).map_err(|e| CredentialsError::DotEnv {
+                path: dotenv_path.clone(),
+                reason: e.to_string(),
+            })?;
+            for item in iter {
+                let (k, v) = item.map_err(|e| CredentialsError::DotEnv {
+                    path: dotenv_path.clone(),
+                    reason: describe_dotenv_error(&e),
+                })?;
+                dotenv.insert(k, v);
+            }
+        }
+        let secrets_path = project_root.join(".dlt").join("secrets.toml");
+        let secrets = match std::fs::read_to_string(&secrets_path) {
+            Ok(text) => text
+                .parse::<toml::Table>()
+                .map_err(|e| CredentialsError::SecretsToml {
+                    path: secrets_path.clone(),
+                    // TOML errors quote the offending line, which may hold a secret.
+                    reason: e.message().to_string(),
+                })?,
+            Err(_) => toml::Table::new(),
+        };
+        Ok(Self {
+            env,
+            dotenv,
+            secrets,
+            redactor: Redactor::default(),
+        })
+    }
+
+    /// The value of `${name}` for source `source`: environment, `.env`, then `secrets.toml`
+    /// (top-level `name`, then `[sources.<source>] name` in lower case). Remembered for redaction.
+    pub fn lookup(&self, source: &str, name: &str) -> Option<String> {
+        let found = self
+            .env
+            .get(name)
+            .or_else(|| self.dotenv.get(name))
+            .cloned()
+            .or_else(|| self.from_secrets_toml(source, name));
+        if let Some(value) = &found {
+            self.redactor.add(value);
+        }
+        found
+    }
+
+    fn from_secrets_toml(&self, source: &str, name: &str) -> Option<String> {
+        let scalar = |v: &toml::Value| match v {
+            toml::Value::String(s) => Some(s.clone()),
+            toml::Value::Integer(i) => Some(i.to_string()),
+            toml::Value::Float(f) => Some(f.to_string()),
+            toml::Value::Boolean(b) => Some(b.to_string()),
+            _ => None,
+        };
+        if let Some(v) = self.secrets.get(name).and_then(scalar) {
+            return Some(v);
+        }
+        let section = self.secrets.get("sources")?.get(source)?;
+        section
+            .get(name)
+            .or_else(|| section.get(&name.to_lowercase()))
+            .and_then(scalar)
+    }
+
+    /// The redactor that knows every value handed out so far.
+    pub fn redactor(&self) -> Redactor {
+        self.redactor.clone()
+    }
+}
+
+fn describe_dotenv_error(e: &dotenvy::Error) -> String {
+    match e {
+        dotenvy::Error::LineParse(_, index) => format!("syntax error at character {index}"),
+        dotenvy::Error::Io(io) => io.to_string(),
+        _ => "unreadable".to_string(),
+    }
+}
+
+/// Replaces known secret values with `***` in text that is about to be shown or logged.
+#[derive(Debug, Clone, Default)]
+pub struct Redactor {
+    secrets: Arc<RwLock<Vec<String>>>,
+}
+
+impl Redactor {
+    /// Values shorter than this are not redacted: they would mangle ordinary text.
+    const MIN_LEN: usize = 3;
+
+    /// Remembers `secret` so it is scrubbed from now on.
+    pub fn add(&self, secret: &str) {
+        if secret.len() < Self::MIN_LEN {
+            return;
+        }
+        if let Ok(mut secrets) = self.secrets.write()
+            && !secrets.iter().any(|s| s == secret)
+        {
+            secrets.push(secret.to_string());
+            // Longest first, so a secret containing another is replaced whole.
+            secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        }
+    }
+
+    /// `text` with every known secret replaced by `***`.
+    pub fn redact(&self, text: &str) -> String {
+        let mut out = text.to_string();
+        if let Ok(secrets) = self.secrets.read() {
+            for s in secrets.iter() {
+                if out.contains(s.as_str()) {
+                    out = out.replace(s.as_str(), "***");
+                }
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn project(files: &[(&str, &str)]) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        for (path, text) in files {
+            let p = dir.path().join(path);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, text).unwrap();
+        }
+        dir
+    }
+
+    #[test]
+    fn environment_wins_over_dotenv_which_wins_over_secrets_toml() {
+        let dir = project(&[
+            (".env", "TOKEN=from-dotenv\nONLY_DOTENV=d\n"),
+            (
+                ".dlt/secrets.toml",
+                "TOKEN = \"from-toml\"\n[sources.my_api]\napi_key = \"k-toml\"\n",
+            ),
+        ]);
+        let env = BTreeMap::from([("TOKEN".to_string(), "from-env".to_string())]);
+        let creds = Credentials::from_parts(env, dir.path()).unwrap();
+        assert_eq!(creds.lookup("my_api", "TOKEN").as_deref(), Some("from-env"));
+        assert_eq!(creds.lookup("my_api", "ONLY_DOTENV").as_deref(), Some("d"));
+        assert_eq!(creds.lookup("my_api", "API_KEY").as_deref(), Some("k-toml"));
+        assert_eq!(creds.lookup("other", "API_KEY"), None);
+    }
+
+    #[test]
+    fn looked_up_values_are_redacted() {
+        let dir = project(&[(".env", "TOKEN=s3cr3t-value\n")]);
+        let creds = Credentials::from_parts(BTreeMap::new(), dir.path()).unwrap();
+        creds.lookup("x", "TOKEN");
+        let r = creds.redactor();
+        assert_eq!(r.redact("Bearer s3cr3t-value!"), "Bearer ***!");
+    }
+
+    #[test]
+    fn broken_secrets_toml_names_the_file() {
+        let dir = project(&[(".dlt/secrets.toml", "api_key = \"unterminated\n")]);
+        let err = Credentials::from_parts(BTreeMap::new(), dir.path()).unwrap_err();
+        assert!(err.to_string().contains("secrets.toml"), "{err}");
+    }
+}

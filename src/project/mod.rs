@@ -1,0 +1,15 @@
+//! The project on disk: its layout, the `sources.yml` model and its validation, credentials.
+
+pub mod config;
+pub mod credentials;
+pub mod errors;
+pub mod interpolate;
+pub mod layout;
+pub mod loader;
+mod locate;
+pub mod scaffold;
+
+pub use config::{SourceConfig, SourcesFile};
+pub use credentials::{Credentials, Redactor};
+pub use errors::{ConfigError, ConfigErrors};
+pub use layout::ProjectLayout;

@@ -1,0 +1,122 @@
+//! `dango init`: writes the tutorial's project layout with a working, commented example.
+
+use std::path::{Path, PathBuf};
+
+use super::layout::ProjectLayout;
+
+/// Why a project could not be created.
+#[derive(Debug, thiserror::Error)]
+pub enum ScaffoldError {
+    /// The directory already holds a Dango project.
+    #[error("{0} already exists: this is a Dango project; pass --force to overwrite its files")]
+    AlreadyAProject(PathBuf),
+    /// A file or directory could not be written.
+    #[error("cannot write {path}: {source}")]
+    Io {
+        /// The path being written.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+}
+
+/// The example `.dango/sources.yml`: a public API that needs no credentials.
+pub const EXAMPLE_SOURCES_YML: &str = r#"# Dango sources: each entry is synced by `dango sync` into data/warehouse.duckdb,
+# in schema raw_<name> (or `dataset_name`), one table per resource.
+# Reference: the config/ folder of the Dango repository, one documented example per feature.
+version: "1.0"
+sources:
+  - name: jsonplaceholder
+    type: rest_api
+    enabled: true
+    rest_api:
+      base_url: "https://jsonplaceholder.typicode.com"
+      # Values may use ${VAR}: replaced from the environment, .env or .dlt/secrets.toml.
+      # headers:
+      #   Authorization: "Bearer ${MY_API_TOKEN}"
+      resources:
+        - name: users
+          endpoint: /users
+          method: GET
+        - name: posts
+          endpoint: /posts
+          params:
+            _limit: 100
+          write_disposition: merge   # merge (default, upsert on primary_key `id`) | append | replace
+        # Paginated endpoints:
+        # - name: orders
+        #   endpoint: /orders
+        #   pagination:
+        #     type: page_number     # or: offset, cursor, next_url, header_link, single_page
+        #     param: page
+        #     start: 1
+"#;
+
+const SECRETS_TOML: &str = "# Secrets for dlt-style lookup: [sources.<source name>] api_key = \"...\"\n\
+# Values here are used for ${VAR} references that the environment and .env do not set.\n";
+
+const DOT_ENV: &str = "# KEY=value lines, used for ${KEY} in .dango/sources.yml. Never commit this file.\n";
+
+const GITIGNORE: &str = "# Credentials and the warehouse stay out of version control.\n\
+.env\n.dlt/secrets.toml\ndata/\n__pycache__/\n";
+
+const INIT_PY: &str = "\"\"\"Custom dlt sources for this Dango project.\"\"\"\n";
+
+/// Creates a project at `root`; refuses to touch an existing one unless `force`.
+pub fn scaffold(root: &Path, force: bool) -> Result<ProjectLayout, ScaffoldError> {
+    let layout = ProjectLayout::new(root);
+    if layout.sources_file().exists() && !force {
+        return Err(ScaffoldError::AlreadyAProject(layout.sources_file()));
+    }
+    for dir in [
+        layout.dango_dir(),
+        layout.dlt_dir(),
+        layout.data_dir(),
+        layout.custom_sources_dir(),
+    ] {
+        std::fs::create_dir_all(&dir).map_err(|source| ScaffoldError::Io { path: dir, source })?;
+    }
+    let files = [
+        (layout.sources_file(), EXAMPLE_SOURCES_YML, true),
+        (layout.dlt_dir().join("secrets.toml"), SECRETS_TOML, false),
+        (layout.root().join(".env"), DOT_ENV, false),
+        (layout.root().join(".gitignore"), GITIGNORE, true),
+        (layout.custom_sources_dir().join("__init__.py"), INIT_PY, true),
+    ];
+    for (path, text, overwrite) in files {
+        // Secrets a user already entered are never replaced, even with --force.
+        if path.exists() && !overwrite {
+            continue;
+        }
+        std::fs::write(&path, text).map_err(|source| ScaffoldError::Io { path, source })?;
+    }
+    Ok(layout)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn example_config_is_valid() {
+        let parsed =
+            crate::project::loader::parse_sources(Path::new("sources.yml"), EXAMPLE_SOURCES_YML)
+                .unwrap();
+        assert_eq!(parsed.sources.len(), 1);
+        assert_eq!(parsed.sources[0].rest_api.as_ref().unwrap().resources.len(), 2);
+    }
+
+    #[test]
+    fn refuses_to_overwrite_without_force_and_keeps_secrets_with_it() {
+        let dir = tempfile::tempdir().unwrap();
+        scaffold(dir.path(), false).unwrap();
+        std::fs::write(dir.path().join(".env"), "TOKEN=mine\n").unwrap();
+        assert!(matches!(
+            scaffold(dir.path(), false),
+            Err(ScaffoldError::AlreadyAProject(_))
+        ));
+        scaffold(dir.path(), true).unwrap();
+        let env = std::fs::read_to_string(dir.path().join(".env")).unwrap();
+        assert_eq!(env, "TOKEN=mine\n");
+    }
+}

@@ -1,0 +1,296 @@
+//! The HTTP stage: sends a [`PageRequest`] with the source's headers and timeouts, retrying 429,
+//! 5xx, timeouts and connection errors with exponential backoff and jitter, honouring
+//! `Retry-After`. Every URL and body that reaches an error goes through the redactor first.
+
+use std::time::{Duration, SystemTime};
+
+use bytes::Bytes;
+use rand::Rng;
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue, RETRY_AFTER};
+
+use super::error::FetchError;
+use super::request::PageRequest;
+use crate::project::Redactor;
+use crate::project::config::{HttpMethod, RetryConfig};
+
+/// Longest body excerpt put in an error message.
+const EXCERPT_CHARS: usize = 300;
+
+/// A response that came back with a success status.
+#[derive(Debug)]
+pub struct PageResponse {
+    /// Response headers (for `Link` pagination).
+    pub headers: HeaderMap,
+    /// The body, undecoded.
+    pub body: Bytes,
+}
+
+/// Sends requests for one source.
+#[derive(Debug, Clone)]
+pub struct RestClient {
+    http: reqwest::Client,
+    headers: HeaderMap,
+    retry: RetryConfig,
+    redactor: Redactor,
+}
+
+impl RestClient {
+    /// A client sending `headers` with every request, retrying as `retry` says.
+    pub fn new(
+        headers: &[(String, String)],
+        retry: RetryConfig,
+        redactor: Redactor,
+    ) -> Result<Self, FetchError> {
+        let mut map = HeaderMap::new();
+        for (name, value) in headers {
+            let bad = |reason: &str| FetchError::BadUrl {
+                url: format!("header {name}"),
+                reason: reason.to_string(),
+            };
+            let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| bad("invalid header name"))?;
+            let mut value = HeaderValue::from_str(value).map_err(|_| bad("invalid header value"))?;
+            value.set_sensitive(true);
+            map.insert(name, value);
+        }
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(10).min(secs(retry.timeout_seconds)))
+            .timeout(secs(retry.timeout_seconds))
+            .user_agent(concat!("dango/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| FetchError::BadUrl {
+                url: String::new(),
+                reason: e.to_string(),
+            })?;
+        Ok(Self {
+            http,
+            headers: map,
+            retry,
+            redactor,
+        })
+    }
+
+    /// Sends `req` until it succeeds, fails for good, or runs out of attempts.
+    pub async fn send(&self, req: &PageRequest) -> Result<PageResponse, FetchError> {
+        let url = req.full_url();
+        let shown = self.redactor.redact(url.as_str());
+        let method = method_name(req.method);
+        let max = self.retry.max_attempts.max(1);
+        let mut attempt = 1;
+        loop {
+            let after = || match attempt {
+                1 => String::new(),
+                n => format!(" after {n} attempts"),
+            };
+            match self.send_once(req, url.clone()).await {
+                Ok(resp) if resp.status().is_success() => {
+                    let headers = resp.headers().clone();
+                    let body = resp.bytes().await.map_err(|e| FetchError::Transport {
+                        method,
+                        url: shown.clone(),
+                        reason: format!("reading the body failed: {}", self.describe(&e)),
+                        after: after(),
+                    })?;
+                    return Ok(PageResponse { headers, body });
+                }
+                Ok(resp) => {
+                    let status = resp.status().as_u16();
+                    let retry_after = retry_after(resp.headers());
+                    if is_retryable_status(status) && attempt < max {
+                        tracing::warn!(url = %shown, status, attempt, "retrying");
+                        tokio::time::sleep(self.backoff(attempt, retry_after)).await;
+                        attempt += 1;
+                        continue;
+                    }
+                    let body = resp.bytes().await.unwrap_or_default();
+                    return Err(FetchError::Status {
+                        method,
+                        url: shown,
+                        status,
+                        after: after(),
+                        excerpt: self.excerpt(&body),
+                        hint: status_hint(status, &self.headers),
+                    });
+                }
+                Err(e) if is_retryable_error(&e) && attempt < max => {
+                    tracing::warn!(url = %shown, attempt, error = %self.describe(&e), "retrying");
+                    tokio::time::sleep(self.backoff(attempt, None)).await;
+                    attempt += 1;
+                }
+                Err(e) => {
+                    return Err(FetchError::Transport {
+                        method,
+                        url: shown,
+                        reason: self.describe(&e),
+                        after: after(),
+                    });
+                }
+            }
+        }
+    }
+
+    async fn send_once(&self, req: &PageRequest, url: url::Url) -> reqwest::Result<reqwest::Response> {
+        let mut builder = match req.method {
+            HttpMethod::GET => self.http.get(url),
+            HttpMethod::POST => self.http.post(url),
+        }
+        .headers(self.headers.clone());
+        for (name, value) in &req.headers {
+            builder = builder.header(name, value);
+        }
+        if let Some(json) = &req.json {
+            builder = builder
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(json.to_string());
+        }
+        builder.send().await
+    }
+
+    /// Exponential backoff with full jitter in its upper half; `Retry-After` raises the floor.
+    fn backoff(&self, attempt: u32, retry_after: Option<Duration>) -> Duration {
+        let base = self.retry.backoff_seconds * 2f64.powi(attempt.saturating_sub(1) as i32);
+        let jittered = base * rand::rng().random_range(0.5..=1.0);
+        let wait = retry_after.map_or(jittered, |ra| ra.as_secs_f64().max(jittered));
+        secs(wait.min(self.retry.max_backoff_seconds))
+    }
+
+    fn describe(&self, e: &reqwest::Error) -> String {
+        let kind = if e.is_timeout() {
+            format!("timed out after {} s", self.retry.timeout_seconds)
+        } else if e.is_connect() {
+            "could not connect (is the host name right and the server up?)".to_string()
+        } else {
+            "request failed".to_string()
+        };
+        // reqwest's chain names the cause (DNS, refused, TLS); its URL is redacted with the rest.
+        let mut detail = String::new();
+        let mut source = std::error::Error::source(e);
+        while let Some(s) = source {
+            detail = s.to_string();
+            source = s.source();
+        }
+        let text = if detail.is_empty() { kind } else { format!("{kind}: {detail}") };
+        self.redactor.redact(&text)
+    }
+
+    fn excerpt(&self, body: &[u8]) -> String {
+        excerpt(&self.redactor, body)
+    }
+}
+
+/// The start of `body` as text, secrets redacted, for error messages.
+pub fn excerpt(redactor: &Redactor, body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(body);
+    let mut cut: String = text.chars().take(EXCERPT_CHARS).collect();
+    if text.chars().count() > EXCERPT_CHARS {
+        cut.push('…');
+    }
+    let cut = cut.replace(['\n', '\r'], " ");
+    if cut.trim().is_empty() {
+        "(empty body)".to_string()
+    } else {
+        redactor.redact(&cut)
+    }
+}
+
+fn secs(s: f64) -> Duration {
+    Duration::from_secs_f64(s.clamp(0.0, 86_400.0))
+}
+
+fn method_name(m: HttpMethod) -> &'static str {
+    match m {
+        HttpMethod::GET => "GET",
+        HttpMethod::POST => "POST",
+    }
+}
+
+fn is_retryable_status(status: u16) -> bool {
+    status == 429 || (500..600).contains(&status)
+}
+
+fn is_retryable_error(e: &reqwest::Error) -> bool {
+    e.is_timeout() || e.is_connect() || e.is_request() || e.is_body()
+}
+
+/// `Retry-After` as seconds or an HTTP date.
+fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let text = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
+    if let Ok(seconds) = text.parse::<f64>() {
+        return Some(secs(seconds));
+    }
+    let when = httpdate::parse_http_date(text).ok()?;
+    Some(when.duration_since(SystemTime::now()).unwrap_or_default())
+}
+
+/// What to check after a 401/403: which credential was sent, never its value.
+fn status_hint(status: u16, headers: &HeaderMap) -> String {
+    if status != 401 && status != 403 {
+        return String::new();
+    }
+    let sent: Vec<&str> = headers
+        .keys()
+        .map(HeaderName::as_str)
+        .filter(|h| {
+            let h = h.to_ascii_lowercase();
+            h == "authorization" || h.contains("key") || h.contains("token")
+        })
+        .collect();
+    if sent.is_empty() {
+        " (no credential was sent: add an Authorization header using ${YOUR_TOKEN} in sources.yml)"
+            .to_string()
+    } else {
+        format!(
+            " (the credential sent in header {} was rejected: check the variable it comes from)",
+            sent.join(", ")
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn client(backoff: f64, max: f64) -> RestClient {
+        let retry = RetryConfig {
+            backoff_seconds: backoff,
+            max_backoff_seconds: max,
+            ..RetryConfig::default()
+        };
+        RestClient::new(&[], retry, Redactor::default()).unwrap()
+    }
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        let c = client(1.0, 5.0);
+        let first = c.backoff(1, None).as_secs_f64();
+        assert!((0.5..=1.0).contains(&first), "{first}");
+        let third = c.backoff(3, None).as_secs_f64();
+        assert!((2.0..=4.0).contains(&third), "{third}");
+        assert_eq!(c.backoff(10, None).as_secs_f64(), 5.0);
+    }
+
+    #[test]
+    fn retry_after_zero_still_backs_off_and_large_values_are_capped() {
+        let c = client(1.0, 30.0);
+        assert!(c.backoff(1, Some(Duration::ZERO)) >= Duration::from_millis(500));
+        assert_eq!(c.backoff(1, Some(Duration::from_secs(3600))), Duration::from_secs(30));
+    }
+
+    #[test]
+    fn retry_after_accepts_seconds_and_dates() {
+        let mut h = HeaderMap::new();
+        h.insert(RETRY_AFTER, HeaderValue::from_static("7"));
+        assert_eq!(retry_after(&h), Some(Duration::from_secs(7)));
+        let past = httpdate::fmt_http_date(SystemTime::now() - Duration::from_secs(60));
+        h.insert(RETRY_AFTER, HeaderValue::from_str(&past).unwrap());
+        assert_eq!(retry_after(&h), Some(Duration::ZERO));
+    }
+
+    #[test]
+    fn auth_hints_name_the_header_not_the_value() {
+        let mut h = HeaderMap::new();
+        h.insert("authorization", HeaderValue::from_static("Bearer hunter2"));
+        let hint = status_hint(401, &h);
+        assert!(hint.contains("authorization") && !hint.contains("hunter2"), "{hint}");
+        assert_eq!(status_hint(404, &h), "");
+    }
+}

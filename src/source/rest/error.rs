@@ -1,0 +1,72 @@
+//! Errors of a REST resource, worded so the user knows what to do. URLs and bodies pass through
+//! the source's redactor before they are put in an error.
+
+/// Why fetching a resource failed.
+#[derive(Debug, thiserror::Error)]
+pub enum FetchError {
+    /// The server answered with an error status that retries did not cure.
+    #[error("{method} {url} failed with HTTP {status}{after}: {excerpt}{hint}")]
+    Status {
+        /// GET or POST.
+        method: &'static str,
+        /// The URL, secrets redacted.
+        url: String,
+        /// The final status.
+        status: u16,
+        /// ` after N attempts`, when retried.
+        after: String,
+        /// Start of the response body, secrets redacted.
+        excerpt: String,
+        /// What to check, e.g. the credential in use.
+        hint: String,
+    },
+    /// The request did not get a response.
+    #[error("{method} {url}: {reason}{after}")]
+    Transport {
+        /// GET or POST.
+        method: &'static str,
+        /// The URL, secrets redacted.
+        url: String,
+        /// What happened (connection refused, timeout, DNS).
+        reason: String,
+        /// ` after N attempts`, when retried.
+        after: String,
+    },
+    /// The response was not JSON.
+    #[error("{url} did not return JSON (content-type {content_type:?}): {excerpt}")]
+    NotJson {
+        /// The URL, secrets redacted.
+        url: String,
+        /// The response's `Content-Type`.
+        content_type: String,
+        /// Start of the body, secrets redacted.
+        excerpt: String,
+    },
+    /// The data selector found no records in a response.
+    #[error("{url}: {source}")]
+    Selector {
+        /// The URL, secrets redacted.
+        url: String,
+        /// What the selector saw.
+        source: super::selector::NothingSelected,
+    },
+    /// The paginator would fetch the same page again, forever.
+    #[error("{url}: pagination loops ({detail}); check the paginator's settings")]
+    PaginationLoop {
+        /// The URL, secrets redacted.
+        url: String,
+        /// The repeated cursor or link.
+        detail: String,
+    },
+    /// A URL in the config or a response could not be used.
+    #[error("bad URL {url:?}: {reason}")]
+    BadUrl {
+        /// The URL, secrets redacted.
+        url: String,
+        /// Why it is unusable.
+        reason: String,
+    },
+    /// The consumer of the pages stopped (the sync is failing elsewhere).
+    #[error("the sync was stopped")]
+    Cancelled,
+}

@@ -1,0 +1,13 @@
+//! Declarative REST API sources: HTTP client with retries, paginators, data selection.
+
+pub mod client;
+pub mod error;
+pub mod json_path;
+pub mod paginate;
+pub mod request;
+pub mod resource;
+pub mod selector;
+
+pub use client::RestClient;
+pub use error::FetchError;
+pub use resource::{FetchStats, RestResource};

@@ -1,0 +1,152 @@
+//! No `pagination:` given: detect it from the first response in dlt's order — `Link` header, a
+//! next-page URL in the body, a total-pages count, a next-page cursor — else a single page.
+
+use serde_json::Value;
+
+use super::cursor::Cursor;
+use super::links::{HeaderLink, JsonLink, next_link};
+use super::page_number::PageNumber;
+use super::{PaginateError, Paginator, ResponseView, SinglePage};
+use crate::project::config::{CursorConfig, PageNumberConfig};
+use crate::source::rest::request::PageRequest;
+
+/// Decides on the first response, then delegates.
+#[derive(Default)]
+pub struct Auto {
+    chosen: Option<Box<dyn Paginator>>,
+}
+
+impl Paginator for Auto {
+    fn advance(&mut self, req: &mut PageRequest, resp: &ResponseView<'_>) -> Result<bool, PaginateError> {
+        if self.chosen.is_none() {
+            let mut detected = detect(resp);
+            detected.prepare(req);
+            self.chosen = Some(detected);
+        }
+        match self.chosen.as_mut() {
+            Some(p) => p.advance(req, resp),
+            None => Ok(false),
+        }
+    }
+}
+
+fn detect(resp: &ResponseView<'_>) -> Box<dyn Paginator> {
+    if next_link(resp.headers).is_some() {
+        tracing::debug!("detected header_link pagination");
+        return Box::new(HeaderLink::default());
+    }
+    let next = find_next(resp.body, &mut Vec::new());
+    if let Some((path, Value::String(link))) = &next
+        && (link.starts_with("http") || link.starts_with('/'))
+    {
+        tracing::debug!(path = %path.join("."), "detected json_link pagination");
+        return Box::new(JsonLink::new(path.join(".")));
+    }
+    if let Some(path) = find_total_pages(resp.body, &mut Vec::new()) {
+        tracing::debug!(path = %path.join("."), "detected page_number pagination");
+        // The first page (1) is already fetched: continue from it.
+        return Box::new(PageNumber::new(PageNumberConfig {
+            param: "page".into(),
+            start: 1,
+            page_size: None,
+            page_size_param: "per_page".into(),
+            total_path: Some(path.join(".")),
+            maximum_page: None,
+        }));
+    }
+    if let Some((path, _)) = next {
+        tracing::debug!(path = %path.join("."), "detected cursor pagination");
+        return Box::new(Cursor::new(CursorConfig {
+            param: "cursor".into(),
+            cursor_path: path.join("."),
+        }));
+    }
+    Box::new(SinglePage)
+}
+
+/// dlt's `find_next_page_path`: a key starting with `next` (`next`, `next_page_url`, `nextCursor`),
+/// holding a scalar or `{href|url...: scalar}`.
+fn find_next(body: &Value, path: &mut Vec<String>) -> Option<(Vec<String>, Value)> {
+    let Value::Object(map) = body else { return None };
+    for (key, value) in map {
+        if key.to_ascii_lowercase().starts_with("next") {
+            match value {
+                Value::Object(inner) => {
+                    let hit = inner.iter().find(|(k, v)| {
+                        let k = k.to_ascii_lowercase();
+                        (k.starts_with("href") || k.starts_with("url")) && is_scalar(v)
+                    });
+                    if let Some((k, v)) = hit {
+                        let full = [path.clone(), vec![key.clone(), k.clone()]].concat();
+                        return Some((full, v.clone()));
+                    }
+                }
+                v if is_scalar(v) => {
+                    return Some(([path.clone(), vec![key.clone()]].concat(), v.clone()));
+                }
+                _ => {}
+            }
+        }
+        if value.is_object() {
+            path.push(key.clone());
+            let found = find_next(value, path);
+            path.pop();
+            if found.is_some() {
+                return found;
+            }
+        }
+    }
+    None
+}
+
+/// dlt's `find_total_pages_path`: `total_pages`, `pages` or `totalpages` holding a number.
+fn find_total_pages(body: &Value, path: &mut Vec<String>) -> Option<Vec<String>> {
+    let Value::Object(map) = body else { return None };
+    for (key, value) in map {
+        let lower = key.to_ascii_lowercase();
+        if matches!(lower.as_str(), "total_pages" | "pages" | "totalpages")
+            && super::as_count(value).is_some()
+        {
+            return Some([path.clone(), vec![key.clone()]].concat());
+        }
+        if value.is_object() {
+            path.push(key.clone());
+            let found = find_total_pages(value, path);
+            path.pop();
+            if found.is_some() {
+                return found;
+            }
+        }
+    }
+    None
+}
+
+fn is_scalar(v: &Value) -> bool {
+    matches!(v, Value::String(_) | Value::Number(_))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn finds_next_links_nested_and_as_href() {
+        let body = json!({"links": {"next": {"href": "/p2"}}});
+        assert_eq!(
+            find_next(&body, &mut vec![]).map(|(p, _)| p.join(".")),
+            Some("links.next.href".to_string())
+        );
+        let body = json!({"data": [], "next_page_url": "http://a/2"});
+        assert_eq!(find_next(&body, &mut vec![]).unwrap().0, vec!["next_page_url".to_string()]);
+    }
+
+    #[test]
+    fn finds_total_pages() {
+        let body = json!({"meta": {"totalPages": 3}});
+        assert_eq!(
+            find_total_pages(&body, &mut vec![]),
+            Some(vec!["meta".to_string(), "totalPages".to_string()])
+        );
+    }
+}

@@ -1,0 +1,113 @@
+//! Paginators: each decides, from one response, whether there is a next page and how to ask for
+//! it. One file per kind; [`build`] turns `pagination:` config into one, and [`auto`] detects one
+//! from the first response in dlt's order.
+
+mod auto;
+mod cursor;
+mod links;
+mod offset;
+mod page_number;
+
+use reqwest::header::HeaderMap;
+use serde_json::Value;
+use url::Url;
+
+use super::request::PageRequest;
+use crate::project::config::PaginationConfig;
+
+/// What a paginator sees of a response.
+#[derive(Debug)]
+pub struct ResponseView<'a> {
+    /// The URL that was requested.
+    pub url: &'a Url,
+    /// Response headers.
+    pub headers: &'a HeaderMap,
+    /// The parsed body.
+    pub body: &'a Value,
+    /// How many records the data selector found in it.
+    pub records: usize,
+}
+
+/// Why pagination cannot go on.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PaginateError {
+    /// The same cursor or link came back twice.
+    #[error("the response repeats {0}")]
+    Loop(String),
+    /// A next-page link could not be turned into a URL.
+    #[error("next-page link {0:?} is not a URL")]
+    BadLink(String),
+}
+
+/// Moves a request from one page to the next.
+pub trait Paginator: Send {
+    /// Sets up the first request (start page, limit, ...).
+    fn prepare(&mut self, _req: &mut PageRequest) {}
+
+    /// Updates `req` for the page after `resp`; `Ok(false)` when there is none.
+    fn advance(&mut self, req: &mut PageRequest, resp: &ResponseView<'_>) -> Result<bool, PaginateError>;
+}
+
+/// The paginator a resource's config asks for; `None` config means auto-detection.
+pub fn build(config: Option<&PaginationConfig>) -> Box<dyn Paginator> {
+    match config {
+        Some(PaginationConfig::PageNumber(c)) => Box::new(page_number::PageNumber::new(c.clone())),
+        Some(PaginationConfig::Offset(c)) => Box::new(offset::Offset::new(c.clone())),
+        Some(PaginationConfig::Cursor(c)) => Box::new(cursor::Cursor::new(c.clone())),
+        Some(PaginationConfig::NextUrl(c)) => Box::new(links::JsonLink::new(c.next_url_path.clone())),
+        Some(PaginationConfig::HeaderLink(_)) => Box::new(links::HeaderLink::default()),
+        Some(PaginationConfig::SinglePage(_)) => Box::new(SinglePage),
+        Some(PaginationConfig::Auto(_)) | None => Box::new(auto::Auto::default()),
+    }
+}
+
+/// Everything comes in the first response.
+#[derive(Debug, Default)]
+pub struct SinglePage;
+
+impl Paginator for SinglePage {
+    fn advance(&mut self, _: &mut PageRequest, _: &ResponseView<'_>) -> Result<bool, PaginateError> {
+        Ok(false)
+    }
+}
+
+/// A JSON number or numeric string as an integer (totals arrive both ways).
+fn as_count(value: &Value) -> Option<u64> {
+    match value {
+        Value::Number(n) => n.as_u64().or_else(|| n.as_f64().map(|f| f.max(0.0) as u64)),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod test_support {
+    use super::*;
+
+    /// Runs `p` over canned responses and returns the query of every request it makes.
+    pub fn walk(p: &mut dyn Paginator, bodies: &[(Value, usize)]) -> Vec<Vec<(String, String)>> {
+        let url = Url::parse("http://api.test/items").unwrap();
+        let mut req = PageRequest {
+            method: crate::project::config::HttpMethod::GET,
+            url: url.clone(),
+            query: vec![],
+            headers: vec![],
+            json: None,
+        };
+        p.prepare(&mut req);
+        let mut seen = vec![req.query.clone()];
+        let headers = HeaderMap::new();
+        for (body, records) in bodies {
+            let view = ResponseView { url: &url, headers: &headers, body, records: *records };
+            if !p.advance(&mut req, &view).unwrap() {
+                return seen;
+            }
+            seen.push(req.query.clone());
+        }
+        seen
+    }
+
+    pub fn q(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
+    }
+}

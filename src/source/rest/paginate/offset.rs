@@ -1,0 +1,85 @@
+//! `type: offset`: `?offset=0&limit=100`, then 100, 200, ... until a short page or the total.
+
+use super::{PaginateError, Paginator, ResponseView, as_count};
+use crate::project::config::OffsetConfig;
+use crate::source::rest::json_path;
+use crate::source::rest::request::PageRequest;
+
+/// Steps the offset by `limit`.
+#[derive(Debug)]
+pub struct Offset {
+    config: OffsetConfig,
+    offset: u64,
+}
+
+impl Offset {
+    /// A paginator starting at `config.start`.
+    pub fn new(config: OffsetConfig) -> Self {
+        let offset = config.start;
+        Self { config, offset }
+    }
+}
+
+impl Paginator for Offset {
+    fn prepare(&mut self, req: &mut PageRequest) {
+        req.set_param(&self.config.param, self.offset);
+        req.set_param(&self.config.limit_param, self.config.limit);
+    }
+
+    fn advance(&mut self, req: &mut PageRequest, resp: &ResponseView<'_>) -> Result<bool, PaginateError> {
+        // A short page is the last one: the tutorial's `len(items) < limit` rule.
+        if resp.records == 0 || (resp.records as u64) < self.config.limit {
+            return Ok(false);
+        }
+        self.offset += self.config.limit;
+        let total = self
+            .config
+            .total_path
+            .as_deref()
+            .and_then(|path| json_path::find(resp.body, path))
+            .and_then(as_count);
+        if total.is_some_and(|total| self.offset >= total) {
+            return Ok(false);
+        }
+        if self.config.maximum_offset.is_some_and(|max| self.offset >= max) {
+            return Ok(false);
+        }
+        req.set_param(&self.config.param, self.offset);
+        Ok(true)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_support::{q, walk};
+    use super::*;
+    use serde_json::json;
+
+    fn config(total_path: Option<&str>) -> OffsetConfig {
+        OffsetConfig {
+            param: "offset".into(),
+            limit_param: "limit".into(),
+            limit: 10,
+            start: 0,
+            total_path: total_path.map(str::to_string),
+            maximum_offset: None,
+        }
+    }
+
+    #[test]
+    fn steps_by_limit_until_a_short_page() {
+        let mut p = Offset::new(config(None));
+        let seen = walk(&mut p, &[(json!({}), 10), (json!({}), 10), (json!({}), 3)]);
+        let offsets: Vec<_> = seen.iter().map(|q| q[0].1.clone()).collect();
+        assert_eq!(offsets, ["0", "10", "20"]);
+        assert_eq!(seen[0], q(&[("offset", "0"), ("limit", "10")]));
+    }
+
+    #[test]
+    fn total_ends_pagination_on_a_full_last_page() {
+        let mut p = Offset::new(config(Some("total")));
+        let body = json!({"total": "20"});
+        let seen = walk(&mut p, &[(body.clone(), 10), (body.clone(), 10), (body, 10)]);
+        assert_eq!(seen.len(), 2);
+    }
+}

@@ -1,0 +1,93 @@
+//! `type: page_number`: `?page=1`, `?page=2`, ... until an empty page, the total or the maximum.
+
+use super::{PaginateError, Paginator, ResponseView, as_count};
+use crate::project::config::PageNumberConfig;
+use crate::source::rest::json_path;
+use crate::source::rest::request::PageRequest;
+
+/// Counts pages up from `start`.
+#[derive(Debug)]
+pub struct PageNumber {
+    config: PageNumberConfig,
+    page: u64,
+}
+
+impl PageNumber {
+    /// A paginator starting at `config.start`.
+    pub fn new(config: PageNumberConfig) -> Self {
+        let page = config.start;
+        Self { config, page }
+    }
+}
+
+impl Paginator for PageNumber {
+    fn prepare(&mut self, req: &mut PageRequest) {
+        req.set_param(&self.config.param, self.page);
+        if let Some(size) = self.config.page_size {
+            req.set_param(&self.config.page_size_param, size);
+        }
+    }
+
+    fn advance(&mut self, req: &mut PageRequest, resp: &ResponseView<'_>) -> Result<bool, PaginateError> {
+        if resp.records == 0 {
+            return Ok(false);
+        }
+        self.page += 1;
+        let total_pages = self
+            .config
+            .total_path
+            .as_deref()
+            .and_then(|path| json_path::find(resp.body, path))
+            .and_then(as_count);
+        // Pages are numbered from `start`, so the last one is start + total - 1.
+        if total_pages.is_some_and(|total| self.page >= self.config.start + total) {
+            return Ok(false);
+        }
+        if self.config.maximum_page.is_some_and(|max| self.page > max) {
+            return Ok(false);
+        }
+        req.set_param(&self.config.param, self.page);
+        Ok(true)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_support::{q, walk};
+    use super::*;
+    use serde_json::json;
+
+    fn config(total_path: Option<&str>, maximum_page: Option<u64>) -> PageNumberConfig {
+        PageNumberConfig {
+            param: "page".into(),
+            start: 1,
+            page_size: None,
+            page_size_param: "per_page".into(),
+            total_path: total_path.map(str::to_string),
+            maximum_page,
+        }
+    }
+
+    #[test]
+    fn stops_after_an_empty_page() {
+        let mut p = PageNumber::new(config(None, None));
+        let seen = walk(&mut p, &[(json!({}), 10), (json!({}), 10), (json!({}), 0)]);
+        let pages: Vec<_> = seen.iter().map(|q| q[0].1.clone()).collect();
+        assert_eq!(pages, ["1", "2", "3"]);
+    }
+
+    #[test]
+    fn stops_at_the_total_without_an_extra_request() {
+        let mut p = PageNumber::new(config(Some("meta.total_pages"), None));
+        let body = json!({"meta": {"total_pages": 2}});
+        let seen = walk(&mut p, &[(body.clone(), 5), (body.clone(), 5), (body, 5)]);
+        assert_eq!(seen, vec![q(&[("page", "1")]), q(&[("page", "2")])]);
+    }
+
+    #[test]
+    fn maximum_page_is_the_last_requested() {
+        let mut p = PageNumber::new(config(None, Some(2)));
+        let seen = walk(&mut p, &[(json!({}), 5), (json!({}), 5), (json!({}), 5)]);
+        assert_eq!(seen.len(), 2);
+    }
+}

@@ -1,0 +1,239 @@
+//! The commit of one source's load: in a single DuckDB transaction, create or widen the final
+//! tables, apply each resource's staged rows by its write disposition, and record the load in
+//! `_dlt_loads`. Either all of it becomes visible or none of it does.
+
+use duckdb::Connection;
+
+use super::catalog::{SchemaColumns, schema_columns};
+use super::sql::{ident, key_match, literal, qualified};
+use crate::decode::DltType;
+use crate::hints::{TableHints, WriteDisposition};
+use crate::normalize::relational::columns::{DLT_ID, DLT_ROOT_ID};
+
+/// A table staged for this load, with its columns' types in order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StagedTable {
+    /// Table name (same in staging and final schema).
+    pub name: String,
+    /// Columns seen in this load, with their types.
+    pub columns: Vec<(String, DltType)>,
+}
+
+/// What to commit for one resource.
+#[derive(Debug, Clone)]
+pub struct ResourceCommit {
+    /// Root table and how to apply it.
+    pub hints: TableHints,
+    /// Tables staged for the resource: the root first (if it got rows), then its children.
+    pub tables: Vec<StagedTable>,
+}
+
+/// Everything one source's commit applies.
+#[derive(Debug, Clone)]
+pub struct CommitPlan {
+    /// Final schema, e.g. `raw_my_api`.
+    pub dataset: String,
+    /// Staging schema holding this load's rows.
+    pub staging: String,
+    /// The load's id, for `_dlt_loads`.
+    pub load_id: String,
+    /// `_dlt_loads.schema_name`: the source's name.
+    pub schema_name: String,
+    /// Per-resource work.
+    pub resources: Vec<ResourceCommit>,
+    /// Let a `replace` that returned no rows empty a table that has rows.
+    pub allow_empty_replace: bool,
+}
+
+/// Why a commit was refused or failed; the transaction is rolled back either way.
+#[derive(Debug, thiserror::Error)]
+pub enum CommitError {
+    /// A `replace` would have emptied a table that has rows.
+    #[error(
+        "resource `{resource}` returned no rows, and `replace` would empty {table} ({rows} rows); \
+         nothing was changed. If the source really is empty now, rerun with --allow-empty-replace"
+    )]
+    EmptyReplace {
+        /// The resource.
+        resource: String,
+        /// The table, schema-qualified.
+        table: String,
+        /// Rows it holds.
+        rows: i64,
+    },
+    /// DuckDB refused a statement.
+    #[error("warehouse error while committing: {0}")]
+    Db(#[from] duckdb::Error),
+}
+
+/// Applies `plan` in one transaction.
+pub fn commit(conn: &mut Connection, plan: &CommitPlan) -> Result<(), CommitError> {
+    let tx = conn.transaction()?;
+    tx.execute_batch(&format!("CREATE SCHEMA IF NOT EXISTS {}", ident(&plan.dataset)))?;
+    let existing = schema_columns(&tx, &plan.dataset)?;
+    for (i, resource) in plan.resources.iter().enumerate() {
+        apply_resource(&tx, plan, &existing, resource, i)?;
+    }
+    record_load(&tx, plan)?;
+    tx.commit()?;
+    Ok(())
+}
+
+fn apply_resource(
+    conn: &Connection,
+    plan: &CommitPlan,
+    existing: &SchemaColumns,
+    resource: &ResourceCommit,
+    ordinal: usize,
+) -> Result<(), CommitError> {
+    let root = &resource.hints.table_name;
+    for table in &resource.tables {
+        ensure_table(conn, &plan.dataset, table, existing.get(&table.name))?;
+    }
+    // Child tables from earlier loads count too: replace and merge must clear their rows.
+    let prefix = format!("{root}__");
+    let mut family: Vec<String> = existing
+        .keys()
+        .filter(|t| t.starts_with(&prefix))
+        .cloned()
+        .chain(resource.tables.iter().map(|t| t.name.clone()))
+        .filter(|t| t != root)
+        .collect();
+    family.sort();
+    family.dedup();
+    let root_staged = resource.tables.iter().any(|t| &t.name == root);
+    let root_exists = root_staged || existing.contains_key(root);
+    let fin = |t: &str| qualified(&plan.dataset, t);
+    let stg = |t: &str| qualified(&plan.staging, t);
+    match resource.hints.write_disposition {
+        WriteDisposition::Replace => {
+            if !root_staged && !plan.allow_empty_replace && root_exists {
+                let rows = super::catalog::row_count(conn, &plan.dataset, root)?;
+                if rows > 0 {
+                    return Err(CommitError::EmptyReplace {
+                        resource: root.clone(),
+                        table: fin(root),
+                        rows,
+                    });
+                }
+            }
+            for t in std::iter::once(root).chain(&family) {
+                if existing.contains_key(t) {
+                    conn.execute_batch(&format!("DELETE FROM {}", fin(t)))?;
+                }
+            }
+            insert_all(conn, resource, &fin, &stg)?;
+        }
+        WriteDisposition::Merge if !resource.hints.primary_key.is_empty() && root_staged => {
+            let keep = format!("dango_keep_{ordinal}");
+            let key: Vec<String> = resource.hints.primary_key.iter().map(|k| ident(k)).collect();
+            // Latest row per key wins: rows were appended to staging in arrival order.
+            conn.execute_batch(&format!(
+                "CREATE TEMP TABLE {keep} AS SELECT {id} FROM {s} \
+                 QUALIFY row_number() OVER (PARTITION BY {k} ORDER BY rowid DESC) = 1",
+                id = ident(DLT_ID),
+                s = stg(root),
+                k = key.join(", "),
+            ))?;
+            let matched = format!(
+                "EXISTS (SELECT 1 FROM {s} AS s WHERE {m})",
+                s = stg(root),
+                m = key_match("d", "s", &resource.hints.primary_key)
+            );
+            for child in family.iter().filter(|c| has_root_key(existing, resource, c)) {
+                conn.execute_batch(&format!(
+                    "DELETE FROM {c} WHERE {rid} IN (SELECT d.{id} FROM {r} AS d WHERE {matched})",
+                    c = fin(child),
+                    rid = ident(DLT_ROOT_ID),
+                    id = ident(DLT_ID),
+                    r = fin(root),
+                ))?;
+            }
+            conn.execute_batch(&format!("DELETE FROM {} AS d WHERE {matched}", fin(root)))?;
+            for table in &resource.tables {
+                let link = if &table.name == root { DLT_ID } else { DLT_ROOT_ID };
+                conn.execute_batch(&format!(
+                    "INSERT INTO {f} BY NAME SELECT * FROM {s} WHERE {l} IN (SELECT {id} FROM {keep})",
+                    f = fin(&table.name),
+                    s = stg(&table.name),
+                    l = ident(link),
+                    id = ident(DLT_ID),
+                ))?;
+            }
+            conn.execute_batch(&format!("DROP TABLE {keep}"))?;
+        }
+        // Append, and merge without a key (which dlt also treats as append).
+        _ => insert_all(conn, resource, &fin, &stg)?,
+    }
+    Ok(())
+}
+
+fn insert_all(
+    conn: &Connection,
+    resource: &ResourceCommit,
+    fin: &dyn Fn(&str) -> String,
+    stg: &dyn Fn(&str) -> String,
+) -> duckdb::Result<()> {
+    for table in &resource.tables {
+        conn.execute_batch(&format!(
+            "INSERT INTO {} BY NAME SELECT * FROM {}",
+            fin(&table.name),
+            stg(&table.name)
+        ))?;
+    }
+    Ok(())
+}
+
+fn has_root_key(existing: &SchemaColumns, resource: &ResourceCommit, table: &str) -> bool {
+    let staged = resource.tables.iter().find(|t| t.name == table).map(|t| &t.columns);
+    let old = existing.get(table);
+    staged.into_iter().chain(old).any(|cols| cols.iter().any(|(c, _)| c == DLT_ROOT_ID))
+}
+
+/// Creates `table` in `dataset`, or adds the columns it lacks. `_dlt_*` columns are NOT NULL.
+fn ensure_table(
+    conn: &Connection,
+    dataset: &str,
+    table: &StagedTable,
+    existing: Option<&Vec<(String, DltType)>>,
+) -> duckdb::Result<()> {
+    let def = |(name, ty): &(String, DltType)| {
+        let not_null = if name.starts_with("_dlt_") { " NOT NULL" } else { "" };
+        format!("{} {}{not_null}", ident(name), ty.duckdb_type())
+    };
+    match existing {
+        None => {
+            let cols: Vec<String> = table.columns.iter().map(def).collect();
+            conn.execute_batch(&format!(
+                "CREATE TABLE {} ({})",
+                qualified(dataset, &table.name),
+                cols.join(", ")
+            ))
+        }
+        Some(have) => {
+            for col in table.columns.iter().filter(|(c, _)| !have.iter().any(|(h, _)| h == c)) {
+                // A column added later holds NULL for older rows, so it cannot be NOT NULL.
+                conn.execute_batch(&format!(
+                    "ALTER TABLE {} ADD COLUMN {} {}",
+                    qualified(dataset, &table.name),
+                    ident(&col.0),
+                    col.1.duckdb_type()
+                ))?;
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Adds this load's row to `_dlt_loads` (created as dlt creates it), status 0 = loaded.
+fn record_load(conn: &Connection, plan: &CommitPlan) -> duckdb::Result<()> {
+    let loads = qualified(&plan.dataset, "_dlt_loads");
+    conn.execute_batch(&format!(
+        "CREATE TABLE IF NOT EXISTS {loads} (\"load_id\" VARCHAR NOT NULL, \"schema_name\" VARCHAR, \
+         \"status\" BIGINT NOT NULL, \"inserted_at\" TIMESTAMP WITH TIME ZONE NOT NULL, \
+         \"schema_version_hash\" VARCHAR); \
+         INSERT INTO {loads} VALUES ({}, {}, 0, now(), NULL);",
+        literal(&plan.load_id),
+        literal(&plan.schema_name),
+    ))
+}

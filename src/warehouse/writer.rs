@@ -1,0 +1,105 @@
+//! The single writer: one thread owns the DuckDB connection (it is `Send`, not `Sync`) and runs
+//! the jobs sent to it in order. A bounded queue makes producers wait when loading falls behind.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, mpsc};
+
+use duckdb::Connection;
+use tokio::sync::oneshot;
+
+use super::staging::StagingTables;
+
+/// What the writer thread owns.
+pub struct WriterState {
+    /// The warehouse connection.
+    pub conn: Connection,
+    /// Staging tables created so far.
+    pub staging: StagingTables,
+}
+
+type Job = Box<dyn FnOnce(&mut WriterState) + Send>;
+
+/// Why the warehouse could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum WarehouseError {
+    /// The database file could not be opened.
+    #[error("cannot open the warehouse {path}: {source} (is another dango or duckdb process using it?)")]
+    Open {
+        /// The file.
+        path: PathBuf,
+        /// DuckDB's reason.
+        source: duckdb::Error,
+    },
+    /// The writer thread is gone (it panicked or was shut down).
+    #[error("the warehouse writer stopped unexpectedly")]
+    WriterGone,
+}
+
+/// Handle to the writer thread; cheap to clone, usable from async code. When the last clone is
+/// dropped the thread finishes its queue and closes the database before the drop returns, so the
+/// file can be opened again right away.
+#[derive(Clone)]
+pub struct Warehouse {
+    inner: Arc<WriterThread>,
+}
+
+struct WriterThread {
+    jobs: Option<mpsc::SyncSender<Job>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for WriterThread {
+    fn drop(&mut self) {
+        self.jobs.take();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Jobs queued ahead of the writer before senders wait.
+const QUEUE_DEPTH: usize = 8;
+
+impl Warehouse {
+    /// Opens (creating if needed) the DuckDB file at `path` on a new writer thread.
+    pub fn open(path: &Path) -> Result<Self, WarehouseError> {
+        if let Some(dir) = path.parent() {
+            let _ = std::fs::create_dir_all(dir);
+        }
+        let conn = Connection::open(path).map_err(|source| WarehouseError::Open {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let (jobs, queue) = mpsc::sync_channel::<Job>(QUEUE_DEPTH);
+        let thread = std::thread::Builder::new()
+            .name("dango-warehouse".into())
+            .spawn(move || {
+                let mut state = WriterState { conn, staging: StagingTables::default() };
+                for job in queue {
+                    job(&mut state);
+                }
+            })
+            .map_err(|_| WarehouseError::WriterGone)?;
+        let inner = WriterThread { jobs: Some(jobs), thread: Some(thread) };
+        Ok(Self { inner: Arc::new(inner) })
+    }
+
+    /// Runs `f` on the writer thread and returns its result.
+    pub async fn run<T, F>(&self, f: F) -> Result<T, WarehouseError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut WriterState) -> T + Send + 'static,
+    {
+        let (reply, result) = oneshot::channel();
+        let job: Job = Box::new(move |state| {
+            let _ = reply.send(f(state));
+        });
+        let jobs = self.inner.jobs.clone().ok_or(WarehouseError::WriterGone)?;
+        // The queue is bounded: waiting for room must not block the async runtime.
+        tokio::task::spawn_blocking(move || jobs.send(job))
+            .await
+            .map_err(|_| WarehouseError::WriterGone)?
+            .map_err(|_| WarehouseError::WriterGone)?;
+        result.await.map_err(|_| WarehouseError::WriterGone)
+    }
+}

@@ -1,0 +1,134 @@
+//! Test helpers: a temporary Dango project, the real `dango` binary, and DuckDB queries on the
+//! warehouse it writes. The mock API itself is `dango::mock_api`, a real HTTP server.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use duckdb::Connection;
+
+/// A project directory that disappears with the test.
+pub struct Project {
+    dir: tempfile::TempDir,
+}
+
+impl Project {
+    /// A project whose `.dango/sources.yml` is `sources_yml`.
+    pub fn new(sources_yml: &str) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::create_dir_all(dir.path().join(".dango")).expect("mkdir");
+        std::fs::write(dir.path().join(".dango/sources.yml"), sources_yml).expect("write");
+        Self { dir }
+    }
+
+    /// The project directory.
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Writes `text` to `relative` inside the project.
+    pub fn write(&self, relative: &str, text: &str) {
+        let path = self.path().join(relative);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        std::fs::write(path, text).expect("write");
+    }
+
+    /// Runs `dango ARGS` in the project directory.
+    pub fn dango(&self, args: &[&str]) -> Run {
+        run_dango(self.path(), args)
+    }
+
+    /// The warehouse file.
+    pub fn warehouse(&self) -> PathBuf {
+        self.path().join("data/warehouse.duckdb")
+    }
+
+    /// Opens the warehouse read-only-ish for assertions.
+    pub fn db(&self) -> Connection {
+        Connection::open(self.warehouse()).expect("open warehouse")
+    }
+
+    /// A single integer from `sql`.
+    pub fn count(&self, sql: &str) -> i64 {
+        self.db().query_row(sql, [], |r| r.get(0)).unwrap_or_else(|e| panic!("{sql}: {e}"))
+    }
+
+    /// A single string from `sql`.
+    pub fn text(&self, sql: &str) -> String {
+        self.db().query_row(sql, [], |r| r.get(0)).unwrap_or_else(|e| panic!("{sql}: {e}"))
+    }
+
+    /// `column → data_type` of a table, in column order.
+    pub fn columns(&self, schema: &str, table: &str) -> Vec<(String, String)> {
+        let db = self.db();
+        let mut stmt = db
+            .prepare(
+                "SELECT column_name, data_type FROM information_schema.columns \
+                 WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position",
+            )
+            .expect("prepare");
+        stmt.query_map([schema, table], |r| Ok((r.get(0)?, r.get(1)?)))
+            .expect("query")
+            .collect::<Result<_, _>>()
+            .expect("rows")
+    }
+
+    /// Tables of `schema`, sorted.
+    pub fn tables(&self, schema: &str) -> Vec<String> {
+        let db = self.db();
+        let mut stmt = db
+            .prepare("SELECT table_name FROM information_schema.tables WHERE table_schema = ? ORDER BY 1")
+            .expect("prepare");
+        stmt.query_map([schema], |r| r.get(0)).expect("query").collect::<Result<_, _>>().expect("rows")
+    }
+}
+
+/// The outcome of one `dango` run.
+pub struct Run {
+    pub output: Output,
+}
+
+impl Run {
+    pub fn ok(&self) -> bool {
+        self.output.status.success()
+    }
+    pub fn stdout(&self) -> String {
+        String::from_utf8_lossy(&self.output.stdout).into_owned()
+    }
+    pub fn stderr(&self) -> String {
+        String::from_utf8_lossy(&self.output.stderr).into_owned()
+    }
+    /// Everything printed, for messages and assertions.
+    pub fn all(&self) -> String {
+        format!("{}{}", self.stdout(), self.stderr())
+    }
+    /// Panics with the output unless the run succeeded.
+    pub fn assert_ok(&self) -> &Self {
+        assert!(self.ok(), "dango failed:\n{}", self.all());
+        self
+    }
+    /// Panics with the output unless the run failed.
+    pub fn assert_failed(&self) -> &Self {
+        assert!(!self.ok(), "dango should have failed:\n{}", self.all());
+        self
+    }
+}
+
+/// Runs the real `dango` binary in `dir`.
+pub fn run_dango(dir: &Path, args: &[&str]) -> Run {
+    let output = Command::new(env!("CARGO_BIN_EXE_dango"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("DANGO_LOG")
+        .output()
+        .expect("run dango");
+    Run { output }
+}
+
+/// A one-source `sources.yml` for `base_url` with the given resources block (indented YAML list).
+pub fn rest_source(name: &str, base_url: &str, extra: &str, resources: &str) -> String {
+    format!(
+        "version: \"1.0\"\nsources:\n  - name: {name}\n    type: rest_api\n    rest_api:\n      base_url: \"{base_url}\"\n      retry: {{backoff_seconds: 0.01, max_backoff_seconds: 0.05}}\n{extra}      resources:\n{resources}"
+    )
+}
