@@ -21,7 +21,10 @@ fn normalize_and_build(records: Vec<Value>) -> Vec<(String, arrow::record_batch:
     let mut builders: HashMap<String, TableBuilder> = HashMap::new();
     for r in records {
         n.normalize(r, &mut |t, row| {
-            builders.entry(t.to_string()).or_insert_with(|| TableBuilder::new(HashMap::new())).push(row)
+            builders
+                .entry(t.to_string())
+                .or_insert_with(|| TableBuilder::new(HashMap::new()))
+                .push(row)
         });
     }
     builders
@@ -49,16 +52,22 @@ fn stages(c: &mut Criterion) {
         )
     });
     group.bench_function("normalize_and_decode", |b| {
-        b.iter_batched(|| records.clone(), normalize_and_build, criterion::BatchSize::LargeInput)
+        b.iter_batched(
+            || records.clone(),
+            normalize_and_build,
+            criterion::BatchSize::LargeInput,
+        )
     });
     let batches = normalize_and_build(records.clone());
     group.bench_function("stage_into_duckdb", |b| {
-        let conn = duckdb::Connection::open_in_memory().unwrap();
+        let conn = dango::warehouse::connect_in_memory().unwrap();
         let mut staging = StagingTables::default();
         staging.reset(&conn, "bench_staging").unwrap();
         b.iter(|| {
             for (table, batch) in &batches {
-                staging.append(&conn, "bench_staging", table, batch.clone()).unwrap();
+                staging
+                    .append(&conn, "bench_staging", table, batch.clone())
+                    .unwrap();
             }
         })
     });

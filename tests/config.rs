@@ -40,16 +40,41 @@ fn every_problem_is_reported_together_with_lines_and_suggestions() {
     run.assert_failed();
     let err = run.stderr();
     let expect = [
-        ("sources.yml:5: source `shop`: field `sources[0].enabeld`", "did you mean `enabled`?"),
-        ("sources.yml:12: source `shop`: field `sources[0].rest_api.resources[0].pagination", "did you mean `page_number`?"),
-        ("sources.yml:13: source `shop`: field `sources[0].rest_api.resources[1].name`", "duplicate resource name"),
-        ("sources.yml:17: source `shop`: field `sources[0].rest_api.resources[2].params`", "invalid type"),
-        ("source `shop`: field `sources[0].rest_api.resources[3]`", "missing field `endpoint`"),
-        ("source `billing`: field `sources[1].rest_api`", "missing field `base_url`"),
+        (
+            "sources.yml:5: source `shop`: field `sources[0].enabeld`",
+            "did you mean `enabled`?",
+        ),
+        (
+            "sources.yml:12: source `shop`: field `sources[0].rest_api.resources[0].pagination",
+            "did you mean `page_number`?",
+        ),
+        (
+            "sources.yml:13: source `shop`: field `sources[0].rest_api.resources[1].name`",
+            "duplicate resource name",
+        ),
+        (
+            "sources.yml:17: source `shop`: field `sources[0].rest_api.resources[2].params`",
+            "invalid type",
+        ),
+        (
+            "source `shop`: field `sources[0].rest_api.resources[3]`",
+            "missing field `endpoint`",
+        ),
+        (
+            "source `billing`: field `sources[1].rest_api`",
+            "missing field `base_url`",
+        ),
         ("field `sources[2].type`", "unknown variant `graphql`"),
+        (
+            "sources.yml:25: source `shop`: field `sources[2].name`",
+            "duplicate source name",
+        ),
     ];
     for (place, what) in expect {
-        let line = err.lines().find(|l| l.contains(place)).unwrap_or_else(|| panic!("no `{place}` in:\n{err}"));
+        let line = err
+            .lines()
+            .find(|l| l.contains(place))
+            .unwrap_or_else(|| panic!("no `{place}` in:\n{err}"));
         assert!(line.contains(what), "`{line}` should say `{what}`");
     }
     assert!(err.contains("configuration problems found"), "{err}");
@@ -62,7 +87,11 @@ fn a_valid_file_validates_and_lists_its_sources() {
     );
     let run = p.dango(&["validate"]);
     run.assert_ok();
-    assert!(run.stdout().contains("a (enabled) → raw_a, 1 resource(s)"), "{}", run.stdout());
+    assert!(
+        run.stdout().contains("a (enabled) → raw_a, 1 resource(s)"),
+        "{}",
+        run.stdout()
+    );
 }
 
 #[test]

@@ -7,12 +7,20 @@ fn init_scaffolds_the_tutorial_layout_and_refuses_to_overwrite() {
     let dir = tempfile::tempdir().unwrap();
     support::run_dango(dir.path(), &["init", "my-project"]).assert_ok();
     let root = dir.path().join("my-project");
-    for file in [".dango/sources.yml", ".dlt/secrets.toml", ".env", ".gitignore", "custom_sources/__init__.py"] {
+    for file in [
+        ".dango/sources.yml",
+        ".dlt/secrets.toml",
+        ".env",
+        ".gitignore",
+        "custom_sources/__init__.py",
+    ] {
         assert!(root.join(file).is_file(), "{file} missing");
     }
     assert!(root.join("data").is_dir());
     let ignore = std::fs::read_to_string(root.join(".gitignore")).unwrap();
-    assert!(ignore.lines().any(|l| l == ".env") && ignore.lines().any(|l| l == ".dlt/secrets.toml"));
+    assert!(
+        ignore.lines().any(|l| l == ".env") && ignore.lines().any(|l| l == ".dlt/secrets.toml")
+    );
     // The scaffolded example is valid as it stands.
     support::run_dango(&root, &["validate"]).assert_ok();
 

@@ -10,19 +10,36 @@ use dango::normalize::Normalizer;
 use dango::source::rest::selector::take_records;
 
 fn tricky() -> HashMap<String, arrow::record_batch::RecordBatch> {
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/pages/tricky.json")).unwrap();
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/fixtures/pages/tricky.json"
+    ))
+    .unwrap();
     let mut body: serde_json::Value = serde_json::from_str(&text).unwrap();
     let records = take_records(&mut body, None).unwrap();
     let mut n = Normalizer::new("people", "1700000000.1", 1000, false);
     let mut builders: HashMap<String, TableBuilder> = HashMap::new();
     for r in records {
-        n.normalize(r, &mut |t, row| builders.entry(t.to_string()).or_insert_with(|| TableBuilder::new(HashMap::new())).push(row));
+        n.normalize(r, &mut |t, row| {
+            builders
+                .entry(t.to_string())
+                .or_insert_with(|| TableBuilder::new(HashMap::new()))
+                .push(row)
+        });
     }
-    builders.into_iter().map(|(t, mut b)| (t, b.finish().unwrap().unwrap())).collect()
+    builders
+        .into_iter()
+        .map(|(t, mut b)| (t, b.finish().unwrap().unwrap()))
+        .collect()
 }
 
 fn names(batch: &arrow::record_batch::RecordBatch) -> Vec<String> {
-    batch.schema().fields().iter().map(|f| f.name().clone()).collect()
+    batch
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .collect()
 }
 
 #[test]
@@ -33,9 +50,20 @@ fn root_columns_types_and_variants() {
     assert_eq!(
         names(people),
         [
-            "id", "user_name", "price", "created_at", "address__city", "address__geo__lat",
-            "address__geo__lng", "_dlt_load_id", "_dlt_id", "price__v_double",
-            "created_at__v_text", "note", "price__v_text", "_2fa"
+            "id",
+            "user_name",
+            "price",
+            "created_at",
+            "address__city",
+            "address__geo__lat",
+            "address__geo__lng",
+            "_dlt_load_id",
+            "_dlt_id",
+            "price__v_double",
+            "created_at__v_text",
+            "note",
+            "price__v_text",
+            "_2fa"
         ]
     );
     let schema = people.schema();
@@ -44,8 +72,14 @@ fn root_columns_types_and_variants() {
     assert_eq!(ty("price__v_double"), DataType::Float64);
     assert!(matches!(ty("created_at"), DataType::Timestamp(_, Some(_))));
     let col = |c: &str| people.column(schema.index_of(c).unwrap()).clone();
-    assert_eq!(col("created_at__v_text").as_string::<i32>().value(1), "not a date");
-    assert!(!col("created_at").is_null(2), "a space-separated datetime is a timestamp");
+    assert_eq!(
+        col("created_at__v_text").as_string::<i32>().value(1),
+        "not a date"
+    );
+    assert!(
+        !col("created_at").is_null(2),
+        "a space-separated datetime is a timestamp"
+    );
     assert_eq!(col("price__v_text").as_string::<i32>().value(2), "n/a");
     assert!(col("note").is_null(0));
 }
@@ -55,12 +89,27 @@ fn child_tables_and_nested_lists() {
     let t = tricky();
     let mut tables: Vec<&str> = t.keys().map(String::as_str).collect();
     tables.sort();
-    assert_eq!(tables, ["people", "people__items", "people__matrix", "people__matrix__list", "people__tags"]);
+    assert_eq!(
+        tables,
+        [
+            "people",
+            "people__items",
+            "people__matrix",
+            "people__matrix__list",
+            "people__tags"
+        ]
+    );
     let items = &t["people__items"];
     assert_eq!(items.num_rows(), 3);
     // 2.0 fits the BIGINT column; "3" is coerced as dlt coerces it.
-    let qty = items.column(items.schema().index_of("qty").unwrap()).as_primitive::<Int64Type>().clone();
+    let qty = items
+        .column(items.schema().index_of("qty").unwrap())
+        .as_primitive::<Int64Type>()
+        .clone();
     assert_eq!(qty.values().to_vec(), vec![1, 2, 3]);
     assert_eq!(t["people__matrix__list"].num_rows(), 3);
-    assert_eq!(names(&t["people__tags"]), ["value", "_dlt_parent_id", "_dlt_list_idx", "_dlt_id"]);
+    assert_eq!(
+        names(&t["people__tags"]),
+        ["value", "_dlt_parent_id", "_dlt_list_idx", "_dlt_id"]
+    );
 }

@@ -65,12 +65,18 @@ sources:
 }
 
 pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
-    let api = MockApi::start(MockApiConfig { token: Some(TOKEN.into()), ..MockApiConfig::default() })
-        .context("starting the mock API")?;
+    let api = MockApi::start(MockApiConfig {
+        token: Some(TOKEN.into()),
+        ..MockApiConfig::default()
+    })
+    .context("starting the mock API")?;
     println!("Mock API listening on {}", api.base_url());
     let layout = scaffold(&args.dir, true)?;
     std::fs::write(layout.sources_file(), demo_sources(&api.base_url()))?;
-    std::fs::write(layout.root().join(".env"), format!("MY_API_TOKEN={TOKEN}\n"))?;
+    std::fs::write(
+        layout.root().join(".env"),
+        format!("MY_API_TOKEN={TOKEN}\n"),
+    )?;
     println!("Wrote the demo project to {}\n", layout.root().display());
     let reports = run_sync(&layout, &[], &SyncOptions::default())?;
     print_reports(&reports);
@@ -80,12 +86,16 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         "\nExplore it: duckdb {} \"select * from raw_my_api.orders limit 5\"",
         layout.warehouse_file().display()
     );
-    Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 /// Prints each table of the demo's schema with its row count and columns.
 fn show_warehouse(layout: &ProjectLayout) -> anyhow::Result<()> {
-    let conn = duckdb::Connection::open(layout.warehouse_file())?;
+    let conn = crate::warehouse::connect(&layout.warehouse_file())?;
     let mut stmt = conn.prepare(
         "SELECT table_name, string_agg(column_name || ' ' || data_type, ', ' ORDER BY ordinal_position) \
          FROM information_schema.columns WHERE table_schema = 'raw_my_api' \
@@ -96,7 +106,11 @@ fn show_warehouse(layout: &ProjectLayout) -> anyhow::Result<()> {
         .collect::<Result<_, _>>()?;
     println!("\nWhat landed in {}:", layout.warehouse_file().display());
     for (table, columns) in tables {
-        let n: i64 = conn.query_row(&format!("SELECT count(*) FROM {}", qualified("raw_my_api", &table)), [], |r| r.get(0))?;
+        let n: i64 = conn.query_row(
+            &format!("SELECT count(*) FROM {}", qualified("raw_my_api", &table)),
+            [],
+            |r| r.get(0),
+        )?;
         println!("  raw_my_api.{table}: {n} rows\n      {columns}");
     }
     Ok(())

@@ -24,11 +24,17 @@ pub struct SyncArgs {
 
 pub fn run(args: SyncArgs) -> anyhow::Result<ExitCode> {
     let layout = args.project.layout()?;
-    let options = SyncOptions { allow_empty_replace: args.allow_empty_replace };
+    let options = SyncOptions {
+        allow_empty_replace: args.allow_empty_replace,
+    };
     let reports = run_sync(&layout, &args.sources, &options)?;
     print_reports(&reports);
     let ok = reports.iter().all(|r| r.error.is_none());
-    Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 /// Plans and runs a sync of `sources` (all enabled if empty) in the project at `layout`.
@@ -59,13 +65,25 @@ pub fn print_reports(reports: &[SourceReport]) {
     for r in reports {
         match (&r.error, &r.load_id) {
             (Some(e), _) => {
-                println!("✗ {} → {}: FAILED after {:.2} s", r.name, r.dataset, r.elapsed.as_secs_f64());
+                println!(
+                    "✗ {} → {}: FAILED after {:.2} s",
+                    r.name,
+                    r.dataset,
+                    r.elapsed.as_secs_f64()
+                );
                 println!("  {e}");
-                println!("  Nothing from this source was loaded; its tables and cursors are unchanged.");
+                println!(
+                    "  Nothing from this source was loaded; its tables and cursors are unchanged."
+                );
             }
             (None, load_id) => {
                 let id = load_id.as_deref().unwrap_or("-");
-                println!("✓ {} → {} (load {id}, {:.2} s)", r.name, r.dataset, r.elapsed.as_secs_f64());
+                println!(
+                    "✓ {} → {} (load {id}, {:.2} s)",
+                    r.name,
+                    r.dataset,
+                    r.elapsed.as_secs_f64()
+                );
             }
         }
         let width = r.resources.iter().map(|x| x.name.len()).max().unwrap_or(0);
@@ -82,7 +100,11 @@ pub fn print_reports(reports: &[SourceReport]) {
         }
     }
     let failed = reports.iter().filter(|r| r.error.is_some()).count();
-    let rows: usize = reports.iter().flat_map(|r| &r.resources).map(|r| r.rows).sum();
+    let rows: usize = reports
+        .iter()
+        .flat_map(|r| &r.resources)
+        .map(|r| r.rows)
+        .sum();
     println!(
         "{} of {} source(s) synced, {rows} rows.",
         reports.len() - failed,

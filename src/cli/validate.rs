@@ -23,7 +23,11 @@ pub fn run(args: ValidateArgs) -> anyhow::Result<ExitCode> {
     for s in &file.sources {
         let state = if s.enabled { "enabled" } else { "disabled" };
         let resources = s.rest_api.as_ref().map_or(0, |r| r.resources.len());
-        println!("  {} ({state}) → {}, {resources} resource(s)", s.name, dataset_name(s));
+        println!(
+            "  {} ({state}) → {}, {resources} resource(s)",
+            s.name,
+            dataset_name(s)
+        );
     }
     println!("{} is valid.", layout.sources_file().display());
     Ok(ExitCode::SUCCESS)

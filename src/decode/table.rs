@@ -49,7 +49,10 @@ impl TableBuilder {
 
     /// Every column created so far, with its type, in order.
     pub fn columns(&self) -> Vec<(String, DltType)> {
-        self.columns.iter().map(|c| (c.name.clone(), c.ty)).collect()
+        self.columns
+            .iter()
+            .map(|c| (c.name.clone(), c.ty))
+            .collect()
     }
 
     /// Adds one normalised row.
@@ -77,7 +80,9 @@ impl TableBuilder {
                 let vty = self.column_type(&variant).unwrap_or(from);
                 match coerce(value, vty) {
                     Some(fitted) => self.column(&variant, vty).builder.append(fitted),
-                    None => tracing::warn!(column = %variant, "value fits neither column nor variant; dropped"),
+                    None => {
+                        tracing::warn!(column = %variant, "value fits neither column nor variant; dropped")
+                    }
                 }
             }
         }
@@ -98,7 +103,11 @@ impl TableBuilder {
                 for _ in 0..self.rows {
                     builder.append_null();
                 }
-                self.columns.push(Column { name: name.to_string(), ty, builder });
+                self.columns.push(Column {
+                    name: name.to_string(),
+                    ty,
+                    builder,
+                });
                 self.index.insert(name.to_string(), self.columns.len() - 1);
                 self.columns.len() - 1
             }
@@ -122,7 +131,11 @@ impl TableBuilder {
                 )]))
             })
             .collect();
-        let arrays = self.columns.iter_mut().map(|c| c.builder.finish()).collect();
+        let arrays = self
+            .columns
+            .iter_mut()
+            .map(|c| c.builder.finish())
+            .collect();
         self.rows = 0;
         if fields.is_empty() {
             return Ok(None);
@@ -164,7 +177,12 @@ mod tests {
         b.push(row(json!({"id": 2.0, "price": 1})));
         b.push(row(json!({"id": 1.7, "price": "abc", "n": true})));
         let batch = b.finish().unwrap().unwrap();
-        let names: Vec<&str> = batch.schema_ref().fields().iter().map(|f| f.name().as_str()).collect();
+        let names: Vec<&str> = batch
+            .schema_ref()
+            .fields()
+            .iter()
+            .map(|f| f.name().as_str())
+            .collect();
         assert_eq!(names, ["id", "price", "id__v_double", "price__v_text", "n"]);
         let ids = batch.column(0).as_primitive::<Int64Type>();
         assert_eq!((ids.value(0), ids.value(1), ids.is_null(2)), (1, 2, true));
@@ -178,7 +196,10 @@ mod tests {
         let mut b = TableBuilder::new(known);
         b.push(row(json!({"price": 3})));
         let batch = b.finish().unwrap().unwrap();
-        assert_eq!(batch.schema().field(0).data_type(), &arrow::datatypes::DataType::Float64);
+        assert_eq!(
+            batch.schema().field(0).data_type(),
+            &arrow::datatypes::DataType::Float64
+        );
     }
 
     #[test]

@@ -179,7 +179,9 @@ fn parse_loose_timestamp(t: &str) -> Option<i64> {
         return Some(micros);
     }
     if let Ok(date) = chrono::NaiveDate::parse_from_str(t.trim(), "%Y-%m-%d") {
-        return date.and_hms_opt(0, 0, 0).map(|d| d.and_utc().timestamp_micros());
+        return date
+            .and_hms_opt(0, 0, 0)
+            .map(|d| d.and_utc().timestamp_micros());
     }
     let seconds: f64 = t.trim().parse().ok().filter(|f: &f64| f.is_finite())?;
     Some((seconds * 1e6) as i64)
@@ -199,11 +201,20 @@ pub fn parse_iso_timestamp(s: &str) -> Option<i64> {
         return None;
     }
     let (body, offset_secs) = split_offset(s)?;
-    let compact = body.as_bytes().get(8).is_some_and(|c| *c == b'T' || *c == b't');
+    let compact = body
+        .as_bytes()
+        .get(8)
+        .is_some_and(|c| *c == b'T' || *c == b't');
     let normal: String = if compact {
         // 20240115T101010 → 2024-01-15T10:10:10
         let (date, time) = body.split_at(8);
-        format!("{}-{}-{}T{}", &date[..4], &date[4..6], &date[6..8], expand_compact_time(&time[1..]))
+        format!(
+            "{}-{}-{}T{}",
+            &date[..4],
+            &date[4..6],
+            &date[6..8],
+            expand_compact_time(&time[1..])
+        )
     } else {
         let mut b = body.to_string();
         b.replace_range(10..11, "T");
@@ -235,7 +246,9 @@ fn split_offset(s: &str) -> Option<(&str, i64)> {
     }
     // The date part has '-' at positions 4 and 7 (or none, compact), so search after it.
     let sign_at = s[10..].rfind(['+', '-']).map(|i| i + 10);
-    let Some(at) = sign_at else { return Some((s, 0)) };
+    let Some(at) = sign_at else {
+        return Some((s, 0));
+    };
     let (body, tz) = s.split_at(at);
     let sign = if tz.starts_with('-') { -1 } else { 1 };
     let digits: String = tz[1..].chars().filter(char::is_ascii_digit).collect();
@@ -265,11 +278,22 @@ mod tests {
             "2024-01-01T10Z",
         ];
         let no = [
-            "2024-01-01", "2024", "2024/01/15", "20240115", "10:00", "abc", "1",
-            "2024-13-01T00:00:00Z", "2024-W01", "2024-1-1T10:00:00",
+            "2024-01-01",
+            "2024",
+            "2024/01/15",
+            "20240115",
+            "10:00",
+            "abc",
+            "1",
+            "2024-13-01T00:00:00Z",
+            "2024-W01",
+            "2024-1-1T10:00:00",
         ];
         for s in yes {
-            assert!(parse_iso_timestamp(s).is_some(), "{s} should be a timestamp");
+            assert!(
+                parse_iso_timestamp(s).is_some(),
+                "{s} should be a timestamp"
+            );
         }
         for s in no {
             assert!(parse_iso_timestamp(s).is_none(), "{s} should be text");
@@ -290,26 +314,47 @@ mod tests {
         assert_eq!(classify(&json!(1.5)).unwrap().dlt_type(), DltType::Double);
         assert_eq!(classify(&json!("x")).unwrap().dlt_type(), DltType::Text);
         assert_eq!(classify(&json!(true)).unwrap().dlt_type(), DltType::Bool);
-        assert_eq!(classify(&json!({"a": 1})).unwrap().dlt_type(), DltType::Json);
+        assert_eq!(
+            classify(&json!({"a": 1})).unwrap().dlt_type(),
+            DltType::Json
+        );
         assert!(classify(&json!(null)).is_none());
     }
 
     #[test]
     fn coercion_keeps_exact_values_and_refuses_lossy_ones() {
-        assert_eq!(coerce(Scalar::Double(2.0), DltType::BigInt), Some(Scalar::BigInt(2)));
+        assert_eq!(
+            coerce(Scalar::Double(2.0), DltType::BigInt),
+            Some(Scalar::BigInt(2))
+        );
         assert_eq!(coerce(Scalar::Double(1.7), DltType::BigInt), None);
-        assert_eq!(coerce(Scalar::BigInt(3), DltType::Double), Some(Scalar::Double(3.0)));
+        assert_eq!(
+            coerce(Scalar::BigInt(3), DltType::Double),
+            Some(Scalar::Double(3.0))
+        );
         assert_eq!(coerce(Scalar::Text("abc"), DltType::BigInt), None);
         assert_eq!(
             coerce(Scalar::Timestamp(0, "1970-01-01T00:00:00Z"), DltType::Text),
             Some(Scalar::Text("1970-01-01T00:00:00Z"))
         );
         assert_eq!(coerce(Scalar::Bool(true), DltType::BigInt), None);
-        assert_eq!(coerce(Scalar::Text(" 7 "), DltType::BigInt), Some(Scalar::BigInt(7)));
-        assert_eq!(coerce(Scalar::Text("0x1F"), DltType::BigInt), Some(Scalar::BigInt(31)));
-        assert_eq!(coerce(Scalar::Text("yes"), DltType::Bool), Some(Scalar::Bool(true)));
+        assert_eq!(
+            coerce(Scalar::Text(" 7 "), DltType::BigInt),
+            Some(Scalar::BigInt(7))
+        );
+        assert_eq!(
+            coerce(Scalar::Text("0x1F"), DltType::BigInt),
+            Some(Scalar::BigInt(31))
+        );
+        assert_eq!(
+            coerce(Scalar::Text("yes"), DltType::Bool),
+            Some(Scalar::Bool(true))
+        );
         assert_eq!(coerce(Scalar::Text("maybe"), DltType::Bool), None);
-        assert_eq!(coerce(Scalar::BigInt(0), DltType::Bool), Some(Scalar::Bool(false)));
+        assert_eq!(
+            coerce(Scalar::BigInt(0), DltType::Bool),
+            Some(Scalar::Bool(false))
+        );
         assert_eq!(
             coerce(Scalar::Text("2024-02-02"), DltType::Timestamp),
             Some(Scalar::Timestamp(1_706_832_000_000_000, "2024-02-02"))

@@ -48,7 +48,9 @@ pub async fn latest_per_key(
     let mut fields = Vec::with_capacity(key.len() + 1);
     let mut columns = Vec::with_capacity(key.len() + 1);
     for k in key {
-        let i = schema.index_of(k).map_err(|_| DedupeError::MissingKey(k.clone()))?;
+        let i = schema
+            .index_of(k)
+            .map_err(|_| DedupeError::MissingKey(k.clone()))?;
         fields.push(schema.field(i).clone());
         columns.push(batch.column(i).clone());
     }
@@ -57,7 +59,10 @@ pub async fn latest_per_key(
     let keys = RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)?;
     let latest = ctx
         .read_batch(keys)?
-        .aggregate(key.iter().map(ident).collect(), vec![max(ident(SEQ)).alias(SEQ)])?
+        .aggregate(
+            key.iter().map(ident).collect(),
+            vec![max(ident(SEQ)).alias(SEQ)],
+        )?
         .select_columns(&[SEQ])?
         .collect()
         .await?;
@@ -92,7 +97,9 @@ mod tests {
         )
         .unwrap();
         let ctx = SessionContext::new();
-        let out = latest_per_key(&ctx, batch, &["id".to_string()]).await.unwrap();
+        let out = latest_per_key(&ctx, batch, &["id".to_string()])
+            .await
+            .unwrap();
         let v: Vec<&str> = out.column(1).as_string::<i32>().iter().flatten().collect();
         assert_eq!(v, ["c", "d", "e"]);
     }

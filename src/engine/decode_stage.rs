@@ -47,8 +47,19 @@ impl PageDecoder {
     /// tables are `known`.
     pub fn new(hints: TableHints, load_id: &str, known: SchemaColumns) -> Self {
         let root_key = hints.write_disposition == WriteDisposition::Merge;
-        let normalizer = Normalizer::new(&hints.table_name, load_id, hints.max_table_nesting, root_key);
-        Self { hints, normalizer, tables: Vec::new(), index: HashMap::new(), known }
+        let normalizer = Normalizer::new(
+            &hints.table_name,
+            load_id,
+            hints.max_table_nesting,
+            root_key,
+        );
+        Self {
+            hints,
+            normalizer,
+            tables: Vec::new(),
+            index: HashMap::new(),
+            known,
+        }
     }
 
     /// The batches of `page`, one per table, root table first.
@@ -57,10 +68,16 @@ impl PageDecoder {
         let mut rows = Vec::new();
         for (i, record) in page.records.into_iter().enumerate() {
             rows.clear();
-            self.normalizer.normalize(record, &mut |table, row| rows.push((table.to_string(), row)));
+            self.normalizer.normalize(record, &mut |table, row| {
+                rows.push((table.to_string(), row))
+            });
             for (table, row) in rows.drain(..) {
                 if check_key && table == self.hints.table_name {
-                    let missing = self.hints.primary_key.iter().find(|k| row.get(*k).is_none_or(|v| v.is_null()));
+                    let missing = self
+                        .hints
+                        .primary_key
+                        .iter()
+                        .find(|k| row.get(*k).is_none_or(|v| v.is_null()));
                     if let Some(column) = missing {
                         return Err(DecodeError::MissingPrimaryKey {
                             page: page.number + 1,
@@ -90,7 +107,8 @@ impl PageDecoder {
                     .get(table)
                     .map(|cols| cols.iter().cloned().collect())
                     .unwrap_or_default();
-                self.tables.push((table.to_string(), TableBuilder::new(known)));
+                self.tables
+                    .push((table.to_string(), TableBuilder::new(known)));
                 self.index.insert(table.to_string(), self.tables.len() - 1);
                 self.tables.len() - 1
             }
@@ -102,7 +120,10 @@ impl PageDecoder {
     pub fn staged_tables(&self) -> Vec<StagedTable> {
         self.tables
             .iter()
-            .map(|(name, b)| StagedTable { name: name.clone(), columns: b.columns() })
+            .map(|(name, b)| StagedTable {
+                name: name.clone(),
+                columns: b.columns(),
+            })
             .filter(|t| !t.columns.is_empty())
             .collect()
     }

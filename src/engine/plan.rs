@@ -49,7 +49,9 @@ pub enum PlanError {
         hint: String,
     },
     /// A source kind this build cannot run.
-    #[error("source `{0}`: `type: dlt_native` sources cannot be synced by this version of Dango yet; disable it (`enabled: false`) or sync the other sources by name")]
+    #[error(
+        "source `{0}`: `type: dlt_native` sources cannot be synced by this version of Dango yet; disable it (`enabled: false`) or sync the other sources by name"
+    )]
     Unsupported(String),
     /// A client or URL could not be set up.
     #[error("source `{source_name}`: {error}")]
@@ -63,7 +65,10 @@ pub enum PlanError {
 
 /// The dataset (warehouse schema) of `source`: `dataset_name`, else `raw_<name>`, normalised.
 pub fn dataset_name(source: &SourceConfig) -> String {
-    let raw = source.dataset_name.clone().unwrap_or_else(|| format!("raw_{}", source.name));
+    let raw = source
+        .dataset_name
+        .clone()
+        .unwrap_or_else(|| format!("raw_{}", source.name));
     normalize_identifier(&raw)
 }
 
@@ -88,7 +93,11 @@ pub fn plan(
         }
     }
     let chosen = file.sources.iter().filter(|s| {
-        if selected.is_empty() { s.enabled } else { selected.contains(&s.name) }
+        if selected.is_empty() {
+            s.enabled
+        } else {
+            selected.contains(&s.name)
+        }
     });
     let mut plans = Vec::new();
     let mut errors = Vec::new();
@@ -101,22 +110,35 @@ pub fn plan(
             Err(e) => errors.extend(e.0),
         }
     }
-    if errors.is_empty() { Ok(plans) } else { Err(ConfigErrors(errors).into()) }
+    if errors.is_empty() {
+        Ok(plans)
+    } else {
+        Err(ConfigErrors(errors).into())
+    }
 }
 
 fn plan_source(source: &SourceConfig, creds: &Credentials) -> Result<SourcePlan, PlanError> {
-    let fetch_err = |error| PlanError::Fetch { source_name: source.name.clone(), error };
+    let fetch_err = |error| PlanError::Fetch {
+        source_name: source.name.clone(),
+        error,
+    };
     let Some(api) = &source.rest_api else {
         return Err(PlanError::Unsupported(source.name.clone()));
     };
     let headers: Vec<(String, String)> = api.headers.clone().into_iter().collect();
-    let client = RestClient::new(&headers, api.retry.clone(), creds.redactor()).map_err(fetch_err)?;
+    let client =
+        RestClient::new(&headers, api.retry.clone(), creds.redactor()).map_err(fetch_err)?;
     let mut resources = Vec::new();
     for res in &api.resources {
-        let fetcher = RestResource::new(api, res, client.clone(), creds.redactor()).map_err(fetch_err)?;
+        let fetcher =
+            RestResource::new(api, res, client.clone(), creds.redactor()).map_err(fetch_err)?;
         let write_disposition = res.write_disposition.unwrap_or_default();
         let primary_key = match (&res.primary_key, write_disposition) {
-            (Some(pk), _) => pk.columns().iter().map(|c| normalize_identifier(c)).collect(),
+            (Some(pk), _) => pk
+                .columns()
+                .iter()
+                .map(|c| normalize_identifier(c))
+                .collect(),
             (None, WriteDisposition::Merge) => vec!["id".to_string()],
             (None, _) => Vec::new(),
         };
@@ -131,5 +153,9 @@ fn plan_source(source: &SourceConfig, creds: &Credentials) -> Result<SourcePlan,
             },
         });
     }
-    Ok(SourcePlan { name: source.name.clone(), dataset: dataset_name(source), resources })
+    Ok(SourcePlan {
+        name: source.name.clone(),
+        dataset: dataset_name(source),
+        resources,
+    })
 }

@@ -102,7 +102,10 @@ pub async fn run_resource(
     let fetched = fetch.await?;
     let decoder = staged?;
     let stats = fetched?;
-    let commit = ResourceCommit { hints: hints.clone(), tables: decoder.staged_tables() };
+    let commit = ResourceCommit {
+        hints: hints.clone(),
+        tables: decoder.staged_tables(),
+    };
     let report = ResourceReport {
         name,
         table: hints.table_name,

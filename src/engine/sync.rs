@@ -36,16 +36,28 @@ pub struct SourceReport {
 }
 
 /// Syncs `sources` into `warehouse`, one after the other.
-pub async fn sync(warehouse: &Warehouse, sources: Vec<SourcePlan>, options: &SyncOptions) -> Vec<SourceReport> {
+pub async fn sync(
+    warehouse: &Warehouse,
+    sources: Vec<SourcePlan>,
+    options: &SyncOptions,
+) -> Vec<SourceReport> {
     let mut reports = Vec::new();
     for source in sources {
         let span = tracing::info_span!("source", name = %source.name);
-        reports.push(sync_source(warehouse, source, options).instrument(span).await);
+        reports.push(
+            sync_source(warehouse, source, options)
+                .instrument(span)
+                .await,
+        );
     }
     reports
 }
 
-async fn sync_source(warehouse: &Warehouse, source: SourcePlan, options: &SyncOptions) -> SourceReport {
+async fn sync_source(
+    warehouse: &Warehouse,
+    source: SourcePlan,
+    options: &SyncOptions,
+) -> SourceReport {
     let started = Instant::now();
     let mut report = SourceReport {
         name: source.name.clone(),
@@ -84,10 +96,15 @@ async fn stage_and_commit(
     let mut commits = Vec::new();
     for resource in source.resources {
         let name = resource.fetcher.name.clone();
-        let (commit, resource_report) =
-            run_resource(resource, load_id.as_str(), known.clone(), warehouse, &staging)
-                .await
-                .map_err(|e| format!("resource `{name}`: {e}"))?;
+        let (commit, resource_report) = run_resource(
+            resource,
+            load_id.as_str(),
+            known.clone(),
+            warehouse,
+            &staging,
+        )
+        .await
+        .map_err(|e| format!("resource `{name}`: {e}"))?;
         commits.push(commit);
         report.resources.push(resource_report);
     }
@@ -103,7 +120,9 @@ async fn stage_and_commit(
         .run(move |w| {
             crate::warehouse::commit::commit(&mut w.conn, &plan)?;
             // The load is committed; staging is only scratch space from here on.
-            w.staging.drop_schema(&w.conn, &plan.staging).map_err(Into::into)
+            w.staging
+                .drop_schema(&w.conn, &plan.staging)
+                .map_err(Into::into)
         })
         .await
         .map_err(|e| e.to_string())?

@@ -85,7 +85,10 @@ impl Counters {
 
     /// Requests to `path`.
     pub fn path(&self, path: &str) -> u64 {
-        self.by_path.lock().map(|m| m.get(path).copied().unwrap_or(0)).unwrap_or(0)
+        self.by_path
+            .lock()
+            .map(|m| m.get(path).copied().unwrap_or(0))
+            .unwrap_or(0)
     }
 
     /// Every request's path and query, in arrival order.
@@ -114,24 +117,36 @@ impl MockApi {
         listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
         let counters = Arc::new(Counters::default());
-        let state = Arc::new(AppState { config, counters: counters.clone() });
+        let state = Arc::new(AppState {
+            config,
+            counters: counters.clone(),
+        });
         let (shutdown, stop) = tokio::sync::oneshot::channel::<()>();
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
             .build()?;
-        let thread = std::thread::Builder::new().name("mock-api".into()).spawn(move || {
-            runtime.block_on(async move {
-                let Ok(listener) = tokio::net::TcpListener::from_std(listener) else { return };
-                let app = router(state);
-                let _ = axum::serve(listener, app)
-                    .with_graceful_shutdown(async {
-                        let _ = stop.await;
-                    })
-                    .await;
-            });
-        })?;
-        Ok(Self { addr, counters, shutdown: Some(shutdown), thread: Some(thread) })
+        let thread = std::thread::Builder::new()
+            .name("mock-api".into())
+            .spawn(move || {
+                runtime.block_on(async move {
+                    let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
+                        return;
+                    };
+                    let app = router(state);
+                    let _ = axum::serve(listener, app)
+                        .with_graceful_shutdown(async {
+                            let _ = stop.await;
+                        })
+                        .await;
+                });
+            })?;
+        Ok(Self {
+            addr,
+            counters,
+            shutdown: Some(shutdown),
+            thread: Some(thread),
+        })
     }
 
     /// `http://127.0.0.1:PORT`, without a trailing slash.
@@ -184,7 +199,10 @@ async fn gatekeeper(State(state): State<Arc<AppState>>, req: Request, next: Next
     }
     if let Some(token) = &state.config.token {
         let expected = format!("Bearer {token}");
-        let sent = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+        let sent = req
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok());
         if sent != Some(expected.as_str()) {
             let body = json!({"error": "invalid or missing bearer token"});
             return (StatusCode::UNAUTHORIZED, axum::Json(body)).into_response();
@@ -230,7 +248,9 @@ async fn orders(State(s): State<Arc<AppState>>, Query(q): Params) -> impl IntoRe
     let limit = param(&q, "limit", s.config.page_size).max(1);
     let offset = param(&q, "offset", 0);
     let status = q.get("status");
-    let all = (1..=s.config.orders).map(order).filter(|o| status.is_none_or(|st| o["status"] == **st));
+    let all = (1..=s.config.orders)
+        .map(order)
+        .filter(|o| status.is_none_or(|st| o["status"] == **st));
     let matching: Vec<Value> = all.collect();
     let total = matching.len();
     let items: Vec<Value> = matching.into_iter().skip(offset).take(limit).collect();
@@ -269,7 +289,9 @@ async fn products(State(s): State<Arc<AppState>>, Query(q): Params) -> impl Into
     let range = window(s.config.events, (page - 1) * per_page, per_page);
     let end = range.end;
     let list: Vec<Value> = range
-        .map(|i| json!({"id": i + 1, "name": format!("Product {}", i + 1), "price": 9.5 + i as f64}))
+        .map(
+            |i| json!({"id": i + 1, "name": format!("Product {}", i + 1), "price": 9.5 + i as f64}),
+        )
         .collect();
     let mut headers = HeaderMap::new();
     if end < s.config.events {
@@ -282,7 +304,9 @@ async fn products(State(s): State<Arc<AppState>>, Query(q): Params) -> impl Into
 }
 
 async fn tags() -> impl IntoResponse {
-    axum::Json(json!([{"id": 1, "name": "gift"}, {"id": 2, "name": "express"}, {"id": 3, "name": "standard"}]))
+    axum::Json(
+        json!([{"id": 1, "name": "gift"}, {"id": 2, "name": "express"}, {"id": 3, "name": "standard"}]),
+    )
 }
 
 async fn html() -> impl IntoResponse {

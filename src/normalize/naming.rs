@@ -11,7 +11,8 @@ pub const PATH_SEPARATOR: &str = "__";
 static NON_ALPHANUMERIC: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"[^a-zA-Z\d_]+").expect("valid regex"));
 static UNDERSCORES: LazyLock<Regex> = LazyLock::new(|| Regex::new("__+").expect("valid regex"));
-static LEADING_DIGITS: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^\d+").expect("valid regex"));
+static LEADING_DIGITS: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^\d+").expect("valid regex"));
 static BREAK_1: LazyLock<Regex> =
     LazyLock::new(|| Regex::new("([^_])([A-Z][a-z]+)").expect("valid regex"));
 static BREAK_2: LazyLock<Regex> =

@@ -124,14 +124,21 @@ impl Normalizer {
 
     /// dlt's `_flatten`: a stack walk, so a level's scalars come before its nested objects and
     /// nested objects come out in reverse key order.
-    fn flatten(&mut self, record: Map<String, Value>, level: i64) -> (Row, Vec<(Vec<String>, Vec<Value>)>) {
+    fn flatten(
+        &mut self,
+        record: Map<String, Value>,
+        level: i64,
+    ) -> (Row, Vec<(Vec<String>, Vec<Value>)>) {
         let mut row = Row::new();
         let mut lists = Vec::new();
         let mut stack = vec![(record, level, Vec::<String>::new())];
         while let Some((current, lvl, path)) = stack.pop() {
             for (key, value) in current {
                 let norm = self.name(&key);
-                let nested_name = path.iter().chain([&norm]).fold(String::new(), |acc, p| join_path(&acc, p));
+                let nested_name = path
+                    .iter()
+                    .chain([&norm])
+                    .fold(String::new(), |acc, p| join_path(&acc, p));
                 match value {
                     Value::Object(map) if lvl > 0 => {
                         let mut child_path = path.clone();
@@ -166,7 +173,11 @@ impl Normalizer {
                 .collect::<Vec<_>>()
                 .join("__")
         };
-        let norm = if norm.is_empty() { normalize_identifier(key) } else { norm };
+        let norm = if norm.is_empty() {
+            normalize_identifier(key)
+        } else {
+            norm
+        };
         self.names.insert(key.to_string(), norm.clone());
         norm
     }
@@ -174,14 +185,20 @@ impl Normalizer {
     fn add_row_id(&self, table: &str, row: &mut Row, parent: Option<(&str, usize)>) -> String {
         match parent {
             None => {
-                row.insert(columns::DLT_LOAD_ID.into(), Value::String(self.load_id.clone()));
+                row.insert(
+                    columns::DLT_LOAD_ID.into(),
+                    Value::String(self.load_id.clone()),
+                );
                 let id = random_row_id();
                 row.insert(columns::DLT_ID.into(), Value::String(id.clone()));
                 id
             }
             Some((parent_id, idx)) => {
                 let id = child_row_id(parent_id, table, idx);
-                row.insert(columns::DLT_PARENT_ID.into(), Value::String(parent_id.to_string()));
+                row.insert(
+                    columns::DLT_PARENT_ID.into(),
+                    Value::String(parent_id.to_string()),
+                );
                 row.insert(columns::DLT_LIST_IDX.into(), Value::from(idx));
                 row.insert(columns::DLT_ID.into(), Value::String(id.clone()));
                 id
@@ -225,24 +242,66 @@ mod tests {
     #[test]
     fn child_ids_match_dlt() {
         // Value taken from a real dlt load.
-        assert_eq!(child_row_id("zeh/Nh9ULdIEMw", "my_table__tags", 0), "Lum92N5yz/+tBg");
+        assert_eq!(
+            child_row_id("zeh/Nh9ULdIEMw", "my_table__tags", 0),
+            "Lum92N5yz/+tBg"
+        );
         assert_eq!(random_row_id().len(), 14);
     }
 
     #[test]
     fn column_order_matches_dlt() {
         // dlt: z, c, b__y, a__x, a__q__deep, _dlt_load_id, _dlt_id
-        let rows = run(json!({"z": 0, "a": {"x": 1, "q": {"deep": 1}}, "b": {"y": 2}, "c": 3}), 1000, false);
-        assert_eq!(keys(&rows[0].1), ["z", "c", "b__y", "a__x", "a__q__deep", "_dlt_load_id", "_dlt_id"]);
+        let rows = run(
+            json!({"z": 0, "a": {"x": 1, "q": {"deep": 1}}, "b": {"y": 2}, "c": 3}),
+            1000,
+            false,
+        );
+        assert_eq!(
+            keys(&rows[0].1),
+            [
+                "z",
+                "c",
+                "b__y",
+                "a__x",
+                "a__q__deep",
+                "_dlt_load_id",
+                "_dlt_id"
+            ]
+        );
     }
 
     #[test]
     fn lists_become_child_tables() {
-        let rows = run(json!({"id": 1, "tags": ["a", "b"], "items": [{"sku": "x", "parts": [[1, 2]]}]}), 1000, true);
+        let rows = run(
+            json!({"id": 1, "tags": ["a", "b"], "items": [{"sku": "x", "parts": [[1, 2]]}]}),
+            1000,
+            true,
+        );
         let tables: Vec<&str> = rows.iter().map(|(t, _)| t.as_str()).collect();
-        assert_eq!(tables, ["t", "t__tags", "t__tags", "t__items", "t__items__parts", "t__items__parts__list", "t__items__parts__list"]);
+        assert_eq!(
+            tables,
+            [
+                "t",
+                "t__tags",
+                "t__tags",
+                "t__items",
+                "t__items__parts",
+                "t__items__parts__list",
+                "t__items__parts__list"
+            ]
+        );
         let root_id = rows[0].1["_dlt_id"].clone();
-        assert_eq!(keys(&rows[1].1), ["value", "_dlt_root_id", "_dlt_parent_id", "_dlt_list_idx", "_dlt_id"]);
+        assert_eq!(
+            keys(&rows[1].1),
+            [
+                "value",
+                "_dlt_root_id",
+                "_dlt_parent_id",
+                "_dlt_list_idx",
+                "_dlt_id"
+            ]
+        );
         assert_eq!(rows[2].1["_dlt_list_idx"], json!(1));
         assert_eq!(rows[1].1["_dlt_parent_id"], root_id);
         assert_eq!(rows[6].1["_dlt_root_id"], root_id);
@@ -251,7 +310,11 @@ mod tests {
 
     #[test]
     fn nesting_limit_keeps_deeper_data_as_json() {
-        let rows = run(json!({"d": {"x": 1, "dd": {"y": 2}}, "l": [{"a": {"b": 1}}]}), 1, false);
+        let rows = run(
+            json!({"d": {"x": 1, "dd": {"y": 2}}, "l": [{"a": {"b": 1}}]}),
+            1,
+            false,
+        );
         assert_eq!(rows[0].1["d__x"], json!(1));
         assert_eq!(rows[0].1["d__dd"], json!({"y": 2}));
         assert_eq!(rows[1].0, "t__l");
@@ -263,7 +326,11 @@ mod tests {
 
     #[test]
     fn colliding_keys_share_a_column_last_value_wins() {
-        let rows = run(json!({"fooBar": "A", "foo_bar": "B", "key__with__dunder": 1, "": 2}), 1000, false);
+        let rows = run(
+            json!({"fooBar": "A", "foo_bar": "B", "key__with__dunder": 1, "": 2}),
+            1000,
+            false,
+        );
         assert_eq!(rows[0].1["foo_bar"], json!("B"));
         assert_eq!(rows[0].1["key__with__dunder"], json!(1));
         assert_eq!(rows[0].1["_empty"], json!(2));

@@ -10,7 +10,9 @@ use std::sync::{Arc, RwLock};
 #[derive(Debug, thiserror::Error)]
 pub enum CredentialsError {
     /// `.env` exists but is not `KEY=value` lines.
-    #[error("{path}: cannot read it as KEY=value lines ({reason}); fix or remove the line it names")]
+    #[error(
+        "{path}: cannot read it as KEY=value lines ({reason}); fix or remove the line it names"
+    )]
     DotEnv {
         /// The `.env` file.
         path: PathBuf,
@@ -50,10 +52,11 @@ impl Credentials {
         let dotenv_path = project_root.join(".env");
         let mut dotenv = BTreeMap::new();
         if dotenv_path.exists() {
-            let iter = dotenvy::from_path_iter(&dotenv_path).map_err(|e| CredentialsError::DotEnv {
-                path: dotenv_path.clone(),
-                reason: e.to_string(),
-            })?;
+            let iter =
+                dotenvy::from_path_iter(&dotenv_path).map_err(|e| CredentialsError::DotEnv {
+                    path: dotenv_path.clone(),
+                    reason: e.to_string(),
+                })?;
             for item in iter {
                 let (k, v) = item.map_err(|e| CredentialsError::DotEnv {
                     path: dotenv_path.clone(),

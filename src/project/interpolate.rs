@@ -18,8 +18,10 @@ pub struct UnsetVariable {
 /// Strings with unset variables are left untouched, so nothing partial is ever sent.
 pub fn interpolate(value: &mut Value, source: &str, creds: &Credentials) -> Vec<UnsetVariable> {
     let mut unset = Vec::new();
-    walk(value, &mut Vec::new(), &mut |path, text| {
-        match substitute(text, |name| creds.lookup(source, name)) {
+    walk(
+        value,
+        &mut Vec::new(),
+        &mut |path, text| match substitute(text, |name| creds.lookup(source, name)) {
             Ok(new) => Some(new),
             Err(names) => {
                 unset.extend(names.into_iter().map(|name| UnsetVariable {
@@ -28,8 +30,8 @@ pub fn interpolate(value: &mut Value, source: &str, creds: &Credentials) -> Vec<
                 }));
                 None
             }
-        }
-    });
+        },
+    );
     unset
 }
 

@@ -24,7 +24,13 @@ struct Reporter<'a> {
 }
 
 impl Reporter<'_> {
-    fn report(&mut self, source: Option<&str>, path: &[FieldSeg], message: String, hint: Option<String>) {
+    fn report(
+        &mut self,
+        source: Option<&str>,
+        path: &[FieldSeg],
+        message: String,
+        hint: Option<String>,
+    ) {
         self.errors.push(ConfigError {
             file: self.file.to_path_buf(),
             line: locate(self.text, path),
@@ -53,7 +59,11 @@ pub fn load_sources_file(file: &Path) -> Result<SourcesFile, ConfigErrors> {
 
 /// Parses and validates sources-file `text` (read from `file`, used in messages).
 pub fn parse_sources(file: &Path, text: &str) -> Result<SourcesFile, ConfigErrors> {
-    let mut r = Reporter { file, text, errors: Vec::new() };
+    let mut r = Reporter {
+        file,
+        text,
+        errors: Vec::new(),
+    };
     let doc: Value = match serde_yaml_ng::from_str(text) {
         Ok(Value::Null) => Value::Object(Map::new()),
         Ok(v) => v,
@@ -70,12 +80,22 @@ pub fn parse_sources(file: &Path, text: &str) -> Result<SourcesFile, ConfigError
         }
     };
     let Value::Object(top) = doc else {
-        r.report(None, &[], "the file must be a mapping with a `sources:` list".into(), None);
+        r.report(
+            None,
+            &[],
+            "the file must be a mapping with a `sources:` list".into(),
+            None,
+        );
         return Err(ConfigErrors(r.errors));
     };
     for key in top.keys().filter(|k| !TOP_LEVEL_KEYS.contains(&k.as_str())) {
         let hint = did_you_mean(key, TOP_LEVEL_KEYS);
-        r.report(None, &[FieldSeg::Key(key.clone())], "unknown key".into(), hint);
+        r.report(
+            None,
+            &[FieldSeg::Key(key.clone())],
+            "unknown key".into(),
+            hint,
+        );
     }
     check_version(&mut r, top.get("version"));
     let sources = match top.get("sources") {
@@ -83,7 +103,12 @@ pub fn parse_sources(file: &Path, text: &str) -> Result<SourcesFile, ConfigError
         Some(Value::Array(items)) => items.clone(),
         Some(_) => {
             let path = [FieldSeg::Key("sources".into())];
-            r.report(None, &path, "must be a list of sources (`- name: ...`)".into(), None);
+            r.report(
+                None,
+                &path,
+                "must be a list of sources (`- name: ...`)".into(),
+                None,
+            );
             Vec::new()
         }
     };
@@ -91,12 +116,15 @@ pub fn parse_sources(file: &Path, text: &str) -> Result<SourcesFile, ConfigError
     let mut names = BTreeSet::new();
     for (i, raw) in sources.into_iter().enumerate() {
         let path = vec![FieldSeg::Key("sources".into()), FieldSeg::Index(i)];
+        // Names are checked on the raw YAML, so a duplicate is found even if its entry is broken.
+        if let Some(name) = raw.get("name").and_then(Value::as_str)
+            && !names.insert(name.to_string())
+        {
+            let at = [path.clone(), vec![FieldSeg::Key("name".into())]].concat();
+            let msg = "duplicate source name; every source needs its own".to_string();
+            r.report(Some(name), &at, msg, None);
+        }
         if let Some(source) = parse_source(&mut r, &path, raw) {
-            if !names.insert(source.name.clone()) {
-                let at = [path.clone(), vec![FieldSeg::Key("name".into())]].concat();
-                let msg = "duplicate source name; every source needs its own".to_string();
-                r.report(Some(&source.name), &at, msg, None);
-            }
             parsed.push(source);
         }
     }
@@ -116,7 +144,12 @@ fn check_version(r: &mut Reporter<'_>, version: Option<&Value>) {
     };
     if !SUPPORTED_VERSIONS.contains(&text.as_str()) {
         let path = [FieldSeg::Key("version".into())];
-        r.report(None, &path, format!("unsupported version {text:?}"), Some("use \"1.0\"".into()));
+        r.report(
+            None,
+            &path,
+            format!("unsupported version {text:?}"),
+            Some("use \"1.0\"".into()),
+        );
     }
 }
 
@@ -139,11 +172,18 @@ fn parse_source(r: &mut Reporter<'_>, path: &[FieldSeg], mut raw: Value) -> Opti
             let mut seen = BTreeSet::new();
             for (i, item) in items.into_iter().enumerate() {
                 let at = [res_path.as_slice(), &[FieldSeg::Index(i)]].concat();
+                if let Some(res_name) = item.get("name").and_then(Value::as_str)
+                    && !seen.insert(res_name.to_string())
+                {
+                    let at = [at.clone(), vec![FieldSeg::Key("name".into())]].concat();
+                    r.report(
+                        name,
+                        &at,
+                        "duplicate resource name in this source".into(),
+                        None,
+                    );
+                }
                 if let Some(res) = deserialize::<ResourceConfig>(r, name, &at, item) {
-                    if !seen.insert(res.name.clone()) {
-                        let at = [at, vec![FieldSeg::Key("name".into())]].concat();
-                        r.report(name, &at, "duplicate resource name in this source".into(), None);
-                    }
                     parsed.push(res);
                 }
             }
@@ -161,7 +201,12 @@ fn parse_source(r: &mut Reporter<'_>, path: &[FieldSeg], mut raw: Value) -> Opti
 }
 
 /// Rules that span fields: the block matching `type`, at least one resource.
-fn check_source(r: &mut Reporter<'_>, path: &[FieldSeg], s: &SourceConfig, resources: &[ResourceConfig]) {
+fn check_source(
+    r: &mut Reporter<'_>,
+    path: &[FieldSeg],
+    s: &SourceConfig,
+    resources: &[ResourceConfig],
+) {
     let name = Some(s.name.as_str());
     let field = |k: &str| [path, &[FieldSeg::Key(k.into())]].concat();
     match s.kind {
@@ -171,10 +216,16 @@ fn check_source(r: &mut Reporter<'_>, path: &[FieldSeg], s: &SourceConfig, resou
         }
         SourceKind::RestApi if resources.is_empty() => {
             let at = [field("rest_api"), vec![FieldSeg::Key("resources".into())]].concat();
-            r.report(name, &at, "no resources: list at least one endpoint to load".into(), None);
+            r.report(
+                name,
+                &at,
+                "no resources: list at least one endpoint to load".into(),
+                None,
+            );
         }
         SourceKind::DltNative if s.dlt_native.is_none() => {
-            let msg = "a `type: dlt_native` source needs `dlt_native: {source_module, source_name}`";
+            let msg =
+                "a `type: dlt_native` source needs `dlt_native: {source_module, source_name}`";
             r.report(name, &field("dlt_native"), msg.into(), None);
         }
         _ => {}
@@ -185,7 +236,12 @@ fn check_source(r: &mut Reporter<'_>, path: &[FieldSeg], s: &SourceConfig, resou
     {
         let at = [field("rest_api"), vec![FieldSeg::Key("base_url".into())]].concat();
         let msg = format!("`{}` is not a URL ({e})", rest.base_url);
-        r.report(name, &at, msg, Some("write it in full, e.g. https://api.example.com".into()));
+        r.report(
+            name,
+            &at,
+            msg,
+            Some("write it in full, e.g. https://api.example.com".into()),
+        );
     }
 }
 
@@ -248,8 +304,8 @@ pub fn resolve_source(
             .collect();
         return Err(ConfigErrors(errors));
     }
-    let text = serde_json::to_string(&serde_json::json!({ "sources": [value] }))
-        .unwrap_or_default();
+    let text =
+        serde_json::to_string(&serde_json::json!({ "sources": [value] })).unwrap_or_default();
     let parsed = parse_sources(file, &text).map_err(|e| {
         // Only reachable when a substituted value changes a field's type; never echo the value.
         ConfigErrors(

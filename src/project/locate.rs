@@ -144,7 +144,10 @@ sources:
             key("type"),
         ];
         assert_eq!(locate(DOC, &path), Some(13));
-        assert_eq!(locate(DOC, &[key("sources"), FieldSeg::Index(1), key("type")]), Some(15));
+        assert_eq!(
+            locate(DOC, &[key("sources"), FieldSeg::Index(1), key("type")]),
+            Some(15)
+        );
         assert_eq!(locate(DOC, &[key("sources"), FieldSeg::Index(1)]), Some(14));
     }
 

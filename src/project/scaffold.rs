@@ -55,7 +55,8 @@ sources:
 const SECRETS_TOML: &str = "# Secrets for dlt-style lookup: [sources.<source name>] api_key = \"...\"\n\
 # Values here are used for ${VAR} references that the environment and .env do not set.\n";
 
-const DOT_ENV: &str = "# KEY=value lines, used for ${KEY} in .dango/sources.yml. Never commit this file.\n";
+const DOT_ENV: &str =
+    "# KEY=value lines, used for ${KEY} in .dango/sources.yml. Never commit this file.\n";
 
 const GITIGNORE: &str = "# Credentials and the warehouse stay out of version control.\n\
 .env\n.dlt/secrets.toml\ndata/\n__pycache__/\n";
@@ -81,7 +82,11 @@ pub fn scaffold(root: &Path, force: bool) -> Result<ProjectLayout, ScaffoldError
         (layout.dlt_dir().join("secrets.toml"), SECRETS_TOML, false),
         (layout.root().join(".env"), DOT_ENV, false),
         (layout.root().join(".gitignore"), GITIGNORE, true),
-        (layout.custom_sources_dir().join("__init__.py"), INIT_PY, true),
+        (
+            layout.custom_sources_dir().join("__init__.py"),
+            INIT_PY,
+            true,
+        ),
     ];
     for (path, text, overwrite) in files {
         // Secrets a user already entered are never replaced, even with --force.
@@ -103,7 +108,10 @@ mod tests {
             crate::project::loader::parse_sources(Path::new("sources.yml"), EXAMPLE_SOURCES_YML)
                 .unwrap();
         assert_eq!(parsed.sources.len(), 1);
-        assert_eq!(parsed.sources[0].rest_api.as_ref().unwrap().resources.len(), 2);
+        assert_eq!(
+            parsed.sources[0].rest_api.as_ref().unwrap().resources.len(),
+            2
+        );
     }
 
     #[test]

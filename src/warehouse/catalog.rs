@@ -16,7 +16,11 @@ pub fn schema_columns(conn: &Connection, schema: &str) -> duckdb::Result<SchemaC
          WHERE table_schema = ? ORDER BY table_name, ordinal_position",
     )?;
     let rows = stmt.query_map([schema], |row| {
-        Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?, row.get::<_, String>(2)?))
+        Ok((
+            row.get::<_, String>(0)?,
+            row.get::<_, String>(1)?,
+            row.get::<_, String>(2)?,
+        ))
     })?;
     let mut out = SchemaColumns::new();
     for row in rows {
@@ -44,6 +48,9 @@ pub fn row_count(conn: &Connection, schema: &str, table: &str) -> duckdb::Result
     if !table_exists(conn, schema, table)? {
         return Ok(0);
     }
-    let sql = format!("SELECT count(*) FROM {}", super::sql::qualified(schema, table));
+    let sql = format!(
+        "SELECT count(*) FROM {}",
+        super::sql::qualified(schema, table)
+    );
     conn.query_row(&sql, [], |row| row.get(0))
 }

@@ -69,7 +69,10 @@ pub enum CommitError {
 /// Applies `plan` in one transaction.
 pub fn commit(conn: &mut Connection, plan: &CommitPlan) -> Result<(), CommitError> {
     let tx = conn.transaction()?;
-    tx.execute_batch(&format!("CREATE SCHEMA IF NOT EXISTS {}", ident(&plan.dataset)))?;
+    tx.execute_batch(&format!(
+        "CREATE SCHEMA IF NOT EXISTS {}",
+        ident(&plan.dataset)
+    ))?;
     let existing = schema_columns(&tx, &plan.dataset)?;
     for (i, resource) in plan.resources.iter().enumerate() {
         apply_resource(&tx, plan, &existing, resource, i)?;
@@ -126,7 +129,12 @@ fn apply_resource(
         }
         WriteDisposition::Merge if !resource.hints.primary_key.is_empty() && root_staged => {
             let keep = format!("dango_keep_{ordinal}");
-            let key: Vec<String> = resource.hints.primary_key.iter().map(|k| ident(k)).collect();
+            let key: Vec<String> = resource
+                .hints
+                .primary_key
+                .iter()
+                .map(|k| ident(k))
+                .collect();
             // Latest row per key wins: rows were appended to staging in arrival order.
             conn.execute_batch(&format!(
                 "CREATE TEMP TABLE {keep} AS SELECT {id} FROM {s} \
@@ -140,7 +148,10 @@ fn apply_resource(
                 s = stg(root),
                 m = key_match("d", "s", &resource.hints.primary_key)
             );
-            for child in family.iter().filter(|c| has_root_key(existing, resource, c)) {
+            for child in family
+                .iter()
+                .filter(|c| has_root_key(existing, resource, c))
+            {
                 conn.execute_batch(&format!(
                     "DELETE FROM {c} WHERE {rid} IN (SELECT d.{id} FROM {r} AS d WHERE {matched})",
                     c = fin(child),
@@ -151,7 +162,11 @@ fn apply_resource(
             }
             conn.execute_batch(&format!("DELETE FROM {} AS d WHERE {matched}", fin(root)))?;
             for table in &resource.tables {
-                let link = if &table.name == root { DLT_ID } else { DLT_ROOT_ID };
+                let link = if &table.name == root {
+                    DLT_ID
+                } else {
+                    DLT_ROOT_ID
+                };
                 conn.execute_batch(&format!(
                     "INSERT INTO {f} BY NAME SELECT * FROM {s} WHERE {l} IN (SELECT {id} FROM {keep})",
                     f = fin(&table.name),
@@ -185,9 +200,16 @@ fn insert_all(
 }
 
 fn has_root_key(existing: &SchemaColumns, resource: &ResourceCommit, table: &str) -> bool {
-    let staged = resource.tables.iter().find(|t| t.name == table).map(|t| &t.columns);
+    let staged = resource
+        .tables
+        .iter()
+        .find(|t| t.name == table)
+        .map(|t| &t.columns);
     let old = existing.get(table);
-    staged.into_iter().chain(old).any(|cols| cols.iter().any(|(c, _)| c == DLT_ROOT_ID))
+    staged
+        .into_iter()
+        .chain(old)
+        .any(|cols| cols.iter().any(|(c, _)| c == DLT_ROOT_ID))
 }
 
 /// Creates `table` in `dataset`, or adds the columns it lacks. `_dlt_*` columns are NOT NULL.
@@ -198,7 +220,11 @@ fn ensure_table(
     existing: Option<&Vec<(String, DltType)>>,
 ) -> duckdb::Result<()> {
     let def = |(name, ty): &(String, DltType)| {
-        let not_null = if name.starts_with("_dlt_") { " NOT NULL" } else { "" };
+        let not_null = if name.starts_with("_dlt_") {
+            " NOT NULL"
+        } else {
+            ""
+        };
         format!("{} {}{not_null}", ident(name), ty.duckdb_type())
     };
     match existing {
@@ -211,7 +237,11 @@ fn ensure_table(
             ))
         }
         Some(have) => {
-            for col in table.columns.iter().filter(|(c, _)| !have.iter().any(|(h, _)| h == c)) {
+            for col in table
+                .columns
+                .iter()
+                .filter(|(c, _)| !have.iter().any(|(h, _)| h == c))
+            {
                 // A column added later holds NULL for older rows, so it cannot be NOT NULL.
                 conn.execute_batch(&format!(
                     "ALTER TABLE {} ADD COLUMN {} {}",

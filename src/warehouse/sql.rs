@@ -30,7 +30,10 @@ mod tests {
 
     #[test]
     fn identifiers_cannot_escape_their_quotes() {
-        assert_eq!(ident(r#"a"; DROP TABLE x; --"#), r#""a""; DROP TABLE x; --""#);
+        assert_eq!(
+            ident(r#"a"; DROP TABLE x; --"#),
+            r#""a""; DROP TABLE x; --""#
+        );
         assert_eq!(qualified("raw", "users"), r#""raw"."users""#);
         assert_eq!(literal("it's"), "'it''s'");
         assert_eq!(

@@ -23,7 +23,9 @@ type Job = Box<dyn FnOnce(&mut WriterState) + Send>;
 #[derive(Debug, thiserror::Error)]
 pub enum WarehouseError {
     /// The database file could not be opened.
-    #[error("cannot open the warehouse {path}: {source} (is another dango or duckdb process using it?)")]
+    #[error(
+        "cannot open the warehouse {path}: {source} (is another dango or duckdb process using it?)"
+    )]
     Open {
         /// The file.
         path: PathBuf,
@@ -66,7 +68,7 @@ impl Warehouse {
         if let Some(dir) = path.parent() {
             let _ = std::fs::create_dir_all(dir);
         }
-        let conn = Connection::open(path).map_err(|source| WarehouseError::Open {
+        let conn = super::connect(path).map_err(|source| WarehouseError::Open {
             path: path.to_path_buf(),
             source,
         })?;
@@ -74,14 +76,22 @@ impl Warehouse {
         let thread = std::thread::Builder::new()
             .name("dango-warehouse".into())
             .spawn(move || {
-                let mut state = WriterState { conn, staging: StagingTables::default() };
+                let mut state = WriterState {
+                    conn,
+                    staging: StagingTables::default(),
+                };
                 for job in queue {
                     job(&mut state);
                 }
             })
             .map_err(|_| WarehouseError::WriterGone)?;
-        let inner = WriterThread { jobs: Some(jobs), thread: Some(thread) };
-        Ok(Self { inner: Arc::new(inner) })
+        let inner = WriterThread {
+            jobs: Some(jobs),
+            thread: Some(thread),
+        };
+        Ok(Self {
+            inner: Arc::new(inner),
+        })
     }
 
     /// Runs `f` on the writer thread and returns its result.

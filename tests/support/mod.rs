@@ -46,17 +46,21 @@ impl Project {
 
     /// Opens the warehouse read-only-ish for assertions.
     pub fn db(&self) -> Connection {
-        Connection::open(self.warehouse()).expect("open warehouse")
+        dango::warehouse::connect(&self.warehouse()).expect("open warehouse")
     }
 
     /// A single integer from `sql`.
     pub fn count(&self, sql: &str) -> i64 {
-        self.db().query_row(sql, [], |r| r.get(0)).unwrap_or_else(|e| panic!("{sql}: {e}"))
+        self.db()
+            .query_row(sql, [], |r| r.get(0))
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
     }
 
     /// A single string from `sql`.
     pub fn text(&self, sql: &str) -> String {
-        self.db().query_row(sql, [], |r| r.get(0)).unwrap_or_else(|e| panic!("{sql}: {e}"))
+        self.db()
+            .query_row(sql, [], |r| r.get(0))
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
     }
 
     /// `column → data_type` of a table, in column order.
@@ -80,7 +84,10 @@ impl Project {
         let mut stmt = db
             .prepare("SELECT table_name FROM information_schema.tables WHERE table_schema = ? ORDER BY 1")
             .expect("prepare");
-        stmt.query_map([schema], |r| r.get(0)).expect("query").collect::<Result<_, _>>().expect("rows")
+        stmt.query_map([schema], |r| r.get(0))
+            .expect("query")
+            .collect::<Result<_, _>>()
+            .expect("rows")
     }
 }
 

@@ -47,8 +47,10 @@ impl RestClient {
                 url: format!("header {name}"),
                 reason: reason.to_string(),
             };
-            let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| bad("invalid header name"))?;
-            let mut value = HeaderValue::from_str(value).map_err(|_| bad("invalid header value"))?;
+            let name =
+                HeaderName::from_bytes(name.as_bytes()).map_err(|_| bad("invalid header name"))?;
+            let mut value =
+                HeaderValue::from_str(value).map_err(|_| bad("invalid header value"))?;
             value.set_sensitive(true);
             map.insert(name, value);
         }
@@ -128,7 +130,11 @@ impl RestClient {
         }
     }
 
-    async fn send_once(&self, req: &PageRequest, url: url::Url) -> reqwest::Result<reqwest::Response> {
+    async fn send_once(
+        &self,
+        req: &PageRequest,
+        url: url::Url,
+    ) -> reqwest::Result<reqwest::Response> {
         let mut builder = match req.method {
             HttpMethod::GET => self.http.get(url),
             HttpMethod::POST => self.http.post(url),
@@ -168,7 +174,11 @@ impl RestClient {
             detail = s.to_string();
             source = s.source();
         }
-        let text = if detail.is_empty() { kind } else { format!("{kind}: {detail}") };
+        let text = if detail.is_empty() {
+            kind
+        } else {
+            format!("{kind}: {detail}")
+        };
         self.redactor.redact(&text)
     }
 
@@ -272,7 +282,10 @@ mod tests {
     fn retry_after_zero_still_backs_off_and_large_values_are_capped() {
         let c = client(1.0, 30.0);
         assert!(c.backoff(1, Some(Duration::ZERO)) >= Duration::from_millis(500));
-        assert_eq!(c.backoff(1, Some(Duration::from_secs(3600))), Duration::from_secs(30));
+        assert_eq!(
+            c.backoff(1, Some(Duration::from_secs(3600))),
+            Duration::from_secs(30)
+        );
     }
 
     #[test]
@@ -290,7 +303,10 @@ mod tests {
         let mut h = HeaderMap::new();
         h.insert("authorization", HeaderValue::from_static("Bearer hunter2"));
         let hint = status_hint(401, &h);
-        assert!(hint.contains("authorization") && !hint.contains("hunter2"), "{hint}");
+        assert!(
+            hint.contains("authorization") && !hint.contains("hunter2"),
+            "{hint}"
+        );
         assert_eq!(status_hint(404, &h), "");
     }
 }

@@ -84,11 +84,12 @@ impl RestResource {
             let url = req.full_url();
             let resp = self.client.send(&req).await?;
             let mut body = self.parse(&url, &resp.headers, &resp.body)?;
-            let records = take_records(&mut body, self.config.data_selector.as_deref())
-                .map_err(|source| FetchError::Selector {
+            let records = take_records(&mut body, self.config.data_selector.as_deref()).map_err(
+                |source| FetchError::Selector {
                     url: self.redactor.redact(url.as_str()),
                     source,
-                })?;
+                },
+            )?;
             let count = records.len();
             stats.pages += 1;
             stats.records += count;
@@ -122,7 +123,12 @@ impl RestResource {
         }
     }
 
-    fn parse(&self, url: &Url, headers: &reqwest::header::HeaderMap, body: &[u8]) -> Result<Value, FetchError> {
+    fn parse(
+        &self,
+        url: &Url,
+        headers: &reqwest::header::HeaderMap,
+        body: &[u8],
+    ) -> Result<Value, FetchError> {
         serde_json::from_slice(body).map_err(|_| FetchError::NotJson {
             url: self.redactor.redact(url.as_str()),
             content_type: headers
@@ -141,7 +147,11 @@ pub fn endpoint_url(base: &str, endpoint: &str) -> Result<Url, String> {
     if let Ok(absolute) = Url::parse(endpoint) {
         return Ok(absolute);
     }
-    let base = if base.ends_with('/') { base.to_string() } else { format!("{base}/") };
+    let base = if base.ends_with('/') {
+        base.to_string()
+    } else {
+        format!("{base}/")
+    };
     let base = Url::parse(&base).map_err(|e| e.to_string())?;
     if base.cannot_be_a_base() {
         return Err("the base URL cannot have paths appended".into());

@@ -11,7 +11,14 @@ const RECORD_KEYS: [&str; 11] = [
     "objects", "values",
 ];
 /// Keys that usually hold metadata, never records (dlt's `NON_RECORD_KEY_PATTERNS`).
-const NON_RECORD_KEYS: [&str; 6] = ["meta", "metadata", "pagination", "links", "extras", "headers"];
+const NON_RECORD_KEYS: [&str; 6] = [
+    "meta",
+    "metadata",
+    "pagination",
+    "links",
+    "extras",
+    "headers",
+];
 
 /// The configured selector matched nothing in a response.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -25,7 +32,10 @@ pub struct NothingSelected {
 
 /// Moves the records out of `body`: each element of the selected list, or the selected object
 /// alone. What remains of `body` (metadata such as cursors and totals) is left for the paginator.
-pub fn take_records(body: &mut Value, selector: Option<&str>) -> Result<Vec<Value>, NothingSelected> {
+pub fn take_records(
+    body: &mut Value,
+    selector: Option<&str>,
+) -> Result<Vec<Value>, NothingSelected> {
     let selected = match selector {
         None => match detect(body) {
             Some(path) => take_path(body, &path),
@@ -59,7 +69,11 @@ fn simple_keys(path: &str) -> Option<Vec<String>> {
     let path = path.strip_prefix('$').unwrap_or(path);
     let path = path.strip_prefix('.').unwrap_or(path);
     let keys: Vec<String> = path.split('.').map(str::to_string).collect();
-    let plain = |k: &String| !k.is_empty() && k.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '-');
+    let plain = |k: &String| {
+        !k.is_empty()
+            && k.chars()
+                .all(|c| c.is_alphanumeric() || c == '_' || c == '-')
+    };
     keys.iter().all(plain).then_some(keys)
 }
 
@@ -130,13 +144,19 @@ mod tests {
     #[test]
     fn record_keys_win_over_earlier_lists() {
         let body = json!({"links": [1], "meta": {"x": 1}, "results": [{"id": 1}]});
-        assert_eq!(take_records(&mut body.clone(), None).unwrap(), vec![json!({"id": 1})]);
+        assert_eq!(
+            take_records(&mut body.clone(), None).unwrap(),
+            vec![json!({"id": 1})]
+        );
     }
 
     #[test]
     fn nested_lists_are_found() {
         let body = json!({"payload": {"items": [{"id": 7}]}});
-        assert_eq!(take_records(&mut body.clone(), None).unwrap(), vec![json!({"id": 7})]);
+        assert_eq!(
+            take_records(&mut body.clone(), None).unwrap(),
+            vec![json!({"id": 7})]
+        );
         assert_eq!(
             take_records(&mut body.clone(), Some("$.payload.items")).unwrap(),
             vec![json!({"id": 7})]

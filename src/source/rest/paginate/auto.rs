@@ -17,7 +17,11 @@ pub struct Auto {
 }
 
 impl Paginator for Auto {
-    fn advance(&mut self, req: &mut PageRequest, resp: &ResponseView<'_>) -> Result<bool, PaginateError> {
+    fn advance(
+        &mut self,
+        req: &mut PageRequest,
+        resp: &ResponseView<'_>,
+    ) -> Result<bool, PaginateError> {
         if self.chosen.is_none() {
             let mut detected = detect(resp);
             detected.prepare(req);
@@ -67,7 +71,9 @@ fn detect(resp: &ResponseView<'_>) -> Box<dyn Paginator> {
 /// dlt's `find_next_page_path`: a key starting with `next` (`next`, `next_page_url`, `nextCursor`),
 /// holding a scalar or `{href|url...: scalar}`.
 fn find_next(body: &Value, path: &mut Vec<String>) -> Option<(Vec<String>, Value)> {
-    let Value::Object(map) = body else { return None };
+    let Value::Object(map) = body else {
+        return None;
+    };
     for (key, value) in map {
         if key.to_ascii_lowercase().starts_with("next") {
             match value {
@@ -101,7 +107,9 @@ fn find_next(body: &Value, path: &mut Vec<String>) -> Option<(Vec<String>, Value
 
 /// dlt's `find_total_pages_path`: `total_pages`, `pages` or `totalpages` holding a number.
 fn find_total_pages(body: &Value, path: &mut Vec<String>) -> Option<Vec<String>> {
-    let Value::Object(map) = body else { return None };
+    let Value::Object(map) = body else {
+        return None;
+    };
     for (key, value) in map {
         let lower = key.to_ascii_lowercase();
         if matches!(lower.as_str(), "total_pages" | "pages" | "totalpages")
@@ -138,7 +146,10 @@ mod tests {
             Some("links.next.href".to_string())
         );
         let body = json!({"data": [], "next_page_url": "http://a/2"});
-        assert_eq!(find_next(&body, &mut vec![]).unwrap().0, vec!["next_page_url".to_string()]);
+        assert_eq!(
+            find_next(&body, &mut vec![]).unwrap().0,
+            vec!["next_page_url".to_string()]
+        );
     }
 
     #[test]

@@ -24,7 +24,11 @@ impl Cursor {
 }
 
 impl Paginator for Cursor {
-    fn advance(&mut self, req: &mut PageRequest, resp: &ResponseView<'_>) -> Result<bool, PaginateError> {
+    fn advance(
+        &mut self,
+        req: &mut PageRequest,
+        resp: &ResponseView<'_>,
+    ) -> Result<bool, PaginateError> {
         let cursor = match json_path::find(resp.body, &self.config.cursor_path) {
             Some(serde_json::Value::String(s)) if s.is_empty() => return Ok(false),
             Some(serde_json::Value::String(s)) => s.clone(),
@@ -63,7 +67,10 @@ mod tests {
             (json!({"paging": {"next": null}}), 1),
         ];
         let seen = walk(&mut cursor(), &bodies);
-        assert_eq!(seen, vec![q(&[]), q(&[("after", "c1")]), q(&[("after", "c2")])]);
+        assert_eq!(
+            seen,
+            vec![q(&[]), q(&[("after", "c1")]), q(&[("after", "c2")])]
+        );
     }
 
     #[test]
@@ -72,7 +79,12 @@ mod tests {
         let url = url::Url::parse("http://x/").unwrap();
         let headers = reqwest::header::HeaderMap::new();
         let body = json!({"paging": {"next": "same"}});
-        let view = ResponseView { url: &url, headers: &headers, body: &body, records: 1 };
+        let view = ResponseView {
+            url: &url,
+            headers: &headers,
+            body: &body,
+            records: 1,
+        };
         let mut req = PageRequest {
             method: crate::project::config::HttpMethod::GET,
             url: url.clone(),
@@ -81,6 +93,9 @@ mod tests {
             json: None,
         };
         assert!(p.advance(&mut req, &view).unwrap());
-        assert!(matches!(p.advance(&mut req, &view), Err(PaginateError::Loop(_))));
+        assert!(matches!(
+            p.advance(&mut req, &view),
+            Err(PaginateError::Loop(_))
+        ));
     }
 }

@@ -15,7 +15,12 @@ use crate::source::rest::request::PageRequest;
 struct Followed(HashSet<String>);
 
 impl Followed {
-    fn follow(&mut self, req: &mut PageRequest, base: &Url, link: &str) -> Result<bool, PaginateError> {
+    fn follow(
+        &mut self,
+        req: &mut PageRequest,
+        base: &Url,
+        link: &str,
+    ) -> Result<bool, PaginateError> {
         let next = base
             .join(link)
             .map_err(|_| PaginateError::BadLink(link.to_string()))?;
@@ -45,7 +50,11 @@ impl JsonLink {
 }
 
 impl Paginator for JsonLink {
-    fn advance(&mut self, req: &mut PageRequest, resp: &ResponseView<'_>) -> Result<bool, PaginateError> {
+    fn advance(
+        &mut self,
+        req: &mut PageRequest,
+        resp: &ResponseView<'_>,
+    ) -> Result<bool, PaginateError> {
         match json_path::find(resp.body, &self.path) {
             Some(serde_json::Value::String(link)) if !link.is_empty() => {
                 self.followed.follow(req, resp.url, link)
@@ -62,7 +71,11 @@ pub struct HeaderLink {
 }
 
 impl Paginator for HeaderLink {
-    fn advance(&mut self, req: &mut PageRequest, resp: &ResponseView<'_>) -> Result<bool, PaginateError> {
+    fn advance(
+        &mut self,
+        req: &mut PageRequest,
+        resp: &ResponseView<'_>,
+    ) -> Result<bool, PaginateError> {
         match next_link(resp.headers) {
             Some(link) => self.followed.follow(req, resp.url, &link),
             None => Ok(false),
@@ -109,12 +122,20 @@ mod tests {
         let url = Url::parse("http://api.test/v1/items?page=1").unwrap();
         let headers = HeaderMap::new();
         let body = json!({"next_page_url": "/v1/items?page=2"});
-        let view = ResponseView { url: &url, headers: &headers, body: &body, records: 1 };
+        let view = ResponseView {
+            url: &url,
+            headers: &headers,
+            body: &body,
+            records: 1,
+        };
         let mut r = req(&url);
         let mut p = JsonLink::new("next_page_url".into());
         assert!(p.advance(&mut r, &view).unwrap());
         assert_eq!(r.full_url().as_str(), "http://api.test/v1/items?page=2");
-        assert!(matches!(p.advance(&mut r, &view), Err(PaginateError::Loop(_))));
+        assert!(matches!(
+            p.advance(&mut r, &view),
+            Err(PaginateError::Loop(_))
+        ));
     }
 
     #[test]
@@ -122,7 +143,9 @@ mod tests {
         let mut h = HeaderMap::new();
         h.insert(
             LINK,
-            HeaderValue::from_static("<http://a/?p=1>; rel=\"prev\", <http://a/?p=3>; rel=\"next\""),
+            HeaderValue::from_static(
+                "<http://a/?p=1>; rel=\"prev\", <http://a/?p=3>; rel=\"next\"",
+            ),
         );
         assert_eq!(next_link(&h).as_deref(), Some("http://a/?p=3"));
         assert_eq!(next_link(&HeaderMap::new()), None);

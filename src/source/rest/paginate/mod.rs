@@ -45,7 +45,11 @@ pub trait Paginator: Send {
     fn prepare(&mut self, _req: &mut PageRequest) {}
 
     /// Updates `req` for the page after `resp`; `Ok(false)` when there is none.
-    fn advance(&mut self, req: &mut PageRequest, resp: &ResponseView<'_>) -> Result<bool, PaginateError>;
+    fn advance(
+        &mut self,
+        req: &mut PageRequest,
+        resp: &ResponseView<'_>,
+    ) -> Result<bool, PaginateError>;
 }
 
 /// The paginator a resource's config asks for; `None` config means auto-detection.
@@ -54,7 +58,9 @@ pub fn build(config: Option<&PaginationConfig>) -> Box<dyn Paginator> {
         Some(PaginationConfig::PageNumber(c)) => Box::new(page_number::PageNumber::new(c.clone())),
         Some(PaginationConfig::Offset(c)) => Box::new(offset::Offset::new(c.clone())),
         Some(PaginationConfig::Cursor(c)) => Box::new(cursor::Cursor::new(c.clone())),
-        Some(PaginationConfig::NextUrl(c)) => Box::new(links::JsonLink::new(c.next_url_path.clone())),
+        Some(PaginationConfig::NextUrl(c)) => {
+            Box::new(links::JsonLink::new(c.next_url_path.clone()))
+        }
         Some(PaginationConfig::HeaderLink(_)) => Box::new(links::HeaderLink::default()),
         Some(PaginationConfig::SinglePage(_)) => Box::new(SinglePage),
         Some(PaginationConfig::Auto(_)) | None => Box::new(auto::Auto::default()),
@@ -66,7 +72,11 @@ pub fn build(config: Option<&PaginationConfig>) -> Box<dyn Paginator> {
 pub struct SinglePage;
 
 impl Paginator for SinglePage {
-    fn advance(&mut self, _: &mut PageRequest, _: &ResponseView<'_>) -> Result<bool, PaginateError> {
+    fn advance(
+        &mut self,
+        _: &mut PageRequest,
+        _: &ResponseView<'_>,
+    ) -> Result<bool, PaginateError> {
         Ok(false)
     }
 }
@@ -98,7 +108,12 @@ pub(crate) mod test_support {
         let mut seen = vec![req.query.clone()];
         let headers = HeaderMap::new();
         for (body, records) in bodies {
-            let view = ResponseView { url: &url, headers: &headers, body, records: *records };
+            let view = ResponseView {
+                url: &url,
+                headers: &headers,
+                body,
+                records: *records,
+            };
             if !p.advance(&mut req, &view).unwrap() {
                 return seen;
             }
@@ -108,6 +123,9 @@ pub(crate) mod test_support {
     }
 
     pub fn q(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect()
     }
 }

@@ -26,7 +26,11 @@ impl Paginator for Offset {
         req.set_param(&self.config.limit_param, self.config.limit);
     }
 
-    fn advance(&mut self, req: &mut PageRequest, resp: &ResponseView<'_>) -> Result<bool, PaginateError> {
+    fn advance(
+        &mut self,
+        req: &mut PageRequest,
+        resp: &ResponseView<'_>,
+    ) -> Result<bool, PaginateError> {
         // A short page is the last one: the tutorial's `len(items) < limit` rule.
         if resp.records == 0 || (resp.records as u64) < self.config.limit {
             return Ok(false);
@@ -41,7 +45,11 @@ impl Paginator for Offset {
         if total.is_some_and(|total| self.offset >= total) {
             return Ok(false);
         }
-        if self.config.maximum_offset.is_some_and(|max| self.offset >= max) {
+        if self
+            .config
+            .maximum_offset
+            .is_some_and(|max| self.offset >= max)
+        {
             return Ok(false);
         }
         req.set_param(&self.config.param, self.offset);
@@ -79,7 +87,10 @@ mod tests {
     fn total_ends_pagination_on_a_full_last_page() {
         let mut p = Offset::new(config(Some("total")));
         let body = json!({"total": "20"});
-        let seen = walk(&mut p, &[(body.clone(), 10), (body.clone(), 10), (body, 10)]);
+        let seen = walk(
+            &mut p,
+            &[(body.clone(), 10), (body.clone(), 10), (body, 10)],
+        );
         assert_eq!(seen.len(), 2);
     }
 }

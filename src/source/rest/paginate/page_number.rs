@@ -28,7 +28,11 @@ impl Paginator for PageNumber {
         }
     }
 
-    fn advance(&mut self, req: &mut PageRequest, resp: &ResponseView<'_>) -> Result<bool, PaginateError> {
+    fn advance(
+        &mut self,
+        req: &mut PageRequest,
+        resp: &ResponseView<'_>,
+    ) -> Result<bool, PaginateError> {
         if resp.records == 0 {
             return Ok(false);
         }
