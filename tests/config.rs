@@ -23,6 +23,7 @@ sources:
           endpoint: /orders
           params: [1, 2]
         - name: tags
+          endpoint: 5
   - name: billing
     type: rest_api
     rest_api:
@@ -57,16 +58,16 @@ fn every_problem_is_reported_together_with_lines_and_suggestions() {
             "invalid type",
         ),
         (
-            "source `shop`: field `sources[0].rest_api.resources[3]`",
-            "missing field `endpoint`",
+            "sources.yml:19: source `shop`: field `sources[0].rest_api.resources[3].endpoint`",
+            "expected a path such as /users",
         ),
         (
-            "source `billing`: field `sources[1].rest_api`",
-            "missing field `base_url`",
+            "sources.yml:22: source `billing`: field `sources[1].rest_api.base_url`",
+            "missing `base_url`",
         ),
         ("field `sources[2].type`", "unknown variant `graphql`"),
         (
-            "sources.yml:25: source `shop`: field `sources[2].name`",
+            "sources.yml:26: source `shop`: field `sources[2].name`",
             "duplicate source name",
         ),
     ];

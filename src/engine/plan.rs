@@ -19,6 +19,8 @@ pub struct ResourcePlan {
     pub fetcher: RestResource,
     /// Where and how its rows land.
     pub hints: TableHints,
+    /// `false`: fetched only to feed its dependent resources, not loaded.
+    pub selected: bool,
 }
 
 /// One source, ready to run.
@@ -53,6 +55,14 @@ pub enum PlanError {
         "source `{0}`: `type: dlt_native` sources cannot be synced by this version of Dango yet; disable it (`enabled: false`) or sync the other sources by name"
     )]
     Unsupported(String),
+    /// Dependent resources that depend on each other in a circle.
+    #[error("source `{source_name}`: resources {resources} depend on each other in a circle")]
+    Cycle {
+        /// The source.
+        source_name: String,
+        /// The resources in the circle.
+        resources: String,
+    },
     /// A client or URL could not be set up.
     #[error("source `{source_name}`: {error}")]
     Fetch {
@@ -125,9 +135,15 @@ fn plan_source(source: &SourceConfig, creds: &Credentials) -> Result<SourcePlan,
     let Some(api) = &source.rest_api else {
         return Err(PlanError::Unsupported(source.name.clone()));
     };
-    let headers: Vec<(String, String)> = api.headers.clone().into_iter().collect();
-    let client =
-        RestClient::new(&headers, api.retry.clone(), creds.redactor()).map_err(fetch_err)?;
+    let headers: Vec<(String, String)> = api.effective_headers().into_iter().collect();
+    let client = RestClient::new(
+        &headers,
+        api.retry.clone(),
+        creds.redactor(),
+        api.effective_auth().cloned(),
+        api.rate_limit,
+    )
+    .map_err(fetch_err)?;
     let mut resources = Vec::new();
     for res in &api.resources {
         let fetcher =
@@ -145,6 +161,7 @@ fn plan_source(source: &SourceConfig, creds: &Credentials) -> Result<SourcePlan,
         let table = res.table_name.as_deref().unwrap_or(&res.name);
         resources.push(ResourcePlan {
             fetcher,
+            selected: res.selected,
             hints: TableHints {
                 table_name: normalize_identifier(table),
                 write_disposition,
@@ -153,9 +170,33 @@ fn plan_source(source: &SourceConfig, creds: &Credentials) -> Result<SourcePlan,
             },
         });
     }
+    let resources = parents_first(resources).map_err(|names| PlanError::Cycle {
+        source_name: source.name.clone(),
+        resources: names,
+    })?;
     Ok(SourcePlan {
         name: source.name.clone(),
         dataset: dataset_name(source),
         resources,
     })
+}
+
+/// Orders resources so each parent runs before the resources that depend on it.
+fn parents_first(mut pending: Vec<ResourcePlan>) -> Result<Vec<ResourcePlan>, String> {
+    let mut ordered: Vec<ResourcePlan> = Vec::new();
+    while !pending.is_empty() {
+        let ready = pending.iter().position(|r| {
+            r.fetcher
+                .parent()
+                .is_none_or(|p| ordered.iter().any(|o| o.fetcher.name == p))
+        });
+        match ready {
+            Some(i) => ordered.push(pending.remove(i)),
+            None => {
+                let names: Vec<&str> = pending.iter().map(|r| r.fetcher.name.as_str()).collect();
+                return Err(names.join(", "));
+            }
+        }
+    }
+    Ok(ordered)
 }

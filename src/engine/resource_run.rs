@@ -12,7 +12,7 @@ use super::plan::ResourcePlan;
 use crate::dedupe::{DedupeError, latest_per_key};
 use crate::hints::WriteDisposition;
 use crate::source::Page;
-use crate::source::rest::FetchError;
+use crate::source::rest::{FetchError, ParentRows};
 use crate::warehouse::catalog::SchemaColumns;
 use crate::warehouse::{ResourceCommit, Warehouse, WarehouseError};
 
@@ -57,26 +57,48 @@ pub enum ResourceError {
     Join(#[from] tokio::task::JoinError),
 }
 
-/// Fetches, decodes and stages `plan`'s rows into `staging`; returns the commit work and report.
+/// What a resource run needs besides its plan.
+pub struct RunInput<'a> {
+    /// The load's id, stamped on root rows.
+    pub load_id: &'a str,
+    /// Current warehouse tables of the dataset, so types stay as they are.
+    pub known: SchemaColumns,
+    /// The writer.
+    pub warehouse: &'a Warehouse,
+    /// Staging schema.
+    pub staging: &'a str,
+    /// Parent records' fields, for a dependent resource.
+    pub parents: Option<ParentRows>,
+    /// Fields of this resource's records that its dependents need.
+    pub capture: Vec<String>,
+}
+
+/// Fetches, decodes and stages `plan`'s rows; returns the commit work, the report and the
+/// captured fields for dependent resources. Unselected resources are fetched but not staged.
 pub async fn run_resource(
     plan: ResourcePlan,
-    load_id: &str,
-    known: SchemaColumns,
-    warehouse: &Warehouse,
-    staging: &str,
-) -> Result<(ResourceCommit, ResourceReport), ResourceError> {
+    input: RunInput<'_>,
+) -> Result<(ResourceCommit, ResourceReport, ParentRows), ResourceError> {
     let started = Instant::now();
     let hints = plan.hints.clone();
     let name = plan.fetcher.name.clone();
     let (pages_tx, mut pages_rx) = mpsc::channel::<Page>(PAGE_BUFFER);
-    let fetch = tokio::spawn(plan.fetcher.fetch(pages_tx));
-    let mut decoder = PageDecoder::new(hints.clone(), load_id, known);
+    let fetch = tokio::spawn(plan.fetcher.fetch(input.parents, input.capture, pages_tx));
+    let mut decoder = PageDecoder::new(hints.clone(), input.load_id, input.known);
     let ctx = SessionContext::new();
     let dedupe = hints.write_disposition == WriteDisposition::Merge;
-    let (stage_hints, warehouse, staging) = (hints.clone(), warehouse.clone(), staging.to_string());
+    let stage = plan.selected;
+    let (stage_hints, warehouse, staging) = (
+        hints.clone(),
+        input.warehouse.clone(),
+        input.staging.to_string(),
+    );
     let staged = async move {
         let hints = stage_hints;
         while let Some(page) = pages_rx.recv().await {
+            if !stage {
+                continue;
+            }
             let (back, batches) = tokio::task::spawn_blocking(move || {
                 let batches = decoder.decode(page);
                 (decoder, batches)
@@ -101,7 +123,7 @@ pub async fn run_resource(
     // A failed stage dropped the receiver, which stops the fetcher; report the first failure.
     let fetched = fetch.await?;
     let decoder = staged?;
-    let stats = fetched?;
+    let (stats, captured) = fetched?;
     let commit = ResourceCommit {
         hints: hints.clone(),
         tables: decoder.staged_tables(),
@@ -113,5 +135,5 @@ pub async fn run_resource(
         rows: stats.records,
         elapsed: started.elapsed(),
     };
-    Ok((commit, report))
+    Ok((commit, report, captured))
 }

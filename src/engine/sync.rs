@@ -6,8 +6,11 @@ use std::time::{Duration, Instant};
 use tracing::Instrument;
 
 use super::plan::SourcePlan;
-use super::resource_run::{ResourceReport, run_resource};
+use std::collections::HashMap;
+
+use super::resource_run::{ResourceReport, RunInput, run_resource};
 use crate::hints::LoadId;
+use crate::source::rest::ParentRows;
 use crate::warehouse::catalog::schema_columns;
 use crate::warehouse::{CommitPlan, Warehouse, staging_schema};
 
@@ -93,20 +96,46 @@ async fn stage_and_commit(
         .await
         .map_err(|e| e.to_string())?
         .map_err(|e| format!("reading the warehouse failed: {e}"))?;
+    // Fields each parent must capture for the resources that depend on it.
+    let mut needs: HashMap<String, Vec<String>> = HashMap::new();
+    for r in &source.resources {
+        if let Some(parent) = r.fetcher.parent() {
+            needs
+                .entry(parent.to_string())
+                .or_default()
+                .extend(r.fetcher.parent_fields());
+        }
+    }
+    let mut parent_rows: HashMap<String, ParentRows> = HashMap::new();
     let mut commits = Vec::new();
     for resource in source.resources {
         let name = resource.fetcher.name.clone();
-        let (commit, resource_report) = run_resource(
-            resource,
-            load_id.as_str(),
-            known.clone(),
+        let selected = resource.selected;
+        let parents = resource
+            .fetcher
+            .parent()
+            .map(|p| parent_rows.get(p).cloned().unwrap_or_default());
+        let mut capture = needs.get(&name).cloned().unwrap_or_default();
+        capture.sort();
+        capture.dedup();
+        let input = RunInput {
+            load_id: load_id.as_str(),
+            known: known.clone(),
             warehouse,
-            &staging,
-        )
-        .await
-        .map_err(|e| format!("resource `{name}`: {e}"))?;
-        commits.push(commit);
-        report.resources.push(resource_report);
+            staging: &staging,
+            parents,
+            capture,
+        };
+        let (commit, resource_report, captured) = run_resource(resource, input)
+            .await
+            .map_err(|e| format!("resource `{name}`: {e}"))?;
+        if needs.contains_key(&name) {
+            parent_rows.insert(name, captured);
+        }
+        if selected {
+            commits.push(commit);
+            report.resources.push(resource_report);
+        }
     }
     let plan = CommitPlan {
         dataset,

@@ -7,6 +7,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::hints::WriteDisposition;
+pub use crate::source::rest::auth::AuthConfig;
 
 /// The whole `.dango/sources.yml` file.
 #[derive(Debug, Clone, Default)]
@@ -60,12 +61,14 @@ pub enum SourceKind {
     DltNative,
 }
 
-/// `rest_api:` block of a source.
+/// `rest_api:` block of a source. Takes the tutorial's form (`base_url`, `headers` here) and
+/// dlt's (`client: {base_url, headers, auth, paginator}`, `resource_defaults`) alike.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RestApiConfig {
     /// Prefix of every resource's endpoint. Example: `base_url: "https://api.example.com/v1"`
-    pub base_url: String,
+    #[serde(default)]
+    pub base_url: Option<String>,
     /// Headers sent with every request; `${VAR}` is replaced from the credentials.
     /// Example: `headers: {Authorization: "Bearer ${MY_API_TOKEN}"}`
     #[serde(default)]
@@ -73,13 +76,107 @@ pub struct RestApiConfig {
     /// Query parameters sent with every request. Example: `params: {api_version: "2024-01"}`
     #[serde(default)]
     pub params: BTreeMap<String, Value>,
+    /// Authentication of every request. Example: `auth: {type: bearer, token: "${API_TOKEN}"}`
+    #[serde(default)]
+    pub auth: Option<AuthConfig>,
+    /// Default paginator of the source's resources. Example: `paginator: header_link`
+    #[serde(default, alias = "pagination")]
+    pub paginator: Option<PaginationConfig>,
+    /// dlt's form of `base_url`, `headers`, `auth` and `paginator`.
+    #[serde(default)]
+    pub client: Option<ClientConfig>,
+    /// Requests per second across all the source's resources and pages.
+    /// Example: `rate_limit: 10` or `rate_limit: {requests_per_second: 10, burst: 5}`
+    #[serde(default)]
+    pub rate_limit: Option<RateLimitConfig>,
     /// Retries and timeouts of this source's requests.
     #[serde(default)]
     pub retry: RetryConfig,
-    /// The endpoints to load, one table each. Parsed one by one by the loader so that every
-    /// resource's mistakes are reported, not just the first.
+    /// The endpoints to load, one table each. Parsed one by one by the loader (after merging
+    /// `resource_defaults` into each) so that every resource's mistakes are reported.
     #[serde(skip)]
     pub resources: Vec<ResourceConfig>,
+}
+
+impl RestApiConfig {
+    /// `base_url` from either form.
+    pub fn effective_base_url(&self) -> Option<&str> {
+        self.base_url
+            .as_deref()
+            .or(self.client.as_ref().and_then(|c| c.base_url.as_deref()))
+    }
+
+    /// Headers from `client` overlaid with the top-level ones.
+    pub fn effective_headers(&self) -> BTreeMap<String, String> {
+        let mut headers = self
+            .client
+            .as_ref()
+            .map(|c| c.headers.clone())
+            .unwrap_or_default();
+        headers.extend(self.headers.clone());
+        headers
+    }
+
+    /// The source's authentication, from either form.
+    pub fn effective_auth(&self) -> Option<&AuthConfig> {
+        self.auth
+            .as_ref()
+            .or(self.client.as_ref().and_then(|c| c.auth.as_ref()))
+    }
+
+    /// The source's default paginator, from either form.
+    pub fn effective_paginator(&self) -> Option<&PaginationConfig> {
+        self.paginator
+            .as_ref()
+            .or(self.client.as_ref().and_then(|c| c.paginator.as_ref()))
+    }
+}
+
+/// dlt's `client:` block.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientConfig {
+    /// Example: `base_url: "https://api.github.com/repos/dlt-hub/dlt/"`
+    #[serde(default)]
+    pub base_url: Option<String>,
+    /// Example: `headers: {Accept: application/json}`
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    /// Example: `auth: {type: bearer, token: "${GITHUB_TOKEN}"}`
+    #[serde(default)]
+    pub auth: Option<AuthConfig>,
+    /// Example: `paginator: {type: json_link, next_url_path: paging.next}`
+    #[serde(default)]
+    pub paginator: Option<PaginationConfig>,
+}
+
+/// `rate_limit:` as a number of requests per second, or with a burst.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(untagged)]
+pub enum RateLimitConfig {
+    /// `rate_limit: 10`
+    PerSecond(f64),
+    /// `rate_limit: {requests_per_second: 10, burst: 5}`
+    Detailed {
+        /// Sustained rate.
+        requests_per_second: f64,
+        /// Requests allowed at once after a pause. Default: 1.
+        #[serde(default)]
+        burst: Option<u32>,
+    },
+}
+
+impl RateLimitConfig {
+    /// (requests per second, burst)
+    pub fn rate_and_burst(&self) -> (f64, u32) {
+        match *self {
+            Self::PerSecond(r) => (r, 1),
+            Self::Detailed {
+                requests_per_second,
+                burst,
+            } => (requests_per_second, burst.unwrap_or(1).max(1)),
+        }
+    }
 }
 
 /// Retry and timeout settings (dlt's defaults).
@@ -124,26 +221,30 @@ fn default_timeout() -> f64 {
     60.0
 }
 
-/// One entry of `resources:`: an endpoint that becomes one table.
+/// One entry of `resources:`: an endpoint that becomes one table. A bare string is a resource
+/// whose name and path are that string.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ResourceConfig {
     /// Name of the resource and, normalised, of its table. Example: `name: users`
     pub name: String,
-    /// Path appended to `base_url`, or an absolute URL. Example: `endpoint: /users`
-    pub endpoint: String,
+    /// Path appended to `base_url` (or an absolute URL), or dlt's endpoint mapping. Default: the
+    /// name. Examples: `endpoint: /users`,
+    /// `endpoint: {path: "posts/{resources.posts.id}/comments", params: {per_page: 100}}`
+    #[serde(default)]
+    pub endpoint: Option<Endpoint>,
     /// HTTP method. Example: `method: GET`
     #[serde(default)]
-    pub method: HttpMethod,
+    pub method: Option<HttpMethod>,
     /// Query parameters; `${VAR}` is replaced. Example: `params: {status: completed}`
     #[serde(default)]
     pub params: BTreeMap<String, Value>,
     /// Extra headers for this resource only. Example: `headers: {Accept: application/json}`
     #[serde(default)]
     pub headers: BTreeMap<String, String>,
-    /// How to fetch the next page. Default: detected from the first response.
-    /// Example: `pagination: {type: page_number, param: page, start: 1}`
-    #[serde(default)]
+    /// How to fetch the next page. Default: the source's `paginator`, else detected from the
+    /// first response. Example: `pagination: {type: page_number, param: page, start: 1}`
+    #[serde(default, alias = "paginator")]
     pub pagination: Option<PaginationConfig>,
     /// JSONPath to the list of rows in a response. Default: detected (a top-level list, else the
     /// first list under `data`, `items`, `results`, ...). Example: `data_selector: data.items`
@@ -162,6 +263,117 @@ pub struct ResourceConfig {
     /// Example: `max_table_nesting: 1`
     #[serde(default)]
     pub max_table_nesting: Option<usize>,
+    /// `false` fetches the resource only to feed its dependent resources. Default: `true`.
+    #[serde(default = "default_true")]
+    pub selected: bool,
+    /// Fields of the parent record copied into each record of a dependent resource, as
+    /// `_<parent>_<field>`. Example: `include_from_parent: [title]`
+    #[serde(default)]
+    pub include_from_parent: Vec<String>,
+}
+
+impl ResourceConfig {
+    /// The endpoint mapping, with the tutorial's resource-level keys folded in (the endpoint's
+    /// own keys win).
+    pub fn effective_endpoint(&self) -> EndpointConfig {
+        let mut ep = self.endpoint.clone().map(|e| e.0).unwrap_or_default();
+        if ep.path.is_empty() {
+            ep.path = self.name.clone();
+        }
+        ep.method = ep.method.or(self.method);
+        let mut params = self.params.clone();
+        params.extend(ep.params);
+        ep.params = params;
+        let mut headers = self.headers.clone();
+        headers.extend(ep.headers);
+        ep.headers = headers;
+        ep.paginator = ep.paginator.or_else(|| self.pagination.clone());
+        ep.data_selector = ep.data_selector.or_else(|| self.data_selector.clone());
+        ep
+    }
+}
+
+/// dlt's `endpoint:` mapping.
+#[derive(Debug, Clone, PartialEq, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct EndpointConfig {
+    /// Path relative to `base_url`, or an absolute URL; may use `{resources.<parent>.<field>}`.
+    /// Example: `path: /users`
+    #[serde(default)]
+    pub path: String,
+    /// Example: `method: POST`
+    #[serde(default)]
+    pub method: Option<HttpMethod>,
+    /// Example: `params: {per_page: 100}`
+    #[serde(default)]
+    pub params: BTreeMap<String, Value>,
+    /// JSON body (POST). Example: `json: {query: {status: open}}`
+    #[serde(default)]
+    pub json: Option<Value>,
+    /// Example: `headers: {Accept: application/json}`
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    /// Example: `data_selector: $.payload.items`
+    #[serde(default)]
+    pub data_selector: Option<String>,
+    /// Example: `paginator: {type: cursor, cursor_path: meta.next, cursor_param: after}`
+    #[serde(default, alias = "pagination")]
+    pub paginator: Option<PaginationConfig>,
+    /// Responses to skip instead of failing. Example:
+    /// `response_actions: [{status_code: 404, action: ignore}, {content: "not found", action: ignore}]`
+    #[serde(default)]
+    pub response_actions: Vec<ResponseAction>,
+}
+
+/// A path, or an [`EndpointConfig`] mapping.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Endpoint(pub EndpointConfig);
+
+impl<'de> Deserialize<'de> for Endpoint {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct PathOrMapping;
+        impl<'de> serde::de::Visitor<'de> for PathOrMapping {
+            type Value = EndpointConfig;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a path such as /users, or a mapping with `path`")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(EndpointConfig {
+                    path: v.to_string(),
+                    ..EndpointConfig::default()
+                })
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<Self::Value, A::Error> {
+                EndpointConfig::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+            }
+        }
+        d.deserialize_any(PathOrMapping).map(Endpoint)
+    }
+}
+
+/// One of `response_actions:`: when a response matches, do `action` instead of failing.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResponseAction {
+    /// Status to match. Example: `status_code: 404`
+    #[serde(default)]
+    pub status_code: Option<u16>,
+    /// Text the body must contain. Example: `content: "not found"`
+    #[serde(default)]
+    pub content: Option<String>,
+    /// What to do; `ignore` skips the response (no records, no further pages).
+    pub action: ResponseActionKind,
+}
+
+/// What a matching response action does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ResponseActionKind {
+    /// Skip the response.
+    Ignore,
 }
 
 /// HTTP methods a resource may use.
@@ -230,7 +442,7 @@ pub struct PageNumberConfig {
     #[serde(default = "default_page_param", alias = "page_param")]
     pub param: String,
     /// Number of the first page. Example: `start: 1`
-    #[serde(default = "default_one", alias = "base_page")]
+    #[serde(default = "default_one", alias = "base_page", alias = "page")]
     pub start: u64,
     /// Page size to request, if the API takes one. Example: `page_size: 100`
     #[serde(default)]
@@ -244,6 +456,12 @@ pub struct PageNumberConfig {
     /// Last page to fetch, whatever the API says. Example: `maximum_page: 50`
     #[serde(default)]
     pub maximum_page: Option<u64>,
+    /// JSONPath to a boolean that is false on the last page. Example: `has_more_path: has_more`
+    #[serde(default)]
+    pub has_more_path: Option<String>,
+    /// Stop at the first page without records. Default: `true`.
+    #[serde(default = "default_true")]
+    pub stop_after_empty_page: bool,
 }
 
 /// `type: offset`
@@ -268,6 +486,12 @@ pub struct OffsetConfig {
     /// Largest offset to request. Example: `maximum_offset: 10000`
     #[serde(default)]
     pub maximum_offset: Option<u64>,
+    /// JSONPath to a boolean that is false on the last page. Example: `has_more_path: has_more`
+    #[serde(default)]
+    pub has_more_path: Option<String>,
+    /// Stop at the first page without records. Default: `true`.
+    #[serde(default = "default_true")]
+    pub stop_after_empty_page: bool,
 }
 
 /// `type: cursor`
@@ -280,6 +504,9 @@ pub struct CursorConfig {
     /// JSONPath to the next cursor in the response. Example: `cursor_path: meta.next_cursor`
     #[serde(default = "default_cursor_path")]
     pub cursor_path: String,
+    /// JSONPath to a boolean that is false on the last page. Example: `has_more_path: has_more`
+    #[serde(default)]
+    pub has_more_path: Option<String>,
 }
 
 /// `type: next_url` (dlt: `json_link`)

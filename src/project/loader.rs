@@ -7,11 +7,16 @@ use std::path::Path;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
-use super::config::{ResourceConfig, SourceConfig, SourceKind, SourcesFile};
+use super::config::{
+    EndpointConfig, PaginationConfig, ResourceConfig, SourceConfig, SourceKind, SourcesFile,
+};
 use super::credentials::Credentials;
+use super::dlt_forms;
 use super::errors::{ConfigError, ConfigErrors, FieldSeg, did_you_mean, render_path};
 use super::interpolate::interpolate;
 use super::locate::locate;
+use crate::source::rest::dependent::parent_refs;
+use crate::source::rest::json_path;
 
 const TOP_LEVEL_KEYS: [&str; 2] = ["version", "sources"];
 const SUPPORTED_VERSIONS: [&str; 2] = ["1", "1.0"];
@@ -159,10 +164,13 @@ fn parse_source(r: &mut Reporter<'_>, path: &[FieldSeg], mut raw: Value) -> Opti
     let name = raw.get("name").and_then(Value::as_str).map(str::to_string);
     let name = name.as_deref();
     // Resources are parsed one by one below, so each one's errors are reported.
-    let resources = raw
-        .get_mut("rest_api")
-        .and_then(Value::as_object_mut)
-        .and_then(|m| m.remove("resources"));
+    let (resources, defaults) = match raw.get_mut("rest_api").and_then(Value::as_object_mut) {
+        Some(rest) => {
+            dlt_forms::expand_rest_api(rest);
+            (rest.remove("resources"), rest.remove("resource_defaults"))
+        }
+        None => (None, None),
+    };
     let mut source: Option<SourceConfig> = deserialize(r, name, path, raw);
     let rest_path = [path, &[FieldSeg::Key("rest_api".into())]].concat();
     let res_path = [rest_path.as_slice(), &[FieldSeg::Key("resources".into())]].concat();
@@ -172,6 +180,7 @@ fn parse_source(r: &mut Reporter<'_>, path: &[FieldSeg], mut raw: Value) -> Opti
             let mut seen = BTreeSet::new();
             for (i, item) in items.into_iter().enumerate() {
                 let at = [res_path.as_slice(), &[FieldSeg::Index(i)]].concat();
+                let item = dlt_forms::expand_resource(item, defaults.as_ref());
                 if let Some(res_name) = item.get("name").and_then(Value::as_str)
                     && !seen.insert(res_name.to_string())
                 {
@@ -230,19 +239,105 @@ fn check_source(
         }
         _ => {}
     }
-    if let Some(rest) = &s.rest_api
-        && let Err(e) = url::Url::parse(&rest.base_url)
-        && !rest.base_url.contains("${")
-    {
+    if let Some(rest) = &s.rest_api {
         let at = [field("rest_api"), vec![FieldSeg::Key("base_url".into())]].concat();
-        let msg = format!("`{}` is not a URL ({e})", rest.base_url);
-        r.report(
-            name,
-            &at,
-            msg,
-            Some("write it in full, e.g. https://api.example.com".into()),
-        );
+        match rest.effective_base_url() {
+            None => {
+                let msg = "missing `base_url` (or `client: {base_url: ...}`)".to_string();
+                r.report(
+                    name,
+                    &at,
+                    msg,
+                    Some("e.g. base_url: https://api.example.com".into()),
+                );
+            }
+            Some(url) if !url.contains("${") => {
+                if let Err(e) = url::Url::parse(url) {
+                    let msg = format!("`{url}` is not a URL ({e})");
+                    let hint = Some("write it in full, e.g. https://api.example.com".into());
+                    r.report(name, &at, msg, hint);
+                }
+            }
+            Some(_) => {}
+        }
+        if let Some(limit) = &rest.rate_limit
+            && !(limit.rate_and_burst().0 > 0.0)
+        {
+            let at = [field("rest_api"), vec![FieldSeg::Key("rate_limit".into())]].concat();
+            r.report(
+                name,
+                &at,
+                "must be a positive number of requests per second".into(),
+                None,
+            );
+        }
     }
+    let res_path = |i: usize| {
+        [
+            field("rest_api"),
+            vec![FieldSeg::Key("resources".into()), FieldSeg::Index(i)],
+        ]
+        .concat()
+    };
+    for (i, problem) in resource_problems(resources) {
+        r.report(name, &res_path(i), problem, None);
+    }
+}
+
+/// Rules a single resource's types cannot express: valid JSONPaths, parents that exist.
+fn resource_problems(resources: &[ResourceConfig]) -> Vec<(usize, String)> {
+    let mut problems = Vec::new();
+    for (i, res) in resources.iter().enumerate() {
+        let ep = res.effective_endpoint();
+        for path in json_paths(&ep) {
+            if let Err(e) = json_path::validate(path) {
+                problems.push((i, e.to_string()));
+            }
+        }
+        let parents: BTreeSet<String> = parent_refs(&ep).into_iter().map(|p| p.resource).collect();
+        if parents.len() > 1 {
+            let list = parents.iter().cloned().collect::<Vec<_>>().join(", ");
+            problems.push((
+                i,
+                format!("depends on several resources ({list}); only one parent is allowed"),
+            ));
+        }
+        for parent in &parents {
+            if parent == &res.name {
+                problems.push((i, "refers to itself in `{resources....}`".into()));
+            } else if !resources.iter().any(|r| &r.name == parent) {
+                let hint = did_you_mean(parent, resources.iter().map(|r| r.name.as_str()))
+                    .map(|h| format!(" ({h})"))
+                    .unwrap_or_default();
+                problems.push((
+                    i,
+                    format!("refers to resource `{parent}`, which this source does not have{hint}"),
+                ));
+            }
+        }
+    }
+    problems
+}
+
+fn json_paths(ep: &EndpointConfig) -> Vec<&str> {
+    let mut paths: Vec<&str> = ep.data_selector.as_deref().into_iter().collect();
+    match &ep.paginator {
+        Some(PaginationConfig::PageNumber(c)) => {
+            paths.extend(c.total_path.as_deref());
+            paths.extend(c.has_more_path.as_deref());
+        }
+        Some(PaginationConfig::Offset(c)) => {
+            paths.extend(c.total_path.as_deref());
+            paths.extend(c.has_more_path.as_deref());
+        }
+        Some(PaginationConfig::Cursor(c)) => {
+            paths.push(&c.cursor_path);
+            paths.extend(c.has_more_path.as_deref());
+        }
+        Some(PaginationConfig::NextUrl(c)) => paths.push(&c.next_url_path),
+        _ => {}
+    }
+    paths
 }
 
 /// Deserializes `raw` as `T`, reporting a failure at the field it happened in.

@@ -70,10 +70,11 @@ pub fn locate(text: &str, path: &[FieldSeg]) -> Option<usize> {
                 // Keys of this block all start in the column of its first entry.
                 let block_col = (start..end)
                     .map(|i| lines[i].content_col)
-                    .find(|&c| right_of_parent(c))?;
-                let hit = (start..end).find(|&i| {
-                    lines[i].content_col == block_col && is_key(lines[i].content, key)
-                })?;
+                    .find(|&c| right_of_parent(c));
+                let Some(block_col) = block_col else { break };
+                let hit = (start..end)
+                    .find(|&i| lines[i].content_col == block_col && is_key(lines[i].content, key));
+                let Some(hit) = hit else { break };
                 (hit, block_col)
             }
             FieldSeg::Index(index) => {
@@ -84,10 +85,13 @@ pub fn locate(text: &str, path: &[FieldSeg]) -> Option<usize> {
                         .filter(|&&c| right_of_parent(c))
                         .map(move |&c| (i, c))
                 });
-                let (first, col) = items.next()?;
-                let mut nth = std::iter::once((first, col))
+                let Some((first, col)) = items.next() else {
+                    break;
+                };
+                let nth = std::iter::once((first, col))
                     .chain(items.filter(|&(_, c)| c == col))
-                    .nth(*index)?;
+                    .nth(*index);
+                let Some(mut nth) = nth else { break };
                 nth.1 = col;
                 nth
             }
@@ -158,7 +162,9 @@ sources:
     }
 
     #[test]
-    fn missing_fields_are_not_invented() {
+    fn missing_fields_point_at_their_parent() {
         assert_eq!(locate(DOC, &[key("nope")]), None);
+        let path = [key("sources"), FieldSeg::Index(1), key("rest_api")];
+        assert_eq!(locate(DOC, &path), Some(14));
     }
 }

@@ -2,6 +2,7 @@
 
 pub mod config;
 pub mod credentials;
+mod dlt_forms;
 pub mod errors;
 pub mod interpolate;
 pub mod layout;

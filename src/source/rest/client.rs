@@ -1,17 +1,25 @@
-//! The HTTP stage: sends a [`PageRequest`] with the source's headers and timeouts, retrying 429,
-//! 5xx, timeouts and connection errors with exponential backoff and jitter, honouring
-//! `Retry-After`. Every URL and body that reaches an error goes through the redactor first.
+//! The HTTP stage: sends a [`PageRequest`] with the source's headers, authentication and
+//! timeouts, under the source's rate limit, retrying 429, 5xx, timeouts and connection errors
+//! with exponential backoff and jitter, honouring `Retry-After`. Every URL and body that reaches
+//! an error goes through the redactor first.
 
+use std::num::NonZeroU32;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use rand::Rng;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, RETRY_AFTER};
 
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+
+use super::auth::{AuthConfig, Authenticator};
 use super::error::FetchError;
 use super::request::PageRequest;
 use crate::project::Redactor;
-use crate::project::config::{HttpMethod, RetryConfig};
+use crate::project::config::{
+    HttpMethod, RateLimitConfig, ResponseAction, ResponseActionKind, RetryConfig,
+};
 
 /// Longest body excerpt put in an error message.
 const EXCERPT_CHARS: usize = 300;
@@ -25,21 +33,55 @@ pub struct PageResponse {
     pub body: Bytes,
 }
 
-/// Sends requests for one source.
-#[derive(Debug, Clone)]
+/// Sends requests for one source; clones share the rate limiter and the auth token.
+#[derive(Clone)]
 pub struct RestClient {
     http: reqwest::Client,
     headers: HeaderMap,
     retry: RetryConfig,
     redactor: Redactor,
+    auth: Option<Arc<Authenticator>>,
+    limiter: Option<Arc<DefaultDirectRateLimiter>>,
+}
+
+impl std::fmt::Debug for RestClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RestClient")
+            .field("retry", &self.retry)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The shared limiter for `config`: `rate` requests per second, `burst` at once.
+fn limiter(config: &RateLimitConfig) -> Option<Arc<DefaultDirectRateLimiter>> {
+    let (rate, burst) = config.rate_and_burst();
+    let period = Duration::from_secs_f64(1.0 / rate.max(1e-6));
+    let quota = Quota::with_period(period)?.allow_burst(NonZeroU32::new(burst)?);
+    Some(Arc::new(RateLimiter::direct(quota)))
+}
+
+/// A response, read in full.
+struct RawResponse {
+    status: u16,
+    headers: HeaderMap,
+    body: Bytes,
+}
+
+/// Why a single attempt failed before a response arrived.
+enum SendError {
+    Http(reqwest::Error),
+    Token(super::auth::TokenError),
 }
 
 impl RestClient {
-    /// A client sending `headers` with every request, retrying as `retry` says.
+    /// A client sending `headers` (and `auth`) with every request, at most `rate_limit`
+    /// requests per second, retrying as `retry` says.
     pub fn new(
         headers: &[(String, String)],
         retry: RetryConfig,
         redactor: Redactor,
+        auth: Option<AuthConfig>,
+        rate_limit: Option<RateLimitConfig>,
     ) -> Result<Self, FetchError> {
         let mut map = HeaderMap::new();
         for (name, value) in headers {
@@ -63,83 +105,124 @@ impl RestClient {
                 url: String::new(),
                 reason: e.to_string(),
             })?;
+        let auth = auth.map(|a| Arc::new(Authenticator::new(a, redactor.clone())));
         Ok(Self {
             http,
             headers: map,
             retry,
             redactor,
+            auth,
+            limiter: rate_limit.as_ref().and_then(limiter),
         })
     }
 
-    /// Sends `req` until it succeeds, fails for good, or runs out of attempts.
-    pub async fn send(&self, req: &PageRequest) -> Result<PageResponse, FetchError> {
+    /// Sends `req` until it succeeds, fails for good, or runs out of attempts; `None` when a
+    /// response action says to ignore the response.
+    pub async fn send(
+        &self,
+        req: &PageRequest,
+        actions: &[ResponseAction],
+    ) -> Result<Option<PageResponse>, FetchError> {
         let url = req.full_url();
         let shown = self.redactor.redact(url.as_str());
         let method = method_name(req.method);
         let max = self.retry.max_attempts.max(1);
         let mut attempt = 1;
+        let mut token_refreshed = false;
         loop {
-            let after = || match attempt {
+            let after = |attempt: u32| match attempt {
                 1 => String::new(),
                 n => format!(" after {n} attempts"),
             };
             match self.send_once(req, url.clone()).await {
-                Ok(resp) if resp.status().is_success() => {
-                    let headers = resp.headers().clone();
-                    let body = resp.bytes().await.map_err(|e| FetchError::Transport {
-                        method,
-                        url: shown.clone(),
-                        reason: format!("reading the body failed: {}", self.describe(&e)),
-                        after: after(),
-                    })?;
-                    return Ok(PageResponse { headers, body });
+                Ok(resp) if matches_action(&resp, actions) => {
+                    tracing::info!(url = %shown, status = resp.status, "response ignored (response_actions)");
+                    return Ok(None);
+                }
+                Ok(resp)
+                    if resp.status == 401
+                        && !token_refreshed
+                        && self.auth.as_ref().is_some_and(|a| a.refreshable()) =>
+                {
+                    // An expired or revoked token: fetch a new one, once.
+                    token_refreshed = true;
+                    if let Some(auth) = &self.auth {
+                        auth.invalidate().await;
+                    }
+                }
+                Ok(resp) if (200..300).contains(&resp.status) => {
+                    return Ok(Some(PageResponse {
+                        headers: resp.headers,
+                        body: resp.body,
+                    }));
+                }
+                Ok(resp) if is_retryable_status(resp.status) && attempt < max => {
+                    tracing::warn!(url = %shown, status = resp.status, attempt, "retrying");
+                    let wait = self.backoff(attempt, retry_after(&resp.headers));
+                    tokio::time::sleep(wait).await;
+                    attempt += 1;
                 }
                 Ok(resp) => {
-                    let status = resp.status().as_u16();
-                    let retry_after = retry_after(resp.headers());
-                    if is_retryable_status(status) && attempt < max {
-                        tracing::warn!(url = %shown, status, attempt, "retrying");
-                        tokio::time::sleep(self.backoff(attempt, retry_after)).await;
-                        attempt += 1;
-                        continue;
-                    }
-                    let body = resp.bytes().await.unwrap_or_default();
                     return Err(FetchError::Status {
                         method,
                         url: shown,
-                        status,
-                        after: after(),
-                        excerpt: self.excerpt(&body),
-                        hint: status_hint(status, &self.headers),
+                        status: resp.status,
+                        after: after(attempt),
+                        excerpt: self.excerpt(&resp.body),
+                        hint: self.status_hint(resp.status),
                     });
                 }
-                Err(e) if is_retryable_error(&e) && attempt < max => {
+                Err(SendError::Token(e)) => return Err(FetchError::Auth(e.to_string())),
+                Err(SendError::Http(e)) if is_retryable_error(&e) && attempt < max => {
                     tracing::warn!(url = %shown, attempt, error = %self.describe(&e), "retrying");
                     tokio::time::sleep(self.backoff(attempt, None)).await;
                     attempt += 1;
                 }
-                Err(e) => {
+                Err(SendError::Http(e)) => {
                     return Err(FetchError::Transport {
                         method,
                         url: shown,
                         reason: self.describe(&e),
-                        after: after(),
+                        after: after(attempt),
                     });
                 }
             }
         }
     }
 
+    /// One attempt: waits for the rate limiter, adds credentials, reads the whole response.
     async fn send_once(
         &self,
         req: &PageRequest,
-        url: url::Url,
-    ) -> reqwest::Result<reqwest::Response> {
+        mut url: url::Url,
+    ) -> Result<RawResponse, SendError> {
+        if let Some(limiter) = &self.limiter {
+            limiter.until_ready().await;
+        }
+        let mut headers = self.headers.clone();
+        if let Some(auth) = &self.auth {
+            let credential = auth
+                .credential(&self.http)
+                .await
+                .map_err(SendError::Token)?;
+            for (name, value) in credential.headers {
+                if let (Ok(n), Ok(mut v)) = (
+                    HeaderName::from_bytes(name.as_bytes()),
+                    HeaderValue::from_str(&value),
+                ) {
+                    v.set_sensitive(true);
+                    headers.insert(n, v);
+                }
+            }
+            if !credential.query.is_empty() {
+                url.query_pairs_mut().extend_pairs(credential.query.iter());
+            }
+        }
         let mut builder = match req.method {
             HttpMethod::GET => self.http.get(url),
             HttpMethod::POST => self.http.post(url),
         }
-        .headers(self.headers.clone());
+        .headers(headers);
         for (name, value) in &req.headers {
             builder = builder.header(name, value);
         }
@@ -148,7 +231,29 @@ impl RestClient {
                 .header(reqwest::header::CONTENT_TYPE, "application/json")
                 .body(json.to_string());
         }
-        builder.send().await
+        let resp = builder.send().await.map_err(SendError::Http)?;
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let body = resp.bytes().await.map_err(SendError::Http)?;
+        Ok(RawResponse {
+            status,
+            headers,
+            body,
+        })
+    }
+
+    /// What to check after a 401/403: which credential was sent, never its value.
+    fn status_hint(&self, status: u16) -> String {
+        if status != 401 && status != 403 {
+            return String::new();
+        }
+        match &self.auth {
+            Some(auth) => format!(
+                " ({} was rejected: check the variable it comes from)",
+                auth.config().describe()
+            ),
+            None => header_hint(&self.headers),
+        }
     }
 
     /// Exponential backoff with full jitter in its upper half; `Retry-After` raises the floor.
@@ -231,11 +336,21 @@ fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     Some(when.duration_since(SystemTime::now()).unwrap_or_default())
 }
 
-/// What to check after a 401/403: which credential was sent, never its value.
-fn status_hint(status: u16, headers: &HeaderMap) -> String {
-    if status != 401 && status != 403 {
-        return String::new();
-    }
+/// Whether a response action says to skip `resp` (dlt: status and content must both match
+/// when both are given).
+fn matches_action(resp: &RawResponse, actions: &[ResponseAction]) -> bool {
+    actions.iter().any(|a| {
+        a.action == ResponseActionKind::Ignore
+            && (a.status_code.is_some() || a.content.is_some())
+            && a.status_code.is_none_or(|s| s == resp.status)
+            && a.content
+                .as_ref()
+                .is_none_or(|c| String::from_utf8_lossy(&resp.body).contains(c.as_str()))
+    })
+}
+
+/// The credential headers that were sent, by name, for a 401/403 message.
+fn header_hint(headers: &HeaderMap) -> String {
     let sent: Vec<&str> = headers
         .keys()
         .map(HeaderName::as_str)
@@ -245,7 +360,7 @@ fn status_hint(status: u16, headers: &HeaderMap) -> String {
         })
         .collect();
     if sent.is_empty() {
-        " (no credential was sent: add an Authorization header using ${YOUR_TOKEN} in sources.yml)"
+        " (no credential was sent: add `auth:` or an Authorization header using ${YOUR_TOKEN} in sources.yml)"
             .to_string()
     } else {
         format!(
@@ -265,7 +380,7 @@ mod tests {
             max_backoff_seconds: max,
             ..RetryConfig::default()
         };
-        RestClient::new(&[], retry, Redactor::default()).unwrap()
+        RestClient::new(&[], retry, Redactor::default(), None, None).unwrap()
     }
 
     #[test]
@@ -302,11 +417,10 @@ mod tests {
     fn auth_hints_name_the_header_not_the_value() {
         let mut h = HeaderMap::new();
         h.insert("authorization", HeaderValue::from_static("Bearer hunter2"));
-        let hint = status_hint(401, &h);
+        let hint = header_hint(&h);
         assert!(
             hint.contains("authorization") && !hint.contains("hunter2"),
             "{hint}"
         );
-        assert_eq!(status_hint(404, &h), "");
     }
 }

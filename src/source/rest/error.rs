@@ -66,6 +66,19 @@ pub enum FetchError {
         /// Why it is unusable.
         reason: String,
     },
+    /// Authentication could not be set up (e.g. the OAuth2 token request failed).
+    #[error("authentication failed: {0}")]
+    Auth(String),
+    /// A parent record lacks a field its dependent resource needs.
+    #[error("a record of parent resource `{parent}` has no field `{field}`, which `{child}` uses")]
+    MissingParentField {
+        /// The parent resource.
+        parent: String,
+        /// The dependent resource.
+        child: String,
+        /// The missing field.
+        field: String,
+    },
     /// The consumer of the pages stopped (the sync is failing elsewhere).
     #[error("the sync was stopped")]
     Cancelled,

@@ -1,6 +1,8 @@
 //! Declarative REST API sources: HTTP client with retries, paginators, data selection.
 
+pub mod auth;
 pub mod client;
+pub mod dependent;
 pub mod error;
 pub mod json_path;
 pub mod paginate;
@@ -10,4 +12,4 @@ pub mod selector;
 
 pub use client::RestClient;
 pub use error::FetchError;
-pub use resource::{FetchStats, RestResource};
+pub use resource::{FetchStats, ParentRows, RestResource};

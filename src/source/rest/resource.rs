@@ -1,18 +1,23 @@
 //! One REST resource as a producer of pages: send, parse, select the records, ask the paginator
-//! for the next request, repeat. Pages go into a bounded channel, so a slow consumer slows the
-//! fetching instead of filling memory.
+//! for the next request, repeat. A dependent resource does this once per parent record. Pages go
+//! into a bounded channel, so a slow consumer slows the fetching instead of filling memory.
 
-use serde_json::Value;
+use std::collections::BTreeMap;
+
+use serde_json::{Map, Value};
 use tokio::sync::mpsc;
 use url::Url;
 
 use super::client::{RestClient, excerpt};
+use super::dependent::{self, ParentRef};
 use super::error::FetchError;
 use super::paginate::{self, ResponseView};
 use super::request::{PageRequest, param_text};
 use super::selector::take_records;
 use crate::project::Redactor;
-use crate::project::config::{ResourceConfig, RestApiConfig};
+use crate::project::config::{
+    EndpointConfig, HttpMethod, PaginationConfig, ResourceConfig, RestApiConfig,
+};
 use crate::source::Page;
 
 /// Counts of what one resource fetched.
@@ -24,13 +29,21 @@ pub struct FetchStats {
     pub records: usize,
 }
 
+/// The fields of each record a resource's dependents need, captured while it is fetched.
+pub type ParentRows = Vec<Map<String, Value>>;
+
 /// A configured REST endpoint, ready to fetch.
 #[derive(Debug, Clone)]
 pub struct RestResource {
     /// The resource's name from the config.
     pub name: String,
-    config: ResourceConfig,
-    first_request: PageRequest,
+    endpoint: EndpointConfig,
+    base_url: String,
+    source_params: BTreeMap<String, Value>,
+    paginator: Option<PaginationConfig>,
+    parent: Option<String>,
+    parent_refs: Vec<ParentRef>,
+    include_from_parent: Vec<String>,
     client: RestClient,
     redactor: Redactor,
 }
@@ -43,62 +56,160 @@ impl RestResource {
         client: RestClient,
         redactor: Redactor,
     ) -> Result<Self, FetchError> {
-        let url = endpoint_url(&api.base_url, &resource.endpoint).map_err(|reason| {
-            FetchError::BadUrl {
-                url: redactor.redact(&format!("{} + {}", api.base_url, resource.endpoint)),
-                reason,
-            }
-        })?;
-        let mut query: Vec<(String, String)> = Vec::new();
-        for (k, v) in api.params.iter().chain(resource.params.iter()) {
-            query.retain(|(existing, _)| existing != k);
-            query.push((k.clone(), param_text(v)));
-        }
-        let headers = resource
-            .headers
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
-        Ok(Self {
+        let endpoint = resource.effective_endpoint();
+        let base_url = api.effective_base_url().unwrap_or_default().to_string();
+        let parent_refs = dependent::parent_refs(&endpoint);
+        let parent = parent_refs.first().map(|p| p.resource.clone());
+        let this = Self {
             name: resource.name.clone(),
-            config: resource.clone(),
-            first_request: PageRequest {
-                method: resource.method,
-                url,
-                query,
-                headers,
-                json: None,
-            },
+            paginator: endpoint
+                .paginator
+                .clone()
+                .or_else(|| api.effective_paginator().cloned()),
+            endpoint,
+            base_url,
+            source_params: api.params.clone(),
+            parent,
+            parent_refs,
+            include_from_parent: resource.include_from_parent.clone(),
             client,
             redactor,
+        };
+        if this.parent.is_none() {
+            // Check the URL now, so a bad one fails before any request of the sync.
+            this.request_for(None)?;
+        }
+        Ok(this)
+    }
+
+    /// The resource this one runs once per record of, if any.
+    pub fn parent(&self) -> Option<&str> {
+        self.parent.as_deref()
+    }
+
+    /// Fields this resource needs from each parent record.
+    pub fn parent_fields(&self) -> Vec<String> {
+        let mut fields: Vec<String> = self.parent_refs.iter().map(|r| r.field.clone()).collect();
+        fields.extend(self.include_from_parent.iter().cloned());
+        fields.sort();
+        fields.dedup();
+        fields
+    }
+
+    /// Fetches every page into `pages`, in order. With `parents`, runs once per parent row.
+    /// Returns the counts and, for each record, the `capture` fields its dependents need.
+    pub async fn fetch(
+        self,
+        parents: Option<ParentRows>,
+        capture: Vec<String>,
+        pages: mpsc::Sender<Page>,
+    ) -> Result<(FetchStats, ParentRows), FetchError> {
+        let mut run = Run {
+            stats: FetchStats::default(),
+            captured: Vec::new(),
+            capture,
+            pages,
+        };
+        match parents {
+            None => {
+                let req = self.request_for(None)?;
+                self.paginate(req, &BTreeMap::new(), &mut run).await?;
+            }
+            Some(rows) => {
+                let parent = self.parent.clone().unwrap_or_default();
+                for row in rows {
+                    let req = self.request_for(Some(&row))?;
+                    let extra =
+                        dependent::included_fields(&parent, &self.include_from_parent, &row);
+                    self.paginate(req, &extra, &mut run).await?;
+                }
+            }
+        }
+        Ok((run.stats, run.captured))
+    }
+
+    /// The first request, with parent placeholders filled from `parent`.
+    fn request_for(&self, parent: Option<&Map<String, Value>>) -> Result<PageRequest, FetchError> {
+        let empty = Map::new();
+        let values = parent.unwrap_or(&empty);
+        let name = self.parent.as_deref().unwrap_or_default();
+        let fill = |text: &str| dependent::fill_text(text, name, values);
+        let path = fill(&self.endpoint.path);
+        let url = endpoint_url(&self.base_url, &path).map_err(|reason| FetchError::BadUrl {
+            url: self.redactor.redact(&format!("{} + {path}", self.base_url)),
+            reason,
+        })?;
+        let mut query: Vec<(String, String)> = Vec::new();
+        for (k, v) in self.source_params.iter().chain(self.endpoint.params.iter()) {
+            query.retain(|(existing, _)| existing != k);
+            query.push((k.clone(), fill(&param_text(v))));
+        }
+        let headers = self
+            .endpoint
+            .headers
+            .iter()
+            .map(|(k, v)| (k.clone(), fill(v)))
+            .collect();
+        let json = self
+            .endpoint
+            .json
+            .as_ref()
+            .map(|j| dependent::fill_value(j, name, values));
+        let method = self.endpoint.method.unwrap_or(if json.is_some() {
+            HttpMethod::POST
+        } else {
+            HttpMethod::GET
+        });
+        Ok(PageRequest {
+            method,
+            url,
+            query,
+            headers,
+            json,
         })
     }
 
-    /// Fetches every page into `pages`, in order; stops early if the receiver is dropped.
-    pub async fn fetch(self, pages: mpsc::Sender<Page>) -> Result<FetchStats, FetchError> {
-        let mut paginator = paginate::build(self.config.pagination.as_ref());
-        let mut req = self.first_request.clone();
+    /// Follows the paginator from `req` until the last page.
+    async fn paginate(
+        &self,
+        mut req: PageRequest,
+        extra: &BTreeMap<String, Value>,
+        run: &mut Run,
+    ) -> Result<(), FetchError> {
+        let mut paginator = paginate::build(self.paginator.as_ref());
         paginator.prepare(&mut req);
-        let mut stats = FetchStats::default();
         loop {
             let url = req.full_url();
-            let resp = self.client.send(&req).await?;
+            let Some(resp) = self
+                .client
+                .send(&req, &self.endpoint.response_actions)
+                .await?
+            else {
+                return Ok(());
+            };
             let mut body = self.parse(&url, &resp.headers, &resp.body)?;
-            let records = take_records(&mut body, self.config.data_selector.as_deref()).map_err(
-                |source| FetchError::Selector {
+            let mut records = take_records(&mut body, self.endpoint.data_selector.as_deref())
+                .map_err(|source| FetchError::Selector {
                     url: self.redactor.redact(url.as_str()),
                     source,
-                },
-            )?;
+                })?;
             let count = records.len();
-            stats.pages += 1;
-            stats.records += count;
-            tracing::debug!(resource = %self.name, page = stats.pages, records = count, "page");
+            self.capture(&records, run)?;
+            if !extra.is_empty() {
+                for record in &mut records {
+                    if let Value::Object(map) = record {
+                        map.extend(extra.iter().map(|(k, v)| (k.clone(), v.clone())));
+                    }
+                }
+            }
+            run.stats.pages += 1;
+            run.stats.records += count;
+            tracing::debug!(resource = %self.name, page = run.stats.pages, records = count, "page");
             let page = Page {
-                number: stats.pages - 1,
+                number: run.stats.pages - 1,
                 records,
             };
-            if pages.send(page).await.is_err() {
+            if run.pages.send(page).await.is_err() {
                 return Err(FetchError::Cancelled);
             }
             let view = ResponseView {
@@ -118,9 +229,26 @@ impl RestResource {
                 },
             })?;
             if !more {
-                return Ok(stats);
+                return Ok(());
             }
         }
+    }
+
+    fn capture(&self, records: &[Value], run: &mut Run) -> Result<(), FetchError> {
+        if run.capture.is_empty() {
+            return Ok(());
+        }
+        for record in records {
+            let row = dependent::capture(record, &run.capture).map_err(|field| {
+                FetchError::MissingParentField {
+                    parent: self.name.clone(),
+                    child: "a dependent resource".into(),
+                    field,
+                }
+            })?;
+            run.captured.push(row);
+        }
+        Ok(())
     }
 
     fn parse(
@@ -139,6 +267,14 @@ impl RestResource {
             excerpt: excerpt(&self.redactor, body),
         })
     }
+}
+
+/// The state of one fetch: counts, captured parent fields, the page channel.
+struct Run {
+    stats: FetchStats,
+    captured: ParentRows,
+    capture: Vec<String>,
+    pages: mpsc::Sender<Page>,
 }
 
 /// `base` + `endpoint` as dlt joins them: the endpoint is relative to the base's path, unless

@@ -56,6 +56,8 @@ fn detect(resp: &ResponseView<'_>) -> Box<dyn Paginator> {
             page_size_param: "per_page".into(),
             total_path: Some(path.join(".")),
             maximum_page: None,
+            has_more_path: None,
+            stop_after_empty_page: true,
         }));
     }
     if let Some((path, _)) = next {
@@ -63,6 +65,7 @@ fn detect(resp: &ResponseView<'_>) -> Box<dyn Paginator> {
         return Box::new(Cursor::new(CursorConfig {
             param: "cursor".into(),
             cursor_path: path.join("."),
+            has_more_path: None,
         }));
     }
     Box::new(SinglePage)

@@ -1,7 +1,7 @@
 //! `type: cursor`: the cursor found at `cursor_path` in each response is sent back in `param`
 //! until the response has none.
 
-use super::{PaginateError, Paginator, ResponseView};
+use super::{PaginateError, Paginator, ResponseView, has_more};
 use crate::project::config::CursorConfig;
 use crate::source::rest::json_path;
 use crate::source::rest::request::PageRequest;
@@ -29,6 +29,9 @@ impl Paginator for Cursor {
         req: &mut PageRequest,
         resp: &ResponseView<'_>,
     ) -> Result<bool, PaginateError> {
+        if !has_more(resp.body, self.config.has_more_path.as_deref()) {
+            return Ok(false);
+        }
         let cursor = match json_path::find(resp.body, &self.config.cursor_path) {
             Some(serde_json::Value::String(s)) if s.is_empty() => return Ok(false),
             Some(serde_json::Value::String(s)) => s.clone(),
@@ -56,6 +59,7 @@ mod tests {
         Cursor::new(CursorConfig {
             param: "after".into(),
             cursor_path: "paging.next".into(),
+            has_more_path: None,
         })
     }
 

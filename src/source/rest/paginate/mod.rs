@@ -81,6 +81,20 @@ impl Paginator for SinglePage {
     }
 }
 
+/// False only when `path` is set and the body says there is no more (dlt's `has_more_path`).
+fn has_more(body: &Value, path: Option<&str>) -> bool {
+    let Some(path) = path else { return true };
+    match crate::source::rest::json_path::find(body, path) {
+        Some(Value::Bool(b)) => *b,
+        Some(Value::String(s)) => !matches!(
+            s.to_ascii_lowercase().as_str(),
+            "false" | "no" | "0" | "f" | "n"
+        ),
+        Some(Value::Number(n)) => n.as_f64() != Some(0.0),
+        _ => true,
+    }
+}
+
 /// A JSON number or numeric string as an integer (totals arrive both ways).
 fn as_count(value: &Value) -> Option<u64> {
     match value {

@@ -1,6 +1,6 @@
 //! `type: offset`: `?offset=0&limit=100`, then 100, 200, ... until a short page or the total.
 
-use super::{PaginateError, Paginator, ResponseView, as_count};
+use super::{PaginateError, Paginator, ResponseView, as_count, has_more};
 use crate::project::config::OffsetConfig;
 use crate::source::rest::json_path;
 use crate::source::rest::request::PageRequest;
@@ -32,7 +32,12 @@ impl Paginator for Offset {
         resp: &ResponseView<'_>,
     ) -> Result<bool, PaginateError> {
         // A short page is the last one: the tutorial's `len(items) < limit` rule.
-        if resp.records == 0 || (resp.records as u64) < self.config.limit {
+        if resp.records == 0 && self.config.stop_after_empty_page {
+            return Ok(false);
+        }
+        if (resp.records as u64) < self.config.limit
+            || !has_more(resp.body, self.config.has_more_path.as_deref())
+        {
             return Ok(false);
         }
         self.offset += self.config.limit;
@@ -71,6 +76,8 @@ mod tests {
             start: 0,
             total_path: total_path.map(str::to_string),
             maximum_offset: None,
+            has_more_path: None,
+            stop_after_empty_page: true,
         }
     }
 

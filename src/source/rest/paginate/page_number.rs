@@ -1,6 +1,6 @@
 //! `type: page_number`: `?page=1`, `?page=2`, ... until an empty page, the total or the maximum.
 
-use super::{PaginateError, Paginator, ResponseView, as_count};
+use super::{PaginateError, Paginator, ResponseView, as_count, has_more};
 use crate::project::config::PageNumberConfig;
 use crate::source::rest::json_path;
 use crate::source::rest::request::PageRequest;
@@ -33,7 +33,10 @@ impl Paginator for PageNumber {
         req: &mut PageRequest,
         resp: &ResponseView<'_>,
     ) -> Result<bool, PaginateError> {
-        if resp.records == 0 {
+        if resp.records == 0 && self.config.stop_after_empty_page {
+            return Ok(false);
+        }
+        if !has_more(resp.body, self.config.has_more_path.as_deref()) {
             return Ok(false);
         }
         self.page += 1;
@@ -69,6 +72,8 @@ mod tests {
             page_size_param: "per_page".into(),
             total_path: total_path.map(str::to_string),
             maximum_page,
+            has_more_path: None,
+            stop_after_empty_page: true,
         }
     }
 

@@ -1,0 +1,283 @@
+//! Authentication, in dlt's vocabulary: `bearer`, `api_key` (header or query), `http_basic` and
+//! `oauth2_client_credentials` (token fetched on first use, cached until it expires, fetched again
+//! after a 401 — once). Every secret is handed to the redactor, so none can reach a message.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use serde::Deserialize;
+use tokio::sync::Mutex;
+
+use crate::project::Redactor;
+
+/// `auth:` of a `client` or a resource's `endpoint`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum AuthConfig {
+    /// `Authorization: Bearer <token>`. Example: `auth: {type: bearer, token: "${API_TOKEN}"}`
+    Bearer(BearerConfig),
+    /// A key in a header or the query. Example:
+    /// `auth: {type: api_key, name: X-API-Key, api_key: "${KEY}", location: header}`
+    ApiKey(ApiKeyConfig),
+    /// `Authorization: Basic ...`. Example:
+    /// `auth: {type: http_basic, username: me, password: "${PASSWORD}"}`
+    HttpBasic(HttpBasicConfig),
+    /// OAuth2 client-credentials grant. Example: `auth: {type: oauth2_client_credentials,
+    /// access_token_url: https://auth.example.com/token, client_id: "${ID}", client_secret: "${SECRET}"}`
+    Oauth2ClientCredentials(OAuth2Config),
+}
+
+/// `type: bearer`
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BearerConfig {
+    /// The token. Example: `token: "${API_TOKEN}"`
+    pub token: String,
+}
+
+/// Where an API key goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum ApiKeyLocation {
+    /// In a request header (the default).
+    #[default]
+    Header,
+    /// In the query string.
+    #[serde(alias = "param")]
+    Query,
+}
+
+/// `type: api_key`
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiKeyConfig {
+    /// Header or parameter name. Default: `Authorization`. Example: `name: X-API-Key`
+    #[serde(default = "default_key_name")]
+    pub name: String,
+    /// The key. Example: `api_key: "${API_KEY}"`
+    pub api_key: String,
+    /// `header` or `query`. Example: `location: query`
+    #[serde(default)]
+    pub location: ApiKeyLocation,
+}
+
+fn default_key_name() -> String {
+    "Authorization".into()
+}
+
+/// `type: http_basic`
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpBasicConfig {
+    /// User name. Example: `username: reporting`
+    pub username: String,
+    /// Password. Example: `password: "${API_PASSWORD}"`
+    pub password: String,
+}
+
+/// `type: oauth2_client_credentials`
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OAuth2Config {
+    /// Token endpoint. Example: `access_token_url: https://auth.example.com/oauth/token`
+    #[serde(alias = "token_endpoint")]
+    pub access_token_url: String,
+    /// Client id. Example: `client_id: "${CLIENT_ID}"`
+    pub client_id: String,
+    /// Client secret. Example: `client_secret: "${CLIENT_SECRET}"`
+    pub client_secret: String,
+    /// Extra form fields of the token request. Example: `access_token_request_data: {scope: read}`
+    #[serde(default)]
+    pub access_token_request_data: BTreeMap<String, String>,
+    /// Token lifetime when the response has no `expires_in`. Example: `default_token_expiration: 3600`
+    #[serde(default = "default_expiration")]
+    pub default_token_expiration: u64,
+}
+
+fn default_expiration() -> u64 {
+    3600
+}
+
+impl AuthConfig {
+    /// Registers every secret of this config with `redactor`.
+    pub fn register_secrets(&self, redactor: &Redactor) {
+        match self {
+            Self::Bearer(c) => redactor.add(&c.token),
+            Self::ApiKey(c) => redactor.add(&c.api_key),
+            Self::HttpBasic(c) => {
+                redactor.add(&c.password);
+                redactor.add(&basic_value(&c.username, &c.password));
+            }
+            Self::Oauth2ClientCredentials(c) => {
+                redactor.add(&c.client_secret);
+                redactor.add(&c.client_id);
+            }
+        }
+    }
+
+    /// Which credential this is, for messages: never its value.
+    pub fn describe(&self) -> String {
+        match self {
+            Self::Bearer(_) => "the bearer token (auth.token)".into(),
+            Self::ApiKey(c) => format!("the API key in {} `{}`", location_name(c.location), c.name),
+            Self::HttpBasic(c) => format!("HTTP basic auth for user `{}`", c.username),
+            Self::Oauth2ClientCredentials(_) => {
+                "the OAuth2 client credentials (client_id/client_secret)".into()
+            }
+        }
+    }
+}
+
+fn location_name(l: ApiKeyLocation) -> &'static str {
+    match l {
+        ApiKeyLocation::Header => "header",
+        ApiKeyLocation::Query => "query parameter",
+    }
+}
+
+fn basic_value(user: &str, password: &str) -> String {
+    let encoded = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+    format!("Basic {encoded}")
+}
+
+/// What authentication adds to a request.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Credential {
+    /// Headers to set.
+    pub headers: Vec<(String, String)>,
+    /// Query parameters to add.
+    pub query: Vec<(String, String)>,
+}
+
+/// Authentication state of one source: static credentials, or a cached OAuth2 token.
+#[derive(Debug)]
+pub struct Authenticator {
+    config: AuthConfig,
+    token: Mutex<Option<(String, Instant)>>,
+    redactor: Redactor,
+}
+
+/// Why an OAuth2 token could not be obtained.
+#[derive(Debug, thiserror::Error)]
+#[error("fetching an OAuth2 token from {url} failed: {reason}")]
+pub struct TokenError {
+    /// The token endpoint (redacted).
+    pub url: String,
+    /// What happened.
+    pub reason: String,
+}
+
+impl Authenticator {
+    /// An authenticator for `config`; its secrets are registered with `redactor` now.
+    pub fn new(config: AuthConfig, redactor: Redactor) -> Self {
+        config.register_secrets(&redactor);
+        Self {
+            config,
+            token: Mutex::new(None),
+            redactor,
+        }
+    }
+
+    /// The configuration, for messages.
+    pub fn config(&self) -> &AuthConfig {
+        &self.config
+    }
+
+    /// Whether a 401 may be cured by fetching a new token.
+    pub fn refreshable(&self) -> bool {
+        matches!(self.config, AuthConfig::Oauth2ClientCredentials(_))
+    }
+
+    /// Forgets a cached token, after the API rejected it.
+    pub async fn invalidate(&self) {
+        *self.token.lock().await = None;
+    }
+
+    /// The headers and query parameters to send.
+    pub async fn credential(&self, http: &reqwest::Client) -> Result<Credential, TokenError> {
+        let mut out = Credential::default();
+        match &self.config {
+            AuthConfig::Bearer(c) => {
+                out.headers
+                    .push(("Authorization".into(), format!("Bearer {}", c.token)));
+            }
+            AuthConfig::ApiKey(c) => match c.location {
+                ApiKeyLocation::Header => out.headers.push((c.name.clone(), c.api_key.clone())),
+                ApiKeyLocation::Query => out.query.push((c.name.clone(), c.api_key.clone())),
+            },
+            AuthConfig::HttpBasic(c) => {
+                out.headers.push((
+                    "Authorization".into(),
+                    basic_value(&c.username, &c.password),
+                ));
+            }
+            AuthConfig::Oauth2ClientCredentials(c) => {
+                let token = self.oauth_token(http, c).await?;
+                out.headers
+                    .push(("Authorization".into(), format!("Bearer {token}")));
+            }
+        }
+        Ok(out)
+    }
+
+    async fn oauth_token(
+        &self,
+        http: &reqwest::Client,
+        c: &OAuth2Config,
+    ) -> Result<String, TokenError> {
+        let mut cached = self.token.lock().await;
+        if let Some((token, expires)) = cached.as_ref()
+            && Instant::now() < *expires
+        {
+            return Ok(token.clone());
+        }
+        let err = |reason: String| TokenError {
+            url: self.redactor.redact(&c.access_token_url),
+            reason: self.redactor.redact(&reason),
+        };
+        let form = {
+            let mut form = url::form_urlencoded::Serializer::new(String::new());
+            form.append_pair("grant_type", "client_credentials");
+            form.append_pair("client_id", &c.client_id);
+            form.append_pair("client_secret", &c.client_secret);
+            for (k, v) in &c.access_token_request_data {
+                form.append_pair(k, v);
+            }
+            form.finish()
+        };
+        let resp = http
+            .post(&c.access_token_url)
+            .header(
+                reqwest::header::CONTENT_TYPE,
+                "application/x-www-form-urlencoded",
+            )
+            .body(form)
+            .send()
+            .await
+            .map_err(|e| err(e.to_string()))?;
+        let status = resp.status();
+        let body = resp.bytes().await.map_err(|e| err(e.to_string()))?;
+        if !status.is_success() {
+            return Err(err(format!(
+                "HTTP {status}; check client_id and client_secret"
+            )));
+        }
+        let json: serde_json::Value =
+            serde_json::from_slice(&body).map_err(|_| err("the response is not JSON".into()))?;
+        let token = json
+            .get("access_token")
+            .and_then(|t| t.as_str())
+            .ok_or_else(|| err("the response has no `access_token`".into()))?
+            .to_string();
+        self.redactor.add(&token);
+        let lifetime = json
+            .get("expires_in")
+            .and_then(serde_json::Value::as_u64)
+            .unwrap_or(c.default_token_expiration);
+        // Renew a little early so a token never expires in flight.
+        let expires = Instant::now() + Duration::from_secs(lifetime.saturating_sub(lifetime / 20));
+        *cached = Some((token.clone(), expires));
+        Ok(token)
+    }
+}
