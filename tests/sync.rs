@@ -2,7 +2,7 @@
 
 mod support;
 
-use dango::mock_api::{MockApi, MockApiConfig};
+use dango::mock_api::{MockApi, MockApiConfig, MockAuth};
 use support::{Project, rest_source};
 
 const TOKEN: &str = "t0ken-for-tests-91c2";
@@ -48,7 +48,7 @@ sources:
 
 fn authed_api() -> MockApi {
     MockApi::start(MockApiConfig {
-        token: Some(TOKEN.into()),
+        auth: MockAuth::Bearer(TOKEN.into()),
         ..MockApiConfig::default()
     })
     .unwrap()

@@ -8,7 +8,7 @@ use anyhow::Context;
 
 use super::sync::{print_reports, run_sync};
 use crate::engine::SyncOptions;
-use crate::mock_api::{MockApi, MockApiConfig};
+use crate::mock_api::{MockApi, MockApiConfig, MockAuth};
 use crate::project::ProjectLayout;
 use crate::project::scaffold::scaffold;
 use crate::warehouse::sql::qualified;
@@ -66,7 +66,7 @@ sources:
 
 pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let api = MockApi::start(MockApiConfig {
-        token: Some(TOKEN.into()),
+        auth: MockAuth::Bearer(TOKEN.into()),
         ..MockApiConfig::default()
     })
     .context("starting the mock API")?;

@@ -55,6 +55,20 @@ pub enum PlanError {
         "source `{0}`: `type: dlt_native` sources cannot be synced by this version of Dango yet; disable it (`enabled: false`) or sync the other sources by name"
     )]
     Unsupported(String),
+    /// An auth block without its secret.
+    #[error(
+        "source `{source_name}`: auth `{field}` is not set: write it as `{field}: \"${{MY_VAR}}\"`, \
+         or add `{field} = \"...\"` under [sources.{source_name}] in .dlt/secrets.toml \
+         (or set SOURCES__{upper}__{field_upper})",
+        upper = source_name.to_uppercase(),
+        field_upper = field.to_uppercase()
+    )]
+    MissingSecret {
+        /// The source.
+        source_name: String,
+        /// The empty field.
+        field: &'static str,
+    },
     /// Dependent resources that depend on each other in a circle.
     #[error("source `{source_name}`: resources {resources} depend on each other in a circle")]
     Cycle {
@@ -135,6 +149,12 @@ fn plan_source(source: &SourceConfig, creds: &Credentials) -> Result<SourcePlan,
     let Some(api) = &source.rest_api else {
         return Err(PlanError::Unsupported(source.name.clone()));
     };
+    if let Some(field) = api.effective_auth().and_then(|a| a.missing_secret()) {
+        return Err(PlanError::MissingSecret {
+            source_name: source.name.clone(),
+            field,
+        });
+    }
     let headers: Vec<(String, String)> = api.effective_headers().into_iter().collect();
     let client = RestClient::new(
         &headers,

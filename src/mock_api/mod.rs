@@ -11,6 +11,11 @@
 //! | `/products` | `Link: <...>; rel="next"` header             | top-level list|
 //! | `/tags`     | none                                         | top-level list|
 //! | `/html`     | none: answers HTML, for error tests          |               |
+//! | `/posts/{id}/comments` | none (3 per post), for dependent resources | top-level list |
+//! | `POST /search` | JSON body `{"status": ...}`               | `items`       |
+//! | `/gone`     | always 404 `{"error": "not found"}`          |               |
+//! | `/loop`     | `next_cursor` that never changes             | `items`       |
+//! | `POST /oauth/token` | OAuth2 client credentials (form)     |               |
 
 mod data;
 
@@ -41,8 +46,8 @@ pub struct MockApiConfig {
     pub events: usize,
     /// Default page size.
     pub page_size: usize,
-    /// If set, every request needs `Authorization: Bearer <token>`.
-    pub token: Option<String>,
+    /// How requests must authenticate.
+    pub auth: MockAuth,
     /// If set, every n-th request fails: alternately 429 (`Retry-After: 0`) and 503.
     pub fail_every: Option<u64>,
     /// Delay before every response.
@@ -56,11 +61,36 @@ impl Default for MockApiConfig {
             orders: 120,
             events: 30,
             page_size: 10,
-            token: None,
+            auth: MockAuth::None,
             fail_every: None,
             latency: Duration::ZERO,
         }
     }
+}
+
+/// The credential the mock API demands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MockAuth {
+    /// Anyone may call.
+    None,
+    /// `Authorization: Bearer <token>`.
+    Bearer(String),
+    /// A key in the named header.
+    ApiKeyHeader(String, String),
+    /// A key in the named query parameter.
+    ApiKeyQuery(String, String),
+    /// HTTP basic with user and password.
+    Basic(String, String),
+    /// OAuth2 client credentials (id, secret); an issued token is revoked after
+    /// `revoke_after` API requests, to exercise refreshing.
+    OAuth2 {
+        /// Accepted client id.
+        client_id: String,
+        /// Accepted client secret.
+        client_secret: String,
+        /// API requests a token is good for.
+        revoke_after: u64,
+    },
 }
 
 /// Requests seen by the mock API.
@@ -70,6 +100,8 @@ pub struct Counters {
     failed: AtomicU64,
     by_path: Mutex<BTreeMap<String, u64>>,
     queries: Mutex<Vec<String>>,
+    times: Mutex<Vec<std::time::Instant>>,
+    tokens: Mutex<Vec<(String, u64)>>,
 }
 
 impl Counters {
@@ -89,6 +121,16 @@ impl Counters {
             .lock()
             .map(|m| m.get(path).copied().unwrap_or(0))
             .unwrap_or(0)
+    }
+
+    /// Arrival time of every API request (token requests excluded).
+    pub fn times(&self) -> Vec<std::time::Instant> {
+        self.times.lock().map(|t| t.clone()).unwrap_or_default()
+    }
+
+    /// OAuth2 tokens issued so far.
+    pub fn tokens_issued(&self) -> usize {
+        self.tokens.lock().map(|t| t.len()).unwrap_or(0)
     }
 
     /// Every request's path and query, in arrival order.
@@ -180,6 +222,11 @@ fn router(state: Arc<AppState>) -> Router {
         .route("/products", get(products))
         .route("/tags", get(tags))
         .route("/html", get(html))
+        .route("/posts/{id}/comments", get(comments))
+        .route("/search", axum::routing::post(search))
+        .route("/gone", get(gone))
+        .route("/loop", get(looping))
+        .route("/oauth/token", axum::routing::post(token))
         .layer(middleware::from_fn_with_state(state.clone(), gatekeeper))
         .with_state(state)
 }
@@ -197,14 +244,12 @@ async fn gatekeeper(State(state): State<Arc<AppState>>, req: Request, next: Next
     if !state.config.latency.is_zero() {
         tokio::time::sleep(state.config.latency).await;
     }
-    if let Some(token) = &state.config.token {
-        let expected = format!("Bearer {token}");
-        let sent = req
-            .headers()
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok());
-        if sent != Some(expected.as_str()) {
-            let body = json!({"error": "invalid or missing bearer token"});
+    if path != "/oauth/token" {
+        if let Ok(mut t) = state.counters.times.lock() {
+            t.push(std::time::Instant::now());
+        }
+        if !authorized(&state, &req) {
+            let body = json!({"error": "invalid or missing credentials"});
             return (StatusCode::UNAUTHORIZED, axum::Json(body)).into_response();
         }
     }
@@ -222,6 +267,55 @@ async fn gatekeeper(State(state): State<Arc<AppState>>, req: Request, next: Next
         };
     }
     next.run(req).await
+}
+
+/// Whether `req` carries the credential the config demands.
+fn authorized(state: &AppState, req: &Request) -> bool {
+    let header = |name: &str| {
+        req.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
+    let query: HashMap<String, String> = req
+        .uri()
+        .query()
+        .map(|q| {
+            url::form_urlencoded::parse(q.as_bytes())
+                .into_owned()
+                .collect()
+        })
+        .unwrap_or_default();
+    match &state.config.auth {
+        MockAuth::None => true,
+        MockAuth::Bearer(token) => header("authorization") == Some(format!("Bearer {token}")),
+        MockAuth::ApiKeyHeader(name, key) => header(name).as_deref() == Some(key.as_str()),
+        MockAuth::ApiKeyQuery(name, key) => query.get(name) == Some(key),
+        MockAuth::Basic(user, password) => {
+            use base64::Engine;
+            let encoded =
+                base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+            header("authorization") == Some(format!("Basic {encoded}"))
+        }
+        MockAuth::OAuth2 { revoke_after, .. } => {
+            let Some(sent) =
+                header("authorization").and_then(|h| h.strip_prefix("Bearer ").map(str::to_string))
+            else {
+                return false;
+            };
+            let Ok(mut tokens) = state.counters.tokens.lock() else {
+                return false;
+            };
+            // Only the latest token is valid, and only for `revoke_after` requests.
+            match tokens.last_mut() {
+                Some((token, uses)) if *token == sent && *uses < *revoke_after => {
+                    *uses += 1;
+                    true
+                }
+                _ => false,
+            }
+        }
+    }
 }
 
 type Params = Query<HashMap<String, String>>;
@@ -314,4 +408,65 @@ async fn html() -> impl IntoResponse {
         [(header::CONTENT_TYPE, "text/html")],
         "<html><body>Maintenance</body></html>",
     )
+}
+
+async fn comments(axum::extract::Path(id): axum::extract::Path<usize>) -> impl IntoResponse {
+    let list: Vec<Value> = (0..3)
+        .map(|k| json!({"id": id * 100 + k, "postId": id, "body": format!("Comment {k} on post {id}")}))
+        .collect();
+    axum::Json(Value::Array(list))
+}
+
+async fn search(State(s): State<Arc<AppState>>, body: axum::Json<Value>) -> impl IntoResponse {
+    let status = body
+        .get("status")
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    let items: Vec<Value> = (1..=s.config.orders)
+        .map(order)
+        .filter(|o| status.as_deref().is_none_or(|st| o["status"] == st))
+        .collect();
+    axum::Json(json!({"items": items}))
+}
+
+async fn gone() -> impl IntoResponse {
+    (
+        StatusCode::NOT_FOUND,
+        axum::Json(json!({"error": "not found"})),
+    )
+}
+
+async fn looping() -> impl IntoResponse {
+    axum::Json(json!({"items": [{"id": 1}], "next_cursor": "same-cursor"}))
+}
+
+async fn token(State(s): State<Arc<AppState>>, body: String) -> Response {
+    let form: HashMap<String, String> = url::form_urlencoded::parse(body.as_bytes())
+        .into_owned()
+        .collect();
+    let MockAuth::OAuth2 {
+        client_id,
+        client_secret,
+        ..
+    } = &s.config.auth
+    else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let valid = form.get("grant_type").map(String::as_str) == Some("client_credentials")
+        && form.get("client_id") == Some(client_id)
+        && form.get("client_secret") == Some(client_secret);
+    if !valid {
+        return (
+            StatusCode::UNAUTHORIZED,
+            axum::Json(json!({"error": "invalid_client"})),
+        )
+            .into_response();
+    }
+    let Ok(mut tokens) = s.counters.tokens.lock() else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    let token = format!("mock-access-token-{}", tokens.len() + 1);
+    tokens.push((token.clone(), 0));
+    axum::Json(json!({"access_token": token, "token_type": "bearer", "expires_in": 3600}))
+        .into_response()
 }

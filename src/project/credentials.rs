@@ -99,6 +99,30 @@ impl Credentials {
         found
     }
 
+    /// A secret dlt would inject into source `source`'s `field` argument: environment or `.env`
+    /// `SOURCES__<SOURCE>__<FIELD>`, else `field` under `[sources.<source>]` in secrets.toml.
+    /// Remembered for redaction.
+    pub fn lookup_field(&self, source: &str, field: &str) -> Option<String> {
+        let env_name = format!(
+            "SOURCES__{}__{}",
+            source.to_uppercase(),
+            field.to_uppercase()
+        );
+        let found = self
+            .env
+            .get(&env_name)
+            .or_else(|| self.dotenv.get(&env_name))
+            .cloned()
+            .or_else(|| {
+                let section = self.secrets.get("sources")?.get(source)?;
+                section.get(field)?.as_str().map(str::to_string)
+            });
+        if let Some(value) = &found {
+            self.redactor.add(value);
+        }
+        found
+    }
+
     fn from_secrets_toml(&self, source: &str, name: &str) -> Option<String> {
         let scalar = |v: &toml::Value| match v {
             toml::Value::String(s) => Some(s.clone()),

@@ -64,6 +64,63 @@ pub fn expand_rest_api(rest: &mut Map<String, Value>) {
     }
 }
 
+/// Secret fields of each auth type, which dlt resolves from its secrets when not given.
+const AUTH_SECRETS: [(&str, &[&str]); 4] = [
+    ("bearer", &["token"]),
+    ("api_key", &["api_key"]),
+    ("http_basic", &["username", "password"]),
+    ("oauth2_client_credentials", &["client_id", "client_secret"]),
+];
+
+/// Fills the secret fields an `auth` block leaves out from `lookup(field)`, as dlt fills
+/// `dlt.secrets.value` arguments (e.g. `[sources.<source>] token = ...` in secrets.toml).
+pub fn fill_auth_secrets(rest: &mut Map<String, Value>, lookup: &dyn Fn(&str) -> Option<String>) {
+    let mut blocks: Vec<&mut Map<String, Value>> = Vec::new();
+    let (auth, client) = split_auth_client(rest);
+    blocks.extend(auth);
+    blocks.extend(client);
+    for auth in blocks {
+        let kind = auth
+            .get("type")
+            .and_then(Value::as_str)
+            .unwrap_or("bearer")
+            .to_string();
+        let fields = AUTH_SECRETS
+            .iter()
+            .find(|(k, _)| *k == kind)
+            .map(|(_, f)| *f)
+            .unwrap_or(&[]);
+        for field in fields {
+            let missing = auth
+                .get(*field)
+                .is_none_or(|v| v.as_str().is_some_and(str::is_empty));
+            if missing && let Some(value) = lookup(field) {
+                auth.insert(field.to_string(), Value::String(value));
+            }
+        }
+    }
+}
+
+fn split_auth_client(
+    rest: &mut Map<String, Value>,
+) -> (
+    Option<&mut Map<String, Value>>,
+    Option<&mut Map<String, Value>>,
+) {
+    let mut auth = None;
+    let mut client_auth = None;
+    for (key, value) in rest.iter_mut() {
+        match (key.as_str(), value) {
+            ("auth", Value::Object(a)) => auth = Some(a),
+            ("client", Value::Object(c)) => {
+                client_auth = c.get_mut("auth").and_then(Value::as_object_mut);
+            }
+            _ => {}
+        }
+    }
+    (auth, client_auth)
+}
+
 /// `paginator: header_link` → `paginator: {type: header_link}`.
 fn expand_paginators(map: &mut Map<String, Value>) {
     for key in PAGINATOR_KEYS {

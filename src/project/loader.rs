@@ -381,6 +381,10 @@ pub fn resolve_source(
     creds: &Credentials,
 ) -> Result<SourceConfig, ConfigErrors> {
     let mut value = source.raw.clone();
+    if let Some(rest) = value.get_mut("rest_api").and_then(Value::as_object_mut) {
+        dlt_forms::expand_rest_api(rest);
+        dlt_forms::fill_auth_secrets(rest, &|field| creds.lookup_field(&source.name, field));
+    }
     let unset = interpolate(&mut value, &source.name, creds);
     if !unset.is_empty() {
         let errors = unset

@@ -32,7 +32,9 @@ pub enum AuthConfig {
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BearerConfig {
-    /// The token. Example: `token: "${API_TOKEN}"`
+    /// The token. Default: `token` of `[sources.<source>]` in `.dlt/secrets.toml`.
+    /// Example: `token: "${API_TOKEN}"`
+    #[serde(default)]
     pub token: String,
 }
 
@@ -55,7 +57,9 @@ pub struct ApiKeyConfig {
     /// Header or parameter name. Default: `Authorization`. Example: `name: X-API-Key`
     #[serde(default = "default_key_name")]
     pub name: String,
-    /// The key. Example: `api_key: "${API_KEY}"`
+    /// The key. Default: `api_key` of `[sources.<source>]` in `.dlt/secrets.toml`.
+    /// Example: `api_key: "${API_KEY}"`
+    #[serde(default)]
     pub api_key: String,
     /// `header` or `query`. Example: `location: query`
     #[serde(default)]
@@ -72,7 +76,9 @@ fn default_key_name() -> String {
 pub struct HttpBasicConfig {
     /// User name. Example: `username: reporting`
     pub username: String,
-    /// Password. Example: `password: "${API_PASSWORD}"`
+    /// Password. Default: `password` of `[sources.<source>]` in `.dlt/secrets.toml`.
+    /// Example: `password: "${API_PASSWORD}"`
+    #[serde(default)]
     pub password: String,
 }
 
@@ -83,9 +89,11 @@ pub struct OAuth2Config {
     /// Token endpoint. Example: `access_token_url: https://auth.example.com/oauth/token`
     #[serde(alias = "token_endpoint")]
     pub access_token_url: String,
-    /// Client id. Example: `client_id: "${CLIENT_ID}"`
+    /// Client id. Default: from `.dlt/secrets.toml`. Example: `client_id: "${CLIENT_ID}"`
+    #[serde(default)]
     pub client_id: String,
-    /// Client secret. Example: `client_secret: "${CLIENT_SECRET}"`
+    /// Client secret. Default: from `.dlt/secrets.toml`. Example: `client_secret: "${CLIENT_SECRET}"`
+    #[serde(default)]
     pub client_secret: String,
     /// Extra form fields of the token request. Example: `access_token_request_data: {scope: read}`
     #[serde(default)]
@@ -113,6 +121,18 @@ impl AuthConfig {
                 redactor.add(&c.client_secret);
                 redactor.add(&c.client_id);
             }
+        }
+    }
+
+    /// The name of a secret field that is still empty, if any.
+    pub fn missing_secret(&self) -> Option<&'static str> {
+        match self {
+            Self::Bearer(c) if c.token.is_empty() => Some("token"),
+            Self::ApiKey(c) if c.api_key.is_empty() => Some("api_key"),
+            Self::HttpBasic(c) if c.password.is_empty() => Some("password"),
+            Self::Oauth2ClientCredentials(c) if c.client_id.is_empty() => Some("client_id"),
+            Self::Oauth2ClientCredentials(c) if c.client_secret.is_empty() => Some("client_secret"),
+            _ => None,
         }
     }
 

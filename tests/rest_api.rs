@@ -1,0 +1,322 @@
+//! The REST API source against the mock API: dlt's config vocabulary, auth types, dependent
+//! resources, POST bodies, response actions, rate limits and actionable errors.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use dango::mock_api::{MockApi, MockApiConfig, MockAuth};
+use support::{Project, rest_source};
+
+fn api(auth: MockAuth) -> MockApi {
+    MockApi::start(MockApiConfig {
+        auth,
+        ..MockApiConfig::default()
+    })
+    .unwrap()
+}
+
+/// A source in dlt's own `rest_api` vocabulary: client, resource_defaults, endpoint mappings,
+/// bare-string resources and a dependent resource.
+#[test]
+fn dlt_vocabulary_with_defaults_and_dependent_resources() {
+    let api = api(MockAuth::Bearer("gh-token-1234".into()));
+    let yml = format!(
+        r#"sources:
+  - name: blog
+    type: rest_api
+    rest_api:
+      client:
+        base_url: "{}/"
+        auth:
+          token: "${{BLOG_TOKEN}}"
+      resource_defaults:
+        primary_key: id
+        write_disposition: merge
+        endpoint:
+          params:
+            per_page: 5
+      resources:
+        - tags
+        - name: posts
+          endpoint:
+            path: posts
+            paginator:
+              type: json_link
+              next_url_path: next_page_url
+        - name: comments
+          endpoint:
+            path: "posts/{{resources.posts.id}}/comments"
+          include_from_parent: [title]
+"#,
+        api.base_url()
+    );
+    let p = Project::new(&yml);
+    p.write(
+        ".dlt/secrets.toml",
+        "[sources.blog]\nblog_token = \"gh-token-1234\"\n",
+    );
+    let run = p.dango(&["sync"]);
+    run.assert_ok();
+    assert_eq!(p.count("select count(*) from raw_blog.tags"), 3);
+    assert_eq!(p.count("select count(*) from raw_blog.posts"), 30);
+    assert_eq!(p.count("select count(*) from raw_blog.comments"), 90);
+    assert_eq!(
+        p.text("select _posts_title from raw_blog.comments where id = 701"),
+        "Post 7",
+        "include_from_parent copies the parent's field"
+    );
+    let requests = api.counters().requests();
+    assert!(
+        requests.iter().any(|r| r == "/tags?per_page=5"),
+        "defaults' params were sent: {requests:?}"
+    );
+    assert_eq!(api.counters().path("/posts/30/comments"), 1);
+    assert!(!run.all().contains("gh-token-1234"));
+}
+
+fn auth_source(api: &MockApi, auth_yaml: &str) -> Project {
+    let extra = format!("      auth: {auth_yaml}\n");
+    let p = Project::new(&rest_source(
+        "secure",
+        &api.base_url(),
+        &extra,
+        "        - name: tags\n          endpoint: /tags\n",
+    ));
+    p.write(
+        ".env",
+        "KEY=k-123456\nPASSWORD=pa55word\nCLIENT_SECRET=shh-secret\n",
+    );
+    p
+}
+
+#[test]
+fn api_key_in_header_and_query() {
+    let header = api(MockAuth::ApiKeyHeader(
+        "X-API-Key".into(),
+        "k-123456".into(),
+    ));
+    let p = auth_source(
+        &header,
+        r#"{type: api_key, name: X-API-Key, api_key: "${KEY}"}"#,
+    );
+    p.dango(&["sync"]).assert_ok();
+    assert_eq!(p.count("select count(*) from raw_secure.tags"), 3);
+
+    let query = api(MockAuth::ApiKeyQuery("api_key".into(), "k-123456".into()));
+    let p = auth_source(
+        &query,
+        r#"{type: api_key, name: api_key, api_key: "${KEY}", location: query}"#,
+    );
+    p.dango(&["sync"]).assert_ok();
+    assert_eq!(p.count("select count(*) from raw_secure.tags"), 3);
+}
+
+#[test]
+fn http_basic_and_a_rejected_password_names_the_credential_not_its_value() {
+    let mock = api(MockAuth::Basic("reporter".into(), "pa55word".into()));
+    let p = auth_source(
+        &mock,
+        r#"{type: http_basic, username: reporter, password: "${PASSWORD}"}"#,
+    );
+    p.dango(&["sync"]).assert_ok();
+    assert_eq!(p.count("select count(*) from raw_secure.tags"), 3);
+
+    p.write(".env", "PASSWORD=wrong-pass-1\n");
+    let run = p.dango(&["sync"]);
+    run.assert_failed();
+    assert!(
+        run.all()
+            .contains("HTTP basic auth for user `reporter` was rejected"),
+        "{}",
+        run.all()
+    );
+    assert!(!run.all().contains("wrong-pass-1"));
+}
+
+#[test]
+fn oauth2_client_credentials_fetches_caches_and_refreshes_once() {
+    let mock = api(MockAuth::OAuth2 {
+        client_id: "dango".into(),
+        client_secret: "shh-secret".into(),
+        revoke_after: 2,
+    });
+    let auth = format!(
+        r#"{{type: oauth2_client_credentials, access_token_url: "{}/oauth/token", client_id: dango, client_secret: "${{CLIENT_SECRET}}"}}"#,
+        mock.base_url()
+    );
+    let resources = "        - name: users\n          endpoint: /users\n";
+    let p = Project::new(&rest_source(
+        "secure",
+        &mock.base_url(),
+        &format!("      auth: {auth}\n"),
+        resources,
+    ));
+    p.write(".env", "CLIENT_SECRET=shh-secret\n");
+    let run = p.dango(&["sync"]);
+    run.assert_ok();
+    assert_eq!(p.count("select count(*) from raw_secure.users"), 25);
+    // 4 requests (3 pages and an empty one), a token good for 2: one refresh.
+    assert_eq!(mock.counters().tokens_issued(), 2);
+    assert!(!run.all().contains("mock-access-token"), "{}", run.all());
+}
+
+#[test]
+fn post_with_a_json_body() {
+    let mock = api(MockAuth::None);
+    let resources = "        - name: completed_orders\n          endpoint:\n            path: /search\n            method: POST\n            json: {status: completed}\n";
+    let p = Project::new(&rest_source("shop", &mock.base_url(), "", resources));
+    p.dango(&["sync"]).assert_ok();
+    assert_eq!(
+        p.count("select count(*) from raw_shop.completed_orders"),
+        40
+    );
+    assert_eq!(
+        p.count("select count(*) from raw_shop.completed_orders where status <> 'completed'"),
+        0
+    );
+}
+
+#[test]
+fn response_actions_ignore_404_instead_of_failing() {
+    let mock = api(MockAuth::None);
+    let resources = "        - name: archived\n          endpoint:\n            path: /gone\n            response_actions:\n              - {status_code: 404, action: ignore}\n        \
+                     - name: tags\n          endpoint: /tags\n";
+    let p = Project::new(&rest_source("shop", &mock.base_url(), "", resources));
+    p.dango(&["sync"]).assert_ok();
+    assert_eq!(p.count("select count(*) from raw_shop.tags"), 3);
+    assert!(!p.tables("raw_shop").contains(&"archived".to_string()));
+
+    // Without the action, the same 404 fails with the URL and the body.
+    let plain = "        - name: archived\n          endpoint: /gone\n";
+    let p = Project::new(&rest_source("shop", &mock.base_url(), "", plain));
+    let run = p.dango(&["sync"]);
+    run.assert_failed();
+    assert!(
+        run.all().contains("/gone failed with HTTP 404"),
+        "{}",
+        run.all()
+    );
+    assert!(run.all().contains("not found"), "{}", run.all());
+}
+
+#[test]
+fn rate_limit_is_never_exceeded_and_paces_the_sync() {
+    let mock = api(MockAuth::None);
+    let resources = "        - name: users\n          endpoint: /users\n          params: {per_page: 2}\n        \
+                     - name: events\n          endpoint: /events\n";
+    let p = Project::new(&rest_source(
+        "paced",
+        &mock.base_url(),
+        "      rate_limit: 20\n",
+        resources,
+    ));
+    let started = Instant::now();
+    p.dango(&["sync"]).assert_ok();
+    let elapsed = started.elapsed();
+    let times = mock.counters().times();
+    let n = times.len();
+    assert!(n >= 16, "{n} requests");
+    // No one-second window holds more than the limit (plus the single burst token).
+    for (i, t) in times.iter().enumerate() {
+        let in_window = times[i..]
+            .iter()
+            .take_while(|u| u.duration_since(*t) < Duration::from_secs(1))
+            .count();
+        assert!(
+            in_window <= 21,
+            "{in_window} requests within 1 s of request {i}"
+        );
+    }
+    let expected = Duration::from_secs_f64((n - 1) as f64 / 20.0);
+    assert!(
+        elapsed >= expected,
+        "{n} requests at 20/s took only {elapsed:?}"
+    );
+}
+
+#[test]
+fn auto_detected_pagination_matches_dlt() {
+    let mock = api(MockAuth::None);
+    // users: meta.total_pages → page_number; events: next_cursor → cursor; products: Link header.
+    let resources = "        - name: users\n          endpoint: /users\n        - name: events\n          endpoint: /events\n        \
+                     - name: products\n          endpoint: /products\n";
+    let p = Project::new(&rest_source("auto", &mock.base_url(), "", resources));
+    p.dango(&["sync"]).assert_ok();
+    assert_eq!(p.count("select count(*) from raw_auto.users"), 25);
+    assert_eq!(p.count("select count(*) from raw_auto.events"), 30);
+    assert_eq!(p.count("select count(*) from raw_auto.products"), 30);
+    // The total page count ends page_number pagination without an extra empty request.
+    assert_eq!(mock.counters().path("/users"), 3);
+}
+
+#[test]
+fn errors_a_user_can_act_on() {
+    // Connection refused: port 9 on loopback has no listener.
+    let p = Project::new(&rest_source(
+        "down",
+        "http://127.0.0.1:9",
+        "",
+        "        - name: tags\n          endpoint: /tags\n",
+    ));
+    let run = p.dango(&["sync"]);
+    run.assert_failed();
+    assert!(run.all().contains("could not connect"), "{}", run.all());
+    assert!(
+        run.all().contains("http://127.0.0.1:9/tags"),
+        "{}",
+        run.all()
+    );
+
+    let mock = api(MockAuth::None);
+    let selector =
+        "        - name: users\n          endpoint: /users\n          data_selector: results\n";
+    let p = Project::new(&rest_source("shop", &mock.base_url(), "", selector));
+    let run = p.dango(&["sync"]);
+    run.assert_failed();
+    assert!(
+        run.all()
+            .contains("data_selector `results` matched nothing"),
+        "{}",
+        run.all()
+    );
+    assert!(
+        run.all().contains("top-level keys are: data, meta"),
+        "{}",
+        run.all()
+    );
+
+    let looping = "        - name: loop\n          endpoint: /loop\n          pagination: {type: cursor, cursor_path: next_cursor}\n";
+    let p = Project::new(&rest_source("shop", &mock.base_url(), "", looping));
+    let run = p.dango(&["sync"]);
+    run.assert_failed();
+    assert!(run.all().contains("pagination loops"), "{}", run.all());
+    assert!(mock.counters().path("/loop") <= 3);
+}
+
+#[test]
+fn auth_secrets_resolve_the_dlt_way_or_say_where_to_put_them() {
+    let mock = api(MockAuth::Bearer("from-secrets-toml".into()));
+    let p = auth_source(&mock, "{type: bearer}");
+    let run = p.dango(&["sync"]);
+    run.assert_failed();
+    assert!(
+        run.all().contains("auth `token` is not set"),
+        "{}",
+        run.all()
+    );
+    assert!(run.all().contains("[sources.secure]"), "{}", run.all());
+    assert_eq!(mock.counters().total(), 0);
+
+    p.write(
+        ".dlt/secrets.toml",
+        "[sources.secure]\ntoken = \"from-secrets-toml\"\n",
+    );
+    p.dango(&["sync"]).assert_ok();
+    assert_eq!(p.count("select count(*) from raw_secure.tags"), 3);
+
+    let env = api(MockAuth::Bearer("from-env-var".into()));
+    let p = auth_source(&env, "{type: bearer}");
+    p.write(".env", "SOURCES__SECURE__TOKEN=from-env-var\n");
+    p.dango(&["sync"]).assert_ok();
+}
