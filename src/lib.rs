@@ -11,6 +11,7 @@
 //! decode      rows     → Arrow RecordBatches, schema inferred and widened as data arrives
 //! dedupe      batches  → one row per primary key (DataFusion), for `merge`
 //! warehouse   batches  → staging tables (Arrow appender) → one transaction applying them
+//! state       incremental cursors, committed in the same transaction as the rows
 //! ```
 //!
 //! [`hints`] holds the vocabulary every stage shares. [`mock_api`] is a real HTTP server used
@@ -25,4 +26,5 @@ pub mod mock_api;
 pub mod normalize;
 pub mod project;
 pub mod source;
+pub mod state;
 pub mod warehouse;

@@ -20,12 +20,16 @@ pub struct SyncArgs {
     /// Let a `replace` resource that returns no rows empty its table.
     #[arg(long)]
     allow_empty_replace: bool,
+    /// Drop the selected sources' tables and cursors and load everything again.
+    #[arg(long)]
+    full_refresh: bool,
 }
 
 pub fn run(args: SyncArgs) -> anyhow::Result<ExitCode> {
     let layout = args.project.layout()?;
     let options = SyncOptions {
         allow_empty_replace: args.allow_empty_replace,
+        full_refresh: args.full_refresh,
     };
     let reports = run_sync(&layout, &args.sources, &options)?;
     print_reports(&reports);

@@ -12,7 +12,8 @@ use super::plan::ResourcePlan;
 use crate::dedupe::{DedupeError, latest_per_key};
 use crate::hints::WriteDisposition;
 use crate::source::Page;
-use crate::source::rest::{FetchError, ParentRows};
+use crate::source::rest::{FetchError, FetchInput, FetchOutcome, ParentRows};
+use crate::state::CursorState;
 use crate::warehouse::catalog::SchemaColumns;
 use crate::warehouse::{ResourceCommit, Warehouse, WarehouseError};
 
@@ -71,6 +72,8 @@ pub struct RunInput<'a> {
     pub parents: Option<ParentRows>,
     /// Fields of this resource's records that its dependents need.
     pub capture: Vec<String>,
+    /// The resource's last committed cursor.
+    pub saved: Option<CursorState>,
 }
 
 /// Fetches, decodes and stages `plan`'s rows; returns the commit work, the report and the
@@ -83,7 +86,12 @@ pub async fn run_resource(
     let hints = plan.hints.clone();
     let name = plan.fetcher.name.clone();
     let (pages_tx, mut pages_rx) = mpsc::channel::<Page>(PAGE_BUFFER);
-    let fetch = tokio::spawn(plan.fetcher.fetch(input.parents, input.capture, pages_tx));
+    let fetch_input = FetchInput {
+        parents: input.parents,
+        capture: input.capture,
+        saved: input.saved,
+    };
+    let fetch = tokio::spawn(plan.fetcher.fetch(fetch_input, pages_tx));
     let mut decoder = PageDecoder::new(hints.clone(), input.load_id, input.known);
     let ctx = SessionContext::new();
     let dedupe = hints.write_disposition == WriteDisposition::Merge;
@@ -123,10 +131,15 @@ pub async fn run_resource(
     // A failed stage dropped the receiver, which stops the fetcher; report the first failure.
     let fetched = fetch.await?;
     let decoder = staged?;
-    let (stats, captured) = fetched?;
+    let FetchOutcome {
+        stats,
+        captured,
+        cursor,
+    } = fetched?;
     let commit = ResourceCommit {
         hints: hints.clone(),
         tables: decoder.staged_tables(),
+        cursor,
     };
     let report = ResourceReport {
         name,

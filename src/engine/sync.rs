@@ -19,6 +19,8 @@ use crate::warehouse::{CommitPlan, Warehouse, staging_schema};
 pub struct SyncOptions {
     /// Allow `replace` resources that return no rows to empty their tables.
     pub allow_empty_replace: bool,
+    /// Drop each source's tables and cursors and load from scratch (in the commit).
+    pub full_refresh: bool,
 }
 
 /// The outcome of one source.
@@ -88,10 +90,13 @@ async fn stage_and_commit(
     let dataset = source.dataset.clone();
     let staging = staging_schema(&dataset);
     let (ds, stg) = (dataset.clone(), staging.clone());
-    let known = warehouse
+    let (known, cursors) = warehouse
         .run(move |w| {
             w.staging.reset(&w.conn, &stg)?;
-            schema_columns(&w.conn, &ds)
+            Ok::<_, duckdb::Error>((
+                schema_columns(&w.conn, &ds)?,
+                crate::state::load(&w.conn, &ds)?,
+            ))
         })
         .await
         .map_err(|e| e.to_string())?
@@ -120,11 +125,20 @@ async fn stage_and_commit(
         capture.dedup();
         let input = RunInput {
             load_id: load_id.as_str(),
-            known: known.clone(),
+            known: if options.full_refresh {
+                Default::default()
+            } else {
+                known.clone()
+            },
             warehouse,
             staging: &staging,
             parents,
             capture,
+            saved: if options.full_refresh {
+                None
+            } else {
+                cursors.get(&name).cloned()
+            },
         };
         let (commit, resource_report, captured) = run_resource(resource, input)
             .await
@@ -144,6 +158,7 @@ async fn stage_and_commit(
         schema_name: source.name.clone(),
         resources: commits,
         allow_empty_replace: options.allow_empty_replace,
+        full_refresh: options.full_refresh,
     };
     warehouse
         .run(move |w| {

@@ -5,7 +5,7 @@
 //! | path        | pagination                                   | records under |
 //! |-------------|----------------------------------------------|---------------|
 //! | `/users`    | `?page=1&per_page=K`, `meta.total_pages`     | `data`        |
-//! | `/orders`   | `?offset=0&limit=K`, `total`; `?status=`     | `items`       |
+//! | `/orders`   | `?offset=0&limit=K`, `total`; `?status=`, `?updated_after=` | `items` |
 //! | `/events`   | `?cursor=...`, `next_cursor`                 | `events`      |
 //! | `/posts`    | `next_page_url` link in the body             | `results`     |
 //! | `/products` | `Link: <...>; rel="next"` header             | top-level list|
@@ -142,12 +142,21 @@ impl Counters {
 struct AppState {
     config: MockApiConfig,
     counters: Arc<Counters>,
+    live: Arc<LiveData>,
+}
+
+/// Data settings that tests change between syncs while the server runs.
+#[derive(Debug, Default)]
+struct LiveData {
+    orders: AtomicU64,
+    discount_codes: std::sync::atomic::AtomicBool,
 }
 
 /// A running mock API; stops when dropped.
 pub struct MockApi {
     addr: SocketAddr,
     counters: Arc<Counters>,
+    live: Arc<LiveData>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -159,9 +168,12 @@ impl MockApi {
         listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
         let counters = Arc::new(Counters::default());
+        let live = Arc::new(LiveData::default());
+        live.orders.store(config.orders as u64, Ordering::SeqCst);
         let state = Arc::new(AppState {
             config,
             counters: counters.clone(),
+            live: live.clone(),
         });
         let (shutdown, stop) = tokio::sync::oneshot::channel::<()>();
         let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -186,6 +198,7 @@ impl MockApi {
         Ok(Self {
             addr,
             counters,
+            live,
             shutdown: Some(shutdown),
             thread: Some(thread),
         })
@@ -199,6 +212,16 @@ impl MockApi {
     /// The request counters.
     pub fn counters(&self) -> &Counters {
         &self.counters
+    }
+
+    /// Changes how many orders the API has (new ones appear with later `updatedAt`).
+    pub fn set_orders(&self, n: usize) {
+        self.live.orders.store(n as u64, Ordering::SeqCst);
+    }
+
+    /// From now on, orders carry a new field `discountCode` (schema evolution).
+    pub fn add_discount_codes(&self) {
+        self.live.discount_codes.store(true, Ordering::SeqCst);
     }
 }
 
@@ -342,10 +365,22 @@ async fn orders(State(s): State<Arc<AppState>>, Query(q): Params) -> impl IntoRe
     let limit = param(&q, "limit", s.config.page_size).max(1);
     let offset = param(&q, "offset", 0);
     let status = q.get("status");
-    let all = (1..=s.config.orders)
+    let updated_after = q.get("updated_after");
+    let count = s.live.orders.load(Ordering::SeqCst) as usize;
+    let discounts = s.live.discount_codes.load(Ordering::SeqCst);
+    let matching: Vec<Value> = (1..=count)
         .map(order)
-        .filter(|o| status.is_none_or(|st| o["status"] == **st));
-    let matching: Vec<Value> = all.collect();
+        .filter(|o| status.is_none_or(|st| o["status"] == **st))
+        .filter(|o| {
+            updated_after.is_none_or(|t| o["updatedAt"].as_str().is_some_and(|u| u >= t.as_str()))
+        })
+        .map(|mut o| {
+            if discounts {
+                o["discountCode"] = json!(format!("SAVE{}", o["id"]));
+            }
+            o
+        })
+        .collect();
     let total = matching.len();
     let items: Vec<Value> = matching.into_iter().skip(offset).take(limit).collect();
     axum::Json(json!({"items": items, "total": total}))
@@ -422,7 +457,7 @@ async fn search(State(s): State<Arc<AppState>>, body: axum::Json<Value>) -> impl
         .get("status")
         .and_then(Value::as_str)
         .map(str::to_string);
-    let items: Vec<Value> = (1..=s.config.orders)
+    let items: Vec<Value> = (1..=s.live.orders.load(Ordering::SeqCst) as usize)
         .map(order)
         .filter(|o| status.as_deref().is_none_or(|st| o["status"] == st))
         .collect();

@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use crate::hints::WriteDisposition;
 pub use crate::source::rest::auth::AuthConfig;
+pub use crate::source::rest::incremental::IncrementalConfig;
 
 /// The whole `.dango/sources.yml` file.
 #[derive(Debug, Clone, Default)]
@@ -266,6 +267,10 @@ pub struct ResourceConfig {
     /// `false` fetches the resource only to feed its dependent resources. Default: `true`.
     #[serde(default = "default_true")]
     pub selected: bool,
+    /// Load only records newer than the last sync's (dlt's place is `endpoint.incremental`).
+    /// Example: `incremental: {cursor_path: updated_at, initial_value: "2024-01-01T00:00:00Z"}`
+    #[serde(default)]
+    pub incremental: Option<IncrementalConfig>,
     /// Fields of the parent record copied into each record of a dependent resource, as
     /// `_<parent>_<field>`. Example: `include_from_parent: [title]`
     #[serde(default)]
@@ -289,6 +294,7 @@ impl ResourceConfig {
         ep.headers = headers;
         ep.paginator = ep.paginator.or_else(|| self.pagination.clone());
         ep.data_selector = ep.data_selector.or_else(|| self.data_selector.clone());
+        ep.incremental = ep.incremental.or_else(|| self.incremental.clone());
         ep
     }
 }
@@ -323,6 +329,9 @@ pub struct EndpointConfig {
     /// `response_actions: [{status_code: 404, action: ignore}, {content: "not found", action: ignore}]`
     #[serde(default)]
     pub response_actions: Vec<ResponseAction>,
+    /// Example: `incremental: {cursor_path: updated_at, initial_value: "2024-01-01T00:00:00Z"}`
+    #[serde(default)]
+    pub incremental: Option<IncrementalConfig>,
 }
 
 /// A path, or an [`EndpointConfig`] mapping.

@@ -9,6 +9,7 @@ use super::sql::{ident, key_match, literal, qualified};
 use crate::decode::DltType;
 use crate::hints::{TableHints, WriteDisposition};
 use crate::normalize::relational::columns::{DLT_ID, DLT_ROOT_ID};
+use crate::state::CursorState;
 
 /// A table staged for this load, with its columns' types in order.
 #[derive(Debug, Clone, PartialEq)]
@@ -26,6 +27,8 @@ pub struct ResourceCommit {
     pub hints: TableHints,
     /// Tables staged for the resource: the root first (if it got rows), then its children.
     pub tables: Vec<StagedTable>,
+    /// The incremental cursor to save with the rows.
+    pub cursor: Option<CursorState>,
 }
 
 /// Everything one source's commit applies.
@@ -43,6 +46,8 @@ pub struct CommitPlan {
     pub resources: Vec<ResourceCommit>,
     /// Let a `replace` that returned no rows empty a table that has rows.
     pub allow_empty_replace: bool,
+    /// Drop the dataset (tables and cursors) before applying: a load from scratch.
+    pub full_refresh: bool,
 }
 
 /// Why a commit was refused or failed; the transaction is rolled back either way.
@@ -69,6 +74,12 @@ pub enum CommitError {
 /// Applies `plan` in one transaction.
 pub fn commit(conn: &mut Connection, plan: &CommitPlan) -> Result<(), CommitError> {
     let tx = conn.transaction()?;
+    if plan.full_refresh {
+        tx.execute_batch(&format!(
+            "DROP SCHEMA IF EXISTS {} CASCADE",
+            ident(&plan.dataset)
+        ))?;
+    }
     tx.execute_batch(&format!(
         "CREATE SCHEMA IF NOT EXISTS {}",
         ident(&plan.dataset)
@@ -77,6 +88,12 @@ pub fn commit(conn: &mut Connection, plan: &CommitPlan) -> Result<(), CommitErro
     for (i, resource) in plan.resources.iter().enumerate() {
         apply_resource(&tx, plan, &existing, resource, i)?;
     }
+    let cursors: Vec<CursorState> = plan
+        .resources
+        .iter()
+        .filter_map(|r| r.cursor.clone())
+        .collect();
+    crate::state::save(&tx, &plan.dataset, &plan.load_id, &cursors)?;
     record_load(&tx, plan)?;
     tx.commit()?;
     Ok(())

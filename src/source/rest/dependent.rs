@@ -74,40 +74,37 @@ pub fn capture(record: &Value, fields: &[String]) -> Result<Map<String, Value>, 
     Ok(out)
 }
 
-/// `text` with each parent placeholder replaced by the parent's value (strings unquoted).
-pub fn fill_text(text: &str, parent: &str, values: &Map<String, Value>) -> String {
+/// The (placeholder, value) pairs of one parent record's captured fields.
+pub fn parent_pairs(parent: &str, values: &Map<String, Value>) -> Vec<(String, Value)> {
+    values
+        .iter()
+        .map(|(field, v)| (format!("{{resources.{parent}.{field}}}"), v.clone()))
+        .collect()
+}
+
+/// `text` with each placeholder replaced by its value (strings unquoted).
+pub fn fill_text(text: &str, pairs: &[(String, Value)]) -> String {
     let mut out = text.to_string();
-    for (field, value) in values {
-        let placeholder = format!("{{resources.{parent}.{field}}}");
-        if out.contains(&placeholder) {
-            out = out.replace(&placeholder, &super::request::param_text(value));
+    for (placeholder, value) in pairs {
+        if out.contains(placeholder.as_str()) {
+            out = out.replace(placeholder.as_str(), &super::request::param_text(value));
         }
     }
     out
 }
 
 /// Like [`fill_text`] through a JSON value; a string that is exactly one placeholder takes the
-/// parent value with its type (a number stays a number), as in dlt.
-pub fn fill_value(value: &Value, parent: &str, values: &Map<String, Value>) -> Value {
+/// value with its type (a number stays a number), as in dlt.
+pub fn fill_value(value: &Value, pairs: &[(String, Value)]) -> Value {
     match value {
-        Value::String(s) => {
-            let exact = values
-                .iter()
-                .find(|(field, _)| *s == format!("{{resources.{parent}.{field}}}"));
-            match exact {
-                Some((_, v)) => v.clone(),
-                None => Value::String(fill_text(s, parent, values)),
-            }
-        }
-        Value::Array(items) => Value::Array(
-            items
-                .iter()
-                .map(|v| fill_value(v, parent, values))
-                .collect(),
-        ),
+        Value::String(s) => match pairs.iter().find(|(p, _)| p == s) {
+            Some((_, v)) => v.clone(),
+            None => Value::String(fill_text(s, pairs)),
+        },
+        Value::Array(items) => Value::Array(items.iter().map(|v| fill_value(v, pairs)).collect()),
         Value::Object(map) => Value::Object(
             map.iter()
-                .map(|(k, v)| (k.clone(), fill_value(v, parent, values)))
+                .map(|(k, v)| (k.clone(), fill_value(v, pairs)))
                 .collect(),
         ),
         other => other.clone(),
@@ -149,9 +146,10 @@ mod tests {
             .chain(["title".to_string()])
             .collect();
         let values = capture(&record, &fields).unwrap();
-        assert_eq!(fill_text(&ep.path, "posts", &values), "posts/7/comments");
+        let pairs = parent_pairs("posts", &values);
+        assert_eq!(fill_text(&ep.path, &pairs), "posts/7/comments");
         assert_eq!(
-            fill_value(ep.json.as_ref().unwrap(), "posts", &values),
+            fill_value(ep.json.as_ref().unwrap(), &pairs),
             json!({"post": 7})
         );
         assert_eq!(

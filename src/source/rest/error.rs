@@ -79,6 +79,14 @@ pub enum FetchError {
         /// The missing field.
         field: String,
     },
+    /// A record could not be placed relative to the incremental cursor.
+    #[error("{url}: {reason}")]
+    Incremental {
+        /// The URL, secrets redacted.
+        url: String,
+        /// What is wrong.
+        reason: String,
+    },
     /// The consumer of the pages stopped (the sync is failing elsewhere).
     #[error("the sync was stopped")]
     Cancelled,

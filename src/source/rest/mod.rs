@@ -4,6 +4,7 @@ pub mod auth;
 pub mod client;
 pub mod dependent;
 pub mod error;
+pub mod incremental;
 pub mod json_path;
 pub mod paginate;
 pub mod request;
@@ -12,4 +13,4 @@ pub mod selector;
 
 pub use client::RestClient;
 pub use error::FetchError;
-pub use resource::{FetchStats, ParentRows, RestResource};
+pub use resource::{FetchInput, FetchOutcome, FetchStats, ParentRows, RestResource};

@@ -11,6 +11,7 @@ use url::Url;
 use super::client::{RestClient, excerpt};
 use super::dependent::{self, ParentRef};
 use super::error::FetchError;
+use super::incremental::Incremental;
 use super::paginate::{self, ResponseView};
 use super::request::{PageRequest, param_text};
 use super::selector::take_records;
@@ -19,6 +20,7 @@ use crate::project::config::{
     EndpointConfig, HttpMethod, PaginationConfig, ResourceConfig, RestApiConfig,
 };
 use crate::source::Page;
+use crate::state::CursorState;
 
 /// Counts of what one resource fetched.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -77,7 +79,14 @@ impl RestResource {
         };
         if this.parent.is_none() {
             // Check the URL now, so a bad one fails before any request of the sync.
-            this.request_for(None)?;
+            endpoint_url(&this.base_url, &this.endpoint.path).map_err(|reason| {
+                FetchError::BadUrl {
+                    url: this
+                        .redactor
+                        .redact(&format!("{} + {}", this.base_url, this.endpoint.path)),
+                    reason,
+                }
+            })?;
         }
         Ok(this)
     }
@@ -96,51 +105,75 @@ impl RestResource {
         fields
     }
 
-    /// Fetches every page into `pages`, in order. With `parents`, runs once per parent row.
-    /// Returns the counts and, for each record, the `capture` fields its dependents need.
+    /// Fetches every page into `pages`, in order. With `parents`, runs once per parent row;
+    /// with an `incremental` config, starts where `saved` says the last sync stopped.
     pub async fn fetch(
         self,
-        parents: Option<ParentRows>,
-        capture: Vec<String>,
+        input: FetchInput,
         pages: mpsc::Sender<Page>,
-    ) -> Result<(FetchStats, ParentRows), FetchError> {
+    ) -> Result<FetchOutcome, FetchError> {
+        let incremental = self
+            .endpoint
+            .incremental
+            .clone()
+            .map(|c| Incremental::new(c, input.saved.as_ref()));
         let mut run = Run {
             stats: FetchStats::default(),
             captured: Vec::new(),
-            capture,
+            capture: input.capture,
             pages,
+            incremental,
         };
-        match parents {
+        match input.parents {
             None => {
-                let req = self.request_for(None)?;
+                let req = self.request_for(None, &run)?;
                 self.paginate(req, &BTreeMap::new(), &mut run).await?;
             }
             Some(rows) => {
                 let parent = self.parent.clone().unwrap_or_default();
                 for row in rows {
-                    let req = self.request_for(Some(&row))?;
+                    let req = self.request_for(Some(&row), &run)?;
                     let extra =
                         dependent::included_fields(&parent, &self.include_from_parent, &row);
                     self.paginate(req, &extra, &mut run).await?;
                 }
             }
         }
-        Ok((run.stats, run.captured))
+        let cursor = run.incremental.as_ref().and_then(|i| i.state(&self.name));
+        Ok(FetchOutcome {
+            stats: run.stats,
+            captured: run.captured,
+            cursor,
+        })
     }
 
-    /// The first request, with parent placeholders filled from `parent`.
-    fn request_for(&self, parent: Option<&Map<String, Value>>) -> Result<PageRequest, FetchError> {
-        let empty = Map::new();
-        let values = parent.unwrap_or(&empty);
-        let name = self.parent.as_deref().unwrap_or_default();
-        let fill = |text: &str| dependent::fill_text(text, name, values);
+    /// The first request, with parent and incremental placeholders filled in.
+    fn request_for(
+        &self,
+        parent: Option<&Map<String, Value>>,
+        run: &Run,
+    ) -> Result<PageRequest, FetchError> {
+        let mut pairs = match (parent, self.parent.as_deref()) {
+            (Some(values), Some(name)) => dependent::parent_pairs(name, values),
+            _ => Vec::new(),
+        };
+        if let Some(inc) = &run.incremental {
+            pairs.extend(inc.placeholders());
+        }
+        let fill = |text: &str| dependent::fill_text(text, &pairs);
         let path = fill(&self.endpoint.path);
         let url = endpoint_url(&self.base_url, &path).map_err(|reason| FetchError::BadUrl {
             url: self.redactor.redact(&format!("{} + {path}", self.base_url)),
             reason,
         })?;
         let mut query: Vec<(String, String)> = Vec::new();
-        for (k, v) in self.source_params.iter().chain(self.endpoint.params.iter()) {
+        let incremental_params = run
+            .incremental
+            .as_ref()
+            .map(|i| i.params())
+            .unwrap_or_default();
+        let params = self.source_params.iter().chain(self.endpoint.params.iter());
+        for (k, v) in params.chain(incremental_params.iter().map(|(k, v)| (k, v))) {
             query.retain(|(existing, _)| existing != k);
             query.push((k.clone(), fill(&param_text(v))));
         }
@@ -154,7 +187,7 @@ impl RestResource {
             .endpoint
             .json
             .as_ref()
-            .map(|j| dependent::fill_value(j, name, values));
+            .map(|j| dependent::fill_value(j, &pairs));
         let method = self.endpoint.method.unwrap_or(if json.is_some() {
             HttpMethod::POST
         } else {
@@ -193,7 +226,14 @@ impl RestResource {
                     url: self.redactor.redact(url.as_str()),
                     source,
                 })?;
+            // Paginators judge the page by what the API sent; incremental filtering comes after.
             let count = records.len();
+            if let Some(inc) = run.incremental.as_mut() {
+                records = inc.filter(records).map_err(|e| FetchError::Incremental {
+                    url: self.redactor.redact(url.as_str()),
+                    reason: e.to_string(),
+                })?;
+            }
             self.capture(&records, run)?;
             if !extra.is_empty() {
                 for record in &mut records {
@@ -203,7 +243,7 @@ impl RestResource {
                 }
             }
             run.stats.pages += 1;
-            run.stats.records += count;
+            run.stats.records += records.len();
             tracing::debug!(resource = %self.name, page = run.stats.pages, records = count, "page");
             let page = Page {
                 number: run.stats.pages - 1,
@@ -269,12 +309,35 @@ impl RestResource {
     }
 }
 
-/// The state of one fetch: counts, captured parent fields, the page channel.
+/// What a fetch needs besides the resource itself.
+#[derive(Debug, Default)]
+pub struct FetchInput {
+    /// Parent rows, for a dependent resource.
+    pub parents: Option<ParentRows>,
+    /// Fields of each record that dependents need.
+    pub capture: Vec<String>,
+    /// The last committed cursor, for an incremental resource.
+    pub saved: Option<CursorState>,
+}
+
+/// What a fetch produced besides its pages.
+#[derive(Debug)]
+pub struct FetchOutcome {
+    /// Counts.
+    pub stats: FetchStats,
+    /// Captured fields for dependents.
+    pub captured: ParentRows,
+    /// The cursor to commit with the rows, for an incremental resource.
+    pub cursor: Option<CursorState>,
+}
+
+/// The state of one fetch: counts, captured parent fields, the page channel, the cursor.
 struct Run {
     stats: FetchStats,
     captured: ParentRows,
     capture: Vec<String>,
     pages: mpsc::Sender<Page>,
+    incremental: Option<Incremental>,
 }
 
 /// `base` + `endpoint` as dlt joins them: the endpoint is relative to the base's path, unless

@@ -1,0 +1,100 @@
+//! Incremental cursors, stored in the warehouse next to the data they describe (table
+//! `_dango_cursors` of each dataset) and written in the same transaction as that data, so the
+//! cursor can never run ahead of, or behind, the rows.
+
+use std::collections::HashMap;
+
+use duckdb::Connection;
+use serde_json::Value;
+
+use crate::warehouse::sql::{ident, qualified};
+
+/// Name of the cursor table in each dataset.
+pub const CURSOR_TABLE: &str = "_dango_cursors";
+
+/// Where a resource's incremental loading stands.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CursorState {
+    /// The resource.
+    pub resource: String,
+    /// The cursor field's JSONPath.
+    pub cursor_path: String,
+    /// The highest (or lowest, for `min`) cursor value loaded.
+    pub last_value: Value,
+    /// Hashes of the records loaded at exactly `last_value`, so the next sync, which asks for
+    /// records from `last_value` on, does not load them twice.
+    pub boundary: Vec<String>,
+}
+
+/// The saved cursors of `dataset`, by resource name (none if the table does not exist).
+pub fn load(conn: &Connection, dataset: &str) -> duckdb::Result<HashMap<String, CursorState>> {
+    if !crate::warehouse::catalog::table_exists(conn, dataset, CURSOR_TABLE)? {
+        return Ok(HashMap::new());
+    }
+    let sql = format!(
+        "SELECT resource, cursor_path, last_value, boundary FROM {}",
+        qualified(dataset, CURSOR_TABLE)
+    );
+    let mut stmt = conn.prepare(&sql)?;
+    let rows = stmt.query_map([], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, String>(3)?,
+        ))
+    })?;
+    let mut out = HashMap::new();
+    for row in rows {
+        let (resource, cursor_path, last, boundary) = row?;
+        let state = CursorState {
+            resource: resource.clone(),
+            cursor_path,
+            last_value: serde_json::from_str(&last).unwrap_or(Value::Null),
+            boundary: serde_json::from_str(&boundary).unwrap_or_default(),
+        };
+        out.insert(resource, state);
+    }
+    Ok(out)
+}
+
+/// Saves `cursors` of `dataset`, replacing each resource's previous row. Runs inside the
+/// caller's transaction.
+pub fn save(
+    conn: &Connection,
+    dataset: &str,
+    load_id: &str,
+    cursors: &[CursorState],
+) -> duckdb::Result<()> {
+    if cursors.is_empty() {
+        return Ok(());
+    }
+    let table = qualified(dataset, CURSOR_TABLE);
+    conn.execute_batch(&format!(
+        "CREATE TABLE IF NOT EXISTS {table} ({} VARCHAR NOT NULL, {} VARCHAR NOT NULL, \
+         {} VARCHAR NOT NULL, {} VARCHAR NOT NULL, {} VARCHAR NOT NULL, {} TIMESTAMP WITH TIME ZONE NOT NULL)",
+        ident("resource"),
+        ident("cursor_path"),
+        ident("last_value"),
+        ident("boundary"),
+        ident("load_id"),
+        ident("updated_at"),
+    ))?;
+    for c in cursors {
+        conn.execute(
+            &format!("DELETE FROM {table} WHERE resource = ?"),
+            [&c.resource],
+        )?;
+        conn.execute(
+            &format!("INSERT INTO {table} VALUES (?, ?, ?, ?, ?, now())"),
+            [
+                c.resource.as_str(),
+                c.cursor_path.as_str(),
+                &c.last_value.to_string(),
+                &serde_json::to_string(&c.boundary).unwrap_or_else(|_| "[]".into()),
+                load_id,
+            ],
+        )?;
+    }
+    Ok(())
+}

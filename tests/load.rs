@@ -1,0 +1,173 @@
+//! Load semantics through the real binary: incremental cursors, full refresh, schema evolution
+//! across syncs, empty-replace protection, and failed syncs that leave everything as it was.
+
+mod support;
+
+use dango::mock_api::{MockApi, MockApiConfig};
+use support::{Project, rest_source};
+
+fn orders_api() -> MockApi {
+    MockApi::start(MockApiConfig {
+        page_size: 25,
+        ..MockApiConfig::default()
+    })
+    .unwrap()
+}
+
+/// Orders loaded with `append`, so any duplicate would show.
+fn incremental_project(api: &MockApi) -> Project {
+    let resources = r#"        - name: orders
+          endpoint: /orders
+          write_disposition: append
+          params:
+            updated_after: "{incremental.start_value}"
+          pagination: {type: offset, limit: 25, total_path: total}
+          incremental:
+            cursor_path: updatedAt
+            initial_value: "2024-01-03T00:00:00Z"
+"#;
+    Project::new(&rest_source("shop", &api.base_url(), "", resources))
+}
+
+#[test]
+fn incremental_asks_for_newer_rows_and_never_duplicates_the_boundary() {
+    let api = orders_api();
+    let p = incremental_project(&api);
+    p.dango(&["sync"]).assert_ok();
+    // updatedAt = 2024-01-01 + (id + 24) h, so ids 24..=120 are at or after the initial value.
+    assert_eq!(p.count("select count(*) from raw_shop.orders"), 97);
+    assert_eq!(
+        p.text("select last_value from raw_shop._dango_cursors where resource = 'orders'"),
+        "\"2024-01-07T00:00:00Z\""
+    );
+    let first = api.counters().requests();
+    assert!(
+        first[0].contains("updated_after=2024-01-03T00%3A00%3A00Z"),
+        "{first:?}"
+    );
+
+    api.set_orders(150);
+    p.dango(&["sync"]).assert_ok();
+    let second = api.counters().requests()[first.len()..].to_vec();
+    assert!(
+        second[0].contains("updated_after=2024-01-07T00%3A00%3A00Z"),
+        "{second:?}"
+    );
+    // The API re-sends order 120 (at the boundary): it is not loaded twice.
+    assert_eq!(p.count("select count(*) from raw_shop.orders"), 127);
+    assert_eq!(
+        p.count("select count(distinct id) from raw_shop.orders"),
+        127
+    );
+    assert_eq!(
+        p.text("select last_value from raw_shop._dango_cursors"),
+        "\"2024-01-08T06:00:00Z\""
+    );
+
+    // Nothing new: nothing loaded, cursor unchanged.
+    p.dango(&["sync"]).assert_ok();
+    assert_eq!(p.count("select count(*) from raw_shop.orders"), 127);
+
+    // --full-refresh drops tables and cursors and loads from the initial value again.
+    p.dango(&["sync", "--full-refresh"]).assert_ok();
+    assert_eq!(p.count("select count(*) from raw_shop.orders"), 127);
+    assert_eq!(
+        p.count("select count(distinct _dlt_load_id) from raw_shop.orders"),
+        1
+    );
+    assert_eq!(p.count("select count(*) from raw_shop._dlt_loads"), 1);
+}
+
+#[test]
+fn a_failed_sync_leaves_tables_and_cursors_exactly_as_before() {
+    let api = orders_api();
+    let p = incremental_project(&api);
+    p.dango(&["sync"]).assert_ok();
+    let cursor = p.text("select last_value from raw_shop._dango_cursors");
+
+    // Same source, plus a resource that fails after orders has staged its new rows.
+    api.set_orders(150);
+    let yml = std::fs::read_to_string(p.path().join(".dango/sources.yml")).unwrap()
+        + "        - name: broken\n          endpoint: /html\n";
+    p.write(".dango/sources.yml", &yml);
+    p.dango(&["sync"]).assert_failed();
+    assert_eq!(p.count("select count(*) from raw_shop.orders"), 97);
+    assert_eq!(
+        p.text("select last_value from raw_shop._dango_cursors"),
+        cursor
+    );
+    assert_eq!(p.count("select count(*) from raw_shop._dlt_loads"), 1);
+}
+
+#[test]
+fn new_fields_on_a_later_sync_become_new_columns() {
+    let api = orders_api();
+    let resources = "        - name: orders\n          endpoint: /orders\n          write_disposition: append\n          \
+                     pagination: {type: offset, limit: 25}\n";
+    let p = Project::new(&rest_source("shop", &api.base_url(), "", resources));
+    p.dango(&["sync"]).assert_ok();
+    assert!(
+        !p.columns("raw_shop", "orders")
+            .iter()
+            .any(|(c, _)| c == "discount_code")
+    );
+    api.add_discount_codes();
+    p.dango(&["sync"]).assert_ok();
+    let columns = p.columns("raw_shop", "orders");
+    assert_eq!(
+        columns.last().unwrap(),
+        &("discount_code".to_string(), "VARCHAR".to_string())
+    );
+    assert_eq!(
+        p.count("select count(*) from raw_shop.orders where discount_code is null"),
+        120
+    );
+    assert_eq!(
+        p.count("select count(*) from raw_shop.orders where discount_code = 'SAVE7'"),
+        1
+    );
+}
+
+#[test]
+fn replace_refuses_to_empty_a_table_unless_allowed() {
+    let api = orders_api();
+    let resources = "        - name: orders\n          endpoint: /orders\n          write_disposition: replace\n          \
+                     pagination: {type: offset, limit: 25}\n";
+    let p = Project::new(&rest_source("shop", &api.base_url(), "", resources));
+    p.dango(&["sync"]).assert_ok();
+    assert!(p.count("select count(*) from raw_shop.orders__line_items") > 0);
+    api.set_orders(0);
+    let run = p.dango(&["sync"]);
+    run.assert_failed();
+    assert!(run.all().contains("--allow-empty-replace"), "{}", run.all());
+    assert_eq!(p.count("select count(*) from raw_shop.orders"), 120);
+    p.dango(&["sync", "--allow-empty-replace"]).assert_ok();
+    assert_eq!(p.count("select count(*) from raw_shop.orders"), 0);
+    assert_eq!(
+        p.count("select count(*) from raw_shop.orders__line_items"),
+        0,
+        "child tables are replaced too"
+    );
+}
+
+#[test]
+fn merge_keeps_the_latest_record_per_key_and_replaces_its_children() {
+    let api = orders_api();
+    // A compound key; the re-sync replaces every order and its children, leaving no orphans.
+    let resources = "        - name: orders\n          endpoint: /orders\n          primary_key: [id, status]\n          \
+                     pagination: {type: offset, limit: 25}\n";
+    let p = Project::new(&rest_source("shop", &api.base_url(), "", resources));
+    p.dango(&["sync"]).assert_ok();
+    p.dango(&["sync"]).assert_ok();
+    assert_eq!(p.count("select count(*) from raw_shop.orders"), 120);
+    let items: i64 = (1..=120).map(|id| 1 + (id % 4) as i64).sum();
+    assert_eq!(
+        p.count("select count(*) from raw_shop.orders__line_items"),
+        items
+    );
+    assert_eq!(
+        p.count("select count(*) from raw_shop.orders__line_items li left join raw_shop.orders o on li._dlt_root_id = o._dlt_id where o.id is null"),
+        0,
+        "no orphaned children"
+    );
+}
