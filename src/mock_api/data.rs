@@ -26,6 +26,16 @@ pub fn user(id: usize) -> Value {
     })
 }
 
+/// Status of order `id`.
+pub fn order_status(id: usize) -> &'static str {
+    STATUSES[id % STATUSES.len()]
+}
+
+/// `updatedAt` of order `id`: later for larger ids.
+pub fn order_updated_at(id: usize) -> String {
+    timestamp(id + 24)
+}
+
 /// Order `id` (1-based), with about 2.5 line items on average.
 pub fn order(id: usize) -> Value {
     let items: Vec<Value> = (0..1 + id % 4)
@@ -40,10 +50,10 @@ pub fn order(id: usize) -> Value {
     json!({
         "id": id,
         "orderNumber": format!("ORD-{id:08}"),
-        "status": STATUSES[id % STATUSES.len()],
+        "status": order_status(id),
         "total": 10.25 + (id % 500) as f64,
         "createdAt": timestamp(id),
-        "updatedAt": timestamp(id + 24),
+        "updatedAt": order_updated_at(id),
         "customer": {
             "id": id % 997,
             "name": format!("Customer {}", id % 997),

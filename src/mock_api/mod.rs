@@ -364,25 +364,33 @@ async fn users(State(s): State<Arc<AppState>>, Query(q): Params) -> impl IntoRes
 async fn orders(State(s): State<Arc<AppState>>, Query(q): Params) -> impl IntoResponse {
     let limit = param(&q, "limit", s.config.page_size).max(1);
     let offset = param(&q, "offset", 0);
-    let status = q.get("status");
-    let updated_after = q.get("updated_after");
     let count = s.live.orders.load(Ordering::SeqCst) as usize;
     let discounts = s.live.discount_codes.load(Ordering::SeqCst);
-    let matching: Vec<Value> = (1..=count)
-        .map(order)
-        .filter(|o| status.is_none_or(|st| o["status"] == **st))
-        .filter(|o| {
-            updated_after.is_none_or(|t| o["updatedAt"].as_str().is_some_and(|u| u >= t.as_str()))
-        })
-        .map(|mut o| {
+    // Filters are decided from the id alone, so only the returned page is ever built.
+    let status = q.get("status").cloned();
+    let first_id = match q.get("updated_after") {
+        Some(t) => (1..=count)
+            .find(|&id| data::order_updated_at(id) >= *t)
+            .unwrap_or(count + 1),
+        None => 1,
+    };
+    let matching = (first_id..=count).filter(|&id| {
+        status
+            .as_deref()
+            .is_none_or(|st| data::order_status(id) == st)
+    });
+    let total = matching.clone().count();
+    let items: Vec<Value> = matching
+        .skip(offset)
+        .take(limit)
+        .map(|id| {
+            let mut o = order(id);
             if discounts {
-                o["discountCode"] = json!(format!("SAVE{}", o["id"]));
+                o["discountCode"] = json!(format!("SAVE{id}"));
             }
             o
         })
         .collect();
-    let total = matching.len();
-    let items: Vec<Value> = matching.into_iter().skip(offset).take(limit).collect();
     axum::Json(json!({"items": items, "total": total}))
 }
 
