@@ -4,9 +4,11 @@
 use std::collections::HashMap;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use dango::decode::TableBuilder;
+use dango::engine::decode_stage::PageDecoder;
+use dango::hints::{TableHints, WriteDisposition};
 use dango::mock_api::order;
 use dango::normalize::Normalizer;
+use dango::source::Page;
 use dango::warehouse::staging::StagingTables;
 use serde_json::Value;
 
@@ -16,21 +18,19 @@ fn page() -> Vec<Value> {
     (1..=ROWS).map(order).collect()
 }
 
+/// The decode stage exactly as a sync runs it: normalize, then Arrow batches per table.
 fn normalize_and_build(records: Vec<Value>) -> Vec<(String, arrow::record_batch::RecordBatch)> {
-    let mut n = Normalizer::new("orders", "1.0", 1000, true);
-    let mut builders: HashMap<String, TableBuilder> = HashMap::new();
-    for r in records {
-        n.normalize(r, &mut |t, row| {
-            builders
-                .entry(t.to_string())
-                .or_insert_with(|| TableBuilder::new(HashMap::new()))
-                .push(row)
-        });
-    }
-    builders
-        .into_iter()
-        .filter_map(|(t, mut b)| b.finish().ok().flatten().map(|batch| (t, batch)))
-        .collect()
+    let hints = TableHints {
+        table_name: "orders".into(),
+        write_disposition: WriteDisposition::Merge,
+        primary_key: vec!["id".into()],
+        merge_key: vec![],
+        max_table_nesting: 1000,
+    };
+    let mut decoder = PageDecoder::new(hints, "1.0", HashMap::new());
+    decoder
+        .decode(Page { number: 0, records })
+        .expect("decodes")
 }
 
 fn stages(c: &mut Criterion) {

@@ -42,8 +42,11 @@ pub struct TableHints {
     pub table_name: String,
     /// How rows are applied at commit.
     pub write_disposition: WriteDisposition,
-    /// Normalised primary-key column names; required for `merge`.
+    /// Normalised primary-key column names: `merge` keeps one row per key.
     pub primary_key: Vec<String>,
+    /// Normalised merge-key column names: `merge` replaces every old row sharing one with a
+    /// new row (e.g. a whole day), as dlt's `merge_key` does.
+    pub merge_key: Vec<String>,
     /// Depth below the root table beyond which nested data is kept as JSON instead of child tables.
     pub max_table_nesting: usize,
 }

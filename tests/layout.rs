@@ -5,31 +5,28 @@ use std::collections::HashMap;
 
 use arrow::array::{Array, AsArray};
 use arrow::datatypes::{DataType, Int64Type};
-use dango::decode::TableBuilder;
-use dango::normalize::Normalizer;
+use dango::engine::decode_stage::PageDecoder;
+use dango::hints::{TableHints, WriteDisposition};
+use dango::source::Page;
 use dango::source::rest::selector::take_records;
 
 fn tricky() -> HashMap<String, arrow::record_batch::RecordBatch> {
-    let text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/fixtures/pages/tricky.json"
-    ))
-    .unwrap();
-    let mut body: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/pages/tricky.json");
+    let mut body: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     let records = take_records(&mut body, None).unwrap();
-    let mut n = Normalizer::new("people", "1700000000.1", 1000, false);
-    let mut builders: HashMap<String, TableBuilder> = HashMap::new();
-    for r in records {
-        n.normalize(r, &mut |t, row| {
-            builders
-                .entry(t.to_string())
-                .or_insert_with(|| TableBuilder::new(HashMap::new()))
-                .push(row)
-        });
-    }
-    builders
+    let hints = TableHints {
+        table_name: "people".into(),
+        write_disposition: WriteDisposition::Append,
+        primary_key: vec![],
+        merge_key: vec![],
+        max_table_nesting: 1000,
+    };
+    let mut decoder = PageDecoder::new(hints, "1700000000.1", HashMap::new());
+    decoder
+        .decode(Page { number: 0, records })
+        .unwrap()
         .into_iter()
-        .map(|(t, mut b)| (t, b.finish().unwrap().unwrap()))
         .collect()
 }
 

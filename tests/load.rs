@@ -171,3 +171,44 @@ fn merge_keeps_the_latest_record_per_key_and_replaces_its_children() {
         "no orphaned children"
     );
 }
+
+#[test]
+fn merge_key_replaces_every_old_row_sharing_a_key() {
+    let api = orders_api();
+    let resources = "        - name: orders\n          endpoint: /orders\n          merge_key: status\n          \
+                     pagination: {type: offset, limit: 25}\n";
+    let p = Project::new(&rest_source("shop", &api.base_url(), "", resources));
+    p.dango(&["sync"]).assert_ok();
+    assert_eq!(p.count("select count(*) from raw_shop.orders"), 120);
+    api.set_orders(60);
+    p.dango(&["sync"]).assert_ok();
+    // Every status came back, so every old row was replaced by this sync's 60.
+    assert_eq!(p.count("select count(*) from raw_shop.orders"), 60);
+    assert_eq!(
+        p.count("select count(distinct _dlt_load_id) from raw_shop.orders"),
+        1
+    );
+}
+
+#[test]
+fn data_beyond_the_nesting_limit_is_stored_as_json() {
+    let api = orders_api();
+    let resources = "        - name: orders\n          endpoint: /orders\n          max_table_nesting: 0\n          \
+                     pagination: {type: offset, limit: 25}\n";
+    let p = Project::new(&rest_source("shop", &api.base_url(), "", resources));
+    p.dango(&["sync"]).assert_ok();
+    let columns = p.columns("raw_shop", "orders");
+    let ty = |name: &str| {
+        columns
+            .iter()
+            .find(|(c, _)| c == name)
+            .map(|(_, t)| t.clone())
+    };
+    assert_eq!(ty("customer").as_deref(), Some("JSON"));
+    assert_eq!(ty("line_items").as_deref(), Some("JSON"));
+    assert_eq!(p.tables("raw_shop"), ["_dlt_loads", "orders"]);
+    assert_eq!(
+        p.text("select customer::varchar from raw_shop.orders where id = 3"),
+        r#"{"id":3,"name":"Customer 3","address":{"city":"Nairobi","zip":"00003"}}"#
+    );
+}

@@ -3,7 +3,7 @@
 
 use crate::hints::{TableHints, WriteDisposition};
 use crate::normalize::naming::normalize_identifier;
-use crate::project::config::{SourceConfig, SourceKind, SourcesFile};
+use crate::project::config::{PrimaryKey, SourceConfig, SourceKind, SourcesFile};
 use crate::project::errors::did_you_mean;
 use crate::project::loader::resolve_source;
 use crate::project::{ConfigErrors, Credentials, ProjectLayout};
@@ -169,13 +169,17 @@ fn plan_source(source: &SourceConfig, creds: &Credentials) -> Result<SourcePlan,
         let fetcher =
             RestResource::new(api, res, client.clone(), creds.redactor()).map_err(fetch_err)?;
         let write_disposition = res.write_disposition.unwrap_or_default();
-        let primary_key = match (&res.primary_key, write_disposition) {
-            (Some(pk), _) => pk
-                .columns()
+        let names = |k: &PrimaryKey| -> Vec<String> {
+            k.columns()
                 .iter()
                 .map(|c| normalize_identifier(c))
-                .collect(),
-            (None, WriteDisposition::Merge) => vec!["id".to_string()],
+                .collect()
+        };
+        let merge_key = res.merge_key.as_ref().map(names).unwrap_or_default();
+        let primary_key = match (&res.primary_key, write_disposition) {
+            (Some(pk), _) => names(pk),
+            // Dango's default: merge on `id`, unless a merge key says how to merge.
+            (None, WriteDisposition::Merge) if merge_key.is_empty() => vec!["id".to_string()],
             (None, _) => Vec::new(),
         };
         let table = res.table_name.as_deref().unwrap_or(&res.name);
@@ -186,6 +190,7 @@ fn plan_source(source: &SourceConfig, creds: &Credentials) -> Result<SourcePlan,
                 table_name: normalize_identifier(table),
                 write_disposition,
                 primary_key,
+                merge_key,
                 max_table_nesting: res.max_table_nesting.unwrap_or(DEFAULT_MAX_NESTING),
             },
         });

@@ -260,6 +260,9 @@ pub struct ResourceConfig {
     /// Column(s) identifying a row, for `merge`. Default: `id`. Example: `primary_key: [org, id]`
     #[serde(default)]
     pub primary_key: Option<PrimaryKey>,
+    /// Column(s) whose old rows a `merge` replaces wholesale. Example: `merge_key: day`
+    #[serde(default)]
+    pub merge_key: Option<PrimaryKey>,
     /// Levels of nesting turned into child tables; deeper data is stored as JSON.
     /// Example: `max_table_nesting: 1`
     #[serde(default)]

@@ -144,26 +144,34 @@ fn apply_resource(
             }
             insert_all(conn, resource, &fin, &stg)?;
         }
-        WriteDisposition::Merge if !resource.hints.primary_key.is_empty() && root_staged => {
+        WriteDisposition::Merge if has_keys(&resource.hints) && root_staged => {
+            let hints = &resource.hints;
             let keep = format!("dango_keep_{ordinal}");
-            let key: Vec<String> = resource
-                .hints
-                .primary_key
-                .iter()
-                .map(|k| ident(k))
-                .collect();
-            // Latest row per key wins: rows were appended to staging in arrival order.
+            let dedupe = if hints.primary_key.is_empty() {
+                // Only a merge key: every staged row is inserted, as in dlt.
+                String::new()
+            } else {
+                // Latest row per key wins: rows were appended to staging in arrival order.
+                let key: Vec<String> = hints.primary_key.iter().map(|k| ident(k)).collect();
+                format!(
+                    "QUALIFY row_number() OVER (PARTITION BY {} ORDER BY rowid DESC) = 1",
+                    key.join(", ")
+                )
+            };
             conn.execute_batch(&format!(
-                "CREATE TEMP TABLE {keep} AS SELECT {id} FROM {s} \
-                 QUALIFY row_number() OVER (PARTITION BY {k} ORDER BY rowid DESC) = 1",
+                "CREATE TEMP TABLE {keep} AS SELECT {id} FROM {s} {dedupe}",
                 id = ident(DLT_ID),
                 s = stg(root),
-                k = key.join(", "),
             ))?;
+            let conditions: Vec<String> = [&hints.primary_key, &hints.merge_key]
+                .into_iter()
+                .filter(|k| !k.is_empty())
+                .map(|k| format!("({})", key_match("d", "s", k)))
+                .collect();
             let matched = format!(
                 "EXISTS (SELECT 1 FROM {s} AS s WHERE {m})",
                 s = stg(root),
-                m = key_match("d", "s", &resource.hints.primary_key)
+                m = conditions.join(" OR ")
             );
             for child in family
                 .iter()
@@ -198,6 +206,10 @@ fn apply_resource(
         _ => insert_all(conn, resource, &fin, &stg)?,
     }
     Ok(())
+}
+
+fn has_keys(hints: &TableHints) -> bool {
+    !hints.primary_key.is_empty() || !hints.merge_key.is_empty()
 }
 
 fn insert_all(
