@@ -2,6 +2,7 @@
 
 mod demo;
 mod init;
+mod mock_api;
 mod sync;
 mod validate;
 
@@ -33,6 +34,9 @@ enum Command {
     Validate(validate::ValidateArgs),
     /// Run a complete example against a built-in mock API on 127.0.0.1.
     Demo(demo::DemoArgs),
+    /// Serve the built-in mock API on 127.0.0.1 until interrupted (benchmarks, experiments).
+    #[command(hide = true)]
+    MockApi(mock_api::MockApiArgs),
 }
 
 /// Runs the command line and returns the process exit code.
@@ -44,6 +48,7 @@ pub fn main() -> ExitCode {
         Command::Sync(args) => sync::run(args),
         Command::Validate(args) => validate::run(args),
         Command::Demo(args) => demo::run(args),
+        Command::MockApi(args) => mock_api::run(args),
     };
     match result {
         Ok(code) => code,

@@ -23,13 +23,18 @@ pub struct SyncArgs {
     /// Drop the selected sources' tables and cursors and load everything again.
     #[arg(long)]
     full_refresh: bool,
+    /// Resources to fetch and load at once, across all sources (default: number of cores).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    parallel: Option<u16>,
 }
 
 pub fn run(args: SyncArgs) -> anyhow::Result<ExitCode> {
     let layout = args.project.layout()?;
+    let defaults = SyncOptions::default();
     let options = SyncOptions {
         allow_empty_replace: args.allow_empty_replace,
         full_refresh: args.full_refresh,
+        parallel: args.parallel.map_or(defaults.parallel, usize::from),
     };
     let reports = run_sync(&layout, &args.sources, &options)?;
     print_reports(&reports);

@@ -1,26 +1,42 @@
-//! `sync`: for each planned source, stage every resource, then commit the source in one
-//! transaction. A source that fails leaves its tables exactly as they were; the others go on.
+//! `sync`: stage every resource of each source, then commit the source in one transaction. Up to
+//! `parallel` resources run at once, across all sources; a dependent resource waits for its
+//! parent. A source that fails leaves its tables exactly as they were; the others go on.
 
+use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use futures::future::{join_all, try_join_all};
+use tokio::sync::Semaphore;
 use tracing::Instrument;
 
-use super::plan::SourcePlan;
-use std::collections::HashMap;
-
+use super::plan::{ResourcePlan, SourcePlan};
 use super::resource_run::{ResourceReport, RunInput, run_resource};
 use crate::hints::LoadId;
 use crate::source::rest::ParentRows;
-use crate::warehouse::catalog::schema_columns;
-use crate::warehouse::{CommitPlan, Warehouse, staging_schema};
+use crate::state::CursorState;
+use crate::warehouse::catalog::{SchemaColumns, schema_columns};
+use crate::warehouse::{CommitPlan, ResourceCommit, Warehouse, staging_schema};
 
 /// Options of a sync run.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct SyncOptions {
     /// Allow `replace` resources that return no rows to empty their tables.
     pub allow_empty_replace: bool,
     /// Drop each source's tables and cursors and load from scratch (in the commit).
     pub full_refresh: bool,
+    /// Resources fetched and loaded at the same time, across all sources.
+    pub parallel: usize,
+}
+
+impl Default for SyncOptions {
+    fn default() -> Self {
+        Self {
+            allow_empty_replace: false,
+            full_refresh: false,
+            parallel: std::thread::available_parallelism().map_or(2, |n| n.get()),
+        }
+    }
 }
 
 /// The outcome of one source.
@@ -40,28 +56,46 @@ pub struct SourceReport {
     pub elapsed: Duration,
 }
 
-/// Syncs `sources` into `warehouse`, one after the other.
+/// Syncs `sources` into `warehouse`; reports come back in the order the sources were given.
 pub async fn sync(
     warehouse: &Warehouse,
     sources: Vec<SourcePlan>,
     options: &SyncOptions,
 ) -> Vec<SourceReport> {
-    let mut reports = Vec::new();
-    for source in sources {
-        let span = tracing::info_span!("source", name = %source.name);
-        reports.push(
-            sync_source(warehouse, source, options)
-                .instrument(span)
-                .await,
-        );
+    let permits = Arc::new(Semaphore::new(options.parallel.max(1)));
+    // Sources loading into one dataset share its staging schema: those run one after another.
+    let mut groups: Vec<Vec<(usize, SourcePlan)>> = Vec::new();
+    for (i, source) in sources.into_iter().enumerate() {
+        match groups.iter_mut().find(|g| g[0].1.dataset == source.dataset) {
+            Some(group) => group.push((i, source)),
+            None => groups.push(vec![(i, source)]),
+        }
     }
-    reports
+    let runs = groups.into_iter().map(|group| {
+        let permits = permits.clone();
+        async move {
+            let mut reports = Vec::new();
+            for (i, source) in group {
+                let span = tracing::info_span!("source", name = %source.name);
+                let report = sync_source(warehouse, source, options, &permits)
+                    .instrument(span)
+                    .await;
+                reports.push((i, report));
+            }
+            reports
+        }
+    });
+    let mut reports: Vec<(usize, SourceReport)> =
+        join_all(runs).await.into_iter().flatten().collect();
+    reports.sort_by_key(|(i, _)| *i);
+    reports.into_iter().map(|(_, r)| r).collect()
 }
 
 async fn sync_source(
     warehouse: &Warehouse,
     source: SourcePlan,
     options: &SyncOptions,
+    permits: &Semaphore,
 ) -> SourceReport {
     let started = Instant::now();
     let mut report = SourceReport {
@@ -72,7 +106,7 @@ async fn sync_source(
         error: None,
         elapsed: Duration::ZERO,
     };
-    match stage_and_commit(warehouse, source, options, &mut report).await {
+    match stage_and_commit(warehouse, source, options, permits, &mut report).await {
         Ok(load_id) => report.load_id = Some(load_id),
         Err(e) => report.error = Some(e),
     }
@@ -80,13 +114,23 @@ async fn sync_source(
     report
 }
 
+/// What every resource of one source's load shares.
+struct LoadContext<'a> {
+    load_id: LoadId,
+    staging: String,
+    known: SchemaColumns,
+    cursors: HashMap<String, CursorState>,
+    warehouse: &'a Warehouse,
+    permits: &'a Semaphore,
+}
+
 async fn stage_and_commit(
     warehouse: &Warehouse,
     source: SourcePlan,
     options: &SyncOptions,
+    permits: &Semaphore,
     report: &mut SourceReport,
 ) -> Result<String, String> {
-    let load_id = LoadId::new();
     let dataset = source.dataset.clone();
     let staging = staging_schema(&dataset);
     let (ds, stg) = (dataset.clone(), staging.clone());
@@ -101,60 +145,43 @@ async fn stage_and_commit(
         .await
         .map_err(|e| e.to_string())?
         .map_err(|e| format!("reading the warehouse failed: {e}"))?;
-    // Fields each parent must capture for the resources that depend on it.
-    let mut needs: HashMap<String, Vec<String>> = HashMap::new();
-    for r in &source.resources {
-        if let Some(parent) = r.fetcher.parent() {
-            needs
-                .entry(parent.to_string())
-                .or_default()
-                .extend(r.fetcher.parent_fields());
-        }
-    }
-    let mut parent_rows: HashMap<String, ParentRows> = HashMap::new();
+    let ctx = LoadContext {
+        load_id: LoadId::new(),
+        staging,
+        // A full refresh starts from nothing: no old column types, no cursors.
+        known: if options.full_refresh {
+            SchemaColumns::new()
+        } else {
+            known
+        },
+        cursors: if options.full_refresh {
+            HashMap::new()
+        } else {
+            cursors
+        },
+        warehouse,
+        permits,
+    };
+    let order: Vec<String> = source
+        .resources
+        .iter()
+        .map(|r| r.fetcher.name.clone())
+        .collect();
+    let mut results = stage_resources(&ctx, source.resources).await?;
+    // Commit in config order, whatever order the resources finished in.
+    results.sort_by_key(|(name, ..)| order.iter().position(|n| n == name));
     let mut commits = Vec::new();
-    for resource in source.resources {
-        let name = resource.fetcher.name.clone();
-        let selected = resource.selected;
-        let parents = resource
-            .fetcher
-            .parent()
-            .map(|p| parent_rows.get(p).cloned().unwrap_or_default());
-        let mut capture = needs.get(&name).cloned().unwrap_or_default();
-        capture.sort();
-        capture.dedup();
-        let input = RunInput {
-            load_id: load_id.as_str(),
-            known: if options.full_refresh {
-                Default::default()
-            } else {
-                known.clone()
-            },
-            warehouse,
-            staging: &staging,
-            parents,
-            capture,
-            saved: if options.full_refresh {
-                None
-            } else {
-                cursors.get(&name).cloned()
-            },
-        };
-        let (commit, resource_report, captured) = run_resource(resource, input)
-            .await
-            .map_err(|e| format!("resource `{name}`: {e}"))?;
-        if needs.contains_key(&name) {
-            parent_rows.insert(name, captured);
-        }
+    for (_, selected, commit, resource_report) in results {
         if selected {
             commits.push(commit);
             report.resources.push(resource_report);
         }
     }
+    let load_id = ctx.load_id.to_string();
     let plan = CommitPlan {
         dataset,
-        staging: staging.clone(),
-        load_id: load_id.to_string(),
+        staging: ctx.staging.clone(),
+        load_id: load_id.clone(),
         schema_name: source.name.clone(),
         resources: commits,
         allow_empty_replace: options.allow_empty_replace,
@@ -171,5 +198,81 @@ async fn stage_and_commit(
         .await
         .map_err(|e| e.to_string())?
         .map_err(|e: crate::warehouse::CommitError| e.to_string())?;
-    Ok(load_id.to_string())
+    Ok(load_id)
+}
+
+type Staged = (String, bool, ResourceCommit, ResourceReport);
+
+/// Stages all resources of a source: each wave holds the resources whose parents are done.
+async fn stage_resources(
+    ctx: &LoadContext<'_>,
+    resources: Vec<ResourcePlan>,
+) -> Result<Vec<Staged>, String> {
+    // Fields each parent must capture for the resources that depend on it.
+    let mut needs: HashMap<String, Vec<String>> = HashMap::new();
+    for r in &resources {
+        if let Some(parent) = r.fetcher.parent() {
+            needs
+                .entry(parent.to_string())
+                .or_default()
+                .extend(r.fetcher.parent_fields());
+        }
+    }
+    let mut parent_rows: HashMap<String, ParentRows> = HashMap::new();
+    let mut pending = resources;
+    let mut staged = Vec::new();
+    while !pending.is_empty() {
+        let (wave, rest): (Vec<_>, Vec<_>) = pending.into_iter().partition(|r| {
+            r.fetcher
+                .parent()
+                .is_none_or(|p| parent_rows.contains_key(p))
+        });
+        pending = rest;
+        if wave.is_empty() {
+            // Planning orders parents first, so this means a parent failed to run.
+            return Err("a dependent resource's parent did not run".into());
+        }
+        let runs = wave.into_iter().map(|resource| {
+            let name = resource.fetcher.name.clone();
+            let parents = resource
+                .fetcher
+                .parent()
+                .map(|p| parent_rows.get(p).cloned().unwrap_or_default());
+            let mut capture = needs.get(&name).cloned().unwrap_or_default();
+            capture.sort();
+            capture.dedup();
+            stage_one(ctx, resource, parents, capture)
+        });
+        for (name, selected, commit, report, captured) in try_join_all(runs).await? {
+            if needs.contains_key(&name) {
+                parent_rows.insert(name.clone(), captured);
+            }
+            staged.push((name, selected, commit, report));
+        }
+    }
+    Ok(staged)
+}
+
+async fn stage_one(
+    ctx: &LoadContext<'_>,
+    resource: ResourcePlan,
+    parents: Option<ParentRows>,
+    capture: Vec<String>,
+) -> Result<(String, bool, ResourceCommit, ResourceReport, ParentRows), String> {
+    let name = resource.fetcher.name.clone();
+    let selected = resource.selected;
+    let _permit = ctx.permits.acquire().await.map_err(|e| e.to_string())?;
+    let input = RunInput {
+        load_id: ctx.load_id.as_str(),
+        known: ctx.known.clone(),
+        warehouse: ctx.warehouse,
+        staging: &ctx.staging,
+        parents,
+        capture,
+        saved: ctx.cursors.get(&name).cloned(),
+    };
+    let (commit, report, captured) = run_resource(resource, input)
+        .await
+        .map_err(|e| format!("resource `{name}`: {e}"))?;
+    Ok((name, selected, commit, report, captured))
 }

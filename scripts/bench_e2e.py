@@ -1,0 +1,116 @@
+#!/usr/bin/env python3
+"""End-to-end benchmark: the same mock API (N nested orders, 1,000 per page) loaded into DuckDB
+by Dango, by dlt's rest_api source (defaults, and loader_file_format="parquet"), and by DuckDB's
+own read_json over the same pages saved to disk (the floor). Prints seconds, rows/s, peak RSS and
+ratios, all measured side by side in one run.
+
+    python3 scripts/bench_e2e.py --orders 100000 --dango target/release/dango
+
+Needs `pip install 'dlt[duckdb]'` (scripts/setup.sh installs it).
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+DLT_SCRIPT = r'''
+import sys, dlt
+from dlt.sources.rest_api import rest_api_source
+base, db, pipes, fmt = sys.argv[1:5]
+src = rest_api_source({
+    "client": {"base_url": base},
+    "resource_defaults": {"write_disposition": "merge", "primary_key": "id"},
+    "resources": [{"name": "orders", "endpoint": {"path": "orders", "data_selector": "items",
+        "paginator": {"type": "offset", "limit": 1000, "total_path": "total"}}}],
+})
+p = dlt.pipeline(pipeline_name="bench", destination=dlt.destinations.duckdb(db),
+                 dataset_name="raw_bench", pipelines_dir=pipes)
+kwargs = {"loader_file_format": "parquet"} if fmt == "parquet" else {}
+p.run(src, **kwargs)
+'''
+
+FLOOR_SCRIPT = r'''
+import sys, duckdb
+con = duckdb.connect(sys.argv[1])
+con.sql("CREATE TABLE orders AS SELECT unnest(items, recursive := false) AS o FROM read_json('" + sys.argv[2] + "/*.json')")
+'''
+
+
+def measured(cmd, env=None, cwd=None):
+    """Runs cmd; returns (seconds, peak RSS in MB)."""
+    started = time.perf_counter()
+    proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - started
+    if status != 0:
+        sys.exit(f"{cmd[0]} failed: {proc.stderr.read().decode()[-2000:]}")
+    return seconds, usage.ru_maxrss / 1024
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--orders", type=int, default=100_000)
+    ap.add_argument("--dango", default="target/release/dango")
+    ap.add_argument("--skip-dlt-default", action="store_true", help="dlt's default loader is slow at large N")
+    args = ap.parse_args()
+    dango = os.path.abspath(args.dango)
+    work = tempfile.mkdtemp(prefix="dango-bench-")
+    env = dict(os.environ, RUNTIME__DLTHUB_TELEMETRY="false")
+
+    server = subprocess.Popen([dango, "mock-api", "--orders", str(args.orders), "--page-size", "1000"],
+                              stdout=subprocess.PIPE, text=True)
+    base = server.stdout.readline().strip()
+    try:
+        results = []
+        project = os.path.join(work, "project")
+        os.makedirs(os.path.join(project, ".dango"))
+        with open(os.path.join(project, ".dango", "sources.yml"), "w") as f:
+            f.write(f"""sources:
+  - name: bench
+    type: rest_api
+    rest_api:
+      base_url: "{base}"
+      resources:
+        - name: orders
+          endpoint: /orders
+          data_selector: items
+          pagination: {{type: offset, limit: 1000, total_path: total}}
+""")
+        results.append(("dango", *measured([dango, "sync"], cwd=project)))
+
+        script = os.path.join(work, "dlt_bench.py")
+        with open(script, "w") as f:
+            f.write(DLT_SCRIPT)
+        for fmt in ["parquet"] + ([] if args.skip_dlt_default else ["default"]):
+            db = os.path.join(work, f"dlt_{fmt}.duckdb")
+            cmd = [sys.executable, script, base, db, os.path.join(work, f"pipes_{fmt}"), fmt]
+            results.append((f"dlt ({fmt})", *measured(cmd, env=env)))
+
+        pages = os.path.join(work, "pages")
+        os.makedirs(pages)
+        for i, offset in enumerate(range(0, args.orders, 1000)):
+            with urllib.request.urlopen(f"{base}/orders?offset={offset}&limit=1000") as r:
+                with open(os.path.join(pages, f"{i:06}.json"), "wb") as out:
+                    out.write(r.read())
+        floor = os.path.join(work, "floor.py")
+        with open(floor, "w") as f:
+            f.write(FLOOR_SCRIPT)
+        cmd = [sys.executable, floor, os.path.join(work, "floor.duckdb"), pages]
+        results.append(("duckdb read_json (floor, from disk)", *measured(cmd)))
+    finally:
+        server.kill()
+
+    ours = results[0][1]
+    print(f"\n{args.orders:,} orders (~{int(args.orders * 2.5):,} line items), 1,000 per page, {os.cpu_count()} cores")
+    print(f"{'tool':<38}{'seconds':>9}{'orders/s':>12}{'peak RSS MB':>13}{'time vs dango':>15}")
+    for name, seconds, rss in results:
+        print(f"{name:<38}{seconds:>9.2f}{args.orders / seconds:>12,.0f}{rss:>13.0f}{seconds / ours:>14.1f}x")
+    print(json.dumps({name: {"seconds": s, "peak_rss_mb": r} for name, s, r in results}))
+
+
+if __name__ == "__main__":
+    main()
