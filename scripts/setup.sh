@@ -3,5 +3,5 @@
 # benchmarks compare against, then the Dango build (DuckDB is compiled from its bundled sources).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-python3 -m pip install --quiet --disable-pip-version-check 'dlt[duckdb]==1.31.0'
+python3 -m pip install --quiet --disable-pip-version-check 'dlt[duckdb,parquet]==1.31.0'
 cargo build --locked

@@ -261,7 +261,7 @@ fn check_source(
             Some(_) => {}
         }
         if let Some(limit) = &rest.rate_limit
-            && !(limit.rate_and_burst().0 > 0.0)
+            && limit.rate_and_burst().0.partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater)
         {
             let at = [field("rest_api"), vec![FieldSeg::Key("rate_limit".into())]].concat();
             r.report(
