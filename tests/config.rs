@@ -96,6 +96,24 @@ fn a_valid_file_validates_and_lists_its_sources() {
 }
 
 #[test]
+fn a_base_url_that_is_not_a_url_is_reported_before_any_request() {
+    let p = Project::new(
+        "sources:\n  - name: a\n    type: rest_api\n    rest_api:\n      base_url: api.example.com/v1\n      resources: [users]\n",
+    );
+    let run = p.dango(&["sync"]);
+    run.assert_failed();
+    let err = run.stderr();
+    assert!(
+        err.contains("sources.yml:5: source `a`: field `sources[0].rest_api.base_url`"),
+        "{err}"
+    );
+    assert!(
+        err.contains("is not a URL") && err.contains("https://"),
+        "{err}"
+    );
+}
+
+#[test]
 fn yaml_syntax_errors_point_at_the_line() {
     let p = Project::new("sources:\n  - name: a\n    type: [rest_api\n");
     let run = p.dango(&["validate"]);

@@ -18,6 +18,10 @@ pub trait ColumnBuilder: Send {
     fn append_null(&mut self);
     /// Values appended since the last `finish`.
     fn len(&self) -> usize;
+    /// Whether nothing was appended since the last `finish`.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
     /// The column so far, as an Arrow array; the builder starts empty again.
     fn finish(&mut self) -> ArrayRef;
 }

@@ -83,7 +83,7 @@ pub enum PlanError {
         /// The source.
         source_name: String,
         /// What went wrong.
-        error: FetchError,
+        error: Box<FetchError>,
     },
 }
 
@@ -142,9 +142,9 @@ pub fn plan(
 }
 
 fn plan_source(source: &SourceConfig, creds: &Credentials) -> Result<SourcePlan, PlanError> {
-    let fetch_err = |error| PlanError::Fetch {
+    let fetch_err = |error: FetchError| PlanError::Fetch {
         source_name: source.name.clone(),
-        error,
+        error: Box::new(error),
     };
     let Some(api) = &source.rest_api else {
         return Err(PlanError::Unsupported(source.name.clone()));

@@ -20,7 +20,7 @@ pub fn user(id: usize) -> Value {
         "id": id,
         "name": format!("User {id}"),
         "email": format!("user{id}@example.com"),
-        "isActive": id % 4 != 0,
+        "isActive": !id.is_multiple_of(4),
         "signupDate": timestamp(id * 7),
         "profile": {"age": 20 + id % 50, "country": CITIES[id % CITIES.len()]},
     })
@@ -60,7 +60,7 @@ pub fn order(id: usize) -> Value {
             "address": {"city": CITIES[id % CITIES.len()], "zip": format!("{:05}", id % 99_999)},
         },
         "lineItems": items,
-        "tags": if id % 2 == 0 { json!(["gift", "express"]) } else { json!(["standard"]) },
+        "tags": if id.is_multiple_of(2) { json!(["gift", "express"]) } else { json!(["standard"]) },
     })
 }
 
@@ -68,7 +68,7 @@ pub fn order(id: usize) -> Value {
 pub fn event(id: usize) -> Value {
     json!({
         "id": id,
-        "type": if id % 2 == 0 { "click" } else { "view" },
+        "type": if id.is_multiple_of(2) { "click" } else { "view" },
         "occurredAt": timestamp(id),
         "payload": {"page": format!("/p/{}", id % 10)},
     })

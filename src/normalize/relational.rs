@@ -33,6 +33,9 @@ pub mod columns {
     pub const VALUE: &str = "value";
 }
 
+/// Lists found while flattening: their key path and their items, to become child tables.
+type Lists = Vec<(Vec<String>, Vec<Value>)>;
+
 /// Length in bytes of the digests behind `_dlt_id` (14 base64 characters).
 const DLT_ID_BYTES: usize = 10;
 
@@ -124,11 +127,7 @@ impl Normalizer {
 
     /// dlt's `_flatten`: a stack walk, so a level's scalars come before its nested objects and
     /// nested objects come out in reverse key order.
-    fn flatten(
-        &mut self,
-        record: Map<String, Value>,
-        level: i64,
-    ) -> (Row, Vec<(Vec<String>, Vec<Value>)>) {
+    fn flatten(&mut self, record: Map<String, Value>, level: i64) -> (Row, Lists) {
         let mut row = Row::new();
         let mut lists = Vec::new();
         let mut stack = vec![(record, level, Vec::<String>::new())];

@@ -92,7 +92,7 @@ impl Credentials {
             .get(name)
             .or_else(|| self.dotenv.get(name))
             .cloned()
-            .or_else(|| self.from_secrets_toml(source, name));
+            .or_else(|| self.secrets_toml_value(source, name));
         if let Some(value) = &found {
             self.redactor.add(value);
         }
@@ -123,7 +123,7 @@ impl Credentials {
         found
     }
 
-    fn from_secrets_toml(&self, source: &str, name: &str) -> Option<String> {
+    fn secrets_toml_value(&self, source: &str, name: &str) -> Option<String> {
         let scalar = |v: &toml::Value| match v {
             toml::Value::String(s) => Some(s.clone()),
             toml::Value::Integer(i) => Some(i.to_string()),
@@ -137,7 +137,7 @@ impl Credentials {
         let section = self.secrets.get("sources")?.get(source)?;
         section
             .get(name)
-            .or_else(|| section.get(&name.to_lowercase()))
+            .or_else(|| section.get(name.to_lowercase()))
             .and_then(scalar)
     }
 

@@ -75,11 +75,7 @@ const AUTH_SECRETS: [(&str, &[&str]); 4] = [
 /// Fills the secret fields an `auth` block leaves out from `lookup(field)`, as dlt fills
 /// `dlt.secrets.value` arguments (e.g. `[sources.<source>] token = ...` in secrets.toml).
 pub fn fill_auth_secrets(rest: &mut Map<String, Value>, lookup: &dyn Fn(&str) -> Option<String>) {
-    let mut blocks: Vec<&mut Map<String, Value>> = Vec::new();
-    let (auth, client) = split_auth_client(rest);
-    blocks.extend(auth);
-    blocks.extend(client);
-    for auth in blocks {
+    for auth in auth_blocks(rest) {
         let kind = auth
             .get("type")
             .and_then(Value::as_str)
@@ -101,24 +97,19 @@ pub fn fill_auth_secrets(rest: &mut Map<String, Value>, lookup: &dyn Fn(&str) ->
     }
 }
 
-fn split_auth_client(
-    rest: &mut Map<String, Value>,
-) -> (
-    Option<&mut Map<String, Value>>,
-    Option<&mut Map<String, Value>>,
-) {
-    let mut auth = None;
-    let mut client_auth = None;
+/// The `auth` blocks of a `rest_api` block: its own and its `client`'s.
+fn auth_blocks(rest: &mut Map<String, Value>) -> Vec<&mut Map<String, Value>> {
+    let mut blocks = Vec::new();
     for (key, value) in rest.iter_mut() {
         match (key.as_str(), value) {
-            ("auth", Value::Object(a)) => auth = Some(a),
+            ("auth", Value::Object(a)) => blocks.push(a),
             ("client", Value::Object(c)) => {
-                client_auth = c.get_mut("auth").and_then(Value::as_object_mut);
+                blocks.extend(c.get_mut("auth").and_then(Value::as_object_mut));
             }
             _ => {}
         }
     }
-    (auth, client_auth)
+    blocks
 }
 
 /// `paginator: header_link` → `paginator: {type: header_link}`.

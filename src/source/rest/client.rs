@@ -414,6 +414,31 @@ mod tests {
     }
 
     #[test]
+    fn response_actions_match_status_and_content() {
+        let resp = |status: u16, body: &'static str| RawResponse {
+            status,
+            headers: HeaderMap::new(),
+            body: Bytes::from_static(body.as_bytes()),
+        };
+        let action = |status_code: Option<u16>, content: Option<&str>| ResponseAction {
+            status_code,
+            content: content.map(str::to_string),
+            action: ResponseActionKind::Ignore,
+        };
+        let by_status = [action(Some(404), None)];
+        assert!(matches_action(&resp(404, "x"), &by_status));
+        assert!(!matches_action(&resp(200, "x"), &by_status));
+        let by_content = [action(None, Some("no reports yet"))];
+        assert!(matches_action(
+            &resp(200, "{\"msg\": \"no reports yet\"}"),
+            &by_content
+        ));
+        let both = [action(Some(404), Some("gone"))];
+        assert!(!matches_action(&resp(404, "missing"), &both));
+        assert!(matches_action(&resp(404, "gone for good"), &both));
+    }
+
+    #[test]
     fn auth_hints_name_the_header_not_the_value() {
         let mut h = HeaderMap::new();
         h.insert("authorization", HeaderValue::from_static("Bearer hunter2"));

@@ -94,6 +94,17 @@ mod tests {
     }
 
     #[test]
+    fn has_more_false_ends_pagination() {
+        let mut c = config(None, None);
+        c.has_more_path = Some("meta.has_more".into());
+        let mut p = PageNumber::new(c);
+        let more = json!({"meta": {"has_more": true}});
+        let last = json!({"meta": {"has_more": false}});
+        let seen = walk(&mut p, &[(more, 5), (last, 5), (json!({}), 5)]);
+        assert_eq!(seen.len(), 2);
+    }
+
+    #[test]
     fn maximum_page_is_the_last_requested() {
         let mut p = PageNumber::new(config(None, Some(2)));
         let seen = walk(&mut p, &[(json!({}), 5), (json!({}), 5), (json!({}), 5)]);
