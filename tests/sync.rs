@@ -256,7 +256,10 @@ fn secrets_toml_supplies_variables_and_rejected_tokens_are_never_printed() {
     let out = run.all();
     assert!(out.contains("HTTP 401"), "{out}");
     // Resources run in parallel: whichever is rejected first is reported, with its URL.
-    assert!(out.contains(&format!("GET {}/", api.base_url())), "the URL is named: {out}");
+    assert!(
+        out.contains(&format!("GET {}/", api.base_url())),
+        "the URL is named: {out}"
+    );
     assert!(out.contains("authorization"), "the header is named: {out}");
     assert!(
         !out.contains("wrong-secret-value"),
