@@ -95,6 +95,11 @@ fn has_more(body: &Value, path: Option<&str>) -> bool {
     }
 }
 
+/// The count at `path` in `body` (a total of pages or records), if the path is set and holds one.
+fn count_at(body: &Value, path: Option<&str>) -> Option<u64> {
+    as_count(crate::source::rest::json_path::find(body, path?)?)
+}
+
 /// A JSON number or numeric string as an integer (totals arrive both ways).
 fn as_count(value: &Value) -> Option<u64> {
     match value {

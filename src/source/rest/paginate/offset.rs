@@ -1,8 +1,7 @@
 //! `type: offset`: `?offset=0&limit=100`, then 100, 200, ... until a short page or the total.
 
-use super::{PaginateError, Paginator, ResponseView, as_count, has_more};
+use super::{PaginateError, Paginator, ResponseView, count_at, has_more};
 use crate::project::config::OffsetConfig;
-use crate::source::rest::json_path;
 use crate::source::rest::request::PageRequest;
 
 /// Steps the offset by `limit`.
@@ -41,12 +40,7 @@ impl Paginator for Offset {
             return Ok(false);
         }
         self.offset += self.config.limit;
-        let total = self
-            .config
-            .total_path
-            .as_deref()
-            .and_then(|path| json_path::find(resp.body, path))
-            .and_then(as_count);
+        let total = count_at(resp.body, self.config.total_path.as_deref());
         if total.is_some_and(|total| self.offset >= total) {
             return Ok(false);
         }

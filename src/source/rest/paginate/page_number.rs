@@ -1,8 +1,7 @@
 //! `type: page_number`: `?page=1`, `?page=2`, ... until an empty page, the total or the maximum.
 
-use super::{PaginateError, Paginator, ResponseView, as_count, has_more};
+use super::{PaginateError, Paginator, ResponseView, count_at, has_more};
 use crate::project::config::PageNumberConfig;
-use crate::source::rest::json_path;
 use crate::source::rest::request::PageRequest;
 
 /// Counts pages up from `start`.
@@ -40,12 +39,7 @@ impl Paginator for PageNumber {
             return Ok(false);
         }
         self.page += 1;
-        let total_pages = self
-            .config
-            .total_path
-            .as_deref()
-            .and_then(|path| json_path::find(resp.body, path))
-            .and_then(as_count);
+        let total_pages = count_at(resp.body, self.config.total_path.as_deref());
         // Pages are numbered from `start`, so the last one is start + total - 1.
         if total_pages.is_some_and(|total| self.page >= self.config.start + total) {
             return Ok(false);
