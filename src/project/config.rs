@@ -2,6 +2,7 @@
 //! field says what it does and shows an example. `loader.rs` turns the YAML into these.
 
 use std::collections::BTreeMap;
+use std::num::NonZeroUsize;
 
 use serde::Deserialize;
 use serde_json::Value;
@@ -93,10 +94,19 @@ pub struct RestApiConfig {
     /// Retries and timeouts of this source's requests.
     #[serde(default)]
     pub retry: RetryConfig,
+    /// Pages of one resource in flight at once, when the paginator knows them in advance (page
+    /// numbers or offsets with a total). Still under `rate_limit`. Example: `concurrency: 8`
+    #[serde(default = "default_concurrency")]
+    pub concurrency: NonZeroUsize,
     /// The endpoints to load, one table each. Parsed one by one by the loader (after merging
     /// `resource_defaults` into each) so that every resource's mistakes are reported.
     #[serde(skip)]
     pub resources: Vec<ResourceConfig>,
+}
+
+/// Four pages in flight hide most of an API's latency without crowding it.
+fn default_concurrency() -> NonZeroUsize {
+    const { NonZeroUsize::new(4).expect("4 is not zero") }
 }
 
 impl RestApiConfig {

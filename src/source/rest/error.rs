@@ -90,4 +90,7 @@ pub enum FetchError {
     /// The consumer of the pages stopped (the sync is failing elsewhere).
     #[error("the sync was stopped")]
     Cancelled,
+    /// A parsing worker died (a bug, reported rather than hidden).
+    #[error("internal error: a parsing worker failed: {0}")]
+    Worker(String),
 }

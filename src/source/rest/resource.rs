@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use futures::StreamExt;
 use serde_json::{Map, Value};
 use tokio::sync::mpsc;
 use url::Url;
@@ -12,7 +13,7 @@ use super::client::{RestClient, excerpt};
 use super::dependent::{self, ParentRef};
 use super::error::FetchError;
 use super::incremental::Incremental;
-use super::paginate::{self, ResponseView};
+use super::paginate::{self, Paginator, Requests, ResponseView};
 use super::request::{PageRequest, param_text};
 use super::selector::take_records;
 use crate::project::Redactor;
@@ -48,6 +49,7 @@ pub struct RestResource {
     include_from_parent: Vec<String>,
     client: RestClient,
     redactor: Redactor,
+    concurrency: usize,
 }
 
 impl RestResource {
@@ -76,6 +78,7 @@ impl RestResource {
             include_from_parent: resource.include_from_parent.clone(),
             client,
             redactor,
+            concurrency: api.concurrency.get(),
         };
         if this.parent.is_none() {
             // Check the URL now, so a bad one fails before any request of the sync.
@@ -202,7 +205,8 @@ impl RestResource {
         })
     }
 
-    /// Follows the paginator from `req` until the last page.
+    /// Follows the paginator from `req` until the last page. Once a total tells which pages
+    /// follow, up to `concurrency` of them are fetched at once and delivered in order.
     async fn paginate(
         &self,
         mut req: PageRequest,
@@ -212,66 +216,139 @@ impl RestResource {
         let mut paginator = paginate::build(self.paginator.as_ref());
         paginator.prepare(&mut req);
         loop {
-            let url = req.full_url();
-            let Some(resp) = self
-                .client
-                .send(&req, &self.endpoint.response_actions)
-                .await?
-            else {
+            let Some(page) = self.fetch_page(&req).await? else {
                 return Ok(());
             };
-            let mut body = self.parse(&url, &resp.headers, &resp.body)?;
-            let mut records = take_records(&mut body, self.endpoint.data_selector.as_deref())
-                .map_err(|source| FetchError::Selector {
-                    url: self.redactor.redact(url.as_str()),
-                    source,
-                })?;
-            // Paginators judge the page by what the API sent; incremental filtering comes after.
-            let count = records.len();
-            if let Some(inc) = run.incremental.as_mut() {
-                records = inc.filter(records).map_err(|e| FetchError::Incremental {
-                    url: self.redactor.redact(url.as_str()),
-                    reason: e.to_string(),
-                })?;
+            if !self
+                .deliver(page, &mut req, paginator.as_mut(), extra, run)
+                .await?
+            {
+                return Ok(());
             }
-            self.capture(&records, run)?;
-            if !extra.is_empty() {
-                for record in &mut records {
-                    if let Value::Object(map) = record {
-                        map.extend(extra.iter().map(|(k, v)| (k.clone(), v.clone())));
-                    }
+            let Some(planned) = self.plan_ahead(paginator.as_ref(), &req) else {
+                continue;
+            };
+            let mut pages = futures::stream::iter(planned)
+                .map(|planned| async move {
+                    let page = self.fetch_page(&planned).await;
+                    (planned, page)
+                })
+                .buffered(self.concurrency);
+            while let Some((planned, page)) = pages.next().await {
+                // The paginator may disagree with the plan (say the total shrank): then the rest
+                // of the plan is dropped and pagination goes on one page at a time from `req`.
+                if planned != req {
+                    break;
+                }
+                let Some(page) = page? else {
+                    return Ok(());
+                };
+                if !self
+                    .deliver(page, &mut req, paginator.as_mut(), extra, run)
+                    .await?
+                {
+                    return Ok(());
                 }
             }
-            run.stats.pages += 1;
-            run.stats.records += records.len();
-            tracing::debug!(resource = %self.name, page = run.stats.pages, records = count, "page");
-            let page = Page {
-                number: run.stats.pages - 1,
-                records,
-            };
-            if run.pages.send(page).await.is_err() {
-                return Err(FetchError::Cancelled);
-            }
-            let view = ResponseView {
-                url: &url,
-                headers: &resp.headers,
-                body: &body,
-                records: count,
-            };
-            let more = paginator.advance(&mut req, &view).map_err(|e| match e {
-                paginate::PaginateError::Loop(detail) => FetchError::PaginationLoop {
-                    url: self.redactor.redact(url.as_str()),
-                    detail,
-                },
-                other => FetchError::BadUrl {
-                    url: self.redactor.redact(url.as_str()),
-                    reason: other.to_string(),
-                },
+        }
+    }
+
+    /// The requests to fetch concurrently from `next` on, if the paginator knows them. Only
+    /// GETs: a POST may not be safe to send ahead of knowing it is wanted.
+    fn plan_ahead(&self, paginator: &dyn Paginator, next: &PageRequest) -> Option<Requests> {
+        if self.concurrency < 2 || next.method != HttpMethod::GET {
+            return None;
+        }
+        paginator.ahead(next)
+    }
+
+    /// Sends `req` and parses the response on a blocking worker (parsing is CPU work the async
+    /// runtime should not do). `None` when a response action says to ignore it.
+    async fn fetch_page(&self, req: &PageRequest) -> Result<Option<Fetched>, FetchError> {
+        let url = req.full_url();
+        let Some(resp) = self
+            .client
+            .send(req, &self.endpoint.response_actions)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let (redactor, selector) = (self.redactor.clone(), self.endpoint.data_selector.clone());
+        let parsed = tokio::task::spawn_blocking(move || {
+            let mut body = parse(&redactor, &url, &resp.headers, &resp.body)?;
+            let records = take_records(&mut body, selector.as_deref()).map_err(|source| {
+                FetchError::Selector {
+                    url: redactor.redact(url.as_str()),
+                    source,
+                }
             })?;
-            if !more {
-                return Ok(());
+            Ok(Fetched {
+                url,
+                headers: resp.headers,
+                body,
+                records,
+            })
+        })
+        .await
+        .map_err(|e| FetchError::Worker(e.to_string()))?;
+        parsed.map(Some)
+    }
+
+    /// Hands one page's records to the consumer and moves `req` on to the next page; `false`
+    /// when the paginator says it was the last.
+    async fn deliver(
+        &self,
+        page: Fetched,
+        req: &mut PageRequest,
+        paginator: &mut dyn Paginator,
+        extra: &BTreeMap<String, Value>,
+        run: &mut Run,
+    ) -> Result<bool, FetchError> {
+        let Fetched {
+            url,
+            headers,
+            body,
+            mut records,
+        } = page;
+        // Paginators judge the page by what the API sent; incremental filtering comes after.
+        let count = records.len();
+        if let Some(inc) = run.incremental.as_mut() {
+            records = inc.filter(records).map_err(|e| FetchError::Incremental {
+                url: self.redactor.redact(url.as_str()),
+                reason: e.to_string(),
+            })?;
+        }
+        self.capture(&records, run)?;
+        if !extra.is_empty() {
+            for record in &mut records {
+                if let Value::Object(map) = record {
+                    map.extend(extra.iter().map(|(k, v)| (k.clone(), v.clone())));
+                }
             }
         }
+        run.stats.pages += 1;
+        run.stats.records += records.len();
+        tracing::debug!(resource = %self.name, page = run.stats.pages, records = count, "page");
+        let number = run.stats.pages - 1;
+        if run.pages.send(Page { number, records }).await.is_err() {
+            return Err(FetchError::Cancelled);
+        }
+        let view = ResponseView {
+            url: &url,
+            headers: &headers,
+            body: &body,
+            records: count,
+        };
+        paginator.advance(req, &view).map_err(|e| match e {
+            paginate::PaginateError::Loop(detail) => FetchError::PaginationLoop {
+                url: self.redactor.redact(url.as_str()),
+                detail,
+            },
+            other => FetchError::BadUrl {
+                url: self.redactor.redact(url.as_str()),
+                reason: other.to_string(),
+            },
+        })
     }
 
     fn capture(&self, records: &[Value], run: &mut Run) -> Result<(), FetchError> {
@@ -290,23 +367,32 @@ impl RestResource {
         }
         Ok(())
     }
+}
 
-    fn parse(
-        &self,
-        url: &Url,
-        headers: &reqwest::header::HeaderMap,
-        body: &[u8],
-    ) -> Result<Value, FetchError> {
-        serde_json::from_slice(body).map_err(|_| FetchError::NotJson {
-            url: self.redactor.redact(url.as_str()),
-            content_type: headers
-                .get(reqwest::header::CONTENT_TYPE)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("none")
-                .to_string(),
-            excerpt: excerpt(&self.redactor, body),
-        })
-    }
+/// One response, parsed, with its records selected but not yet delivered.
+struct Fetched {
+    url: Url,
+    headers: reqwest::header::HeaderMap,
+    body: Value,
+    records: Vec<Value>,
+}
+
+/// The JSON body of a response, or an error showing what came instead.
+fn parse(
+    redactor: &Redactor,
+    url: &Url,
+    headers: &reqwest::header::HeaderMap,
+    body: &[u8],
+) -> Result<Value, FetchError> {
+    serde_json::from_slice(body).map_err(|_| FetchError::NotJson {
+        url: redactor.redact(url.as_str()),
+        content_type: headers
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("none")
+            .to_string(),
+        excerpt: excerpt(redactor, body),
+    })
 }
 
 /// What a fetch needs besides the resource itself.

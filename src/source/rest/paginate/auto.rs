@@ -32,6 +32,10 @@ impl Paginator for Auto {
             None => Ok(false),
         }
     }
+
+    fn ahead(&self, next: &PageRequest) -> Option<super::Requests> {
+        self.chosen.as_ref()?.ahead(next)
+    }
 }
 
 fn detect(resp: &ResponseView<'_>) -> Box<dyn Paginator> {

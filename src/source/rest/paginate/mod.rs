@@ -50,6 +50,29 @@ pub trait Paginator: Send {
         req: &mut PageRequest,
         resp: &ResponseView<'_>,
     ) -> Result<bool, PaginateError>;
+
+    /// The requests from `next` on, when a total has told how many pages follow, so several can
+    /// be in flight at once. `advance` stays the authority: the fetcher checks each page against it.
+    fn ahead(&self, _next: &PageRequest) -> Option<Requests> {
+        None
+    }
+}
+
+/// Requests planned ahead of time, produced lazily (an API may have a million pages).
+pub type Requests = Box<dyn Iterator<Item = PageRequest> + Send>;
+
+/// `next` with query parameter `param` set to each of `values` in turn.
+fn with_param(
+    next: &PageRequest,
+    param: &str,
+    values: impl Iterator<Item = u64> + Send + 'static,
+) -> Requests {
+    let (next, param) = (next.clone(), param.to_string());
+    Box::new(values.map(move |value| {
+        let mut req = next.clone();
+        req.set_param(&param, value);
+        req
+    }))
 }
 
 /// The paginator a resource's config asks for; `None` config means auto-detection.
@@ -113,16 +136,26 @@ fn as_count(value: &Value) -> Option<u64> {
 pub(crate) mod test_support {
     use super::*;
 
-    /// Runs `p` over canned responses and returns the query of every request it makes.
-    pub fn walk(p: &mut dyn Paginator, bodies: &[(Value, usize)]) -> Vec<Vec<(String, String)>> {
-        let url = Url::parse("http://api.test/items").unwrap();
-        let mut req = PageRequest {
+    /// A GET of `http://api.test/items` with no query.
+    pub fn request() -> PageRequest {
+        request_with(vec![])
+    }
+
+    /// A GET of `http://api.test/items` with `query`.
+    pub fn request_with(query: Vec<(String, String)>) -> PageRequest {
+        PageRequest {
             method: crate::project::config::HttpMethod::GET,
-            url: url.clone(),
-            query: vec![],
+            url: Url::parse("http://api.test/items").unwrap(),
+            query,
             headers: vec![],
             json: None,
-        };
+        }
+    }
+
+    /// Runs `p` over canned responses and returns the query of every request it makes.
+    pub fn walk(p: &mut dyn Paginator, bodies: &[(Value, usize)]) -> Vec<Vec<(String, String)>> {
+        let mut req = request();
+        let url = req.url.clone();
         p.prepare(&mut req);
         let mut seen = vec![req.query.clone()];
         let headers = HeaderMap::new();

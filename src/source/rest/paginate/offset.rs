@@ -1,6 +1,6 @@
 //! `type: offset`: `?offset=0&limit=100`, then 100, 200, ... until a short page or the total.
 
-use super::{PaginateError, Paginator, ResponseView, count_at, has_more};
+use super::{PaginateError, Paginator, Requests, ResponseView, count_at, has_more, with_param};
 use crate::project::config::OffsetConfig;
 use crate::source::rest::request::PageRequest;
 
@@ -9,13 +9,19 @@ use crate::source::rest::request::PageRequest;
 pub struct Offset {
     config: OffsetConfig,
     offset: u64,
+    /// The total number of records, as the last response gave it.
+    total: Option<u64>,
 }
 
 impl Offset {
     /// A paginator starting at `config.start`.
     pub fn new(config: OffsetConfig) -> Self {
         let offset = config.start;
-        Self { config, offset }
+        Self {
+            config,
+            offset,
+            total: None,
+        }
     }
 }
 
@@ -40,8 +46,8 @@ impl Paginator for Offset {
             return Ok(false);
         }
         self.offset += self.config.limit;
-        let total = count_at(resp.body, self.config.total_path.as_deref());
-        if total.is_some_and(|total| self.offset >= total) {
+        self.total = count_at(resp.body, self.config.total_path.as_deref());
+        if self.total.is_some_and(|total| self.offset >= total) {
             return Ok(false);
         }
         if self
@@ -53,6 +59,20 @@ impl Paginator for Offset {
         }
         req.set_param(&self.config.param, self.offset);
         Ok(true)
+    }
+
+    fn ahead(&self, next: &PageRequest) -> Option<Requests> {
+        let end = self.total?;
+        let end = match self.config.maximum_offset {
+            Some(max) => end.min(max),
+            None => end,
+        };
+        let step = usize::try_from(self.config.limit.max(1)).ok()?;
+        Some(with_param(
+            next,
+            &self.config.param,
+            (self.offset..end).step_by(step),
+        ))
     }
 }
 
@@ -82,6 +102,21 @@ mod tests {
         let offsets: Vec<_> = seen.iter().map(|q| q[0].1.clone()).collect();
         assert_eq!(offsets, ["0", "10", "20"]);
         assert_eq!(seen[0], q(&[("offset", "0"), ("limit", "10")]));
+    }
+
+    #[test]
+    fn a_total_plans_the_remaining_offsets() {
+        let mut p = Offset::new(config(Some("total")));
+        let seen = walk(&mut p, &[(json!({"total": 35}), 10)]);
+        let next = super::super::test_support::request_with(seen[1].clone());
+        let planned: Vec<_> = p.ahead(&next).unwrap().map(|r| r.query).collect();
+        let offsets: Vec<_> = planned.iter().map(|q| q[0].1.as_str()).collect();
+        assert_eq!(offsets, ["10", "20", "30"]);
+        assert!(
+            planned
+                .iter()
+                .all(|q| q[1] == ("limit".into(), "10".into()))
+        );
     }
 
     #[test]

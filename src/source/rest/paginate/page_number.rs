@@ -1,6 +1,6 @@
 //! `type: page_number`: `?page=1`, `?page=2`, ... until an empty page, the total or the maximum.
 
-use super::{PaginateError, Paginator, ResponseView, count_at, has_more};
+use super::{PaginateError, Paginator, Requests, ResponseView, count_at, has_more, with_param};
 use crate::project::config::PageNumberConfig;
 use crate::source::rest::request::PageRequest;
 
@@ -9,13 +9,19 @@ use crate::source::rest::request::PageRequest;
 pub struct PageNumber {
     config: PageNumberConfig,
     page: u64,
+    /// The total number of pages, as the last response gave it.
+    total: Option<u64>,
 }
 
 impl PageNumber {
     /// A paginator starting at `config.start`.
     pub fn new(config: PageNumberConfig) -> Self {
         let page = config.start;
-        Self { config, page }
+        Self {
+            config,
+            page,
+            total: None,
+        }
     }
 }
 
@@ -39,9 +45,12 @@ impl Paginator for PageNumber {
             return Ok(false);
         }
         self.page += 1;
-        let total_pages = count_at(resp.body, self.config.total_path.as_deref());
+        self.total = count_at(resp.body, self.config.total_path.as_deref());
         // Pages are numbered from `start`, so the last one is start + total - 1.
-        if total_pages.is_some_and(|total| self.page >= self.config.start + total) {
+        if self
+            .total
+            .is_some_and(|total| self.page >= self.config.start + total)
+        {
             return Ok(false);
         }
         if self.config.maximum_page.is_some_and(|max| self.page > max) {
@@ -49,6 +58,15 @@ impl Paginator for PageNumber {
         }
         req.set_param(&self.config.param, self.page);
         Ok(true)
+    }
+
+    fn ahead(&self, next: &PageRequest) -> Option<Requests> {
+        let end = self.config.start + self.total?;
+        let end = match self.config.maximum_page {
+            Some(max) => end.min(max + 1),
+            None => end,
+        };
+        Some(with_param(next, &self.config.param, self.page..end))
     }
 }
 
@@ -96,6 +114,21 @@ mod tests {
         let last = json!({"meta": {"has_more": false}});
         let seen = walk(&mut p, &[(more, 5), (last, 5), (json!({}), 5)]);
         assert_eq!(seen.len(), 2);
+    }
+
+    #[test]
+    fn a_total_plans_the_remaining_pages() {
+        let mut c = config(Some("meta.total_pages"), Some(4));
+        c.start = 0;
+        let mut p = PageNumber::new(c);
+        assert!(p.ahead(&super::super::test_support::request()).is_none());
+        let body = json!({"meta": {"total_pages": 9}});
+        let seen = walk(&mut p, &[(body, 5)]);
+        let next = super::super::test_support::request_with(seen[1].clone());
+        let planned: Vec<_> = p.ahead(&next).unwrap().map(|r| r.query).collect();
+        // Pages 1..=4: the total allows 0..=8, the maximum stops at 4.
+        let pages: Vec<_> = (1..=4).map(|n| q(&[("page", &n.to_string())])).collect();
+        assert_eq!(planned, pages);
     }
 
     #[test]
