@@ -1,5 +1,6 @@
-//! Per-stage benchmarks on a page of mock orders (nested, ~2.5 line items each): normalize,
-//! normalize + Arrow decode, and staging into DuckDB through the appender.
+//! Per-stage benchmarks on a page of mock orders (nested, ~2.5 line items each), in pipeline
+//! order: parse the response body, normalize, normalize + Arrow decode, dedupe in DataFusion,
+//! and staging into DuckDB through the appender.
 
 use std::collections::HashMap;
 
@@ -37,6 +38,11 @@ fn stages(c: &mut Criterion) {
     let records = page();
     let mut group = c.benchmark_group("page_of_1000_orders");
     group.throughput(Throughput::Elements(ROWS as u64));
+    let body = serde_json::to_vec(&serde_json::json!({"items": records, "total": ROWS}))
+        .expect("serializes");
+    group.bench_function("parse", |b| {
+        b.iter(|| serde_json::from_slice::<Value>(&body).expect("parses"))
+    });
     group.bench_function("normalize", |b| {
         b.iter_batched(
             || records.clone(),
@@ -59,6 +65,17 @@ fn stages(c: &mut Criterion) {
         )
     });
     let batches = normalize_and_build(records.clone());
+    let root = batches[0].1.clone();
+    group.bench_function("dedupe", |b| {
+        let runtime = tokio::runtime::Runtime::new().expect("runtime");
+        let ctx = datafusion::prelude::SessionContext::new();
+        let key = vec!["id".to_string()];
+        b.iter(|| {
+            runtime
+                .block_on(dango::dedupe::latest_per_key(&ctx, root.clone(), &key))
+                .expect("dedupes")
+        })
+    });
     group.bench_function("stage_into_duckdb", |b| {
         let conn = dango::warehouse::connect_in_memory().unwrap();
         let mut staging = StagingTables::default();

@@ -2,7 +2,8 @@
 """End-to-end benchmark: the same mock API (N nested orders, 1,000 per page) loaded into DuckDB
 by Dango, by dlt's rest_api source (defaults, and loader_file_format="parquet"), and by DuckDB's
 own read_json over the same pages saved to disk (the floor). Prints seconds, rows/s, peak RSS and
-ratios, all measured side by side in one run.
+ratios, all measured side by side in one run (medians of --repeat runs). Every tool loads the
+same resource the same way: merge on `id`, offset pagination with the API's total.
 
     python3 scripts/bench_e2e.py --orders 100000 --dango target/release/dango
 
@@ -11,6 +12,7 @@ Needs `pip install 'dlt[duckdb]'` (scripts/setup.sh installs it).
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -40,6 +42,13 @@ con.sql("CREATE TABLE orders AS SELECT unnest(items, recursive := false) AS o FR
 '''
 
 
+def cpu_seconds(pid):
+    """User + system CPU seconds a process has used so far."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def measured(cmd, env=None, cwd=None):
     """Runs cmd; returns (seconds, peak RSS in MB)."""
     started = time.perf_counter()
@@ -56,6 +65,8 @@ def main():
     ap.add_argument("--orders", type=int, default=100_000)
     ap.add_argument("--dango", default="target/release/dango")
     ap.add_argument("--skip-dlt-default", action="store_true", help="dlt's default loader is slow at large N")
+    ap.add_argument("--skip-dlt", action="store_true", help="only Dango and the read_json floor")
+    ap.add_argument("--repeat", type=int, default=1, help="runs per tool; medians are reported")
     args = ap.parse_args()
     dango = os.path.abspath(args.dango)
     work = tempfile.mkdtemp(prefix="dango-bench-")
@@ -78,17 +89,39 @@ def main():
         - name: orders
           endpoint: /orders
           data_selector: items
+          write_disposition: merge
+          primary_key: id
           pagination: {{type: offset, limit: 1000, total_path: total}}
 """)
-        results.append(("dango", *measured([dango, "sync"], cwd=project)))
+
+        def run(name, make_cmd, **kw):
+            """Runs a tool --repeat times on fresh state; records medians and the server's CPU."""
+            runs = []
+            for i in range(args.repeat):
+                cpu = cpu_seconds(server.pid)
+                seconds, rss = measured(make_cmd(i), **kw)
+                runs.append((seconds, rss, cpu_seconds(server.pid) - cpu))
+            results.append((name, *(statistics.median(r[k] for r in runs) for k in range(3))))
+
+        def dango_cmd(i):
+            # A fresh warehouse for every run: each run loads all orders from scratch.
+            warehouse = os.path.join(project, "data", "warehouse.duckdb")
+            for path in [warehouse, warehouse + ".wal"]:
+                if os.path.exists(path):
+                    os.remove(path)
+            return [dango, "sync"]
+
+        run("dango", dango_cmd, cwd=project)
 
         script = os.path.join(work, "dlt_bench.py")
         with open(script, "w") as f:
             f.write(DLT_SCRIPT)
-        for fmt in ["parquet"] + ([] if args.skip_dlt_default else ["default"]):
-            db = os.path.join(work, f"dlt_{fmt}.duckdb")
-            cmd = [sys.executable, script, base, db, os.path.join(work, f"pipes_{fmt}"), fmt]
-            results.append((f"dlt ({fmt})", *measured(cmd, env=env)))
+        formats = [] if args.skip_dlt else ["parquet"] + ([] if args.skip_dlt_default else ["default"])
+        for fmt in formats:
+            def dlt_cmd(i, fmt=fmt):
+                db = os.path.join(work, f"dlt_{fmt}_{i}.duckdb")
+                return [sys.executable, script, base, db, os.path.join(work, f"pipes_{fmt}_{i}"), fmt]
+            run(f"dlt ({fmt})", dlt_cmd, env=env)
 
         pages = os.path.join(work, "pages")
         os.makedirs(pages)
@@ -99,17 +132,19 @@ def main():
         floor = os.path.join(work, "floor.py")
         with open(floor, "w") as f:
             f.write(FLOOR_SCRIPT)
-        cmd = [sys.executable, floor, os.path.join(work, "floor.duckdb"), pages]
-        results.append(("duckdb read_json (floor, from disk)", *measured(cmd)))
+        run("duckdb read_json (floor, from disk)",
+            lambda i: [sys.executable, floor, os.path.join(work, f"floor_{i}.duckdb"), pages])
     finally:
         server.kill()
 
     ours = results[0][1]
-    print(f"\n{args.orders:,} orders (~{int(args.orders * 2.5):,} line items), 1,000 per page, {os.cpu_count()} cores")
-    print(f"{'tool':<38}{'seconds':>9}{'orders/s':>12}{'peak RSS MB':>13}{'time vs dango':>15}")
-    for name, seconds, rss in results:
-        print(f"{name:<38}{seconds:>9.2f}{args.orders / seconds:>12,.0f}{rss:>13.0f}{seconds / ours:>14.1f}x")
-    print(json.dumps({name: {"seconds": s, "peak_rss_mb": r} for name, s, r in results}))
+    print(f"\n{args.orders:,} orders (~{int(args.orders * 2.5):,} line items), 1,000 per page, "
+          f"{os.cpu_count()} cores, median of {args.repeat}")
+    print(f"{'tool':<38}{'seconds':>9}{'orders/s':>12}{'peak RSS MB':>13}{'server CPU s':>14}{'time vs dango':>15}")
+    for name, seconds, rss, server_cpu in results:
+        print(f"{name:<38}{seconds:>9.2f}{args.orders / seconds:>12,.0f}{rss:>13.0f}{server_cpu:>14.2f}"
+              f"{seconds / ours:>14.1f}x")
+    print(json.dumps({name: {"seconds": s, "peak_rss_mb": r, "server_cpu_s": c} for name, s, r, c in results}))
 
 
 if __name__ == "__main__":

@@ -15,6 +15,9 @@ pub struct MockApiArgs {
     /// Number of orders (about 2.5 line items each).
     #[arg(long, default_value_t = 120)]
     orders: usize,
+    /// Number of events (and posts, products).
+    #[arg(long, default_value_t = 30)]
+    events: usize,
     /// Default page size.
     #[arg(long, default_value_t = 10)]
     page_size: usize,
@@ -26,6 +29,7 @@ pub struct MockApiArgs {
 pub fn run(args: MockApiArgs) -> anyhow::Result<ExitCode> {
     let config = MockApiConfig {
         orders: args.orders,
+        events: args.events,
         page_size: args.page_size,
         latency: Duration::from_millis(args.latency_ms),
         ..MockApiConfig::default()
