@@ -73,6 +73,28 @@ fn parallel_one_runs_resources_one_after_another() {
     assert!(zero.stderr().contains("--parallel"), "{}", zero.stderr());
 }
 
+#[test]
+fn parallel_can_be_set_in_the_sources_file_and_the_flag_wins() {
+    let api = MockApi::start(MockApiConfig {
+        latency: Duration::from_millis(15),
+        ..MockApiConfig::default()
+    })
+    .unwrap();
+    let p = two_sources(&api);
+    let yml = std::fs::read_to_string(p.path().join(".dango/sources.yml")).unwrap();
+    p.write(".dango/sources.yml", &format!("parallel: 1\n{yml}"));
+    p.dango(&["sync"]).assert_ok();
+    assert_eq!(switches(&api.counters().requests()), 3);
+    p.dango(&["sync", "--parallel", "4"]).assert_ok();
+    assert!(switches(&api.counters().requests()) > 3 + 6);
+
+    p.write(".dango/sources.yml", &format!("parallel: 0\n{yml}"));
+    let bad = p.dango(&["validate"]);
+    bad.assert_failed();
+    assert!(bad.all().contains("parallel"), "{}", bad.all());
+    assert!(bad.all().contains("at least 1"), "{}", bad.all());
+}
+
 /// One `orders` resource paged by offset with a total, `concurrency` pages at a time.
 fn paged_orders(api: &MockApi, concurrency: usize) -> Project {
     Project::new(&support::rest_source(

@@ -1,5 +1,6 @@
 //! `dango sync [SOURCE...]`: plan, fetch, load, commit, and print what landed.
 
+use std::num::NonZeroUsize;
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -30,11 +31,10 @@ pub struct SyncArgs {
 
 pub fn run(args: SyncArgs) -> anyhow::Result<ExitCode> {
     let layout = args.project.layout()?;
-    let defaults = SyncOptions::default();
     let options = SyncOptions {
         allow_empty_replace: args.allow_empty_replace,
         full_refresh: args.full_refresh,
-        parallel: args.parallel.map_or(defaults.parallel, usize::from),
+        parallel: args.parallel.map(usize::from),
     };
     let reports = run_sync(&layout, &args.sources, &options)?;
     print_reports(&reports);
@@ -55,6 +55,11 @@ pub fn run_sync(
     let file = load_sources_file(&layout.sources_file())?;
     let creds = Credentials::load(layout.root())?;
     let plans = plan(layout, &file, sources, &creds)?;
+    // `--parallel` wins over the file's `parallel:`, which wins over the engine's default.
+    let options = SyncOptions {
+        parallel: options.parallel.or(file.parallel.map(NonZeroUsize::get)),
+        ..options.clone()
+    };
     if plans.is_empty() {
         anyhow::bail!(
             "no enabled sources in {}: add one, or set `enabled: true`",
@@ -66,7 +71,7 @@ pub fn run_sync(
         .build()
         .context("starting the async runtime")?;
     let warehouse = Warehouse::open(&layout.warehouse_file())?;
-    Ok(runtime.block_on(sync(&warehouse, plans, options)))
+    Ok(runtime.block_on(sync(&warehouse, plans, &options)))
 }
 
 /// Prints one block per source: resources with pages, rows and seconds, or the error.

@@ -19,24 +19,15 @@ use crate::warehouse::catalog::{SchemaColumns, schema_columns};
 use crate::warehouse::{CommitPlan, ResourceCommit, Warehouse, staging_schema};
 
 /// Options of a sync run.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct SyncOptions {
     /// Allow `replace` resources that return no rows to empty their tables.
     pub allow_empty_replace: bool,
     /// Drop each source's tables and cursors and load from scratch (in the commit).
     pub full_refresh: bool,
-    /// Resources fetched and loaded at the same time, across all sources.
-    pub parallel: usize,
-}
-
-impl Default for SyncOptions {
-    fn default() -> Self {
-        Self {
-            allow_empty_replace: false,
-            full_refresh: false,
-            parallel: std::thread::available_parallelism().map_or(2, |n| n.get()),
-        }
-    }
+    /// Resources fetched and loaded at the same time, across all sources (default: one per
+    /// CPU core).
+    pub parallel: Option<usize>,
 }
 
 /// The outcome of one source.
@@ -62,7 +53,10 @@ pub async fn sync(
     sources: Vec<SourcePlan>,
     options: &SyncOptions,
 ) -> Vec<SourceReport> {
-    let permits = Arc::new(Semaphore::new(options.parallel.max(1)));
+    let parallel = options
+        .parallel
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
+    let permits = Arc::new(Semaphore::new(parallel.max(1)));
     // Sources loading into one dataset share its staging schema: those run one after another.
     let mut groups: Vec<Vec<(usize, SourcePlan)>> = Vec::new();
     for (i, source) in sources.into_iter().enumerate() {

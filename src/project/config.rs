@@ -16,6 +16,9 @@ pub use crate::source::rest::incremental::IncrementalConfig;
 pub struct SourcesFile {
     /// Every source in the file, enabled or not, in file order.
     pub sources: Vec<SourceConfig>,
+    /// Resources to sync at once across all sources, unless `--parallel` says otherwise.
+    /// Example: `parallel: 4`
+    pub parallel: Option<NonZeroUsize>,
 }
 
 /// One entry of `sources:`.

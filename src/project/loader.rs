@@ -2,6 +2,7 @@
 //! and each resource is parsed on its own, so one mistake does not hide the next.
 
 use std::collections::BTreeSet;
+use std::num::NonZeroUsize;
 use std::path::Path;
 
 use serde::de::DeserializeOwned;
@@ -18,7 +19,7 @@ use super::locate::locate;
 use crate::source::rest::dependent::parent_refs;
 use crate::source::rest::json_path;
 
-const TOP_LEVEL_KEYS: [&str; 2] = ["version", "sources"];
+const TOP_LEVEL_KEYS: [&str; 3] = ["version", "parallel", "sources"];
 const SUPPORTED_VERSIONS: [&str; 2] = ["1", "1.0"];
 
 /// Everything needed to turn a problem into a [`ConfigError`] that points at a line.
@@ -103,6 +104,7 @@ pub fn parse_sources(file: &Path, text: &str) -> Result<SourcesFile, ConfigError
         );
     }
     check_version(&mut r, top.get("version"));
+    let parallel = parse_parallel(&mut r, top.get("parallel"));
     let sources = match top.get("sources") {
         None | Some(Value::Null) => Vec::new(),
         Some(Value::Array(items)) => items.clone(),
@@ -134,7 +136,10 @@ pub fn parse_sources(file: &Path, text: &str) -> Result<SourcesFile, ConfigError
         }
     }
     if r.errors.is_empty() {
-        Ok(SourcesFile { sources: parsed })
+        Ok(SourcesFile {
+            sources: parsed,
+            parallel,
+        })
     } else {
         Err(ConfigErrors(r.errors))
     }
@@ -156,6 +161,24 @@ fn check_version(r: &mut Reporter<'_>, version: Option<&Value>) {
             Some("use \"1.0\"".into()),
         );
     }
+}
+
+/// The top-level `parallel:`, a positive number of resources to sync at once.
+fn parse_parallel(r: &mut Reporter<'_>, value: Option<&Value>) -> Option<NonZeroUsize> {
+    let value = value?;
+    let parsed = value
+        .as_u64()
+        .and_then(|n| usize::try_from(n).ok())
+        .and_then(NonZeroUsize::new);
+    if parsed.is_none() {
+        r.report(
+            None,
+            &[FieldSeg::Key("parallel".into())],
+            format!("must be a whole number of at least 1, not {value}"),
+            Some("for example `parallel: 4`; leave it out to use one per CPU core".into()),
+        );
+    }
+    parsed
 }
 
 /// Parses one source, reporting its problems and those of each of its resources.
