@@ -79,7 +79,7 @@ fn stages(c: &mut Criterion) {
     group.bench_function("stage_into_duckdb", |b| {
         let conn = dango::warehouse::connect_in_memory().unwrap();
         let mut staging = StagingTables::default();
-        staging.reset(&conn, "bench_staging").unwrap();
+
         b.iter(|| {
             for (table, batch) in &batches {
                 staging

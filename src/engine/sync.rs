@@ -130,7 +130,7 @@ async fn stage_and_commit(
     let (ds, stg) = (dataset.clone(), staging.clone());
     let (known, cursors) = warehouse
         .run(move |w| {
-            w.staging.reset(&w.conn, &stg)?;
+            w.staging.clear(&w.conn, &stg)?;
             Ok::<_, duckdb::Error>((
                 schema_columns(&w.conn, &ds)?,
                 crate::state::load(&w.conn, &ds)?,
@@ -185,9 +185,7 @@ async fn stage_and_commit(
         .run(move |w| {
             crate::warehouse::commit::commit(&mut w.conn, &plan)?;
             // The load is committed; staging is only scratch space from here on.
-            w.staging
-                .drop_schema(&w.conn, &plan.staging)
-                .map_err(Into::into)
+            w.staging.clear(&w.conn, &plan.staging).map_err(Into::into)
         })
         .await
         .map_err(|e| e.to_string())?

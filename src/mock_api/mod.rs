@@ -380,6 +380,13 @@ async fn users(State(s): State<Arc<AppState>>, Query(q): Params) -> impl IntoRes
     axum::Json(json!({"data": data, "meta": {"page": page, "total_pages": total_pages}}))
 }
 
+/// A page of `/orders`.
+#[derive(serde::Serialize)]
+struct OrdersPage {
+    items: Vec<data::Order>,
+    total: usize,
+}
+
 async fn orders(State(s): State<Arc<AppState>>, Query(q): Params) -> impl IntoResponse {
     let limit = param(&q, "limit", s.config.page_size).max(1);
     let offset = param(&q, "offset", 0);
@@ -406,17 +413,14 @@ async fn orders(State(s): State<Arc<AppState>>, Query(q): Params) -> impl IntoRe
             )
         }
     };
-    let items: Vec<Value> = ids
+    let items: Vec<data::Order> = ids
         .into_iter()
-        .map(|id| {
-            let mut o = order(id);
-            if discounts {
-                o["discountCode"] = json!(format!("SAVE{id}"));
-            }
-            o
+        .map(|id| match discounts {
+            true => data::Order::new(id).with_discount_code(),
+            false => data::Order::new(id),
         })
         .collect();
-    axum::Json(json!({"items": items, "total": total}))
+    axum::Json(OrdersPage { items, total })
 }
 
 /// The first order id updated at or after `t` (ids are in `updatedAt` order); `count + 1` if none.

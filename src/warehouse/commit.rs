@@ -6,6 +6,7 @@ use duckdb::Connection;
 
 use super::catalog::{SchemaColumns, schema_columns};
 use super::sql::{ident, key_match, literal, qualified};
+use super::staging::staging_table;
 use crate::decode::DltType;
 use crate::hints::{TableHints, WriteDisposition};
 use crate::normalize::relational::columns::{DLT_ID, DLT_ROOT_ID};
@@ -124,7 +125,7 @@ fn apply_resource(
     let root_staged = resource.tables.iter().any(|t| &t.name == root);
     let root_exists = root_staged || existing.contains_key(root);
     let fin = |t: &str| qualified(&plan.dataset, t);
-    let stg = |t: &str| qualified(&plan.staging, t);
+    let stg = |t: &str| staging_table(&plan.staging, t);
     match resource.hints.write_disposition {
         WriteDisposition::Replace => {
             if !root_staged && !plan.allow_empty_replace && root_exists {

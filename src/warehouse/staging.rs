@@ -1,13 +1,16 @@
-//! Staging: rows stream into `<dataset>_staging` tables as batches arrive, through DuckDB's Arrow
-//! appender. Nothing there is visible in the final tables until the commit applies it, so a sync
-//! that dies half-way leaves the warehouse as it was.
+//! Staging: rows stream into temporary tables as batches arrive, through DuckDB's Arrow appender,
+//! one per final table, named `"<dataset>_staging.<table>"` (a dot never occurs in a normalised
+//! name). Nothing there is visible in the final tables until the commit applies it, so a sync that
+//! dies half-way leaves the warehouse as it was. Temporary tables are never written to the WAL or
+//! checkpointed into the warehouse file, which halves the disk work of a load; DuckDB spills them
+//! to its temp directory when they outgrow its memory limit, so memory stays bounded.
 
 use std::collections::HashMap;
 
 use arrow::record_batch::RecordBatch;
 use duckdb::Connection;
 
-use super::sql::{ident, qualified};
+use super::sql::ident;
 use crate::decode::DltType;
 use crate::decode::table::field_dlt_type;
 
@@ -26,20 +29,33 @@ fn staging_type(ty: DltType) -> &'static str {
     }
 }
 
-impl StagingTables {
-    /// Empties the staging schema `schema`: leftovers of an interrupted sync are discarded.
-    pub fn reset(&mut self, conn: &Connection, schema: &str) -> duckdb::Result<()> {
-        self.columns.retain(|(s, _), _| s != schema);
-        conn.execute_batch(&format!(
-            "DROP SCHEMA IF EXISTS {s} CASCADE; CREATE SCHEMA {s};",
-            s = ident(schema)
-        ))
-    }
+/// The SQL name of staging table `table` of namespace `schema` (`<dataset>_staging`).
+pub fn staging_table(schema: &str, table: &str) -> String {
+    format!("temp.main.{}", ident(&staging_name(schema, table)))
+}
 
-    /// Drops the staging schema `schema` once its contents are committed.
-    pub fn drop_schema(&mut self, conn: &Connection, schema: &str) -> duckdb::Result<()> {
-        self.columns.retain(|(s, _), _| s != schema);
-        conn.execute_batch(&format!("DROP SCHEMA IF EXISTS {} CASCADE", ident(schema)))
+fn staging_name(schema: &str, table: &str) -> String {
+    format!("{schema}.{table}")
+}
+
+impl StagingTables {
+    /// Drops the staging tables of namespace `schema`: a committed load's, or leftovers of a
+    /// failed one (temporary tables of an earlier process are already gone).
+    pub fn clear(&mut self, conn: &Connection, schema: &str) -> duckdb::Result<()> {
+        let mine: Vec<(String, String)> = self
+            .columns
+            .keys()
+            .filter(|(s, _)| s == schema)
+            .cloned()
+            .collect();
+        for key in mine {
+            conn.execute_batch(&format!(
+                "DROP TABLE IF EXISTS {}",
+                staging_table(&key.0, &key.1)
+            ))?;
+            self.columns.remove(&key);
+        }
+        Ok(())
     }
 
     /// Appends `batch` to `schema.table`, creating or widening the table first.
@@ -63,8 +79,8 @@ impl StagingTables {
                     })
                     .collect();
                 conn.execute_batch(&format!(
-                    "CREATE TABLE {} ({})",
-                    qualified(schema, table),
+                    "CREATE TEMP TABLE {} ({})",
+                    ident(&staging_name(schema, table)),
                     cols.join(", ")
                 ))?;
                 let names = fields.fields().iter().map(|f| f.name().clone()).collect();
@@ -76,7 +92,7 @@ impl StagingTables {
                         let ty = field_dlt_type(f).unwrap_or(DltType::Text);
                         conn.execute_batch(&format!(
                             "ALTER TABLE {} ADD COLUMN {} {}",
-                            qualified(schema, table),
+                            staging_table(schema, table),
                             ident(f.name()),
                             staging_type(ty)
                         ))?;
@@ -86,7 +102,12 @@ impl StagingTables {
             }
         }
         let names: Vec<&str> = fields.fields().iter().map(|f| f.name().as_str()).collect();
-        let mut appender = conn.appender_with_columns_to_db(table, schema, &names)?;
+        let mut appender = conn.appender_with_columns_to_catalog_and_db(
+            &staging_name(schema, table),
+            "temp",
+            "main",
+            &names,
+        )?;
         appender.append_record_batch(batch)?;
         // Errors of the implicit flush on drop are lost: flush explicitly.
         appender.flush()
