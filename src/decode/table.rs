@@ -8,10 +8,10 @@ use std::sync::Arc;
 use arrow::datatypes::{Field, Schema};
 use arrow::error::ArrowError;
 use arrow::record_batch::RecordBatch;
-use serde_json::Value;
 
 use super::columns::{ColumnBuilder, new_builder};
 use super::types::{DltType, Scalar, classify, coerce};
+use crate::normalize::Row;
 
 /// Field metadata key carrying the dlt type where Arrow's type does not say it (JSON).
 pub const DLT_TYPE_METADATA: &str = "dango.dlt_type";
@@ -25,7 +25,10 @@ struct Column {
 /// The columns of one table so far and the rows of the current batch.
 pub struct TableBuilder {
     columns: Vec<Column>,
-    index: HashMap<String, usize>,
+    index: HashMap<String, usize, foldhash::fast::RandomState>,
+    /// The column the n-th field of the previous row went to: rows of one API mostly share
+    /// their field order, so a name comparison usually replaces a hash lookup.
+    last_positions: Vec<usize>,
     /// Types of columns the warehouse already has: a value must fit them, not start a new type.
     known: HashMap<String, DltType>,
     rows: usize,
@@ -36,7 +39,8 @@ impl TableBuilder {
     pub fn new(known: HashMap<String, DltType>) -> Self {
         Self {
             columns: Vec::new(),
-            index: HashMap::new(),
+            index: HashMap::default(),
+            last_positions: Vec::new(),
             known,
             rows: 0,
         }
@@ -56,10 +60,10 @@ impl TableBuilder {
     }
 
     /// Adds one normalised row.
-    pub fn push(&mut self, row: serde_json::Map<String, Value>) {
-        for (name, value) in &row {
+    pub fn push(&mut self, row: Row) {
+        for (position, (name, value)) in row.iter().enumerate() {
             if let Some(scalar) = classify(value) {
-                self.append(name, scalar);
+                self.append(position, name, scalar);
             }
         }
         self.rows += 1;
@@ -70,16 +74,41 @@ impl TableBuilder {
         }
     }
 
-    fn append(&mut self, name: &str, value: Scalar<'_>) {
-        let ty = self.column_type(name).unwrap_or(value.dlt_type());
+    /// The column named `name`, trying where the field at `position` went last time first.
+    fn find(&self, position: usize, name: &str) -> Option<usize> {
+        match self.last_positions.get(position) {
+            Some(&i) if self.columns[i].name == name => Some(i),
+            _ => self.index.get(name).copied(),
+        }
+    }
+
+    fn append(&mut self, position: usize, name: &str, value: Scalar<'_>) {
+        let found = self.find(position, name);
+        let ty = match found {
+            Some(i) => self.columns[i].ty,
+            None => self.known.get(name).copied().unwrap_or(value.dlt_type()),
+        };
         match coerce(value.clone(), ty) {
-            Some(fitted) => self.column(name, ty).builder.append(fitted),
+            Some(fitted) => {
+                let i = match found {
+                    Some(i) => i,
+                    None => self.column_index(name, ty),
+                };
+                if self.last_positions.len() <= position {
+                    self.last_positions.resize(position + 1, i);
+                }
+                self.last_positions[position] = i;
+                self.columns[i].builder.append(fitted);
+            }
             None => {
                 let from = value.dlt_type();
                 let variant = format!("{name}__v_{}", from.dlt_name());
                 let vty = self.column_type(&variant).unwrap_or(from);
                 match coerce(value, vty) {
-                    Some(fitted) => self.column(&variant, vty).builder.append(fitted),
+                    Some(fitted) => {
+                        let i = self.column_index(&variant, vty);
+                        self.columns[i].builder.append(fitted);
+                    }
                     None => {
                         tracing::warn!(column = %variant, "value fits neither column nor variant; dropped")
                     }
@@ -95,8 +124,9 @@ impl TableBuilder {
         }
     }
 
-    fn column(&mut self, name: &str, ty: DltType) -> &mut Column {
-        let i = match self.index.get(name) {
+    /// The index of column `name`, created with type `ty` (earlier rows null) if it is new.
+    fn column_index(&mut self, name: &str, ty: DltType) -> usize {
+        match self.index.get(name) {
             Some(&i) => i,
             None => {
                 let mut builder = new_builder(ty);
@@ -111,8 +141,7 @@ impl TableBuilder {
                 self.index.insert(name.to_string(), self.columns.len() - 1);
                 self.columns.len() - 1
             }
-        };
-        &mut self.columns[i]
+        }
     }
 
     /// The rows so far as one batch with every column seen in this sync, or `None` if no rows.
@@ -164,10 +193,10 @@ mod tests {
     use super::*;
     use arrow::array::{Array, AsArray};
     use arrow::datatypes::Int64Type;
-    use serde_json::json;
+    use serde_json::{Value, json};
 
-    fn row(v: Value) -> serde_json::Map<String, Value> {
-        v.as_object().unwrap().clone()
+    fn row(v: Value) -> Row {
+        v.as_object().unwrap().clone().into_iter().collect()
     }
 
     #[test]

@@ -2,12 +2,14 @@
 //! it touches (root and child tables). Runs on a blocking worker thread, never on the runtime.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use arrow::record_batch::RecordBatch;
 
 use crate::decode::TableBuilder;
 use crate::hints::{TableHints, WriteDisposition};
 use crate::normalize::Normalizer;
+use crate::normalize::relational::Row;
 use crate::source::Page;
 use crate::warehouse::StagedTable;
 use crate::warehouse::catalog::SchemaColumns;
@@ -33,10 +35,83 @@ pub enum DecodeError {
     Arrow(#[from] arrow::error::ArrowError),
 }
 
-/// Turns pages of one resource into per-table batches.
-pub struct PageDecoder {
-    hints: TableHints,
+/// One page's records as normalised rows of the root and child tables, in the order dlt
+/// emits them.
+pub struct NormalizedPage {
+    /// The tables the rows belong to, in order of first appearance.
+    tables: Vec<String>,
+    /// Each row with the index of its table in `tables`.
+    rows: Vec<(usize, Row)>,
+}
+
+/// Normalises the pages of one resource. Pages are independent, so clones of it normalise
+/// several pages at once on different workers.
+#[derive(Clone)]
+pub struct PageNormalizer {
+    hints: Arc<TableHints>,
     normalizer: Normalizer,
+}
+
+impl PageNormalizer {
+    /// A normaliser for a resource with `hints`, loading as `load_id`.
+    pub fn new(hints: TableHints, load_id: &str) -> Self {
+        let root_key = hints.write_disposition == WriteDisposition::Merge;
+        let normalizer = Normalizer::new(
+            &hints.table_name,
+            load_id,
+            hints.max_table_nesting,
+            root_key,
+        );
+        Self {
+            hints: Arc::new(hints),
+            normalizer,
+        }
+    }
+
+    /// The rows of `page`'s records; a `merge` record without its primary key is an error.
+    pub fn normalize(&mut self, page: Page) -> Result<NormalizedPage, DecodeError> {
+        let check_key = self.hints.write_disposition == WriteDisposition::Merge;
+        let mut out = NormalizedPage {
+            tables: Vec::new(),
+            rows: Vec::with_capacity(page.records.len()),
+        };
+        for (i, record) in page.records.into_iter().enumerate() {
+            let first = out.rows.len();
+            self.normalizer.normalize(record, &mut |table, row| {
+                // A page touches a handful of tables: a scan beats hashing every row's name.
+                let t = match out.tables.iter().position(|t| t == table) {
+                    Some(t) => t,
+                    None => {
+                        out.tables.push(table.to_string());
+                        out.tables.len() - 1
+                    }
+                };
+                out.rows.push((t, row));
+            });
+            // The root row comes first.
+            if let (true, Some((_, root))) = (check_key, out.rows.get(first)) {
+                let missing = self
+                    .hints
+                    .primary_key
+                    .iter()
+                    .find(|k| root.get(*k).is_none_or(|v| v.is_null()));
+                if let Some(column) = missing {
+                    return Err(DecodeError::MissingPrimaryKey {
+                        page: page.number + 1,
+                        record: i + 1,
+                        column: column.clone(),
+                    });
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Turns pages of one resource into per-table batches: normalises them (see
+/// [`PageNormalizer`]), then builds Arrow columns, inferring types in page order.
+pub struct PageDecoder {
+    normalizer: PageNormalizer,
     tables: Vec<(String, TableBuilder)>,
     index: HashMap<String, usize>,
     known: SchemaColumns,
@@ -46,48 +121,34 @@ impl PageDecoder {
     /// A decoder for a resource with `hints`, loading as `load_id`, into a schema whose current
     /// tables are `known`.
     pub fn new(hints: TableHints, load_id: &str, known: SchemaColumns) -> Self {
-        let root_key = hints.write_disposition == WriteDisposition::Merge;
-        let normalizer = Normalizer::new(
-            &hints.table_name,
-            load_id,
-            hints.max_table_nesting,
-            root_key,
-        );
         Self {
-            hints,
-            normalizer,
+            normalizer: PageNormalizer::new(hints, load_id),
             tables: Vec::new(),
             index: HashMap::new(),
             known,
         }
     }
 
+    /// A normaliser for this decoder's pages, to run on other workers.
+    pub fn normalizer(&self) -> PageNormalizer {
+        self.normalizer.clone()
+    }
+
     /// The batches of `page`, one per table, root table first.
     pub fn decode(&mut self, page: Page) -> Result<Vec<(String, RecordBatch)>, DecodeError> {
-        let check_key = self.hints.write_disposition == WriteDisposition::Merge;
-        let mut rows = Vec::new();
-        for (i, record) in page.records.into_iter().enumerate() {
-            rows.clear();
-            self.normalizer.normalize(record, &mut |table, row| {
-                rows.push((table.to_string(), row))
-            });
-            for (table, row) in rows.drain(..) {
-                if check_key && table == self.hints.table_name {
-                    let missing = self
-                        .hints
-                        .primary_key
-                        .iter()
-                        .find(|k| row.get(*k).is_none_or(|v| v.is_null()));
-                    if let Some(column) = missing {
-                        return Err(DecodeError::MissingPrimaryKey {
-                            page: page.number + 1,
-                            record: i + 1,
-                            column: column.clone(),
-                        });
-                    }
-                }
-                self.builder(&table).push(row);
-            }
+        let rows = self.normalizer.normalize(page)?;
+        self.build(rows)
+    }
+
+    /// The batches of an already normalised page, one per table, root table first. Pages must
+    /// come in order: the first value of a column decides its type.
+    pub fn build(
+        &mut self,
+        page: NormalizedPage,
+    ) -> Result<Vec<(String, RecordBatch)>, DecodeError> {
+        let slots: Vec<usize> = page.tables.iter().map(|t| self.slot(t)).collect();
+        for (t, row) in page.rows {
+            self.tables[slots[t]].1.push(row);
         }
         let mut out = Vec::new();
         for (name, builder) in &mut self.tables {
@@ -98,8 +159,8 @@ impl PageDecoder {
         Ok(out)
     }
 
-    fn builder(&mut self, table: &str) -> &mut TableBuilder {
-        let i = match self.index.get(table) {
+    fn slot(&mut self, table: &str) -> usize {
+        match self.index.get(table) {
             Some(&i) => i,
             None => {
                 let known = self
@@ -112,8 +173,7 @@ impl PageDecoder {
                 self.index.insert(table.to_string(), self.tables.len() - 1);
                 self.tables.len() - 1
             }
-        };
-        &mut self.tables[i].1
+        }
     }
 
     /// The tables this resource staged, root first, with their columns.

@@ -1,10 +1,12 @@
-//! Runs one resource through the stages: fetch (async task) → decode + normalize (blocking
-//! worker) → dedupe (DataFusion) → stage (writer thread). Bounded channels between them keep
-//! memory flat whatever the size of the resource.
+//! Runs one resource through the stages: fetch + parse (async task, parsing on blocking workers)
+//! → normalize (several pages at once on blocking workers) → build Arrow batches (one blocking
+//! worker, in page order) → dedupe (DataFusion) → stage (writer thread). Bounded channels and
+//! buffers between them keep memory flat whatever the size of the resource.
 
 use std::time::{Duration, Instant};
 
 use datafusion::prelude::SessionContext;
+use futures::StreamExt;
 use tokio::sync::mpsc;
 
 use super::decode_stage::{DecodeError, PageDecoder};
@@ -93,6 +95,7 @@ pub async fn run_resource(
     };
     let fetch = tokio::spawn(plan.fetcher.fetch(fetch_input, pages_tx));
     let mut decoder = PageDecoder::new(hints.clone(), input.load_id, input.known);
+    let normalizer = decoder.normalizer();
     let ctx = SessionContext::new();
     let dedupe = hints.write_disposition == WriteDisposition::Merge;
     let stage = plan.selected;
@@ -101,14 +104,22 @@ pub async fn run_resource(
         input.warehouse.clone(),
         input.staging.to_string(),
     );
+    // Pages normalise independently, so several are normalised at once on blocking workers;
+    // `buffered` hands them on in page order, which the type inference of `build` needs.
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let mut normalized = futures::stream::poll_fn(move |cx| pages_rx.poll_recv(cx))
+        .filter(move |_| std::future::ready(stage))
+        .map(move |page| {
+            let mut normalizer = normalizer.clone();
+            tokio::task::spawn_blocking(move || normalizer.normalize(page))
+        })
+        .buffered(workers);
     let staged = async move {
         let hints = stage_hints;
-        while let Some(page) = pages_rx.recv().await {
-            if !stage {
-                continue;
-            }
+        while let Some(page) = normalized.next().await {
+            let page = page??;
             let (back, batches) = tokio::task::spawn_blocking(move || {
-                let batches = decoder.decode(page);
+                let batches = decoder.build(page);
                 (decoder, batches)
             })
             .await?;

@@ -104,6 +104,9 @@ pub struct Counters {
     tokens: Mutex<Vec<(String, u64)>>,
     in_flight: AtomicU64,
     max_in_flight: AtomicU64,
+    /// Requests being answered per path, and the most distinct paths ever in flight together.
+    paths_in_flight: Mutex<BTreeMap<String, u64>>,
+    max_paths_in_flight: AtomicU64,
 }
 
 impl Counters {
@@ -138,6 +141,11 @@ impl Counters {
     /// The most requests the API was answering at the same moment.
     pub fn max_in_flight(&self) -> u64 {
         self.max_in_flight.load(Ordering::SeqCst)
+    }
+
+    /// The most different paths (endpoints) the API was answering at the same moment.
+    pub fn max_paths_in_flight(&self) -> u64 {
+        self.max_paths_in_flight.load(Ordering::SeqCst)
     }
 
     /// Every request's path and query, in arrival order.
@@ -276,9 +284,28 @@ async fn gatekeeper(State(state): State<Arc<AppState>>, req: Request, next: Next
         .counters
         .max_in_flight
         .fetch_max(now, Ordering::SeqCst);
+    state.counters.path_started(&path, true);
     let response = answer(&state, n, &path, req, next).await;
+    state.counters.path_started(&path, false);
     state.counters.in_flight.fetch_sub(1, Ordering::SeqCst);
     response
+}
+
+impl Counters {
+    /// Counts a request to `path` starting (or, with `false`, finishing).
+    fn path_started(&self, path: &str, started: bool) {
+        let Ok(mut paths) = self.paths_in_flight.lock() else {
+            return;
+        };
+        let count = paths.entry(path.to_string()).or_default();
+        if started {
+            *count += 1;
+        } else {
+            *count = count.saturating_sub(1);
+        }
+        let busy = paths.values().filter(|&&c| c > 0).count() as u64;
+        self.max_paths_in_flight.fetch_max(busy, Ordering::SeqCst);
+    }
 }
 
 /// Delays, authenticates, injects faults, then runs the handler.

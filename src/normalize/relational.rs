@@ -5,6 +5,8 @@
 
 use std::collections::HashMap;
 
+use indexmap::IndexMap;
+
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD_NO_PAD;
 use rand::RngCore;
@@ -14,8 +16,9 @@ use sha3::digest::{ExtendableOutput, Update, XofReader};
 use super::naming::{join_path, normalize_identifier};
 
 /// A normalised row: column name → value (scalars, or JSON kept whole beyond the nesting limit).
-/// Keys that normalise to the same name share a column; the last value wins, as in dlt.
-pub type Row = Map<String, Value>;
+/// Keys that normalise to the same name share a column; the last value wins, as in dlt. Ordered
+/// (column order is dlt's) and hashed with foldhash: rows are built by the million.
+pub type Row = IndexMap<String, Value, foldhash::fast::RandomState>;
 
 /// dlt's bookkeeping columns.
 pub mod columns {
@@ -33,14 +36,14 @@ pub mod columns {
     pub const VALUE: &str = "value";
 }
 
-/// Lists found while flattening: their key path and their items, to become child tables.
-type Lists = Vec<(Vec<String>, Vec<Value>)>;
+/// Lists found while flattening: their joined key path and their items, to become child tables.
+type Lists = Vec<(String, Vec<Value>)>;
 
 /// Length in bytes of the digests behind `_dlt_id` (14 base64 characters).
 const DLT_ID_BYTES: usize = 10;
 
 /// Turns a resource's records into rows of its root table and child tables.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Normalizer {
     root_table: String,
     load_id: String,
@@ -48,7 +51,7 @@ pub struct Normalizer {
     /// Child rows of `merge` tables carry `_dlt_root_id`, so a merged parent's children can be
     /// replaced.
     root_key: bool,
-    names: HashMap<String, String>,
+    names: HashMap<String, String, foldhash::fast::RandomState>,
 }
 
 impl Normalizer {
@@ -59,7 +62,7 @@ impl Normalizer {
             load_id: load_id.to_string(),
             max_nesting: max_nesting.min(i64::MAX as usize) as i64,
             root_key,
-            names: HashMap::new(),
+            names: HashMap::default(),
         }
     }
 
@@ -71,7 +74,7 @@ impl Normalizer {
             other => Map::from_iter([(columns::VALUE.to_string(), other)]),
         };
         let root = self.root_table.clone();
-        self.normalize_row(&root, record, &Row::new(), None, self.max_nesting, emit);
+        self.normalize_row(&root, record, &Row::default(), None, self.max_nesting, emit);
     }
 
     fn normalize_row(
@@ -92,7 +95,7 @@ impl Normalizer {
         }
         emit(table, row);
         for (path, items) in lists {
-            let child = path.iter().fold(table.to_string(), |t, p| join_path(&t, p));
+            let child = join_path(table, &path);
             self.normalize_list(&child, items, &child_extend, &row_id, level - 1, emit);
         }
     }
@@ -116,7 +119,8 @@ impl Normalizer {
                     self.normalize_row(table, wrapped, extend, parent, level - 1, emit);
                 }
                 scalar => {
-                    let mut row = Row::from_iter([(columns::VALUE.to_string(), scalar)]);
+                    let mut row = Row::default();
+                    row.insert(columns::VALUE.to_string(), scalar);
                     row.extend(extend.iter().map(|(k, v)| (k.clone(), v.clone())));
                     self.add_row_id(table, &mut row, parent);
                     emit(table, row);
@@ -128,27 +132,21 @@ impl Normalizer {
     /// dlt's `_flatten`: a stack walk, so a level's scalars come before its nested objects and
     /// nested objects come out in reverse key order.
     fn flatten(&mut self, record: Map<String, Value>, level: i64) -> (Row, Lists) {
-        let mut row = Row::new();
+        let mut row = Row::with_capacity_and_hasher(record.len() + 4, Default::default());
         let mut lists = Vec::new();
-        let mut stack = vec![(record, level, Vec::<String>::new())];
-        while let Some((current, lvl, path)) = stack.pop() {
+        // Each entry carries its parent's joined path, so a column name costs one allocation.
+        let mut stack = vec![(record, level, String::new())];
+        while let Some((current, lvl, prefix)) = stack.pop() {
             for (key, value) in current {
                 let norm = self.name(&key);
-                let nested_name = path
-                    .iter()
-                    .chain([&norm])
-                    .fold(String::new(), |acc, p| join_path(&acc, p));
+                let nested_name = if prefix.is_empty() {
+                    norm.to_string()
+                } else {
+                    join_path(&prefix, norm)
+                };
                 match value {
-                    Value::Object(map) if lvl > 0 => {
-                        let mut child_path = path.clone();
-                        child_path.push(norm);
-                        stack.push((map, lvl - 1, child_path));
-                    }
-                    Value::Array(items) if lvl > 0 => {
-                        let mut list_path = path.clone();
-                        list_path.push(norm);
-                        lists.push((list_path, items));
-                    }
+                    Value::Object(map) if lvl > 0 => stack.push((map, lvl - 1, nested_name)),
+                    Value::Array(items) if lvl > 0 => lists.push((nested_name, items)),
                     other => {
                         row.insert(nested_name, other);
                     }
@@ -159,9 +157,9 @@ impl Normalizer {
     }
 
     /// Normalised form of a JSON key; keys holding `__` keep it (dlt breaks paths on it).
-    fn name(&mut self, key: &str) -> String {
-        if let Some(n) = self.names.get(key) {
-            return n.clone();
+    fn name(&mut self, key: &str) -> &str {
+        if self.names.contains_key(key) {
+            return &self.names[key];
         }
         let norm = if key.trim().is_empty() {
             "_empty".to_string()
@@ -177,8 +175,7 @@ impl Normalizer {
         } else {
             norm
         };
-        self.names.insert(key.to_string(), norm.clone());
-        norm
+        self.names.entry(key.to_string()).or_insert(norm)
     }
 
     fn add_row_id(&self, table: &str, row: &mut Row, parent: Option<(&str, usize)>) -> String {
