@@ -212,3 +212,52 @@ fn data_beyond_the_nesting_limit_is_stored_as_json() {
         r#"{"id":3,"name":"Customer 3","address":{"city":"Nairobi","zip":"00003"}}"#
     );
 }
+
+/// Runs `dango sync` in `p` with `DANGO_MEMORY_LIMIT` set to `limit`.
+fn sync_with_memory_limit(p: &Project, limit: &str) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_dango"))
+        .arg("sync")
+        .current_dir(p.path())
+        .env("DANGO_MEMORY_LIMIT", limit)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn staging_beyond_the_memory_limit_spills_and_a_bad_limit_is_named() {
+    let api = MockApi::start(MockApiConfig {
+        orders: 20_000,
+        page_size: 1000,
+        ..MockApiConfig::default()
+    })
+    .unwrap();
+    let resources = "        - name: orders\n          endpoint: /orders\n          primary_key: id\n          \
+                     pagination: {type: offset, limit: 1000, total_path: total}\n";
+    let p = Project::new(&rest_source("big", &api.base_url(), "", resources));
+
+    let bad = sync_with_memory_limit(&p, "lots");
+    assert!(!bad.status.success());
+    let stderr = String::from_utf8_lossy(&bad.stderr);
+    assert!(stderr.contains("DANGO_MEMORY_LIMIT=\"lots\""), "{stderr}");
+    assert_eq!(
+        api.counters().total(),
+        0,
+        "no request before the warehouse opens"
+    );
+
+    // A small DuckDB budget (set as users set it) still loads every row.
+    let ok = sync_with_memory_limit(&p, "64MB");
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stdout)
+    );
+    assert_eq!(
+        p.count("select count(distinct id) from raw_big.orders"),
+        20_000
+    );
+    assert_eq!(
+        p.count("select count(*) from raw_big.orders__line_items"),
+        50_000
+    );
+}

@@ -66,7 +66,11 @@ pub fn run_sync(
             layout.sources_file().display()
         );
     }
+    // Parsing, normalising and building run on the blocking pool: a few threads per core keep
+    // both busy, and fewer threads means fewer per-thread allocator caches holding memory.
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
     let runtime = tokio::runtime::Builder::new_multi_thread()
+        .max_blocking_threads((2 * cores).max(4))
         .enable_all()
         .build()
         .context("starting the async runtime")?;

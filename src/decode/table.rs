@@ -9,6 +9,8 @@ use arrow::datatypes::{Field, Schema};
 use arrow::error::ArrowError;
 use arrow::record_batch::RecordBatch;
 
+use serde_json::Value;
+
 use super::columns::{ColumnBuilder, new_builder};
 use super::types::{DltType, Scalar, classify, coerce};
 use crate::normalize::Row;
@@ -62,10 +64,20 @@ impl TableBuilder {
     /// Adds one normalised row.
     pub fn push(&mut self, row: Row) {
         for (position, (name, value)) in row.iter().enumerate() {
-            if let Some(scalar) = classify(value) {
+            // A string bound for a text column stays text whatever it looks like, so the
+            // timestamp detection of `classify` would be wasted on it.
+            let text_column = self
+                .find(position, name)
+                .is_some_and(|i| self.columns[i].ty == DltType::Text);
+            let scalar = match value {
+                Value::String(s) if text_column => Some(Scalar::Text(s)),
+                other => classify(other),
+            };
+            if let Some(scalar) = scalar {
                 self.append(position, name, scalar);
             }
         }
+
         self.rows += 1;
         for column in &mut self.columns {
             if column.builder.len() < self.rows {
@@ -193,7 +205,7 @@ mod tests {
     use super::*;
     use arrow::array::{Array, AsArray};
     use arrow::datatypes::Int64Type;
-    use serde_json::{Value, json};
+    use serde_json::json;
 
     fn row(v: Value) -> Row {
         v.as_object().unwrap().clone().into_iter().collect()

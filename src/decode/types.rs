@@ -197,9 +197,10 @@ static ISO_SHAPE: LazyLock<Regex> = LazyLock::new(|| {
 /// Microseconds since the epoch of an ISO-8601 date-time string, as dlt's `iso_timestamp`
 /// detection accepts them (a date and a time; naive times are UTC). Dates alone are text.
 pub fn parse_iso_timestamp(s: &str) -> Option<i64> {
-    if s.len() < 11 || s.len() > 40 || !ISO_SHAPE.is_match(s) {
+    if s.len() > 40 || !could_be_iso(s.as_bytes()) || !ISO_SHAPE.is_match(s) {
         return None;
     }
+
     let (body, offset_secs) = split_offset(s)?;
     let compact = body
         .as_bytes()
@@ -228,6 +229,13 @@ pub fn parse_iso_timestamp(s: &str) -> Option<i64> {
     let naive = NaiveDateTime::parse_from_str(&with_minutes, "%Y-%m-%dT%H:%M:%S%.f").ok()?;
     let utc = naive.and_utc().timestamp_micros() - offset_secs * 1_000_000;
     DateTime::from_timestamp_micros(utc).map(|d| d.timestamp_micros())
+}
+
+/// A cheap necessary condition for [`ISO_SHAPE`]: four digits and `-`, or eight digits and `T`.
+/// Most strings fail it at the first byte, so the regex only sees likely timestamps.
+fn could_be_iso(s: &[u8]) -> bool {
+    let digits = |r: std::ops::Range<usize>| s[r].iter().all(u8::is_ascii_digit);
+    s.len() >= 11 && digits(0..4) && (s[4] == b'-' || (digits(4..8) && matches!(s[8], b'T' | b't')))
 }
 
 fn expand_compact_time(t: &str) -> String {

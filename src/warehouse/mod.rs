@@ -10,19 +10,50 @@ pub mod writer;
 pub use commit::{CommitError, CommitPlan, ResourceCommit, StagedTable};
 pub use writer::{Warehouse, WarehouseError, WriterState};
 
+use std::sync::LazyLock;
+
+use regex::Regex;
+
 /// Opens the DuckDB file at `path` with extension auto-install and auto-load turned off: Dango
 /// never reaches out to the network from inside the database.
 pub fn connect(path: &std::path::Path) -> duckdb::Result<duckdb::Connection> {
-    duckdb::Connection::open_with_flags(path, offline_config()?)
+    connect_with_limit(path, DEFAULT_MEMORY_LIMIT)
+}
+
+/// [`connect`] with DuckDB's memory limit set to `limit` (a DuckDB size such as `512MB`).
+pub fn connect_with_limit(
+    path: &std::path::Path,
+    limit: &str,
+) -> duckdb::Result<duckdb::Connection> {
+    duckdb::Connection::open_with_flags(path, offline_config(limit)?)
 }
 
 /// An in-memory database with the same settings as [`connect`].
 pub fn connect_in_memory() -> duckdb::Result<duckdb::Connection> {
-    duckdb::Connection::open_in_memory_with_flags(offline_config()?)
+    duckdb::Connection::open_in_memory_with_flags(offline_config(DEFAULT_MEMORY_LIMIT)?)
 }
 
-fn offline_config() -> duckdb::Result<duckdb::Config> {
-    duckdb::Config::default().enable_autoload_extension(false)
+/// DuckDB's memory budget unless `DANGO_MEMORY_LIMIT` says otherwise (any DuckDB size, such as
+/// `1GB`). DuckDB's own default is 80% of RAM, so staged rows would sit in memory in proportion
+/// to the data; with a budget it spills them to `<warehouse>.tmp` and memory stays flat.
+pub const DEFAULT_MEMORY_LIMIT: &str = "128MB";
+
+/// The memory limit to give DuckDB: `DANGO_MEMORY_LIMIT` if set and a size, else the default.
+pub fn memory_limit() -> Result<String, WarehouseError> {
+    static SIZE: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"(?i)^\d+(\.\d+)?\s*(b|kb|mb|gb|tb|kib|mib|gib|tib)$").expect("valid regex")
+    });
+    match std::env::var("DANGO_MEMORY_LIMIT") {
+        Err(_) => Ok(DEFAULT_MEMORY_LIMIT.to_string()),
+        Ok(v) if SIZE.is_match(v.trim()) => Ok(v.trim().to_string()),
+        Ok(v) => Err(WarehouseError::MemoryLimit(v)),
+    }
+}
+
+fn offline_config(limit: &str) -> duckdb::Result<duckdb::Config> {
+    duckdb::Config::default()
+        .enable_autoload_extension(false)?
+        .max_memory(limit)
 }
 
 /// The staging schema of dataset `dataset`, named as dlt names it.

@@ -32,6 +32,13 @@ pub enum WarehouseError {
         /// DuckDB's reason.
         source: duckdb::Error,
     },
+    /// `DANGO_MEMORY_LIMIT` is not a size.
+    #[error(
+        "DANGO_MEMORY_LIMIT={0:?} is not a memory size; set it like `512MB` or `2GB`, or unset it \
+         for the default ({default})",
+        default = super::DEFAULT_MEMORY_LIMIT
+    )]
+    MemoryLimit(String),
     /// The writer thread is gone (it panicked or was shut down).
     #[error("the warehouse writer stopped unexpectedly")]
     WriterGone,
@@ -68,10 +75,12 @@ impl Warehouse {
         if let Some(dir) = path.parent() {
             let _ = std::fs::create_dir_all(dir);
         }
-        let conn = super::connect(path).map_err(|source| WarehouseError::Open {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let limit = super::memory_limit()?;
+        let conn =
+            super::connect_with_limit(path, &limit).map_err(|source| WarehouseError::Open {
+                path: path.to_path_buf(),
+                source,
+            })?;
         let (jobs, queue) = mpsc::sync_channel::<Job>(QUEUE_DEPTH);
         let thread = std::thread::Builder::new()
             .name("dango-warehouse".into())
