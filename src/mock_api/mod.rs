@@ -324,7 +324,7 @@ async fn answer(state: &AppState, n: u64, path: &str, req: Request, next: Next) 
     }
     if let Some(every) = state.config.fail_every
         && every > 0
-        && n % every == 0
+        && n.is_multiple_of(every)
     {
         state.counters.failed.fetch_add(1, Ordering::SeqCst);
         return if (n / every) % 2 == 1 {
