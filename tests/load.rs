@@ -261,3 +261,26 @@ fn staging_beyond_the_memory_limit_spills_and_a_bad_limit_is_named() {
         50_000
     );
 }
+
+#[test]
+fn a_record_on_several_pages_of_one_sync_is_loaded_once_with_its_children() {
+    let api = orders_api();
+    // Offsets step by 5 while the API answers 25 records a page: every order comes back on up
+    // to five pages of the same sync. The last copy wins; the others leave no row or child.
+    let resources = "        - name: orders\n          endpoint: /orders\n          primary_key: id\n          \
+                     pagination: {type: offset, limit: 5, limit_param: size, total_path: total}\n";
+    let p = Project::new(&rest_source("shop", &api.base_url(), "", resources));
+    p.dango(&["sync"]).assert_ok();
+    assert_eq!(p.count("select count(*) from raw_shop.orders"), 120);
+    let items: i64 = (1..=120).map(|id| 1 + (id % 4) as i64).sum();
+    assert_eq!(
+        p.count("select count(*) from raw_shop.orders__line_items"),
+        items
+    );
+    assert_eq!(
+        p.count("select count(*) from raw_shop.orders__line_items li left join raw_shop.orders o on li._dlt_root_id = o._dlt_id where o.id is null"),
+        0,
+        "no orphaned children"
+    );
+    assert!(api.counters().path("/orders") >= 24);
+}

@@ -147,23 +147,10 @@ fn apply_resource(
         }
         WriteDisposition::Merge if has_keys(&resource.hints) && root_staged => {
             let hints = &resource.hints;
-            let keep = format!("dango_keep_{ordinal}");
-            let dedupe = if hints.primary_key.is_empty() {
-                // Only a merge key: every staged row is inserted, as in dlt.
-                String::new()
-            } else {
-                // Latest row per key wins: rows were appended to staging in arrival order.
-                let key: Vec<String> = hints.primary_key.iter().map(|k| ident(k)).collect();
-                format!(
-                    "QUALIFY row_number() OVER (PARTITION BY {} ORDER BY rowid DESC) = 1",
-                    key.join(", ")
-                )
-            };
-            conn.execute_batch(&format!(
-                "CREATE TEMP TABLE {keep} AS SELECT {id} FROM {s} {dedupe}",
-                id = ident(DLT_ID),
-                s = stg(root),
-            ))?;
+            // Only a merge key: every staged row is inserted, as in dlt.
+            if !hints.primary_key.is_empty() {
+                drop_superseded(conn, resource, &stg, ordinal)?;
+            }
             let conditions: Vec<String> = [&hints.primary_key, &hints.merge_key]
                 .into_iter()
                 .filter(|k| !k.is_empty())
@@ -187,26 +174,58 @@ fn apply_resource(
                 ))?;
             }
             conn.execute_batch(&format!("DELETE FROM {} AS d WHERE {matched}", fin(root)))?;
-            for table in &resource.tables {
-                let link = if &table.name == root {
-                    DLT_ID
-                } else {
-                    DLT_ROOT_ID
-                };
-                conn.execute_batch(&format!(
-                    "INSERT INTO {f} BY NAME SELECT * FROM {s} WHERE {l} IN (SELECT {id} FROM {keep})",
-                    f = fin(&table.name),
-                    s = stg(&table.name),
-                    l = ident(link),
-                    id = ident(DLT_ID),
-                ))?;
-            }
-            conn.execute_batch(&format!("DROP TABLE {keep}"))?;
+            insert_all(conn, resource, &fin, &stg)?;
         }
         // Append, and merge without a key (which dlt also treats as append).
         _ => insert_all(conn, resource, &fin, &stg)?,
     }
     Ok(())
+}
+
+/// Removes from staging every root row, with its child rows, that a later staged row with the
+/// same primary key supersedes (the latest record wins; staging holds rows in arrival order).
+/// Only keys staged more than once are ranked, so a load without duplicates, the usual case,
+/// costs one grouping of the keys, and memory follows the duplicates, not the load.
+fn drop_superseded(
+    conn: &Connection,
+    resource: &ResourceCommit,
+    stg: &dyn Fn(&str) -> String,
+    ordinal: usize,
+) -> duckdb::Result<()> {
+    let hints = &resource.hints;
+    let root = stg(&hints.table_name);
+    let keys: Vec<String> = hints.primary_key.iter().map(|k| ident(k)).collect();
+    let staged_keys: Vec<String> = keys.iter().map(|k| format!("s.{k}")).collect();
+    let stale = format!("dango_stale_{ordinal}");
+    let id = ident(DLT_ID);
+    conn.execute_batch(&format!(
+        "CREATE TEMP TABLE {stale} AS SELECT {id} FROM ( \
+           SELECT s.{id}, row_number() OVER (PARTITION BY {sk} ORDER BY s.rowid DESC) AS dango_rank \
+           FROM {root} AS s \
+           WHERE EXISTS (SELECT 1 FROM (SELECT {k} FROM {root} GROUP BY {k} HAVING count(*) > 1) AS d \
+                         WHERE {m})) \
+         WHERE dango_rank > 1",
+        sk = staged_keys.join(", "),
+        k = keys.join(", "),
+        m = key_match("d", "s", &hints.primary_key),
+    ))?;
+    let stale_rows: i64 =
+        conn.query_row(&format!("SELECT count(*) FROM {stale}"), [], |r| r.get(0))?;
+    if stale_rows > 0 {
+        for table in &resource.tables {
+            let link = if table.name == hints.table_name {
+                DLT_ID
+            } else {
+                DLT_ROOT_ID
+            };
+            conn.execute_batch(&format!(
+                "DELETE FROM {s} WHERE {l} IN (SELECT {id} FROM {stale})",
+                s = stg(&table.name),
+                l = ident(link),
+            ))?;
+        }
+    }
+    conn.execute_batch(&format!("DROP TABLE {stale}"))
 }
 
 fn has_keys(hints: &TableHints) -> bool {
