@@ -5,6 +5,7 @@
 
 use std::time::{Duration, Instant};
 
+use arrow::record_batch::RecordBatch;
 use datafusion::prelude::SessionContext;
 use futures::StreamExt;
 use tokio::sync::mpsc;
@@ -21,6 +22,32 @@ use crate::warehouse::{ResourceCommit, Warehouse, WarehouseError};
 
 /// Pages fetched ahead of decoding.
 const PAGE_BUFFER: usize = 4;
+
+/// Batches built ahead of the writer.
+const STAGE_BUFFER: usize = 4;
+
+/// Time spent in each stage of one resource, summed over its pages (and over workers, for the
+/// stages that run several pages at once), for `-v` output.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct StageTimes {
+    /// Parsing response bodies.
+    pub parse: Duration,
+    /// Normalising records into rows.
+    pub normalize: Duration,
+    /// Building Arrow batches.
+    pub build: Duration,
+    /// Deduplicating merge batches in DataFusion.
+    pub dedupe: Duration,
+    /// Appending batches to staging in DuckDB.
+    pub stage: Duration,
+}
+
+/// Runs `f`, returning how long it took with its result.
+fn timed<T>(f: impl FnOnce() -> T) -> (Duration, T) {
+    let started = Instant::now();
+    let out = f();
+    (started.elapsed(), out)
+}
 
 /// What a resource did.
 #[derive(Debug, Clone)]
@@ -111,37 +138,61 @@ pub async fn run_resource(
         .filter(move |_| std::future::ready(stage))
         .map(move |page| {
             let mut normalizer = normalizer.clone();
-            tokio::task::spawn_blocking(move || normalizer.normalize(page))
+            tokio::task::spawn_blocking(move || timed(|| normalizer.normalize(page)))
         })
         .buffered(workers);
-    let staged = async move {
+    // The writer stages one page while the next is built: a bounded channel between them.
+    let (batches_tx, mut batches_rx) = mpsc::channel::<(String, RecordBatch)>(STAGE_BUFFER);
+    let writer = tokio::spawn(async move {
+        let mut busy = Duration::ZERO;
+        while let Some((table, batch)) = batches_rx.recv().await {
+            let schema = staging.clone();
+            busy += warehouse
+                .run(move |w| timed(|| w.staging.append(&w.conn, &schema, &table, batch)))
+                .await
+                .map(|(took, staged)| staged.map(|()| took))??;
+        }
+        Ok::<_, ResourceError>(busy)
+    });
+    let mut times = StageTimes::default();
+    let built = async {
         let hints = stage_hints;
         while let Some(page) = normalized.next().await {
-            let page = page??;
-            let (back, batches) = tokio::task::spawn_blocking(move || {
-                let batches = decoder.build(page);
+            let (took, page) = page?;
+            times.normalize += took;
+            let page = page?;
+            let (back, (took, batches)) = tokio::task::spawn_blocking(move || {
+                let batches = timed(|| decoder.build(page));
                 (decoder, batches)
             })
             .await?;
             decoder = back;
+            times.build += took;
             for (table, batch) in batches? {
                 let batch = if dedupe && table == hints.table_name {
-                    latest_per_key(&ctx, batch, &hints.primary_key).await?
+                    let started = Instant::now();
+                    let batch = latest_per_key(&ctx, batch, &hints.primary_key).await?;
+                    times.dedupe += started.elapsed();
+                    batch
                 } else {
                     batch
                 };
-                let schema = staging.clone();
-                warehouse
-                    .run(move |w| w.staging.append(&w.conn, &schema, &table, batch))
-                    .await??;
+                if batches_tx.send((table, batch)).await.is_err() {
+                    // The writer stopped on an error, reported below.
+                    return Ok(decoder);
+                }
             }
         }
         Ok::<_, ResourceError>(decoder)
     }
     .await;
+    drop(batches_tx);
+    let staged = writer.await?;
     // A failed stage dropped the receiver, which stops the fetcher; report the first failure.
     let fetched = fetch.await?;
-    let decoder = staged?;
+    // A writer failure is the cause of any build failure that follows it (a closed channel).
+    times.stage = staged?;
+    let decoder = built?;
     let FetchOutcome {
         stats,
         captured,
@@ -152,6 +203,16 @@ pub async fn run_resource(
         tables: decoder.staged_tables(),
         cursor,
     };
+    times.parse = stats.parse;
+    tracing::info!(
+        resource = %name,
+        parse = ?times.parse,
+        normalize = ?times.normalize,
+        build = ?times.build,
+        dedupe = ?times.dedupe,
+        stage = ?times.stage,
+        "time per stage (summed over pages and workers)"
+    );
     let report = ResourceReport {
         name,
         table: hints.table_name,

@@ -30,6 +30,8 @@ pub struct FetchStats {
     pub pages: usize,
     /// Records selected from them.
     pub records: usize,
+    /// Time spent parsing response bodies (summed over the pages parsed at once).
+    pub parse: std::time::Duration,
 }
 
 /// The fields of each record a resource's dependents need, captured while it is fetched.
@@ -275,6 +277,7 @@ impl RestResource {
         };
         let (redactor, selector) = (self.redactor.clone(), self.endpoint.data_selector.clone());
         let parsed = tokio::task::spawn_blocking(move || {
+            let started = std::time::Instant::now();
             let mut body = parse(&redactor, &url, &resp.headers, &resp.body)?;
             let records = take_records(&mut body, selector.as_deref()).map_err(|source| {
                 FetchError::Selector {
@@ -287,6 +290,7 @@ impl RestResource {
                 headers: resp.headers,
                 body,
                 records,
+                parse_time: started.elapsed(),
             })
         })
         .await
@@ -309,7 +313,9 @@ impl RestResource {
             headers,
             body,
             mut records,
+            parse_time,
         } = page;
+        run.stats.parse += parse_time;
         // Paginators judge the page by what the API sent; incremental filtering comes after.
         let count = records.len();
         if let Some(inc) = run.incremental.as_mut() {
@@ -375,6 +381,7 @@ struct Fetched {
     headers: reqwest::header::HeaderMap,
     body: Value,
     records: Vec<Value>,
+    parse_time: std::time::Duration,
 }
 
 /// The JSON body of a response, or an error showing what came instead.
