@@ -208,7 +208,12 @@ mod tests {
     use serde_json::json;
 
     fn row(v: Value) -> Row {
-        v.as_object().unwrap().clone().into_iter().collect()
+        v.as_object()
+            .unwrap()
+            .clone()
+            .into_iter()
+            .map(|(k, v)| (k.into(), v))
+            .collect()
     }
 
     #[test]

@@ -94,7 +94,7 @@ impl PageNormalizer {
                     .hints
                     .primary_key
                     .iter()
-                    .find(|k| root.get(*k).is_none_or(|v| v.is_null()));
+                    .find(|k| root.get(k.as_str()).is_none_or(|v| v.is_null()));
                 if let Some(column) = missing {
                     return Err(DecodeError::MissingPrimaryKey {
                         page: page.number + 1,

@@ -4,6 +4,7 @@
 //! last-in-first-out), so tables come out with the same columns in the same order.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use indexmap::IndexMap;
 
@@ -18,7 +19,12 @@ use super::naming::{join_path, normalize_identifier};
 /// A normalised row: column name → value (scalars, or JSON kept whole beyond the nesting limit).
 /// Keys that normalise to the same name share a column; the last value wins, as in dlt. Ordered
 /// (column order is dlt's) and hashed with foldhash: rows are built by the million.
-pub type Row = IndexMap<String, Value, foldhash::fast::RandomState>;
+pub type Row = IndexMap<Name, Value, Hasher>;
+
+/// A column name, shared by every row that has the column: cloning it is a reference count.
+pub type Name = Arc<str>;
+
+type Hasher = foldhash::fast::RandomState;
 
 /// dlt's bookkeeping columns.
 pub mod columns {
@@ -37,7 +43,7 @@ pub mod columns {
 }
 
 /// Lists found while flattening: their joined key path and their items, to become child tables.
-type Lists = Vec<(String, Vec<Value>)>;
+type Lists = Vec<(Name, Vec<Value>)>;
 
 /// Length in bytes of the digests behind `_dlt_id` (14 base64 characters).
 const DLT_ID_BYTES: usize = 10;
@@ -51,7 +57,36 @@ pub struct Normalizer {
     /// Child rows of `merge` tables carry `_dlt_root_id`, so a merged parent's children can be
     /// replaced.
     root_key: bool,
-    names: HashMap<String, String, foldhash::fast::RandomState>,
+    names: HashMap<String, String, Hasher>,
+    /// Column names by parent path and raw key, so a row's names are built once per sync.
+    columns: HashMap<Name, HashMap<Box<str>, Name, Hasher>, Hasher>,
+    keys: BookkeepingNames,
+}
+
+/// The `_dlt_*` column names, made once.
+#[derive(Debug, Clone)]
+struct BookkeepingNames {
+    empty: Name,
+    load_id: Name,
+    id: Name,
+    parent_id: Name,
+    list_idx: Name,
+    root_id: Name,
+    value: Name,
+}
+
+impl Default for BookkeepingNames {
+    fn default() -> Self {
+        Self {
+            empty: "".into(),
+            load_id: columns::DLT_LOAD_ID.into(),
+            id: columns::DLT_ID.into(),
+            parent_id: columns::DLT_PARENT_ID.into(),
+            list_idx: columns::DLT_LIST_IDX.into(),
+            root_id: columns::DLT_ROOT_ID.into(),
+            value: columns::VALUE.into(),
+        }
+    }
 }
 
 impl Normalizer {
@@ -63,6 +98,8 @@ impl Normalizer {
             max_nesting: max_nesting.min(i64::MAX as usize) as i64,
             root_key,
             names: HashMap::default(),
+            columns: HashMap::default(),
+            keys: BookkeepingNames::default(),
         }
     }
 
@@ -91,7 +128,7 @@ impl Normalizer {
         let row_id = self.add_row_id(table, &mut row, parent);
         let mut child_extend = extend.clone();
         if parent.is_none() && self.root_key {
-            child_extend.insert(columns::DLT_ROOT_ID.into(), Value::String(row_id.clone()));
+            child_extend.insert(self.keys.root_id.clone(), Value::String(row_id.clone()));
         }
         emit(table, row);
         for (path, items) in lists {
@@ -120,7 +157,7 @@ impl Normalizer {
                 }
                 scalar => {
                     let mut row = Row::default();
-                    row.insert(columns::VALUE.to_string(), scalar);
+                    row.insert(self.keys.value.clone(), scalar);
                     row.extend(extend.iter().map(|(k, v)| (k.clone(), v.clone())));
                     self.add_row_id(table, &mut row, parent);
                     emit(table, row);
@@ -134,16 +171,11 @@ impl Normalizer {
     fn flatten(&mut self, record: Map<String, Value>, level: i64) -> (Row, Lists) {
         let mut row = Row::with_capacity_and_hasher(record.len() + 4, Default::default());
         let mut lists = Vec::new();
-        // Each entry carries its parent's joined path, so a column name costs one allocation.
-        let mut stack = vec![(record, level, String::new())];
+        // Each entry carries its parent's joined path (itself a column name prefix).
+        let mut stack = vec![(record, level, self.keys.empty.clone())];
         while let Some((current, lvl, prefix)) = stack.pop() {
             for (key, value) in current {
-                let norm = self.name(&key);
-                let nested_name = if prefix.is_empty() {
-                    norm.to_string()
-                } else {
-                    join_path(&prefix, norm)
-                };
+                let nested_name = self.column_name(&prefix, &key);
                 match value {
                     Value::Object(map) if lvl > 0 => stack.push((map, lvl - 1, nested_name)),
                     Value::Array(items) if lvl > 0 => lists.push((nested_name, items)),
@@ -154,6 +186,24 @@ impl Normalizer {
             }
         }
         (row, lists)
+    }
+
+    /// The column of raw `key` under the (normalised) path `prefix`, as a shared name.
+    fn column_name(&mut self, prefix: &Name, key: &str) -> Name {
+        if let Some(name) = self.columns.get(prefix).and_then(|m| m.get(key)) {
+            return name.clone();
+        }
+        let norm = self.name(key).to_string();
+        let name: Name = if prefix.is_empty() {
+            norm.into()
+        } else {
+            join_path(prefix, &norm).into()
+        };
+        self.columns
+            .entry(prefix.clone())
+            .or_default()
+            .insert(key.into(), name.clone());
+        name
     }
 
     /// Normalised form of a JSON key; keys holding `__` keep it (dlt breaks paths on it).
@@ -182,21 +232,21 @@ impl Normalizer {
         match parent {
             None => {
                 row.insert(
-                    columns::DLT_LOAD_ID.into(),
+                    self.keys.load_id.clone(),
                     Value::String(self.load_id.clone()),
                 );
                 let id = random_row_id();
-                row.insert(columns::DLT_ID.into(), Value::String(id.clone()));
+                row.insert(self.keys.id.clone(), Value::String(id.clone()));
                 id
             }
             Some((parent_id, idx)) => {
                 let id = child_row_id(parent_id, table, idx);
                 row.insert(
-                    columns::DLT_PARENT_ID.into(),
+                    self.keys.parent_id.clone(),
                     Value::String(parent_id.to_string()),
                 );
-                row.insert(columns::DLT_LIST_IDX.into(), Value::from(idx));
-                row.insert(columns::DLT_ID.into(), Value::String(id.clone()));
+                row.insert(self.keys.list_idx.clone(), Value::from(idx));
+                row.insert(self.keys.id.clone(), Value::String(id.clone()));
                 id
             }
         }
@@ -232,7 +282,7 @@ mod tests {
     }
 
     fn keys(row: &Row) -> Vec<&str> {
-        row.keys().map(String::as_str).collect()
+        row.keys().map(|k| k.as_ref()).collect()
     }
 
     #[test]
