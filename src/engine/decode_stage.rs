@@ -73,7 +73,8 @@ impl PageNormalizer {
         let check_key = self.hints.write_disposition == WriteDisposition::Merge;
         let mut out = NormalizedPage {
             tables: Vec::new(),
-            rows: Vec::with_capacity(page.records.len()),
+            // Most records bring a root row and a few child rows.
+            rows: Vec::with_capacity(page.records.len() * 4),
         };
         for (i, record) in page.records.into_iter().enumerate() {
             let first = out.rows.len();

@@ -61,6 +61,8 @@ pub struct Normalizer {
     /// Column names by parent path and raw key, so a row's names are built once per sync.
     columns: HashMap<Name, HashMap<Box<str>, Name, Hasher>, Hasher>,
     keys: BookkeepingNames,
+    /// Columns of the widest row flattened so far (plus the bookkeeping ones).
+    widest_row: usize,
 }
 
 /// The `_dlt_*` column names, made once.
@@ -100,6 +102,7 @@ impl Normalizer {
             names: HashMap::default(),
             columns: HashMap::default(),
             keys: BookkeepingNames::default(),
+            widest_row: 0,
         }
     }
 
@@ -169,7 +172,10 @@ impl Normalizer {
     /// dlt's `_flatten`: a stack walk, so a level's scalars come before its nested objects and
     /// nested objects come out in reverse key order.
     fn flatten(&mut self, record: Map<String, Value>, level: i64) -> (Row, Lists) {
-        let mut row = Row::with_capacity_and_hasher(record.len() + 4, Default::default());
+        // Flattened objects add columns: start as wide as the widest row so far, so rows of one
+        // shape never regrow.
+        let width = (record.len() + 4).max(self.widest_row);
+        let mut row = Row::with_capacity_and_hasher(width, Default::default());
         let mut lists = Vec::new();
         // Each entry carries its parent's joined path (itself a column name prefix).
         let mut stack = vec![(record, level, self.keys.empty.clone())];
@@ -185,6 +191,7 @@ impl Normalizer {
                 }
             }
         }
+        self.widest_row = self.widest_row.max(row.len() + 4);
         (row, lists)
     }
 
