@@ -7,10 +7,13 @@
 //! project   .dango/sources.yml + credentials ──► validated SourceConfig
 //! engine    plan ──► per resource: ───────────────────────────────────────────► per source: commit
 //! source      fetch    (HTTP, retries, paginators, data selector)  → Page of JSON records
+//!             (pages known from a total: `concurrency` in flight, parsed on blocking workers)
 //! normalize   records  → rows of the root and child tables (dlt naming, _dlt_* columns)
+//!             (several pages at once on blocking workers; built into Arrow in page order)
 //! decode      rows     → Arrow RecordBatches, schema inferred and widened as data arrives
 //! dedupe      batches  → one row per primary key (DataFusion), for `merge`
-//! warehouse   batches  → staging tables (Arrow appender) → one transaction applying them
+//! warehouse   batches  → temporary staging tables (Arrow appender, one writer thread)
+//!                      → one transaction applying them
 //! state       incremental cursors, committed in the same transaction as the rows
 //! ```
 //!
