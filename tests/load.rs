@@ -245,7 +245,15 @@ fn staging_beyond_the_memory_limit_spills_and_a_bad_limit_is_named() {
         "no request before the warehouse opens"
     );
 
+    // A budget too small for the load fails it whole, saying which setting to raise.
+    let tight = sync_with_memory_limit(&p, "8MB");
+    assert!(!tight.status.success());
+    let out = String::from_utf8_lossy(&tight.stdout);
+    assert!(out.contains("set DANGO_MEMORY_LIMIT higher"), "{out}");
+    assert!(p.tables("raw_big").is_empty(), "{:?}", p.tables("raw_big"));
+
     // A small DuckDB budget (set as users set it) still loads every row.
+
     let ok = sync_with_memory_limit(&p, "64MB");
     assert!(
         ok.status.success(),

@@ -79,6 +79,13 @@ pub enum ResourceError {
     /// Staging rows failed.
     #[error("staging rows in the warehouse failed: {0}")]
     Stage(#[from] duckdb::Error),
+    /// DuckDB's memory budget is too small even to stage rows.
+    #[error(
+        "staging rows ran out of DuckDB's memory budget ({0}); set DANGO_MEMORY_LIMIT higher \
+         than the default {default} (for example 1GB) and sync again",
+        default = crate::warehouse::DEFAULT_MEMORY_LIMIT
+    )]
+    StageOutOfMemory(duckdb::Error),
     /// The writer is gone.
     #[error(transparent)]
     Warehouse(#[from] WarehouseError),
@@ -147,10 +154,14 @@ pub async fn run_resource(
         let mut busy = Duration::ZERO;
         while let Some((table, batch)) = batches_rx.recv().await {
             let schema = staging.clone();
-            busy += warehouse
+            let (took, staged) = warehouse
                 .run(move |w| timed(|| w.staging.append(&w.conn, &schema, &table, batch)))
-                .await
-                .map(|(took, staged)| staged.map(|()| took))??;
+                .await?;
+            staged.map_err(|e| match crate::warehouse::out_of_memory(&e) {
+                true => ResourceError::StageOutOfMemory(e),
+                false => ResourceError::Stage(e),
+            })?;
+            busy += took;
         }
         Ok::<_, ResourceError>(busy)
     });

@@ -70,11 +70,27 @@ pub enum CommitError {
     /// DuckDB refused a statement.
     #[error("warehouse error while committing: {0}")]
     Db(#[from] duckdb::Error),
+    /// DuckDB's memory budget was too small for applying this load.
+    #[error(
+        "DuckDB ran out of its memory budget while committing ({0}); nothing was changed. Set \
+         DANGO_MEMORY_LIMIT higher than the default {default} (for example 1GB) and sync again",
+        default = super::DEFAULT_MEMORY_LIMIT
+    )]
+    OutOfMemory(duckdb::Error),
 }
 
 /// Applies `plan` in one transaction.
 pub fn commit(conn: &mut Connection, plan: &CommitPlan) -> Result<(), CommitError> {
+    apply(conn, plan).map_err(|e| match e {
+        CommitError::Db(db) if super::out_of_memory(&db) => CommitError::OutOfMemory(db),
+        other => other,
+    })
+}
+
+/// [`commit`]'s transaction.
+fn apply(conn: &mut Connection, plan: &CommitPlan) -> Result<(), CommitError> {
     let tx = conn.transaction()?;
+
     if plan.full_refresh {
         tx.execute_batch(&format!(
             "DROP SCHEMA IF EXISTS {} CASCADE",

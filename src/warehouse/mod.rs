@@ -50,6 +50,14 @@ pub fn memory_limit() -> Result<String, WarehouseError> {
     }
 }
 
+/// Whether DuckDB failed for lack of memory within its budget.
+pub fn out_of_memory(e: &duckdb::Error) -> bool {
+    let text = e.to_string();
+    ["Out of Memory", "could not allocate", "failed to pin"]
+        .iter()
+        .any(|m| text.contains(m))
+}
+
 fn offline_config(limit: &str) -> duckdb::Result<duckdb::Config> {
     duckdb::Config::default()
         .enable_autoload_extension(false)?
