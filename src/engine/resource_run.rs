@@ -29,17 +29,17 @@ const STAGE_BUFFER: usize = 4;
 /// Time spent in each stage of one resource, summed over its pages (and over workers, for the
 /// stages that run several pages at once), for `-v` output.
 #[derive(Debug, Default, Clone, Copy)]
-pub struct StageTimes {
+struct StageTimes {
     /// Parsing response bodies.
-    pub parse: Duration,
+    parse: Duration,
     /// Normalising records into rows.
-    pub normalize: Duration,
+    normalize: Duration,
     /// Building Arrow batches.
-    pub build: Duration,
+    build: Duration,
     /// Deduplicating merge batches in DataFusion.
-    pub dedupe: Duration,
+    dedupe: Duration,
     /// Appending batches to staging in DuckDB.
-    pub stage: Duration,
+    stage: Duration,
 }
 
 /// Runs `f`, returning how long it took with its result.
