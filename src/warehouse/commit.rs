@@ -177,19 +177,23 @@ fn apply_resource(
                 s = stg(root),
                 m = conditions.join(" OR ")
             );
-            for child in family
-                .iter()
-                .filter(|c| has_root_key(existing, resource, c))
-            {
-                conn.execute_batch(&format!(
-                    "DELETE FROM {c} WHERE {rid} IN (SELECT d.{id} FROM {r} AS d WHERE {matched})",
-                    c = fin(child),
-                    rid = ident(DLT_ROOT_ID),
-                    id = ident(DLT_ID),
-                    r = fin(root),
-                ))?;
+            // A table empty before this load (a first sync, however big) has nothing to
+            // replace: skipping the deletes spares joins over every staged key.
+            if super::catalog::row_count(conn, &plan.dataset, root)? > 0 {
+                for child in family
+                    .iter()
+                    .filter(|c| has_root_key(existing, resource, c))
+                {
+                    conn.execute_batch(&format!(
+                        "DELETE FROM {c} WHERE {rid} IN (SELECT d.{id} FROM {r} AS d WHERE {matched})",
+                        c = fin(child),
+                        rid = ident(DLT_ROOT_ID),
+                        id = ident(DLT_ID),
+                        r = fin(root),
+                    ))?;
+                }
+                conn.execute_batch(&format!("DELETE FROM {} AS d WHERE {matched}", fin(root)))?;
             }
-            conn.execute_batch(&format!("DELETE FROM {} AS d WHERE {matched}", fin(root)))?;
             insert_all(conn, resource, &fin, &stg)?;
         }
         // Append, and merge without a key (which dlt also treats as append).
