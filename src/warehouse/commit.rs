@@ -167,32 +167,14 @@ fn apply_resource(
             if !hints.primary_key.is_empty() {
                 drop_superseded(conn, resource, &stg, ordinal)?;
             }
-            let conditions: Vec<String> = [&hints.primary_key, &hints.merge_key]
-                .into_iter()
-                .filter(|k| !k.is_empty())
-                .map(|k| format!("({})", key_match("d", "s", k)))
-                .collect();
-            let matched = format!(
-                "EXISTS (SELECT 1 FROM {s} AS s WHERE {m})",
-                s = stg(root),
-                m = conditions.join(" OR ")
-            );
             // A table empty before this load (a first sync, however big) has nothing to
             // replace: skipping the deletes spares joins over every staged key.
             if super::catalog::row_count(conn, &plan.dataset, root)? > 0 {
-                for child in family
+                let children: Vec<&String> = family
                     .iter()
                     .filter(|c| has_root_key(existing, resource, c))
-                {
-                    conn.execute_batch(&format!(
-                        "DELETE FROM {c} WHERE {rid} IN (SELECT d.{id} FROM {r} AS d WHERE {matched})",
-                        c = fin(child),
-                        rid = ident(DLT_ROOT_ID),
-                        id = ident(DLT_ID),
-                        r = fin(root),
-                    ))?;
-                }
-                conn.execute_batch(&format!("DELETE FROM {} AS d WHERE {matched}", fin(root)))?;
+                    .collect();
+                delete_replaced(conn, resource, &children, &fin, &stg, ordinal)?;
             }
             insert_all(conn, resource, &fin, &stg)?;
         }
@@ -246,6 +228,55 @@ fn drop_superseded(
         }
     }
     conn.execute_batch(&format!("DROP TABLE {stale}"))
+}
+
+/// Staged rows per pass of [`delete_replaced`]: each pass joins the old rows against at most this
+/// many staged keys, so the joins fit DuckDB's memory budget however large the load.
+const MERGE_PASS_ROWS: i64 = 500_000;
+
+/// Deletes the old rows that staged rows replace (same primary key or merge key), and their
+/// child rows, a slice of staging at a time.
+fn delete_replaced(
+    conn: &Connection,
+    resource: &ResourceCommit,
+    children: &[&String],
+    fin: &dyn Fn(&str) -> String,
+    stg: &dyn Fn(&str) -> String,
+    ordinal: usize,
+) -> duckdb::Result<()> {
+    let hints = &resource.hints;
+    let (root, staged) = (fin(&hints.table_name), stg(&hints.table_name));
+    let matches: Vec<String> = [&hints.primary_key, &hints.merge_key]
+        .into_iter()
+        .filter(|k| !k.is_empty())
+        .map(|k| format!("({})", key_match("d", "s", k)))
+        .collect();
+    let last: Option<i64> =
+        conn.query_row(&format!("SELECT max(rowid) FROM {staged}"), [], |r| {
+            r.get(0)
+        })?;
+    let (gone, id) = (format!("dango_gone_{ordinal}"), ident(DLT_ID));
+    let mut from = 0;
+    while last.is_some_and(|last| from <= last) {
+        let to = from + MERGE_PASS_ROWS;
+        conn.execute_batch(&format!(
+            "CREATE TEMP TABLE {gone} AS SELECT d.{id} FROM {root} AS d WHERE EXISTS ( \
+               SELECT 1 FROM {staged} AS s WHERE s.rowid >= {from} AND s.rowid < {to} AND ({m}))",
+            m = matches.join(" OR "),
+        ))?;
+        for child in children {
+            conn.execute_batch(&format!(
+                "DELETE FROM {c} WHERE {rid} IN (SELECT {id} FROM {gone})",
+                c = fin(child),
+                rid = ident(DLT_ROOT_ID),
+            ))?;
+        }
+        conn.execute_batch(&format!(
+            "DELETE FROM {root} WHERE {id} IN (SELECT {id} FROM {gone}); DROP TABLE {gone}"
+        ))?;
+        from = to;
+    }
+    Ok(())
 }
 
 fn has_keys(hints: &TableHints) -> bool {
