@@ -81,10 +81,27 @@ pub enum CommitError {
 
 /// Applies `plan` in one transaction.
 pub fn commit(conn: &mut Connection, plan: &CommitPlan) -> Result<(), CommitError> {
-    apply(conn, plan).map_err(|e| match e {
+    let out_of_memory = |e| match e {
         CommitError::Db(db) if super::out_of_memory(&db) => CommitError::OutOfMemory(db),
         other => other,
-    })
+    };
+    match apply(conn, plan).map_err(out_of_memory) {
+        // Applying a load can need more memory than staging it: replacing millions of rows keeps
+        // their undo records in memory until the commit. Under the default budget (not one the
+        // user chose), retry once with DuckDB's own limit; the failed attempt rolled back and
+        // left staging as it was.
+        Err(CommitError::OutOfMemory(e)) if std::env::var_os("DANGO_MEMORY_LIMIT").is_none() => {
+            tracing::warn!(error = %e, "the commit needs more than the default memory budget; retrying with DuckDB's default limit");
+            conn.execute_batch("RESET memory_limit")?;
+            let retried = apply(conn, plan).map_err(out_of_memory);
+            conn.execute_batch(&format!(
+                "SET memory_limit = {}",
+                literal(super::DEFAULT_MEMORY_LIMIT)
+            ))?;
+            retried
+        }
+        other => other,
+    }
 }
 
 /// [`commit`]'s transaction.
