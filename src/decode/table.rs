@@ -66,15 +66,14 @@ impl TableBuilder {
         for (position, (name, value)) in row.iter().enumerate() {
             // A string bound for a text column stays text whatever it looks like, so the
             // timestamp detection of `classify` would be wasted on it.
-            let text_column = self
-                .find(position, name)
-                .is_some_and(|i| self.columns[i].ty == DltType::Text);
+            let found = self.find(position, name);
+            let text_column = found.is_some_and(|i| self.columns[i].ty == DltType::Text);
             let scalar = match value {
                 Value::String(s) if text_column => Some(Scalar::Text(s)),
                 other => classify(other),
             };
             if let Some(scalar) = scalar {
-                self.append(position, name, scalar);
+                self.append(position, name, found, scalar);
             }
         }
 
@@ -94,8 +93,8 @@ impl TableBuilder {
         }
     }
 
-    fn append(&mut self, position: usize, name: &str, value: Scalar<'_>) {
-        let found = self.find(position, name);
+    /// Appends `value` to column `name` (at index `found`, if it exists), or to its variant.
+    fn append(&mut self, position: usize, name: &str, found: Option<usize>, value: Scalar<'_>) {
         let ty = match found {
             Some(i) => self.columns[i].ty,
             None => self.known.get(name).copied().unwrap_or(value.dlt_type()),
