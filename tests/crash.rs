@@ -10,22 +10,12 @@ use std::time::Instant;
 
 use dango::mock_api::{MockApi, MockApiConfig};
 use rand::Rng;
-use support::{Project, rest_source};
+use support::Project;
 
 const KILLS: usize = 12;
 
 fn project(api: &MockApi) -> Project {
-    let resources = r#"        - name: orders
-          endpoint: /orders
-          write_disposition: append
-          params:
-            updated_after: "{incremental.start_value}"
-          pagination: {type: offset, limit: 200, total_path: total}
-          incremental:
-            cursor_path: updatedAt
-            initial_value: "2024-01-01T00:00:00Z"
-"#;
-    Project::new(&rest_source("shop", &api.base_url(), "", resources))
+    support::incremental_orders(&api.base_url(), 200, "2024-01-01T00:00:00Z")
 }
 
 /// Orders in the table, distinct ids, and whether the cursor matches the newest row.

@@ -16,17 +16,7 @@ fn orders_api() -> MockApi {
 
 /// Orders loaded with `append`, so any duplicate would show.
 fn incremental_project(api: &MockApi) -> Project {
-    let resources = r#"        - name: orders
-          endpoint: /orders
-          write_disposition: append
-          params:
-            updated_after: "{incremental.start_value}"
-          pagination: {type: offset, limit: 25, total_path: total}
-          incremental:
-            cursor_path: updatedAt
-            initial_value: "2024-01-03T00:00:00Z"
-"#;
-    Project::new(&rest_source("shop", &api.base_url(), "", resources))
+    support::incremental_orders(&api.base_url(), 25, "2024-01-03T00:00:00Z")
 }
 
 #[test]

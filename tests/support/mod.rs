@@ -139,3 +139,21 @@ pub fn rest_source(name: &str, base_url: &str, extra: &str, resources: &str) -> 
         "version: \"1.0\"\nsources:\n  - name: {name}\n    type: rest_api\n    rest_api:\n      base_url: \"{base_url}\"\n      retry: {{backoff_seconds: 0.01, max_backoff_seconds: 0.05}}\n{extra}      resources:\n{resources}"
     )
 }
+
+/// A `shop` source whose `orders` are loaded incrementally by `updatedAt` with `append` (so any
+/// duplicate would show), `limit` per page, starting at `initial_value`.
+pub fn incremental_orders(base_url: &str, limit: usize, initial_value: &str) -> Project {
+    let resources = format!(
+        r#"        - name: orders
+          endpoint: /orders
+          write_disposition: append
+          params:
+            updated_after: "{{incremental.start_value}}"
+          pagination: {{type: offset, limit: {limit}, total_path: total}}
+          incremental:
+            cursor_path: updatedAt
+            initial_value: "{initial_value}"
+"#
+    );
+    Project::new(&rest_source("shop", base_url, "", &resources))
+}
