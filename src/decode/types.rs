@@ -226,7 +226,8 @@ pub fn parse_iso_timestamp(s: &str) -> Option<i64> {
         16 => format!("{normal}:00"),
         _ => normal,
     };
-    let naive = NaiveDateTime::parse_from_str(&with_minutes, "%Y-%m-%dT%H:%M:%S%.f").ok()?;
+    // `FromStr` is `%Y-%m-%dT%H:%M:%S%.f` with its items prebuilt: no format string to parse.
+    let naive: NaiveDateTime = with_minutes.parse().ok()?;
     let utc = naive.and_utc().timestamp_micros() - offset_secs * 1_000_000;
     DateTime::from_timestamp_micros(utc).map(|d| d.timestamp_micros())
 }

@@ -12,7 +12,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD_NO_PAD;
 use rand::RngCore;
 use serde_json::{Map, Value};
-use sha3::digest::{ExtendableOutput, Update, XofReader};
+use tiny_keccak::{Hasher as _, Shake, Xof};
 
 use super::naming::{join_path, normalize_identifier};
 
@@ -269,10 +269,29 @@ pub fn random_row_id() -> String {
 
 /// A child row's `_dlt_id`: dlt's `digest128(f"{parent}_{table}_{idx}", 10)` (SHAKE-128).
 pub fn child_row_id(parent_id: &str, table: &str, idx: usize) -> String {
-    let mut hasher = sha3::Shake128::default();
-    hasher.update(format!("{parent_id}_{table}_{idx}").as_bytes());
-    let mut digest = [0u8; DLT_ID_BYTES];
-    hasher.finalize_xof().read(&mut digest);
+    let mut idx_text = itoa::Buffer::new();
+    digest128(
+        &[
+            parent_id.as_bytes(),
+            b"_",
+            table.as_bytes(),
+            b"_",
+            idx_text.format(idx).as_bytes(),
+        ],
+        DLT_ID_BYTES,
+    )
+}
+
+/// dlt's `digest128`: the first `len` bytes of the SHAKE-128 digest of the concatenated
+/// `parts`, in unpadded base64.
+pub fn digest128(parts: &[&[u8]], len: usize) -> String {
+    let mut shake = Shake::v128();
+    for part in parts {
+        shake.update(part);
+    }
+    let mut digest = [0u8; 32];
+    let digest = &mut digest[..len.min(32)];
+    shake.squeeze(digest);
     STANDARD_NO_PAD.encode(digest)
 }
 

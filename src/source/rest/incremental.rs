@@ -7,12 +7,11 @@
 use std::cmp::Ordering;
 use std::collections::HashSet;
 
-use base64::Engine;
 use serde::Deserialize;
 use serde_json::Value;
-use sha3::digest::{ExtendableOutput, Update, XofReader};
 
 use super::json_path;
+use crate::normalize::relational::digest128;
 use crate::state::CursorState;
 
 /// `incremental:` of a resource or its endpoint.
@@ -201,11 +200,7 @@ fn compare(a: &Value, b: &Value) -> Option<Ordering> {
 
 /// A short digest of a record, to recognise it at the boundary.
 fn record_hash(record: &Value) -> String {
-    let mut hasher = sha3::Shake128::default();
-    hasher.update(record.to_string().as_bytes());
-    let mut digest = [0u8; 12];
-    hasher.finalize_xof().read(&mut digest);
-    base64::engine::general_purpose::STANDARD_NO_PAD.encode(digest)
+    digest128(&[record.to_string().as_bytes()], 12)
 }
 
 #[cfg(test)]
