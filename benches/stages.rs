@@ -1,6 +1,6 @@
 //! Per-stage benchmarks on a page of mock orders (nested, ~2.5 line items each), in pipeline
 //! order: parse the response body, normalize, normalize + Arrow decode, dedupe in DataFusion,
-//! and staging into DuckDB through the appender.
+//! and loading into DuckDB through the appender.
 
 use std::collections::HashMap;
 
@@ -10,7 +10,7 @@ use dango::hints::{TableHints, WriteDisposition};
 use dango::mock_api::order;
 use dango::normalize::Normalizer;
 use dango::source::Page;
-use dango::warehouse::staging::StagingTables;
+use dango::warehouse::Load;
 use serde_json::Value;
 
 const ROWS: usize = 1000;
@@ -76,15 +76,14 @@ fn stages(c: &mut Criterion) {
                 .expect("dedupes")
         })
     });
-    group.bench_function("stage_into_duckdb", |b| {
-        let conn = dango::warehouse::connect_in_memory().unwrap();
-        let mut staging = StagingTables::default();
-
+    group.bench_function("load_into_duckdb", |b| {
+        // A warehouse file, as a sync writes one: appends go to its open load transaction.
+        let dir = tempfile::tempdir().unwrap();
+        let conn = dango::warehouse::connect(&dir.path().join("warehouse.duckdb")).unwrap();
+        let mut load = Load::begin(&conn, "bench", false).unwrap();
         b.iter(|| {
             for (table, batch) in &batches {
-                staging
-                    .append(&conn, "bench_staging", table, batch.clone())
-                    .unwrap();
+                load.append(table, batch.clone()).unwrap();
             }
         })
     });

@@ -12,8 +12,8 @@
 //!             (several pages at once on blocking workers; built into Arrow in page order)
 //! decode      rows     → Arrow RecordBatches, schema inferred and widened as data arrives
 //! dedupe      batches  → one row per primary key (DataFusion), for `merge`
-//! warehouse   batches  → temporary staging tables (Arrow appender, one writer thread)
-//!                      → one transaction applying them
+//! warehouse   batches  → final tables, inside one open transaction per source (Arrow
+//!                        appender, one writer thread) → merge/replace applied, committed
 //! state       incremental cursors, committed in the same transaction as the rows
 //! ```
 //!

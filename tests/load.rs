@@ -219,7 +219,7 @@ fn sync_with_memory_limit(p: &Project, limit: &str) -> std::process::Output {
 }
 
 #[test]
-fn staging_beyond_the_memory_limit_spills_and_a_bad_limit_is_named() {
+fn a_load_beyond_the_memory_limit_spills_and_a_bad_limit_is_named() {
     let api = MockApi::start(MockApiConfig {
         orders: 20_000,
         page_size: 1000,
@@ -244,7 +244,7 @@ fn staging_beyond_the_memory_limit_spills_and_a_bad_limit_is_named() {
     let tight = sync_with_memory_limit(&p, "8MB");
     assert!(!tight.status.success());
     let out = String::from_utf8_lossy(&tight.stdout);
-    assert!(out.contains("set DANGO_MEMORY_LIMIT higher"), "{out}");
+    assert!(out.contains("DANGO_MEMORY_LIMIT higher"), "{out}");
     assert!(p.tables("raw_big").is_empty(), "{:?}", p.tables("raw_big"));
 
     // A small DuckDB budget (set as users set it) still loads every row.
@@ -276,4 +276,55 @@ fn a_record_on_several_pages_of_one_sync_is_loaded_once_with_its_children() {
     p.dango(&["sync"]).assert_ok();
     assert_all_120_orders_with_their_line_items(&p);
     assert!(api.counters().path("/orders") >= 24);
+}
+
+#[test]
+fn a_failed_source_rolls_back_its_replace_while_another_source_commits() {
+    let api = MockApi::start(MockApiConfig::default()).unwrap();
+    let source = |name: &str, extra: &str| {
+        format!(
+            "  - name: {name}\n    type: rest_api\n    rest_api:\n      base_url: \"{}\"\n      resources:\n        \
+             - name: products\n          endpoint: /products\n          write_disposition: replace\n{extra}",
+            api.base_url()
+        )
+    };
+    let p = Project::new(&format!(
+        "sources:\n{}{}",
+        source("good", ""),
+        source("bad", "")
+    ));
+    p.dango(&["sync"]).assert_ok();
+    let products = p.count("select count(*) from raw_bad.products");
+    assert!(products > 0);
+    let ids = p.text("select string_agg(_dlt_id, ',' order by _dlt_id) from raw_bad.products");
+
+    // Both sources load at once, each in its own transaction. `bad` empties `products` for its
+    // replace, then fails on its second resource: the old rows must come back untouched.
+    let broken = "        - name: broken\n          endpoint: /html\n";
+    p.write(
+        ".dango/sources.yml",
+        &format!("sources:\n{}{}", source("good", ""), source("bad", broken)),
+    );
+    let run = p.dango(&["sync", "--parallel", "4"]);
+    run.assert_failed();
+    assert!(
+        run.stdout().contains("1 of 2 source(s) synced"),
+        "{}",
+        run.all()
+    );
+    assert_eq!(
+        p.text("select string_agg(_dlt_id, ',' order by _dlt_id) from raw_bad.products"),
+        ids
+    );
+    assert_eq!(p.count("select count(*) from raw_bad._dlt_loads"), 1);
+    // `good` replaced its rows: same count, new load.
+    assert_eq!(p.count("select count(*) from raw_good.products"), products);
+    assert_eq!(p.count("select count(*) from raw_good._dlt_loads"), 2);
+    assert_eq!(
+        p.count(
+            "select count(*) from raw_good.products \
+             where _dlt_load_id = (select max(load_id) from raw_good._dlt_loads)"
+        ),
+        products
+    );
 }

@@ -11,7 +11,7 @@ use crate::hints::{TableHints, WriteDisposition};
 use crate::normalize::Normalizer;
 use crate::normalize::relational::Row;
 use crate::source::Page;
-use crate::warehouse::StagedTable;
+use crate::warehouse::LoadedTable;
 use crate::warehouse::catalog::SchemaColumns;
 
 /// Why a page could not be decoded.
@@ -177,11 +177,11 @@ impl PageDecoder {
         }
     }
 
-    /// The tables this resource staged, root first, with their columns.
-    pub fn staged_tables(&self) -> Vec<StagedTable> {
+    /// The tables this resource loaded rows into, root first, with their columns.
+    pub fn loaded_tables(&self) -> Vec<LoadedTable> {
         self.tables
             .iter()
-            .map(|(name, b)| StagedTable {
+            .map(|(name, b)| LoadedTable {
                 name: name.clone(),
                 columns: b.columns(),
             })

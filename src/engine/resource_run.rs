@@ -1,6 +1,6 @@
 //! Runs one resource through the stages: fetch + parse (async task, parsing on blocking workers)
 //! → normalize (several pages at once on blocking workers) → build Arrow batches (one blocking
-//! worker, in page order) → dedupe (DataFusion) → stage (writer thread). Bounded channels and
+//! worker, in page order) → dedupe (DataFusion) → load (writer thread). Bounded channels and
 //! buffers between them keep memory flat whatever the size of the resource.
 
 use std::time::{Duration, Instant};
@@ -38,8 +38,8 @@ struct StageTimes {
     build: Duration,
     /// Deduplicating merge batches in DataFusion.
     dedupe: Duration,
-    /// Appending batches to staging in DuckDB.
-    stage: Duration,
+    /// Appending batches to the load's tables in DuckDB.
+    load: Duration,
 }
 
 /// Runs `f`, returning how long it took with its result.
@@ -76,16 +76,16 @@ pub enum ResourceError {
     /// Deduplication failed.
     #[error(transparent)]
     Dedupe(#[from] DedupeError),
-    /// Staging rows failed.
-    #[error("staging rows in the warehouse failed: {0}")]
-    Stage(#[from] duckdb::Error),
-    /// DuckDB's memory budget is too small even to stage rows.
+    /// Appending rows to the warehouse failed.
+    #[error("loading rows into the warehouse failed: {0}")]
+    Load(#[from] duckdb::Error),
+    /// DuckDB's memory budget is too small even to append rows.
     #[error(
-        "staging rows ran out of DuckDB's memory budget ({0}); set DANGO_MEMORY_LIMIT higher \
+        "loading rows ran out of DuckDB's memory budget ({0}); set DANGO_MEMORY_LIMIT higher \
          than the default {default} (for example 1GB) and sync again",
         default = crate::warehouse::DEFAULT_MEMORY_LIMIT
     )]
-    StageOutOfMemory(duckdb::Error),
+    LoadOutOfMemory(duckdb::Error),
     /// The writer is gone.
     #[error(transparent)]
     Warehouse(#[from] WarehouseError),
@@ -102,8 +102,8 @@ pub struct RunInput<'a> {
     pub known: SchemaColumns,
     /// The writer.
     pub warehouse: &'a Warehouse,
-    /// Staging schema.
-    pub staging: &'a str,
+    /// The dataset whose open load receives the rows.
+    pub dataset: &'a str,
     /// Parent records' fields, for a dependent resource.
     pub parents: Option<ParentRows>,
     /// Fields of this resource's records that its dependents need.
@@ -112,8 +112,9 @@ pub struct RunInput<'a> {
     pub saved: Option<CursorState>,
 }
 
-/// Fetches, decodes and stages `plan`'s rows; returns the commit work, the report and the
-/// captured fields for dependent resources. Unselected resources are fetched but not staged.
+/// Fetches, decodes and loads `plan`'s rows into its dataset's open load; returns the commit
+/// work, the report and the captured fields for dependent resources. Unselected resources are
+/// fetched but not loaded.
 pub async fn run_resource(
     plan: ResourcePlan,
     input: RunInput<'_>,
@@ -132,42 +133,49 @@ pub async fn run_resource(
     let normalizer = decoder.normalizer();
     let ctx = SessionContext::new();
     let dedupe = hints.write_disposition == WriteDisposition::Merge;
-    let stage = plan.selected;
-    let (stage_hints, warehouse, staging) = (
+    let load = plan.selected;
+    let (load_hints, warehouse, dataset) = (
         hints.clone(),
         input.warehouse.clone(),
-        input.staging.to_string(),
+        input.dataset.to_string(),
     );
     // Pages normalise independently, so several are normalised at once on blocking workers;
     // `buffered` hands them on in page order, which the type inference of `build` needs.
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
     let mut normalized = futures::stream::poll_fn(move |cx| pages_rx.poll_recv(cx))
-        .filter(move |_| std::future::ready(stage))
+        .filter(move |_| std::future::ready(load))
         .map(move |page| {
             let mut normalizer = normalizer.clone();
             tokio::task::spawn_blocking(move || timed(|| normalizer.normalize(page)))
         })
         .buffered(workers);
-    // The writer stages one page while the next is built: a bounded channel between them.
+    // The writer loads one page while the next is built: a bounded channel between them.
     let (batches_tx, mut batches_rx) = mpsc::channel::<(String, RecordBatch)>(STAGE_BUFFER);
     let writer = tokio::spawn(async move {
         let mut busy = Duration::ZERO;
         while let Some((table, batch)) = batches_rx.recv().await {
-            let schema = staging.clone();
-            let (took, staged) = warehouse
-                .run(move |w| timed(|| w.staging.append(&w.conn, &schema, &table, batch)))
+            let dataset = dataset.clone();
+            let (took, loaded) = warehouse
+                .run(move |w| {
+                    timed(|| match w.loads.get_mut(&dataset) {
+                        Some(load) => load.append(&table, batch).map_err(|e| {
+                            match crate::warehouse::out_of_memory(&e) {
+                                true => ResourceError::LoadOutOfMemory(e),
+                                false => ResourceError::Load(e),
+                            }
+                        }),
+                        None => Err(ResourceError::Warehouse(WarehouseError::NoLoad(dataset))),
+                    })
+                })
                 .await?;
-            staged.map_err(|e| match crate::warehouse::out_of_memory(&e) {
-                true => ResourceError::StageOutOfMemory(e),
-                false => ResourceError::Stage(e),
-            })?;
+            loaded?;
             busy += took;
         }
         Ok::<_, ResourceError>(busy)
     });
     let mut times = StageTimes::default();
     let built = async {
-        let hints = stage_hints;
+        let hints = load_hints;
         while let Some(page) = normalized.next().await {
             let (took, page) = page?;
             times.normalize += took;
@@ -198,11 +206,11 @@ pub async fn run_resource(
     }
     .await;
     drop(batches_tx);
-    let staged = writer.await?;
-    // A failed stage dropped the receiver, which stops the fetcher; report the first failure.
+    let loaded = writer.await?;
+    // A failed load dropped the receiver, which stops the fetcher; report the first failure.
     let fetched = fetch.await?;
     // A writer failure is the cause of any build failure that follows it (a closed channel).
-    times.stage = staged?;
+    times.load = loaded?;
     let decoder = built?;
     let FetchOutcome {
         stats,
@@ -211,7 +219,7 @@ pub async fn run_resource(
     } = fetched?;
     let commit = ResourceCommit {
         hints: hints.clone(),
-        tables: decoder.staged_tables(),
+        tables: decoder.loaded_tables(),
         cursor,
     };
     times.parse = stats.parse;
@@ -221,7 +229,7 @@ pub async fn run_resource(
         normalize = ?times.normalize,
         build = ?times.build,
         dedupe = ?times.dedupe,
-        stage = ?times.stage,
+        load = ?times.load,
         "time per stage (summed over pages and workers)"
     );
     let report = ResourceReport {

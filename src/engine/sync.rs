@@ -1,4 +1,5 @@
-//! `sync`: stage every resource of each source, then commit the source in one transaction. Up to
+//! `sync`: each source loads in one transaction (see [`crate::warehouse::Load`]): every resource's
+//! rows are appended as they arrive, then the commit applies the write dispositions. Up to
 //! `parallel` resources run at once, across all sources; a dependent resource waits for its
 //! parent. A source that fails leaves its tables exactly as they were; the others go on.
 
@@ -13,10 +14,11 @@ use tracing::Instrument;
 use super::plan::{ResourcePlan, SourcePlan};
 use super::resource_run::{ResourceReport, RunInput, run_resource};
 use crate::hints::LoadId;
+use crate::hints::WriteDisposition;
 use crate::source::rest::ParentRows;
 use crate::state::CursorState;
-use crate::warehouse::catalog::{SchemaColumns, schema_columns};
-use crate::warehouse::{CommitPlan, ResourceCommit, Warehouse, staging_schema};
+use crate::warehouse::catalog::SchemaColumns;
+use crate::warehouse::{CommitPlan, Load, ResourceCommit, Warehouse};
 
 /// Options of a sync run.
 #[derive(Debug, Clone, Default)]
@@ -39,7 +41,7 @@ pub struct SourceReport {
     pub dataset: String,
     /// The load id, when the source committed.
     pub load_id: Option<String>,
-    /// Per-resource reports (of resources that finished staging).
+    /// Per-resource reports (of resources that finished loading).
     pub resources: Vec<ResourceReport>,
     /// The error that stopped the source, if any.
     pub error: Option<String>,
@@ -57,7 +59,7 @@ pub async fn sync(
         .parallel
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
     let permits = Arc::new(Semaphore::new(parallel.max(1)));
-    // Sources loading into one dataset share its staging schema: those run one after another.
+    // A dataset has one load transaction at a time: sources sharing one run one after another.
     let mut groups: Vec<Vec<(usize, SourcePlan)>> = Vec::new();
     for (i, source) in sources.into_iter().enumerate() {
         match groups.iter_mut().find(|g| g[0].1.dataset == source.dataset) {
@@ -100,7 +102,7 @@ async fn sync_source(
         error: None,
         elapsed: Duration::ZERO,
     };
-    match stage_and_commit(warehouse, source, options, permits, &mut report).await {
+    match load_and_commit(warehouse, source, options, permits, &mut report).await {
         Ok(load_id) => report.load_id = Some(load_id),
         Err(e) => report.error = Some(e),
     }
@@ -111,14 +113,14 @@ async fn sync_source(
 /// What every resource of one source's load shares.
 struct LoadContext<'a> {
     load_id: LoadId,
-    staging: String,
+    dataset: String,
     known: SchemaColumns,
     cursors: HashMap<String, CursorState>,
     warehouse: &'a Warehouse,
     permits: &'a Semaphore,
 }
 
-async fn stage_and_commit(
+async fn load_and_commit(
     warehouse: &Warehouse,
     source: SourcePlan,
     options: &SyncOptions,
@@ -126,33 +128,35 @@ async fn stage_and_commit(
     report: &mut SourceReport,
 ) -> Result<String, String> {
     let dataset = source.dataset.clone();
-    let staging = staging_schema(&dataset);
-    let (ds, stg) = (dataset.clone(), staging.clone());
+    // `replace` resources start from empty tables: emptied inside the load, so a failure brings
+    // their rows back.
+    let replaced: Vec<String> = source
+        .resources
+        .iter()
+        .filter(|r| r.selected && r.hints.write_disposition == WriteDisposition::Replace)
+        .map(|r| r.hints.table_name.clone())
+        .collect();
+    let (ds, full_refresh) = (dataset.clone(), options.full_refresh);
     let (known, cursors) = warehouse
         .run(move |w| {
-            w.staging.clear(&w.conn, &stg)?;
-            Ok::<_, duckdb::Error>((
-                schema_columns(&w.conn, &ds)?,
-                crate::state::load(&w.conn, &ds)?,
-            ))
+            let mut load = Load::begin(&w.conn, &ds, full_refresh)?;
+            for root in &replaced {
+                load.replace(root)?;
+            }
+            // Read inside the load: after a full refresh there are no tables and no cursors.
+            let known = load.before().clone();
+            let cursors = crate::state::load(load.conn(), &ds)?;
+            w.loads.insert(ds, load);
+            Ok::<_, duckdb::Error>((known, cursors))
         })
         .await
         .map_err(|e| e.to_string())?
-        .map_err(|e| format!("reading the warehouse failed: {e}"))?;
+        .map_err(|e| format!("starting the load in the warehouse failed: {e}"))?;
     let ctx = LoadContext {
         load_id: LoadId::new(),
-        staging,
-        // A full refresh starts from nothing: no old column types, no cursors.
-        known: if options.full_refresh {
-            SchemaColumns::new()
-        } else {
-            known
-        },
-        cursors: if options.full_refresh {
-            HashMap::new()
-        } else {
-            cursors
-        },
+        dataset: dataset.clone(),
+        known,
+        cursors,
         warehouse,
         permits,
     };
@@ -161,7 +165,16 @@ async fn stage_and_commit(
         .iter()
         .map(|r| r.fetcher.name.clone())
         .collect();
-    let mut results = stage_resources(&ctx, source.resources).await?;
+    let results = match load_resources(&ctx, source.resources).await {
+        Ok(results) => results,
+        Err(e) => {
+            // Dropping the load rolls it back: the warehouse is as it was.
+            let ds = dataset.clone();
+            let _ = warehouse.run(move |w| drop(w.loads.remove(&ds))).await;
+            return Err(e);
+        }
+    };
+    let mut results = results;
     // Commit in config order, whatever order the resources finished in.
     results.sort_by_key(|(name, ..)| order.iter().position(|n| n == name));
     let mut commits = Vec::new();
@@ -173,33 +186,30 @@ async fn stage_and_commit(
     }
     let load_id = ctx.load_id.to_string();
     let plan = CommitPlan {
-        dataset,
-        staging: ctx.staging.clone(),
         load_id: load_id.clone(),
         schema_name: source.name.clone(),
         resources: commits,
         allow_empty_replace: options.allow_empty_replace,
-        full_refresh: options.full_refresh,
     };
     warehouse
-        .run(move |w| {
-            crate::warehouse::commit::commit(&mut w.conn, &plan)?;
-            // The load is committed; staging is only scratch space from here on.
-            w.staging.clear(&w.conn, &plan.staging).map_err(Into::into)
+        .run(move |w| match w.loads.remove(&dataset) {
+            Some(load) => crate::warehouse::commit::commit(load, &plan).map_err(|e| e.to_string()),
+            None => Err(format!(
+                "internal error: no load is open for dataset `{dataset}`"
+            )),
         })
         .await
-        .map_err(|e| e.to_string())?
-        .map_err(|e: crate::warehouse::CommitError| e.to_string())?;
+        .map_err(|e| e.to_string())??;
     Ok(load_id)
 }
 
-type Staged = (String, bool, ResourceCommit, ResourceReport);
+type Loaded = (String, bool, ResourceCommit, ResourceReport);
 
-/// Stages all resources of a source: each wave holds the resources whose parents are done.
-async fn stage_resources(
+/// Loads all resources of a source: each wave holds the resources whose parents are done.
+async fn load_resources(
     ctx: &LoadContext<'_>,
     resources: Vec<ResourcePlan>,
-) -> Result<Vec<Staged>, String> {
+) -> Result<Vec<Loaded>, String> {
     // Fields each parent must capture for the resources that depend on it.
     let mut needs: HashMap<String, Vec<String>> = HashMap::new();
     for r in &resources {
@@ -212,7 +222,7 @@ async fn stage_resources(
     }
     let mut parent_rows: HashMap<String, ParentRows> = HashMap::new();
     let mut pending = resources;
-    let mut staged = Vec::new();
+    let mut loaded = Vec::new();
     while !pending.is_empty() {
         let (wave, rest): (Vec<_>, Vec<_>) = pending.into_iter().partition(|r| {
             r.fetcher
@@ -233,19 +243,19 @@ async fn stage_resources(
             let mut capture = needs.get(&name).cloned().unwrap_or_default();
             capture.sort();
             capture.dedup();
-            stage_one(ctx, resource, parents, capture)
+            load_one(ctx, resource, parents, capture)
         });
         for (name, selected, commit, report, captured) in try_join_all(runs).await? {
             if needs.contains_key(&name) {
                 parent_rows.insert(name.clone(), captured);
             }
-            staged.push((name, selected, commit, report));
+            loaded.push((name, selected, commit, report));
         }
     }
-    Ok(staged)
+    Ok(loaded)
 }
 
-async fn stage_one(
+async fn load_one(
     ctx: &LoadContext<'_>,
     resource: ResourcePlan,
     parents: Option<ParentRows>,
@@ -258,7 +268,7 @@ async fn stage_one(
         load_id: ctx.load_id.as_str(),
         known: ctx.known.clone(),
         warehouse: ctx.warehouse,
-        staging: &ctx.staging,
+        dataset: &ctx.dataset,
         parents,
         capture,
         saved: ctx.cursors.get(&name).cloned(),

@@ -1,21 +1,20 @@
-//! The commit of one source's load: in a single DuckDB transaction, create or widen the final
-//! tables, apply each resource's staged rows by its write disposition, and record the load in
-//! `_dlt_loads`. Either all of it becomes visible or none of it does.
+//! The commit of one source's load: inside the load's transaction (see [`Load`]), which already
+//! holds every row, apply each resource's write disposition, save the cursors and record the
+//! load in `_dlt_loads`, then commit. Either all of it becomes visible or none of it does.
 
 use duckdb::Connection;
 
-use super::catalog::{SchemaColumns, schema_columns};
+use super::load::Load;
 use super::sql::{ident, key_match, literal, qualified};
-use super::staging::staging_table;
 use crate::decode::DltType;
 use crate::hints::{TableHints, WriteDisposition};
-use crate::normalize::relational::columns::{DLT_ID, DLT_ROOT_ID};
+use crate::normalize::relational::columns::{DLT_ID, DLT_LOAD_ID, DLT_ROOT_ID};
 use crate::state::CursorState;
 
-/// A table staged for this load, with its columns' types in order.
+/// A table that received rows in this load, with its columns' types in order.
 #[derive(Debug, Clone, PartialEq)]
-pub struct StagedTable {
-    /// Table name (same in staging and final schema).
+pub struct LoadedTable {
+    /// Table name.
     pub name: String,
     /// Columns seen in this load, with their types.
     pub columns: Vec<(String, DltType)>,
@@ -26,8 +25,9 @@ pub struct StagedTable {
 pub struct ResourceCommit {
     /// Root table and how to apply it.
     pub hints: TableHints,
-    /// Tables staged for the resource: the root first (if it got rows), then its children.
-    pub tables: Vec<StagedTable>,
+    /// Tables that received the resource's rows: the root first (if it got rows), then its
+    /// children.
+    pub tables: Vec<LoadedTable>,
     /// The incremental cursor to save with the rows.
     pub cursor: Option<CursorState>,
 }
@@ -35,10 +35,6 @@ pub struct ResourceCommit {
 /// Everything one source's commit applies.
 #[derive(Debug, Clone)]
 pub struct CommitPlan {
-    /// Final schema, e.g. `raw_my_api`.
-    pub dataset: String,
-    /// Staging schema holding this load's rows.
-    pub staging: String,
     /// The load's id, for `_dlt_loads`.
     pub load_id: String,
     /// `_dlt_loads.schema_name`: the source's name.
@@ -47,8 +43,6 @@ pub struct CommitPlan {
     pub resources: Vec<ResourceCommit>,
     /// Let a `replace` that returned no rows empty a table that has rows.
     pub allow_empty_replace: bool,
-    /// Drop the dataset (tables and cursors) before applying: a load from scratch.
-    pub full_refresh: bool,
 }
 
 /// Why a commit was refused or failed; the transaction is rolled back either way.
@@ -79,153 +73,143 @@ pub enum CommitError {
     OutOfMemory(duckdb::Error),
 }
 
-/// Applies `plan` in one transaction.
-pub fn commit(conn: &mut Connection, plan: &CommitPlan) -> Result<(), CommitError> {
-    let out_of_memory = |e| match e {
-        CommitError::Db(db) if super::out_of_memory(&db) => CommitError::OutOfMemory(db),
-        other => other,
-    };
-    match apply(conn, plan).map_err(out_of_memory) {
-        // Applying a load can need more memory than staging it: replacing millions of rows keeps
-        // their undo records in memory until the commit. Under the default budget (not one the
-        // user chose), retry once with DuckDB's own limit; the failed attempt rolled back and
-        // left staging as it was.
-        Err(CommitError::OutOfMemory(e)) if std::env::var_os("DANGO_MEMORY_LIMIT").is_none() => {
-            tracing::warn!(error = %e, "the commit needs more than the default memory budget; retrying with DuckDB's default limit");
-            conn.execute_batch("RESET memory_limit")?;
-            let retried = apply(conn, plan).map_err(out_of_memory);
-            conn.execute_batch(&format!(
-                "SET memory_limit = {}",
-                literal(super::DEFAULT_MEMORY_LIMIT)
-            ))?;
-            retried
-        }
-        other => other,
+/// Applies `plan` to `load` and commits it; on any error the load is rolled back.
+pub fn commit(load: Load, plan: &CommitPlan) -> Result<(), CommitError> {
+    match apply(&load, plan) {
+        Ok(()) => Ok(load.commit()?),
+        Err(CommitError::Db(db)) if super::out_of_memory(&db) => Err(CommitError::OutOfMemory(db)),
+        Err(e) => Err(e),
     }
 }
 
-/// [`commit`]'s transaction.
-fn apply(conn: &mut Connection, plan: &CommitPlan) -> Result<(), CommitError> {
-    let tx = conn.transaction()?;
-
-    if plan.full_refresh {
-        tx.execute_batch(&format!(
-            "DROP SCHEMA IF EXISTS {} CASCADE",
-            ident(&plan.dataset)
-        ))?;
-    }
-    tx.execute_batch(&format!(
-        "CREATE SCHEMA IF NOT EXISTS {}",
-        ident(&plan.dataset)
-    ))?;
-    let existing = schema_columns(&tx, &plan.dataset)?;
+fn apply(load: &Load, plan: &CommitPlan) -> Result<(), CommitError> {
     for (i, resource) in plan.resources.iter().enumerate() {
-        apply_resource(&tx, plan, &existing, resource, i)?;
+        apply_resource(load, plan, resource, i)?;
     }
     let cursors: Vec<CursorState> = plan
         .resources
         .iter()
         .filter_map(|r| r.cursor.clone())
         .collect();
-    crate::state::save(&tx, &plan.dataset, &plan.load_id, &cursors)?;
-    record_load(&tx, plan)?;
-    tx.commit()?;
+    crate::state::save(load.conn(), load.dataset(), &plan.load_id, &cursors)?;
+    record_load(load.conn(), load.dataset(), plan)?;
     Ok(())
 }
 
 fn apply_resource(
-    conn: &Connection,
+    load: &Load,
     plan: &CommitPlan,
-    existing: &SchemaColumns,
     resource: &ResourceCommit,
     ordinal: usize,
 ) -> Result<(), CommitError> {
     let root = &resource.hints.table_name;
-    for table in &resource.tables {
-        ensure_table(conn, &plan.dataset, table, existing.get(&table.name))?;
-    }
-    // Child tables from earlier loads count too: replace and merge must clear their rows.
-    let prefix = format!("{root}__");
-    let mut family: Vec<String> = existing
-        .keys()
-        .filter(|t| t.starts_with(&prefix))
-        .cloned()
-        .chain(resource.tables.iter().map(|t| t.name.clone()))
-        .filter(|t| t != root)
-        .collect();
-    family.sort();
-    family.dedup();
-    let root_staged = resource.tables.iter().any(|t| &t.name == root);
-    let root_exists = root_staged || existing.contains_key(root);
-    let fin = |t: &str| qualified(&plan.dataset, t);
-    let stg = |t: &str| staging_table(&plan.staging, t);
+    let root_loaded = resource.tables.iter().any(|t| &t.name == root);
+    let rows = Rows {
+        dataset: load.dataset(),
+        load_id: &plan.load_id,
+    };
     match resource.hints.write_disposition {
+        // The old rows went when the load began (`Load::replace`); refuse to commit an empty
+        // table in their place unless asked to.
         WriteDisposition::Replace => {
-            if !root_staged && !plan.allow_empty_replace && root_exists {
-                let rows = super::catalog::row_count(conn, &plan.dataset, root)?;
-                if rows > 0 {
-                    return Err(CommitError::EmptyReplace {
-                        resource: root.clone(),
-                        table: fin(root),
-                        rows,
-                    });
-                }
+            let rows = load.replaced_rows(root);
+            if !root_loaded && !plan.allow_empty_replace && rows > 0 {
+                return Err(CommitError::EmptyReplace {
+                    resource: root.clone(),
+                    table: qualified(load.dataset(), root),
+                    rows,
+                });
             }
-            for t in std::iter::once(root).chain(&family) {
-                if existing.contains_key(t) {
-                    conn.execute_batch(&format!("DELETE FROM {}", fin(t)))?;
-                }
-            }
-            insert_all(conn, resource, &fin, &stg)?;
         }
-        WriteDisposition::Merge if has_keys(&resource.hints) && root_staged => {
-            let hints = &resource.hints;
-            // Only a merge key: every staged row is inserted, as in dlt.
-            if !hints.primary_key.is_empty() {
-                drop_superseded(conn, resource, &stg, ordinal)?;
+        WriteDisposition::Merge if has_keys(&resource.hints) && root_loaded => {
+            let conn = load.conn();
+            // Only a merge key: every new row stays, as in dlt.
+            if !resource.hints.primary_key.is_empty() {
+                drop_superseded(conn, &rows, resource, ordinal)?;
             }
             // A table empty before this load (a first sync, however big) has nothing to
-            // replace: skipping the deletes spares joins over every staged key.
-            if super::catalog::row_count(conn, &plan.dataset, root)? > 0 {
-                let children: Vec<&String> = family
-                    .iter()
-                    .filter(|c| has_root_key(existing, resource, c))
+            // replace: skipping the deletes spares joins over every new key.
+            if rows.old_rows_exist(conn, root)? {
+                // Child tables from earlier loads count too: their rows of replaced records go.
+                let children: Vec<String> = load
+                    .family(root)
+                    .into_iter()
+                    .chain(resource.tables.iter().map(|t| t.name.clone()))
+                    .filter(|t| t != root && has_root_key(load, resource, t))
+                    .collect::<std::collections::BTreeSet<_>>()
+                    .into_iter()
                     .collect();
-                delete_replaced(conn, resource, &children, &fin, &stg, ordinal)?;
+                delete_replaced(conn, &rows, resource, &children, ordinal)?;
             }
-            insert_all(conn, resource, &fin, &stg)?;
         }
-        // Append, and merge without a key (which dlt also treats as append).
-        _ => insert_all(conn, resource, &fin, &stg)?,
+        // Append, and merge without a key (which dlt also treats as append): the rows are in.
+        _ => {}
     }
     Ok(())
 }
 
-/// Removes from staging every root row, with its child rows, that a later staged row with the
-/// same primary key supersedes (the latest record wins; staging holds rows in arrival order).
-/// Only keys staged more than once are ranked, so a load without duplicates, the usual case,
-/// costs one grouping of the keys, and memory follows the duplicates, not the load.
+/// Tells this load's root rows from older ones: root rows carry their load's id.
+struct Rows<'a> {
+    dataset: &'a str,
+    load_id: &'a str,
+}
+
+impl Rows<'_> {
+    fn table(&self, table: &str) -> String {
+        qualified(self.dataset, table)
+    }
+
+    /// `alias`'s rows of this load (`true`) or of earlier loads (`false`), as a SQL condition.
+    fn of_this_load(&self, alias: &str, this: bool) -> String {
+        let op = if this { "=" } else { "<>" };
+        format!(
+            "{alias}.{} {op} {}",
+            ident(DLT_LOAD_ID),
+            literal(self.load_id)
+        )
+    }
+
+    /// Whether root table `root` holds rows of earlier loads.
+    fn old_rows_exist(&self, conn: &Connection, root: &str) -> duckdb::Result<bool> {
+        conn.query_row(
+            &format!(
+                "SELECT EXISTS (SELECT 1 FROM {} AS d WHERE {})",
+                self.table(root),
+                self.of_this_load("d", false)
+            ),
+            [],
+            |r| r.get(0),
+        )
+    }
+}
+
+/// Deletes every new root row, with its child rows, that a later new row with the same primary
+/// key supersedes (the latest record wins; rows sit in arrival order). Only keys loaded more than
+/// once are ranked, so a load without duplicates, the usual case, costs one grouping of its keys,
+/// and memory follows the duplicates, not the load.
 fn drop_superseded(
     conn: &Connection,
+    rows: &Rows<'_>,
     resource: &ResourceCommit,
-    stg: &dyn Fn(&str) -> String,
     ordinal: usize,
 ) -> duckdb::Result<()> {
     let hints = &resource.hints;
-    let root = stg(&hints.table_name);
+    let root = rows.table(&hints.table_name);
     let keys: Vec<String> = hints.primary_key.iter().map(|k| ident(k)).collect();
-    let staged_keys: Vec<String> = keys.iter().map(|k| format!("s.{k}")).collect();
+    let new_keys: Vec<String> = keys.iter().map(|k| format!("s.{k}")).collect();
     let stale = format!("dango_stale_{ordinal}");
     let id = ident(DLT_ID);
     conn.execute_batch(&format!(
         "CREATE TEMP TABLE {stale} AS SELECT {id} FROM ( \
            SELECT s.{id}, row_number() OVER (PARTITION BY {sk} ORDER BY s.rowid DESC) AS dango_rank \
            FROM {root} AS s \
-           WHERE EXISTS (SELECT 1 FROM (SELECT {k} FROM {root} GROUP BY {k} HAVING count(*) > 1) AS d \
-                         WHERE {m})) \
+           WHERE {new} AND EXISTS ( \
+             SELECT 1 FROM (SELECT {nk} FROM {root} AS s WHERE {new} GROUP BY {nk} HAVING count(*) > 1) AS d \
+             WHERE {m})) \
          WHERE dango_rank > 1",
-        sk = staged_keys.join(", "),
-        k = keys.join(", "),
+        sk = new_keys.join(", "),
+        nk = new_keys.join(", "),
+        new = rows.of_this_load("s", true),
         m = key_match("d", "s", &hints.primary_key),
     ))?;
     let stale_rows: i64 =
@@ -238,8 +222,8 @@ fn drop_superseded(
                 DLT_ROOT_ID
             };
             conn.execute_batch(&format!(
-                "DELETE FROM {s} WHERE {l} IN (SELECT {id} FROM {stale})",
-                s = stg(&table.name),
+                "DELETE FROM {t} WHERE {l} IN (SELECT {id} FROM {stale})",
+                t = rows.table(&table.name),
                 l = ident(link),
             ))?;
         }
@@ -247,44 +231,47 @@ fn drop_superseded(
     conn.execute_batch(&format!("DROP TABLE {stale}"))
 }
 
-/// Staged rows per pass of [`delete_replaced`]: each pass joins the old rows against at most this
-/// many staged keys, so the joins fit DuckDB's memory budget however large the load.
+/// New root rows per pass of [`delete_replaced`]: each pass joins the old rows against at most
+/// this many new keys, so the joins fit DuckDB's memory budget however large the load.
 const MERGE_PASS_ROWS: i64 = 500_000;
 
-/// Deletes the old rows that staged rows replace (same primary key or merge key), and their
-/// child rows, a slice of staging at a time.
+/// Deletes the old rows that new rows replace (same primary key or merge key), and their child
+/// rows, a slice of the new rows at a time.
 fn delete_replaced(
     conn: &Connection,
+    rows: &Rows<'_>,
     resource: &ResourceCommit,
-    children: &[&String],
-    fin: &dyn Fn(&str) -> String,
-    stg: &dyn Fn(&str) -> String,
+    children: &[String],
     ordinal: usize,
 ) -> duckdb::Result<()> {
     let hints = &resource.hints;
-    let (root, staged) = (fin(&hints.table_name), stg(&hints.table_name));
+    let root = rows.table(&hints.table_name);
     let matches: Vec<String> = [&hints.primary_key, &hints.merge_key]
         .into_iter()
         .filter(|k| !k.is_empty())
         .map(|k| format!("({})", key_match("d", "s", k)))
         .collect();
-    let last: Option<i64> =
-        conn.query_row(&format!("SELECT max(rowid) FROM {staged}"), [], |r| {
-            r.get(0)
-        })?;
+    let (new, old) = (rows.of_this_load("s", true), rows.of_this_load("d", false));
+    // This load's rows are the transaction's own, numbered in arrival order after the old ones.
+    let (first, last): (Option<i64>, Option<i64>) = conn.query_row(
+        &format!("SELECT min(rowid), max(rowid) FROM {root} AS s WHERE {new}"),
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
     let (gone, id) = (format!("dango_gone_{ordinal}"), ident(DLT_ID));
-    let mut from = 0;
+    let mut from = first.unwrap_or(0);
     while last.is_some_and(|last| from <= last) {
-        let to = from + MERGE_PASS_ROWS;
+        let to = from.saturating_add(MERGE_PASS_ROWS);
         conn.execute_batch(&format!(
-            "CREATE TEMP TABLE {gone} AS SELECT d.{id} FROM {root} AS d WHERE EXISTS ( \
-               SELECT 1 FROM {staged} AS s WHERE s.rowid >= {from} AND s.rowid < {to} AND ({m}))",
+            "CREATE TEMP TABLE {gone} AS SELECT d.{id} FROM {root} AS d WHERE {old} AND EXISTS ( \
+               SELECT 1 FROM {root} AS s WHERE {new} AND s.rowid >= {from} AND s.rowid < {to} \
+               AND ({m}))",
             m = matches.join(" OR "),
         ))?;
         for child in children {
             conn.execute_batch(&format!(
                 "DELETE FROM {c} WHERE {rid} IN (SELECT {id} FROM {gone})",
-                c = fin(child),
+                c = rows.table(child),
                 rid = ident(DLT_ROOT_ID),
             ))?;
         }
@@ -300,81 +287,23 @@ fn has_keys(hints: &TableHints) -> bool {
     !hints.primary_key.is_empty() || !hints.merge_key.is_empty()
 }
 
-fn insert_all(
-    conn: &Connection,
-    resource: &ResourceCommit,
-    fin: &dyn Fn(&str) -> String,
-    stg: &dyn Fn(&str) -> String,
-) -> duckdb::Result<()> {
-    for table in &resource.tables {
-        conn.execute_batch(&format!(
-            "INSERT INTO {} BY NAME SELECT * FROM {}",
-            fin(&table.name),
-            stg(&table.name)
-        ))?;
-    }
-    Ok(())
-}
-
-fn has_root_key(existing: &SchemaColumns, resource: &ResourceCommit, table: &str) -> bool {
-    let staged = resource
+/// Whether child table `table` links its rows to their root record (`_dlt_root_id`).
+fn has_root_key(load: &Load, resource: &ResourceCommit, table: &str) -> bool {
+    let loaded = resource
         .tables
         .iter()
         .find(|t| t.name == table)
         .map(|t| &t.columns);
-    let old = existing.get(table);
-    staged
+    let old = load.before().get(table);
+    loaded
         .into_iter()
         .chain(old)
         .any(|cols| cols.iter().any(|(c, _)| c == DLT_ROOT_ID))
 }
 
-/// Creates `table` in `dataset`, or adds the columns it lacks. `_dlt_*` columns are NOT NULL.
-fn ensure_table(
-    conn: &Connection,
-    dataset: &str,
-    table: &StagedTable,
-    existing: Option<&Vec<(String, DltType)>>,
-) -> duckdb::Result<()> {
-    let def = |(name, ty): &(String, DltType)| {
-        let not_null = if name.starts_with("_dlt_") {
-            " NOT NULL"
-        } else {
-            ""
-        };
-        format!("{} {}{not_null}", ident(name), ty.duckdb_type())
-    };
-    match existing {
-        None => {
-            let cols: Vec<String> = table.columns.iter().map(def).collect();
-            conn.execute_batch(&format!(
-                "CREATE TABLE {} ({})",
-                qualified(dataset, &table.name),
-                cols.join(", ")
-            ))
-        }
-        Some(have) => {
-            for col in table
-                .columns
-                .iter()
-                .filter(|(c, _)| !have.iter().any(|(h, _)| h == c))
-            {
-                // A column added later holds NULL for older rows, so it cannot be NOT NULL.
-                conn.execute_batch(&format!(
-                    "ALTER TABLE {} ADD COLUMN {} {}",
-                    qualified(dataset, &table.name),
-                    ident(&col.0),
-                    col.1.duckdb_type()
-                ))?;
-            }
-            Ok(())
-        }
-    }
-}
-
 /// Adds this load's row to `_dlt_loads` (created as dlt creates it), status 0 = loaded.
-fn record_load(conn: &Connection, plan: &CommitPlan) -> duckdb::Result<()> {
-    let loads = qualified(&plan.dataset, "_dlt_loads");
+fn record_load(conn: &Connection, dataset: &str, plan: &CommitPlan) -> duckdb::Result<()> {
+    let loads = qualified(dataset, "_dlt_loads");
     conn.execute_batch(&format!(
         "CREATE TABLE IF NOT EXISTS {loads} (\"load_id\" VARCHAR NOT NULL, \"schema_name\" VARCHAR, \
          \"status\" BIGINT NOT NULL, \"inserted_at\" TIMESTAMP WITH TIME ZONE NOT NULL, \

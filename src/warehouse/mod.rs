@@ -1,13 +1,14 @@
-//! The DuckDB warehouse: one writer thread, staging tables filled through Arrow, and the
-//! transactional commit that applies them. It knows nothing of HTTP or JSON.
+//! The DuckDB warehouse: one writer thread, per-source load transactions filled through Arrow,
+//! and the commit that applies their write dispositions. It knows nothing of HTTP or JSON.
 
 pub mod catalog;
 pub mod commit;
+pub mod load;
 pub mod sql;
-pub mod staging;
 pub mod writer;
 
-pub use commit::{CommitError, CommitPlan, ResourceCommit, StagedTable};
+pub use commit::{CommitError, CommitPlan, LoadedTable, ResourceCommit};
+pub use load::Load;
 pub use writer::{Warehouse, WarehouseError, WriterState};
 
 use std::sync::LazyLock;
@@ -34,8 +35,9 @@ pub fn connect_in_memory() -> duckdb::Result<duckdb::Connection> {
 }
 
 /// DuckDB's memory budget unless `DANGO_MEMORY_LIMIT` says otherwise (any DuckDB size, such as
-/// `1GB`). DuckDB's own default is 80% of RAM, so staged rows would sit in memory in proportion
-/// to the data; with a budget it spills them to `<warehouse>.tmp` and memory stays flat.
+/// `1GB`). DuckDB's own default is 80% of RAM, and it would keep a load's rows and the commit's
+/// joins in memory in proportion to the data; with a budget it writes or spills them to disk and
+/// memory stays flat.
 pub const DEFAULT_MEMORY_LIMIT: &str = "128MB";
 
 /// The memory limit to give DuckDB: `DANGO_MEMORY_LIMIT` if set and a size, else the default.
@@ -62,9 +64,4 @@ fn offline_config(limit: &str) -> duckdb::Result<duckdb::Config> {
     duckdb::Config::default()
         .enable_autoload_extension(false)?
         .max_memory(limit)
-}
-
-/// The staging schema of dataset `dataset`, named as dlt names it.
-pub fn staging_schema(dataset: &str) -> String {
-    format!("{dataset}_staging")
 }

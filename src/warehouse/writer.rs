@@ -1,20 +1,21 @@
 //! The single writer: one thread owns the DuckDB connection (it is `Send`, not `Sync`) and runs
 //! the jobs sent to it in order. A bounded queue makes producers wait when loading falls behind.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, mpsc};
 
 use duckdb::Connection;
 use tokio::sync::oneshot;
 
-use super::staging::StagingTables;
+use super::load::Load;
 
 /// What the writer thread owns.
 pub struct WriterState {
     /// The warehouse connection.
     pub conn: Connection,
-    /// Staging tables created so far.
-    pub staging: StagingTables,
+    /// Loads in progress, by dataset: each its own connection and open transaction.
+    pub loads: HashMap<String, Load>,
 }
 
 type Job = Box<dyn FnOnce(&mut WriterState) + Send>;
@@ -39,6 +40,9 @@ pub enum WarehouseError {
         default = super::DEFAULT_MEMORY_LIMIT
     )]
     MemoryLimit(String),
+    /// Rows arrived for a dataset with no load in progress (a bug, reported rather than hidden).
+    #[error("internal error: no load is open for dataset `{0}`")]
+    NoLoad(String),
     /// The writer thread is gone (it panicked or was shut down).
     #[error("the warehouse writer stopped unexpectedly")]
     WriterGone,
@@ -87,7 +91,7 @@ impl Warehouse {
             .spawn(move || {
                 let mut state = WriterState {
                     conn,
-                    staging: StagingTables::default(),
+                    loads: HashMap::new(),
                 };
                 for job in queue {
                     job(&mut state);
