@@ -6,8 +6,6 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use indexmap::IndexMap;
-
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD_NO_PAD;
 use rand::RngCore;
@@ -16,10 +14,76 @@ use tiny_keccak::{Hasher as _, Shake, Xof};
 
 use super::naming::{join_path, normalize_identifier};
 
-/// A normalised row: column name → value (scalars, or JSON kept whole beyond the nesting limit).
-/// Keys that normalise to the same name share a column; the last value wins, as in dlt. Ordered
-/// (column order is dlt's) and hashed with foldhash: rows are built by the million.
-pub type Row = IndexMap<Name, Value, Hasher>;
+/// A normalised row: (column, value) pairs in dlt's column order (values are scalars, or JSON
+/// kept whole beyond the nesting limit). Keys that normalise to the same name share a column:
+/// the last value wins, in the first one's place, as in dlt. A plain list rather than a map:
+/// rows are built by the million and collisions are rare, so the normaliser only looks for an
+/// earlier cell when it knows a name can come from two keys.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Row {
+    cells: Vec<(Name, Value)>,
+}
+
+impl Row {
+    /// An empty row with room for `n` columns.
+    pub fn with_capacity(n: usize) -> Self {
+        Self {
+            cells: Vec::with_capacity(n),
+        }
+    }
+
+    /// The value of column `name`.
+    pub fn get(&self, name: &str) -> Option<&Value> {
+        self.cells
+            .iter()
+            .find(|(n, _)| n.as_ref() == name)
+            .map(|(_, v)| v)
+    }
+
+    /// The cells in column order.
+    pub fn iter(&self) -> std::slice::Iter<'_, (Name, Value)> {
+        self.cells.iter()
+    }
+
+    /// Columns in the row.
+    pub fn len(&self) -> usize {
+        self.cells.len()
+    }
+
+    /// Whether the row has no columns.
+    pub fn is_empty(&self) -> bool {
+        self.cells.is_empty()
+    }
+
+    /// Sets `name`; with `may_exist`, an earlier cell of the same name is overwritten in place.
+    fn set(&mut self, name: Name, value: Value, may_exist: bool) {
+        if may_exist && let Some(cell) = self.cells.iter_mut().find(|(n, _)| *n == name) {
+            cell.1 = value;
+            return;
+        }
+        self.cells.push((name, value));
+    }
+}
+
+impl std::ops::Index<&str> for Row {
+    type Output = Value;
+
+    /// The value of column `name`; panics if the row has no such column (for tests).
+    fn index(&self, name: &str) -> &Value {
+        self.get(name).expect("no such column in the row")
+    }
+}
+
+impl FromIterator<(Name, Value)> for Row {
+    /// A row of the given cells; a repeated name keeps its first place and its last value.
+    fn from_iter<I: IntoIterator<Item = (Name, Value)>>(cells: I) -> Self {
+        let mut row = Row::default();
+        for (name, value) in cells {
+            row.set(name, value, true);
+        }
+        row
+    }
+}
 
 /// A column name, shared by every row that has the column: cloning it is a reference count.
 pub type Name = Arc<str>;
@@ -58,11 +122,25 @@ pub struct Normalizer {
     /// replaced.
     root_key: bool,
     names: HashMap<String, String, Hasher>,
-    /// Column names by parent path and raw key, so a row's names are built once per sync.
-    columns: HashMap<Name, HashMap<Box<str>, Name, Hasher>, Hasher>,
+    /// Column names by parent path and raw key, so a row's names are built once per sync; with
+    /// whether another key (or a `_dlt_*` column) can produce the same name.
+    columns: HashMap<Name, HashMap<Box<str>, Column, Hasher>, Hasher>,
+    /// How many distinct (path, key) pairs, bookkeeping columns included, produce each name.
+    sources: HashMap<Name, usize, Hasher>,
+    /// Some key produces the name of a bookkeeping column, so those must be set, not pushed.
+    bookkeeping_shared: bool,
     keys: BookkeepingNames,
     /// Columns of the widest row flattened so far (plus the bookkeeping ones).
     widest_row: usize,
+}
+
+/// A cached column name.
+#[derive(Debug, Clone)]
+struct Column {
+    name: Name,
+    /// Another (path, key) pair, or a `_dlt_*` column, has the same name: a row may already
+    /// hold it.
+    shared: bool,
 }
 
 /// The `_dlt_*` column names, made once.
@@ -91,9 +169,23 @@ impl Default for BookkeepingNames {
     }
 }
 
+impl BookkeepingNames {
+    /// The names the normaliser sets on rows besides the data's own.
+    fn all(&self) -> [&Name; 5] {
+        [
+            &self.load_id,
+            &self.id,
+            &self.parent_id,
+            &self.list_idx,
+            &self.root_id,
+        ]
+    }
+}
+
 impl Normalizer {
     /// A normaliser for root table `root_table` (already normalised).
     pub fn new(root_table: &str, load_id: &str, max_nesting: usize, root_key: bool) -> Self {
+        let keys = BookkeepingNames::default();
         Self {
             root_table: root_table.to_string(),
             load_id: load_id.to_string(),
@@ -101,7 +193,9 @@ impl Normalizer {
             root_key,
             names: HashMap::default(),
             columns: HashMap::default(),
-            keys: BookkeepingNames::default(),
+            sources: keys.all().into_iter().map(|k| (k.clone(), 1)).collect(),
+            bookkeeping_shared: false,
+            keys,
             widest_row: 0,
         }
     }
@@ -127,11 +221,12 @@ impl Normalizer {
         emit: &mut impl FnMut(&str, Row),
     ) {
         let (mut row, lists) = self.flatten(record, level);
-        row.extend(extend.iter().map(|(k, v)| (k.clone(), v.clone())));
+        self.extend(&mut row, extend);
         let row_id = self.add_row_id(table, &mut row, parent);
         let mut child_extend = extend.clone();
         if parent.is_none() && self.root_key {
-            child_extend.insert(self.keys.root_id.clone(), Value::String(row_id.clone()));
+            let root_id = self.keys.root_id.clone();
+            child_extend.set(root_id, Value::String(row_id.clone()), true);
         }
         emit(table, row);
         for (path, items) in lists {
@@ -159,9 +254,9 @@ impl Normalizer {
                     self.normalize_row(table, wrapped, extend, parent, level - 1, emit);
                 }
                 scalar => {
-                    let mut row = Row::default();
-                    row.insert(self.keys.value.clone(), scalar);
-                    row.extend(extend.iter().map(|(k, v)| (k.clone(), v.clone())));
+                    let mut row = Row::with_capacity(extend.len() + 4);
+                    row.set(self.keys.value.clone(), scalar, false);
+                    self.extend(&mut row, extend);
                     self.add_row_id(table, &mut row, parent);
                     emit(table, row);
                 }
@@ -175,19 +270,17 @@ impl Normalizer {
         // Flattened objects add columns: start as wide as the widest row so far, so rows of one
         // shape never regrow.
         let width = (record.len() + 4).max(self.widest_row);
-        let mut row = Row::with_capacity_and_hasher(width, Default::default());
+        let mut row = Row::with_capacity(width);
         let mut lists = Vec::new();
         // Each entry carries its parent's joined path (itself a column name prefix).
         let mut stack = vec![(record, level, self.keys.empty.clone())];
         while let Some((current, lvl, prefix)) = stack.pop() {
             for (key, value) in current {
-                let nested_name = self.column_name(&prefix, &key);
+                let Column { name, shared } = self.column_name(&prefix, &key);
                 match value {
-                    Value::Object(map) if lvl > 0 => stack.push((map, lvl - 1, nested_name)),
-                    Value::Array(items) if lvl > 0 => lists.push((nested_name, items)),
-                    other => {
-                        row.insert(nested_name, other);
-                    }
+                    Value::Object(map) if lvl > 0 => stack.push((map, lvl - 1, name)),
+                    Value::Array(items) if lvl > 0 => lists.push((name, items)),
+                    other => row.set(name, other, shared),
                 }
             }
         }
@@ -196,9 +289,9 @@ impl Normalizer {
     }
 
     /// The column of raw `key` under the (normalised) path `prefix`, as a shared name.
-    fn column_name(&mut self, prefix: &Name, key: &str) -> Name {
-        if let Some(name) = self.columns.get(prefix).and_then(|m| m.get(key)) {
-            return name.clone();
+    fn column_name(&mut self, prefix: &Name, key: &str) -> Column {
+        if let Some(column) = self.columns.get(prefix).and_then(|m| m.get(key)) {
+            return column.clone();
         }
         let norm = self.name(key).to_string();
         let name: Name = if prefix.is_empty() {
@@ -206,11 +299,31 @@ impl Normalizer {
         } else {
             join_path(prefix, &norm).into()
         };
+        let sources = self.sources.entry(name.clone()).or_insert(0);
+        *sources += 1;
+        let shared = *sources > 1;
+        if shared {
+            // The name's other sources may already be cached as unshared: tell them too.
+            for column in self.columns.values_mut().flat_map(|m| m.values_mut()) {
+                if column.name == name {
+                    column.shared = true;
+                }
+            }
+            self.bookkeeping_shared |= self.keys.all().contains(&&name);
+        }
+        let column = Column { name, shared };
         self.columns
             .entry(prefix.clone())
             .or_default()
-            .insert(key.into(), name.clone());
-        name
+            .insert(key.into(), column.clone());
+        column
+    }
+
+    /// Adds the inherited columns in `extend` (`_dlt_root_id`) to `row`.
+    fn extend(&self, row: &mut Row, extend: &Row) {
+        for (name, value) in extend.iter() {
+            row.set(name.clone(), value.clone(), self.bookkeeping_shared);
+        }
     }
 
     /// Normalised form of a JSON key; keys holding `__` keep it (dlt breaks paths on it).
@@ -236,24 +349,21 @@ impl Normalizer {
     }
 
     fn add_row_id(&self, table: &str, row: &mut Row, parent: Option<(&str, usize)>) -> String {
+        let shared = self.bookkeeping_shared;
         match parent {
             None => {
-                row.insert(
-                    self.keys.load_id.clone(),
-                    Value::String(self.load_id.clone()),
-                );
+                let load_id = Value::String(self.load_id.clone());
+                row.set(self.keys.load_id.clone(), load_id, shared);
                 let id = random_row_id();
-                row.insert(self.keys.id.clone(), Value::String(id.clone()));
+                row.set(self.keys.id.clone(), Value::String(id.clone()), shared);
                 id
             }
             Some((parent_id, idx)) => {
                 let id = child_row_id(parent_id, table, idx);
-                row.insert(
-                    self.keys.parent_id.clone(),
-                    Value::String(parent_id.to_string()),
-                );
-                row.insert(self.keys.list_idx.clone(), Value::from(idx));
-                row.insert(self.keys.id.clone(), Value::String(id.clone()));
+                let parent_id = Value::String(parent_id.to_string());
+                row.set(self.keys.parent_id.clone(), parent_id, shared);
+                row.set(self.keys.list_idx.clone(), Value::from(idx), shared);
+                row.set(self.keys.id.clone(), Value::String(id.clone()), shared);
                 id
             }
         }
@@ -308,7 +418,7 @@ mod tests {
     }
 
     fn keys(row: &Row) -> Vec<&str> {
-        row.keys().map(|k| k.as_ref()).collect()
+        row.iter().map(|(k, _)| k.as_ref()).collect()
     }
 
     #[test]
@@ -406,6 +516,26 @@ mod tests {
         assert_eq!(rows[0].1["foo_bar"], json!("B"));
         assert_eq!(rows[0].1["key__with__dunder"], json!(1));
         assert_eq!(rows[0].1["_empty"], json!(2));
+    }
+
+    #[test]
+    fn a_name_found_shared_later_is_still_set_once() {
+        let mut n = Normalizer::new("t", "1.5", 1000, false);
+        let mut out = Vec::new();
+        // `fooBar` is cached before `foo_bar` shows that two keys make the same column; a data
+        // key named like a bookkeeping column is overwritten in its place, as dlt does.
+        for record in [
+            json!({"fooBar": 1}),
+            json!({"fooBar": 2, "foo_bar": 3, "_dlt_id": "mine"}),
+            json!({"fooBar": 4, "_dlt_id": "mine"}),
+        ] {
+            n.normalize(record, &mut |_, r| out.push(r));
+        }
+        assert_eq!(keys(&out[1]), ["foo_bar", "_dlt_id", "_dlt_load_id"]);
+        assert_eq!(out[1]["foo_bar"], json!(3));
+        assert_ne!(out[1]["_dlt_id"], json!("mine"));
+        assert_eq!(keys(&out[2]), ["foo_bar", "_dlt_id", "_dlt_load_id"]);
+        assert_ne!(out[2]["_dlt_id"], json!("mine"));
     }
 
     #[test]
