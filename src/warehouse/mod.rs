@@ -38,7 +38,7 @@ pub fn connect_in_memory() -> duckdb::Result<duckdb::Connection> {
 /// `1GB`). DuckDB's own default is 80% of RAM, and it would keep a load's rows and the commit's
 /// joins in memory in proportion to the data; with a budget it writes or spills them to disk and
 /// memory stays flat.
-pub const DEFAULT_MEMORY_LIMIT: &str = "128MB";
+pub const DEFAULT_MEMORY_LIMIT: &str = "64MB";
 
 /// The memory limit to give DuckDB: `DANGO_MEMORY_LIMIT` if set and a size, else the default.
 pub fn memory_limit() -> Result<String, WarehouseError> {
