@@ -3,6 +3,7 @@
 //! worker, in page order) → dedupe (DataFusion) → load (writer thread). Bounded channels and
 //! buffers between them keep memory flat whatever the size of the resource.
 
+use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use arrow::record_batch::RecordBatch;
@@ -18,13 +19,17 @@ use crate::source::Page;
 use crate::source::rest::{FetchError, FetchInput, FetchOutcome, ParentRows};
 use crate::state::CursorState;
 use crate::warehouse::catalog::SchemaColumns;
+use crate::warehouse::writer::Pending;
 use crate::warehouse::{ResourceCommit, Warehouse, WarehouseError};
 
 /// Pages fetched ahead of decoding.
 const PAGE_BUFFER: usize = 4;
 
-/// Batches built ahead of the writer.
-const STAGE_BUFFER: usize = 4;
+/// Batches built ahead of the writer (a page makes one per table it touches).
+const STAGE_BUFFER: usize = 16;
+
+/// Batches queued on the writer thread beyond the one it is appending.
+const WRITES_AHEAD: usize = 2;
 
 /// Time spent in each stage of one resource, summed over its pages (and over workers, for the
 /// stages that run several pages at once), for `-v` output.
@@ -153,10 +158,25 @@ pub async fn run_resource(
     let (batches_tx, mut batches_rx) = mpsc::channel::<(String, RecordBatch)>(STAGE_BUFFER);
     let writer = tokio::spawn(async move {
         let mut busy = Duration::ZERO;
-        while let Some((table, batch)) = batches_rx.recv().await {
+        // Batches are queued before the previous one is in, so the writer never waits for
+        // this task to hand it the next.
+        let mut pending: VecDeque<Pending<(Duration, Result<(), ResourceError>)>> = VecDeque::new();
+        loop {
+            let next = batches_rx.recv().await;
+            if next.is_none() || pending.len() > WRITES_AHEAD {
+                let Some(done) = pending.pop_front() else {
+                    break;
+                };
+                let (took, loaded) = done.result().await?;
+                loaded?;
+                busy += took;
+            }
+            let Some((table, batch)) = next else {
+                continue;
+            };
             let dataset = dataset.clone();
-            let (took, loaded) = warehouse
-                .run(move |w| {
+            let job =
+                warehouse.submit(move |w| {
                     timed(|| match w.loads.get_mut(&dataset) {
                         Some(load) => load.append(&table, batch).map_err(|e| {
                             match crate::warehouse::out_of_memory(&e) {
@@ -166,10 +186,8 @@ pub async fn run_resource(
                         }),
                         None => Err(ResourceError::Warehouse(WarehouseError::NoLoad(dataset))),
                     })
-                })
-                .await?;
-            loaded?;
-            busy += took;
+                });
+            pending.push_back(job.await?);
         }
         Ok::<_, ResourceError>(busy)
     });

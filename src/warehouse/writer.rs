@@ -1,12 +1,13 @@
 //! The single writer: one thread owns the DuckDB connection (it is `Send`, not `Sync`) and runs
-//! the jobs sent to it in order. A bounded queue makes producers wait when loading falls behind.
+//! the jobs sent to it in order. A bounded queue makes producers wait when loading falls behind;
+//! it is an async channel, so waiting for room never ties up a runtime thread.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, mpsc};
+use std::sync::Arc;
 
 use duckdb::Connection;
-use tokio::sync::oneshot;
+use tokio::sync::{mpsc, oneshot};
 
 use super::load::Load;
 
@@ -57,7 +58,7 @@ pub struct Warehouse {
 }
 
 struct WriterThread {
-    jobs: Option<mpsc::SyncSender<Job>>,
+    jobs: Option<mpsc::Sender<Job>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
@@ -85,7 +86,7 @@ impl Warehouse {
                 path: path.to_path_buf(),
                 source,
             })?;
-        let (jobs, queue) = mpsc::sync_channel::<Job>(QUEUE_DEPTH);
+        let (jobs, mut queue) = mpsc::channel::<Job>(QUEUE_DEPTH);
         let thread = std::thread::Builder::new()
             .name("dango-warehouse".into())
             .spawn(move || {
@@ -93,7 +94,7 @@ impl Warehouse {
                     conn,
                     loads: HashMap::new(),
                 };
-                for job in queue {
+                while let Some(job) = queue.blocking_recv() {
                     job(&mut state);
                 }
             })
@@ -113,16 +114,35 @@ impl Warehouse {
         T: Send + 'static,
         F: FnOnce(&mut WriterState) -> T + Send + 'static,
     {
+        self.submit(f).await?.result().await
+    }
+
+    /// Queues `f` on the writer thread (waiting only for room in the queue) and returns the
+    /// future of its result. Jobs run in the order they were queued, so a producer can queue
+    /// its next job before the last one is done and the writer never waits for it.
+    pub async fn submit<T, F>(&self, f: F) -> Result<Pending<T>, WarehouseError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut WriterState) -> T + Send + 'static,
+    {
         let (reply, result) = oneshot::channel();
         let job: Job = Box::new(move |state| {
             let _ = reply.send(f(state));
         });
-        let jobs = self.inner.jobs.clone().ok_or(WarehouseError::WriterGone)?;
-        // The queue is bounded: waiting for room must not block the async runtime.
-        tokio::task::spawn_blocking(move || jobs.send(job))
+        let jobs = self.inner.jobs.as_ref().ok_or(WarehouseError::WriterGone)?;
+        jobs.send(job)
             .await
-            .map_err(|_| WarehouseError::WriterGone)?
             .map_err(|_| WarehouseError::WriterGone)?;
-        result.await.map_err(|_| WarehouseError::WriterGone)
+        Ok(Pending(result))
+    }
+}
+
+/// The result of a job queued with [`Warehouse::submit`], once the writer has run it.
+pub struct Pending<T>(oneshot::Receiver<T>);
+
+impl<T> Pending<T> {
+    /// Waits for the writer to run the job.
+    pub async fn result(self) -> Result<T, WarehouseError> {
+        self.0.await.map_err(|_| WarehouseError::WriterGone)
     }
 }
