@@ -1,5 +1,5 @@
 //! Exactly-once under SIGKILL: `dango sync` is killed at random moments of a large incremental
-//! sync (fetching, staging, committing), then rerun. After every kill the warehouse must be
+//! sync (fetching, loading, committing), then rerun. After every kill the warehouse must be
 //! consistent (no duplicate rows, cursor equal to the newest row loaded); at the end it must hold
 //! exactly the API's data.
 

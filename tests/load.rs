@@ -75,7 +75,7 @@ fn a_failed_sync_leaves_tables_and_cursors_exactly_as_before() {
     p.dango(&["sync"]).assert_ok();
     let cursor = p.text("select last_value from raw_shop._dango_cursors");
 
-    // Same source, plus a resource that fails after orders has staged its new rows.
+    // Same source, plus a resource that fails after orders has appended its new rows.
     api.set_orders(150);
     let yml = std::fs::read_to_string(p.path().join(".dango/sources.yml")).unwrap()
         + "        - name: broken\n          endpoint: /html\n";
