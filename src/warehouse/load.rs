@@ -151,9 +151,16 @@ impl Load {
             }
         }
         let names: Vec<&str> = fields.fields().iter().map(|f| f.name().as_str()).collect();
-        let mut appender = self
-            .conn
-            .appender_with_columns_to_db(table, &self.dataset, &names)?;
+        // A batch with every column of the table, in order (the usual case: the table was made
+        // from this resource's batches) takes the plain appender; naming the columns makes
+        // DuckDB plan an insert for every flush.
+        let whole = self.columns.get(table).is_some_and(|cols| cols == &names);
+        let mut appender = if whole {
+            self.conn.appender_to_db(table, &self.dataset)?
+        } else {
+            self.conn
+                .appender_with_columns_to_db(table, &self.dataset, &names)?
+        };
         appender.append_record_batch(batch)?;
         // Errors of the implicit flush on drop are lost: flush explicitly.
         appender.flush()
