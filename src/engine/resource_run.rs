@@ -26,7 +26,7 @@ use crate::warehouse::{ResourceCommit, Warehouse, WarehouseError};
 const PAGE_BUFFER: usize = 4;
 
 /// Batches built ahead of the writer (a page makes one per table it touches).
-const STAGE_BUFFER: usize = 16;
+const LOAD_BUFFER: usize = 16;
 
 /// Batches queued on the writer thread beyond the one it is appending.
 const WRITES_AHEAD: usize = 2;
@@ -52,6 +52,14 @@ fn timed<T>(f: impl FnOnce() -> T) -> (Duration, T) {
     let started = Instant::now();
     let out = f();
     (started.elapsed(), out)
+}
+
+/// Waits for an append queued on the writer; returns the writer's time on it.
+async fn appended(
+    job: Pending<(Duration, Result<(), ResourceError>)>,
+) -> Result<Duration, ResourceError> {
+    let (took, loaded) = job.result().await?;
+    loaded.map(|()| took)
 }
 
 /// What a resource did.
@@ -155,25 +163,18 @@ pub async fn run_resource(
         })
         .buffered(workers);
     // The writer loads one page while the next is built: a bounded channel between them.
-    let (batches_tx, mut batches_rx) = mpsc::channel::<(String, RecordBatch)>(STAGE_BUFFER);
+    let (batches_tx, mut batches_rx) = mpsc::channel::<(String, RecordBatch)>(LOAD_BUFFER);
     let writer = tokio::spawn(async move {
         let mut busy = Duration::ZERO;
         // Batches are queued before the previous one is in, so the writer never waits for
         // this task to hand it the next.
-        let mut pending: VecDeque<Pending<(Duration, Result<(), ResourceError>)>> = VecDeque::new();
-        loop {
-            let next = batches_rx.recv().await;
-            if next.is_none() || pending.len() > WRITES_AHEAD {
-                let Some(done) = pending.pop_front() else {
-                    break;
-                };
-                let (took, loaded) = done.result().await?;
-                loaded?;
-                busy += took;
+        let mut pending = VecDeque::new();
+        while let Some((table, batch)) = batches_rx.recv().await {
+            if pending.len() > WRITES_AHEAD
+                && let Some(done) = pending.pop_front()
+            {
+                busy += appended(done).await?;
             }
-            let Some((table, batch)) = next else {
-                continue;
-            };
             let dataset = dataset.clone();
             let job =
                 warehouse.submit(move |w| {
@@ -188,6 +189,9 @@ pub async fn run_resource(
                     })
                 });
             pending.push_back(job.await?);
+        }
+        for done in pending {
+            busy += appended(done).await?;
         }
         Ok::<_, ResourceError>(busy)
     });

@@ -165,7 +165,7 @@ async fn load_and_commit(
         .iter()
         .map(|r| r.fetcher.name.clone())
         .collect();
-    let results = match load_resources(&ctx, source.resources).await {
+    let mut results = match load_resources(&ctx, source.resources).await {
         Ok(results) => results,
         Err(e) => {
             // Dropping the load rolls it back: the warehouse is as it was.
@@ -174,7 +174,6 @@ async fn load_and_commit(
             return Err(e);
         }
     };
-    let mut results = results;
     // Commit in config order, whatever order the resources finished in.
     results.sort_by_key(|(name, ..)| order.iter().position(|n| n == name));
     let mut commits = Vec::new();
