@@ -65,10 +65,11 @@ impl Row {
     }
 }
 
+#[cfg(test)]
 impl std::ops::Index<&str> for Row {
     type Output = Value;
 
-    /// The value of column `name`; panics if the row has no such column (for tests).
+    /// The value of column `name`; panics if the row has no such column.
     fn index(&self, name: &str) -> &Value {
         self.get(name).expect("no such column in the row")
     }
