@@ -75,10 +75,9 @@ pub enum CommitError {
 
 /// Applies `plan` to `load` and commits it; on any error the load is rolled back.
 pub fn commit(load: Load, plan: &CommitPlan) -> Result<(), CommitError> {
-    match apply(&load, plan) {
-        Ok(()) => Ok(load.commit()?),
+    match apply(&load, plan).and_then(|()| Ok(load.commit()?)) {
         Err(CommitError::Db(db)) if super::out_of_memory(&db) => Err(CommitError::OutOfMemory(db)),
-        Err(e) => Err(e),
+        other => other,
     }
 }
 
@@ -204,11 +203,10 @@ fn drop_superseded(
            SELECT s.{id}, row_number() OVER (PARTITION BY {sk} ORDER BY s.rowid DESC) AS dango_rank \
            FROM {root} AS s \
            WHERE {new} AND EXISTS ( \
-             SELECT 1 FROM (SELECT {nk} FROM {root} AS s WHERE {new} GROUP BY {nk} HAVING count(*) > 1) AS d \
+             SELECT 1 FROM (SELECT {sk} FROM {root} AS s WHERE {new} GROUP BY {sk} HAVING count(*) > 1) AS d \
              WHERE {m})) \
          WHERE dango_rank > 1",
         sk = new_keys.join(", "),
-        nk = new_keys.join(", "),
         new = rows.of_this_load("s", true),
         m = key_match("d", "s", &hints.primary_key),
     ))?;

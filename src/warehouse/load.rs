@@ -87,10 +87,7 @@ impl Load {
         if !self.before.contains_key(root) {
             return Ok(());
         }
-        let table = qualified(&self.dataset, root);
-        let rows: i64 = self
-            .conn
-            .query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))?;
+        let rows = super::catalog::row_count(&self.conn, &self.dataset, root)?;
         self.replaced.insert(root.to_string(), rows);
         for t in self.family(root) {
             self.conn
