@@ -7,9 +7,11 @@
 //! project   .dango/sources.yml + credentials ──► validated SourceConfig
 //! engine    plan ──► per resource: ───────────────────────────────────────────► per source: commit
 //! source      fetch    (HTTP, retries, paginators, data selector)  → Page of JSON records
-//!             (pages known from a total: `concurrency` in flight, parsed on blocking workers)
-//! normalize   records  → rows of the root and child tables (dlt naming, _dlt_* columns)
-//!             (several pages at once on blocking workers; built into Arrow in page order)
+//!             (pages known from a total: `concurrency` in flight; records located in the body
+//!             on blocking workers, left as text unless a fetch step must look inside them)
+//! normalize   records  → rows of the root and child tables (dlt naming, _dlt_* columns),
+//!             read from the text in one pass; several pages at once on blocking workers
+//!             (built into Arrow in page order)
 //! decode      rows     → Arrow RecordBatches, schema inferred and widened as data arrives
 //! dedupe      batches  → one row per primary key (DataFusion), for `merge`
 //! warehouse   batches  → final tables, inside one open transaction per source (Arrow
@@ -25,6 +27,7 @@ pub mod decode;
 pub mod dedupe;
 pub mod engine;
 pub mod hints;
+mod json;
 pub mod mock_api;
 pub mod normalize;
 pub mod project;

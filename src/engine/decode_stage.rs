@@ -9,8 +9,8 @@ use arrow::record_batch::RecordBatch;
 use crate::decode::TableBuilder;
 use crate::hints::{TableHints, WriteDisposition};
 use crate::normalize::Normalizer;
-use crate::normalize::relational::Row;
-use crate::source::Page;
+use crate::normalize::relational::Rows;
+use crate::source::{Page, Records};
 use crate::warehouse::LoadedTable;
 use crate::warehouse::catalog::SchemaColumns;
 
@@ -30,19 +30,23 @@ pub enum DecodeError {
         /// The key column.
         column: String,
     },
+    /// A record's JSON could not be read (the body was checked when fetched, so this is a bug).
+    #[error("record {record} of page {page} could not be read: {source}")]
+    Json {
+        /// 1-based page number.
+        page: usize,
+        /// 1-based record number within the page.
+        record: usize,
+        /// What the JSON reader said.
+        source: serde_json::Error,
+    },
     /// Arrow refused a batch (a bug, reported rather than hidden).
     #[error("building Arrow batches failed: {0}")]
     Arrow(#[from] arrow::error::ArrowError),
 }
 
-/// One page's records as normalised rows of the root and child tables, in the order dlt
-/// emits them.
-pub struct NormalizedPage {
-    /// The tables the rows belong to, in order of first appearance.
-    tables: Vec<String>,
-    /// Each row with the index of its table in `tables`.
-    rows: Vec<(usize, Row)>,
-}
+/// One page's records as normalised rows of the root and child tables.
+pub struct NormalizedPage(Rows);
 
 /// Normalises the pages of one resource. Pages are independent, so clones of it normalise
 /// several pages at once on different workers.
@@ -70,42 +74,63 @@ impl PageNormalizer {
 
     /// The rows of `page`'s records; a `merge` record without its primary key is an error.
     pub fn normalize(&mut self, page: Page) -> Result<NormalizedPage, DecodeError> {
-        let check_key = self.hints.write_disposition == WriteDisposition::Merge;
-        let mut out = NormalizedPage {
-            tables: Vec::new(),
-            // Most records bring a root row and a few child rows.
-            rows: Vec::with_capacity(page.records.len() * 4),
-        };
-        for (i, record) in page.records.into_iter().enumerate() {
-            let first = out.rows.len();
-            self.normalizer.normalize(record, &mut |table, row| {
-                // A page touches a handful of tables: a scan beats hashing every row's name.
-                let t = match out.tables.iter().position(|t| t == table) {
-                    Some(t) => t,
-                    None => {
-                        out.tables.push(table.to_string());
-                        out.tables.len() - 1
-                    }
-                };
-                out.rows.push((t, row));
-            });
-            // The root row comes first.
-            if let (true, Some((_, root))) = (check_key, out.rows.get(first)) {
-                let missing = self
-                    .hints
-                    .primary_key
-                    .iter()
-                    .find(|k| root.get(k.as_str()).is_none_or(|v| v.is_null()));
-                if let Some(column) = missing {
-                    return Err(DecodeError::MissingPrimaryKey {
-                        page: page.number + 1,
-                        record: i + 1,
-                        column: column.clone(),
-                    });
+        // Most records bring a root row and a few child rows.
+        let mut out = Rows::with_capacity(page.records.len() * 4);
+        let at = |i: usize| (page.number + 1, i + 1);
+        match page.records {
+            Records::Parsed(values) => {
+                for (i, record) in values.into_iter().enumerate() {
+                    let first = out.rows.len();
+                    let read = self.normalizer.normalize(record, &mut out);
+                    self.check(read, &out, first, at(i))?;
+                }
+            }
+            Records::Text { body, spans } => {
+                for (i, span) in spans.into_iter().enumerate() {
+                    let first = out.rows.len();
+                    let text = body.get(span).unwrap_or_default();
+                    let read = self.normalizer.normalize_json(text, &mut out);
+                    self.check(read, &out, first, at(i))?;
                 }
             }
         }
-        Ok(out)
+        Ok(NormalizedPage(out))
+    }
+
+    /// Whether a record (page and record numbers `at`, its rows from `first` on) was read
+    /// and, for `merge`, has its primary key.
+    fn check(
+        &self,
+        read: Result<(), serde_json::Error>,
+        out: &Rows,
+        first: usize,
+        (page, record): (usize, usize),
+    ) -> Result<(), DecodeError> {
+        read.map_err(|source| DecodeError::Json {
+            page,
+            record,
+            source,
+        })?;
+        if self.hints.write_disposition != WriteDisposition::Merge {
+            return Ok(());
+        }
+        // The root row comes first.
+        let Some((_, root)) = out.rows.get(first) else {
+            return Ok(());
+        };
+        let missing = self
+            .hints
+            .primary_key
+            .iter()
+            .find(|k| root.get(k.as_str()).is_none_or(|v| v.is_null()));
+        match missing {
+            Some(column) => Err(DecodeError::MissingPrimaryKey {
+                page,
+                record,
+                column: column.clone(),
+            }),
+            None => Ok(()),
+        }
     }
 }
 
@@ -147,8 +172,9 @@ impl PageDecoder {
         &mut self,
         page: NormalizedPage,
     ) -> Result<Vec<(String, RecordBatch)>, DecodeError> {
-        let slots: Vec<usize> = page.tables.iter().map(|t| self.slot(t)).collect();
-        for (t, row) in page.rows {
+        let NormalizedPage(rows) = page;
+        let slots: Vec<usize> = rows.tables.iter().map(|t| self.slot(t)).collect();
+        for (t, row) in rows.rows {
             self.tables[slots[t]].1.push(row);
         }
         let mut out = Vec::new();

@@ -2,14 +2,22 @@
 //! become child tables `<table>__<field>` linked by `_dlt_parent_id`/`_dlt_list_idx`, and every
 //! row gets its `_dlt_*` columns. Column order follows dlt's (scalars first, then nested objects
 //! last-in-first-out), so tables come out with the same columns in the same order.
+//!
+//! Records are read straight from their JSON text (parsed values go through the same code, as
+//! a deserializer): objects flatten into the row as they are read and lists become child rows
+//! as they are read, so no tree of the record is ever built.
 
 use std::collections::HashMap;
+use std::fmt;
 use std::sync::Arc;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD_NO_PAD;
 use rand::RngCore;
-use serde_json::{Map, Value};
+use serde::Deserialize;
+use serde::de::value::{MapAccessDeserializer, SeqAccessDeserializer};
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_json::Value;
 use tiny_keccak::{Hasher as _, Shake, Xof};
 
 use super::naming::{join_path, normalize_identifier};
@@ -103,234 +111,248 @@ pub mod columns {
     pub const DLT_LIST_IDX: &str = "_dlt_list_idx";
     /// `_dlt_id` of the root row, in child tables of `merge` resources.
     pub const DLT_ROOT_ID: &str = "_dlt_root_id";
-    /// Column of list elements that are not objects.
+    /// Column of list elements that are not objects (and of records that are not objects).
     pub const VALUE: &str = "value";
+    /// Key of the row dlt puts between a list and a list inside it.
+    pub const LIST: &str = "list";
 }
-
-/// Lists found while flattening: their joined key path and their items, to become child tables.
-type Lists = Vec<(Name, Vec<Value>)>;
 
 /// Length in bytes of the digests behind `_dlt_id` (14 base64 characters).
 const DLT_ID_BYTES: usize = 10;
 
+/// Rows of a resource's root and child tables, in the order dlt emits them: each record's root
+/// row first, and every row before the rows of the lists inside it.
+#[derive(Debug, Default)]
+pub struct Rows {
+    /// The tables the rows belong to, in order of first appearance.
+    pub tables: Vec<Name>,
+    /// Each row with the index of its table in `tables`.
+    pub rows: Vec<(usize, Row)>,
+}
+
+impl Rows {
+    /// Room for `n` rows.
+    pub fn with_capacity(n: usize) -> Self {
+        Self {
+            tables: Vec::new(),
+            rows: Vec::with_capacity(n),
+        }
+    }
+
+    /// Holds the place of a row of `table` still being read, so that it comes before the
+    /// child rows read inside it.
+    fn reserve(&mut self, table: &Name) -> usize {
+        // A page touches a handful of tables whose names are shared: a scan beats hashing.
+        let t = match self
+            .tables
+            .iter()
+            .position(|t| Arc::ptr_eq(t, table) || t == table)
+        {
+            Some(t) => t,
+            None => {
+                self.tables.push(table.clone());
+                self.tables.len() - 1
+            }
+        };
+        self.rows.push((t, Row::default()));
+        self.rows.len() - 1
+    }
+
+    /// Puts a finished row in the place [`Rows::reserve`] held for it.
+    fn fill(&mut self, slot: usize, row: Row) {
+        if let Some(place) = self.rows.get_mut(slot) {
+            place.1 = row;
+        }
+    }
+}
+
+/// A column or table name with its id, which indexes the normaliser's per-name tables.
+#[derive(Debug, Clone)]
+struct Column {
+    name: Name,
+    id: u32,
+}
+
+/// Every name the normaliser has made, by id.
+#[derive(Debug, Clone, Default)]
+struct Names {
+    names: Vec<Name>,
+    ids: HashMap<Name, u32, Hasher>,
+}
+
+impl Names {
+    /// `name` with its id, registering it if it is new.
+    fn register(&mut self, name: &str) -> Column {
+        if let Some(&id) = self.ids.get(name) {
+            return Column {
+                name: self.names[id as usize].clone(),
+                id,
+            };
+        }
+        let name: Name = name.into();
+        let id = self.names.len() as u32;
+        self.names.push(name.clone());
+        self.ids.insert(name.clone(), id);
+        Column { name, id }
+    }
+}
+
+/// A flattened value waiting for its place in a row.
+type Cell = (Column, Value);
+
+/// Buffers of a nested object's flattened values: the cells, and where each object's run of
+/// them starts.
+type Aside = (Vec<Cell>, Vec<usize>);
+
+/// The `_dlt_*` columns, and the root path.
+#[derive(Debug, Clone)]
+struct Bookkeeping {
+    /// The path of a row's own keys (`""`).
+    root_path: Column,
+    load_id: Column,
+    id: Column,
+    parent_id: Column,
+    list_idx: Column,
+    root_id: Column,
+}
+
 /// Turns a resource's records into rows of its root table and child tables.
 #[derive(Debug, Clone)]
 pub struct Normalizer {
-    root_table: String,
+    root_table: Column,
     load_id: String,
     max_nesting: i64,
     /// Child rows of `merge` tables carry `_dlt_root_id`, so a merged parent's children can be
     /// replaced.
     root_key: bool,
-    names: HashMap<String, String, Hasher>,
-    /// Column names by parent path and raw key, so a row's names are built once per sync; with
-    /// whether another key (or a `_dlt_*` column) can produce the same name.
-    columns: HashMap<Name, HashMap<Box<str>, Column, Hasher>, Hasher>,
-    /// How many distinct (path, key) pairs, bookkeeping columns included, produce each name.
-    sources: HashMap<Name, usize, Hasher>,
-    /// Some key produces the name of a bookkeeping column, so those must be set, not pushed.
-    bookkeeping_shared: bool,
-    keys: BookkeepingNames,
-    /// Columns of the widest row flattened so far (plus the bookkeeping ones).
+    /// Normalised form of each raw key seen.
+    normalized: HashMap<String, String, Hasher>,
+    names: Names,
+    /// Columns by the id of their parent path and their raw key, so names are built once per
+    /// sync.
+    columns: Vec<HashMap<Box<str>, Column, Hasher>>,
+    /// Child tables by the ids of their parent table and of the list's path.
+    child_tables: HashMap<(u32, u32), Column, Hasher>,
+    /// Per depth of row nesting, by name id, the number of the row that last set the name: a
+    /// name set twice in one row (two keys that normalise alike, a repeated key, a key named
+    /// like a `_dlt_*` column) keeps its first place and its last value, as in dlt.
+    seen: Vec<Vec<u64>>,
+    /// Rows started so far.
+    started: u64,
+    keys: Bookkeeping,
+    /// Columns of the widest row so far, so rows of one shape never regrow.
     widest_row: usize,
-}
-
-/// A cached column name.
-#[derive(Debug, Clone)]
-struct Column {
-    name: Name,
-    /// Another (path, key) pair, or a `_dlt_*` column, has the same name: a row may already
-    /// hold it.
-    shared: bool,
-}
-
-/// The `_dlt_*` column names, made once.
-#[derive(Debug, Clone)]
-struct BookkeepingNames {
-    empty: Name,
-    load_id: Name,
-    id: Name,
-    parent_id: Name,
-    list_idx: Name,
-    root_id: Name,
-    value: Name,
-}
-
-impl Default for BookkeepingNames {
-    fn default() -> Self {
-        Self {
-            empty: "".into(),
-            load_id: columns::DLT_LOAD_ID.into(),
-            id: columns::DLT_ID.into(),
-            parent_id: columns::DLT_PARENT_ID.into(),
-            list_idx: columns::DLT_LIST_IDX.into(),
-            root_id: columns::DLT_ROOT_ID.into(),
-            value: columns::VALUE.into(),
-        }
-    }
-}
-
-impl BookkeepingNames {
-    /// The names the normaliser sets on rows besides the data's own.
-    fn all(&self) -> [&Name; 5] {
-        [
-            &self.load_id,
-            &self.id,
-            &self.parent_id,
-            &self.list_idx,
-            &self.root_id,
-        ]
-    }
+    /// Spare buffers for flattening nested objects.
+    spare: Vec<Aside>,
 }
 
 impl Normalizer {
     /// A normaliser for root table `root_table` (already normalised).
     pub fn new(root_table: &str, load_id: &str, max_nesting: usize, root_key: bool) -> Self {
-        let keys = BookkeepingNames::default();
+        let mut names = Names::default();
+        let keys = Bookkeeping {
+            root_path: names.register(""),
+            load_id: names.register(columns::DLT_LOAD_ID),
+            id: names.register(columns::DLT_ID),
+            parent_id: names.register(columns::DLT_PARENT_ID),
+            list_idx: names.register(columns::DLT_LIST_IDX),
+            root_id: names.register(columns::DLT_ROOT_ID),
+        };
         Self {
-            root_table: root_table.to_string(),
+            root_table: names.register(root_table),
             load_id: load_id.to_string(),
             max_nesting: max_nesting.min(i64::MAX as usize) as i64,
             root_key,
-            names: HashMap::default(),
-            columns: HashMap::default(),
-            sources: keys.all().into_iter().map(|k| (k.clone(), 1)).collect(),
-            bookkeeping_shared: false,
+            normalized: HashMap::default(),
+            names,
+            columns: Vec::new(),
+            child_tables: HashMap::default(),
+            seen: Vec::new(),
+            started: 0,
             keys,
             widest_row: 0,
+            spare: Vec::new(),
         }
     }
 
-    /// Normalises one record; `emit(table, row)` gets the root row first, then its children.
-    pub fn normalize(&mut self, record: Value, emit: &mut impl FnMut(&str, Row)) {
-        let record = match record {
-            Value::Object(map) => map,
-            // dlt wraps anything that is not an object as {"value": ...}.
-            other => Map::from_iter([(columns::VALUE.to_string(), other)]),
+    /// Normalises one parsed record into `out`.
+    pub fn normalize(&mut self, record: Value, out: &mut Rows) -> Result<(), serde_json::Error> {
+        self.normalize_from(record, out)
+    }
+
+    /// Normalises one record, read straight from its JSON text, into `out`.
+    pub fn normalize_json(&mut self, json: &[u8], out: &mut Rows) -> Result<(), serde_json::Error> {
+        let mut de = serde_json::Deserializer::from_slice(json);
+        self.normalize_from(&mut de, out)?;
+        de.end()
+    }
+
+    /// Reads one record from `de` into a root row and its child rows.
+    fn normalize_from<'de, D: Deserializer<'de>>(
+        &mut self,
+        de: D,
+        out: &mut Rows,
+    ) -> Result<(), D::Error> {
+        let table = self.root_table.clone();
+        let id = random_row_id();
+        let root_id = self.root_key.then(|| id.clone());
+        let at = RowAt {
+            table: &table,
+            id: &id,
+            root_id: root_id.as_deref(),
+            depth: 0,
+            level: self.max_nesting,
         };
-        let root = self.root_table.clone();
-        self.normalize_row(&root, record, &Row::default(), None, self.max_nesting, emit);
+        let mut walk = Walk { n: self, out };
+        let mut row = walk.start_row(&at);
+        let mut cells = walk.n.take_cells();
+        RecordSeed {
+            walk: &mut walk,
+            at,
+            cells: &mut cells,
+        }
+        .deserialize(de)?;
+        walk.finish_cells(&at, &mut row, cells);
+        let keys = walk.n.keys.clone();
+        let load_id = Value::String(walk.n.load_id.clone());
+        walk.put(0, &mut row, &keys.load_id, load_id);
+        walk.put(0, &mut row, &keys.id, Value::String(id));
+        walk.finish_row(row);
+        Ok(())
     }
 
-    fn normalize_row(
-        &mut self,
-        table: &str,
-        record: Map<String, Value>,
-        extend: &Row,
-        parent: Option<(&str, usize)>,
-        level: i64,
-        emit: &mut impl FnMut(&str, Row),
-    ) {
-        let (mut row, lists) = self.flatten(record, level);
-        self.extend(&mut row, extend);
-        let row_id = self.add_row_id(table, &mut row, parent);
-        let mut child_extend = extend.clone();
-        if parent.is_none() && self.root_key {
-            let root_id = self.keys.root_id.clone();
-            child_extend.set(root_id, Value::String(row_id.clone()), true);
-        }
-        emit(table, row);
-        for (path, items) in lists {
-            let child = join_path(table, &path);
-            self.normalize_list(&child, items, &child_extend, &row_id, level - 1, emit);
-        }
-    }
-
-    fn normalize_list(
-        &mut self,
-        table: &str,
-        items: Vec<Value>,
-        extend: &Row,
-        parent_id: &str,
-        level: i64,
-        emit: &mut impl FnMut(&str, Row),
-    ) {
-        for (idx, item) in items.into_iter().enumerate() {
-            let parent = Some((parent_id, idx));
-            match item {
-                Value::Object(map) => self.normalize_row(table, map, extend, parent, level, emit),
-                // Lists of lists go through an intermediary row holding only `list`.
-                Value::Array(inner) => {
-                    let wrapped = Map::from_iter([("list".to_string(), Value::Array(inner))]);
-                    self.normalize_row(table, wrapped, extend, parent, level - 1, emit);
-                }
-                scalar => {
-                    let mut row = Row::with_capacity(extend.len() + 4);
-                    row.set(self.keys.value.clone(), scalar, false);
-                    self.extend(&mut row, extend);
-                    self.add_row_id(table, &mut row, parent);
-                    emit(table, row);
-                }
-            }
-        }
-    }
-
-    /// dlt's `_flatten`: a stack walk, so a level's scalars come before its nested objects and
-    /// nested objects come out in reverse key order.
-    fn flatten(&mut self, record: Map<String, Value>, level: i64) -> (Row, Lists) {
-        // Flattened objects add columns: start as wide as the widest row so far, so rows of one
-        // shape never regrow.
-        let width = (record.len() + 4).max(self.widest_row);
-        let mut row = Row::with_capacity(width);
-        let mut lists = Vec::new();
-        // Each entry carries its parent's joined path (itself a column name prefix).
-        let mut stack = vec![(record, level, self.keys.empty.clone())];
-        while let Some((current, lvl, prefix)) = stack.pop() {
-            for (key, value) in current {
-                let Column { name, shared } = self.column_name(&prefix, &key);
-                match value {
-                    Value::Object(map) if lvl > 0 => stack.push((map, lvl - 1, name)),
-                    Value::Array(items) if lvl > 0 => lists.push((name, items)),
-                    other => row.set(name, other, shared),
-                }
-            }
-        }
-        self.widest_row = self.widest_row.max(row.len() + 4);
-        (row, lists)
-    }
-
-    /// The column of raw `key` under the (normalised) path `prefix`, as a shared name.
-    fn column_name(&mut self, prefix: &Name, key: &str) -> Column {
-        if let Some(column) = self.columns.get(prefix).and_then(|m| m.get(key)) {
+    /// The column of raw `key` under the path `prefix`.
+    fn column(&mut self, prefix: &Column, key: &str) -> Column {
+        let slot = prefix.id as usize;
+        if let Some(column) = self.columns.get(slot).and_then(|m| m.get(key)) {
             return column.clone();
         }
         let norm = self.name(key).to_string();
-        let name: Name = if prefix.is_empty() {
-            norm.into()
-        } else {
-            join_path(prefix, &norm).into()
+        let column = match prefix.name.is_empty() {
+            true => self.names.register(&norm),
+            false => self.names.register(&join_path(&prefix.name, &norm)),
         };
-        let sources = self.sources.entry(name.clone()).or_insert(0);
-        *sources += 1;
-        let shared = *sources > 1;
-        if shared {
-            // The name's other sources may already be cached as unshared: tell them too.
-            for column in self.columns.values_mut().flat_map(|m| m.values_mut()) {
-                if column.name == name {
-                    column.shared = true;
-                }
-            }
-            self.bookkeeping_shared |= self.keys.all().contains(&&name);
+        if self.columns.len() <= slot {
+            self.columns.resize_with(slot + 1, HashMap::default);
         }
-        let column = Column { name, shared };
-        self.columns
-            .entry(prefix.clone())
-            .or_default()
-            .insert(key.into(), column.clone());
+        self.columns[slot].insert(key.into(), column.clone());
         column
     }
 
-    /// Adds the inherited columns in `extend` (`_dlt_root_id`) to `row`.
-    fn extend(&self, row: &mut Row, extend: &Row) {
-        for (name, value) in extend.iter() {
-            row.set(name.clone(), value.clone(), self.bookkeeping_shared);
+    /// The child table of the list at column `path` of `table`'s rows.
+    fn child_table(&mut self, table: &Column, path: &Column) -> Column {
+        if let Some(child) = self.child_tables.get(&(table.id, path.id)) {
+            return child.clone();
         }
+        let child = self.names.register(&join_path(&table.name, &path.name));
+        self.child_tables.insert((table.id, path.id), child.clone());
+        child
     }
 
     /// Normalised form of a JSON key; keys holding `__` keep it (dlt breaks paths on it).
     fn name(&mut self, key: &str) -> &str {
-        if self.names.contains_key(key) {
-            return &self.names[key];
+        if self.normalized.contains_key(key) {
+            return &self.normalized[key];
         }
         let norm = if key.trim().is_empty() {
             "_empty".to_string()
@@ -346,28 +368,436 @@ impl Normalizer {
         } else {
             norm
         };
-        self.names.entry(key.to_string()).or_insert(norm)
+        self.normalized.entry(key.to_string()).or_insert(norm)
     }
 
-    fn add_row_id(&self, table: &str, row: &mut Row, parent: Option<(&str, usize)>) -> String {
-        let shared = self.bookkeeping_shared;
-        match parent {
-            None => {
-                let load_id = Value::String(self.load_id.clone());
-                row.set(self.keys.load_id.clone(), load_id, shared);
-                let id = random_row_id();
-                row.set(self.keys.id.clone(), Value::String(id.clone()), shared);
-                id
-            }
-            Some((parent_id, idx)) => {
-                let id = child_row_id(parent_id, table, idx);
-                let parent_id = Value::String(parent_id.to_string());
-                row.set(self.keys.parent_id.clone(), parent_id, shared);
-                row.set(self.keys.list_idx.clone(), Value::from(idx), shared);
-                row.set(self.keys.id.clone(), Value::String(id.clone()), shared);
-                id
-            }
+    fn take_cells(&mut self) -> Vec<Cell> {
+        self.spare.pop().map(|(cells, _)| cells).unwrap_or_default()
+    }
+
+    fn take_aside(&mut self) -> Aside {
+        self.spare.pop().unwrap_or_default()
+    }
+
+    fn give_back(&mut self, (mut cells, mut starts): Aside) {
+        cells.clear();
+        starts.clear();
+        self.spare.push((cells, starts));
+    }
+}
+
+/// The row a value is being read into.
+#[derive(Clone, Copy)]
+struct RowAt<'a> {
+    table: &'a Column,
+    /// The row's `_dlt_id`, known before its record is read.
+    id: &'a str,
+    /// `_dlt_id` of the record's root row, for child rows of `merge` tables.
+    root_id: Option<&'a str>,
+    /// 0 for a root row, one more per list.
+    depth: usize,
+    /// dlt's nesting budget left at this row.
+    level: i64,
+}
+
+/// A row being read: the place held for it, and its number (see `Normalizer::seen`).
+struct OpenRow {
+    slot: usize,
+    number: u64,
+    row: Row,
+}
+
+/// One record being read: the normaliser and where its rows go.
+struct Walk<'a> {
+    n: &'a mut Normalizer,
+    out: &'a mut Rows,
+}
+
+impl Walk<'_> {
+    /// Holds the place of a row of `at.table`.
+    fn start_row(&mut self, at: &RowAt) -> OpenRow {
+        let slot = self.out.reserve(&at.table.name);
+        self.n.started += 1;
+        if self.n.seen.len() <= at.depth {
+            self.n.seen.resize_with(at.depth + 1, Vec::new);
         }
+        OpenRow {
+            slot,
+            number: self.n.started,
+            row: Row::with_capacity(self.n.widest_row),
+        }
+    }
+
+    /// Sets `column`; a name the row already has keeps its place.
+    fn put(&mut self, depth: usize, row: &mut OpenRow, column: &Column, value: Value) {
+        let id = column.id as usize;
+        let seen = &mut self.n.seen[depth];
+        if seen.len() <= id {
+            seen.resize(self.n.names.names.len().max(id + 1), 0);
+        }
+        let again = seen[id] == row.number;
+        seen[id] = row.number;
+        row.row.set(column.name.clone(), value, again);
+    }
+
+    /// Moves the flattened `cells` into the row, then its inherited `_dlt_root_id`.
+    fn finish_cells(&mut self, at: &RowAt, row: &mut OpenRow, mut cells: Vec<Cell>) {
+        for (column, value) in cells.drain(..) {
+            self.put(at.depth, row, &column, value);
+        }
+        self.n.give_back((cells, Vec::new()));
+        if at.depth > 0
+            && let Some(root_id) = at.root_id
+        {
+            let key = self.n.keys.root_id.clone();
+            self.put(at.depth, row, &key, Value::String(root_id.to_string()));
+        }
+    }
+
+    fn finish_row(&mut self, row: OpenRow) {
+        self.n.widest_row = self.n.widest_row.max(row.row.len() + 4);
+        self.out.fill(row.slot, row.row);
+    }
+
+    /// dlt's `_flatten` of one object under path `prefix`, at nesting budget `lvl`, streamed:
+    /// its scalars go to `cells` as they are read; nested objects are flattened aside and
+    /// follow, last first (dlt walks them with a stack); lists become child rows on the spot.
+    fn object<'de, A: MapAccess<'de>>(
+        &mut self,
+        mut map: A,
+        at: RowAt,
+        prefix: &Column,
+        lvl: i64,
+        cells: &mut Vec<Cell>,
+    ) -> Result<(), A::Error> {
+        let mut aside = None;
+        while let Some(column) = map.next_key_seed(KeySeed { n: self.n, prefix })? {
+            map.next_value_seed(ValueSeed {
+                walk: self,
+                at,
+                column,
+                lvl,
+                cells,
+                aside: &mut aside,
+            })?;
+        }
+        self.close_aside(aside, cells);
+        Ok(())
+    }
+
+    /// Appends the runs of nested objects flattened aside to `cells`, the last run first.
+    fn close_aside(&mut self, aside: Option<Aside>, cells: &mut Vec<Cell>) {
+        if let Some((mut nested, starts)) = aside {
+            // Draining the tail run by run moves every cell once, without shifting any.
+            for &start in starts.iter().rev() {
+                cells.extend(nested.drain(start..));
+            }
+            self.n.give_back((nested, starts));
+        }
+    }
+
+    /// Rows of the child table for the list at column `path` of `at`'s row.
+    fn list<'de, A: SeqAccess<'de>>(
+        &mut self,
+        mut items: A,
+        at: RowAt,
+        path: &Column,
+    ) -> Result<(), A::Error> {
+        let table = self.n.child_table(at.table, path);
+        let mut idx = 0;
+        while items
+            .next_element_seed(ItemSeed {
+                walk: self,
+                parent: at,
+                table: &table,
+                idx,
+            })?
+            .is_some()
+        {
+            idx += 1;
+        }
+        Ok(())
+    }
+}
+
+/// Reads a record: an object flattens into the root row; anything else is treated as the
+/// value of key `value`, as dlt wraps it.
+struct RecordSeed<'w, 'a> {
+    walk: &'w mut Walk<'a>,
+    at: RowAt<'w>,
+    cells: &'w mut Vec<Cell>,
+}
+
+impl RecordSeed<'_, '_> {
+    /// The record as the value of key `value`.
+    fn wrapped<T>(
+        self,
+        visit: impl FnOnce(ValueVisitor<'_, '_>) -> Result<(), T>,
+    ) -> Result<(), T> {
+        let path = self.walk.n.keys.root_path.clone();
+        let column = self.walk.n.column(&path, columns::VALUE);
+        let mut aside = None;
+        visit(ValueVisitor(ValueSeed {
+            walk: &mut *self.walk,
+            at: self.at,
+            column,
+            lvl: self.at.level,
+            cells: &mut *self.cells,
+            aside: &mut aside,
+        }))?;
+        self.walk.close_aside(aside, self.cells);
+        Ok(())
+    }
+
+    fn scalar<E>(self, value: Value) -> Result<(), E> {
+        self.wrapped(|v| v.scalar(value))
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for RecordSeed<'_, '_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, de: D) -> Result<(), D::Error> {
+        de.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for RecordSeed<'_, '_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON record")
+    }
+
+    crate::json::visit_scalars!();
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<(), A::Error> {
+        let path = self.walk.n.keys.root_path.clone();
+        self.walk
+            .object(map, self.at, &path, self.at.level, self.cells)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<(), A::Error> {
+        self.wrapped(|v| v.visit_seq(seq))
+    }
+}
+
+/// Reads the item at `idx` of a list of `parent`'s row into a row of `table`.
+struct ItemSeed<'w, 'a> {
+    walk: &'w mut Walk<'a>,
+    parent: RowAt<'w>,
+    table: &'w Column,
+    idx: usize,
+}
+
+impl<'de> DeserializeSeed<'de> for ItemSeed<'_, '_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, de: D) -> Result<(), D::Error> {
+        // The id is only worked out for an item that is there.
+        let id = child_row_id(self.parent.id, &self.table.name, self.idx);
+        let at = RowAt {
+            table: self.table,
+            id: &id,
+            root_id: self.parent.root_id,
+            depth: self.parent.depth + 1,
+            level: self.parent.level - 1,
+        };
+        let row = self.walk.start_row(&at);
+        let row = de.deserialize_any(ItemVisitor {
+            walk: &mut *self.walk,
+            at,
+            parent_id: self.parent.id,
+            idx: self.idx,
+            row,
+        })?;
+        self.walk.finish_row(row);
+        Ok(())
+    }
+}
+
+/// The visitor of [`ItemSeed`], with the item's row held open.
+struct ItemVisitor<'w, 'a> {
+    walk: &'w mut Walk<'a>,
+    at: RowAt<'w>,
+    parent_id: &'w str,
+    idx: usize,
+    row: OpenRow,
+}
+
+impl ItemVisitor<'_, '_> {
+    /// Fills the row with `read`'s cells, then the link to its parent and its id.
+    fn fill<E>(
+        mut self,
+        at: RowAt,
+        read: impl FnOnce(&mut Walk, &mut Vec<Cell>) -> Result<(), E>,
+    ) -> Result<OpenRow, E> {
+        let mut cells = self.walk.n.take_cells();
+        read(self.walk, &mut cells)?;
+        let walk = self.walk;
+        walk.finish_cells(&at, &mut self.row, cells);
+        let keys = walk.n.keys.clone();
+        let parent_id = Value::String(self.parent_id.to_string());
+        walk.put(at.depth, &mut self.row, &keys.parent_id, parent_id);
+        walk.put(
+            at.depth,
+            &mut self.row,
+            &keys.list_idx,
+            Value::from(self.idx),
+        );
+        walk.put(
+            at.depth,
+            &mut self.row,
+            &keys.id,
+            Value::String(at.id.to_string()),
+        );
+        Ok(self.row)
+    }
+
+    /// An item that is not an object: a row with the item as the value of `key`.
+    fn wrapped<E>(
+        self,
+        at: RowAt,
+        key: &str,
+        visit: impl FnOnce(ValueVisitor<'_, '_>) -> Result<(), E>,
+    ) -> Result<OpenRow, E> {
+        self.fill(at, |walk, cells| {
+            let path = walk.n.keys.root_path.clone();
+            let column = walk.n.column(&path, key);
+            let mut aside = None;
+            visit(ValueVisitor(ValueSeed {
+                walk: &mut *walk,
+                at,
+                column,
+                lvl: at.level,
+                cells: &mut *cells,
+                aside: &mut aside,
+            }))?;
+            walk.close_aside(aside, cells);
+            Ok(())
+        })
+    }
+
+    fn scalar<E>(self, value: Value) -> Result<OpenRow, E> {
+        let at = self.at;
+        self.wrapped(at, columns::VALUE, |v| v.scalar(value))
+    }
+}
+
+impl<'de> Visitor<'de> for ItemVisitor<'_, '_> {
+    type Value = OpenRow;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a list item")
+    }
+
+    crate::json::visit_scalars!();
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<OpenRow, A::Error> {
+        let at = self.at;
+        self.fill(at, |walk, cells| {
+            let path = walk.n.keys.root_path.clone();
+            walk.object(map, at, &path, at.level, cells)
+        })
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<OpenRow, A::Error> {
+        // A list in a list: dlt puts a row holding only `list` between them, a level down.
+        let at = RowAt {
+            level: self.at.level - 1,
+            ..self.at
+        };
+        self.wrapped(at, columns::LIST, |v| v.visit_seq(seq))
+    }
+}
+
+/// Reads a key as the column it names under a path.
+struct KeySeed<'n> {
+    n: &'n mut Normalizer,
+    prefix: &'n Column,
+}
+
+impl<'de> DeserializeSeed<'de> for KeySeed<'_> {
+    type Value = Column;
+
+    fn deserialize<D: Deserializer<'de>>(self, de: D) -> Result<Column, D::Error> {
+        de.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for KeySeed<'_> {
+    type Value = Column;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an object key")
+    }
+
+    fn visit_str<E: de::Error>(self, key: &str) -> Result<Column, E> {
+        Ok(self.n.column(self.prefix, key))
+    }
+}
+
+/// Reads the value of one key of an object being flattened.
+struct ValueSeed<'w, 'a> {
+    walk: &'w mut Walk<'a>,
+    at: RowAt<'w>,
+    column: Column,
+    /// Nesting budget of the object holding the key.
+    lvl: i64,
+    /// Where the object's scalars go.
+    cells: &'w mut Vec<Cell>,
+    /// Where the object's nested objects are flattened; taken from the spares on first use.
+    aside: &'w mut Option<Aside>,
+}
+
+impl<'de> DeserializeSeed<'de> for ValueSeed<'_, '_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, de: D) -> Result<(), D::Error> {
+        de.deserialize_any(ValueVisitor(self))
+    }
+}
+
+/// The visitor of [`ValueSeed`].
+struct ValueVisitor<'w, 'a>(ValueSeed<'w, 'a>);
+
+impl ValueVisitor<'_, '_> {
+    fn scalar<E>(self, value: Value) -> Result<(), E> {
+        let seed = self.0;
+        seed.cells.push((seed.column, value));
+        Ok(())
+    }
+}
+
+impl<'de> Visitor<'de> for ValueVisitor<'_, '_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    crate::json::visit_scalars!();
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<(), A::Error> {
+        let seed = self.0;
+        if seed.lvl <= 0 {
+            // Beyond the nesting limit an object stays whole, as JSON.
+            let whole = Value::deserialize(MapAccessDeserializer::new(map))?;
+            return ValueVisitor(seed).scalar(whole);
+        }
+        let walk = seed.walk;
+        let (nested, starts) = seed.aside.get_or_insert_with(|| walk.n.take_aside());
+        starts.push(nested.len());
+        walk.object(map, seed.at, &seed.column, seed.lvl - 1, nested)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<(), A::Error> {
+        let seed = self.0;
+        if seed.lvl <= 0 {
+            let whole = Value::deserialize(SeqAccessDeserializer::new(seq))?;
+            return ValueVisitor(seed).scalar(whole);
+        }
+        seed.walk.list(seq, seed.at, &seed.column)
     }
 }
 
@@ -411,11 +841,34 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    /// The rows of `record`, as (table, row); checks that reading the record from its JSON
+    /// text gives the same rows as reading the parsed value.
     fn run(record: Value, max_nesting: usize, root_key: bool) -> Vec<(String, Row)> {
+        let text = serde_json::to_vec(&record).unwrap();
         let mut n = Normalizer::new("t", "1.5", max_nesting, root_key);
-        let mut out = Vec::new();
-        n.normalize(record, &mut |t, r| out.push((t.to_string(), r)));
-        out
+        let mut parsed = Rows::default();
+        n.normalize(record, &mut parsed).unwrap();
+        let mut read = Rows::default();
+        n.normalize_json(&text, &mut read).unwrap();
+        let listed = |rows: Rows| -> Vec<(String, Row)> {
+            rows.rows
+                .into_iter()
+                .map(|(t, row)| (rows.tables[t].to_string(), row))
+                .collect()
+        };
+        let (parsed, read) = (listed(parsed), listed(read));
+        assert_eq!(parsed.len(), read.len());
+        for ((pt, prow), (rt, rrow)) in parsed.iter().zip(&read) {
+            assert_eq!(pt, rt);
+            assert_eq!(keys(prow), keys(rrow));
+            // Only the random root ids (and the ids derived from them) differ.
+            for ((k, pv), (_, rv)) in prow.iter().zip(rrow.iter()) {
+                if !k.starts_with("_dlt_") || k.as_ref() == "_dlt_list_idx" {
+                    assert_eq!(pv, rv, "column {k} of table {pt}");
+                }
+            }
+        }
+        parsed
     }
 
     fn keys(row: &Row) -> Vec<&str> {
@@ -530,13 +983,56 @@ mod tests {
             json!({"fooBar": 2, "foo_bar": 3, "_dlt_id": "mine"}),
             json!({"fooBar": 4, "_dlt_id": "mine"}),
         ] {
-            n.normalize(record, &mut |_, r| out.push(r));
+            let mut rows = Rows::default();
+            n.normalize(record, &mut rows).unwrap();
+            out.extend(rows.rows.into_iter().map(|(_, r)| r));
         }
         assert_eq!(keys(&out[1]), ["foo_bar", "_dlt_id", "_dlt_load_id"]);
         assert_eq!(out[1]["foo_bar"], json!(3));
         assert_ne!(out[1]["_dlt_id"], json!("mine"));
         assert_eq!(keys(&out[2]), ["foo_bar", "_dlt_id", "_dlt_load_id"]);
         assert_ne!(out[2]["_dlt_id"], json!("mine"));
+    }
+
+    #[test]
+    fn a_repeated_key_keeps_its_first_place_and_last_value() {
+        // serde_json keeps the last of repeated keys in the first one's place: so does dlt,
+        // and so must rows read from the text.
+        let mut n = Normalizer::new("t", "1.5", 1000, false);
+        let mut rows = Rows::default();
+        let text = br#"{"a": 1, "o": {"x": 1, "x": 2}, "b": 2, "a": 3}"#;
+        n.normalize_json(text, &mut rows).unwrap();
+        let row = &rows.rows[0].1;
+        assert_eq!(keys(row), ["a", "b", "o__x", "_dlt_load_id", "_dlt_id"]);
+        assert_eq!(row["a"], json!(3));
+        assert_eq!(row["o__x"], json!(2));
+    }
+
+    #[test]
+    fn nested_objects_and_lists_keep_dlts_order_when_streamed() {
+        // Lists inside nested objects, and objects after lists, read in one pass.
+        let rows = run(
+            json!({"a": {"l": [{"v": {"w": 1}, "m": [1]}], "y": 2}, "k": [3], "b": {"z": {"q": 1}, "r": 0}, "s": "x"}),
+            1000,
+            true,
+        );
+        let tables: Vec<&str> = rows.iter().map(|(t, _)| t.as_str()).collect();
+        assert_eq!(tables, ["t", "t__a__l", "t__a__l__m", "t__k"]);
+        assert_eq!(keys(&rows[0].1)[..4], ["s", "b__r", "b__z__q", "a__y"]);
+        assert_eq!(rows[1].1["v__w"], json!(1));
+        assert_eq!(rows[2].1["_dlt_parent_id"], rows[1].1["_dlt_id"]);
+        assert_eq!(rows[2].1["_dlt_root_id"], rows[0].1["_dlt_id"]);
+    }
+
+    #[test]
+    fn invalid_json_is_an_error_not_a_panic() {
+        let mut n = Normalizer::new("t", "1.5", 1000, false);
+        let mut rows = Rows::default();
+        assert!(n.normalize_json(br#"{"a": [1, 2"#, &mut rows).is_err());
+        assert!(
+            n.normalize_json(br#"{"a": 1} trailing"#, &mut rows)
+                .is_err()
+        );
     }
 
     #[test]

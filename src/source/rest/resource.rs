@@ -9,18 +9,18 @@ use serde_json::{Map, Value};
 use tokio::sync::mpsc;
 use url::Url;
 
-use super::client::{RestClient, excerpt};
+use super::client::{PageResponse, RestClient, excerpt};
 use super::dependent::{self, ParentRef};
 use super::error::FetchError;
 use super::incremental::Incremental;
 use super::paginate::{self, Paginator, Requests, ResponseView};
 use super::request::{PageRequest, param_text};
-use super::selector::take_records;
+use super::selector::{LocateError, Located, locate_records, take_records};
 use crate::project::Redactor;
 use crate::project::config::{
     EndpointConfig, HttpMethod, PaginationConfig, ResourceConfig, RestApiConfig,
 };
-use crate::source::Page;
+use crate::source::{Page, Records};
 use crate::state::CursorState;
 
 /// Counts of what one resource fetched.
@@ -278,13 +278,7 @@ impl RestResource {
         let (redactor, selector) = (self.redactor.clone(), self.endpoint.data_selector.clone());
         let parsed = tokio::task::spawn_blocking(move || {
             let started = std::time::Instant::now();
-            let mut body = parse(&redactor, &url, &resp.headers, &resp.body)?;
-            let records = take_records(&mut body, selector.as_deref()).map_err(|source| {
-                FetchError::Selector {
-                    url: redactor.redact(url.as_str()),
-                    source,
-                }
-            })?;
+            let (body, records) = select(&redactor, &url, &resp, selector.as_deref())?;
             Ok(Fetched {
                 url,
                 headers: resp.headers,
@@ -318,19 +312,28 @@ impl RestResource {
         run.stats.parse += parse_time;
         // Paginators judge the page by what the API sent; incremental filtering comes after.
         let count = records.len();
-        if let Some(inc) = run.incremental.as_mut() {
-            records = inc.filter(records).map_err(|e| FetchError::Incremental {
+        if run.incremental.is_some() || !run.capture.is_empty() || !extra.is_empty() {
+            // These steps look inside the records, so they are parsed here.
+            let mut values = records.into_values().map_err(|_| FetchError::NotJson {
                 url: self.redactor.redact(url.as_str()),
-                reason: e.to_string(),
+                content_type: content_type(&headers),
+                excerpt: String::new(),
             })?;
-        }
-        self.capture(&records, run)?;
-        if !extra.is_empty() {
-            for record in &mut records {
-                if let Value::Object(map) = record {
-                    map.extend(extra.iter().map(|(k, v)| (k.clone(), v.clone())));
+            if let Some(inc) = run.incremental.as_mut() {
+                values = inc.filter(values).map_err(|e| FetchError::Incremental {
+                    url: self.redactor.redact(url.as_str()),
+                    reason: e.to_string(),
+                })?;
+            }
+            self.capture(&values, run)?;
+            if !extra.is_empty() {
+                for record in &mut values {
+                    if let Value::Object(map) = record {
+                        map.extend(extra.iter().map(|(k, v)| (k.clone(), v.clone())));
+                    }
                 }
             }
+            records = Records::Parsed(values);
         }
         run.stats.pages += 1;
         run.stats.records += records.len();
@@ -379,27 +382,51 @@ impl RestResource {
 struct Fetched {
     url: Url,
     headers: reqwest::header::HeaderMap,
+    /// The body without its records, for the paginator.
     body: Value,
-    records: Vec<Value>,
+    records: Records,
     parse_time: std::time::Duration,
 }
 
-/// The JSON body of a response, or an error showing what came instead.
-fn parse(
+/// Splits a response into the records `selector` picks and the rest of its JSON body. Records
+/// stay text unless the selector needs the parsed body.
+fn select(
     redactor: &Redactor,
     url: &Url,
-    headers: &reqwest::header::HeaderMap,
-    body: &[u8],
-) -> Result<Value, FetchError> {
-    serde_json::from_slice(body).map_err(|_| FetchError::NotJson {
+    resp: &PageResponse,
+    selector: Option<&str>,
+) -> Result<(Value, Records), FetchError> {
+    let not_json = || FetchError::NotJson {
         url: redactor.redact(url.as_str()),
-        content_type: headers
-            .get(reqwest::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("none")
-            .to_string(),
-        excerpt: excerpt(redactor, body),
-    })
+        content_type: content_type(&resp.headers),
+        excerpt: excerpt(redactor, &resp.body),
+    };
+    let nothing = |source| FetchError::Selector {
+        url: redactor.redact(url.as_str()),
+        source,
+    };
+    match locate_records(&resp.body, selector) {
+        Ok(Some(Located { rest, spans })) => {
+            let body = resp.body.clone();
+            Ok((rest, Records::Text { body, spans }))
+        }
+        Ok(None) => {
+            let mut body: Value = serde_json::from_slice(&resp.body).map_err(|_| not_json())?;
+            let records = take_records(&mut body, selector).map_err(nothing)?;
+            Ok((body, Records::Parsed(records)))
+        }
+        Err(LocateError::NotJson(_)) => Err(not_json()),
+        Err(LocateError::NothingSelected(source)) => Err(nothing(source)),
+    }
+}
+
+/// A response's `Content-Type`, for error messages.
+fn content_type(headers: &reqwest::header::HeaderMap) -> String {
+    headers
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("none")
+        .to_string()
 }
 
 /// What a fetch needs besides the resource itself.

@@ -1,7 +1,16 @@
 //! Picks the records out of a response body: by the configured `data_selector`, or by dlt's
 //! detection (a top-level list, else the least nested list, preferring record-like keys).
+//! Records are normally located as byte ranges of the body, left unparsed for the normaliser
+//! to read in one pass; only the rest of the body (totals, cursors) is parsed.
 
-use serde_json::Value;
+use std::fmt;
+use std::ops::Range;
+
+use serde::Deserialize;
+use serde::de::value::SeqAccessDeserializer;
+use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde_json::value::RawValue;
+use serde_json::{Map, Value};
 
 use super::json_path;
 
@@ -30,6 +39,175 @@ pub struct NothingSelected {
     pub keys: String,
 }
 
+/// Why records could not be located in a body.
+#[derive(Debug, thiserror::Error)]
+pub enum LocateError {
+    /// The body is not JSON.
+    #[error(transparent)]
+    NotJson(#[from] serde_json::Error),
+    /// The configured selector matched nothing.
+    #[error(transparent)]
+    NothingSelected(#[from] NothingSelected),
+}
+
+/// Records located in a body without parsing them.
+#[derive(Debug)]
+pub struct Located {
+    /// The body without the records (metadata such as cursors and totals), for the paginator.
+    pub rest: Value,
+    /// Where each record is in the body.
+    pub spans: Vec<Range<usize>>,
+}
+
+/// Finds the records of `body` as [`take_records`] would, without parsing them. `Ok(None)`
+/// when `selector` is a JSONPath that needs the parsed body (filters, wildcards): use
+/// [`take_records`] then.
+pub fn locate_records(body: &[u8], selector: Option<&str>) -> Result<Option<Located>, LocateError> {
+    let path = match selector {
+        None => {
+            // Detection looks at keys and at where lists are, never inside them.
+            let shape = Shape.deserialize(&mut serde_json::Deserializer::from_slice(body))?;
+            detect(&shape).unwrap_or_default()
+        }
+        Some(path) if matches!(path.trim(), "$" | "") => Vec::new(),
+        Some(path) => match simple_keys(path) {
+            Some(keys) => keys,
+            None => return Ok(None),
+        },
+    };
+    let (rest, selected) = if path.is_empty() {
+        (
+            Value::Null,
+            Some(serde_json::from_slice::<&RawValue>(body)?),
+        )
+    } else {
+        let mut de = serde_json::Deserializer::from_slice(body);
+        let found = Envelope { path: &path }.deserialize(&mut de)?;
+        de.end()?;
+        found
+    };
+    let Some(selected) = selected else {
+        return Err(NothingSelected {
+            selector: selector.unwrap_or_default().to_string(),
+            keys: top_level_keys(&rest),
+        }
+        .into());
+    };
+    let offset = |raw: &RawValue| {
+        let start = raw.get().as_ptr() as usize - body.as_ptr() as usize;
+        start..start + raw.get().len()
+    };
+    let text = selected.get();
+    let spans = match text.trim_start().as_bytes().first() {
+        Some(b'[') => serde_json::from_str::<Vec<&RawValue>>(text)?
+            .into_iter()
+            .map(offset)
+            .collect(),
+        Some(b'n') => Vec::new(),
+        _ => vec![offset(selected)],
+    };
+    Ok(Some(Located { rest, spans }))
+}
+
+/// Parses a body with every list left empty: enough for [`detect`].
+struct Shape;
+
+impl<'de> DeserializeSeed<'de> for Shape {
+    type Value = Value;
+
+    fn deserialize<D: Deserializer<'de>>(self, de: D) -> Result<Value, D::Error> {
+        de.deserialize_any(ShapeVisitor)
+    }
+}
+
+/// The visitor of [`Shape`]: scalars and objects as parsed, lists skipped.
+struct ShapeVisitor;
+
+impl ShapeVisitor {
+    fn scalar<E>(self, value: Value) -> Result<Value, E> {
+        Ok(value)
+    }
+}
+
+impl<'de> Visitor<'de> for ShapeVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    crate::json::visit_scalars!();
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(Value::Array(Vec::new()))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut out = Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            let value = map.next_value_seed(Shape)?;
+            out.insert(key, value);
+        }
+        Ok(Value::Object(out))
+    }
+}
+
+/// Parses a body except the value at `path`, which is returned as text (with the body, where
+/// it was, holding null); `None` if the body has no such path.
+struct Envelope<'p> {
+    path: &'p [String],
+}
+
+impl<'de> DeserializeSeed<'de> for Envelope<'_> {
+    type Value = (Value, Option<&'de RawValue>);
+
+    fn deserialize<D: Deserializer<'de>>(self, de: D) -> Result<Self::Value, D::Error> {
+        de.deserialize_any(self)
+    }
+}
+
+impl<'de> Envelope<'_> {
+    fn scalar<E>(self, value: Value) -> Result<(Value, Option<&'de RawValue>), E> {
+        Ok((value, None))
+    }
+}
+
+impl<'de> Visitor<'de> for Envelope<'_> {
+    type Value = (Value, Option<&'de RawValue>);
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    crate::json::visit_scalars!();
+
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+        Ok((Value::deserialize(SeqAccessDeserializer::new(seq))?, None))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut out = Map::new();
+        let mut selected = None;
+        while let Some(key) = map.next_key::<String>()? {
+            let value = match self.path.split_first() {
+                Some((first, [])) if *first == key => {
+                    selected = Some(map.next_value::<&RawValue>()?);
+                    Value::Null
+                }
+                Some((first, deeper)) if *first == key => {
+                    let (value, found) = map.next_value_seed(Envelope { path: deeper })?;
+                    selected = found.or(selected);
+                    value
+                }
+                _ => map.next_value::<Value>()?,
+            };
+            out.insert(key, value);
+        }
+        Ok((Value::Object(out), selected))
+    }
+}
+
 /// Moves the records out of `body`: each element of the selected list, or the selected object
 /// alone. What remains of `body` (metadata such as cursors and totals) is left for the paginator.
 pub fn take_records(
@@ -43,7 +221,8 @@ pub fn take_records(
         },
         Some(path) if matches!(path.trim(), "$" | "") => body.take(),
         Some(path) => match simple_keys(path) {
-            Some(keys) if json_path::find(body, path).is_some() => take_path(body, &keys),
+            // A key holding null is there, with no records (as when located as text).
+            Some(keys) if has_path(body, &keys) => take_path(body, &keys),
             // Filters, wildcards and the like: copy what they select.
             _ => match json_path::find(body, path) {
                 Some(v) => v.clone(),
@@ -119,6 +298,12 @@ fn collect_lists(value: &Value, path: &mut Vec<String>, out: &mut Vec<Vec<String
     }
 }
 
+fn has_path(value: &Value, path: &[String]) -> bool {
+    path.iter()
+        .try_fold(value, |current, key| current.get(key.as_str()))
+        .is_some()
+}
+
 fn take_path(value: &mut Value, path: &[String]) -> Value {
     let mut current = value;
     for key in path {
@@ -173,5 +358,70 @@ mod tests {
     fn selector_mismatch_lists_keys() {
         let err = take_records(&mut json!({"data": [], "meta": {}}), Some("results")).unwrap_err();
         assert_eq!(err.keys, "data, meta");
+    }
+
+    /// Records located as text, parsed, with the rest of the body; `None` if nothing matched.
+    fn located(body: &Value, selector: Option<&str>) -> Option<(Vec<Value>, Value)> {
+        let text = serde_json::to_vec(body).unwrap();
+        let Located { rest, spans } = match locate_records(&text, selector) {
+            Ok(found) => found.expect("plain paths are located"),
+            Err(LocateError::NothingSelected(_)) => return None,
+            Err(e) => panic!("{e}"),
+        };
+        let records = spans
+            .into_iter()
+            .map(|span| serde_json::from_slice(&text[span]).unwrap())
+            .collect();
+        Some((records, rest))
+    }
+
+    #[test]
+    fn located_records_are_the_taken_ones() {
+        let bodies = [
+            json!([{"id": 1}, {"id": 2}]),
+            json!({"links": [1], "meta": {"x": 1}, "results": [{"id": 1}], "total": 3}),
+            json!({"payload": {"items": [{"id": 7}], "next": "b"}, "items": [{"id": 8}]}),
+            json!({"id": 1, "name": "x"}),
+            json!({"data": null, "meta": {}}),
+            json!({"data": {"id": 4}}),
+            json!({"data": [], "data2": [{"id": 5}]}),
+        ];
+        for body in bodies {
+            for selector in [
+                None,
+                Some("$"),
+                Some("data"),
+                Some("$.payload.items"),
+                Some("items"),
+            ] {
+                let mut taken_body = body.clone();
+                let taken = take_records(&mut taken_body, selector)
+                    .ok()
+                    .map(|records| (records, taken_body));
+                assert_eq!(located(&body, selector), taken, "{body} {selector:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn located_selector_mismatch_lists_keys_and_filters_need_the_tree() {
+        let text = br#"{"data": [], "meta": {}}"#;
+        match locate_records(text, Some("results")) {
+            Err(LocateError::NothingSelected(e)) => assert_eq!(e.keys, "data, meta"),
+            other => panic!("expected NothingSelected, got {other:?}"),
+        }
+        assert!(
+            locate_records(text, Some("$.data[?(@.id)]"))
+                .unwrap()
+                .is_none()
+        );
+        assert!(matches!(
+            locate_records(b"<html>", Some("data")),
+            Err(LocateError::NotJson(_))
+        ));
+        assert!(matches!(
+            locate_records(br#"{"data": [1, }"#, None),
+            Err(LocateError::NotJson(_))
+        ));
     }
 }
