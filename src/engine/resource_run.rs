@@ -20,7 +20,7 @@ use crate::source::rest::{FetchError, FetchInput, FetchOutcome, ParentRows};
 use crate::state::CursorState;
 use crate::warehouse::catalog::SchemaColumns;
 use crate::warehouse::writer::Pending;
-use crate::warehouse::{ResourceCommit, Warehouse, WarehouseError};
+use crate::warehouse::{Load, ResourceCommit, Warehouse, WarehouseError};
 
 /// Pages fetched ahead of decoding.
 const PAGE_BUFFER: usize = 4;
@@ -60,6 +60,26 @@ async fn appended(
 ) -> Result<Duration, ResourceError> {
     let (took, loaded) = job.result().await?;
     loaded.map(|()| took)
+}
+
+/// Queues `work` on the writer, on the open load of `dataset`, timed.
+async fn on_load(
+    warehouse: &Warehouse,
+    dataset: &str,
+    work: impl FnOnce(&mut Load) -> duckdb::Result<()> + Send + 'static,
+) -> Result<Pending<(Duration, Result<(), ResourceError>)>, WarehouseError> {
+    let dataset = dataset.to_string();
+    warehouse
+        .submit(move |w| {
+            timed(|| match w.loads.get_mut(&dataset) {
+                Some(load) => work(load).map_err(|e| match crate::warehouse::out_of_memory(&e) {
+                    true => ResourceError::LoadOutOfMemory(e),
+                    false => ResourceError::Load(e),
+                }),
+                None => Err(ResourceError::Warehouse(WarehouseError::NoLoad(dataset))),
+            })
+        })
+        .await
 }
 
 /// What a resource did.
@@ -175,24 +195,16 @@ pub async fn run_resource(
             {
                 busy += appended(done).await?;
             }
-            let dataset = dataset.clone();
-            let job =
-                warehouse.submit(move |w| {
-                    timed(|| match w.loads.get_mut(&dataset) {
-                        Some(load) => load.append(&table, batch).map_err(|e| {
-                            match crate::warehouse::out_of_memory(&e) {
-                                true => ResourceError::LoadOutOfMemory(e),
-                                false => ResourceError::Load(e),
-                            }
-                        }),
-                        None => Err(ResourceError::Warehouse(WarehouseError::NoLoad(dataset))),
-                    })
-                });
+            let job = on_load(&warehouse, &dataset, move |load| load.append(&table, batch));
             pending.push_back(job.await?);
         }
         for done in pending {
             busy += appended(done).await?;
         }
+        // The load holds rows back to append several pages at once: a failure to append this
+        // resource's rows is reported here, as its own.
+        let flushed = on_load(&warehouse, &dataset, |load| load.flush()).await?;
+        busy += appended(flushed).await?;
         Ok::<_, ResourceError>(busy)
     });
     let mut times = StageTimes::default();

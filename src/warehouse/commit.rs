@@ -74,8 +74,12 @@ pub enum CommitError {
 }
 
 /// Applies `plan` to `load` and commits it; on any error the load is rolled back.
-pub fn commit(load: Load, plan: &CommitPlan) -> Result<(), CommitError> {
-    match apply(&load, plan).and_then(|()| Ok(load.commit()?)) {
+pub fn commit(mut load: Load, plan: &CommitPlan) -> Result<(), CommitError> {
+    let applied = load
+        .flush()
+        .map_err(CommitError::from)
+        .and_then(|()| apply(&load, plan));
+    match applied.and_then(|()| Ok(load.commit()?)) {
         Err(CommitError::Db(db)) if super::out_of_memory(&db) => Err(CommitError::OutOfMemory(db)),
         other => other,
     }
