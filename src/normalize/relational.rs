@@ -313,10 +313,9 @@ impl Normalizer {
         }
         .deserialize(de)?;
         walk.finish_cells(&at, &mut row, cells);
-        let keys = walk.n.keys.clone();
         let load_id = Value::String(walk.n.load_id.clone());
-        walk.put(0, &mut row, &keys.load_id, load_id);
-        walk.put(0, &mut row, &keys.id, Value::String(id));
+        walk.put_key(0, &mut row, |k| &k.load_id, load_id);
+        walk.put_key(0, &mut row, |k| &k.id, Value::String(id));
         walk.finish_row(row);
         Ok(())
     }
@@ -428,8 +427,8 @@ impl Walk<'_> {
         }
     }
 
-    /// Sets `column`; a name the row already has keeps its place.
-    fn put(&mut self, depth: usize, row: &mut OpenRow, column: &Column, value: Value) {
+    /// Sets `column` in a row at `depth`; a name the row already has keeps its place.
+    fn put(&mut self, depth: usize, row: &mut OpenRow, column: Column, value: Value) {
         let id = column.id as usize;
         let seen = &mut self.n.seen[depth];
         if seen.len() <= id {
@@ -437,20 +436,32 @@ impl Walk<'_> {
         }
         let again = seen[id] == row.number;
         seen[id] = row.number;
-        row.row.set(column.name.clone(), value, again);
+        row.row.set(column.name, value, again);
+    }
+
+    /// Sets the bookkeeping column `key` picks.
+    fn put_key(
+        &mut self,
+        depth: usize,
+        row: &mut OpenRow,
+        key: fn(&Bookkeeping) -> &Column,
+        value: Value,
+    ) {
+        let column = key(&self.n.keys).clone();
+        self.put(depth, row, column, value);
     }
 
     /// Moves the flattened `cells` into the row, then its inherited `_dlt_root_id`.
     fn finish_cells(&mut self, at: &RowAt, row: &mut OpenRow, mut cells: Vec<Cell>) {
         for (column, value) in cells.drain(..) {
-            self.put(at.depth, row, &column, value);
+            self.put(at.depth, row, column, value);
         }
         self.n.give_back((cells, Vec::new()));
         if at.depth > 0
             && let Some(root_id) = at.root_id
         {
-            let key = self.n.keys.root_id.clone();
-            self.put(at.depth, row, &key, Value::String(root_id.to_string()));
+            let root_id = Value::String(root_id.to_string());
+            self.put_key(at.depth, row, |k| &k.root_id, root_id);
         }
     }
 
@@ -636,21 +647,11 @@ impl ItemVisitor<'_, '_> {
         read(self.walk, &mut cells)?;
         let walk = self.walk;
         walk.finish_cells(&at, &mut self.row, cells);
-        let keys = walk.n.keys.clone();
+        let (depth, row) = (at.depth, &mut self.row);
         let parent_id = Value::String(self.parent_id.to_string());
-        walk.put(at.depth, &mut self.row, &keys.parent_id, parent_id);
-        walk.put(
-            at.depth,
-            &mut self.row,
-            &keys.list_idx,
-            Value::from(self.idx),
-        );
-        walk.put(
-            at.depth,
-            &mut self.row,
-            &keys.id,
-            Value::String(at.id.to_string()),
-        );
+        walk.put_key(depth, row, |k| &k.parent_id, parent_id);
+        walk.put_key(depth, row, |k| &k.list_idx, Value::from(self.idx));
+        walk.put_key(depth, row, |k| &k.id, Value::String(at.id.to_string()));
         Ok(self.row)
     }
 
