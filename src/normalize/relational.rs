@@ -507,6 +507,30 @@ impl Walk<'_> {
         }
     }
 
+    /// A value that is not an object, where dlt reads it as the value of `key` (a record or a
+    /// list item that is not an object).
+    fn wrapped<E>(
+        &mut self,
+        at: RowAt,
+        key: &str,
+        cells: &mut Vec<Cell>,
+        visit: impl FnOnce(ValueVisitor<'_, '_>) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let path = self.n.keys.root_path.clone();
+        let column = self.n.column(&path, key);
+        let mut aside = None;
+        visit(ValueVisitor(ValueSeed {
+            walk: &mut *self,
+            at,
+            column,
+            lvl: at.level,
+            cells: &mut *cells,
+            aside: &mut aside,
+        }))?;
+        self.close_aside(aside, cells);
+        Ok(())
+    }
+
     /// Rows of the child table for the list at column `path` of `at`'s row.
     fn list<'de, A: SeqAccess<'de>>(
         &mut self,
@@ -541,23 +565,12 @@ struct RecordSeed<'w, 'a> {
 
 impl RecordSeed<'_, '_> {
     /// The record as the value of key `value`.
-    fn wrapped<T>(
+    fn wrapped<E>(
         self,
-        visit: impl FnOnce(ValueVisitor<'_, '_>) -> Result<(), T>,
-    ) -> Result<(), T> {
-        let path = self.walk.n.keys.root_path.clone();
-        let column = self.walk.n.column(&path, columns::VALUE);
-        let mut aside = None;
-        visit(ValueVisitor(ValueSeed {
-            walk: &mut *self.walk,
-            at: self.at,
-            column,
-            lvl: self.at.level,
-            cells: &mut *self.cells,
-            aside: &mut aside,
-        }))?;
-        self.walk.close_aside(aside, self.cells);
-        Ok(())
+        visit: impl FnOnce(ValueVisitor<'_, '_>) -> Result<(), E>,
+    ) -> Result<(), E> {
+        self.walk
+            .wrapped(self.at, columns::VALUE, self.cells, visit)
     }
 
     fn scalar<E>(self, value: Value) -> Result<(), E> {
@@ -662,21 +675,7 @@ impl ItemVisitor<'_, '_> {
         key: &str,
         visit: impl FnOnce(ValueVisitor<'_, '_>) -> Result<(), E>,
     ) -> Result<OpenRow, E> {
-        self.fill(at, |walk, cells| {
-            let path = walk.n.keys.root_path.clone();
-            let column = walk.n.column(&path, key);
-            let mut aside = None;
-            visit(ValueVisitor(ValueSeed {
-                walk: &mut *walk,
-                at,
-                column,
-                lvl: at.level,
-                cells: &mut *cells,
-                aside: &mut aside,
-            }))?;
-            walk.close_aside(aside, cells);
-            Ok(())
-        })
+        self.fill(at, |walk, cells| walk.wrapped(at, key, cells, visit))
     }
 
     fn scalar<E>(self, value: Value) -> Result<OpenRow, E> {
