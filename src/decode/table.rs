@@ -2,6 +2,7 @@
 //! arrive: a new field becomes a new column (earlier rows null), an all-null field makes no
 //! column, and a value that does not fit its column goes to a variant column `<col>__v_<type>`.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -9,11 +10,10 @@ use arrow::datatypes::{Field, Schema};
 use arrow::error::ArrowError;
 use arrow::record_batch::RecordBatch;
 
-use serde_json::Value;
-
 use super::columns::{ColumnBuilder, new_builder};
-use super::types::{DltType, Scalar, classify, coerce};
-use crate::normalize::Row;
+use super::types::{DltType, Scalar, classify_str, coerce};
+use crate::normalize::relational::Name;
+use crate::normalize::{Cell, Names, PageText};
 
 /// Field metadata key carrying the dlt type where Arrow's type does not say it (JSON).
 pub const DLT_TYPE_METADATA: &str = "dango.dlt_type";
@@ -24,13 +24,21 @@ struct Column {
     builder: Box<dyn ColumnBuilder>,
 }
 
+/// What the builder knows of one name id of the normaliser's [`Names`].
+#[derive(Debug, Clone, Default)]
+struct Slot {
+    /// The name, once looked up.
+    name: Option<Name>,
+    /// The column of that name, once it exists.
+    column: Option<usize>,
+}
+
 /// The columns of one table so far and the rows of the current batch.
 pub struct TableBuilder {
     columns: Vec<Column>,
     index: HashMap<String, usize, foldhash::fast::RandomState>,
-    /// The column the n-th field of the previous row went to: rows of one API mostly share
-    /// their field order, so a name comparison usually replaces a hash lookup.
-    last_positions: Vec<usize>,
+    /// By name id: rows name their columns by id, so a cell finds its column by indexing.
+    by_id: Vec<Slot>,
     /// Types of columns the warehouse already has: a value must fit them, not start a new type.
     known: HashMap<String, DltType>,
     rows: usize,
@@ -42,7 +50,7 @@ impl TableBuilder {
         Self {
             columns: Vec::new(),
             index: HashMap::default(),
-            last_positions: Vec::new(),
+            by_id: Vec::new(),
             known,
             rows: 0,
         }
@@ -61,20 +69,30 @@ impl TableBuilder {
             .collect()
     }
 
-    /// Adds one normalised row.
-    pub fn push(&mut self, row: Row) {
-        for (position, (name, value)) in row.iter().enumerate() {
-            // A string bound for a text column stays text whatever it looks like, so the
-            // timestamp detection of `classify` would be wasted on it.
-            let found = self.find(position, name);
-            let text_column = found.is_some_and(|i| self.columns[i].ty == DltType::Text);
-            let scalar = match value {
-                Value::String(s) if text_column => Some(Scalar::Text(s)),
-                other => classify(other),
+    /// Adds one normalised row: its cells, with column ids of `names` and strings in `text`.
+    pub fn push(&mut self, cells: &[(u32, Cell)], text: &PageText<'_>, names: &Names) {
+        for &(id, cell) in cells {
+            let found = self.by_id.get(id as usize).and_then(|s| s.column);
+            let scalar = match cell {
+                Cell::Null => continue,
+                Cell::Bool(b) => Scalar::Bool(b),
+                Cell::Int(i) => Scalar::BigInt(i),
+                Cell::Double(f) => Scalar::Double(f),
+                // A string bound for a text column stays text whatever it looks like, so the
+                // timestamp detection would be wasted on it.
+                Cell::Str(s) if found.is_some_and(|i| self.columns[i].ty == DltType::Text) => {
+                    Scalar::Text(text.get(s))
+                }
+                Cell::Str(s) => classify_str(text.get(s)),
+                Cell::Json(s) => Scalar::Json(Cow::Borrowed(text.get(s))),
             };
-            if let Some(scalar) = scalar {
-                self.append(position, name, found, scalar);
+            if let Some(i) = found
+                && let Some(fitted) = coerce(scalar.clone(), self.columns[i].ty)
+            {
+                self.columns[i].builder.append(fitted);
+                continue;
             }
+            self.append(id, found, scalar, names);
         }
 
         self.rows += 1;
@@ -85,30 +103,30 @@ impl TableBuilder {
         }
     }
 
-    /// The column named `name`, trying where the field at `position` went last time first.
-    fn find(&self, position: usize, name: &str) -> Option<usize> {
-        match self.last_positions.get(position) {
-            Some(&i) if self.columns[i].name == name => Some(i),
-            _ => self.index.get(name).copied(),
+    /// The name with id `id`, looked up once.
+    fn name(&mut self, id: u32, names: &Names) -> Name {
+        let i = id as usize;
+        if self.by_id.len() <= i {
+            self.by_id.resize(i + 1, Slot::default());
         }
+        let slot = &mut self.by_id[i];
+        slot.name
+            .get_or_insert_with(|| names.name(id).unwrap_or_else(|| Name::from("")))
+            .clone()
     }
 
-    /// Appends `value` to column `name` (at index `found`, if it exists), or to its variant.
-    fn append(&mut self, position: usize, name: &str, found: Option<usize>, value: Scalar<'_>) {
+    /// Appends `value` to the column of name id `id` (at index `found`, if it exists), or to
+    /// its variant.
+    fn append(&mut self, id: u32, found: Option<usize>, value: Scalar<'_>, names: &Names) {
+        let name = self.name(id, names);
         let ty = match found {
             Some(i) => self.columns[i].ty,
-            None => self.known.get(name).copied().unwrap_or(value.dlt_type()),
+            None => self.known.get(&*name).copied().unwrap_or(value.dlt_type()),
         };
         match coerce(value.clone(), ty) {
             Some(fitted) => {
-                let i = match found {
-                    Some(i) => i,
-                    None => self.column_index(name, ty),
-                };
-                if self.last_positions.len() <= position {
-                    self.last_positions.resize(position + 1, i);
-                }
-                self.last_positions[position] = i;
+                let i = self.column_index(&name, ty);
+                self.by_id[id as usize].column = Some(i);
                 self.columns[i].builder.append(fitted);
             }
             None => {
@@ -202,60 +220,99 @@ pub fn field_dlt_type(field: &Field) -> Option<DltType> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::normalize::{Normalizer, Rows};
     use arrow::array::{Array, AsArray};
     use arrow::datatypes::Int64Type;
-    use serde_json::json;
+    use serde_json::{Value, json};
 
-    fn row(v: Value) -> Row {
-        v.as_object()
-            .unwrap()
-            .clone()
-            .into_iter()
-            .map(|(k, v)| (k.into(), v))
-            .collect()
+    /// Normalises `records` (flat objects) and pushes their rows into `b`.
+    fn push(b: &mut TableBuilder, n: &mut Normalizer, records: Value) {
+        let mut rows = Rows::default();
+        for record in records.as_array().unwrap() {
+            n.normalize(record.clone(), &mut rows).unwrap();
+        }
+        let text = rows.text();
+        for (_, cells) in rows.iter() {
+            b.push(cells, &text, n.names());
+        }
+    }
+
+    /// The batch's columns other than the `_dlt_*` ones.
+    fn data_columns(batch: &RecordBatch) -> Vec<&str> {
+        let fields = batch.schema_ref().fields();
+        let names = fields.iter().map(|f| f.name().as_str());
+        names.filter(|n| !n.starts_with("_dlt_")).collect()
+    }
+
+    fn normalizer() -> Normalizer {
+        Normalizer::new("t", "1.5", 1000, false)
     }
 
     #[test]
     fn new_fields_and_variants() {
-        let mut b = TableBuilder::new(HashMap::new());
-        b.push(row(json!({"id": 1, "n": null})));
-        b.push(row(json!({"id": 2.0, "price": 1})));
-        b.push(row(json!({"id": 1.7, "price": "abc", "n": true})));
+        let (mut b, mut n) = (TableBuilder::new(HashMap::new()), normalizer());
+        push(
+            &mut b,
+            &mut n,
+            json!([{"id": 1, "n": null}, {"id": 2.0, "price": 1}, {"id": 1.7, "price": "abc", "n": true}]),
+        );
         let batch = b.finish().unwrap().unwrap();
-        let names: Vec<&str> = batch
-            .schema_ref()
-            .fields()
-            .iter()
-            .map(|f| f.name().as_str())
-            .collect();
-        assert_eq!(names, ["id", "price", "id__v_double", "price__v_text", "n"]);
-        let ids = batch.column(0).as_primitive::<Int64Type>();
+        assert_eq!(
+            data_columns(&batch),
+            ["id", "price", "id__v_double", "price__v_text", "n"]
+        );
+        let ids = batch.column_by_name("id").unwrap();
+        let ids = ids.as_primitive::<Int64Type>();
         assert_eq!((ids.value(0), ids.value(1), ids.is_null(2)), (1, 2, true));
-        assert!(batch.column(1).is_null(0));
-        assert_eq!(batch.column(3).as_string::<i32>().value(2), "abc");
+        assert!(batch.column_by_name("price").unwrap().is_null(0));
+        let text = batch.column_by_name("price__v_text").unwrap();
+        assert_eq!(text.as_string::<i32>().value(2), "abc");
+    }
+
+    #[test]
+    fn json_values_become_their_columns_types() {
+        let (mut b, mut n) = (TableBuilder::new(HashMap::new()), normalizer());
+        let record = json!([{"i": 1, "f": 1.5, "s": "x", "b": true, "ts": "2024-01-01T10:00:00Z", "z": null, "big": u64::MAX}]);
+        push(&mut b, &mut n, record);
+        let types: HashMap<String, DltType> = b.columns().into_iter().collect();
+        assert_eq!(types["i"], DltType::BigInt);
+        assert_eq!(types["f"], DltType::Double);
+        assert_eq!(types["s"], DltType::Text);
+        assert_eq!(types["b"], DltType::Bool);
+        assert_eq!(types["ts"], DltType::Timestamp);
+        assert_eq!(types["big"], DltType::Double);
+        assert!(!types.contains_key("z"));
+        // One builder serves one normaliser (and its clones): their ids are its names.
+        let mut b = TableBuilder::new(HashMap::new());
+        let mut deep = Normalizer::new("t", "1.5", 0, false);
+        push(&mut b, &mut deep, json!([{"o": {"a": [1]}}]));
+        assert_eq!(b.columns()[0], ("o".to_string(), DltType::Json));
+        let batch = b.finish().unwrap().unwrap();
+        let json = batch.column_by_name("o").unwrap();
+        assert_eq!(json.as_string::<i32>().value(0), r#"{"a":[1]}"#);
     }
 
     #[test]
     fn warehouse_types_win_over_first_values() {
         let known = HashMap::from([("price".to_string(), DltType::Double)]);
-        let mut b = TableBuilder::new(known);
-        b.push(row(json!({"price": 3})));
+        let (mut b, mut n) = (TableBuilder::new(known), normalizer());
+        push(&mut b, &mut n, json!([{"price": 3}]));
         let batch = b.finish().unwrap().unwrap();
         assert_eq!(
-            batch.schema().field(0).data_type(),
+            batch.column_by_name("price").unwrap().data_type(),
             &arrow::datatypes::DataType::Float64
         );
     }
 
     #[test]
     fn columns_persist_across_batches() {
-        let mut b = TableBuilder::new(HashMap::new());
-        b.push(row(json!({"a": 1})));
+        let (mut b, mut n) = (TableBuilder::new(HashMap::new()), normalizer());
+        push(&mut b, &mut n, json!([{"a": 1}]));
         b.finish().unwrap();
-        b.push(row(json!({"b": "x"})));
+        push(&mut b, &mut n, json!([{"b": "x"}]));
         let batch = b.finish().unwrap().unwrap();
-        assert_eq!(batch.num_columns(), 2);
-        assert!(batch.column(0).is_null(0));
+        assert_eq!(data_columns(&batch), ["a", "b"]);
+        assert!(batch.column_by_name("a").unwrap().is_null(0));
         assert_eq!(b.finish().unwrap(), None);
     }
 }

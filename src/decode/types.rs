@@ -2,12 +2,12 @@
 //! timestamps), and whether a value fits a column of another type (`coerce`). A value that does
 //! not fit goes to a variant column, never into the column as garbage.
 
+use std::borrow::Cow;
 use std::sync::LazyLock;
 
 use arrow::datatypes::{DataType, TimeUnit};
 use chrono::{DateTime, NaiveDateTime};
 use regex::Regex;
-use serde_json::Value;
 
 /// Column types, as dlt names them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -89,8 +89,9 @@ pub enum Scalar<'a> {
     Text(&'a str),
     /// An ISO-8601 datetime: microseconds since the epoch, UTC, and the text it came from.
     Timestamp(i64, &'a str),
-    /// An object or list kept whole, as JSON text.
-    Json(String),
+    /// An object or list kept whole, as JSON text (also the text of a number or bool bound for a
+    /// text column).
+    Json(Cow<'a, str>),
 }
 
 impl Scalar<'_> {
@@ -107,21 +108,12 @@ impl Scalar<'_> {
     }
 }
 
-/// The scalar form of `value`; `None` for null.
-pub fn classify(value: &Value) -> Option<Scalar<'_>> {
-    Some(match value {
-        Value::Null => return None,
-        Value::Bool(b) => Scalar::Bool(*b),
-        Value::Number(n) => match n.as_i64() {
-            Some(i) => Scalar::BigInt(i),
-            None => Scalar::Double(n.as_f64().unwrap_or(f64::NAN)),
-        },
-        Value::String(s) => match parse_iso_timestamp(s) {
-            Some(micros) => Scalar::Timestamp(micros, s),
-            None => Scalar::Text(s),
-        },
-        Value::Array(_) | Value::Object(_) => Scalar::Json(value.to_string()),
-    })
+/// The scalar form of a string: a timestamp if it reads as an ISO-8601 date-time, else text.
+pub fn classify_str(s: &str) -> Scalar<'_> {
+    match parse_iso_timestamp(s) {
+        Some(micros) => Scalar::Timestamp(micros, s),
+        None => Scalar::Text(s),
+    }
 }
 
 /// `value` converted to a column of type `to`, or `None` if it does not fit (→ variant column).
@@ -135,9 +127,9 @@ pub fn coerce<'a>(value: Scalar<'a>, to: DltType) -> Option<Scalar<'a>> {
         // Text columns take anything, written as dlt writes it (Python's str(), JSON for nested).
         (S::Timestamp(_, text), DltType::Text) => S::Text(text),
         (S::Json(j), DltType::Text) => S::Json(j),
-        (S::BigInt(i), DltType::Text) => S::Json(i.to_string()),
-        (S::Double(f), DltType::Text) => S::Json(f.to_string()),
-        (S::Bool(b), DltType::Text) => S::Json(if b { "True" } else { "False" }.to_string()),
+        (S::BigInt(i), DltType::Text) => S::Json(i.to_string().into()),
+        (S::Double(f), DltType::Text) => S::Json(f.to_string().into()),
+        (S::Bool(b), DltType::Text) => S::Json(if b { "True" } else { "False" }.into()),
         (S::BigInt(i), DltType::Double) => S::Double(i as f64),
         (S::Double(f), DltType::BigInt)
             if f.fract() == 0.0 && f >= i64::MIN as f64 && f < i64::MAX as f64 =>
@@ -272,7 +264,6 @@ fn split_offset(s: &str) -> Option<(&str, i64)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
 
     #[test]
     fn detects_timestamps_as_dlt_does() {
@@ -318,16 +309,13 @@ mod tests {
     }
 
     #[test]
-    fn values_classify_by_json_type() {
-        assert_eq!(classify(&json!(1)).unwrap().dlt_type(), DltType::BigInt);
-        assert_eq!(classify(&json!(1.5)).unwrap().dlt_type(), DltType::Double);
-        assert_eq!(classify(&json!("x")).unwrap().dlt_type(), DltType::Text);
-        assert_eq!(classify(&json!(true)).unwrap().dlt_type(), DltType::Bool);
+    fn strings_classify_as_timestamps_or_text() {
+        assert_eq!(classify_str("x"), Scalar::Text("x"));
+        let ts = "2024-01-01T10:00:00Z";
         assert_eq!(
-            classify(&json!({"a": 1})).unwrap().dlt_type(),
-            DltType::Json
+            classify_str(ts),
+            Scalar::Timestamp(1_704_103_200_000_000, ts)
         );
-        assert!(classify(&json!(null)).is_none());
     }
 
     #[test]

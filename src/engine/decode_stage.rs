@@ -8,8 +8,7 @@ use arrow::record_batch::RecordBatch;
 
 use crate::decode::TableBuilder;
 use crate::hints::{TableHints, WriteDisposition};
-use crate::normalize::Normalizer;
-use crate::normalize::relational::Rows;
+use crate::normalize::{Cell, Normalizer, Rows};
 use crate::source::{Page, Records};
 use crate::warehouse::LoadedTable;
 use crate::warehouse::catalog::SchemaColumns;
@@ -53,6 +52,8 @@ pub struct NormalizedPage(Rows);
 #[derive(Clone)]
 pub struct PageNormalizer {
     hints: Arc<TableHints>,
+    /// Name ids of the primary key's columns, which `merge` rows must have.
+    primary_key: Arc<[u32]>,
     normalizer: Normalizer,
 }
 
@@ -66,8 +67,17 @@ impl PageNormalizer {
             hints.max_table_nesting,
             root_key,
         );
+        let primary_key = match root_key {
+            true => hints
+                .primary_key
+                .iter()
+                .map(|k| normalizer.names().id(k))
+                .collect(),
+            false => Arc::default(),
+        };
         Self {
             hints: Arc::new(hints),
+            primary_key,
             normalizer,
         }
     }
@@ -75,25 +85,28 @@ impl PageNormalizer {
     /// The rows of `page`'s records; a `merge` record without its primary key is an error.
     pub fn normalize(&mut self, page: Page) -> Result<NormalizedPage, DecodeError> {
         // Most records bring a root row and a few child rows.
-        let mut out = Rows::with_capacity(page.records.len() * 4);
+        let rows = page.records.len() * 4;
         let at = |i: usize| (page.number + 1, i + 1);
-        match page.records {
+        let out = match page.records {
             Records::Parsed(values) => {
+                let mut out = Rows::with_capacity(rows);
                 for (i, record) in values.into_iter().enumerate() {
-                    let first = out.rows.len();
+                    let first = out.len();
                     let read = self.normalizer.normalize(record, &mut out);
                     self.check(read, &out, first, at(i))?;
                 }
+                out
             }
             Records::Text { body, spans } => {
+                let mut out = Rows::of_body(body, rows);
                 for (i, span) in spans.into_iter().enumerate() {
-                    let first = out.rows.len();
-                    let text = body.get(span).unwrap_or_default();
-                    let read = self.normalizer.normalize_json(text, &mut out);
+                    let first = out.len();
+                    let read = self.normalizer.normalize_json(span, &mut out);
                     self.check(read, &out, first, at(i))?;
                 }
+                out
             }
-        }
+        };
         Ok(NormalizedPage(out))
     }
 
@@ -111,23 +124,16 @@ impl PageNormalizer {
             record,
             source,
         })?;
-        if self.hints.write_disposition != WriteDisposition::Merge {
-            return Ok(());
-        }
         // The root row comes first.
-        let Some((_, root)) = out.rows.get(first) else {
+        let Some(root) = out.row(first) else {
             return Ok(());
         };
-        let missing = self
-            .hints
-            .primary_key
-            .iter()
-            .find(|k| root.get(k.as_str()).is_none_or(|v| v.is_null()));
-        match missing {
-            Some(column) => Err(DecodeError::MissingPrimaryKey {
+        let has = |key: u32| root.iter().any(|&(c, cell)| c == key && cell != Cell::Null);
+        match self.primary_key.iter().position(|&k| !has(k)) {
+            Some(i) => Err(DecodeError::MissingPrimaryKey {
                 page,
                 record,
-                column: column.clone(),
+                column: self.hints.primary_key[i].clone(),
             }),
             None => Ok(()),
         }
@@ -173,9 +179,15 @@ impl PageDecoder {
         page: NormalizedPage,
     ) -> Result<Vec<(String, RecordBatch)>, DecodeError> {
         let NormalizedPage(rows) = page;
-        let slots: Vec<usize> = rows.tables.iter().map(|t| self.slot(t)).collect();
-        for (t, row) in rows.rows {
-            self.tables[slots[t]].1.push(row);
+        let names = self.normalizer.normalizer.names().clone();
+        let slots: Vec<usize> = rows
+            .tables()
+            .iter()
+            .map(|&t| self.slot(&names.name(t).unwrap_or_default()))
+            .collect();
+        let text = rows.text();
+        for (t, cells) in rows.iter() {
+            self.tables[slots[t]].1.push(cells, &text, &names);
         }
         let mut out = Vec::new();
         for (name, builder) in &mut self.tables {

@@ -5,13 +5,16 @@
 //!
 //! Records are read straight from their JSON text (parsed values go through the same code, as
 //! a deserializer): objects flatten into the row as they are read and lists become child rows
-//! as they are read, so no tree of the record is ever built.
+//! as they are read, so no tree of the record is ever built. Rows are written as (column id,
+//! cell) pairs whose strings are spans of the page's own text, so a row costs no allocation.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::ops::Range;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD_NO_PAD;
+use bytes::Bytes;
 use rand::RngCore;
 use serde_json::Value;
 use tiny_keccak::{Hasher as _, Shake, Xof};
@@ -20,79 +23,7 @@ use super::naming::{join_path, normalize_identifier};
 
 mod read;
 
-/// A normalised row: (column, value) pairs in dlt's column order (values are scalars, or JSON
-/// kept whole beyond the nesting limit). Keys that normalise to the same name share a column:
-/// the last value wins, in the first one's place, as in dlt. A plain list rather than a map:
-/// rows are built by the million and collisions are rare, so the normaliser only looks for an
-/// earlier cell when it knows a name can come from two keys.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Row {
-    cells: Vec<(Name, Value)>,
-}
-
-impl Row {
-    /// An empty row with room for `n` columns.
-    pub fn with_capacity(n: usize) -> Self {
-        Self {
-            cells: Vec::with_capacity(n),
-        }
-    }
-
-    /// The value of column `name`.
-    pub fn get(&self, name: &str) -> Option<&Value> {
-        self.cells
-            .iter()
-            .find(|(n, _)| n.as_ref() == name)
-            .map(|(_, v)| v)
-    }
-
-    /// The cells in column order.
-    pub fn iter(&self) -> std::slice::Iter<'_, (Name, Value)> {
-        self.cells.iter()
-    }
-
-    /// Columns in the row.
-    pub fn len(&self) -> usize {
-        self.cells.len()
-    }
-
-    /// Whether the row has no columns.
-    pub fn is_empty(&self) -> bool {
-        self.cells.is_empty()
-    }
-
-    /// Sets `name`; with `may_exist`, an earlier cell of the same name is overwritten in place.
-    fn set(&mut self, name: Name, value: Value, may_exist: bool) {
-        if may_exist && let Some(cell) = self.cells.iter_mut().find(|(n, _)| *n == name) {
-            cell.1 = value;
-            return;
-        }
-        self.cells.push((name, value));
-    }
-}
-
-#[cfg(test)]
-impl std::ops::Index<&str> for Row {
-    type Output = Value;
-
-    /// The value of column `name`; panics if the row has no such column.
-    fn index(&self, name: &str) -> &Value {
-        self.get(name).expect("no such column in the row")
-    }
-}
-
-impl FromIterator<(Name, Value)> for Row {
-    /// A row of the given cells; a repeated name keeps its first place and its last value.
-    fn from_iter<I: IntoIterator<Item = (Name, Value)>>(cells: I) -> Self {
-        let mut row = Row::default();
-        for (name, value) in cells {
-            row.set(name, value, true);
-        }
-        row
-    }
-}
-
-/// A column name, shared by every row that has the column: cloning it is a reference count.
+/// A column or table name, shared by everything that refers to it.
 pub type Name = Arc<str>;
 
 type Hasher = foldhash::fast::RandomState;
@@ -118,119 +49,285 @@ pub mod columns {
 /// Length in bytes of the digests behind `_dlt_id` (14 base64 characters).
 const DLT_ID_BYTES: usize = 10;
 
+/// Characters of a `_dlt_id`: [`DLT_ID_BYTES`] in unpadded base64.
+const DLT_ID_CHARS: usize = (DLT_ID_BYTES * 4).div_ceil(3);
+
+/// Where a string cell's text is: a span of the page body the records were read from, or of
+/// the text the normaliser wrote itself (escaped strings, ids, JSON kept whole).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Text {
+    /// `len` bytes of the page body from `start`.
+    Body {
+        /// First byte.
+        start: u32,
+        /// Length in bytes.
+        len: u32,
+    },
+    /// `len` bytes of the normaliser's own text from `start`.
+    Own {
+        /// First byte.
+        start: u32,
+        /// Length in bytes.
+        len: u32,
+    },
+}
+
+/// The value of one cell of a row. Strings are [`Text`] spans, so cells are small and plain.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Cell {
+    /// JSON `null`.
+    Null,
+    /// `true` or `false`.
+    Bool(bool),
+    /// An integer that fits `i64`.
+    Int(i64),
+    /// Any other number.
+    Double(f64),
+    /// A string.
+    Str(Text),
+    /// An object or list beyond the nesting limit, kept whole as JSON text.
+    Json(Text),
+}
+
+/// The texts [`Text`] spans point into, for one page of rows.
+#[derive(Debug, Clone, Copy)]
+pub struct PageText<'a> {
+    body: &'a str,
+    own: &'a str,
+}
+
+impl<'a> PageText<'a> {
+    /// The string `text` spans (empty for a span that is out of range, which never happens
+    /// for the spans of the same [`Rows`]).
+    pub fn get(&self, text: Text) -> &'a str {
+        let (source, start, len) = match text {
+            Text::Body { start, len } => (self.body, start, len),
+            Text::Own { start, len } => (self.own, start, len),
+        };
+        let start = start as usize;
+        source.get(start..start + len as usize).unwrap_or_default()
+    }
+}
+
+/// Where each row of [`Rows`] is: its table and its run of cells.
+#[derive(Debug, Clone, Copy, Default)]
+struct RowEntry {
+    table: usize,
+    cells: (usize, usize),
+}
+
 /// Rows of a resource's root and child tables, in the order dlt emits them: each record's root
-/// row first, and every row before the rows of the lists inside it.
+/// row first, and every row before the rows of the lists inside it. Each row is a run of
+/// (column id, cell) pairs in dlt's column order; ids are names of the normaliser's [`Names`].
 #[derive(Debug, Default)]
 pub struct Rows {
-    /// The tables the rows belong to, in order of first appearance.
-    pub tables: Vec<Name>,
-    /// Each row with the index of its table in `tables`.
-    pub rows: Vec<(usize, Row)>,
+    /// Name ids of the tables the rows belong to, in order of first appearance.
+    tables: Vec<u32>,
+    rows: Vec<RowEntry>,
+    cells: Vec<(u32, Cell)>,
+    /// The page body the records are read from.
+    body: Bytes,
+    /// Whether `body` is UTF-8 throughout: only then do cells point into it.
+    body_is_text: bool,
+    /// Text the normaliser wrote.
+    own: String,
+    /// This page's `_dlt_load_id`, once written to `own`.
+    load_id: Option<Text>,
 }
 
 impl Rows {
-    /// Room for `n` rows.
+    /// Rows of records parsed into values, with room for `n` rows.
     pub fn with_capacity(n: usize) -> Self {
         Self {
-            tables: Vec::new(),
             rows: Vec::with_capacity(n),
+            cells: Vec::with_capacity(n * 8),
+            ..Self::default()
+        }
+    }
+
+    /// Rows of records read from `body` (see [`Normalizer::normalize_json`]), with room for
+    /// `n` rows. A body that is not UTF-8 throughout is still read: its strings are copied.
+    pub fn of_body(body: Bytes, n: usize) -> Self {
+        Self {
+            body_is_text: std::str::from_utf8(&body).is_ok() && u32::try_from(body.len()).is_ok(),
+            body,
+            ..Self::with_capacity(n)
+        }
+    }
+
+    /// Name ids of the tables the rows belong to, indexed by [`Rows::iter`]'s table numbers.
+    pub fn tables(&self) -> &[u32] {
+        &self.tables
+    }
+
+    /// Rows so far.
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// Whether there are no rows.
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    /// Each row's table number (an index of [`Rows::tables`]) and cells, in order.
+    pub fn iter(&self) -> impl Iterator<Item = (usize, &[(u32, Cell)])> + '_ {
+        self.rows.iter().map(|r| (r.table, self.cells_of(r)))
+    }
+
+    /// The cells of row `i`.
+    pub fn row(&self, i: usize) -> Option<&[(u32, Cell)]> {
+        self.rows.get(i).map(|r| self.cells_of(r))
+    }
+
+    fn cells_of(&self, row: &RowEntry) -> &[(u32, Cell)] {
+        self.cells.get(row.cells.0..row.cells.1).unwrap_or_default()
+    }
+
+    /// The texts the rows' string cells point into.
+    pub fn text(&self) -> PageText<'_> {
+        PageText {
+            // Checked when the rows were made: a body that is not UTF-8 has no cells in it.
+            body: match self.body_is_text {
+                true => std::str::from_utf8(&self.body).unwrap_or_default(),
+                false => "",
+            },
+            own: &self.own,
         }
     }
 
     /// Holds the place of a row of `table` still being read, so that it comes before the
     /// child rows read inside it.
-    fn reserve(&mut self, table: &Name) -> usize {
-        // A page touches a handful of tables whose names are shared: a scan beats hashing.
-        let t = match self
-            .tables
-            .iter()
-            .position(|t| Arc::ptr_eq(t, table) || t == table)
-        {
+    fn reserve(&mut self, table: u32) -> usize {
+        // A page touches a handful of tables: a scan beats hashing.
+        let table = match self.tables.iter().position(|&t| t == table) {
             Some(t) => t,
             None => {
-                self.tables.push(table.clone());
+                self.tables.push(table);
                 self.tables.len() - 1
             }
         };
-        self.rows.push((t, Row::default()));
+        self.rows.push(RowEntry {
+            table,
+            cells: (0, 0),
+        });
         self.rows.len() - 1
     }
 
-    /// Puts a finished row in the place [`Rows::reserve`] held for it.
-    fn fill(&mut self, slot: usize, row: Row) {
-        if let Some(place) = self.rows.get_mut(slot) {
-            place.1 = row;
+    /// Ends the row [`Rows::reserve`] held `slot` for: its cells are those from `start` on.
+    fn fill(&mut self, slot: usize, start: usize) {
+        let end = self.cells.len();
+        if let Some(row) = self.rows.get_mut(slot) {
+            row.cells = (start, end);
         }
+    }
+
+    /// `text` written to the rows' own text.
+    fn write(&mut self, text: &str) -> Option<Text> {
+        let start = u32::try_from(self.own.len()).ok()?;
+        let len = u32::try_from(text.len()).ok()?;
+        start.checked_add(len)?;
+        self.own.push_str(text);
+        Some(Text::Own { start, len })
+    }
+
+    /// `s`, a string of the body `body` records are being read from: its span if the body is
+    /// this page's, a copy otherwise (strings with escapes, parsed values).
+    fn locate(&mut self, s: &str, body: Range<usize>) -> Option<Text> {
+        let at = s.as_ptr() as usize;
+        if self.body_is_text && at >= body.start && at + s.len() <= body.end {
+            let start = u32::try_from(at - body.start).ok()?;
+            let len = u32::try_from(s.len()).ok()?;
+            return Some(Text::Body { start, len });
+        }
+        self.write(s)
+    }
+
+    /// This page's `_dlt_load_id`, written once.
+    fn load_id(&mut self, load_id: &str) -> Option<Text> {
+        if self.load_id.is_none() {
+            self.load_id = self.write(load_id);
+        }
+        self.load_id
     }
 }
 
-/// A column or table name with its id, which indexes the normaliser's per-name tables.
-#[derive(Debug, Clone)]
-struct Column {
-    name: Name,
-    id: u32,
+/// Every name the normalisers of one resource have made, by id. Shared by the clones that
+/// normalise pages in parallel, so that an id names the same column in every page.
+#[derive(Debug, Default)]
+pub struct Names {
+    table: Mutex<NameTable>,
 }
 
-/// Every name the normaliser has made, by id.
-#[derive(Debug, Clone, Default)]
-struct Names {
+#[derive(Debug, Default)]
+struct NameTable {
     names: Vec<Name>,
     ids: HashMap<Name, u32, Hasher>,
 }
 
 impl Names {
-    /// `name` with its id, registering it if it is new.
-    fn register(&mut self, name: &str) -> Column {
-        if let Some(&id) = self.ids.get(name) {
-            return Column {
-                name: self.names[id as usize].clone(),
-                id,
-            };
+    /// The id of `name`, registering it if it is new.
+    pub fn id(&self, name: &str) -> u32 {
+        let mut table = self.table.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(&id) = table.ids.get(name) {
+            return id;
         }
         let name: Name = name.into();
-        let id = self.names.len() as u32;
-        self.names.push(name.clone());
-        self.ids.insert(name.clone(), id);
-        Column { name, id }
+        let id = table.names.len() as u32;
+        table.names.push(name.clone());
+        table.ids.insert(name, id);
+        id
+    }
+
+    /// The name with id `id`.
+    pub fn name(&self, id: u32) -> Option<Name> {
+        let table = self.table.lock().unwrap_or_else(PoisonError::into_inner);
+        table.names.get(id as usize).cloned()
+    }
+
+    /// Names registered so far.
+    fn len(&self) -> usize {
+        let table = self.table.lock().unwrap_or_else(PoisonError::into_inner);
+        table.names.len()
     }
 }
 
 /// A flattened value waiting for its place in a row.
-type Cell = (Column, Value);
+type Flat = (u32, Cell);
 
 /// Buffers of a nested object's flattened values: the cells, and where each object's run of
 /// them starts.
-type Aside = (Vec<Cell>, Vec<usize>);
+type Aside = (Vec<Flat>, Vec<usize>);
 
-/// The `_dlt_*` columns, and the root path.
-#[derive(Debug, Clone)]
+/// Name ids of the `_dlt_*` columns, and of the root path.
+#[derive(Debug, Clone, Copy)]
 struct Bookkeeping {
     /// The path of a row's own keys (`""`).
-    root_path: Column,
-    load_id: Column,
-    id: Column,
-    parent_id: Column,
-    list_idx: Column,
-    root_id: Column,
+    root_path: u32,
+    load_id: u32,
+    id: u32,
+    parent_id: u32,
+    list_idx: u32,
+    root_id: u32,
 }
 
 /// Turns a resource's records into rows of its root table and child tables.
 #[derive(Debug, Clone)]
 pub struct Normalizer {
-    root_table: Column,
+    root_table: u32,
     load_id: String,
     max_nesting: i64,
     /// Child rows of `merge` tables carry `_dlt_root_id`, so a merged parent's children can be
     /// replaced.
     root_key: bool,
+    names: Arc<Names>,
     /// Normalised form of each raw key seen.
     normalized: HashMap<String, String, Hasher>,
-    names: Names,
-    /// Columns by the id of their parent path and their raw key, so names are built once per
-    /// sync.
-    columns: Vec<HashMap<Box<str>, Column, Hasher>>,
-    /// Child tables by the ids of their parent table and of the list's path.
-    child_tables: HashMap<(u32, u32), Column, Hasher>,
+    /// Column ids by the id of their parent path and their raw key, so names are built once
+    /// per sync.
+    columns: Vec<HashMap<Box<str>, u32, Hasher>>,
+    /// Child tables (id and name) by the ids of their parent table and of the list's path.
+    child_tables: HashMap<(u32, u32), (u32, Name), Hasher>,
     /// Per depth of row nesting, by name id, the number of the row that last set the name: a
     /// name set twice in one row (two keys that normalise alike, a repeated key, a key named
     /// like a `_dlt_*` column) keeps its first place and its last value, as in dlt.
@@ -238,8 +335,6 @@ pub struct Normalizer {
     /// Rows started so far.
     started: u64,
     keys: Bookkeeping,
-    /// Columns of the widest row so far, so rows of one shape never regrow.
-    widest_row: usize,
     /// Spare buffers for flattening nested objects.
     spare: Vec<Aside>,
 }
@@ -247,69 +342,102 @@ pub struct Normalizer {
 impl Normalizer {
     /// A normaliser for root table `root_table` (already normalised).
     pub fn new(root_table: &str, load_id: &str, max_nesting: usize, root_key: bool) -> Self {
-        let mut names = Names::default();
+        let names = Arc::new(Names::default());
         let keys = Bookkeeping {
-            root_path: names.register(""),
-            load_id: names.register(columns::DLT_LOAD_ID),
-            id: names.register(columns::DLT_ID),
-            parent_id: names.register(columns::DLT_PARENT_ID),
-            list_idx: names.register(columns::DLT_LIST_IDX),
-            root_id: names.register(columns::DLT_ROOT_ID),
+            root_path: names.id(""),
+            load_id: names.id(columns::DLT_LOAD_ID),
+            id: names.id(columns::DLT_ID),
+            parent_id: names.id(columns::DLT_PARENT_ID),
+            list_idx: names.id(columns::DLT_LIST_IDX),
+            root_id: names.id(columns::DLT_ROOT_ID),
         };
         Self {
-            root_table: names.register(root_table),
+            root_table: names.id(root_table),
             load_id: load_id.to_string(),
             max_nesting: max_nesting.min(i64::MAX as usize) as i64,
             root_key,
-            normalized: HashMap::default(),
             names,
+            normalized: HashMap::default(),
             columns: Vec::new(),
             child_tables: HashMap::default(),
             seen: Vec::new(),
             started: 0,
             keys,
-            widest_row: 0,
             spare: Vec::new(),
         }
     }
 
-    /// Normalises one parsed record into `out`.
-    pub fn normalize(&mut self, record: Value, out: &mut Rows) -> Result<(), serde_json::Error> {
-        self.normalize_from(record, out)
+    /// The names behind the ids of the rows this normaliser and its clones write.
+    pub fn names(&self) -> &Arc<Names> {
+        &self.names
     }
 
-    /// Normalises one record, read straight from its JSON text, into `out`.
-    pub fn normalize_json(&mut self, json: &[u8], out: &mut Rows) -> Result<(), serde_json::Error> {
-        let mut de = serde_json::Deserializer::from_slice(json);
-        self.normalize_from(&mut de, out)?;
-        de.end()
+    /// Normalises one parsed record into `out`.
+    pub fn normalize(&mut self, record: Value, out: &mut Rows) -> Result<(), serde_json::Error> {
+        self.normalize_from(record, 0..0, out)
+    }
+
+    /// Normalises the record at `span` of the body `out` was made for ([`Rows::of_body`]),
+    /// reading it straight from its JSON text.
+    pub fn normalize_json(
+        &mut self,
+        span: Range<usize>,
+        out: &mut Rows,
+    ) -> Result<(), serde_json::Error> {
+        let body = out.body.clone();
+        let Some(json) = body.get(span) else {
+            return Err(serde::de::Error::custom(
+                "record span outside the page body",
+            ));
+        };
+        let base = body.as_ptr() as usize..body.as_ptr() as usize + body.len();
+        // One check of the whole record spares serde_json checking each string.
+        match std::str::from_utf8(json) {
+            Ok(text) if out.body_is_text => {
+                let mut de = serde_json::Deserializer::from_str(text);
+                self.normalize_from(&mut de, base, out)?;
+                de.end()
+            }
+            _ => {
+                let mut de = serde_json::Deserializer::from_slice(json);
+                self.normalize_from(&mut de, 0..0, out)?;
+                de.end()
+            }
+        }
     }
 
     /// The column of raw `key` under the path `prefix`.
-    fn column(&mut self, prefix: &Column, key: &str) -> Column {
-        let slot = prefix.id as usize;
-        if let Some(column) = self.columns.get(slot).and_then(|m| m.get(key)) {
-            return column.clone();
+    fn column(&mut self, prefix: u32, key: &str) -> u32 {
+        let slot = prefix as usize;
+        if let Some(&column) = self.columns.get(slot).and_then(|m| m.get(key)) {
+            return column;
         }
         let norm = self.name(key).to_string();
-        let column = match prefix.name.is_empty() {
-            true => self.names.register(&norm),
-            false => self.names.register(&join_path(&prefix.name, &norm)),
+        let name = match self.names.name(prefix) {
+            Some(prefix) if !prefix.is_empty() => join_path(&prefix, &norm),
+            _ => norm,
         };
+        let column = self.names.id(&name);
         if self.columns.len() <= slot {
             self.columns.resize_with(slot + 1, HashMap::default);
         }
-        self.columns[slot].insert(key.into(), column.clone());
+        self.columns[slot].insert(key.into(), column);
         column
     }
 
-    /// The child table of the list at column `path` of `table`'s rows.
-    fn child_table(&mut self, table: &Column, path: &Column) -> Column {
-        if let Some(child) = self.child_tables.get(&(table.id, path.id)) {
+    /// The child table (id and name) of the list at column `path` of `table`'s rows.
+    fn child_table(&mut self, table: u32, path: u32) -> (u32, Name) {
+        if let Some(child) = self.child_tables.get(&(table, path)) {
             return child.clone();
         }
-        let child = self.names.register(&join_path(&table.name, &path.name));
-        self.child_tables.insert((table.id, path.id), child.clone());
+        let (table_name, path_name) = (self.names.name(table), self.names.name(path));
+        let name: Name = join_path(
+            table_name.as_deref().unwrap_or_default(),
+            path_name.as_deref().unwrap_or_default(),
+        )
+        .into();
+        let child = (self.names.id(&name), name);
+        self.child_tables.insert((table, path), child.clone());
         child
     }
 
@@ -335,7 +463,7 @@ impl Normalizer {
         self.normalized.entry(key.to_string()).or_insert(norm)
     }
 
-    fn take_cells(&mut self) -> Vec<Cell> {
+    fn take_cells(&mut self) -> Vec<Flat> {
         self.spare.pop().map(|(cells, _)| cells).unwrap_or_default()
     }
 
@@ -350,45 +478,116 @@ impl Normalizer {
     }
 }
 
-/// A root row's `_dlt_id`: 10 random bytes in unpadded base64, like dlt's `uniq_id_base64(10)`.
-pub fn random_row_id() -> String {
-    let mut bytes = [0u8; DLT_ID_BYTES];
-    rand::rng().fill_bytes(&mut bytes);
-    STANDARD_NO_PAD.encode(bytes)
-}
+/// A `_dlt_id` in text, kept on the stack.
+#[derive(Clone, Copy)]
+struct RowId([u8; DLT_ID_CHARS]);
 
-/// A child row's `_dlt_id`: dlt's `digest128(f"{parent}_{table}_{idx}", 10)` (SHAKE-128).
-pub fn child_row_id(parent_id: &str, table: &str, idx: usize) -> String {
-    let mut idx_text = itoa::Buffer::new();
-    digest128(
-        &[
-            parent_id.as_bytes(),
-            b"_",
-            table.as_bytes(),
-            b"_",
-            idx_text.format(idx).as_bytes(),
-        ],
-        DLT_ID_BYTES,
-    )
+impl RowId {
+    /// A random root row id.
+    fn random() -> Self {
+        let mut bytes = [0u8; DLT_ID_BYTES];
+        rand::rng().fill_bytes(&mut bytes);
+        Self::of(&bytes)
+    }
+
+    /// A child row's id: dlt's `digest128(f"{parent}_{table}_{idx}", 10)`.
+    fn child(parent: &str, table: &str, idx: usize) -> Self {
+        let mut idx_text = itoa::Buffer::new();
+        let mut digest = [0u8; DLT_ID_BYTES];
+        shake128(
+            &[
+                parent.as_bytes(),
+                b"_",
+                table.as_bytes(),
+                b"_",
+                idx_text.format(idx).as_bytes(),
+            ],
+            &mut digest,
+        );
+        Self::of(&digest)
+    }
+
+    fn of(bytes: &[u8; DLT_ID_BYTES]) -> Self {
+        let mut text = [0u8; DLT_ID_CHARS];
+        // The buffer is exactly the encoded length, so encoding cannot fail.
+        let _ = STANDARD_NO_PAD.encode_slice(bytes, &mut text);
+        Self(text)
+    }
+
+    fn as_str(&self) -> &str {
+        // Base64 is ASCII.
+        std::str::from_utf8(&self.0).unwrap_or_default()
+    }
 }
 
 /// dlt's `digest128`: the first `len` bytes of the SHAKE-128 digest of the concatenated
 /// `parts`, in unpadded base64.
 pub fn digest128(parts: &[&[u8]], len: usize) -> String {
+    let mut digest = [0u8; 32];
+    let digest = &mut digest[..len.min(32)];
+    shake128(parts, digest);
+    STANDARD_NO_PAD.encode(digest)
+}
+
+/// Fills `out` with the SHAKE-128 digest of the concatenated `parts`.
+fn shake128(parts: &[&[u8]], out: &mut [u8]) {
     let mut shake = Shake::v128();
     for part in parts {
         shake.update(part);
     }
-    let mut digest = [0u8; 32];
-    let digest = &mut digest[..len.min(32)];
-    shake.squeeze(digest);
-    STANDARD_NO_PAD.encode(digest)
+    shake.squeeze(out);
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// A row as (column, value) pairs, for assertions.
+    #[derive(Debug)]
+    struct Row(Vec<(String, Value)>);
+
+    impl Row {
+        fn iter(&self) -> impl Iterator<Item = &(String, Value)> {
+            self.0.iter()
+        }
+    }
+
+    impl std::ops::Index<&str> for Row {
+        type Output = Value;
+
+        fn index(&self, name: &str) -> &Value {
+            let cell = self.0.iter().find(|(n, _)| n == name);
+            &cell.expect("no such column in the row").1
+        }
+    }
+
+    /// `rows` as (table, row) pairs with names and values.
+    fn listed(n: &Normalizer, rows: &Rows) -> Vec<(String, Row)> {
+        let text = rows.text();
+        let name = |id: u32| n.names().name(id).unwrap().to_string();
+        let value = |cell: Cell| match cell {
+            Cell::Null => Value::Null,
+            Cell::Bool(b) => Value::from(b),
+            Cell::Int(i) => Value::from(i),
+            Cell::Double(f) => Value::from(f),
+            Cell::Str(s) => Value::from(text.get(s)),
+            Cell::Json(s) => serde_json::from_str(text.get(s)).unwrap(),
+        };
+        rows.iter()
+            .map(|(t, cells)| {
+                let row = cells.iter().map(|&(c, v)| (name(c), value(v))).collect();
+                (name(rows.tables()[t]), Row(row))
+            })
+            .collect()
+    }
+
+    /// Reads `text` as one record of a page that is just that record.
+    fn read_json(n: &mut Normalizer, text: &[u8]) -> (Rows, Result<(), serde_json::Error>) {
+        let mut rows = Rows::of_body(Bytes::copy_from_slice(text), 0);
+        let read = n.normalize_json(0..text.len(), &mut rows);
+        (rows, read)
+    }
 
     /// The rows of `record`, as (table, row); checks that reading the record from its JSON
     /// text gives the same rows as reading the parsed value.
@@ -397,22 +596,16 @@ mod tests {
         let mut n = Normalizer::new("t", "1.5", max_nesting, root_key);
         let mut parsed = Rows::default();
         n.normalize(record, &mut parsed).unwrap();
-        let mut read = Rows::default();
-        n.normalize_json(&text, &mut read).unwrap();
-        let listed = |rows: Rows| -> Vec<(String, Row)> {
-            rows.rows
-                .into_iter()
-                .map(|(t, row)| (rows.tables[t].to_string(), row))
-                .collect()
-        };
-        let (parsed, read) = (listed(parsed), listed(read));
+        let (read, ok) = read_json(&mut n, &text);
+        ok.unwrap();
+        let (parsed, read) = (listed(&n, &parsed), listed(&n, &read));
         assert_eq!(parsed.len(), read.len());
         for ((pt, prow), (rt, rrow)) in parsed.iter().zip(&read) {
             assert_eq!(pt, rt);
             assert_eq!(keys(prow), keys(rrow));
             // Only the random root ids (and the ids derived from them) differ.
             for ((k, pv), (_, rv)) in prow.iter().zip(rrow.iter()) {
-                if !k.starts_with("_dlt_") || k.as_ref() == "_dlt_list_idx" {
+                if !k.starts_with("_dlt_") || k == "_dlt_list_idx" {
                     assert_eq!(pv, rv, "column {k} of table {pt}");
                 }
             }
@@ -421,17 +614,17 @@ mod tests {
     }
 
     fn keys(row: &Row) -> Vec<&str> {
-        row.iter().map(|(k, _)| k.as_ref()).collect()
+        row.iter().map(|(k, _)| k.as_str()).collect()
     }
 
     #[test]
     fn child_ids_match_dlt() {
         // Value taken from a real dlt load.
         assert_eq!(
-            child_row_id("zeh/Nh9ULdIEMw", "my_table__tags", 0),
+            RowId::child("zeh/Nh9ULdIEMw", "my_table__tags", 0).as_str(),
             "Lum92N5yz/+tBg"
         );
-        assert_eq!(random_row_id().len(), 14);
+        assert_eq!(RowId::random().as_str().len(), 14);
     }
 
     #[test]
@@ -534,7 +727,7 @@ mod tests {
         ] {
             let mut rows = Rows::default();
             n.normalize(record, &mut rows).unwrap();
-            out.extend(rows.rows.into_iter().map(|(_, r)| r));
+            out.extend(listed(&n, &rows).into_iter().map(|(_, r)| r));
         }
         assert_eq!(keys(&out[1]), ["foo_bar", "_dlt_id", "_dlt_load_id"]);
         assert_eq!(out[1]["foo_bar"], json!(3));
@@ -548,10 +741,10 @@ mod tests {
         // serde_json keeps the last of repeated keys in the first one's place: so does dlt,
         // and so must rows read from the text.
         let mut n = Normalizer::new("t", "1.5", 1000, false);
-        let mut rows = Rows::default();
         let text = br#"{"a": 1, "o": {"x": 1, "x": 2}, "b": 2, "a": 3}"#;
-        n.normalize_json(text, &mut rows).unwrap();
-        let row = &rows.rows[0].1;
+        let (rows, read) = read_json(&mut n, text);
+        read.unwrap();
+        let row = &listed(&n, &rows)[0].1;
         assert_eq!(keys(row), ["a", "b", "o__x", "_dlt_load_id", "_dlt_id"]);
         assert_eq!(row["a"], json!(3));
         assert_eq!(row["o__x"], json!(2));
@@ -576,12 +769,10 @@ mod tests {
     #[test]
     fn invalid_json_is_an_error_not_a_panic() {
         let mut n = Normalizer::new("t", "1.5", 1000, false);
-        let mut rows = Rows::default();
-        assert!(n.normalize_json(br#"{"a": [1, 2"#, &mut rows).is_err());
-        assert!(
-            n.normalize_json(br#"{"a": 1} trailing"#, &mut rows)
-                .is_err()
-        );
+        assert!(read_json(&mut n, br#"{"a": [1, 2"#).1.is_err());
+        assert!(read_json(&mut n, br#"{"a": 1} trailing"#).1.is_err());
+        let mut rows = Rows::of_body(Bytes::from_static(b"[]"), 0);
+        assert!(n.normalize_json(1..9, &mut rows).is_err());
     }
 
     #[test]

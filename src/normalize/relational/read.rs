@@ -2,34 +2,36 @@
 //! parsed value) and flatten it into rows as they go, with no tree of the record built.
 
 use std::fmt;
+use std::ops::Range;
 
 use serde::Deserialize;
 use serde::de::value::{MapAccessDeserializer, SeqAccessDeserializer};
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 
-use super::{
-    Aside, Bookkeeping, Cell, Column, Normalizer, Row, Rows, child_row_id, columns, random_row_id,
-};
+use super::{Aside, Cell, Flat, Normalizer, RowId, Rows, Text, columns};
+use crate::json::Leaf;
 
 impl Normalizer {
-    /// Reads one record from `de` into a root row and its child rows.
+    /// Reads one record from `de` into a root row and its child rows. Strings that lie in
+    /// `body` (the address range of the page body `out` was made for) are kept as spans of it.
     pub(super) fn normalize_from<'de, D: Deserializer<'de>>(
         &mut self,
         de: D,
+        body: Range<usize>,
         out: &mut Rows,
     ) -> Result<(), D::Error> {
-        let table = self.root_table.clone();
-        let id = random_row_id();
-        let root_id = self.root_key.then(|| id.clone());
+        let id = RowId::random();
+        let id_text = out.write(id.as_str()).ok_or_else(too_large)?;
         let at = RowAt {
-            table: &table,
+            table: self.root_table,
             id: &id,
-            root_id: root_id.as_deref(),
+            id_text,
+            root_id: self.root_key.then_some(id_text),
             depth: 0,
             level: self.max_nesting,
         };
-        let mut walk = Walk { n: self, out };
+        let mut walk = Walk { n: self, out, body };
         let mut row = walk.start_row(&at);
         let mut cells = walk.n.take_cells();
         RecordSeed {
@@ -39,45 +41,54 @@ impl Normalizer {
         }
         .deserialize(de)?;
         walk.finish_cells(&at, &mut row, cells);
-        let load_id = Value::String(walk.n.load_id.clone());
-        walk.put_key(0, &mut row, |k| &k.load_id, load_id);
-        walk.put_key(0, &mut row, |k| &k.id, Value::String(id));
-        walk.finish_row(row);
+        let load_id = walk.out.load_id(&walk.n.load_id).ok_or_else(too_large)?;
+        walk.put(0, &row, walk.n.keys.load_id, Cell::Str(load_id));
+        walk.put(0, &row, walk.n.keys.id, Cell::Str(id_text));
+        walk.finish_row(&row);
         Ok(())
     }
+}
+
+/// The error for a page whose text outgrows the 32-bit spans of [`Text`].
+fn too_large<E: de::Error>() -> E {
+    E::custom("a page's text is larger than 4 GiB; ask the API for smaller pages")
 }
 
 /// The row a value is being read into.
 #[derive(Clone, Copy)]
 struct RowAt<'a> {
-    table: &'a Column,
-    /// The row's `_dlt_id`, known before its record is read.
-    id: &'a str,
+    /// Name id of the row's table.
+    table: u32,
+    /// The row's `_dlt_id`, known before its record is read, and where its text is.
+    id: &'a RowId,
+    id_text: Text,
     /// `_dlt_id` of the record's root row, for child rows of `merge` tables.
-    root_id: Option<&'a str>,
+    root_id: Option<Text>,
     /// 0 for a root row, one more per list.
     depth: usize,
     /// dlt's nesting budget left at this row.
     level: i64,
 }
 
-/// A row being read: the place held for it, and its number (see `Normalizer::seen`).
+/// A row being read: the place held for it, its number (see `Normalizer::seen`), and where its
+/// cells start once they are written.
 struct OpenRow {
     slot: usize,
     number: u64,
-    row: Row,
+    start: usize,
 }
 
-/// One record being read: the normaliser and where its rows go.
+/// One record being read: the normaliser, where its rows go and the body it is read from.
 struct Walk<'a> {
     n: &'a mut Normalizer,
     out: &'a mut Rows,
+    body: Range<usize>,
 }
 
 impl Walk<'_> {
     /// Holds the place of a row of `at.table`.
     fn start_row(&mut self, at: &RowAt) -> OpenRow {
-        let slot = self.out.reserve(&at.table.name);
+        let slot = self.out.reserve(at.table);
         self.n.started += 1;
         if self.n.seen.len() <= at.depth {
             self.n.seen.resize_with(at.depth + 1, Vec::new);
@@ -85,51 +96,71 @@ impl Walk<'_> {
         OpenRow {
             slot,
             number: self.n.started,
-            row: Row::with_capacity(self.n.widest_row),
+            start: 0,
         }
     }
 
-    /// Sets `column` in a row at `depth`; a name the row already has keeps its place.
-    fn put(&mut self, depth: usize, row: &mut OpenRow, column: Column, value: Value) {
-        let id = column.id as usize;
+    /// The cell of a scalar.
+    fn cell<E: de::Error>(&mut self, leaf: Leaf<'_>) -> Result<Cell, E> {
+        Ok(match leaf {
+            Leaf::Null => Cell::Null,
+            Leaf::Bool(b) => Cell::Bool(b),
+            Leaf::I64(i) => Cell::Int(i),
+            Leaf::U64(u) => i64::try_from(u).map_or(Cell::Double(u as f64), Cell::Int),
+            Leaf::F64(f) => Cell::Double(f),
+            Leaf::Str(s) => Cell::Str(
+                self.out
+                    .locate(s, self.body.clone())
+                    .ok_or_else(too_large)?,
+            ),
+            Leaf::String(s) => Cell::Str(self.out.write(&s).ok_or_else(too_large)?),
+        })
+    }
+
+    /// The cell of a value kept whole beyond the nesting limit: its JSON text.
+    fn json<E: de::Error>(&mut self, value: &Value) -> Result<Cell, E> {
+        let text = self.out.write(&value.to_string()).ok_or_else(too_large)?;
+        Ok(Cell::Json(text))
+    }
+
+    /// Sets `column` in a row at `depth` whose cells are being written; a name the row already
+    /// has keeps its place.
+    fn put(&mut self, depth: usize, row: &OpenRow, column: u32, cell: Cell) {
+        let id = column as usize;
         let seen = &mut self.n.seen[depth];
         if seen.len() <= id {
-            seen.resize(self.n.names.names.len().max(id + 1), 0);
+            seen.resize(self.n.names.len().max(id + 1), 0);
         }
         let again = seen[id] == row.number;
         seen[id] = row.number;
-        row.row.set(column.name, value, again);
+        if again
+            && let Some(earlier) = self.out.cells[row.start..]
+                .iter_mut()
+                .find(|(c, _)| *c == column)
+        {
+            earlier.1 = cell;
+            return;
+        }
+        self.out.cells.push((column, cell));
     }
 
-    /// Sets the bookkeeping column `key` picks.
-    fn put_key(
-        &mut self,
-        depth: usize,
-        row: &mut OpenRow,
-        key: fn(&Bookkeeping) -> &Column,
-        value: Value,
-    ) {
-        let column = key(&self.n.keys).clone();
-        self.put(depth, row, column, value);
-    }
-
-    /// Moves the flattened `cells` into the row, then its inherited `_dlt_root_id`.
-    fn finish_cells(&mut self, at: &RowAt, row: &mut OpenRow, mut cells: Vec<Cell>) {
-        for (column, value) in cells.drain(..) {
-            self.put(at.depth, row, column, value);
+    /// Writes the row's flattened `cells`, then its inherited `_dlt_root_id`. The row's child
+    /// rows are all written by now, so its own cells are one run from here.
+    fn finish_cells(&mut self, at: &RowAt, row: &mut OpenRow, mut cells: Vec<Flat>) {
+        row.start = self.out.cells.len();
+        for (column, cell) in cells.drain(..) {
+            self.put(at.depth, row, column, cell);
         }
         self.n.give_back((cells, Vec::new()));
         if at.depth > 0
             && let Some(root_id) = at.root_id
         {
-            let root_id = Value::String(root_id.to_string());
-            self.put_key(at.depth, row, |k| &k.root_id, root_id);
+            self.put(at.depth, row, self.n.keys.root_id, Cell::Str(root_id));
         }
     }
 
-    fn finish_row(&mut self, row: OpenRow) {
-        self.n.widest_row = self.n.widest_row.max(row.row.len() + 4);
-        self.out.fill(row.slot, row.row);
+    fn finish_row(&mut self, row: &OpenRow) {
+        self.out.fill(row.slot, row.start);
     }
 
     /// dlt's `_flatten` of one object under path `prefix`, at nesting budget `lvl`, streamed:
@@ -139,9 +170,9 @@ impl Walk<'_> {
         &mut self,
         mut map: A,
         at: RowAt,
-        prefix: &Column,
+        prefix: u32,
         lvl: i64,
-        cells: &mut Vec<Cell>,
+        cells: &mut Vec<Flat>,
     ) -> Result<(), A::Error> {
         let mut aside = None;
         while let Some(column) = map.next_key_seed(KeySeed { n: self.n, prefix })? {
@@ -159,7 +190,7 @@ impl Walk<'_> {
     }
 
     /// Appends the runs of nested objects flattened aside to `cells`, the last run first.
-    fn close_aside(&mut self, aside: Option<Aside>, cells: &mut Vec<Cell>) {
+    fn close_aside(&mut self, aside: Option<Aside>, cells: &mut Vec<Flat>) {
         if let Some((mut nested, starts)) = aside {
             // Draining the tail run by run moves every cell once, without shifting any.
             for &start in starts.iter().rev() {
@@ -175,11 +206,10 @@ impl Walk<'_> {
         &mut self,
         at: RowAt,
         key: &str,
-        cells: &mut Vec<Cell>,
+        cells: &mut Vec<Flat>,
         visit: impl FnOnce(ValueVisitor<'_, '_>) -> Result<(), E>,
     ) -> Result<(), E> {
-        let path = self.n.keys.root_path.clone();
-        let column = self.n.column(&path, key);
+        let column = self.n.column(self.n.keys.root_path, key);
         let mut aside = None;
         visit(ValueVisitor(ValueSeed {
             walk: &mut *self,
@@ -198,15 +228,16 @@ impl Walk<'_> {
         &mut self,
         mut items: A,
         at: RowAt,
-        path: &Column,
+        path: u32,
     ) -> Result<(), A::Error> {
-        let table = self.n.child_table(at.table, path);
+        let (table, name) = self.n.child_table(at.table, path);
         let mut idx = 0;
         while items
             .next_element_seed(ItemSeed {
                 walk: self,
                 parent: at,
-                table: &table,
+                table,
+                name: &name,
                 idx,
             })?
             .is_some()
@@ -222,7 +253,7 @@ impl Walk<'_> {
 struct RecordSeed<'w, 'a> {
     walk: &'w mut Walk<'a>,
     at: RowAt<'w>,
-    cells: &'w mut Vec<Cell>,
+    cells: &'w mut Vec<Flat>,
 }
 
 impl RecordSeed<'_, '_> {
@@ -235,8 +266,8 @@ impl RecordSeed<'_, '_> {
             .wrapped(self.at, columns::VALUE, self.cells, visit)
     }
 
-    fn scalar<E>(self, value: Value) -> Result<(), E> {
-        self.wrapped(|v| v.scalar(value))
+    fn scalar<E: de::Error>(self, leaf: Leaf<'_>) -> Result<(), E> {
+        self.wrapped(|v| v.scalar(leaf))
     }
 }
 
@@ -258,9 +289,9 @@ impl<'de> Visitor<'de> for RecordSeed<'_, '_> {
     crate::json::visit_scalars!();
 
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<(), A::Error> {
-        let path = self.walk.n.keys.root_path.clone();
+        let path = self.walk.n.keys.root_path;
         self.walk
-            .object(map, self.at, &path, self.at.level, self.cells)
+            .object(map, self.at, path, self.at.level, self.cells)
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<(), A::Error> {
@@ -272,7 +303,8 @@ impl<'de> Visitor<'de> for RecordSeed<'_, '_> {
 struct ItemSeed<'w, 'a> {
     walk: &'w mut Walk<'a>,
     parent: RowAt<'w>,
-    table: &'w Column,
+    table: u32,
+    name: &'w str,
     idx: usize,
 }
 
@@ -281,10 +313,12 @@ impl<'de> DeserializeSeed<'de> for ItemSeed<'_, '_> {
 
     fn deserialize<D: Deserializer<'de>>(self, de: D) -> Result<(), D::Error> {
         // The id is only worked out for an item that is there.
-        let id = child_row_id(self.parent.id, &self.table.name, self.idx);
+        let id = RowId::child(self.parent.id.as_str(), self.name, self.idx);
+        let id_text = self.walk.out.write(id.as_str()).ok_or_else(too_large)?;
         let at = RowAt {
             table: self.table,
             id: &id,
+            id_text,
             root_id: self.parent.root_id,
             depth: self.parent.depth + 1,
             level: self.parent.level - 1,
@@ -293,11 +327,11 @@ impl<'de> DeserializeSeed<'de> for ItemSeed<'_, '_> {
         let row = de.deserialize_any(ItemVisitor {
             walk: &mut *self.walk,
             at,
-            parent_id: self.parent.id,
+            parent_id: self.parent.id_text,
             idx: self.idx,
             row,
         })?;
-        self.walk.finish_row(row);
+        self.walk.finish_row(&row);
         Ok(())
     }
 }
@@ -306,7 +340,7 @@ impl<'de> DeserializeSeed<'de> for ItemSeed<'_, '_> {
 struct ItemVisitor<'w, 'a> {
     walk: &'w mut Walk<'a>,
     at: RowAt<'w>,
-    parent_id: &'w str,
+    parent_id: Text,
     idx: usize,
     row: OpenRow,
 }
@@ -316,17 +350,17 @@ impl ItemVisitor<'_, '_> {
     fn fill<E>(
         mut self,
         at: RowAt,
-        read: impl FnOnce(&mut Walk, &mut Vec<Cell>) -> Result<(), E>,
+        read: impl FnOnce(&mut Walk, &mut Vec<Flat>) -> Result<(), E>,
     ) -> Result<OpenRow, E> {
         let mut cells = self.walk.n.take_cells();
         read(self.walk, &mut cells)?;
-        let walk = self.walk;
-        walk.finish_cells(&at, &mut self.row, cells);
-        let (depth, row) = (at.depth, &mut self.row);
-        let parent_id = Value::String(self.parent_id.to_string());
-        walk.put_key(depth, row, |k| &k.parent_id, parent_id);
-        walk.put_key(depth, row, |k| &k.list_idx, Value::from(self.idx));
-        walk.put_key(depth, row, |k| &k.id, Value::String(at.id.to_string()));
+        let (walk, row) = (self.walk, &mut self.row);
+        walk.finish_cells(&at, row, cells);
+        let keys = walk.n.keys;
+        let idx = i64::try_from(self.idx).map_or(Cell::Double(self.idx as f64), Cell::Int);
+        walk.put(at.depth, row, keys.parent_id, Cell::Str(self.parent_id));
+        walk.put(at.depth, row, keys.list_idx, idx);
+        walk.put(at.depth, row, keys.id, Cell::Str(at.id_text));
         Ok(self.row)
     }
 
@@ -340,9 +374,9 @@ impl ItemVisitor<'_, '_> {
         self.fill(at, |walk, cells| walk.wrapped(at, key, cells, visit))
     }
 
-    fn scalar<E>(self, value: Value) -> Result<OpenRow, E> {
+    fn scalar<E: de::Error>(self, leaf: Leaf<'_>) -> Result<OpenRow, E> {
         let at = self.at;
-        self.wrapped(at, columns::VALUE, |v| v.scalar(value))
+        self.wrapped(at, columns::VALUE, |v| v.scalar(leaf))
     }
 }
 
@@ -358,8 +392,8 @@ impl<'de> Visitor<'de> for ItemVisitor<'_, '_> {
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<OpenRow, A::Error> {
         let at = self.at;
         self.fill(at, |walk, cells| {
-            let path = walk.n.keys.root_path.clone();
-            walk.object(map, at, &path, at.level, cells)
+            let path = walk.n.keys.root_path;
+            walk.object(map, at, path, at.level, cells)
         })
     }
 
@@ -373,28 +407,28 @@ impl<'de> Visitor<'de> for ItemVisitor<'_, '_> {
     }
 }
 
-/// Reads a key as the column it names under a path.
+/// Reads a key as the id of the column it names under a path.
 struct KeySeed<'n> {
     n: &'n mut Normalizer,
-    prefix: &'n Column,
+    prefix: u32,
 }
 
 impl<'de> DeserializeSeed<'de> for KeySeed<'_> {
-    type Value = Column;
+    type Value = u32;
 
-    fn deserialize<D: Deserializer<'de>>(self, de: D) -> Result<Column, D::Error> {
+    fn deserialize<D: Deserializer<'de>>(self, de: D) -> Result<u32, D::Error> {
         de.deserialize_str(self)
     }
 }
 
 impl<'de> Visitor<'de> for KeySeed<'_> {
-    type Value = Column;
+    type Value = u32;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("an object key")
     }
 
-    fn visit_str<E: de::Error>(self, key: &str) -> Result<Column, E> {
+    fn visit_str<E: de::Error>(self, key: &str) -> Result<u32, E> {
         Ok(self.n.column(self.prefix, key))
     }
 }
@@ -403,11 +437,11 @@ impl<'de> Visitor<'de> for KeySeed<'_> {
 struct ValueSeed<'w, 'a> {
     walk: &'w mut Walk<'a>,
     at: RowAt<'w>,
-    column: Column,
+    column: u32,
     /// Nesting budget of the object holding the key.
     lvl: i64,
     /// Where the object's scalars go.
-    cells: &'w mut Vec<Cell>,
+    cells: &'w mut Vec<Flat>,
     /// Where the object's nested objects are flattened; taken from the spares on first use.
     aside: &'w mut Option<Aside>,
 }
@@ -424,9 +458,18 @@ impl<'de> DeserializeSeed<'de> for ValueSeed<'_, '_> {
 struct ValueVisitor<'w, 'a>(ValueSeed<'w, 'a>);
 
 impl ValueVisitor<'_, '_> {
-    fn scalar<E>(self, value: Value) -> Result<(), E> {
+    fn scalar<E: de::Error>(self, leaf: Leaf<'_>) -> Result<(), E> {
         let seed = self.0;
-        seed.cells.push((seed.column, value));
+        let cell = seed.walk.cell(leaf)?;
+        seed.cells.push((seed.column, cell));
+        Ok(())
+    }
+
+    /// A value beyond the nesting limit, kept whole.
+    fn whole<E: de::Error>(self, value: Value) -> Result<(), E> {
+        let seed = self.0;
+        let cell = seed.walk.json(&value)?;
+        seed.cells.push((seed.column, cell));
         Ok(())
     }
 }
@@ -445,20 +488,20 @@ impl<'de> Visitor<'de> for ValueVisitor<'_, '_> {
         if seed.lvl <= 0 {
             // Beyond the nesting limit an object stays whole, as JSON.
             let whole = Value::deserialize(MapAccessDeserializer::new(map))?;
-            return ValueVisitor(seed).scalar(whole);
+            return ValueVisitor(seed).whole(whole);
         }
         let walk = seed.walk;
         let (nested, starts) = seed.aside.get_or_insert_with(|| walk.n.take_aside());
         starts.push(nested.len());
-        walk.object(map, seed.at, &seed.column, seed.lvl - 1, nested)
+        walk.object(map, seed.at, seed.column, seed.lvl - 1, nested)
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<(), A::Error> {
         let seed = self.0;
         if seed.lvl <= 0 {
             let whole = Value::deserialize(SeqAccessDeserializer::new(seq))?;
-            return ValueVisitor(seed).scalar(whole);
+            return ValueVisitor(seed).whole(whole);
         }
-        seed.walk.list(seq, seed.at, &seed.column)
+        seed.walk.list(seq, seed.at, seed.column)
     }
 }

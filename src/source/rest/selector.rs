@@ -13,6 +13,7 @@ use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use super::json_path;
+use crate::json::Leaf;
 
 /// Keys that usually hold the records (dlt's `RECORD_KEY_PATTERNS`).
 const RECORD_KEYS: [&str; 11] = [
@@ -124,8 +125,8 @@ impl<'de> DeserializeSeed<'de> for Shape {
 struct ShapeVisitor;
 
 impl ShapeVisitor {
-    fn scalar<E>(self, value: Value) -> Result<Value, E> {
-        Ok(value)
+    fn scalar<E>(self, leaf: Leaf<'_>) -> Result<Value, E> {
+        Ok(leaf.into_value())
     }
 }
 
@@ -167,9 +168,9 @@ impl<'de> DeserializeSeed<'de> for Envelope<'_> {
     }
 }
 
-impl<'de> Envelope<'_> {
-    fn scalar<E>(self, value: Value) -> Result<(Value, Option<&'de RawValue>), E> {
-        Ok((value, None))
+impl Envelope<'_> {
+    fn scalar<'de, E>(self, leaf: Leaf<'_>) -> Result<(Value, Option<&'de RawValue>), E> {
+        Ok((leaf.into_value(), None))
     }
 }
 
