@@ -8,5 +8,17 @@ use std::process::ExitCode;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
+    one_malloc_arena();
     dango::cli::main()
+}
+
+/// DuckDB's C++ still allocates through glibc, which gives each thread that allocates its own
+/// arena and keeps what those arenas free: at 1M orders that was 25-40 MB of peak RSS, with
+/// no time saved over one shared arena (measured side by side).
+fn one_malloc_arena() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: `mallopt` only sets a tunable of glibc's allocator, and runs before any thread.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 1);
+    }
 }
