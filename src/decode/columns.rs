@@ -1,5 +1,6 @@
-//! Arrow builders for each column type, behind one trait: the table builder hands a value that
-//! already has the column's type (see `types::coerce`) and never looks inside.
+//! Arrow builders for each column type, as one enum. The table builder hands them either a
+//! value already coerced to the column's type (see `types::coerce`), or, on its fast path, a
+//! cell that is of the column's type as it stands.
 
 use std::sync::Arc;
 
@@ -8,65 +9,105 @@ use arrow::array::{
     TimestampMicrosecondBuilder,
 };
 
-use super::types::{DltType, Scalar};
+use super::types::{DltType, Scalar, parse_iso_timestamp};
+use crate::normalize::{Cell, PageText};
 
-/// Accumulates one column of one batch.
-pub trait ColumnBuilder: Send {
-    /// Appends `value`, which has this column's type (text columns also take JSON text).
-    fn append(&mut self, value: Scalar<'_>);
-    /// Appends a null.
-    fn append_null(&mut self);
-    /// Values appended since the last `finish`.
-    fn len(&self) -> usize;
-    /// Whether nothing was appended since the last `finish`.
-    fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-    /// The column so far, as an Arrow array; the builder starts empty again.
-    fn finish(&mut self) -> ArrayRef;
+/// Accumulates one column of one batch. An enum rather than a trait object: it is called for
+/// every cell, and a match is cheaper than a virtual call there.
+pub enum ColumnBuilder {
+    /// `bool`
+    Bool(BooleanBuilder),
+    /// `bigint`
+    BigInt(Int64Builder),
+    /// `double`
+    Double(Float64Builder),
+    /// `text` and `json` (JSON travels as text)
+    Text(StringBuilder),
+    /// `timestamp`
+    Timestamp(TimestampMicrosecondBuilder),
 }
 
-/// A builder for a column of type `ty`.
-pub fn new_builder(ty: DltType) -> Box<dyn ColumnBuilder> {
-    match ty {
-        DltType::Bool => Box::new(BooleanBuilder::new()),
-        DltType::BigInt => Box::new(Int64Builder::new()),
-        DltType::Double => Box::new(Float64Builder::new()),
-        DltType::Text | DltType::Json => Box::new(StringBuilder::new()),
-        DltType::Timestamp => Box::new(TimestampMicrosecondBuilder::new().with_timezone("UTC")),
-    }
-}
-
-macro_rules! column_builder {
-    ($builder:ty, $($pattern:pat => $value:expr),+) => {
-        impl ColumnBuilder for $builder {
-            fn append(&mut self, value: Scalar<'_>) {
-                match value {
-                    $($pattern => self.append_value($value),)+
-                    // Unreachable by construction: values are coerced to the column type first.
-                    _ => self.append_null(),
-                }
-            }
-            fn append_null(&mut self) {
-                <$builder>::append_null(self)
-            }
-            fn len(&self) -> usize {
-                ArrayBuilder::len(self)
-            }
-            fn finish(&mut self) -> ArrayRef {
-                Arc::new(<$builder>::finish(self))
+impl ColumnBuilder {
+    /// A builder for a column of type `ty`.
+    pub fn new(ty: DltType) -> Self {
+        match ty {
+            DltType::Bool => Self::Bool(BooleanBuilder::new()),
+            DltType::BigInt => Self::BigInt(Int64Builder::new()),
+            DltType::Double => Self::Double(Float64Builder::new()),
+            DltType::Text | DltType::Json => Self::Text(StringBuilder::new()),
+            DltType::Timestamp => {
+                Self::Timestamp(TimestampMicrosecondBuilder::new().with_timezone("UTC"))
             }
         }
-    };
-}
+    }
 
-column_builder!(BooleanBuilder, Scalar::Bool(b) => b);
-column_builder!(Int64Builder, Scalar::BigInt(i) => i);
-column_builder!(Float64Builder, Scalar::Double(f) => f);
-column_builder!(TimestampMicrosecondBuilder, Scalar::Timestamp(micros, _) => micros);
-column_builder!(
-    StringBuilder,
-    Scalar::Text(t) => t,
-    Scalar::Json(j) => j,
-    Scalar::Timestamp(_, t) => t
-);
+    /// Appends `value`, which has this column's type (text columns also take JSON text).
+    pub fn append(&mut self, value: Scalar<'_>) {
+        match (self, value) {
+            (Self::Bool(b), Scalar::Bool(v)) => b.append_value(v),
+            (Self::BigInt(b), Scalar::BigInt(v)) => b.append_value(v),
+            (Self::Double(b), Scalar::Double(v)) => b.append_value(v),
+            (Self::Timestamp(b), Scalar::Timestamp(micros, _)) => b.append_value(micros),
+            (Self::Text(b), Scalar::Text(t) | Scalar::Timestamp(_, t)) => b.append_value(t),
+            (Self::Text(b), Scalar::Json(j)) => b.append_value(j),
+            // Unreachable by construction: values are coerced to the column type first.
+            (builder, _) => builder.append_null(),
+        }
+    }
+
+    /// Appends `cell` if it is a value of type `ty` (this column's) as it stands, and says
+    /// whether it did; anything that needs detecting or converting is left to [`Self::append`].
+    pub fn append_plain(&mut self, ty: DltType, cell: Cell, text: &PageText<'_>) -> bool {
+        match (self, cell) {
+            (Self::Bool(b), Cell::Bool(v)) => b.append_value(v),
+            (Self::BigInt(b), Cell::Int(v)) => b.append_value(v),
+            (Self::Double(b), Cell::Double(v)) => b.append_value(v),
+            (Self::Text(b), Cell::Str(s)) if ty == DltType::Text => b.append_value(text.get(s)),
+            (Self::Text(b), Cell::Json(s)) if ty == DltType::Json => b.append_value(text.get(s)),
+            (Self::Timestamp(b), Cell::Str(s)) => match parse_iso_timestamp(text.get(s)) {
+                Some(micros) => b.append_value(micros),
+                None => return false,
+            },
+            _ => return false,
+        }
+        true
+    }
+
+    /// Appends a null.
+    pub fn append_null(&mut self) {
+        match self {
+            Self::Bool(b) => b.append_null(),
+            Self::BigInt(b) => b.append_null(),
+            Self::Double(b) => b.append_null(),
+            Self::Text(b) => b.append_null(),
+            Self::Timestamp(b) => b.append_null(),
+        }
+    }
+
+    /// Values appended since the last `finish`.
+    pub fn len(&self) -> usize {
+        match self {
+            Self::Bool(b) => b.len(),
+            Self::BigInt(b) => b.len(),
+            Self::Double(b) => b.len(),
+            Self::Text(b) => b.len(),
+            Self::Timestamp(b) => b.len(),
+        }
+    }
+
+    /// Whether nothing was appended since the last `finish`.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The column so far, as an Arrow array; the builder starts empty again.
+    pub fn finish(&mut self) -> ArrayRef {
+        match self {
+            Self::Bool(b) => Arc::new(b.finish()),
+            Self::BigInt(b) => Arc::new(b.finish()),
+            Self::Double(b) => Arc::new(b.finish()),
+            Self::Text(b) => Arc::new(b.finish()),
+            Self::Timestamp(b) => Arc::new(b.finish()),
+        }
+    }
+}

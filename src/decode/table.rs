@@ -10,7 +10,7 @@ use arrow::datatypes::{Field, Schema};
 use arrow::error::ArrowError;
 use arrow::record_batch::RecordBatch;
 
-use super::columns::{ColumnBuilder, new_builder};
+use super::columns::ColumnBuilder;
 use super::types::{DltType, Scalar, classify_str, coerce};
 use crate::normalize::relational::Name;
 use crate::normalize::{Cell, Names, PageText};
@@ -21,7 +21,7 @@ pub const DLT_TYPE_METADATA: &str = "dango.dlt_type";
 struct Column {
     name: String,
     ty: DltType,
-    builder: Box<dyn ColumnBuilder>,
+    builder: ColumnBuilder,
 }
 
 /// What the builder knows of one name id of the normaliser's [`Names`].
@@ -73,16 +73,17 @@ impl TableBuilder {
     pub fn push(&mut self, cells: &[(u32, Cell)], text: &PageText<'_>, names: &Names) {
         for &(id, cell) in cells {
             let found = self.by_id.get(id as usize).and_then(|s| s.column);
+            if let Some(i) = found {
+                let column = &mut self.columns[i];
+                if column.builder.append_plain(column.ty, cell, text) {
+                    continue;
+                }
+            }
             let scalar = match cell {
                 Cell::Null => continue,
                 Cell::Bool(b) => Scalar::Bool(b),
                 Cell::Int(i) => Scalar::BigInt(i),
                 Cell::Double(f) => Scalar::Double(f),
-                // A string bound for a text column stays text whatever it looks like, so the
-                // timestamp detection would be wasted on it.
-                Cell::Str(s) if found.is_some_and(|i| self.columns[i].ty == DltType::Text) => {
-                    Scalar::Text(text.get(s))
-                }
                 Cell::Str(s) => classify_str(text.get(s)),
                 Cell::Json(s) => Scalar::Json(Cow::Borrowed(text.get(s))),
             };
@@ -158,7 +159,7 @@ impl TableBuilder {
         match self.index.get(name) {
             Some(&i) => i,
             None => {
-                let mut builder = new_builder(ty);
+                let mut builder = ColumnBuilder::new(ty);
                 for _ in 0..self.rows {
                     builder.append_null();
                 }
