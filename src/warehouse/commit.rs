@@ -78,11 +78,24 @@ pub fn commit(mut load: Load, plan: &CommitPlan) -> Result<(), CommitError> {
     let applied = load
         .flush()
         .map_err(CommitError::from)
-        .and_then(|()| apply(&load, plan));
+        .and_then(|()| on_every_core(load.conn(), || apply(&load, plan)));
     match applied.and_then(|()| Ok(load.commit()?)) {
         Err(CommitError::Db(db)) if super::out_of_memory(&db) => Err(CommitError::OutOfMemory(db)),
         other => other,
     }
+}
+
+/// Runs `f` with DuckDB on every core, then goes back to the appending setting: loads of other
+/// sources may still be appending.
+fn on_every_core(
+    conn: &Connection,
+    f: impl FnOnce() -> Result<(), CommitError>,
+) -> Result<(), CommitError> {
+    conn.execute_batch("RESET threads")?;
+    let applied = f();
+    let restored = conn.execute_batch(super::writer::APPEND_THREADS);
+    applied?;
+    Ok(restored?)
 }
 
 fn apply(load: &Load, plan: &CommitPlan) -> Result<(), CommitError> {
@@ -314,4 +327,30 @@ fn record_load(conn: &Connection, dataset: &str, plan: &CommitPlan) -> duckdb::R
         literal(&plan.load_id),
         literal(&plan.schema_name),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn threads(conn: &Connection) -> i64 {
+        let sql = "SELECT current_setting('threads')";
+        conn.query_row(sql, [], |r| r.get(0)).unwrap()
+    }
+
+    #[test]
+    fn the_commit_runs_on_every_core_and_appending_goes_back_to_one_thread() {
+        let default = threads(&crate::warehouse::connect_in_memory().unwrap());
+        let conn = crate::warehouse::connect_in_memory().unwrap();
+        conn.execute_batch(super::super::writer::APPEND_THREADS)
+            .unwrap();
+        assert_eq!(threads(&conn), 1);
+        let failed = on_every_core(&conn, || {
+            assert_eq!(threads(&conn), default);
+            Err(CommitError::Db(duckdb::Error::QueryReturnedNoRows))
+        });
+        assert!(failed.is_err());
+        // Restored even though the commit failed: other loads are still appending.
+        assert_eq!(threads(&conn), 1);
+    }
 }
