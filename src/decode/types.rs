@@ -189,6 +189,47 @@ static ISO_SHAPE: LazyLock<Regex> = LazyLock::new(|| {
 /// Microseconds since the epoch of an ISO-8601 date-time string, as dlt's `iso_timestamp`
 /// detection accepts them (a date and a time; naive times are UTC). Dates alone are text.
 pub fn parse_iso_timestamp(s: &str) -> Option<i64> {
+    full_utc_timestamp(s).or_else(|| any_iso_timestamp(s))
+}
+
+/// The common case of [`parse_iso_timestamp`] without a regex or an intermediate string:
+/// `YYYY-MM-DDTHH:MM:SS`, an optional fraction, and `Z` or nothing. `None` for anything else,
+/// which the general reader then takes.
+fn full_utc_timestamp(s: &str) -> Option<i64> {
+    let b = s.as_bytes();
+    let body = b
+        .strip_suffix(b"Z")
+        .or_else(|| b.strip_suffix(b"z"))
+        .unwrap_or(b);
+    let (whole, fraction) = body.split_at_checked(19)?;
+    let number = |r: std::ops::Range<usize>| -> Option<u32> {
+        let digits = whole.get(r)?;
+        digits.iter().try_fold(0u32, |n, d| {
+            d.is_ascii_digit().then(|| n * 10 + u32::from(d - b'0'))
+        })
+    };
+    let separators = [(4, b'-'), (7, b'-'), (13, b':'), (16, b':')];
+    if !separators.iter().all(|&(i, c)| whole[i] == c) || !matches!(whole[10], b'T' | b't' | b' ') {
+        return None;
+    }
+    let nanos = match fraction {
+        [] => 0,
+        [b'.', digits @ ..] if (1..=9).contains(&digits.len()) => {
+            let value = digits.iter().try_fold(0u32, |n, d| {
+                d.is_ascii_digit().then(|| n * 10 + u32::from(d - b'0'))
+            })?;
+            value * 10u32.pow(9 - digits.len() as u32)
+        }
+        _ => return None,
+    };
+    let date =
+        chrono::NaiveDate::from_ymd_opt(number(0..4)? as i32, number(5..7)?, number(8..10)?)?;
+    let time = date.and_hms_nano_opt(number(11..13)?, number(14..16)?, number(17..19)?, nanos)?;
+    DateTime::from_timestamp_micros(time.and_utc().timestamp_micros()).map(|d| d.timestamp_micros())
+}
+
+/// [`parse_iso_timestamp`] for every form dlt accepts.
+fn any_iso_timestamp(s: &str) -> Option<i64> {
     if s.len() > 40 || !could_be_iso(s.as_bytes()) || !ISO_SHAPE.is_match(s) {
         return None;
     }
@@ -298,6 +339,36 @@ mod tests {
         for s in no {
             assert!(parse_iso_timestamp(s).is_none(), "{s} should be text");
         }
+    }
+
+    #[test]
+    fn the_common_form_reads_as_the_general_reader_reads_it() {
+        let forms = [
+            "2024-01-01T10:00:00Z",
+            "2024-01-01t10:00:00z",
+            "2024-01-01 10:00:00",
+            "2024-02-29T23:59:59.5Z",
+            "2024-01-01T10:00:00.123456789Z",
+            "1969-12-31T23:59:59.999999Z",
+            "2023-02-29T10:00:00Z",
+            "2024-01-01T24:00:00Z",
+            "2024-01-01T10:00:60Z",
+            "2024-01-01T10:00:00.Z",
+            "2024-01-01T10:00:00.1234567890Z",
+            "2024-01-01T10:00:0xZ",
+            "2024-01-01X10:00:00Z",
+        ];
+        for s in forms {
+            if let Some(micros) = full_utc_timestamp(s) {
+                assert_eq!(Some(micros), any_iso_timestamp(s), "{s}");
+            }
+        }
+        assert_eq!(
+            full_utc_timestamp("2024-02-29T23:59:59.5Z"),
+            Some(1_709_251_199_500_000)
+        );
+        assert_eq!(full_utc_timestamp("2023-02-29T10:00:00Z"), None);
+        assert_eq!(full_utc_timestamp("2024-01-01T10:00:00+02:00"), None);
     }
 
     #[test]
