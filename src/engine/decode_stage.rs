@@ -2,7 +2,9 @@
 //! it touches (root and child tables). Runs on a blocking worker thread, never on the runtime.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use bytes::Bytes;
 
 use arrow::record_batch::RecordBatch;
 
@@ -55,7 +57,13 @@ pub struct PageNormalizer {
     /// Name ids of the primary key's columns, which `merge` rows must have.
     primary_key: Arc<[u32]>,
     normalizer: Normalizer,
+    /// Rows of pages already built, kept for their buffers (see [`Rows::reset`]).
+    spare: Arc<Mutex<Vec<Rows>>>,
 }
+
+/// Pages' rows kept for reuse: one per page that can be in flight between normalising and
+/// building, which a resource's pipeline bounds.
+const SPARE_ROWS: usize = 4;
 
 impl PageNormalizer {
     /// A normaliser for a resource with `hints`, loading as `load_id`.
@@ -79,6 +87,7 @@ impl PageNormalizer {
             hints: Arc::new(hints),
             primary_key,
             normalizer,
+            spare: Arc::default(),
         }
     }
 
@@ -89,7 +98,7 @@ impl PageNormalizer {
         let at = |i: usize| (page.number + 1, i + 1);
         let out = match page.records {
             Records::Parsed(values) => {
-                let mut out = Rows::with_capacity(rows);
+                let mut out = self.rows(Bytes::new(), rows);
                 for (i, record) in values.into_iter().enumerate() {
                     let first = out.len();
                     let read = self.normalizer.normalize(record, &mut out);
@@ -98,7 +107,7 @@ impl PageNormalizer {
                 out
             }
             Records::Text { body, spans } => {
-                let mut out = Rows::of_body(body, rows);
+                let mut out = self.rows(body, rows);
                 for (i, span) in spans.into_iter().enumerate() {
                     let first = out.len();
                     let read = self.normalizer.normalize_json(span, &mut out);
@@ -108,6 +117,31 @@ impl PageNormalizer {
             }
         };
         Ok(NormalizedPage(out))
+    }
+
+    /// Rows for the records of `body`, with room for `n` rows: spare ones if there are any.
+    fn rows(&self, body: Bytes, n: usize) -> Rows {
+        let spare = self
+            .spare
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pop();
+        match spare {
+            Some(mut rows) => {
+                rows.reset(body);
+                rows
+            }
+            None => Rows::of_body(body, n),
+        }
+    }
+
+    /// Keeps `rows`, built, for a later page; their page body goes now.
+    fn give_back(&self, mut rows: Rows) {
+        rows.reset(Bytes::new());
+        let mut spare = self.spare.lock().unwrap_or_else(PoisonError::into_inner);
+        if spare.len() < SPARE_ROWS {
+            spare.push(rows);
+        }
     }
 
     /// Whether a record (page and record numbers `at`, its rows from `first` on) was read
@@ -189,6 +223,7 @@ impl PageDecoder {
         for (t, cells) in rows.iter() {
             self.tables[slots[t]].1.push(cells, &text, &names);
         }
+        self.normalizer.give_back(rows);
         let mut out = Vec::new();
         for (name, builder) in &mut self.tables {
             if let Some(batch) = builder.finish()? {

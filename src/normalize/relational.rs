@@ -148,11 +148,21 @@ impl Rows {
     /// Rows of records read from `body` (see [`Normalizer::normalize_json`]), with room for
     /// `n` rows. A body that is not UTF-8 throughout is still read: its strings are copied.
     pub fn of_body(body: Bytes, n: usize) -> Self {
-        Self {
-            body_is_text: std::str::from_utf8(&body).is_ok() && u32::try_from(body.len()).is_ok(),
-            body,
-            ..Self::with_capacity(n)
-        }
+        let mut rows = Self::with_capacity(n);
+        rows.reset(body);
+        rows
+    }
+
+    /// Empties the rows for the records of `body` (empty for parsed records), keeping their
+    /// buffers: a page's rows take megabytes, and fresh ones cost page faults on every page.
+    pub fn reset(&mut self, body: Bytes) {
+        self.tables.clear();
+        self.rows.clear();
+        self.cells.clear();
+        self.own.clear();
+        self.load_id = None;
+        self.body_is_text = std::str::from_utf8(&body).is_ok() && u32::try_from(body.len()).is_ok();
+        self.body = body;
     }
 
     /// Name ids of the tables the rows belong to, indexed by [`Rows::iter`]'s table numbers.
