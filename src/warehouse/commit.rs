@@ -75,11 +75,16 @@ pub enum CommitError {
 
 /// Applies `plan` to `load` and commits it; on any error the load is rolled back.
 pub fn commit(mut load: Load, plan: &CommitPlan) -> Result<(), CommitError> {
-    let applied = load
-        .flush()
-        .map_err(CommitError::from)
-        .and_then(|()| on_every_core(load.conn(), || apply(&load, plan)));
-    match applied.and_then(|()| Ok(load.commit()?)) {
+    let committed = load.flush().map_err(CommitError::from).and_then(|()| {
+        // `threads` belongs to the database, not the connection: a second one sets it back
+        // once this one has committed (the commit compresses whatever rows are not yet).
+        let settings = load.conn().try_clone()?;
+        on_every_core(&settings, move || {
+            apply(&load, plan)?;
+            Ok(load.commit()?)
+        })
+    });
+    match committed {
         Err(CommitError::Db(db)) if super::out_of_memory(&db) => Err(CommitError::OutOfMemory(db)),
         other => other,
     }
