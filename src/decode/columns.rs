@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use arrow::array::{
-    ArrayBuilder, ArrayRef, BooleanBuilder, Float64Builder, Int64Builder, StringBuilder,
+    Array, ArrayBuilder, ArrayRef, BooleanBuilder, Float64Builder, Int64Builder, StringBuilder,
     TimestampMicrosecondBuilder,
 };
 
@@ -100,14 +100,36 @@ impl ColumnBuilder {
         self.len() == 0
     }
 
-    /// The column so far, as an Arrow array; the builder starts empty again.
+    /// The column so far, as an Arrow array. The builder starts empty again, with room for as
+    /// many values as this batch had: Arrow's `finish` leaves it no capacity, and growing it
+    /// back by doubling on every page cost reallocations and fresh pages.
     pub fn finish(&mut self) -> ArrayRef {
         match self {
-            Self::Bool(b) => Arc::new(b.finish()),
-            Self::BigInt(b) => Arc::new(b.finish()),
-            Self::Double(b) => Arc::new(b.finish()),
-            Self::Text(b) => Arc::new(b.finish()),
-            Self::Timestamp(b) => Arc::new(b.finish()),
+            Self::Bool(b) => {
+                let array = b.finish();
+                *b = BooleanBuilder::with_capacity(array.len());
+                Arc::new(array)
+            }
+            Self::BigInt(b) => {
+                let array = b.finish();
+                *b = Int64Builder::with_capacity(array.len());
+                Arc::new(array)
+            }
+            Self::Double(b) => {
+                let array = b.finish();
+                *b = Float64Builder::with_capacity(array.len());
+                Arc::new(array)
+            }
+            Self::Text(b) => {
+                let array = b.finish();
+                *b = StringBuilder::with_capacity(array.len(), array.value_data().len());
+                Arc::new(array)
+            }
+            Self::Timestamp(b) => {
+                let array = b.finish();
+                *b = TimestampMicrosecondBuilder::with_capacity(array.len()).with_timezone("UTC");
+                Arc::new(array)
+            }
         }
     }
 }

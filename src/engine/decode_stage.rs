@@ -4,9 +4,8 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use bytes::Bytes;
-
 use arrow::record_batch::RecordBatch;
+use bytes::Bytes;
 
 use crate::decode::TableBuilder;
 use crate::hints::{TableHints, WriteDisposition};

@@ -347,7 +347,7 @@ mod tests {
     fn the_commit_runs_on_every_core_and_appending_goes_back_to_one_thread() {
         let default = threads(&crate::warehouse::connect_in_memory().unwrap());
         let conn = crate::warehouse::connect_in_memory().unwrap();
-        conn.execute_batch(super::super::writer::APPEND_THREADS)
+        conn.execute_batch(crate::warehouse::writer::APPEND_THREADS)
             .unwrap();
         assert_eq!(threads(&conn), 1);
         let failed = on_every_core(&conn, || {
