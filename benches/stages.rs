@@ -108,10 +108,13 @@ fn stages(c: &mut Criterion) {
         })
     });
     group.bench_function("load_into_duckdb", |b| {
-        // A warehouse file, as a sync writes one: appends go to its open load transaction,
-        // which appends every 10,000 rows of a table (so the mean is per page, amortised).
+        // A warehouse file, as a sync writes one (DuckDB on one thread while appending):
+        // appends go to its open load transaction, which appends every 10,000 rows of a table
+        // (so the mean is per page, amortised).
         let dir = tempfile::tempdir().unwrap();
         let conn = dango::warehouse::connect(&dir.path().join("warehouse.duckdb")).unwrap();
+        conn.execute_batch(dango::warehouse::writer::APPEND_THREADS)
+            .unwrap();
         let mut load = Load::begin(&conn, "bench", false).unwrap();
         b.iter(|| {
             for (table, batch) in &batches {

@@ -790,4 +790,40 @@ mod tests {
         let rows = run(json!(5), 1000, false);
         assert_eq!(rows[0].1["value"], json!(5));
     }
+
+    #[test]
+    fn plain_strings_point_into_the_body_and_escaped_ones_are_copied() {
+        let record = json!({"plain": "abc", "quoted": "a\"b", "accent": "café", "big": u64::MAX});
+        let rows = run(record.clone(), 1000, false);
+        assert_eq!(rows[0].1["quoted"], json!("a\"b"));
+        assert_eq!(rows[0].1["big"], json!(u64::MAX as f64));
+        let mut n = Normalizer::new("t", "1.5", 1000, false);
+        let text = br#"{"plain": "abc", "quoted": "a\"b", "accent": "caf\u00e9"}"#;
+        let (read, ok) = read_json(&mut n, text);
+        ok.unwrap();
+        let cells = read.row(0).unwrap();
+        let cell = |name: &str| {
+            cells[cells
+                .iter()
+                .position(|&(c, _)| c == n.names().id(name))
+                .unwrap()]
+            .1
+        };
+        assert_eq!(cell("plain"), Cell::Str(Text::Body { start: 11, len: 3 }));
+        assert!(matches!(cell("quoted"), Cell::Str(Text::Own { .. })));
+        assert_eq!(listed(&n, &read)[0].1["accent"], json!("café"));
+    }
+
+    #[test]
+    fn a_body_that_is_not_utf8_is_still_read_with_its_strings_copied() {
+        // An invalid byte outside the record: the envelope is skipped, never checked.
+        let body = b"{\"x\": \"\xff\", \"items\": [{\"a\": \"b\"}]}";
+        let start = body.len() - 12;
+        let mut rows = Rows::of_body(Bytes::from_static(body), 0);
+        let mut n = Normalizer::new("t", "1.5", 1000, false);
+        n.normalize_json(start..body.len() - 2, &mut rows).unwrap();
+        let cells = rows.row(0).unwrap();
+        assert!(matches!(cells[0], (_, Cell::Str(Text::Own { .. }))));
+        assert_eq!(listed(&n, &rows)[0].1["a"], json!("b"));
+    }
 }
