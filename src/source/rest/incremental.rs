@@ -6,11 +6,13 @@
 
 use std::cmp::Ordering;
 use std::collections::HashSet;
+use std::ops::Range;
 
 use serde::Deserialize;
 use serde_json::Value;
 
 use super::json_path;
+use super::selector::{simple_keys, value_at};
 use crate::normalize::relational::digest128;
 use crate::state::CursorState;
 
@@ -55,10 +57,23 @@ pub enum LastValueFunc {
 )]
 pub struct MissingCursor(pub String);
 
+/// Why a page's records could not be filtered.
+#[derive(Debug, thiserror::Error)]
+pub enum FilterError {
+    /// A record without the cursor field.
+    #[error(transparent)]
+    MissingCursor(#[from] MissingCursor),
+    /// A record's text could not be read (it was located as JSON, so this is a bug).
+    #[error("a record could not be read: {0}")]
+    Json(#[from] serde_json::Error),
+}
+
 /// The incremental state of one resource during one sync.
 #[derive(Debug, Clone)]
 pub struct Incremental {
     config: IncrementalConfig,
+    /// The cursor path as plain keys, when the cursor can be read from a record's text.
+    text_keys: Option<Vec<String>>,
     start: Option<Value>,
     boundary: HashSet<String>,
     last: Option<Value>,
@@ -77,6 +92,7 @@ impl Incremental {
             .map(|s| s.boundary.iter().cloned().collect())
             .unwrap_or_default();
         Self {
+            text_keys: simple_keys(&config.cursor_path),
             config,
             start,
             boundary,
@@ -115,18 +131,53 @@ impl Incremental {
     }
 
     /// Keeps the records that are new, and moves the boundary along.
-    pub fn filter(&mut self, records: Vec<Value>) -> Result<Vec<Value>, MissingCursor> {
+    pub fn filter(&mut self, records: Vec<Value>) -> Result<Vec<Value>, FilterError> {
+        let path = self.config.cursor_path.clone();
+        let cursor = |record: &Value| Ok(json_path::find(record, &path).cloned());
+        self.filter_by(records, cursor, |record| Ok(record_hash(record)))
+    }
+
+    /// Whether [`Incremental::filter_text`] can read this resource's cursor from the text.
+    pub fn reads_text(&self) -> bool {
+        self.text_keys.is_some()
+    }
+
+    /// [`Incremental::filter`] for records still in their page's text (`spans` of `body`):
+    /// only the cursor field of each is read, and a record is parsed only to be recognised at
+    /// the boundary. Returns the spans of the records kept.
+    pub fn filter_text(
+        &mut self,
+        body: &[u8],
+        spans: Vec<Range<usize>>,
+    ) -> Result<Vec<Range<usize>>, FilterError> {
+        let keys = self.text_keys.clone().unwrap_or_default();
+        let text = |span: &Range<usize>| body.get(span.clone()).unwrap_or_default();
+        let cursor = |span: &Range<usize>| value_at(text(span), &keys);
+        let hash = |span: &Range<usize>| {
+            serde_json::from_slice::<Value>(text(span)).map(|record| record_hash(&record))
+        };
+        self.filter_by(spans, cursor, hash)
+    }
+
+    /// The filter over records of any form: `cursor` reads a record's cursor, `hash` works
+    /// out its boundary hash, which is only needed for records at the old or the new boundary.
+    fn filter_by<R>(
+        &mut self,
+        records: Vec<R>,
+        cursor: impl Fn(&R) -> Result<Option<Value>, serde_json::Error>,
+        hash: impl Fn(&R) -> Result<String, serde_json::Error>,
+    ) -> Result<Vec<R>, FilterError> {
         let mut kept = Vec::with_capacity(records.len());
+        // Kept records at the newest value so far, hashed once the page is through: on a page
+        // sorted by the cursor, that is its last record, not each one in turn.
+        let mut at_last = Vec::new();
         for record in records {
-            let cursor = json_path::find(&record, &self.config.cursor_path)
-                .cloned()
-                .ok_or_else(|| MissingCursor(self.config.cursor_path.clone()))?;
+            let cursor =
+                cursor(&record)?.ok_or_else(|| MissingCursor(self.config.cursor_path.clone()))?;
             if let Some(start) = &self.start {
                 match self.newer(&cursor, start) {
                     Some(Ordering::Less) => continue,
-                    Some(Ordering::Equal) if self.boundary.contains(&record_hash(&record)) => {
-                        continue;
-                    }
+                    Some(Ordering::Equal) if self.boundary.contains(&hash(&record)?) => continue,
                     _ => {}
                 }
             }
@@ -137,21 +188,22 @@ impl Incremental {
             {
                 continue;
             }
-            self.track(&cursor, &record);
+            match self.last.as_ref().map(|last| self.newer(&cursor, last)) {
+                None | Some(Some(Ordering::Greater)) => {
+                    self.last = Some(cursor);
+                    self.last_hashes.clear();
+                    at_last.clear();
+                    at_last.push(kept.len());
+                }
+                Some(Some(Ordering::Equal)) => at_last.push(kept.len()),
+                _ => {}
+            }
             kept.push(record);
         }
-        Ok(kept)
-    }
-
-    fn track(&mut self, cursor: &Value, record: &Value) {
-        match self.last.as_ref().map(|last| self.newer(cursor, last)) {
-            None | Some(Some(Ordering::Greater)) => {
-                self.last = Some(cursor.clone());
-                self.last_hashes = vec![record_hash(record)];
-            }
-            Some(Some(Ordering::Equal)) => self.last_hashes.push(record_hash(record)),
-            _ => {}
+        for i in at_last {
+            self.last_hashes.push(hash(&kept[i])?);
         }
+        Ok(kept)
     }
 
     /// Compares `a` with `b` in the "newer" direction: `Greater` means `a` is newer.
@@ -279,5 +331,78 @@ mod tests {
     fn a_record_without_the_cursor_is_an_error() {
         let mut inc = Incremental::new(config(), None);
         assert!(inc.filter(vec![json!({"id": 1})]).is_err());
+        let (body, spans) = page(&[json!({"id": 1, "updated_at": null})]);
+        assert!(inc.filter_text(&body, spans).is_err());
+    }
+
+    /// `records` as a page body (a list, spaced as an API might) and their spans in it.
+    fn page(records: &[Value]) -> (Vec<u8>, Vec<Range<usize>>) {
+        let mut body = b"[ ".to_vec();
+        let mut spans = Vec::new();
+        for record in records {
+            let start = body.len();
+            body.extend(serde_json::to_vec(record).unwrap());
+            spans.push(start..body.len());
+            body.extend(b" ,\n ");
+        }
+        (body, spans)
+    }
+
+    #[test]
+    fn records_read_as_text_are_filtered_as_parsed_ones_are() {
+        let mut end = config();
+        end.end_value = Some(json!("2024-01-04"));
+        let mut min = config();
+        min.last_value_func = LastValueFunc::Min;
+        let mut nested = config();
+        nested.cursor_path = "$.meta.at".into();
+        let flat = |id, at: &str| json!({"id": id, "updated_at": at, "meta": {"at": at}});
+        let pages = [
+            vec![
+                flat(1, "2024-01-01"),
+                flat(2, "2024-01-03"),
+                flat(3, "2024-01-03"),
+            ],
+            vec![
+                flat(3, "2024-01-03"),
+                flat(4, "2024-01-04"),
+                flat(5, "2024-01-02"),
+            ],
+        ];
+        for cfg in [config(), end, min, nested] {
+            let (mut parsed, mut read) = (Incremental::new(cfg.clone(), None), None);
+            for records in &pages {
+                let kept = parsed.filter(records.clone()).unwrap();
+                let text = read.get_or_insert_with(|| Incremental::new(cfg.clone(), None));
+                let (body, spans) = page(records);
+                let spans = text.filter_text(&body, spans).unwrap();
+                let kept_text: Vec<Value> = spans
+                    .iter()
+                    .map(|s| serde_json::from_slice(&body[s.clone()]).unwrap())
+                    .collect();
+                assert_eq!(kept, kept_text, "{cfg:?}");
+            }
+            let (parsed, read) = (parsed.state("r"), read.unwrap().state("r"));
+            assert_eq!(
+                parsed.as_ref().map(|s| &s.boundary),
+                read.as_ref().map(|s| &s.boundary)
+            );
+            assert_eq!(parsed.map(|s| s.last_value), read.map(|s| s.last_value));
+        }
+        // The boundary is carried over from a state saved by either path.
+        let mut first = Incremental::new(config(), None);
+        let (body, spans) = page(&pages[0]);
+        first.filter_text(&body, spans).unwrap();
+        let saved = first.state("r").unwrap();
+        assert_eq!(saved.boundary.len(), 2);
+        let mut next = Incremental::new(config(), Some(&saved));
+        let (body, spans) = page(&pages[1]);
+        let kept = next.filter_text(&body, spans.clone()).unwrap();
+        assert_eq!(kept, spans[1..2]);
+        let indexed = IncrementalConfig {
+            cursor_path: "items[0].at".into(),
+            ..config()
+        };
+        assert!(!Incremental::new(indexed, None).reads_text());
     }
 }

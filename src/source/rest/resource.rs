@@ -312,7 +312,19 @@ impl RestResource {
         run.stats.parse += parse_time;
         // Paginators judge the page by what the API sent; incremental filtering comes after.
         let count = records.len();
-        if run.incremental.is_some() || !run.capture.is_empty() || !extra.is_empty() {
+        let looks_inside = !run.capture.is_empty() || !extra.is_empty();
+        if let (Some(inc), Records::Text { body, spans }, false) =
+            (run.incremental.as_mut(), &mut records, looks_inside)
+            && inc.reads_text()
+        {
+            // The cursor is read from each record's text; the records stay text.
+            *spans = inc.filter_text(body, std::mem::take(spans)).map_err(|e| {
+                FetchError::Incremental {
+                    url: self.redactor.redact(url.as_str()),
+                    reason: e.to_string(),
+                }
+            })?;
+        } else if run.incremental.is_some() || looks_inside {
             // These steps look inside the records, so they are parsed here.
             let mut values = records.into_values().map_err(|_| FetchError::NotJson {
                 url: self.redactor.redact(url.as_str()),

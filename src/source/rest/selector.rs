@@ -244,7 +244,7 @@ pub fn take_records(
 }
 
 /// The keys of a plain dotted path (`data.items`, `$.payload.items`), if it is one.
-fn simple_keys(path: &str) -> Option<Vec<String>> {
+pub fn simple_keys(path: &str) -> Option<Vec<String>> {
     let path = path.trim();
     let path = path.strip_prefix('$').unwrap_or(path);
     let path = path.strip_prefix('.').unwrap_or(path);
@@ -255,6 +255,90 @@ fn simple_keys(path: &str) -> Option<Vec<String>> {
                 .all(|c| c.is_alphanumeric() || c == '_' || c == '-')
     };
     keys.iter().all(plain).then_some(keys)
+}
+
+/// The value at `keys` (see [`simple_keys`]) of the JSON in `text`, read without building the
+/// rest of it; `None` if there is none or it is null, as [`json_path::find`] has it.
+pub fn value_at(text: &[u8], keys: &[String]) -> Result<Option<Value>, serde_json::Error> {
+    let mut de = serde_json::Deserializer::from_slice(text);
+    let found = Pick { keys }.deserialize(&mut de)?;
+    de.end()?;
+    Ok(found.filter(|v| !v.is_null()))
+}
+
+/// Reads the value at `keys` and skips everything else.
+struct Pick<'k> {
+    keys: &'k [String],
+}
+
+impl<'de> DeserializeSeed<'de> for Pick<'_> {
+    type Value = Option<Value>;
+
+    fn deserialize<D: Deserializer<'de>>(self, de: D) -> Result<Option<Value>, D::Error> {
+        de.deserialize_any(self)
+    }
+}
+
+impl Pick<'_> {
+    fn scalar<E>(self, _: Leaf<'_>) -> Result<Option<Value>, E> {
+        Ok(None)
+    }
+}
+
+impl<'de> Visitor<'de> for Pick<'_> {
+    type Value = Option<Value>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    crate::json::visit_scalars!();
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Option<Value>, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(None)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Option<Value>, A::Error> {
+        let Some((first, deeper)) = self.keys.split_first() else {
+            return Ok(None);
+        };
+        // A repeated key: the last one counts, as in a parsed object.
+        let mut found = None;
+        while let Some(is_first) = map.next_key_seed(KeyIs(first))? {
+            match (is_first, deeper) {
+                (true, []) => found = Some(map.next_value::<Value>()?),
+                (true, _) => found = map.next_value_seed(Pick { keys: deeper })?,
+                (false, _) => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(found)
+    }
+}
+
+/// Reads an object key as whether it is the given one, without keeping it.
+struct KeyIs<'k>(&'k str);
+
+impl<'de> DeserializeSeed<'de> for KeyIs<'_> {
+    type Value = bool;
+
+    fn deserialize<D: Deserializer<'de>>(self, de: D) -> Result<bool, D::Error> {
+        de.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for KeyIs<'_> {
+    type Value = bool;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an object key")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, key: &str) -> Result<bool, E> {
+        Ok(key == self.0)
+    }
 }
 
 fn top_level_keys(body: &Value) -> String {
@@ -424,5 +508,39 @@ mod tests {
             locate_records(br#"{"data": [1, }"#, None),
             Err(LocateError::NotJson(_))
         ));
+    }
+
+    #[test]
+    fn a_value_read_from_the_text_is_the_one_the_json_path_finds() {
+        let records = [
+            json!({"at": "2024-01-02", "id": 1}),
+            json!({"id": 1, "meta": {"at": 5, "x": [1, {"at": 0}]}}),
+            json!({"meta": {"at": null}}),
+            json!({"meta": "flat"}),
+            json!([{"at": 1}]),
+            json!(7),
+        ];
+        let paths = ["at", "$.at", "meta.at", "$.meta.x", "missing"];
+        for record in &records {
+            let text = serde_json::to_vec(record).unwrap();
+            for path in paths {
+                let keys = simple_keys(path).unwrap();
+                let found = value_at(&text, &keys).unwrap();
+                assert_eq!(
+                    found.as_ref(),
+                    json_path::find(record, path),
+                    "{path} in {record}"
+                );
+            }
+        }
+        // A repeated key: the last one counts, as when parsed.
+        let keys = simple_keys("at").unwrap();
+        let repeated = value_at(br#"{"at": 1, "z": {"at": 3}, "at": 2}"#, &keys).unwrap();
+        assert_eq!(repeated, Some(json!(2)));
+        assert!(value_at(br#"{"at": "#, &keys).is_err());
+        // Keys with `-`, which dlt's JSONPath reads as plain names (the JSONPath crate does not).
+        let dashed = simple_keys("a-b.c_d").unwrap();
+        let found = value_at(br#"{"a-b": {"c_d": true}}"#, &dashed).unwrap();
+        assert_eq!(found, Some(json!(true)));
     }
 }
