@@ -240,8 +240,9 @@ fn a_load_beyond_the_memory_limit_spills_and_a_bad_limit_is_named() {
         "no request before the warehouse opens"
     );
 
-    // A budget too small for the load fails it whole, saying which setting to raise.
-    let tight = sync_with_memory_limit(&p, "8MB");
+    // A budget too small for the load fails it whole, saying which setting to raise. It fails
+    // while pages are still coming (this once left the fetcher waiting forever for room).
+    let tight = sync_with_memory_limit(&p, "4MB");
     assert!(!tight.status.success());
     let out = String::from_utf8_lossy(&tight.stdout);
     assert!(out.contains("DANGO_MEMORY_LIMIT higher"), "{out}");

@@ -13,7 +13,7 @@ use tokio::sync::mpsc;
 
 use super::decode_stage::{DecodeError, PageDecoder};
 use super::plan::ResourcePlan;
-use crate::dedupe::{DedupeError, latest_per_key};
+use crate::dedupe::{DedupeError, KeyLedger, latest_per_key};
 use crate::hints::WriteDisposition;
 use crate::source::Page;
 use crate::source::rest::{FetchError, FetchInput, FetchOutcome, ParentRows};
@@ -208,6 +208,8 @@ pub async fn run_resource(
         Ok::<_, ResourceError>(busy)
     });
     let mut times = StageTimes::default();
+    // Whether any key came in two batches, so the commit knows if it has duplicates to rank.
+    let mut ledger = KeyLedger::default();
     let built = async {
         let hints = load_hints;
         while let Some(page) = normalized.next().await {
@@ -225,6 +227,7 @@ pub async fn run_resource(
                 let batch = if dedupe && table == hints.table_name {
                     let started = Instant::now();
                     let batch = latest_per_key(&ctx, batch, &hints.primary_key).await?;
+                    ledger.record(&batch, &hints.primary_key)?;
                     times.dedupe += started.elapsed();
                     batch
                 } else {
@@ -240,8 +243,10 @@ pub async fn run_resource(
     }
     .await;
     drop(batches_tx);
+    // Pages still coming go nowhere now: dropping their receiver stops the fetcher, which
+    // would otherwise wait forever for room after a failed load or build.
+    drop(normalized);
     let loaded = writer.await?;
-    // A failed load dropped the receiver, which stops the fetcher; report the first failure.
     let fetched = fetch.await?;
     // A writer failure is the cause of any build failure that follows it (a closed channel).
     times.load = loaded?;
@@ -251,10 +256,12 @@ pub async fn run_resource(
         captured,
         cursor,
     } = fetched?;
+    let keys_unique = tokio::task::spawn_blocking(move || ledger.unique()).await?;
     let commit = ResourceCommit {
         hints: hints.clone(),
         tables: decoder.loaded_tables(),
         cursor,
+        keys_unique,
     };
     times.parse = stats.parse;
     tracing::info!(

@@ -30,6 +30,9 @@ pub struct ResourceCommit {
     pub tables: Vec<LoadedTable>,
     /// The incremental cursor to save with the rows.
     pub cursor: Option<CursorState>,
+    /// Whether no primary key came twice in this load (see `dedupe::KeyLedger`): then no new
+    /// row supersedes another, and the commit skips ranking them.
+    pub keys_unique: bool,
 }
 
 /// Everything one source's commit applies.
@@ -145,7 +148,7 @@ fn apply_resource(
         WriteDisposition::Merge if has_keys(&resource.hints) && root_loaded => {
             let conn = load.conn();
             // Only a merge key: every new row stays, as in dlt.
-            if !resource.hints.primary_key.is_empty() {
+            if !resource.hints.primary_key.is_empty() && !resource.keys_unique {
                 drop_superseded(conn, &rows, resource, ordinal)?;
             }
             // A table empty before this load (a first sync, however big) has nothing to
