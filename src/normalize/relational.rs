@@ -12,16 +12,17 @@ use std::collections::HashMap;
 use std::ops::Range;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD_NO_PAD;
-use bytes::Bytes;
-use rand::RngCore;
 use serde_json::Value;
-use tiny_keccak::{Hasher as _, Shake, Xof};
 
 use super::naming::{join_path, normalize_identifier};
 
+mod ids;
 mod read;
+mod rows;
+
+use ids::RowId;
+pub use ids::digest128;
+pub use rows::{Cell, PageText, Rows, Text};
 
 /// A column or table name, shared by everything that refers to it.
 pub type Name = Arc<str>;
@@ -44,222 +45,6 @@ pub mod columns {
     pub const VALUE: &str = "value";
     /// Key of the row dlt puts between a list and a list inside it.
     pub const LIST: &str = "list";
-}
-
-/// Length in bytes of the digests behind `_dlt_id` (14 base64 characters).
-const DLT_ID_BYTES: usize = 10;
-
-/// Characters of a `_dlt_id`: [`DLT_ID_BYTES`] in unpadded base64.
-const DLT_ID_CHARS: usize = (DLT_ID_BYTES * 4).div_ceil(3);
-
-/// Where a string cell's text is: a span of the page body the records were read from, or of
-/// the text the normaliser wrote itself (escaped strings, ids, JSON kept whole).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Text {
-    /// `len` bytes of the page body from `start`.
-    Body {
-        /// First byte.
-        start: u32,
-        /// Length in bytes.
-        len: u32,
-    },
-    /// `len` bytes of the normaliser's own text from `start`.
-    Own {
-        /// First byte.
-        start: u32,
-        /// Length in bytes.
-        len: u32,
-    },
-}
-
-/// The value of one cell of a row. Strings are [`Text`] spans, so cells are small and plain.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Cell {
-    /// JSON `null`.
-    Null,
-    /// `true` or `false`.
-    Bool(bool),
-    /// An integer that fits `i64`.
-    Int(i64),
-    /// Any other number.
-    Double(f64),
-    /// A string.
-    Str(Text),
-    /// An object or list beyond the nesting limit, kept whole as JSON text.
-    Json(Text),
-}
-
-/// The texts [`Text`] spans point into, for one page of rows.
-#[derive(Debug, Clone, Copy)]
-pub struct PageText<'a> {
-    body: &'a str,
-    own: &'a str,
-}
-
-impl<'a> PageText<'a> {
-    /// The string `text` spans (empty for a span that is out of range, which never happens
-    /// for the spans of the same [`Rows`]).
-    pub fn get(&self, text: Text) -> &'a str {
-        let (source, start, len) = match text {
-            Text::Body { start, len } => (self.body, start, len),
-            Text::Own { start, len } => (self.own, start, len),
-        };
-        let start = start as usize;
-        source.get(start..start + len as usize).unwrap_or_default()
-    }
-}
-
-/// Where each row of [`Rows`] is: its table and its run of cells.
-#[derive(Debug, Clone, Copy, Default)]
-struct RowEntry {
-    table: usize,
-    cells: (usize, usize),
-}
-
-/// Rows of a resource's root and child tables, in the order dlt emits them: each record's root
-/// row first, and every row before the rows of the lists inside it. Each row is a run of
-/// (column id, cell) pairs in dlt's column order; ids are names of the normaliser's [`Names`].
-#[derive(Debug, Default)]
-pub struct Rows {
-    /// Name ids of the tables the rows belong to, in order of first appearance.
-    tables: Vec<u32>,
-    rows: Vec<RowEntry>,
-    cells: Vec<(u32, Cell)>,
-    /// The page body the records are read from.
-    body: Bytes,
-    /// Whether `body` is UTF-8 throughout: only then do cells point into it.
-    body_is_text: bool,
-    /// Text the normaliser wrote.
-    own: String,
-    /// This page's `_dlt_load_id`, once written to `own`.
-    load_id: Option<Text>,
-}
-
-impl Rows {
-    /// Rows of records parsed into values, with room for `n` rows.
-    pub fn with_capacity(n: usize) -> Self {
-        Self {
-            rows: Vec::with_capacity(n),
-            cells: Vec::with_capacity(n * 8),
-            ..Self::default()
-        }
-    }
-
-    /// Rows of records read from `body` (see [`Normalizer::normalize_json`]), with room for
-    /// `n` rows. A body that is not UTF-8 throughout is still read: its strings are copied.
-    pub fn of_body(body: Bytes, n: usize) -> Self {
-        let mut rows = Self::with_capacity(n);
-        rows.reset(body);
-        rows
-    }
-
-    /// Empties the rows for the records of `body` (empty for parsed records), keeping their
-    /// buffers: a page's rows take megabytes, and fresh ones cost page faults on every page.
-    pub fn reset(&mut self, body: Bytes) {
-        self.tables.clear();
-        self.rows.clear();
-        self.cells.clear();
-        self.own.clear();
-        self.load_id = None;
-        self.body_is_text = std::str::from_utf8(&body).is_ok() && u32::try_from(body.len()).is_ok();
-        self.body = body;
-    }
-
-    /// Name ids of the tables the rows belong to, indexed by [`Rows::iter`]'s table numbers.
-    pub fn tables(&self) -> &[u32] {
-        &self.tables
-    }
-
-    /// Rows so far.
-    pub fn len(&self) -> usize {
-        self.rows.len()
-    }
-
-    /// Whether there are no rows.
-    pub fn is_empty(&self) -> bool {
-        self.rows.is_empty()
-    }
-
-    /// Each row's table number (an index of [`Rows::tables`]) and cells, in order.
-    pub fn iter(&self) -> impl Iterator<Item = (usize, &[(u32, Cell)])> + '_ {
-        self.rows.iter().map(|r| (r.table, self.cells_of(r)))
-    }
-
-    /// The cells of row `i`.
-    pub fn row(&self, i: usize) -> Option<&[(u32, Cell)]> {
-        self.rows.get(i).map(|r| self.cells_of(r))
-    }
-
-    fn cells_of(&self, row: &RowEntry) -> &[(u32, Cell)] {
-        self.cells.get(row.cells.0..row.cells.1).unwrap_or_default()
-    }
-
-    /// The texts the rows' string cells point into.
-    pub fn text(&self) -> PageText<'_> {
-        PageText {
-            // Checked when the rows were made: a body that is not UTF-8 has no cells in it.
-            body: match self.body_is_text {
-                true => std::str::from_utf8(&self.body).unwrap_or_default(),
-                false => "",
-            },
-            own: &self.own,
-        }
-    }
-
-    /// Holds the place of a row of `table` still being read, so that it comes before the
-    /// child rows read inside it.
-    fn reserve(&mut self, table: u32) -> usize {
-        // A page touches a handful of tables: a scan beats hashing.
-        let table = match self.tables.iter().position(|&t| t == table) {
-            Some(t) => t,
-            None => {
-                self.tables.push(table);
-                self.tables.len() - 1
-            }
-        };
-        self.rows.push(RowEntry {
-            table,
-            cells: (0, 0),
-        });
-        self.rows.len() - 1
-    }
-
-    /// Ends the row [`Rows::reserve`] held `slot` for: its cells are those from `start` on.
-    fn fill(&mut self, slot: usize, start: usize) {
-        let end = self.cells.len();
-        if let Some(row) = self.rows.get_mut(slot) {
-            row.cells = (start, end);
-        }
-    }
-
-    /// `text` written to the rows' own text.
-    fn write(&mut self, text: &str) -> Option<Text> {
-        let start = u32::try_from(self.own.len()).ok()?;
-        let len = u32::try_from(text.len()).ok()?;
-        start.checked_add(len)?;
-        self.own.push_str(text);
-        Some(Text::Own { start, len })
-    }
-
-    /// `s`, a string of the body `body` records are being read from: its span if the body is
-    /// this page's, a copy otherwise (strings with escapes, parsed values).
-    fn locate(&mut self, s: &str, body: Range<usize>) -> Option<Text> {
-        let at = s.as_ptr() as usize;
-        if self.body_is_text && at >= body.start && at + s.len() <= body.end {
-            let start = u32::try_from(at - body.start).ok()?;
-            let len = u32::try_from(s.len()).ok()?;
-            return Some(Text::Body { start, len });
-        }
-        self.write(s)
-    }
-
-    /// This page's `_dlt_load_id`, written once.
-    fn load_id(&mut self, load_id: &str) -> Option<Text> {
-        if self.load_id.is_none() {
-            self.load_id = self.write(load_id);
-        }
-        self.load_id
-    }
 }
 
 /// Every name the normalisers of one resource have made, by id. Shared by the clones that
@@ -488,69 +273,10 @@ impl Normalizer {
     }
 }
 
-/// A `_dlt_id` in text, kept on the stack.
-#[derive(Clone, Copy)]
-struct RowId([u8; DLT_ID_CHARS]);
-
-impl RowId {
-    /// A random root row id.
-    fn random() -> Self {
-        let mut bytes = [0u8; DLT_ID_BYTES];
-        rand::rng().fill_bytes(&mut bytes);
-        Self::of(&bytes)
-    }
-
-    /// A child row's id: dlt's `digest128(f"{parent}_{table}_{idx}", 10)`.
-    fn child(parent: &str, table: &str, idx: usize) -> Self {
-        let mut idx_text = itoa::Buffer::new();
-        let mut digest = [0u8; DLT_ID_BYTES];
-        shake128(
-            &[
-                parent.as_bytes(),
-                b"_",
-                table.as_bytes(),
-                b"_",
-                idx_text.format(idx).as_bytes(),
-            ],
-            &mut digest,
-        );
-        Self::of(&digest)
-    }
-
-    fn of(bytes: &[u8; DLT_ID_BYTES]) -> Self {
-        let mut text = [0u8; DLT_ID_CHARS];
-        // The buffer is exactly the encoded length, so encoding cannot fail.
-        let _ = STANDARD_NO_PAD.encode_slice(bytes, &mut text);
-        Self(text)
-    }
-
-    fn as_str(&self) -> &str {
-        // Base64 is ASCII.
-        std::str::from_utf8(&self.0).unwrap_or_default()
-    }
-}
-
-/// dlt's `digest128`: the first `len` bytes of the SHAKE-128 digest of the concatenated
-/// `parts`, in unpadded base64.
-pub fn digest128(parts: &[&[u8]], len: usize) -> String {
-    let mut digest = [0u8; 32];
-    let digest = &mut digest[..len.min(32)];
-    shake128(parts, digest);
-    STANDARD_NO_PAD.encode(digest)
-}
-
-/// Fills `out` with the SHAKE-128 digest of the concatenated `parts`.
-fn shake128(parts: &[&[u8]], out: &mut [u8]) {
-    let mut shake = Shake::v128();
-    for part in parts {
-        shake.update(part);
-    }
-    shake.squeeze(out);
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bytes::Bytes;
     use serde_json::json;
 
     /// A row as (column, value) pairs, for assertions.
