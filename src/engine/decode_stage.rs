@@ -93,11 +93,11 @@ impl PageNormalizer {
     /// The rows of `page`'s records; a `merge` record without its primary key is an error.
     pub fn normalize(&mut self, page: Page) -> Result<NormalizedPage, DecodeError> {
         // Most records bring a root row and a few child rows.
-        let rows = page.records.len() * 4;
+        let capacity = page.records.len() * 4;
         let at = |i: usize| (page.number + 1, i + 1);
         let out = match page.records {
             Records::Parsed(values) => {
-                let mut out = self.rows(Bytes::new(), rows);
+                let mut out = self.rows(Bytes::new(), capacity);
                 for (i, record) in values.into_iter().enumerate() {
                     let first = out.len();
                     let read = self.normalizer.normalize(record, &mut out);
@@ -106,7 +106,7 @@ impl PageNormalizer {
                 out
             }
             Records::Text { body, spans } => {
-                let mut out = self.rows(body, rows);
+                let mut out = self.rows(body, capacity);
                 for (i, span) in spans.into_iter().enumerate() {
                     let first = out.len();
                     let read = self.normalizer.normalize_json(span, &mut out);

@@ -90,20 +90,15 @@ pub struct Rows {
 }
 
 impl Rows {
-    /// Rows of records parsed into values, with room for `n` rows.
-    pub fn with_capacity(n: usize) -> Self {
-        Self {
-            rows: Vec::with_capacity(n),
-            cells: Vec::with_capacity(n * 8),
-            ..Self::default()
-        }
-    }
-
     /// Rows of records read from `body` (see
     /// [`Normalizer::normalize_json`](super::Normalizer::normalize_json)), with room for `n`
     /// rows. A body that is not UTF-8 throughout is still read: its strings are copied.
     pub fn of_body(body: Bytes, n: usize) -> Self {
-        let mut rows = Self::with_capacity(n);
+        let mut rows = Self {
+            rows: Vec::with_capacity(n),
+            cells: Vec::with_capacity(n * 8),
+            ..Self::default()
+        };
         rows.reset(body);
         rows
     }
