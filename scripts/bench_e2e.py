@@ -12,6 +12,7 @@ Needs `pip install 'dlt[duckdb]'` (scripts/setup.sh installs it).
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -136,6 +137,8 @@ def main():
             lambda i: [sys.executable, floor, os.path.join(work, f"floor_{i}.duckdb"), pages])
     finally:
         server.kill()
+        # A 1M-order run leaves gigabytes of pages and warehouses behind.
+        shutil.rmtree(work, ignore_errors=True)
 
     ours = results[0][1]
     print(f"\n{args.orders:,} orders (~{int(args.orders * 2.5):,} line items), 1,000 per page, "

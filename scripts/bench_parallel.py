@@ -12,6 +12,7 @@ total is known:
 """
 import argparse
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -79,6 +80,8 @@ def main():
             rows.append((kind, seconds[1], seconds[8]))
     finally:
         server.kill()
+        # A 1M-order run leaves gigabytes of pages and warehouses behind.
+        shutil.rmtree(work, ignore_errors=True)
     print(f"\n{RESOURCES} resources x 10 pages, {args.latency_ms} ms latency per request, "
           f"median of {args.repeat}, {os.cpu_count()} cores")
     print(f"{'pagination':<12}{'--parallel 1 s':>16}{'--parallel 8 s':>16}{'speed-up':>10}")
