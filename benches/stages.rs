@@ -1,6 +1,6 @@
 //! Per-stage benchmarks on a page of mock orders (nested, ~2.5 line items each), in pipeline
 //! order: locate the records in the response body, normalize them from the text, normalize +
-//! Arrow decode, dedupe in DataFusion, and load into DuckDB (an insert scanning the batches). `parse_values`
+//! Arrow decode, dedupe in DataFusion, and load into DuckDB through the appender. `parse_values`
 //! times what the records cost parsed into a tree first, which Dango now does only when a fetch
 //! step must look inside them (incremental cursors, dependents).
 

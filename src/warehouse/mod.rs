@@ -4,7 +4,6 @@
 pub mod catalog;
 pub mod commit;
 pub mod load;
-pub mod scan;
 pub mod sql;
 pub mod writer;
 
@@ -27,17 +26,12 @@ pub fn connect_with_limit(
     path: &std::path::Path,
     limit: &str,
 ) -> duckdb::Result<duckdb::Connection> {
-    let conn = duckdb::Connection::open_with_flags(path, offline_config(limit)?)?;
-    scan::register(&conn)?;
-    Ok(conn)
+    duckdb::Connection::open_with_flags(path, offline_config(limit)?)
 }
 
 /// An in-memory database with the same settings as [`connect`].
 pub fn connect_in_memory() -> duckdb::Result<duckdb::Connection> {
-    let conn =
-        duckdb::Connection::open_in_memory_with_flags(offline_config(DEFAULT_MEMORY_LIMIT)?)?;
-    scan::register(&conn)?;
-    Ok(conn)
+    duckdb::Connection::open_in_memory_with_flags(offline_config(DEFAULT_MEMORY_LIMIT)?)
 }
 
 /// DuckDB's memory budget unless `DANGO_MEMORY_LIMIT` says otherwise (any DuckDB size, such as
