@@ -15,6 +15,7 @@ use super::catalog::{SchemaColumns, schema_columns};
 use super::sql::{ident, qualified};
 use crate::decode::DltType;
 use crate::decode::table::field_dlt_type;
+use crate::normalize::relational::columns::{DLT_ID, DLT_PARENT_ID, DLT_ROOT_ID};
 
 /// Rows of a table held back before they are appended. DuckDB runs a query for every
 /// appender flush, so a flush every few pages rather than every page saves about a fifth of
@@ -36,6 +37,8 @@ pub struct Load {
     replaced: HashMap<String, i64>,
     /// Batches of each table not yet appended, all of one schema.
     held: HashMap<String, Vec<RecordBatch>>,
+    /// Whether the file's storage format takes [`id_compression`]'s methods.
+    compress_ids: bool,
 }
 
 impl Load {
@@ -52,7 +55,9 @@ impl Load {
             columns: HashMap::new(),
             replaced: HashMap::new(),
             held: HashMap::new(),
+            compress_ids: false,
         };
+        load.compress_ids = takes_id_compression(&load.conn)?;
         if full_refresh {
             load.conn
                 .execute_batch(&format!("DROP SCHEMA IF EXISTS {} CASCADE", ident(dataset)))?;
@@ -160,7 +165,15 @@ impl Load {
                         } else {
                             ""
                         };
-                        format!("{} {}{not_null}", ident(f.name()), column_type(f))
+                        let compression = id_compression(f.name())
+                            .filter(|_| self.compress_ids)
+                            .map(|c| format!(" USING COMPRESSION {c}"))
+                            .unwrap_or_default();
+                        format!(
+                            "{} {}{not_null}{compression}",
+                            ident(f.name()),
+                            column_type(f)
+                        )
                     })
                     .collect();
                 self.conn
@@ -228,7 +241,120 @@ impl Drop for Load {
     }
 }
 
+/// The compression of dlt's id columns, named when their table is created. DuckDB otherwise
+/// tries every method on every row group of every column, and on these that is wasted: a
+/// row's own id is unique, so a dictionary never pays, and a parent's or root's id repeats
+/// once per child, so a dictionary always does. Naming them made DuckDB store the three tables
+/// of a 1M-order sync 15% faster on one thread (4.97–5.15 s against 5.83–6.04 s), in a file 5%
+/// smaller.
+fn id_compression(column: &str) -> Option<&'static str> {
+    match column {
+        DLT_ID => Some("fsst"),
+        DLT_PARENT_ID | DLT_ROOT_ID => Some("dictionary"),
+        _ => None,
+    }
+}
+
+/// Whether the database's storage format still writes [`id_compression`]'s methods: from
+/// format v1.3.0 on, DuckDB merged them into one (`dict_fsst`) and refuses to be told either.
+/// DuckDB writes v1.0.0 unless a file was made with a newer one.
+fn takes_id_compression(conn: &Connection) -> duckdb::Result<bool> {
+    let version: Option<String> = conn.query_row(
+        "SELECT tags['storage_version'] FROM duckdb_databases() \
+         WHERE database_name = current_database()",
+        [],
+        |r| r.get(0),
+    )?;
+    let Some(version) = version else {
+        return Ok(false);
+    };
+    let mut parts = version
+        .trim_start_matches('v')
+        .trim_end_matches('+')
+        .split('.')
+        .map(|p| p.parse::<u32>().ok());
+    Ok(matches!(
+        (parts.next().flatten(), parts.next().flatten()),
+        (Some(0), Some(_)) | (Some(1), Some(0..=2))
+    ))
+}
+
 /// The DuckDB type of the column for Arrow field `f` (its dlt type is in the field's metadata).
 fn column_type(f: &arrow::datatypes::Field) -> &'static str {
     field_dlt_type(f).unwrap_or(DltType::Text).duckdb_type()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use arrow::array::{ArrayRef, StringArray};
+    use arrow::datatypes::{DataType, Field, Schema};
+
+    use super::*;
+
+    /// A child table's batch in which every row has a parent of its own, so that DuckDB, left
+    /// to choose, would not pick a dictionary for the parent ids.
+    fn children(rows: usize) -> RecordBatch {
+        let id = |prefix: &str, i: usize| format!("{prefix}{:013x}", i.wrapping_mul(0x9e37_79b9));
+        let column = |prefix: &str| -> ArrayRef {
+            Arc::new(StringArray::from_iter_values(
+                (0..rows).map(|i| id(prefix, i)),
+            ))
+        };
+        let schema = Schema::new(vec![
+            Field::new("value", DataType::Utf8, false),
+            Field::new(DLT_PARENT_ID, DataType::Utf8, false),
+            Field::new(DLT_ID, DataType::Utf8, false),
+        ]);
+        let columns = vec![column("v"), column("p"), column("c")];
+        RecordBatch::try_new(Arc::new(schema), columns).unwrap()
+    }
+
+    fn compression(conn: &Connection, column: &str) -> Vec<String> {
+        let mut stmt = conn
+            .prepare(
+                "SELECT DISTINCT compression FROM pragma_storage_info('ds.t__items') \
+                 WHERE column_name = ? AND segment_type = 'VARCHAR' ORDER BY 1",
+            )
+            .unwrap();
+        stmt.query_map([column], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    }
+
+    #[test]
+    fn dlt_id_columns_are_created_with_their_compression() {
+        let dir = tempfile::tempdir().unwrap();
+        let main = crate::warehouse::connect(&dir.path().join("w.duckdb")).unwrap();
+        let mut load = Load::begin(&main, "ds", false).unwrap();
+        assert!(load.compress_ids);
+        load.append("t__items", children(200_000)).unwrap();
+        load.flush().unwrap();
+        load.commit().unwrap();
+        main.execute_batch("CHECKPOINT").unwrap();
+        assert_eq!(compression(&main, DLT_PARENT_ID), ["Dictionary"]);
+        assert_eq!(compression(&main, DLT_ID), ["FSST"]);
+        // An ordinary column is left to DuckDB: unique strings do not get a dictionary.
+        assert!(!compression(&main, "value").contains(&"Dictionary".to_string()));
+    }
+
+    #[test]
+    fn a_newer_storage_format_is_left_to_choose() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = crate::warehouse::connect_in_memory().unwrap();
+        let newer = dir.path().join("newer.duckdb");
+        let older = dir.path().join("older.duckdb");
+        conn.execute_batch(&format!(
+            "ATTACH '{}' AS newer (STORAGE_VERSION 'v1.3.0'); ATTACH '{}' AS older",
+            newer.display(),
+            older.display()
+        ))
+        .unwrap();
+        conn.execute_batch("USE newer").unwrap();
+        assert!(!takes_id_compression(&conn).unwrap());
+        conn.execute_batch("USE older").unwrap();
+        assert!(takes_id_compression(&conn).unwrap());
+    }
 }
