@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 
 use bytes::Bytes;
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
 use dango::engine::decode_stage::PageDecoder;
 use dango::hints::{TableHints, WriteDisposition};
 use dango::mock_api::order;
@@ -19,9 +19,18 @@ use serde_json::Value;
 
 const ROWS: usize = 1000;
 
-/// A response body of one page of orders, as the mock API sends it.
+/// Pages the load bench cycles through: more than the 123 it takes to fill a DuckDB row group
+/// of orders, so no row group sees an id twice.
+const DISTINCT_PAGES: usize = 128;
+
+/// A response body of the first page of orders, as the mock API sends it.
 fn body() -> Bytes {
-    let records: Vec<Value> = (1..=ROWS).map(order).collect();
+    body_at(0)
+}
+
+/// The body of page `page` (from 0) of orders.
+fn body_at(page: usize) -> Bytes {
+    let records: Vec<Value> = (page * ROWS + 1..=(page + 1) * ROWS).map(order).collect();
     serde_json::to_vec(&serde_json::json!({"items": records, "total": ROWS}))
         .expect("serializes")
         .into()
@@ -107,17 +116,34 @@ fn stages(c: &mut Criterion) {
                 .expect("dedupes")
         })
     });
+    // A warehouse file, as a sync writes one (DuckDB on one thread while appending), with one
+    // load transaction for the whole bench: criterion calls a bench's closure for every sample,
+    // and a sample of a dozen pages would end before DuckDB fills and compresses a row group.
+    // Pages of different orders, each with ids of its own, and more of them than a row group
+    // holds: DuckDB picks each column's compression per row group, and one page loaded over and
+    // over would show it ids that repeat, which a sync never does.
+    let mut pages_decoder = decoder();
+    let pages: Vec<_> = (0..DISTINCT_PAGES)
+        .map(|page| normalize_and_build(&mut pages_decoder, records(&body_at(page))))
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let conn = dango::warehouse::connect(&dir.path().join("warehouse.duckdb")).unwrap();
+    conn.execute_batch(dango::warehouse::writer::APPEND_THREADS)
+        .unwrap();
+    let mut load = Load::begin(&conn, "bench", false).unwrap();
+    let mut next = pages.iter().cycle();
+    group.finish();
+    // DuckDB's cost comes in bursts, a row group at a time (123 pages of orders): every sample
+    // spans a few of them, so that samples can be compared.
+    let mut group = c.benchmark_group("page_of_1000_orders");
+    group.throughput(Throughput::Elements(ROWS as u64));
+    group.sampling_mode(SamplingMode::Flat);
+    group.sample_size(10);
+    group.measurement_time(std::time::Duration::from_secs(20));
     group.bench_function("load_into_duckdb", |b| {
-        // A warehouse file, as a sync writes one (DuckDB on one thread while appending):
-        // appends go to its open load transaction, which appends every 10,000 rows of a table
-        // (so the mean is per page, amortised).
-        let dir = tempfile::tempdir().unwrap();
-        let conn = dango::warehouse::connect(&dir.path().join("warehouse.duckdb")).unwrap();
-        conn.execute_batch(dango::warehouse::writer::APPEND_THREADS)
-            .unwrap();
-        let mut load = Load::begin(&conn, "bench", false).unwrap();
+        // The mean is per page, amortised: the load appends every 10,000 rows of a table.
         b.iter(|| {
-            for (table, batch) in &batches {
+            for (table, batch) in next.next().expect("cycles forever") {
                 load.append(table, batch.clone()).unwrap();
             }
         })
