@@ -45,6 +45,7 @@ impl Load {
     /// Opens a transaction on a new connection to `main`'s database for loading into `dataset`;
     /// with `full_refresh` the dataset (tables and cursors) is dropped inside it first.
     pub fn begin(main: &Connection, dataset: &str, full_refresh: bool) -> duckdb::Result<Self> {
+        let compress_ids = takes_id_compression(main)?;
         let conn = main.try_clone()?;
         conn.execute_batch("BEGIN TRANSACTION")?;
         let mut load = Self {
@@ -55,9 +56,8 @@ impl Load {
             columns: HashMap::new(),
             replaced: HashMap::new(),
             held: HashMap::new(),
-            compress_ids: false,
+            compress_ids,
         };
-        load.compress_ids = takes_id_compression(&load.conn)?;
         if full_refresh {
             load.conn
                 .execute_batch(&format!("DROP SCHEMA IF EXISTS {} CASCADE", ident(dataset)))?;
