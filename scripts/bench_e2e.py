@@ -5,9 +5,10 @@ own read_json over the same pages saved to disk (the floor). Prints seconds, row
 ratios, all measured side by side in one run (medians of --repeat runs). Every tool loads the
 same resource the same way: merge on `id`, offset pagination with the API's total.
 
-    python3 scripts/bench_e2e.py --orders 100000 --dango target/release/dango
+    "$(scripts/dlt_venv.sh target/dlt-venv)" scripts/bench_e2e.py --orders 100000 --dango target/release/dango
 
-Needs `pip install 'dlt[duckdb]'` (scripts/setup.sh installs it).
+Run it with the Python of the project's reference-dlt environment, as above (scripts/dlt_venv.sh
+makes it, pinned, and prints its path).
 """
 import argparse
 import json

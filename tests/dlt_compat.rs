@@ -83,7 +83,7 @@ fn same_tables_columns_types_and_counts_as_dlt() {
         env!("CARGO_MANIFEST_DIR"),
         "/tests/support/dlt_reference.py"
     );
-    let out = Command::new("python3")
+    let out = Command::new(support::reference_python())
         .args([
             script,
             &api.base_url(),
@@ -92,10 +92,10 @@ fn same_tables_columns_types_and_counts_as_dlt() {
         ])
         .env("RUNTIME__DLTHUB_TELEMETRY", "false")
         .output()
-        .expect("python3 runs");
+        .expect("the reference Python runs");
     assert!(
         out.status.success(),
-        "dlt failed (is it installed? pip install 'dlt[duckdb]'):\n{}",
+        "dlt failed:\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
 

@@ -6,7 +6,9 @@ use std::process::ExitCode;
 use anyhow::Context;
 
 use super::ProjectArg;
-use crate::engine::{SourceReport, SyncOptions, plan, sync};
+use tokio_util::sync::CancellationToken;
+
+use crate::engine::{INTERRUPTED, SourceReport, SyncOptions, plan, sync};
 use crate::project::loader::load_sources_file;
 use crate::project::{Credentials, ProjectLayout};
 use crate::warehouse::Warehouse;
@@ -35,15 +37,42 @@ pub fn run(args: SyncArgs) -> anyhow::Result<ExitCode> {
         allow_empty_replace: args.allow_empty_replace,
         full_refresh: args.full_refresh,
         parallel: args.parallel.map(usize::from),
+        cancel: CancellationToken::new(),
     };
     let reports = run_sync(&layout, &args.sources, &options)?;
     print_reports(&reports);
+    if options.cancel.is_cancelled() {
+        let rolled_back: Vec<&str> = reports
+            .iter()
+            .filter(|r| r.error.as_deref() == Some(INTERRUPTED))
+            .map(|r| r.name.as_str())
+            .collect();
+        eprintln!(
+            "interrupted: {} source(s) rolled back ({}); their tables and cursors are as they were",
+            rolled_back.len(),
+            rolled_back.join(", ")
+        );
+        return Ok(ExitCode::from(130));
+    }
     let ok = reports.iter().all(|r| r.error.is_none());
     Ok(if ok {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// Cancels `cancel` on the first Ctrl-C, so running loads roll back and the sync reports; a
+/// second Ctrl-C ends the process at once (nothing uncommitted survives that either).
+async fn cancel_on_ctrl_c(cancel: CancellationToken) {
+    if tokio::signal::ctrl_c().await.is_err() {
+        return;
+    }
+    eprintln!("interrupted: rolling back the sources still loading (Ctrl-C again to quit now)");
+    cancel.cancel();
+    if tokio::signal::ctrl_c().await.is_ok() {
+        std::process::exit(130);
+    }
 }
 
 /// Plans and runs a sync of `sources` (all enabled if empty) in the project at `layout`.
@@ -75,7 +104,12 @@ pub fn run_sync(
         .build()
         .context("starting the async runtime")?;
     let warehouse = Warehouse::open(&layout.warehouse_file())?;
-    Ok(runtime.block_on(sync(&warehouse, plans, &options)))
+    Ok(runtime.block_on(async {
+        let watcher = tokio::spawn(cancel_on_ctrl_c(options.cancel.clone()));
+        let reports = sync(&warehouse, plans, &options).await;
+        watcher.abort();
+        reports
+    }))
 }
 
 /// Prints one block per source: resources with pages, rows and seconds, or the error.
@@ -105,7 +139,8 @@ pub fn print_reports(reports: &[SourceReport]) {
             }
         }
         let width = r.resources.iter().map(|x| x.name.len()).max().unwrap_or(0);
-        for res in &r.resources {
+        // A failed source's resources loaded nothing: their counts would read as loaded rows.
+        for res in r.resources.iter().filter(|_| r.error.is_none()) {
             println!(
                 "  {:<width$}  {:>6} pages  {:>9} rows  {:>7.2} s  → {}.{}",
                 res.name,
@@ -118,8 +153,10 @@ pub fn print_reports(reports: &[SourceReport]) {
         }
     }
     let failed = reports.iter().filter(|r| r.error.is_some()).count();
+    // Rows of failed sources were rolled back: only committed ones count.
     let rows: usize = reports
         .iter()
+        .filter(|r| r.error.is_none())
         .flat_map(|r| &r.resources)
         .map(|r| r.rows)
         .sum();

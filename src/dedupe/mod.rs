@@ -1,5 +1,5 @@
 //! The DataFusion stage: for `merge` resources, keeps one row per primary key in each
-//! micro-batch, the latest by arrival. Only the key columns and an arrival sequence go through
+//! micro-batch, the latest by arrival, and drops the child rows of the records it drops. Only the key columns and an arrival sequence go through
 //! the aggregation; the surviving rows are then taken from the batch, so nested and wide columns
 //! never enter DataFusion (whose per-group accumulators on them explode memory). A batch whose
 //! keys are all distinct, the usual case, is recognised by hashing its keys and passes through
@@ -11,14 +11,16 @@ use std::collections::HashSet;
 use std::hash::BuildHasher;
 use std::sync::Arc;
 
-use arrow::array::{ArrayRef, AsArray, RecordBatch, UInt64Array};
-use arrow::compute::take_record_batch;
+use arrow::array::{ArrayRef, AsArray, BooleanArray, RecordBatch, UInt64Array};
+use arrow::compute::{filter_record_batch, take_record_batch};
 use arrow::datatypes::{DataType, Field, Schema, UInt64Type};
 use arrow::error::ArrowError;
 use arrow::row::{RowConverter, SortField};
 use datafusion::error::DataFusionError;
 use datafusion::functions_aggregate::expr_fn::max;
 use datafusion::prelude::{SessionContext, ident};
+
+use crate::normalize::relational::columns::{DLT_ID, DLT_ROOT_ID};
 
 /// Name of the arrival-sequence column; cannot clash with a normalised column (they never start
 /// with `__`).
@@ -41,19 +43,86 @@ impl From<arrow::error::ArrowError> for DedupeError {
     }
 }
 
+/// Keeps, among one page's batches (`(table, batch)`, as the decoder builds them), the last
+/// root row of each `key` in arrival order, and only the child rows of the rows kept: a record
+/// that a later one in the same page supersedes goes with its whole family, as it does when the
+/// later one comes in another page (see the commit). Child rows find their record through
+/// `_dlt_root_id`, which every child table of a `merge` resource carries.
+pub async fn latest_per_key_in_page(
+    ctx: &SessionContext,
+    mut batches: Vec<(String, RecordBatch)>,
+    root: &str,
+    key: &[String],
+) -> Result<Vec<(String, RecordBatch)>, DedupeError> {
+    let Some(at) = batches.iter().position(|(t, _)| t == root) else {
+        return Ok(batches);
+    };
+    let (_, batch) = &batches[at];
+    let Some(keep) = survivors(ctx, batch, key).await? else {
+        return Ok(batches);
+    };
+    let superseded = superseded_ids(batch, &keep)?;
+    batches[at].1 = take_record_batch(batch, &UInt64Array::from(keep))?;
+    for (table, child) in batches.iter_mut().filter(|(t, _)| t != root) {
+        let links = child
+            .schema()
+            .index_of(DLT_ROOT_ID)
+            .map_err(|_| DedupeError::MissingKey(format!("{table}.{DLT_ROOT_ID}")))?;
+        let links = child.column(links).as_string::<i32>();
+        let kept: BooleanArray = links
+            .iter()
+            .map(|id| Some(id.is_none_or(|id| !superseded.contains(id))))
+            .collect();
+        *child = filter_record_batch(child, &kept)?;
+    }
+    Ok(batches)
+}
+
+/// The `_dlt_id`s of the rows of root `batch` not in `keep` (sorted row indices).
+fn superseded_ids(batch: &RecordBatch, keep: &[u64]) -> Result<HashSet<String>, DedupeError> {
+    let ids = batch
+        .schema()
+        .index_of(DLT_ID)
+        .map_err(|_| DedupeError::MissingKey(DLT_ID.to_string()))?;
+    let ids = batch.column(ids).as_string::<i32>();
+    let mut kept = keep.iter().copied().peekable();
+    let mut gone = HashSet::new();
+    for (row, id) in ids.iter().enumerate() {
+        if kept.next_if_eq(&(row as u64)).is_none()
+            && let Some(id) = id
+        {
+            gone.insert(id.to_string());
+        }
+    }
+    Ok(gone)
+}
+
 /// Keeps the last row of each `key` in `batch`, in arrival order.
 pub async fn latest_per_key(
     ctx: &SessionContext,
     batch: RecordBatch,
     key: &[String],
 ) -> Result<RecordBatch, DedupeError> {
+    match survivors(ctx, &batch, key).await? {
+        None => Ok(batch),
+        Some(keep) => Ok(take_record_batch(&batch, &UInt64Array::from(keep))?),
+    }
+}
+
+/// The rows of `batch` to keep, in order, so that each `key` has only its last row; `None` when
+/// every key is already distinct (the usual case).
+async fn survivors(
+    ctx: &SessionContext,
+    batch: &RecordBatch,
+    key: &[String],
+) -> Result<Option<Vec<u64>>, DedupeError> {
     let rows = batch.num_rows();
     if rows < 2 || key.is_empty() {
-        return Ok(batch);
+        return Ok(None);
     }
-    let mut columns = key_columns(&batch, key)?;
+    let mut columns = key_columns(batch, key)?;
     if all_distinct(&columns)? {
-        return Ok(batch);
+        return Ok(None);
     }
     let schema = batch.schema();
     let mut fields: Vec<Field> = key
@@ -72,15 +141,15 @@ pub async fn latest_per_key(
         .select_columns(&[SEQ])?
         .collect()
         .await?;
-    let mut survivors: Vec<u64> = latest
+    let mut keep: Vec<u64> = latest
         .iter()
         .flat_map(|b| b.column(0).as_primitive::<UInt64Type>().values().to_vec())
         .collect();
-    if survivors.len() == rows {
-        return Ok(batch);
+    if keep.len() == rows {
+        return Ok(None);
     }
-    survivors.sort_unstable();
-    Ok(take_record_batch(&batch, &UInt64Array::from(survivors))?)
+    keep.sort_unstable();
+    Ok(Some(keep))
 }
 
 /// The key `columns` of `batch`.
@@ -190,6 +259,43 @@ mod tests {
             .unwrap();
         let v: Vec<&str> = out.column(1).as_string::<i32>().iter().flatten().collect();
         assert_eq!(v, ["c", "d", "e"]);
+    }
+
+    #[tokio::test]
+    async fn a_record_superseded_in_its_page_takes_its_child_rows_with_it() {
+        let text = |v: Vec<&str>| -> ArrayRef { Arc::new(StringArray::from(v)) };
+        let root = RecordBatch::try_from_iter([
+            ("id", Arc::new(Int64Array::from(vec![1, 1, 2, 1])) as ArrayRef),
+            (DLT_ID, text(vec!["a", "b", "c", "d"])),
+        ])
+        .unwrap();
+        let items = RecordBatch::try_from_iter([
+            ("value", text(vec!["a0", "a1", "b0", "c0", "d0", "d1", "d2"])),
+            (DLT_ROOT_ID, text(vec!["a", "a", "b", "c", "d", "d", "d"])),
+        ])
+        .unwrap();
+        let page = vec![("t".to_string(), root), ("t__items".to_string(), items)];
+        let ctx = SessionContext::new();
+        let out = latest_per_key_in_page(&ctx, page, "t", &["id".to_string()])
+            .await
+            .unwrap();
+        let strings = |b: &RecordBatch, c: usize| -> Vec<String> {
+            let col = b.column(c).as_string::<i32>();
+            col.iter().flatten().map(str::to_string).collect()
+        };
+        assert_eq!(strings(&out[0].1, 1), ["c", "d"]);
+        assert_eq!(strings(&out[1].1, 0), ["c0", "d0", "d1", "d2"]);
+
+        // Distinct keys: nothing is touched.
+        let root = RecordBatch::try_from_iter([
+            ("id", Arc::new(Int64Array::from(vec![1, 2])) as ArrayRef),
+            (DLT_ID, text(vec!["a", "b"])),
+        ])
+        .unwrap();
+        let out = latest_per_key_in_page(&ctx, vec![("t".into(), root)], "t", &["id".into()])
+            .await
+            .unwrap();
+        assert_eq!(out[0].1.num_rows(), 2);
     }
 
     #[tokio::test]

@@ -6,4 +6,4 @@ pub mod resource_run;
 pub mod sync;
 
 pub use plan::{SourcePlan, plan};
-pub use sync::{SourceReport, SyncOptions, sync};
+pub use sync::{INTERRUPTED, SourceReport, SyncOptions, sync};

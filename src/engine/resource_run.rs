@@ -13,7 +13,7 @@ use tokio::sync::mpsc;
 
 use super::decode_stage::{DecodeError, PageDecoder};
 use super::plan::ResourcePlan;
-use crate::dedupe::{DedupeError, KeyLedger, latest_per_key};
+use crate::dedupe::{DedupeError, KeyLedger, latest_per_key_in_page};
 use crate::hints::WriteDisposition;
 use crate::source::Page;
 use crate::source::rest::{FetchError, FetchInput, FetchOutcome, ParentRows};
@@ -110,12 +110,13 @@ pub enum ResourceError {
     #[error(transparent)]
     Dedupe(#[from] DedupeError),
     /// Appending rows to the warehouse failed.
-    #[error("loading rows into the warehouse failed: {0}")]
+    #[error("loading rows into the warehouse failed: {}", crate::warehouse::describe(.0))]
     Load(#[from] duckdb::Error),
     /// DuckDB's memory budget is too small even to append rows.
     #[error(
-        "loading rows ran out of DuckDB's memory budget ({0}); set DANGO_MEMORY_LIMIT higher \
+        "loading rows ran out of DuckDB's memory budget ({}); set DANGO_MEMORY_LIMIT higher \
          than the default {default} (for example 1GB) and sync again",
+        crate::warehouse::describe(.0),
         default = crate::warehouse::DEFAULT_MEMORY_LIMIT
     )]
     LoadOutOfMemory(duckdb::Error),
@@ -223,16 +224,17 @@ pub async fn run_resource(
             .await?;
             decoder = back;
             times.build += took;
-            for (table, batch) in batches? {
-                let batch = if dedupe && table == hints.table_name {
-                    let started = Instant::now();
-                    let batch = latest_per_key(&ctx, batch, &hints.primary_key).await?;
-                    ledger.record(&batch, &hints.primary_key)?;
-                    times.dedupe += started.elapsed();
-                    batch
-                } else {
-                    batch
-                };
+            let mut batches = batches?;
+            if dedupe {
+                let started = Instant::now();
+                let (root, key) = (&hints.table_name, &hints.primary_key);
+                batches = latest_per_key_in_page(&ctx, batches, root, key).await?;
+                if let Some((_, batch)) = batches.iter().find(|(t, _)| t == root) {
+                    ledger.record(batch, key)?;
+                }
+                times.dedupe += started.elapsed();
+            }
+            for (table, batch) in batches {
                 if batches_tx.send((table, batch)).await.is_err() {
                     // The writer stopped on an error, reported below.
                     return Ok(decoder);

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use futures::future::{join_all, try_join_all};
 use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use super::plan::{ResourcePlan, SourcePlan};
@@ -17,8 +18,8 @@ use crate::hints::LoadId;
 use crate::hints::WriteDisposition;
 use crate::source::rest::ParentRows;
 use crate::state::CursorState;
-use crate::warehouse::catalog::SchemaColumns;
-use crate::warehouse::{CommitPlan, Load, ResourceCommit, Warehouse};
+use crate::warehouse::catalog::{SchemaColumns, schema_columns};
+use crate::warehouse::{CommitPlan, Load, ResourceCommit, Warehouse, WarehouseError};
 
 /// Options of a sync run.
 #[derive(Debug, Clone, Default)]
@@ -30,7 +31,13 @@ pub struct SyncOptions {
     /// Resources fetched and loaded at the same time, across all sources (default: one per
     /// CPU core).
     pub parallel: Option<usize>,
+    /// Cancelled (on Ctrl-C): every source not yet committing rolls back and reports
+    /// [`INTERRUPTED`].
+    pub cancel: CancellationToken,
 }
+
+/// The error of a source rolled back because the sync was cancelled.
+pub const INTERRUPTED: &str = "interrupted (Ctrl-C): rolled back";
 
 /// The outcome of one source.
 #[derive(Debug)]
@@ -84,7 +91,23 @@ pub async fn sync(
     let mut reports: Vec<(usize, SourceReport)> =
         join_all(runs).await.into_iter().flatten().collect();
     reports.sort_by_key(|(i, _)| *i);
+    if reports.iter().any(|(_, r)| r.error.is_some()) {
+        give_back_space(warehouse).await;
+    }
     reports.into_iter().map(|(_, r)| r).collect()
+}
+
+/// A rolled-back load leaves the blocks it wrote in the file, free but still the file's, so a
+/// load that failed on a full disk would leave the disk full for the next sync. A checkpoint,
+/// once no load is open, truncates them. Best effort: failing it changes no data.
+async fn give_back_space(warehouse: &Warehouse) {
+    let checkpoint = warehouse
+        .run(|w| w.conn.execute_batch("CHECKPOINT"))
+        .await;
+    if let Ok(Err(e)) = checkpoint {
+        let e = crate::warehouse::describe(&e);
+        tracing::warn!("could not give the failed loads' space back to the disk: {e}");
+    }
 }
 
 async fn sync_source(
@@ -151,7 +174,10 @@ async fn load_and_commit(
         })
         .await
         .map_err(|e| e.to_string())?
-        .map_err(|e| format!("starting the load in the warehouse failed: {e}"))?;
+        .map_err(|e| {
+            let e = crate::warehouse::describe(&e);
+            format!("starting the load in the warehouse failed: {e}")
+        })?;
     let ctx = LoadContext {
         load_id: LoadId::new(),
         dataset: dataset.clone(),
@@ -165,7 +191,16 @@ async fn load_and_commit(
         .iter()
         .map(|r| r.fetcher.name.clone())
         .collect();
-    let mut results = match load_resources(&ctx, source.resources).await {
+    let loaded = tokio::select! {
+        loaded = load_resources(&ctx, source.resources) => loaded,
+        () = options.cancel.cancelled() => Err(INTERRUPTED.to_string()),
+    };
+    // Past this point the commit runs whole: a Ctrl-C during it does not undo it.
+    let loaded = loaded.and_then(|results| match options.cancel.is_cancelled() {
+        true => Err(INTERRUPTED.to_string()),
+        false => Ok(results),
+    });
+    let mut results = match loaded {
         Ok(results) => results,
         Err(e) => {
             // Dropping the load rolls it back: the warehouse is as it was.
@@ -223,11 +258,26 @@ async fn load_resources(
     let mut pending = resources;
     let mut loaded = Vec::new();
     while !pending.is_empty() {
-        let (wave, rest): (Vec<_>, Vec<_>) = pending.into_iter().partition(|r| {
-            r.fetcher
+        // A resource runs once its parent is done and no resource before it loads the same
+        // table: resources sharing a table load one after another, each seeing the columns
+        // the one before it made.
+        let (mut wave, mut rest) = (Vec::new(), Vec::new());
+        for r in pending {
+            let parent_done = r
+                .fetcher
                 .parent()
-                .is_none_or(|p| parent_rows.contains_key(p))
-        });
+                .is_none_or(|p| parent_rows.contains_key(p));
+            let table_busy = r.selected
+                && wave
+                    .iter()
+                    .chain(&rest)
+                    .any(|o: &ResourcePlan| o.selected && o.hints.table_name == r.hints.table_name);
+            if parent_done && !table_busy {
+                wave.push(r);
+            } else {
+                rest.push(r);
+            }
+        }
         pending = rest;
         if wave.is_empty() {
             // Planning orders parents first, so this means a parent failed to run.
@@ -242,7 +292,10 @@ async fn load_resources(
             let mut capture = needs.get(&name).cloned().unwrap_or_default();
             capture.sort();
             capture.dedup();
-            load_one(ctx, resource, parents, capture)
+            let shared = loaded
+                .iter()
+                .any(|(_, _, c, _): &Loaded| c.hints.table_name == resource.hints.table_name);
+            load_one(ctx, resource, parents, capture, shared)
         });
         for (name, selected, commit, report, captured) in try_join_all(runs).await? {
             if needs.contains_key(&name) {
@@ -254,18 +307,34 @@ async fn load_resources(
     Ok(loaded)
 }
 
+/// Runs one resource into the load. A resource whose table an earlier resource of the load
+/// already `shared` builds on the table as that one left it, not as it was before the load.
 async fn load_one(
     ctx: &LoadContext<'_>,
     resource: ResourcePlan,
     parents: Option<ParentRows>,
     capture: Vec<String>,
+    shared: bool,
 ) -> Result<(String, bool, ResourceCommit, ResourceReport, ParentRows), String> {
     let name = resource.fetcher.name.clone();
     let selected = resource.selected;
     let _permit = ctx.permits.acquire().await.map_err(|e| e.to_string())?;
+    let known = match shared {
+        false => ctx.known.clone(),
+        true => {
+            let ds = ctx.dataset.clone();
+            ctx.warehouse
+                .run(move |w| match w.loads.get(&ds) {
+                    Some(load) => schema_columns(load.conn(), &ds).map_err(|e| e.to_string()),
+                    None => Err(WarehouseError::NoLoad(ds).to_string()),
+                })
+                .await
+                .map_err(|e| e.to_string())??
+        }
+    };
     let input = RunInput {
         load_id: ctx.load_id.as_str(),
-        known: ctx.known.clone(),
+        known,
         warehouse: ctx.warehouse,
         dataset: &ctx.dataset,
         parents,

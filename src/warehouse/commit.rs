@@ -65,12 +65,13 @@ pub enum CommitError {
         rows: i64,
     },
     /// DuckDB refused a statement.
-    #[error("warehouse error while committing: {0}")]
+    #[error("warehouse error while committing: {}", super::describe(.0))]
     Db(#[from] duckdb::Error),
     /// DuckDB's memory budget was too small for applying this load.
     #[error(
-        "DuckDB ran out of its memory budget while committing ({0}); nothing was changed. Set \
+        "DuckDB ran out of its memory budget while committing ({}); nothing was changed. Set \
          DANGO_MEMORY_LIMIT higher than the default {default} (for example 1GB) and sync again",
+        super::describe(.0),
         default = super::DEFAULT_MEMORY_LIMIT
     )]
     OutOfMemory(duckdb::Error),
@@ -107,8 +108,8 @@ fn on_every_core(
 }
 
 fn apply(load: &Load, plan: &CommitPlan) -> Result<(), CommitError> {
-    for (i, resource) in plan.resources.iter().enumerate() {
-        apply_resource(load, plan, resource, i)?;
+    for (i, table) in by_root_table(&plan.resources).iter().enumerate() {
+        apply_resource(load, plan, table, i)?;
     }
     let cursors: Vec<CursorState> = plan
         .resources
@@ -118,6 +119,33 @@ fn apply(load: &Load, plan: &CommitPlan) -> Result<(), CommitError> {
     crate::state::save(load.conn(), load.dataset(), &plan.load_id, &cursors)?;
     record_load(load.conn(), load.dataset(), plan)?;
     Ok(())
+}
+
+/// The resources' work per root table: resources that share one (validation lets them only
+/// with the same disposition and keys) are applied as one, their rows ranked together, since a
+/// key may come from each.
+fn by_root_table(resources: &[ResourceCommit]) -> Vec<ResourceCommit> {
+    let mut tables: Vec<ResourceCommit> = Vec::new();
+    for r in resources {
+        let same = |t: &&mut ResourceCommit| t.hints.table_name == r.hints.table_name;
+        match tables.iter_mut().find(same) {
+            None => tables.push(r.clone()),
+            Some(table) => {
+                table.keys_unique = false;
+                for loaded in &r.tables {
+                    match table.tables.iter_mut().find(|t| t.name == loaded.name) {
+                        None => table.tables.push(loaded.clone()),
+                        Some(t) => {
+                            let new = loaded.columns.iter().filter(|c| !t.columns.contains(c));
+                            let new: Vec<_> = new.cloned().collect();
+                            t.columns.extend(new);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    tables
 }
 
 fn apply_resource(

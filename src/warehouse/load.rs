@@ -97,7 +97,8 @@ impl Load {
     /// resource, before its rows arrive; the rows they held stay counted for the commit's
     /// empty-replace check.
     pub fn replace(&mut self, root: &str) -> duckdb::Result<()> {
-        if !self.before.contains_key(root) {
+        // Resources sharing a table ask once each; the count is of the rows before the first.
+        if !self.before.contains_key(root) || self.replaced.contains_key(root) {
             return Ok(());
         }
         let rows = super::catalog::row_count(&self.conn, &self.dataset, root)?;

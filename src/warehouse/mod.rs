@@ -9,7 +9,7 @@ pub mod writer;
 
 pub use commit::{CommitError, CommitPlan, LoadedTable, ResourceCommit};
 pub use load::Load;
-pub use writer::{Warehouse, WarehouseError, WriterState};
+pub use writer::{Warehouse, WarehouseError, WriterState, describe};
 
 use std::sync::LazyLock;
 

@@ -25,14 +25,13 @@ type Job = Box<dyn FnOnce(&mut WriterState) + Send>;
 #[derive(Debug, thiserror::Error)]
 pub enum WarehouseError {
     /// The database file could not be opened.
-    #[error(
-        "cannot open the warehouse {path}: {source} (is another dango or duckdb process using it?)"
-    )]
+    #[error("cannot open the warehouse {}: {reason}{}", path.display(), open_hint(reason))]
     Open {
         /// The file.
         path: PathBuf,
-        /// DuckDB's reason.
-        source: duckdb::Error,
+        /// DuckDB's reason, as [`describe`] words it (kept as text: printed once, not again as
+        /// an error's source).
+        reason: String,
     },
     /// `DANGO_MEMORY_LIMIT` is not a size.
     #[error(
@@ -47,6 +46,31 @@ pub enum WarehouseError {
     /// The writer thread is gone (it panicked or was shut down).
     #[error("the warehouse writer stopped unexpectedly")]
     WriterGone,
+}
+
+/// What to do about a file DuckDB would not open, told from its reason: only the causes the
+/// reason shows get a hint.
+fn open_hint(reason: &str) -> &'static str {
+    if reason.contains("Could not set lock") || reason.contains("Conflicting lock") {
+        " (another dango or duckdb process has it open: wait for it to finish, or close it)"
+    } else if reason.contains("newer version") || reason.contains("version number") {
+        " (the file was written by a newer DuckDB than Dango's 1.5.6: load into another file, or \
+         export it with that DuckDB and import it here)"
+    } else if reason.contains("not a valid DuckDB database") {
+        " (it is not a DuckDB database: move it away, or point Dango at another project)"
+    } else {
+        ""
+    }
+}
+
+/// A DuckDB error as users read it: DuckDB's own message, without the code line duckdb-rs shows
+/// when DuckDB gave no message.
+pub fn describe(e: &duckdb::Error) -> String {
+    match e {
+        duckdb::Error::DuckDBFailure(_, Some(message)) => message.trim().to_string(),
+        duckdb::Error::DuckDBFailure(_, None) => "DuckDB failed without saying why".into(),
+        other => other.to_string(),
+    }
 }
 
 /// Handle to the writer thread; cheap to clone, usable from async code. When the last clone is
@@ -89,9 +113,9 @@ impl Warehouse {
         let limit = super::memory_limit()?;
         let conn = super::connect_with_limit(path, &limit)
             .and_then(|conn| conn.execute_batch(APPEND_THREADS).map(|()| conn))
-            .map_err(|source| WarehouseError::Open {
+            .map_err(|e| WarehouseError::Open {
                 path: path.to_path_buf(),
-                source,
+                reason: describe(&e),
             })?;
         let (jobs, mut queue) = mpsc::channel::<Job>(QUEUE_DEPTH);
         let thread = std::thread::Builder::new()

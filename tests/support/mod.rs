@@ -8,6 +8,8 @@ use std::process::{Command, Output};
 
 use duckdb::Connection;
 
+pub mod pages;
+
 /// A project directory that disappears with the test.
 pub struct Project {
     dir: tempfile::TempDir,
@@ -156,4 +158,24 @@ pub fn incremental_orders(base_url: &str, limit: usize, initial_value: &str) -> 
 "#
     );
     Project::new(&rest_source("shop", base_url, "", &resources))
+}
+
+/// The Python of the project's own virtual environment holding the pinned reference dlt,
+/// made on first use by `scripts/dlt_venv.sh` next to the build (so it is reused across runs).
+pub fn reference_python() -> PathBuf {
+    // This test binary is <target>/<profile>/deps/<name>.
+    let exe = std::env::current_exe().expect("test executable");
+    let target = exe.ancestors().nth(3).expect("target directory");
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/dlt_venv.sh");
+    let out = Command::new("bash")
+        .arg(script)
+        .arg(target.join("dlt-venv"))
+        .output()
+        .expect("bash runs");
+    assert!(
+        out.status.success(),
+        "making the reference dlt's virtual environment failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
 }
