@@ -174,7 +174,11 @@ fn rejected(p: &Project) -> String {
     validate.assert_failed();
     let sync = p.dango(&["sync"]);
     sync.assert_failed();
-    assert_eq!(validate.stderr(), sync.stderr(), "validate and sync disagree");
+    assert_eq!(
+        validate.stderr(),
+        sync.stderr(),
+        "validate and sync disagree"
+    );
     assert!(
         !p.warehouse().exists(),
         "sync went past validation:\n{}",
@@ -230,11 +234,35 @@ fn impossible_values_are_errors_with_line_and_field_before_any_request() {
     let err = rejected(&p);
     let y = IMPOSSIBLE;
     let src = "sources[0].rest_api";
-    assert_reported(&err, y, "rate", &format!("{src}.rate_limit"), "one request an hour");
+    assert_reported(
+        &err,
+        y,
+        "rate",
+        &format!("{src}.rate_limit"),
+        "one request an hour",
+    );
     let retry = format!("{src}.retry");
-    assert_reported(&err, y, "attempts", &format!("{retry}.max_attempts"), "at least 1");
-    assert_reported(&err, y, "backoff", &format!("{retry}.backoff_seconds"), "between 0");
-    assert_reported(&err, y, "timeout", &format!("{retry}.timeout_seconds"), "timeout");
+    assert_reported(
+        &err,
+        y,
+        "attempts",
+        &format!("{retry}.max_attempts"),
+        "at least 1",
+    );
+    assert_reported(
+        &err,
+        y,
+        "backoff",
+        &format!("{retry}.backoff_seconds"),
+        "between 0",
+    );
+    assert_reported(
+        &err,
+        y,
+        "timeout",
+        &format!("{retry}.timeout_seconds"),
+        "timeout",
+    );
     assert_reported(
         &err,
         y,
@@ -250,11 +278,23 @@ fn impossible_values_are_errors_with_line_and_field_before_any_request() {
         "at least 1",
     );
     let src = "sources[1].rest_api";
-    assert_reported(&err, y, "concurrency", &format!("{src}.concurrency"), "at least 1");
+    assert_reported(
+        &err,
+        y,
+        "concurrency",
+        &format!("{src}.concurrency"),
+        "at least 1",
+    );
     let burst = "sources[3].rest_api.rate_limit.burst";
     assert_reported(&err, y, "burst", burst, "at least 1");
     let src = "sources[2].rest_api";
-    assert_reported(&err, y, "inf", &format!("{src}.rate_limit"), "not a finite number");
+    assert_reported(
+        &err,
+        y,
+        "inf",
+        &format!("{src}.rate_limit"),
+        "not a finite number",
+    );
     assert_reported(
         &err,
         y,
@@ -283,9 +323,18 @@ fn only_http_urls_are_accepted_also_after_substitution_without_echoing_secrets()
       resources: [users]
 "#;
     let p = Project::new(yml);
-    p.write(".env", "HIDDEN_BASE=ftp://files.example.com/tok-5ecr3t-value\n");
+    p.write(
+        ".env",
+        "HIDDEN_BASE=ftp://files.example.com/tok-5ecr3t-value\n",
+    );
     let err = rejected(&p);
-    assert_reported(&err, yml, "ftp", "sources[0].rest_api.base_url", "`ftp:` URLs");
+    assert_reported(
+        &err,
+        yml,
+        "ftp",
+        "sources[0].rest_api.base_url",
+        "`ftp:` URLs",
+    );
     assert_reported(
         &err,
         yml,
@@ -297,9 +346,18 @@ fn only_http_urls_are_accepted_also_after_substitution_without_echoing_secrets()
     let fixed = yml.replace("ftp://files.example.com\"", "https://files.example.com\"");
     let fixed = fixed.replace("file:///etc/passwd", "/passwd");
     let p = Project::new(&fixed);
-    p.write(".env", "HIDDEN_BASE=ftp://files.example.com/tok-5ecr3t-value\n");
+    p.write(
+        ".env",
+        "HIDDEN_BASE=ftp://files.example.com/tok-5ecr3t-value\n",
+    );
     let err = rejected(&p);
-    assert_reported(&err, &fixed, "hidden", "sources[1].rest_api.base_url", "`ftp:` URLs");
+    assert_reported(
+        &err,
+        &fixed,
+        "hidden",
+        "sources[1].rest_api.base_url",
+        "`ftp:` URLs",
+    );
     assert!(!err.contains("5ecr3t"), "the value leaked:\n{err}");
 }
 
@@ -322,7 +380,13 @@ fn empty_names_are_errors() {
     assert_reported(&err, yml, "dataset", "sources[0].dataset_name", "is empty");
     let res = "sources[0].rest_api.resources";
     assert_reported(&err, yml, "resource", &format!("{res}[0].name"), "is empty");
-    assert_reported(&err, yml, "table", &format!("{res}[1].table_name"), "is empty");
+    assert_reported(
+        &err,
+        yml,
+        "table",
+        &format!("{res}[1].table_name"),
+        "is empty",
+    );
 }
 
 #[test]
@@ -346,8 +410,20 @@ fn empty_keys_of_a_merge_are_errors() {
 "#;
     let err = rejected(&Project::new(yml));
     let res = "sources[0].rest_api.resources";
-    assert_reported(&err, yml, "pk", &format!("{res}[0].primary_key"), "no key to match");
-    assert_reported(&err, yml, "blank", &format!("{res}[1].primary_key"), "empty column");
+    assert_reported(
+        &err,
+        yml,
+        "pk",
+        &format!("{res}[0].primary_key"),
+        "no key to match",
+    );
+    assert_reported(
+        &err,
+        yml,
+        "blank",
+        &format!("{res}[1].primary_key"),
+        "empty column",
+    );
     assert_reported(&err, yml, "mk", &format!("{res}[2].merge_key"), "is empty");
     assert!(err.contains("3 configuration problems found"), "{err}");
 }
@@ -369,11 +445,29 @@ fn reserved_table_and_dataset_names_are_errors() {
           selected: false
 "#;
     let err = rejected(&Project::new(yml));
-    assert_reported(&err, yml, "dataset", "sources[0].dataset_name", "DuckDB keeps");
+    assert_reported(
+        &err,
+        yml,
+        "dataset",
+        "sources[0].dataset_name",
+        "DuckDB uses",
+    );
     let res = "sources[0].rest_api.resources";
-    assert_reported(&err, yml, "cursors", &format!("{res}[0].table_name"), "`_dango_`");
+    assert_reported(
+        &err,
+        yml,
+        "cursors",
+        &format!("{res}[0].table_name"),
+        "`_dango_`",
+    );
     assert_reported(&err, yml, "loads", &format!("{res}[1].name"), "`_dlt_`");
-    assert_reported(&err, yml, "version", &format!("{res}[2].name"), "`_dlt_version`");
+    assert_reported(
+        &err,
+        yml,
+        "version",
+        &format!("{res}[2].name"),
+        "`_dlt_version`",
+    );
     assert!(err.contains("4 configuration problems found"), "{err}");
 }
 
@@ -389,7 +483,13 @@ fn duplicate_keys_are_errors_at_the_second_one() {
         - {name: a, endpoint: /a, endpoint: /b} # flow
 "#;
     let err = rejected(&Project::new(yml));
-    assert_reported(&err, yml, "base", "sources[0].rest_api.base_url", "first on line 5");
+    assert_reported(
+        &err,
+        yml,
+        "base",
+        "sources[0].rest_api.base_url",
+        "first on line 5",
+    );
     assert_reported(
         &err,
         yml,
@@ -406,7 +506,13 @@ fn a_bom_is_accepted_and_lines_stay_right() {
     let yml = "\u{feff}sources:\n  - name: a\n    type: rest_api\n    rest_api:\n      base_url: ftp://api.example.com # url\n      resources: [users]\n";
     let err = rejected(&Project::new(yml));
     assert_eq!(line_of(yml, "url"), 5);
-    assert_reported(&err, yml, "url", "sources[0].rest_api.base_url", "`ftp:` URLs");
+    assert_reported(
+        &err,
+        yml,
+        "url",
+        "sources[0].rest_api.base_url",
+        "`ftp:` URLs",
+    );
 }
 
 #[test]
@@ -437,7 +543,13 @@ fn dependency_circles_are_errors_with_line_and_field() {
         &format!("{res}[0].endpoint"),
         "`a` → `c` → `b` → `a` depend on each other in a circle",
     );
-    assert_reported(&err, yml, "x", &format!("{res}[3].endpoint"), "`x` → `y` → `x`");
+    assert_reported(
+        &err,
+        yml,
+        "x",
+        &format!("{res}[3].endpoint"),
+        "`x` → `y` → `x`",
+    );
     assert!(err.contains("2 configuration problems found"), "{err}");
 }
 
@@ -465,7 +577,13 @@ fn a_broken_resource_does_not_also_report_no_resources() {
         "sources[0].rest_api.resources[0].pagination.type",
         "unknown variant",
     );
-    assert_reported(&err, yml, "empty", "sources[1].rest_api.resources", "no resources");
+    assert_reported(
+        &err,
+        yml,
+        "empty",
+        "sources[1].rest_api.resources",
+        "no resources",
+    );
     assert_eq!(err.matches("no resources").count(), 1, "{err}");
 }
 

@@ -330,10 +330,16 @@ impl ResourceConfig {
     /// without either key merges on `id`.
     pub fn keys(&self) -> (Vec<String>, Vec<String>) {
         let names = |k: &PrimaryKey| -> Vec<String> {
-            k.columns().iter().map(|c| normalize_identifier(c)).collect()
+            k.columns()
+                .iter()
+                .map(|c| normalize_identifier(c))
+                .collect()
         };
         let merge_key = self.merge_key.as_ref().map(names).unwrap_or_default();
-        let primary_key = match (&self.primary_key, self.write_disposition.unwrap_or_default()) {
+        let primary_key = match (
+            &self.primary_key,
+            self.write_disposition.unwrap_or_default(),
+        ) {
             (Some(pk), _) => names(pk),
             (None, WriteDisposition::Merge) if merge_key.is_empty() => vec!["id".to_string()],
             (None, _) => Vec::new(),

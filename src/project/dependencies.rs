@@ -28,10 +28,16 @@ pub fn dependency_problems(resources: &[ParsedResource]) -> Vec<Problem> {
         };
         if parents.len() > 1 {
             let list = parents.iter().cloned().collect::<Vec<_>>().join(", ");
-            let first = parents.iter().next().map(String::as_str).unwrap_or_default();
+            let first = parents
+                .iter()
+                .next()
+                .map(String::as_str)
+                .unwrap_or_default();
             out.push(Problem {
                 path: at(first),
-                message: format!("depends on several resources ({list}); only one parent is allowed"),
+                message: format!(
+                    "depends on several resources ({list}); only one parent is allowed"
+                ),
                 hint: Some("split it into one resource per parent".into()),
             });
         }
@@ -46,7 +52,9 @@ pub fn dependency_problems(resources: &[ParsedResource]) -> Vec<Problem> {
                 let names = resources.iter().map(|r| r.config.name.as_str());
                 out.push(Problem {
                     path: at(parent),
-                    message: format!("refers to resource `{parent}`, which this source does not have"),
+                    message: format!(
+                        "refers to resource `{parent}`, which this source does not have"
+                    ),
                     hint: did_you_mean(parent, names),
                 });
             }

@@ -46,7 +46,10 @@ impl Problem {
     /// A problem at `path` (mapping keys only).
     pub fn at(path: &[&str], message: impl Into<String>) -> Self {
         Self {
-            path: path.iter().map(|k| FieldSeg::Key((*k).to_string())).collect(),
+            path: path
+                .iter()
+                .map(|k| FieldSeg::Key((*k).to_string()))
+                .collect(),
             message: message.into(),
             hint: None,
         }

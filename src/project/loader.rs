@@ -161,7 +161,13 @@ pub fn parse_sources(file: &Path, text: &str) -> Result<SourcesFile, ConfigError
             r.muted.push(found.problem.path.clone());
         }
         let p = found.problem;
-        r.report_at(Some(found.line), source.as_deref(), &p.path, p.message, p.hint);
+        r.report_at(
+            Some(found.line),
+            source.as_deref(),
+            &p.path,
+            p.message,
+            p.hint,
+        );
     }
     let Value::Object(top) = doc else {
         r.report(
@@ -224,7 +230,10 @@ pub fn parse_sources(file: &Path, text: &str) -> Result<SourcesFile, ConfigError
         .collect();
     for (i, problem) in tables::shared_tables(&views) {
         let source = &parsed[i].config;
-        let base = [FieldSeg::Key("sources".into()), FieldSeg::Index(source.origin.index)];
+        let base = [
+            FieldSeg::Key("sources".into()),
+            FieldSeg::Index(source.origin.index),
+        ];
         r.problems(Some(&source.name), &base, vec![problem]);
     }
     if r.errors.is_empty() {
@@ -369,7 +378,9 @@ fn check_source(
                 name,
                 &at,
                 "no resources: list at least one endpoint to load".into(),
-                Some("e.g. `resources: [users]`, or `- name: users` with `endpoint: /users`".into()),
+                Some(
+                    "e.g. `resources: [users]`, or `- name: users` with `endpoint: /users`".into(),
+                ),
             );
         }
         SourceKind::DltNative if s.dlt_native.is_none() => {

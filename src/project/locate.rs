@@ -78,7 +78,8 @@ sources:
 
     #[test]
     fn flow_style_is_followed() {
-        let doc = "sources: [{name: a, rest_api: {base_url: x,\n  resources: [users, {name: b}]}}]\n";
+        let doc =
+            "sources: [{name: a, rest_api: {base_url: x,\n  resources: [users, {name: b}]}}]\n";
         let path = [
             key("sources"),
             FieldSeg::Index(0),

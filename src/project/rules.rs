@@ -26,7 +26,9 @@ fn written<'a>(raw: Option<&Value>, names: &[&'a str]) -> Option<&'a str> {
 }
 
 fn keys(path: &[&str]) -> Vec<FieldSeg> {
-    path.iter().map(|k| FieldSeg::Key((*k).to_string())).collect()
+    path.iter()
+        .map(|k| FieldSeg::Key((*k).to_string()))
+        .collect()
 }
 
 fn is_blank(s: &str) -> bool {
@@ -44,22 +46,21 @@ pub fn source_problems(s: &SourceConfig, raw: &Value) -> Vec<Problem> {
         );
     }
     if s.dataset_name.as_deref().is_some_and(is_blank) {
-        out.push(
-            Problem::at(&["dataset_name"], "is empty").hint(format!(
-                "leave it out to load into `raw_{}`, or name a schema, e.g. `dataset_name: billing`",
-                s.name
-            )),
-        );
+        out.push(Problem::at(&["dataset_name"], "is empty").hint(format!(
+            "leave it out to load into `raw_{}`, or name a schema, e.g. `dataset_name: billing`",
+            s.name
+        )));
     }
     let Some(rest) = &s.rest_api else {
         return out;
     };
     let raw_rest = raw.get("rest_api");
-    let base_at = if rest.base_url.is_none() && rest.client.as_ref().is_some_and(|c| c.base_url.is_some()) {
-        keys(&["rest_api", "client", "base_url"])
-    } else {
-        keys(&["rest_api", "base_url"])
-    };
+    let base_at =
+        if rest.base_url.is_none() && rest.client.as_ref().is_some_and(|c| c.base_url.is_some()) {
+            keys(&["rest_api", "client", "base_url"])
+        } else {
+            keys(&["rest_api", "base_url"])
+        };
     match rest.effective_base_url() {
         None => out.push(Problem {
             path: base_at,
@@ -73,14 +74,20 @@ pub fn source_problems(s: &SourceConfig, raw: &Value) -> Vec<Problem> {
         out.extend(rate_limit_problems(limit).into_iter().map(|p| p.under(&at)));
     }
     let at = keys(&["rest_api", "retry"]);
-    out.extend(retry_problems(&rest.retry).into_iter().map(|p| p.under(&at)));
+    out.extend(
+        retry_problems(&rest.retry)
+            .into_iter()
+            .map(|p| p.under(&at)),
+    );
     let paginator_at = match written(raw_rest, &["paginator", "pagination"]) {
         Some(key) => Some(keys(&["rest_api", key])),
         None if rest.paginator.is_none() => Some(keys(&["rest_api", "client", "paginator"])),
         None => None,
     };
     if let (Some(p), Some(at)) = (rest.effective_paginator(), paginator_at) {
-        let problems = paginator_problems(p).into_iter().chain(paginator_json_paths(p));
+        let problems = paginator_problems(p)
+            .into_iter()
+            .chain(paginator_json_paths(p));
         out.extend(problems.map(|p| p.under(&at)));
     }
     out
@@ -100,7 +107,10 @@ fn url_problem(url: &str, base: bool) -> Option<Problem> {
             } else {
                 "use an http:// or https:// URL, or a path relative to base_url such as /users"
             };
-            let message = format!("`{}:` URLs cannot be fetched: Dango speaks HTTP", u.scheme());
+            let message = format!(
+                "`{}:` URLs cannot be fetched: Dango speaks HTTP",
+                u.scheme()
+            );
             Some(Problem::at(&[], message).hint(hint))
         }
         Err(e) if base => Some(
@@ -134,8 +144,11 @@ fn rate_limit_problems(limit: &RateLimitConfig) -> Vec<Problem> {
     }
     if burst == Some(0) {
         out.push(
-            Problem::at(&["burst"], "must be at least 1: a burst of 0 would allow no request")
-                .hint("e.g. `burst: 5`, or leave it out for 1"),
+            Problem::at(
+                &["burst"],
+                "must be at least 1: a burst of 0 would allow no request",
+            )
+            .hint("e.g. `burst: 5`, or leave it out for 1"),
         );
     }
     out
@@ -145,8 +158,11 @@ fn retry_problems(retry: &RetryConfig) -> Vec<Problem> {
     let mut out = Vec::new();
     if retry.max_attempts == 0 {
         out.push(
-            Problem::at(&["max_attempts"], "must be at least 1 (the first attempt counts)")
-                .hint("e.g. `max_attempts: 5`; `max_attempts: 1` turns retries off"),
+            Problem::at(
+                &["max_attempts"],
+                "must be at least 1 (the first attempt counts)",
+            )
+            .hint("e.g. `max_attempts: 5`; `max_attempts: 1` turns retries off"),
         );
     }
     let t = retry.timeout_seconds;
@@ -170,7 +186,9 @@ fn retry_problems(retry: &RetryConfig) -> Vec<Problem> {
             out.push(
                 Problem::at(
                     &[field],
-                    format!("{value} seconds is not a wait: it must be between 0 and {MAX_WAIT} (a day)"),
+                    format!(
+                        "{value} seconds is not a wait: it must be between 0 and {MAX_WAIT} (a day)"
+                    ),
                 )
                 .hint(format!("e.g. `{field}: 1`")),
             );
@@ -185,8 +203,11 @@ fn paginator_problems(p: &PaginationConfig) -> Vec<Problem> {
     let mut param = |field: &str, value: &str| {
         if is_blank(value) {
             out.push(
-                Problem::at(&[field], "is empty: the page would be requested without a parameter")
-                    .hint("name the query parameter the API reads, or leave it out for the default"),
+                Problem::at(
+                    &[field],
+                    "is empty: the page would be requested without a parameter",
+                )
+                .hint("name the query parameter the API reads, or leave it out for the default"),
             );
         }
     };
@@ -198,8 +219,11 @@ fn paginator_problems(p: &PaginationConfig) -> Vec<Problem> {
             }
             if c.page_size == Some(0) {
                 out.push(
-                    Problem::at(&["page_size"], "must be at least 1: pages of 0 records never end")
-                        .hint("e.g. `page_size: 100`, or leave it out to use the API's default"),
+                    Problem::at(
+                        &["page_size"],
+                        "must be at least 1: pages of 0 records never end",
+                    )
+                    .hint("e.g. `page_size: 100`, or leave it out to use the API's default"),
                 );
             }
         }
@@ -260,7 +284,9 @@ pub fn resource_problems(res: &ResourceConfig, raw: &Value) -> Vec<Problem> {
         out.extend(json_path_problem(s).map(|p| p.under(&selector_at)));
     }
     if let Some(p) = &ep.paginator {
-        let problems = paginator_problems(p).into_iter().chain(paginator_json_paths(p));
+        let problems = paginator_problems(p)
+            .into_iter()
+            .chain(paginator_json_paths(p));
         out.extend(problems.map(|p| p.under(&paginator_at)));
     }
     out
@@ -275,14 +301,20 @@ fn json_path_problem(path: &str) -> Option<Problem> {
 /// Problems of the JSONPaths a paginator reads, at paths under it.
 fn paginator_json_paths(p: &PaginationConfig) -> Vec<Problem> {
     let paths: Vec<(&str, &str)> = match p {
-        PaginationConfig::PageNumber(c) => [("total_path", &c.total_path), ("has_more_path", &c.has_more_path)]
-            .into_iter()
-            .filter_map(|(f, v)| v.as_deref().map(|v| (f, v)))
-            .collect(),
-        PaginationConfig::Offset(c) => [("total_path", &c.total_path), ("has_more_path", &c.has_more_path)]
-            .into_iter()
-            .filter_map(|(f, v)| v.as_deref().map(|v| (f, v)))
-            .collect(),
+        PaginationConfig::PageNumber(c) => [
+            ("total_path", &c.total_path),
+            ("has_more_path", &c.has_more_path),
+        ]
+        .into_iter()
+        .filter_map(|(f, v)| v.as_deref().map(|v| (f, v)))
+        .collect(),
+        PaginationConfig::Offset(c) => [
+            ("total_path", &c.total_path),
+            ("has_more_path", &c.has_more_path),
+        ]
+        .into_iter()
+        .filter_map(|(f, v)| v.as_deref().map(|v| (f, v)))
+        .collect(),
         PaginationConfig::Cursor(c) => std::iter::once(("cursor_path", c.cursor_path.as_str()))
             .chain(c.has_more_path.as_deref().map(|v| ("has_more_path", v)))
             .collect(),
@@ -303,8 +335,9 @@ fn key_problems(res: &ResourceConfig) -> Vec<Problem> {
     if let Some(pk) = columns(&res.primary_key) {
         if pk.iter().any(|c| is_blank(c)) {
             out.push(
-                Problem::at(&["primary_key"], "has an empty column name")
-                    .hint("name the key column(s), e.g. `primary_key: id` or `primary_key: [org, id]`"),
+                Problem::at(&["primary_key"], "has an empty column name").hint(
+                    "name the key column(s), e.g. `primary_key: id` or `primary_key: [org, id]`",
+                ),
             );
         } else if pk.is_empty() && merge {
             out.push(
@@ -327,8 +360,11 @@ fn key_problems(res: &ResourceConfig) -> Vec<Problem> {
             );
         } else if mk.is_empty() && merge {
             out.push(
-                Problem::at(&["merge_key"], "is empty: it names no column whose rows to replace")
-                    .hint("name the column(s), e.g. `merge_key: day`, or leave it out"),
+                Problem::at(
+                    &["merge_key"],
+                    "is empty: it names no column whose rows to replace",
+                )
+                .hint("name the column(s), e.g. `merge_key: day`, or leave it out"),
             );
         }
     }
@@ -365,9 +401,12 @@ mod tests {
     fn empty_keys_only_matter_where_they_are_used() {
         let found = resource(json!({"name": "a", "primary_key": []}));
         assert_eq!(paths(&found), ["primary_key"]);
-        assert!(resource(json!({"name": "a", "primary_key": [], "write_disposition": "append"}))
-            .is_empty());
-        let found = resource(json!({"name": "a", "primary_key": [""], "write_disposition": "append"}));
+        assert!(
+            resource(json!({"name": "a", "primary_key": [], "write_disposition": "append"}))
+                .is_empty()
+        );
+        let found =
+            resource(json!({"name": "a", "primary_key": [""], "write_disposition": "append"}));
         assert_eq!(paths(&found), ["primary_key"]);
         let found = resource(json!({"name": "a", "merge_key": []}));
         assert_eq!(paths(&found), ["merge_key"]);

@@ -11,15 +11,17 @@ use super::loader::ParsedResource;
 /// Table-name prefixes of dlt's and Dango's own tables (`_dlt_loads`, `_dango_cursors`, ...).
 const RESERVED_TABLE_PREFIXES: [&str; 2] = ["_dlt_", "_dango_"];
 
-/// Schemas a dataset must not be: DuckDB's own catalogs and schemas, where a full refresh (which
-/// drops the dataset's schema) would fail or take the user's other tables with it.
+/// Schemas a dataset must not be, as DuckDB 1.5 treats them (tried on a warehouse file):
+/// `information_schema` and `pg_catalog` take no tables; `temp`, `system` and `warehouse` (the
+/// catalog name of `data/warehouse.duckdb`) are also catalog names, so every query of
+/// `"temp"."t"` is ambiguous; `main` loads, but a full refresh cannot drop it.
 const RESERVED_DATASETS: [&str; 6] = [
     "main",
     "information_schema",
     "pg_catalog",
     "temp",
     "system",
-    "memory",
+    "warehouse",
 ];
 
 /// The field that names a resource's table: `table_name` if written, else `name`.
@@ -31,14 +33,17 @@ fn table_field(res: &ResourceConfig) -> &'static str {
     }
 }
 
-/// A dataset name DuckDB keeps for itself, at a path under the source.
+/// A dataset name DuckDB uses for its own catalogs and schemas, at a path under the source.
 pub fn dataset_problem(s: &SourceConfig) -> Option<Problem> {
     s.dataset_name.as_ref()?;
     let dataset = s.dataset();
     RESERVED_DATASETS.contains(&dataset.as_str()).then(|| {
         Problem::at(
             &["dataset_name"],
-            format!("`{dataset}` is a schema DuckDB keeps for itself, not a dataset to load into"),
+            format!(
+                "`{dataset}` is a name DuckDB uses for its own catalogs and schemas, so it cannot \
+                 be a dataset"
+            ),
         )
         .hint(format!(
             "choose a name of your own, e.g. `dataset_name: {}`, or leave it out for `raw_{}`",
@@ -54,7 +59,10 @@ pub fn table_problems(resources: &[ParsedResource]) -> Vec<Problem> {
     let mut by_table: BTreeMap<String, Vec<&ParsedResource>> = BTreeMap::new();
     for res in resources.iter().filter(|r| r.config.selected) {
         let table = res.config.table();
-        if let Some(prefix) = RESERVED_TABLE_PREFIXES.iter().find(|p| table.starts_with(**p)) {
+        if let Some(prefix) = RESERVED_TABLE_PREFIXES
+            .iter()
+            .find(|p| table.starts_with(**p))
+        {
             let at = [FieldSeg::Index(res.index)];
             out.push(
                 Problem::at(
@@ -112,9 +120,17 @@ fn disagreement(first: &ParsedResource, other: &ParsedResource, table: &str) -> 
     let what = if a_wd != b_wd {
         format!("write_disposition ({b_wd} here, {a_wd} there)")
     } else if a_pk != b_pk {
-        format!("primary_key ([{}] here, [{}] there)", b_pk.join(", "), a_pk.join(", "))
+        format!(
+            "primary_key ([{}] here, [{}] there)",
+            b_pk.join(", "),
+            a_pk.join(", ")
+        )
     } else if a_mk != b_mk {
-        format!("merge_key ([{}] here, [{}] there)", b_mk.join(", "), a_mk.join(", "))
+        format!(
+            "merge_key ([{}] here, [{}] there)",
+            b_mk.join(", "),
+            a_mk.join(", ")
+        )
     } else {
         return None;
     };
@@ -126,7 +142,9 @@ fn disagreement(first: &ParsedResource, other: &ParsedResource, table: &str) -> 
                 a.name
             ),
         )
-        .hint("resources sharing a table must agree on write_disposition, primary_key and merge_key"),
+        .hint(
+            "resources sharing a table must agree on write_disposition, primary_key and merge_key",
+        ),
     )
 }
 
@@ -202,7 +220,11 @@ mod tests {
         assert_eq!(at, ["[1].name", "[3].name"]);
         assert!(found[0].message.contains("`userData` and `user_data`"));
         assert!(found[0].message.contains("table `user_data`"));
-        assert!(found[1].message.contains("`äö` and `ü` both load table `x`"));
+        assert!(
+            found[1]
+                .message
+                .contains("`äö` and `ü` both load table `x`")
+        );
     }
 
     #[test]
@@ -219,7 +241,11 @@ mod tests {
         let found = table_problems(&differ);
         assert_eq!(found.len(), 1, "{found:?}");
         assert_eq!(render_path(&found[0].path), "[1].table_name");
-        assert!(found[0].message.contains("primary_key ([uid] here, [id] there)"));
+        assert!(
+            found[0]
+                .message
+                .contains("primary_key ([uid] here, [id] there)")
+        );
     }
 
     #[test]

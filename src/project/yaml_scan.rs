@@ -64,7 +64,10 @@ pub fn walk(text: &str, mut visit: impl FnMut(Node<'_>)) {
                 continue;
             }
             Event::DocumentEnd => return,
-            Event::Scalar(..) | Event::Alias(_) | Event::MappingStart(..) | Event::SequenceStart(..) => {}
+            Event::Scalar(..)
+            | Event::Alias(_)
+            | Event::MappingStart(..)
+            | Event::SequenceStart(..) => {}
             _ => continue,
         }
         let scalar = match &event {
