@@ -1,9 +1,8 @@
 //! From validated config to work: which sources and resources run, with which table hints and
 //! HTTP clients. Credentials are resolved here, so every `${VAR}` problem shows before any request.
 
-use crate::hints::{TableHints, WriteDisposition};
-use crate::normalize::naming::normalize_identifier;
-use crate::project::config::{PrimaryKey, SourceConfig, SourceKind, SourcesFile};
+use crate::hints::TableHints;
+use crate::project::config::{SourceConfig, SourceKind, SourcesFile};
 use crate::project::errors::did_you_mean;
 use crate::project::loader::resolve_source;
 use crate::project::{ConfigErrors, Credentials, ProjectLayout};
@@ -37,8 +36,8 @@ pub struct SourcePlan {
 /// Why planning failed.
 #[derive(Debug, thiserror::Error)]
 pub enum PlanError {
-    /// Problems in `sources.yml` or its variables.
-    #[error("{0}")]
+    /// Problems in `sources.yml` or its variables. Transparent, so they are printed once.
+    #[error(transparent)]
     Config(#[from] ConfigErrors),
     /// A source named on the command line does not exist.
     #[error("no source named `{name}` in {file}{hint}")]
@@ -89,11 +88,7 @@ pub enum PlanError {
 
 /// The dataset (warehouse schema) of `source`: `dataset_name`, else `raw_<name>`, normalised.
 pub fn dataset_name(source: &SourceConfig) -> String {
-    let raw = source
-        .dataset_name
-        .clone()
-        .unwrap_or_else(|| format!("raw_{}", source.name));
-    normalize_identifier(&raw)
+    source.dataset()
 }
 
 /// Plans the enabled sources named in `selected` (all enabled ones if empty).
@@ -169,25 +164,12 @@ fn plan_source(source: &SourceConfig, creds: &Credentials) -> Result<SourcePlan,
         let fetcher =
             RestResource::new(api, res, client.clone(), creds.redactor()).map_err(fetch_err)?;
         let write_disposition = res.write_disposition.unwrap_or_default();
-        let names = |k: &PrimaryKey| -> Vec<String> {
-            k.columns()
-                .iter()
-                .map(|c| normalize_identifier(c))
-                .collect()
-        };
-        let merge_key = res.merge_key.as_ref().map(names).unwrap_or_default();
-        let primary_key = match (&res.primary_key, write_disposition) {
-            (Some(pk), _) => names(pk),
-            // Dango's default: merge on `id`, unless a merge key says how to merge.
-            (None, WriteDisposition::Merge) if merge_key.is_empty() => vec!["id".to_string()],
-            (None, _) => Vec::new(),
-        };
-        let table = res.table_name.as_deref().unwrap_or(&res.name);
+        let (primary_key, merge_key) = res.keys();
         resources.push(ResourcePlan {
             fetcher,
             selected: res.selected,
             hints: TableHints {
-                table_name: normalize_identifier(table),
+                table_name: res.table(),
                 write_disposition,
                 primary_key,
                 merge_key,

@@ -3,11 +3,13 @@
 
 use std::collections::BTreeMap;
 use std::num::NonZeroUsize;
+use std::sync::Arc;
 
 use serde::Deserialize;
 use serde_json::Value;
 
 use crate::hints::WriteDisposition;
+use crate::normalize::naming::normalize_identifier;
 pub use crate::source::rest::auth::AuthConfig;
 pub use crate::source::rest::incremental::IncrementalConfig;
 
@@ -37,8 +39,8 @@ pub struct SourceConfig {
     /// Free text shown by `dango validate`. Example: `description: "Billing API"`
     #[serde(default)]
     pub description: Option<String>,
-    /// Warehouse schema the source loads into. Default: `raw_<name>`.
-    /// Example: `dataset_name: billing`
+    /// Warehouse schema the source loads into. Default: `raw_<name>`. Not one of DuckDB's own
+    /// (`main`, `information_schema`, `pg_catalog`, ...). Example: `dataset_name: billing`
     #[serde(default)]
     pub dataset_name: Option<String>,
     /// Settings of a `type: rest_api` source.
@@ -50,6 +52,28 @@ pub struct SourceConfig {
     /// The source as written, before `${VAR}` substitution (see `loader::resolve_source`).
     #[serde(skip)]
     pub raw: Value,
+    /// Where the source was written, so problems found later (an unset `${VAR}`) name a line.
+    #[serde(skip)]
+    pub origin: SourceOrigin,
+}
+
+/// The file text a source came from and its position in `sources:`.
+#[derive(Debug, Clone, Default)]
+pub struct SourceOrigin {
+    /// The whole sources file, as read (shared by its sources).
+    pub text: Arc<str>,
+    /// The source's index in `sources:`.
+    pub index: usize,
+}
+
+impl SourceConfig {
+    /// The warehouse schema it loads into: `dataset_name`, else `raw_<name>`, in dlt's naming.
+    pub fn dataset(&self) -> String {
+        match &self.dataset_name {
+            Some(name) => normalize_identifier(name),
+            None => normalize_identifier(&format!("raw_{}", self.name)),
+        }
+    }
 }
 
 fn default_true() -> bool {
@@ -90,8 +114,8 @@ pub struct RestApiConfig {
     /// dlt's form of `base_url`, `headers`, `auth` and `paginator`.
     #[serde(default)]
     pub client: Option<ClientConfig>,
-    /// Requests per second across all the source's resources and pages.
-    /// Example: `rate_limit: 10` or `rate_limit: {requests_per_second: 10, burst: 5}`
+    /// Requests per second across all the source's resources and pages; at least one an hour
+    /// (`0.000278`). Example: `rate_limit: 10` or `rate_limit: {requests_per_second: 10, burst: 5}`
     #[serde(default)]
     pub rate_limit: Option<RateLimitConfig>,
     /// Retries and timeouts of this source's requests.
@@ -174,7 +198,7 @@ pub enum RateLimitConfig {
     Detailed {
         /// Sustained rate.
         requests_per_second: f64,
-        /// Requests allowed at once after a pause. Default: 1.
+        /// Requests allowed at once after a pause, at least 1. Default: 1.
         #[serde(default)]
         burst: Option<u32>,
     },
@@ -197,16 +221,17 @@ impl RateLimitConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RetryConfig {
-    /// Attempts per request, the first included. Example: `max_attempts: 5`
+    /// Attempts per request, the first included (at least 1). Example: `max_attempts: 5`
     #[serde(default = "default_attempts")]
     pub max_attempts: u32,
     /// First backoff in seconds, doubled on every retry (with jitter). Example: `backoff_seconds: 1`
     #[serde(default = "default_backoff")]
     pub backoff_seconds: f64,
-    /// Longest single wait, also the cap on `Retry-After`. Example: `max_backoff_seconds: 60`
+    /// Longest single wait, also the cap on `Retry-After`; at most a day.
+    /// Example: `max_backoff_seconds: 60`
     #[serde(default = "default_max_backoff")]
     pub max_backoff_seconds: f64,
-    /// Timeout of one request in seconds. Example: `timeout_seconds: 60`
+    /// Timeout of one request in seconds, from 0.1 to 86400. Example: `timeout_seconds: 60`
     #[serde(default = "default_timeout")]
     pub timeout_seconds: f64,
 }
@@ -264,7 +289,9 @@ pub struct ResourceConfig {
     /// first list under `data`, `items`, `results`, ...). Example: `data_selector: data.items`
     #[serde(default)]
     pub data_selector: Option<String>,
-    /// Table name, if not the resource name. Example: `table_name: crm_users`
+    /// Table name, if not the resource name. Names starting with `_dlt_` or `_dango_` are
+    /// reserved. Resources of one source share a table only if each names it here (and they
+    /// agree on `write_disposition` and keys). Example: `table_name: crm_users`
     #[serde(default)]
     pub table_name: Option<String>,
     /// How rows are applied to the table. Default: `merge`. Example: `write_disposition: append`
@@ -294,6 +321,32 @@ pub struct ResourceConfig {
 }
 
 impl ResourceConfig {
+    /// The table it loads: `table_name`, else its name, in dlt's naming.
+    pub fn table(&self) -> String {
+        normalize_identifier(self.table_name.as_deref().unwrap_or(&self.name))
+    }
+
+    /// Its table's (primary key, merge key), in dlt's naming. Dango's default: a `merge`
+    /// without either key merges on `id`.
+    pub fn keys(&self) -> (Vec<String>, Vec<String>) {
+        let names = |k: &PrimaryKey| -> Vec<String> {
+            k.columns()
+                .iter()
+                .map(|c| normalize_identifier(c))
+                .collect()
+        };
+        let merge_key = self.merge_key.as_ref().map(names).unwrap_or_default();
+        let primary_key = match (
+            &self.primary_key,
+            self.write_disposition.unwrap_or_default(),
+        ) {
+            (Some(pk), _) => names(pk),
+            (None, WriteDisposition::Merge) if merge_key.is_empty() => vec!["id".to_string()],
+            (None, _) => Vec::new(),
+        };
+        (primary_key, merge_key)
+    }
+
     /// The endpoint mapping, with the tutorial's resource-level keys folded in (the endpoint's
     /// own keys win).
     pub fn effective_endpoint(&self) -> EndpointConfig {
@@ -469,7 +522,7 @@ pub struct PageNumberConfig {
     /// Number of the first page. Example: `start: 1`
     #[serde(default = "default_one", alias = "base_page", alias = "page")]
     pub start: u64,
-    /// Page size to request, if the API takes one. Example: `page_size: 100`
+    /// Page size to request (at least 1), if the API takes one. Example: `page_size: 100`
     #[serde(default)]
     pub page_size: Option<u64>,
     /// Query parameter carrying `page_size`. Example: `page_size_param: per_page`
@@ -499,7 +552,7 @@ pub struct OffsetConfig {
     /// Query parameter carrying the page size. Example: `limit_param: limit`
     #[serde(default = "default_limit_param")]
     pub limit_param: String,
-    /// Rows per page. Example: `limit: 100`
+    /// Rows per page, at least 1. Example: `limit: 100`
     #[serde(default = "default_limit")]
     pub limit: u64,
     /// Offset of the first page. Example: `start: 0`

@@ -30,6 +30,44 @@ pub fn render_path(path: &[FieldSeg]) -> String {
     out
 }
 
+/// A problem a validation rule found, at a path relative to what the rule was given (a source,
+/// a resource, a paginator); the loader places it in the file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// Where, relative to the checked item, e.g. `[retry, timeout_seconds]`.
+    pub path: Vec<FieldSeg>,
+    /// What is wrong.
+    pub message: String,
+    /// What to do about it.
+    pub hint: Option<String>,
+}
+
+impl Problem {
+    /// A problem at `path` (mapping keys only).
+    pub fn at(path: &[&str], message: impl Into<String>) -> Self {
+        Self {
+            path: path
+                .iter()
+                .map(|k| FieldSeg::Key((*k).to_string()))
+                .collect(),
+            message: message.into(),
+            hint: None,
+        }
+    }
+
+    /// The same problem, with what to do about it.
+    pub fn hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+
+    /// The same problem, placed under `prefix`.
+    pub fn under(mut self, prefix: &[FieldSeg]) -> Self {
+        self.path.splice(0..0, prefix.iter().cloned());
+        self
+    }
+}
+
 /// A single problem in a config file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigError {

@@ -4,20 +4,18 @@
 use std::collections::BTreeSet;
 use std::num::NonZeroUsize;
 use std::path::Path;
+use std::sync::Arc;
 
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
-use super::config::{
-    EndpointConfig, PaginationConfig, ResourceConfig, SourceConfig, SourceKind, SourcesFile,
-};
-use super::credentials::Credentials;
-use super::dlt_forms;
-use super::errors::{ConfigError, ConfigErrors, FieldSeg, did_you_mean, render_path};
+use super::config::{ResourceConfig, SourceConfig, SourceKind, SourceOrigin, SourcesFile};
+use super::credentials::{Credentials, Redactor};
+use super::errors::{ConfigError, ConfigErrors, FieldSeg, Problem, did_you_mean, render_path};
 use super::interpolate::interpolate;
 use super::locate::locate;
-use crate::source::rest::dependent::parent_refs;
-use crate::source::rest::json_path;
+use super::yaml_scan::{self, Finding};
+use super::{dependencies, dlt_forms, rules, tables};
 
 const TOP_LEVEL_KEYS: [&str; 3] = ["version", "parallel", "sources"];
 const SUPPORTED_VERSIONS: [&str; 2] = ["1", "1.0"];
@@ -26,6 +24,12 @@ const SUPPORTED_VERSIONS: [&str; 2] = ["1", "1.0"];
 struct Reporter<'a> {
     file: &'a Path,
     text: &'a str,
+    /// Set while checking a source with its `${VAR}`s substituted: scrubs their values from
+    /// messages, which then must not quote what they found.
+    redactor: Option<Redactor>,
+    /// Paths of values already reported by the YAML scan: a type error at or above one of
+    /// them is that same problem.
+    muted: Vec<Vec<FieldSeg>>,
     errors: Vec<ConfigError>,
 }
 
@@ -37,14 +41,65 @@ impl Reporter<'_> {
         message: String,
         hint: Option<String>,
     ) {
+        let line = locate(self.text, path);
+        self.report_at(line, source, path, message, hint);
+    }
+
+    fn report_at(
+        &mut self,
+        line: Option<usize>,
+        source: Option<&str>,
+        path: &[FieldSeg],
+        message: String,
+        hint: Option<String>,
+    ) {
+        let scrub = |text: String| match &self.redactor {
+            Some(r) => r.redact(&text),
+            None => text,
+        };
         self.errors.push(ConfigError {
             file: self.file.to_path_buf(),
-            line: locate(self.text, path),
+            line,
             source: source.map(str::to_string),
             field: render_path(path),
-            message,
-            hint,
+            message: scrub(message),
+            hint: hint.map(scrub),
         });
+    }
+
+    /// Reports rule `problems`, whose paths are relative to `base`.
+    fn problems(&mut self, source: Option<&str>, base: &[FieldSeg], problems: Vec<Problem>) {
+        for p in problems {
+            let path = [base, &p.path].concat();
+            self.report(source, &path, p.message, p.hint);
+        }
+    }
+}
+
+/// A resource that parsed: its position in `resources:`, as written (with `resource_defaults`
+/// merged in), and as typed.
+pub(super) struct ParsedResource {
+    /// Index in the source's `resources:` list.
+    pub index: usize,
+    /// The entry as written, after dlt's shorthands are expanded.
+    pub raw: Value,
+    /// The entry as typed.
+    pub config: ResourceConfig,
+}
+
+/// A source that parsed, with the resources of it that parsed.
+struct ParsedSource {
+    config: SourceConfig,
+    resources: Vec<ParsedResource>,
+}
+
+impl ParsedSource {
+    fn into_config(self) -> SourceConfig {
+        let mut config = self.config;
+        if let Some(rest) = config.rest_api.as_mut() {
+            rest.resources = self.resources.into_iter().map(|r| r.config).collect();
+        }
+        config
     }
 }
 
@@ -65,26 +120,55 @@ pub fn load_sources_file(file: &Path) -> Result<SourcesFile, ConfigErrors> {
 
 /// Parses and validates sources-file `text` (read from `file`, used in messages).
 pub fn parse_sources(file: &Path, text: &str) -> Result<SourcesFile, ConfigErrors> {
+    // Editors on Windows start files with a byte-order mark. It is not YAML, and it comes before
+    // the first line's text, so dropping it moves no line.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut r = Reporter {
         file,
         text,
+        redactor: None,
+        muted: Vec::new(),
         errors: Vec::new(),
     };
     let doc: Value = match serde_yaml_ng::from_str(text) {
         Ok(Value::Null) => Value::Object(Map::new()),
         Ok(v) => v,
         Err(e) => {
-            r.errors.push(ConfigError {
-                file: file.to_path_buf(),
-                line: e.location().map(|l| l.line()),
-                source: None,
-                field: String::new(),
-                message: format!("not valid YAML: {e}"),
-                hint: None,
-            });
+            let (line, hint) = match e.location() {
+                Some(at) => (
+                    Some(at.line()),
+                    "check the indentation and quoting on that line and the one before it",
+                ),
+                None => (
+                    yaml_scan::second_document_line(text),
+                    "a sources file is one YAML document: remove the `---` that starts another",
+                ),
+            };
+            r.report_at(
+                line,
+                None,
+                &[],
+                format!("not valid YAML: {e}"),
+                Some(hint.into()),
+            );
             return Err(ConfigErrors(r.errors));
         }
     };
+    for found in yaml_scan::scan(text) {
+        let source = source_name_at(&doc, &found.problem.path).map(str::to_string);
+        if found.finding == Finding::NonFinite {
+            // Reported here; its null must not be reported again as a wrong type.
+            r.muted.push(found.problem.path.clone());
+        }
+        let p = found.problem;
+        r.report_at(
+            Some(found.line),
+            source.as_deref(),
+            &p.path,
+            p.message,
+            p.hint,
+        );
+    }
     let Value::Object(top) = doc else {
         r.report(
             None,
@@ -119,6 +203,7 @@ pub fn parse_sources(file: &Path, text: &str) -> Result<SourcesFile, ConfigError
             Vec::new()
         }
     };
+    let shared_text: Arc<str> = Arc::from(text);
     let mut parsed = Vec::new();
     let mut names = BTreeSet::new();
     for (i, raw) in sources.into_iter().enumerate() {
@@ -131,17 +216,43 @@ pub fn parse_sources(file: &Path, text: &str) -> Result<SourcesFile, ConfigError
             let msg = "duplicate source name; every source needs its own".to_string();
             r.report(Some(name), &at, msg, None);
         }
-        if let Some(source) = parse_source(&mut r, &path, raw) {
+        if let Some(mut source) = parse_source(&mut r, &path, raw) {
+            source.config.origin = SourceOrigin {
+                text: shared_text.clone(),
+                index: i,
+            };
             parsed.push(source);
         }
     }
+    let views: Vec<_> = parsed
+        .iter()
+        .map(|s| (&s.config, s.resources.as_slice()))
+        .collect();
+    for (i, problem) in tables::shared_tables(&views) {
+        let source = &parsed[i].config;
+        let base = [
+            FieldSeg::Key("sources".into()),
+            FieldSeg::Index(source.origin.index),
+        ];
+        r.problems(Some(&source.name), &base, vec![problem]);
+    }
     if r.errors.is_empty() {
         Ok(SourcesFile {
-            sources: parsed,
+            sources: parsed.into_iter().map(ParsedSource::into_config).collect(),
             parallel,
         })
     } else {
         Err(ConfigErrors(r.errors))
+    }
+}
+
+/// The name of the source a document path (`sources[i]...`) lies in, if it has one.
+fn source_name_at<'a>(doc: &'a Value, path: &[FieldSeg]) -> Option<&'a str> {
+    match path {
+        [FieldSeg::Key(k), FieldSeg::Index(i), ..] if k == "sources" => {
+            doc.get("sources")?.get(*i)?.get("name")?.as_str()
+        }
+        _ => None,
     }
 }
 
@@ -182,7 +293,7 @@ fn parse_parallel(r: &mut Reporter<'_>, value: Option<&Value>) -> Option<NonZero
 }
 
 /// Parses one source, reporting its problems and those of each of its resources.
-fn parse_source(r: &mut Reporter<'_>, path: &[FieldSeg], mut raw: Value) -> Option<SourceConfig> {
+fn parse_source(r: &mut Reporter<'_>, path: &[FieldSeg], mut raw: Value) -> Option<ParsedSource> {
     let original = raw.clone();
     let name = raw.get("name").and_then(Value::as_str).map(str::to_string);
     let name = name.as_deref();
@@ -194,12 +305,15 @@ fn parse_source(r: &mut Reporter<'_>, path: &[FieldSeg], mut raw: Value) -> Opti
         }
         None => (None, None),
     };
-    let mut source: Option<SourceConfig> = deserialize(r, name, path, raw);
+    let source: Option<SourceConfig> = deserialize(r, name, path, raw);
     let rest_path = [path, &[FieldSeg::Key("rest_api".into())]].concat();
     let res_path = [rest_path.as_slice(), &[FieldSeg::Key("resources".into())]].concat();
     let mut parsed = Vec::new();
+    // Entries written under `resources:`, parsed or not: only none at all is "no resources".
+    let mut written = 0;
     match resources {
         Some(Value::Array(items)) => {
+            written = items.len();
             let mut seen = BTreeSet::new();
             for (i, item) in items.into_iter().enumerate() {
                 let at = [res_path.as_slice(), &[FieldSeg::Index(i)]].concat();
@@ -215,29 +329,41 @@ fn parse_source(r: &mut Reporter<'_>, path: &[FieldSeg], mut raw: Value) -> Opti
                         None,
                     );
                 }
-                if let Some(res) = deserialize::<ResourceConfig>(r, name, &at, item) {
-                    parsed.push(res);
+                if let Some(config) = deserialize::<ResourceConfig>(r, name, &at, item.clone()) {
+                    r.problems(name, &at, rules::resource_problems(&config, &item));
+                    parsed.push(ParsedResource {
+                        index: i,
+                        raw: item,
+                        config,
+                    });
                 }
             }
         }
         Some(Value::Null) | None => {}
-        Some(_) => r.report(name, &res_path, "must be a list of resources".into(), None),
+        Some(_) => {
+            written = 1;
+            r.report(name, &res_path, "must be a list of resources".into(), None);
+        }
     }
-    let source = source.as_mut()?;
-    check_source(r, path, source, &parsed);
-    if let Some(rest) = source.rest_api.as_mut() {
-        rest.resources = parsed;
-    }
+    r.problems(name, &res_path, dependencies::dependency_problems(&parsed));
+    r.problems(name, &res_path, tables::table_problems(&parsed));
+    let mut source = source?;
+    check_source(r, path, &source, &original, written);
     source.raw = original;
-    Some(source.clone())
+    Some(ParsedSource {
+        config: source,
+        resources: parsed,
+    })
 }
 
-/// Rules that span fields: the block matching `type`, at least one resource.
+/// Rules that span fields: the block matching `type`, at least one resource, and the rules on
+/// the source's own values.
 fn check_source(
     r: &mut Reporter<'_>,
     path: &[FieldSeg],
     s: &SourceConfig,
-    resources: &[ResourceConfig],
+    raw: &Value,
+    resources_written: usize,
 ) {
     let name = Some(s.name.as_str());
     let field = |k: &str| [path, &[FieldSeg::Key(k.into())]].concat();
@@ -246,13 +372,15 @@ fn check_source(
             let msg = "a `type: rest_api` source needs a `rest_api:` block with `base_url` and `resources`";
             r.report(name, &field("rest_api"), msg.into(), None);
         }
-        SourceKind::RestApi if resources.is_empty() => {
+        SourceKind::RestApi if resources_written == 0 => {
             let at = [field("rest_api"), vec![FieldSeg::Key("resources".into())]].concat();
             r.report(
                 name,
                 &at,
                 "no resources: list at least one endpoint to load".into(),
-                None,
+                Some(
+                    "e.g. `resources: [users]`, or `- name: users` with `endpoint: /users`".into(),
+                ),
             );
         }
         SourceKind::DltNative if s.dlt_native.is_none() => {
@@ -262,105 +390,8 @@ fn check_source(
         }
         _ => {}
     }
-    if let Some(rest) = &s.rest_api {
-        let at = [field("rest_api"), vec![FieldSeg::Key("base_url".into())]].concat();
-        match rest.effective_base_url() {
-            None => {
-                let msg = "missing `base_url` (or `client: {base_url: ...}`)".to_string();
-                r.report(
-                    name,
-                    &at,
-                    msg,
-                    Some("e.g. base_url: https://api.example.com".into()),
-                );
-            }
-            Some(url) if !url.contains("${") => {
-                if let Err(e) = url::Url::parse(url) {
-                    let msg = format!("`{url}` is not a URL ({e})");
-                    let hint = Some("write it in full, e.g. https://api.example.com".into());
-                    r.report(name, &at, msg, hint);
-                }
-            }
-            Some(_) => {}
-        }
-        if let Some(limit) = &rest.rate_limit
-            && limit.rate_and_burst().0.partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater)
-        {
-            let at = [field("rest_api"), vec![FieldSeg::Key("rate_limit".into())]].concat();
-            r.report(
-                name,
-                &at,
-                "must be a positive number of requests per second".into(),
-                None,
-            );
-        }
-    }
-    let res_path = |i: usize| {
-        [
-            field("rest_api"),
-            vec![FieldSeg::Key("resources".into()), FieldSeg::Index(i)],
-        ]
-        .concat()
-    };
-    for (i, problem) in resource_problems(resources) {
-        r.report(name, &res_path(i), problem, None);
-    }
-}
-
-/// Rules a single resource's types cannot express: valid JSONPaths, parents that exist.
-fn resource_problems(resources: &[ResourceConfig]) -> Vec<(usize, String)> {
-    let mut problems = Vec::new();
-    for (i, res) in resources.iter().enumerate() {
-        let ep = res.effective_endpoint();
-        for path in json_paths(&ep) {
-            if let Err(e) = json_path::validate(path) {
-                problems.push((i, e.to_string()));
-            }
-        }
-        let parents: BTreeSet<String> = parent_refs(&ep).into_iter().map(|p| p.resource).collect();
-        if parents.len() > 1 {
-            let list = parents.iter().cloned().collect::<Vec<_>>().join(", ");
-            problems.push((
-                i,
-                format!("depends on several resources ({list}); only one parent is allowed"),
-            ));
-        }
-        for parent in &parents {
-            if parent == &res.name {
-                problems.push((i, "refers to itself in `{resources....}`".into()));
-            } else if !resources.iter().any(|r| &r.name == parent) {
-                let hint = did_you_mean(parent, resources.iter().map(|r| r.name.as_str()))
-                    .map(|h| format!(" ({h})"))
-                    .unwrap_or_default();
-                problems.push((
-                    i,
-                    format!("refers to resource `{parent}`, which this source does not have{hint}"),
-                ));
-            }
-        }
-    }
-    problems
-}
-
-fn json_paths(ep: &EndpointConfig) -> Vec<&str> {
-    let mut paths: Vec<&str> = ep.data_selector.as_deref().into_iter().collect();
-    match &ep.paginator {
-        Some(PaginationConfig::PageNumber(c)) => {
-            paths.extend(c.total_path.as_deref());
-            paths.extend(c.has_more_path.as_deref());
-        }
-        Some(PaginationConfig::Offset(c)) => {
-            paths.extend(c.total_path.as_deref());
-            paths.extend(c.has_more_path.as_deref());
-        }
-        Some(PaginationConfig::Cursor(c)) => {
-            paths.push(&c.cursor_path);
-            paths.extend(c.has_more_path.as_deref());
-        }
-        Some(PaginationConfig::NextUrl(c)) => paths.push(&c.next_url_path),
-        _ => {}
-    }
-    paths
+    r.problems(name, path, rules::source_problems(s, raw));
+    r.problems(name, path, tables::dataset_problem(s).into_iter().collect());
 }
 
 /// Deserializes `raw` as `T`, reporting a failure at the field it happened in.
@@ -379,7 +410,13 @@ fn deserialize<T: DeserializeOwned>(
                 serde_path_to_error::Segment::Seq { index } => Some(FieldSeg::Index(*index)),
                 _ => None,
             }));
-            let message = e.inner().to_string();
+            if r.muted.iter().any(|m| m.starts_with(&at)) {
+                return None;
+            }
+            let mut message = e.inner().to_string();
+            if r.redactor.is_some() {
+                message = without_value(&message);
+            }
             let hint = suggestion(&message);
             r.report(source, &at, message, hint);
             None
@@ -387,8 +424,22 @@ fn deserialize<T: DeserializeOwned>(
     }
 }
 
-/// A did-you-mean for serde's "unknown field `x`, expected one of `a`, `b`" messages.
+/// A serde message without the value it quotes, which may be a substituted secret:
+/// `invalid type: string "s3cr3t", expected u64` becomes `... expected u64`.
+fn without_value(message: &str) -> String {
+    let lead = "invalid after substituting ${...} variables";
+    match message.split_once(", expected ") {
+        Some((_, expected)) => format!("{lead}: expected {expected}"),
+        None => lead.to_string(),
+    }
+}
+
+/// What to do about a serde message: a did-you-mean for "unknown field `x`, expected one of
+/// `a`, `b`", or the smallest value for "expected a nonzero" counts.
 fn suggestion(message: &str) -> Option<String> {
+    if message.contains("expected a nonzero") {
+        return Some("use a whole number of at least 1".into());
+    }
     if !message.starts_with("unknown field") && !message.starts_with("unknown variant") {
         return None;
     }
@@ -397,7 +448,9 @@ fn suggestion(message: &str) -> Option<String> {
     did_you_mean(bad, expected.iter().copied())
 }
 
-/// `source` with every `${VAR}` replaced from `creds`; unset variables are errors naming them.
+/// `source` with every `${VAR}` replaced from `creds`, checked again with the values in place
+/// (a `${VAR}` may hold a URL). Unset variables are errors naming them and their line; no
+/// message shows a substituted value.
 pub fn resolve_source(
     file: &Path,
     source: &SourceConfig,
@@ -408,41 +461,65 @@ pub fn resolve_source(
         dlt_forms::expand_rest_api(rest);
         dlt_forms::fill_auth_secrets(rest, &|field| creds.lookup_field(&source.name, field));
     }
-    let unset = interpolate(&mut value, &source.name, creds);
-    if !unset.is_empty() {
-        let errors = unset
-            .into_iter()
-            .map(|u| ConfigError {
-                file: file.to_path_buf(),
-                line: None,
-                source: Some(source.name.clone()),
-                field: render_path(&u.path),
-                message: format!("`${{{}}}` is not set", u.name),
-                hint: Some(format!(
-                    "set {} in the environment, in .env, or in .dlt/secrets.toml",
-                    u.name
-                )),
-            })
-            .collect();
-        return Err(ConfigErrors(errors));
+    let mut unset = interpolate(&mut value, &source.name, creds);
+    unset.dedup();
+    let mut r = Reporter {
+        file,
+        text: &source.origin.text,
+        redactor: Some(creds.redactor()),
+        muted: Vec::new(),
+        errors: Vec::new(),
+    };
+    let base = [
+        FieldSeg::Key("sources".into()),
+        FieldSeg::Index(source.origin.index),
+    ];
+    for u in unset {
+        let path = [base.as_slice(), &u.path].concat();
+        let hint = format!(
+            "set {} in the environment, in .env, or in .dlt/secrets.toml",
+            u.name
+        );
+        let message = format!("`${{{}}}` is not set", u.name);
+        r.report(Some(&source.name), &path, message, Some(hint));
     }
-    let text =
-        serde_json::to_string(&serde_json::json!({ "sources": [value] })).unwrap_or_default();
-    let parsed = parse_sources(file, &text).map_err(|e| {
-        // Only reachable when a substituted value changes a field's type; never echo the value.
-        ConfigErrors(
-            e.0.into_iter()
-                .map(|mut err| {
-                    err.message = "invalid after substituting ${...} variables".into();
-                    err.line = None;
-                    err
-                })
-                .collect(),
-        )
-    })?;
-    parsed
-        .sources
-        .into_iter()
-        .next()
-        .ok_or_else(|| ConfigErrors(Vec::new()))
+    if !r.errors.is_empty() {
+        return Err(ConfigErrors(r.errors));
+    }
+    let parsed = parse_source(&mut r, &base, value);
+    match parsed {
+        Some(parsed) if r.errors.is_empty() => {
+            let mut resolved = parsed.into_config();
+            resolved.origin = source.origin.clone();
+            check_secrets(&mut r, &base, &resolved);
+            if r.errors.is_empty() {
+                Ok(resolved)
+            } else {
+                Err(ConfigErrors(r.errors))
+            }
+        }
+        _ => Err(ConfigErrors(r.errors)),
+    }
+}
+
+/// An `auth` block whose secret is neither written nor found where dlt would look for it.
+fn check_secrets(r: &mut Reporter<'_>, base: &[FieldSeg], s: &SourceConfig) {
+    let Some(rest) = &s.rest_api else { return };
+    let Some(field) = rest.effective_auth().and_then(|a| a.missing_secret()) else {
+        return;
+    };
+    let block: &[&str] = if rest.auth.is_some() {
+        &["rest_api", "auth", field]
+    } else {
+        &["rest_api", "client", "auth", field]
+    };
+    let hint = format!(
+        "write it as `{field}: \"${{MY_VAR}}\"`, or add `{field} = \"...\"` under \
+         [sources.{name}] in .dlt/secrets.toml (or set SOURCES__{upper}__{field_upper})",
+        name = s.name,
+        upper = s.name.to_uppercase(),
+        field_upper = field.to_uppercase()
+    );
+    let at = Problem::at(block, format!("auth `{field}` is not set")).hint(hint);
+    r.problems(Some(&s.name), base, vec![at]);
 }

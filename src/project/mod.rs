@@ -2,13 +2,17 @@
 
 pub mod config;
 pub mod credentials;
+mod dependencies;
 mod dlt_forms;
 pub mod errors;
 pub mod interpolate;
 pub mod layout;
 pub mod loader;
 mod locate;
+mod rules;
 pub mod scaffold;
+mod tables;
+mod yaml_scan;
 
 pub use config::{SourceConfig, SourcesFile};
 pub use credentials::{Credentials, Redactor};

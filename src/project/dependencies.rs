@@ -1,0 +1,217 @@
+//! Dependent resources' `{resources.<parent>.<field>}` references: each names a resource of the
+//! same source, a resource has at most one parent, and no resources depend on each other in a
+//! circle (none of them could run first).
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+use serde_json::Value;
+
+use super::errors::{FieldSeg, Problem, did_you_mean};
+use super::loader::ParsedResource;
+use crate::source::rest::dependent::parent_refs;
+
+/// Problems of the source's references between resources, at paths under its `resources:`.
+pub fn dependency_problems(resources: &[ParsedResource]) -> Vec<Problem> {
+    let parents: Vec<BTreeSet<String>> = resources
+        .iter()
+        .map(|r| {
+            let ep = r.config.effective_endpoint();
+            parent_refs(&ep).into_iter().map(|p| p.resource).collect()
+        })
+        .collect();
+    let mut out = Vec::new();
+    for (res, parents) in resources.iter().zip(&parents) {
+        let at = |parent: &str| {
+            let mut path = vec![FieldSeg::Index(res.index)];
+            path.extend(reference_at(&res.raw, parent).unwrap_or_default());
+            path
+        };
+        if parents.len() > 1 {
+            let list = parents.iter().cloned().collect::<Vec<_>>().join(", ");
+            let first = parents
+                .iter()
+                .next()
+                .map(String::as_str)
+                .unwrap_or_default();
+            out.push(Problem {
+                path: at(first),
+                message: format!(
+                    "depends on several resources ({list}); only one parent is allowed"
+                ),
+                hint: Some("split it into one resource per parent".into()),
+            });
+        }
+        for parent in parents {
+            if parent == &res.config.name {
+                out.push(Problem {
+                    path: at(parent),
+                    message: "refers to itself in `{resources....}`".into(),
+                    hint: Some("a resource can only use the records of another resource".into()),
+                });
+            } else if !resources.iter().any(|r| &r.config.name == parent) {
+                let names = resources.iter().map(|r| r.config.name.as_str());
+                out.push(Problem {
+                    path: at(parent),
+                    message: format!(
+                        "refers to resource `{parent}`, which this source does not have"
+                    ),
+                    hint: did_you_mean(parent, names),
+                });
+            }
+        }
+    }
+    out.extend(circles(resources, &parents));
+    out
+}
+
+/// One problem per circle of resources, at the reference of its first resource in the file.
+fn circles(resources: &[ParsedResource], parents: &[BTreeSet<String>]) -> Vec<Problem> {
+    let mut position = BTreeMap::new();
+    for (i, r) in resources.iter().enumerate() {
+        position.entry(r.config.name.as_str()).or_insert(i);
+    }
+    // Edges from a resource to the (other, existing) resources it depends on.
+    let edges: Vec<Vec<usize>> = resources
+        .iter()
+        .zip(parents)
+        .map(|(r, ps)| {
+            ps.iter()
+                .filter(|p| **p != r.config.name)
+                .filter_map(|p| position.get(p.as_str()).copied())
+                .collect()
+        })
+        .collect();
+    let mut reported = BTreeSet::new();
+    let mut out = Vec::new();
+    for start in 0..resources.len() {
+        if reported.contains(&start) {
+            continue;
+        }
+        let Some(circle) = shortest_circle(&edges, start) else {
+            continue;
+        };
+        reported.extend(circle.iter().copied());
+        let names: Vec<String> = circle
+            .iter()
+            .chain(std::iter::once(&start))
+            .map(|&i| format!("`{}`", resources[i].config.name))
+            .collect();
+        let res = &resources[start];
+        let first_parent = &resources[circle[1 % circle.len()]].config.name;
+        let mut path = vec![FieldSeg::Index(res.index)];
+        path.extend(reference_at(&res.raw, first_parent).unwrap_or_default());
+        out.push(Problem {
+            path,
+            message: format!(
+                "resources {} depend on each other in a circle, so none of them can run first",
+                names.join(" → ")
+            ),
+            hint: Some("remove one of the `{resources.<name>.<field>}` references".into()),
+        });
+    }
+    out
+}
+
+/// The resources of the shortest circle through `start`, beginning with it, if there is one.
+fn shortest_circle(edges: &[Vec<usize>], start: usize) -> Option<Vec<usize>> {
+    let mut came_from: BTreeMap<usize, usize> = BTreeMap::new();
+    let mut queue = VecDeque::from([start]);
+    while let Some(node) = queue.pop_front() {
+        for &next in &edges[node] {
+            if next == start {
+                let mut circle = vec![node];
+                while let Some(&prev) = came_from.get(circle.last()?) {
+                    circle.push(prev);
+                }
+                circle.reverse();
+                return Some(circle);
+            }
+            if next != start && !came_from.contains_key(&next) {
+                came_from.insert(next, node);
+                queue.push_back(next);
+            }
+        }
+    }
+    None
+}
+
+/// Path of the first string in `raw` that refers to `parent`'s records.
+fn reference_at(raw: &Value, parent: &str) -> Option<Vec<FieldSeg>> {
+    let needle = format!("{{resources.{parent}.");
+    match raw {
+        Value::String(s) => s.contains(&needle).then(Vec::new),
+        Value::Array(items) => items.iter().enumerate().find_map(|(i, v)| {
+            let mut path = reference_at(v, parent)?;
+            path.insert(0, FieldSeg::Index(i));
+            Some(path)
+        }),
+        Value::Object(map) => map.iter().find_map(|(k, v)| {
+            let mut path = reference_at(v, parent)?;
+            path.insert(0, FieldSeg::Key(k.clone()));
+            Some(path)
+        }),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::project::errors::render_path;
+    use serde_json::json;
+
+    fn parsed(items: Vec<Value>) -> Vec<ParsedResource> {
+        items
+            .into_iter()
+            .enumerate()
+            .map(|(index, raw)| ParsedResource {
+                index,
+                config: serde_json::from_value(raw.clone()).unwrap(),
+                raw,
+            })
+            .collect()
+    }
+
+    fn child(name: &str, parent: &str) -> Value {
+        json!({"name": name, "endpoint": {"path": format!("x/{{resources.{parent}.id}}")}})
+    }
+
+    #[test]
+    fn a_circle_is_reported_once_at_its_first_reference() {
+        let resources = parsed(vec![
+            json!({"name": "root"}),
+            child("a", "c"),
+            child("b", "a"),
+            child("c", "b"),
+            child("d", "a"),
+        ]);
+        let found = dependency_problems(&resources);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(render_path(&found[0].path), "[1].endpoint.path");
+        assert!(
+            found[0].message.contains("`a` → `c` → `b` → `a`"),
+            "{}",
+            found[0].message
+        );
+    }
+
+    #[test]
+    fn two_resources_that_need_each_other_are_a_circle() {
+        let resources = parsed(vec![child("a", "b"), child("b", "a")]);
+        let found = dependency_problems(&resources);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(found[0].message.contains("`a` → `b` → `a`"));
+    }
+
+    #[test]
+    fn unknown_parents_point_at_the_reference() {
+        let resources = parsed(vec![
+            json!({"name": "users"}),
+            json!({"name": "posts", "params": {"user": "{resources.user.id}"}}),
+        ]);
+        let found = dependency_problems(&resources);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(render_path(&found[0].path), "[1].params.user");
+        assert_eq!(found[0].hint.as_deref(), Some("did you mean `users`?"));
+    }
+}
