@@ -100,6 +100,6 @@ fn sigkill_at_random_moments_never_loses_or_duplicates_a_row() {
     assert_eq!(distinct, rows);
     assert!(cursor_ok);
     assert!(p.count("select count(*) from raw_shop.orders__line_items") > 0);
-    assert_eq!(orphan_line_items(p), 0);
+    assert_eq!(orphan_line_items(&p), 0);
     eprintln!("{committed_during_kills} of {KILLS} killed syncs had committed before the kill");
 }

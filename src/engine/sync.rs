@@ -91,23 +91,7 @@ pub async fn sync(
     let mut reports: Vec<(usize, SourceReport)> =
         join_all(runs).await.into_iter().flatten().collect();
     reports.sort_by_key(|(i, _)| *i);
-    if reports.iter().any(|(_, r)| r.error.is_some()) {
-        give_back_space(warehouse).await;
-    }
     reports.into_iter().map(|(_, r)| r).collect()
-}
-
-/// A rolled-back load leaves the blocks it wrote in the file, free but still the file's, so a
-/// load that failed on a full disk would leave the disk full for the next sync. A checkpoint,
-/// once no load is open, truncates them. Best effort: failing it changes no data.
-async fn give_back_space(warehouse: &Warehouse) {
-    let checkpoint = warehouse
-        .run(|w| w.conn.execute_batch("CHECKPOINT"))
-        .await;
-    if let Ok(Err(e)) = checkpoint {
-        let e = crate::warehouse::describe(&e);
-        tracing::warn!("could not give the failed loads' space back to the disk: {e}");
-    }
 }
 
 async fn sync_source(

@@ -56,6 +56,9 @@ fn open_hint(reason: &str) -> &'static str {
     } else if reason.contains("newer version") || reason.contains("version number") {
         " (the file was written by a newer DuckDB than Dango's 1.5.6: load into another file, or \
          export it with that DuckDB and import it here)"
+    } else if reason.contains("Corrupt database file") {
+        " (the file is damaged: restore it from a backup, or move it away and sync again to \
+         start a new warehouse)"
     } else if reason.contains("not a valid DuckDB database") {
         " (it is not a DuckDB database: move it away, or point Dango at another project)"
     } else {
