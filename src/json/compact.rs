@@ -257,7 +257,11 @@ mod tests {
         ];
         for text in texts {
             let value: Value = serde_json::from_str(text).unwrap();
-            assert_eq!(to_compact(text.as_bytes()).unwrap(), value.to_string(), "{text}");
+            assert_eq!(
+                to_compact(text.as_bytes()).unwrap(),
+                value.to_string(),
+                "{text}"
+            );
         }
         assert!(to_compact(b"[1, 2").is_err());
     }

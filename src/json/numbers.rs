@@ -37,7 +37,8 @@ pub fn wide_literals(text: &[u8]) -> Vec<WideLiteral> {
             b'"' => i = string_end(text, i + 1),
             b'-' | b'0'..=b'9' => {
                 let start = i;
-                while i < text.len() && matches!(text[i], b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9')
+                while i < text.len()
+                    && matches!(text[i], b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9')
                 {
                     i += 1;
                 }
@@ -166,7 +167,10 @@ mod tests {
             ]
         );
         // The same numbers, in the same order, as serde_json's wide floats.
-        let wide: Vec<f64> = floats_seen(text).into_iter().filter(|f| is_wide(*f)).collect();
+        let wide: Vec<f64> = floats_seen(text)
+            .into_iter()
+            .filter(|f| is_wide(*f))
+            .collect();
         assert_eq!(wide.len(), found.len());
         assert!(!is_wide(1e19) && !is_wide(2.5) && is_wide(-9.3e18));
     }

@@ -21,6 +21,7 @@ use axum::body::{Body, Bytes};
 use axum::extract::{Query, Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use futures::StreamExt;
 use serde_json::{Value, json};
 
 use super::{AppState, param};
@@ -118,16 +119,18 @@ pub(super) async fn truncated(
     let mut response = if attempt > drop {
         json_response(body.clone())
     } else {
-        let half = body.slice(..body.len() / 2);
-        let stream = futures::stream::iter([
-            Ok(half),
-            Err(std::io::Error::other("connection dropped on purpose")),
-        ]);
-        json_response(Body::from_stream(stream))
+        // The half is sent (with the headers) before the connection drops.
+        let half = futures::stream::iter([Ok(body.slice(..body.len() / 2))]);
+        let drop = futures::stream::once(async {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            Err(std::io::Error::other("connection dropped on purpose"))
+        });
+        json_response(Body::from_stream(half.chain(drop)))
     };
-    response
-        .headers_mut()
-        .insert(header::CONTENT_LENGTH, header::HeaderValue::from(body.len()));
+    response.headers_mut().insert(
+        header::CONTENT_LENGTH,
+        header::HeaderValue::from(body.len()),
+    );
     response
 }
 

@@ -474,7 +474,7 @@ pub struct EmptyConfig {
     /// Safety limit: the most pages one run of this paginator fetches; reaching it with more
     /// pages to come fails the sync instead of loading forever. Default: 1,000,000.
     /// Example: `max_pages: 500`
-    #[serde(default)]
+    #[serde(default, deserialize_with = "page_cap")]
     pub max_pages: Option<NonZeroU64>,
 }
 
@@ -509,7 +509,7 @@ pub struct PageNumberConfig {
     /// Safety limit: the most pages one run of this paginator fetches; reaching it with more
     /// pages to come fails the sync instead of loading forever. Default: 1,000,000.
     /// Example: `max_pages: 500`
-    #[serde(default)]
+    #[serde(default, deserialize_with = "page_cap")]
     pub max_pages: Option<NonZeroU64>,
 }
 
@@ -544,7 +544,7 @@ pub struct OffsetConfig {
     /// Safety limit: the most pages one run of this paginator fetches; reaching it with more
     /// pages to come fails the sync instead of loading forever. Default: 1,000,000.
     /// Example: `max_pages: 500`
-    #[serde(default)]
+    #[serde(default, deserialize_with = "page_cap")]
     pub max_pages: Option<NonZeroU64>,
 }
 
@@ -564,7 +564,7 @@ pub struct CursorConfig {
     /// Safety limit: the most pages one run of this paginator fetches; reaching it with more
     /// pages to come fails the sync instead of loading forever. Default: 1,000,000.
     /// Example: `max_pages: 500`
-    #[serde(default)]
+    #[serde(default, deserialize_with = "page_cap")]
     pub max_pages: Option<NonZeroU64>,
 }
 
@@ -578,8 +578,20 @@ pub struct NextUrlConfig {
     /// Safety limit: the most pages one run of this paginator fetches; reaching it with more
     /// pages to come fails the sync instead of loading forever. Default: 1,000,000.
     /// Example: `max_pages: 500`
-    #[serde(default)]
+    #[serde(default, deserialize_with = "page_cap")]
     pub max_pages: Option<NonZeroU64>,
+}
+
+/// `max_pages`, refusing 0 with a message that names it (an error inside a paginator loses
+/// the field's name on its way out of serde's tagged enum).
+fn page_cap<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<NonZeroU64>, D::Error> {
+    let pages = Option::<u64>::deserialize(d)?;
+    match pages {
+        Some(0) => Err(serde::de::Error::custom(
+            "`max_pages: 0` would fetch nothing: set 1 or more, or leave it out (default 1,000,000)",
+        )),
+        other => Ok(other.and_then(NonZeroU64::new)),
+    }
 }
 
 fn default_page_param() -> String {

@@ -340,8 +340,14 @@ mod tests {
         let shown = r.redact(&text);
         assert!(!shown.contains("ss w") && !shown.contains("ss%20w") && !shown.contains("ss+w"));
         assert!(!shown.contains(&b64) && !shown.contains(b64.trim_end_matches('=')));
-        assert!(!shown.contains("%C3%A4") && !shown.contains("%c3%a4"), "{shown}");
-        assert!(shown.contains("alice") && shown.contains("api.test"), "{shown}");
+        assert!(
+            !shown.contains("%C3%A4") && !shown.contains("%c3%a4"),
+            "{shown}"
+        );
+        assert!(
+            shown.contains("alice") && shown.contains("api.test"),
+            "{shown}"
+        );
         assert_eq!(r.redact("nothing secret"), "nothing secret");
     }
 

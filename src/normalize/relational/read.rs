@@ -436,7 +436,9 @@ impl<'de> Visitor<'de> for ItemVisitor<'_, '_> {
             level: self.at.level - 1,
             ..self.at
         };
-        guard(at.level, || self.wrapped(at, columns::LIST, |v| v.visit_seq(seq)))
+        guard(at.level, || {
+            self.wrapped(at, columns::LIST, |v| v.visit_seq(seq))
+        })
     }
 }
 

@@ -290,7 +290,6 @@ impl RestClient {
         };
         self.redactor.redact(&text)
     }
-
 }
 
 /// The body without a leading UTF-8 byte order mark, which JSON parsers refuse and Python's
@@ -322,7 +321,11 @@ pub fn excerpt(redactor: &Redactor, body: &[u8], headers: &HeaderMap) -> String 
 
 /// What a body that is not text is, for an error message.
 fn binary_description(len: usize, headers: &HeaderMap) -> String {
-    let header = |name| headers.get(name).and_then(|v: &HeaderValue| v.to_str().ok());
+    let header = |name| {
+        headers
+            .get(name)
+            .and_then(|v: &HeaderValue| v.to_str().ok())
+    };
     let mut out = format!(
         "(a body of {len} bytes that is not text; content-type {}",
         header(reqwest::header::CONTENT_TYPE).unwrap_or("none")

@@ -514,7 +514,9 @@ fn percent_decode(s: &str) -> String {
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
-        let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok());
         match (bytes[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
             (b'%', Some(byte)) => {
                 out.push(byte);
@@ -558,7 +560,9 @@ mod tests {
         let r = Redactor::default();
         register_userinfo("http://alice:p%20ss%2Fw@api.test/v1", &r);
         let b64 = base64::engine::general_purpose::STANDARD.encode("alice:p ss/w");
-        let shown = r.redact(&format!("Basic {b64} http://alice:p%20ss%2Fw@api.test p ss/w"));
+        let shown = r.redact(&format!(
+            "Basic {b64} http://alice:p%20ss%2Fw@api.test p ss/w"
+        ));
         assert_eq!(shown, "Basic *** http://alice:***@api.test ***");
         assert_eq!(percent_decode("a%2x%41%"), "a%2xA%");
     }

@@ -39,7 +39,9 @@ impl Paginator for Auto {
 
     fn advice(&self) -> String {
         let chosen = self.chosen.as_ref().map(|p| p.advice()).unwrap_or_default();
-        format!("{chosen} (the paginator was detected from the first response: set `paginator:` to choose it)")
+        format!(
+            "{chosen} (the paginator was detected from the first response: set `paginator:` to choose it)"
+        )
     }
 }
 

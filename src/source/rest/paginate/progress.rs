@@ -78,7 +78,9 @@ impl Fingerprint {
     fn matches(&self, records: &Records) -> bool {
         match (self, records) {
             (Self::Text(old, old_spans), Records::Text { body, spans }) => {
-                let text = |b: &Bytes, s: &Range<usize>| b.get(s.clone()).unwrap_or_default();
+                fn text<'b>(b: &'b Bytes, s: &Range<usize>) -> &'b [u8] {
+                    b.get(s.clone()).unwrap_or_default()
+                }
                 old_spans.len() == spans.len()
                     // The first record almost always differs: one comparison for most pages.
                     && old_spans
