@@ -5,11 +5,11 @@
 use std::sync::Arc;
 
 use arrow::array::{
-    Array, ArrayBuilder, ArrayRef, BooleanBuilder, Float64Builder, Int64Builder, StringBuilder,
-    TimestampMicrosecondBuilder,
+    Array, ArrayBuilder, ArrayRef, BooleanBuilder, Decimal128Builder, Float64Builder, Int64Builder,
+    StringBuilder, TimestampMicrosecondBuilder,
 };
 
-use super::types::{DltType, Scalar, parse_iso_timestamp};
+use super::types::{DltType, Scalar, WEI_DIGITS, parse_iso_timestamp};
 use crate::normalize::{Cell, PageText};
 
 /// Accumulates one column of one batch. An enum rather than a trait object: it is called for
@@ -25,6 +25,15 @@ pub enum ColumnBuilder {
     Text(StringBuilder),
     /// `timestamp`
     Timestamp(TimestampMicrosecondBuilder),
+    /// `wei`
+    Wei(Decimal128Builder),
+}
+
+/// A builder of DECIMAL(38,0) values with room for `n`.
+fn wei_builder(n: usize) -> Decimal128Builder {
+    Decimal128Builder::with_capacity(n)
+        .with_precision_and_scale(WEI_DIGITS, 0)
+        .unwrap_or_else(|_| Decimal128Builder::with_capacity(n))
 }
 
 impl ColumnBuilder {
@@ -38,6 +47,7 @@ impl ColumnBuilder {
             DltType::Timestamp => {
                 Self::Timestamp(TimestampMicrosecondBuilder::new().with_timezone("UTC"))
             }
+            DltType::Wei => Self::Wei(wei_builder(0)),
         }
     }
 
@@ -50,6 +60,7 @@ impl ColumnBuilder {
             (Self::Timestamp(b), Scalar::Timestamp(micros, _)) => b.append_value(micros),
             (Self::Text(b), Scalar::Text(t) | Scalar::Timestamp(_, t)) => b.append_value(t),
             (Self::Text(b), Scalar::Json(j)) => b.append_value(j),
+            (Self::Wei(b), Scalar::Wei(v)) => b.append_value(v),
             // Unreachable by construction: values are coerced to the column type first.
             (builder, _) => builder.append_null(),
         }
@@ -81,6 +92,7 @@ impl ColumnBuilder {
             Self::Double(b) => b.append_null(),
             Self::Text(b) => b.append_null(),
             Self::Timestamp(b) => b.append_null(),
+            Self::Wei(b) => b.append_null(),
         }
     }
 
@@ -92,6 +104,7 @@ impl ColumnBuilder {
             Self::Double(b) => b.len(),
             Self::Text(b) => b.len(),
             Self::Timestamp(b) => b.len(),
+            Self::Wei(b) => b.len(),
         }
     }
 
@@ -130,6 +143,26 @@ impl ColumnBuilder {
                 *b = TimestampMicrosecondBuilder::with_capacity(array.len()).with_timezone("UTC");
                 Arc::new(array)
             }
+            Self::Wei(b) => {
+                let array = b.finish();
+                *b = wei_builder(array.len());
+                Arc::new(array)
+            }
         }
+    }
+
+    /// This `bigint` column's values so far as a `wei` column: an integer beyond 64 bits
+    /// widens its column rather than going to a variant (a key column must never be left
+    /// null by one). Other builders are returned as they are.
+    pub fn widened_to_wei(mut self) -> Self {
+        let Self::BigInt(b) = &mut self else {
+            return self;
+        };
+        let ints = b.finish();
+        let mut wei = wei_builder(ints.len());
+        for v in ints.iter() {
+            wei.append_option(v.map(i128::from));
+        }
+        Self::Wei(wei)
     }
 }

@@ -11,7 +11,7 @@ use arrow::error::ArrowError;
 use arrow::record_batch::RecordBatch;
 
 use super::columns::ColumnBuilder;
-use super::types::{DltType, Scalar, classify_str, coerce};
+use super::types::{DltType, Scalar, classify_str, classify_wide, coerce};
 use crate::normalize::relational::Name;
 use crate::normalize::{Cell, Names, PageText};
 
@@ -86,6 +86,7 @@ impl TableBuilder {
                 Cell::Double(f) => Scalar::Double(f),
                 Cell::Str(s) => classify_str(text.get(s)),
                 Cell::Json(s) => Scalar::Json(Cow::Borrowed(text.get(s))),
+                Cell::Wei(s) => classify_wide(text.get(s)),
             };
             if let Some(i) = found
                 && let Some(fitted) = coerce(scalar.clone(), self.columns[i].ty)
@@ -120,10 +121,20 @@ impl TableBuilder {
     /// its variant.
     fn append(&mut self, id: u32, found: Option<usize>, value: Scalar<'_>, names: &Names) {
         let name = self.name(id, names);
-        let ty = match found {
+        let mut ty = match found {
             Some(i) => self.columns[i].ty,
             None => self.known.get(&*name).copied().unwrap_or(value.dlt_type()),
         };
+        if ty == DltType::BigInt && value.dlt_type() == DltType::Wei {
+            // Widened, not a variant: the warehouse widens a `bigint` column it has likewise.
+            ty = DltType::Wei;
+            if let Some(i) = found {
+                let column = &mut self.columns[i];
+                column.ty = DltType::Wei;
+                let builder = std::mem::replace(&mut column.builder, ColumnBuilder::new(ty));
+                column.builder = builder.widened_to_wei();
+            }
+        }
         match coerce(value.clone(), ty) {
             Some(fitted) => {
                 let i = self.column_index(&name, ty);
@@ -213,6 +224,7 @@ pub fn field_dlt_type(field: &Field) -> Option<DltType> {
         DltType::Text,
         DltType::Timestamp,
         DltType::Json,
+        DltType::Wei,
     ]
     .into_iter()
     .find(|t| t.dlt_name() == name)
@@ -281,7 +293,7 @@ mod tests {
         assert_eq!(types["s"], DltType::Text);
         assert_eq!(types["b"], DltType::Bool);
         assert_eq!(types["ts"], DltType::Timestamp);
-        assert_eq!(types["big"], DltType::Double);
+        assert_eq!(types["big"], DltType::Wei);
         assert!(!types.contains_key("z"));
         // One builder serves one normaliser (and its clones): their ids are its names.
         let mut b = TableBuilder::new(HashMap::new());
@@ -291,6 +303,38 @@ mod tests {
         let batch = b.finish().unwrap().unwrap();
         let json = batch.column_by_name("o").unwrap();
         assert_eq!(json.as_string::<i32>().value(0), r#"{"a":[1]}"#);
+    }
+
+    #[test]
+    fn integers_beyond_64_bits_widen_their_column_and_never_leave_it_null() {
+        use arrow::array::Decimal128Array;
+        let (mut b, mut n) = (TableBuilder::new(HashMap::new()), normalizer());
+        let mut rows = Rows::of_body(
+            bytes::Bytes::from_static(
+                br#"[{"id": 1}, {"id": 18446744073709551615}, {"id": -123456789012345678901234567890}]"#,
+            ),
+            3,
+        );
+        for span in [1..10, 12..40, 42..81] {
+            n.normalize_json(span, &mut rows).unwrap();
+        }
+        let text = rows.text();
+        for (_, cells) in rows.iter() {
+            b.push(cells, &text, n.names());
+        }
+        let batch = b.finish().unwrap().unwrap();
+        assert_eq!(data_columns(&batch), ["id"]);
+        let ids = batch.column_by_name("id").unwrap();
+        let ids = ids.as_any().downcast_ref::<Decimal128Array>().unwrap();
+        assert_eq!(ids.null_count(), 0);
+        assert_eq!(ids.value(0), 1);
+        assert_eq!(ids.value(1), 18446744073709551615);
+        assert_eq!(ids.value(2), -123456789012345678901234567890);
+        // A `bigint` column the warehouse has is widened too, not given a variant.
+        let known = HashMap::from([("id".to_string(), DltType::BigInt)]);
+        let (mut b, mut n) = (TableBuilder::new(known), normalizer());
+        push(&mut b, &mut n, json!([{"id": u64::MAX}]));
+        assert_eq!(b.columns()[0], ("id".to_string(), DltType::Wei));
     }
 
     #[test]

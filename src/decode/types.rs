@@ -24,6 +24,8 @@ pub enum DltType {
     Timestamp,
     /// `json` → JSON (nested data beyond the nesting limit)
     Json,
+    /// `wei` → DECIMAL(38,0): integers beyond 64 bits (dlt's `large_integer` detection)
+    Wei,
 }
 
 impl DltType {
@@ -36,6 +38,7 @@ impl DltType {
             Self::Text => "text",
             Self::Timestamp => "timestamp",
             Self::Json => "json",
+            Self::Wei => "wei",
         }
     }
 
@@ -47,6 +50,7 @@ impl DltType {
             Self::Double => DataType::Float64,
             Self::Text | Self::Json => DataType::Utf8,
             Self::Timestamp => DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+            Self::Wei => DataType::Decimal128(WEI_DIGITS, 0),
         }
     }
 
@@ -59,6 +63,7 @@ impl DltType {
             Self::Text => "VARCHAR",
             Self::Timestamp => "TIMESTAMP WITH TIME ZONE",
             Self::Json => "JSON",
+            Self::Wei => "DECIMAL(38,0)",
         }
     }
 
@@ -71,6 +76,7 @@ impl DltType {
             "VARCHAR" => Self::Text,
             "TIMESTAMP WITH TIME ZONE" | "TIMESTAMPTZ" => Self::Timestamp,
             "JSON" => Self::Json,
+            "DECIMAL(38,0)" => Self::Wei,
             _ => return None,
         })
     }
@@ -92,6 +98,8 @@ pub enum Scalar<'a> {
     /// An object or list kept whole, as JSON text (also the text of a number or bool bound for a
     /// text column).
     Json(Cow<'a, str>),
+    /// An integer that does not fit i64, of at most [`WEI_DIGITS`] digits.
+    Wei(i128),
 }
 
 impl Scalar<'_> {
@@ -104,8 +112,31 @@ impl Scalar<'_> {
             Self::Text(_) => DltType::Text,
             Self::Timestamp(..) => DltType::Timestamp,
             Self::Json(_) => DltType::Json,
+            Self::Wei(_) => DltType::Wei,
         }
     }
+}
+
+/// Digits of a `wei` column: DuckDB's widest decimal, DECIMAL(38,0).
+pub const WEI_DIGITS: u8 = 38;
+
+/// The scalar of an integer beyond 64 bits, given as decimal digits: `wei` if DECIMAL(38,0)
+/// holds it, else text (as dlt's `large_integer` detection has it).
+pub fn classify_wide(digits: &str) -> Scalar<'_> {
+    match parse_wei(digits) {
+        Some(v) => Scalar::Wei(v),
+        None => Scalar::Text(digits),
+    }
+}
+
+/// `digits` as an integer that fits DECIMAL(38,0).
+fn parse_wei(digits: &str) -> Option<i128> {
+    let digits = digits.trim();
+    let unsigned = digits.strip_prefix('-').unwrap_or(digits);
+    if unsigned.is_empty() || unsigned.len() > usize::from(WEI_DIGITS) {
+        return None;
+    }
+    digits.parse().ok()
 }
 
 /// The scalar form of a string: a timestamp if it reads as an ISO-8601 date-time, else text.
@@ -131,6 +162,12 @@ pub fn coerce<'a>(value: Scalar<'a>, to: DltType) -> Option<Scalar<'a>> {
         (S::Double(f), DltType::Text) => S::Json(f.to_string().into()),
         (S::Bool(b), DltType::Text) => S::Json(if b { "True" } else { "False" }.into()),
         (S::BigInt(i), DltType::Double) => S::Double(i as f64),
+        (S::Wei(v), DltType::Double) => S::Double(v as f64),
+        (S::Wei(v), DltType::Text) => S::Json(v.to_string().into()),
+        (S::Wei(v), DltType::BigInt) => S::BigInt(i64::try_from(v).ok()?),
+        (S::BigInt(i), DltType::Wei) => S::Wei(i128::from(i)),
+        (S::Double(f), DltType::Wei) if f.fract() == 0.0 && f.abs() < 1e38 => S::Wei(f as i128),
+        (S::Text(t), DltType::Wei) => S::Wei(parse_wei(t)?),
         (S::Double(f), DltType::BigInt)
             if f.fract() == 0.0 && f >= i64::MIN as f64 && f < i64::MAX as f64 =>
         {
@@ -387,6 +424,32 @@ mod tests {
             classify_str(ts),
             Scalar::Timestamp(1_704_103_200_000_000, ts)
         );
+    }
+
+    #[test]
+    fn wide_integers_are_wei_up_to_38_digits_then_text() {
+        assert_eq!(
+            classify_wide("18446744073709551615"),
+            Scalar::Wei(18446744073709551615)
+        );
+        assert_eq!(
+            classify_wide("-9300000000000000000"),
+            Scalar::Wei(-9300000000000000000)
+        );
+        let nines = "9".repeat(38);
+        assert_eq!(classify_wide(&nines), Scalar::Wei(nines.parse().unwrap()));
+        let long = "1".repeat(39);
+        assert_eq!(classify_wide(&long), Scalar::Text(long.as_str()));
+        assert_eq!(
+            coerce(Scalar::BigInt(7), DltType::Wei),
+            Some(Scalar::Wei(7))
+        );
+        assert_eq!(coerce(Scalar::Double(2.5), DltType::Wei), None);
+        assert_eq!(
+            coerce(Scalar::Wei(1 << 70), DltType::Text),
+            Some(Scalar::Json("1180591620717411303424".into()))
+        );
+        assert_eq!(DltType::from_duckdb("DECIMAL(38,0)"), Some(DltType::Wei));
     }
 
     #[test]

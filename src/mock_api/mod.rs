@@ -16,8 +16,13 @@
 //! | `/gone`     | always 404 `{"error": "not found"}`          |               |
 //! | `/loop`     | `next_cursor` that never changes             | `items`       |
 //! | `POST /oauth/token` | OAuth2 client credentials (form)     |               |
+//!
+//! Hostile responses (a BOM, gzip nobody asked for, deep nesting, integers beyond 64 bits,
+//! pages that repeat, a connection dropped mid-body, an error body echoing the request) are
+//! served by the endpoints of `hostile.rs`.
 
 mod data;
+mod hostile;
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
@@ -265,6 +270,15 @@ fn router(state: Arc<AppState>) -> Router {
         .route("/gone", get(gone))
         .route("/loop", get(looping))
         .route("/oauth/token", axum::routing::post(token))
+        .route("/stuck", get(hostile::stuck))
+        .route("/endless", get(hostile::endless))
+        .route("/bom", get(hostile::bom))
+        .route("/gzipped", get(hostile::gzipped))
+        .route("/binary", get(hostile::binary))
+        .route("/deep", get(hostile::deep))
+        .route("/bigints", get(hostile::bigints))
+        .route("/truncated", get(hostile::truncated))
+        .route("/echo", get(hostile::echo))
         .layer(middleware::from_fn_with_state(state.clone(), gatekeeper))
         .with_state(state)
 }

@@ -132,6 +132,11 @@ pub struct Normalizer {
     keys: Bookkeeping,
     /// Spare buffers for flattening nested objects.
     spare: Vec<Aside>,
+    /// Cells of the record being read that hold integers beyond 64 bits as far as a float
+    /// knows them: (their place among the record's wide floats, their text, the float).
+    wide: Vec<(usize, Text, f64)>,
+    /// Wide floats (see [`crate::json::numbers`]) met in the record being read so far.
+    wide_seen: usize,
 }
 
 impl Normalizer {
@@ -159,6 +164,8 @@ impl Normalizer {
             started: 0,
             keys,
             spare: Vec::new(),
+            wide: Vec::new(),
+            wide_seen: 0,
         }
     }
 
@@ -186,17 +193,52 @@ impl Normalizer {
             ));
         };
         let base = body.as_ptr() as usize..body.as_ptr() as usize + body.len();
+        let first_cell = out.cells.len();
         // One check of the whole record spares serde_json checking each string.
-        match std::str::from_utf8(json) {
+        let base = match std::str::from_utf8(json) {
             Ok(text) if out.body_is_text => {
-                let mut de = serde_json::Deserializer::from_str(text);
-                self.normalize_from(&mut de, base, out)?;
-                de.end()
+                let mut de = crate::json::str_reader(text);
+                self.normalize_from(&mut de, base.clone(), out)?;
+                de.end()?;
+                base
             }
             _ => {
-                let mut de = serde_json::Deserializer::from_slice(json);
+                let mut de = crate::json::slice_reader(json);
                 self.normalize_from(&mut de, 0..0, out)?;
-                de.end()
+                de.end()?;
+                0..0
+            }
+        };
+        if !self.wide.is_empty() {
+            self.exact_wei(json, base, first_cell, out);
+        }
+        Ok(())
+    }
+
+    /// Gives the record's wide-float cells (see [`crate::json::numbers`]) their exact digits
+    /// from `json`, the record's text, or makes them floats if they were written as floats.
+    /// If the text's wide literals and the floats read do not pair up, the cells keep the
+    /// float's digits.
+    fn exact_wei(&mut self, json: &[u8], base: Range<usize>, first_cell: usize, out: &mut Rows) {
+        let literals = crate::json::numbers::wide_literals(json);
+        if literals.len() != self.wide_seen {
+            return;
+        }
+        for &(ordinal, text, float) in &self.wide {
+            let literal = &literals[ordinal];
+            let cell = match literal.integer {
+                false => Some(Cell::Double(float)),
+                true => std::str::from_utf8(&json[literal.span.clone()])
+                    .ok()
+                    .and_then(|digits| out.locate(digits, base.clone()))
+                    .map(Cell::Wei),
+            };
+            let Some(cell) = cell else { continue };
+            if let Some(slot) = out.cells[first_cell..]
+                .iter_mut()
+                .find(|(_, c)| *c == Cell::Wei(text))
+            {
+                slot.1 = cell;
             }
         }
     }
@@ -308,7 +350,7 @@ mod tests {
             Cell::Int(i) => Value::from(i),
             Cell::Double(f) => Value::from(f),
             Cell::Str(s) => Value::from(text.get(s)),
-            Cell::Json(s) => serde_json::from_str(text.get(s)).unwrap(),
+            Cell::Json(s) | Cell::Wei(s) => serde_json::from_str(text.get(s)).unwrap(),
         };
         rows.iter()
             .map(|(t, cells)| {
@@ -503,6 +545,66 @@ mod tests {
     }
 
     #[test]
+    fn any_depth_is_read_and_kept_as_json_beyond_the_nesting_limit() {
+        let depth = 100_000;
+        let deep = format!(
+            "{}{{\"leaf\":true}}{}",
+            r#"{"a":"#.repeat(depth),
+            "}".repeat(depth)
+        );
+        let text = format!(r#"{{"id": 1, "d": {deep}}}"#);
+        let mut n = Normalizer::new("t", "1.5", 1, false);
+        let (rows, read) = read_json(&mut n, text.as_bytes());
+        read.unwrap();
+        let cells = rows.row(0).unwrap();
+        assert_eq!(cells[0], (n.names().id("id"), Cell::Int(1)));
+        // `d` flattens one level; what is below `d.a` is kept whole, as compact JSON.
+        assert_eq!(cells[1].0, n.names().id("d__a"));
+        let kept = rows.text().get(match cells[1].1 {
+            Cell::Json(t) => t,
+            other => panic!("{other:?}"),
+        });
+        assert_eq!(kept.len(), deep.len() - r#"{"a":"#.len() - 1);
+        assert!(kept.starts_with(r#"{"a":{"a":"#) && kept.ends_with("}}}"));
+        assert_eq!(kept.matches(r#"{"leaf":true}"#).count(), 1);
+        // Lists as deep, read into child tables as far as the nesting limit allows.
+        let lists = format!("[{}1{}]", "[".repeat(depth), "]".repeat(depth));
+        let mut n = Normalizer::new("t", "1.5", 3, false);
+        let (rows, read) = read_json(&mut n, lists.as_bytes());
+        read.unwrap();
+        assert!(rows.len() >= 2);
+    }
+
+    #[test]
+    fn integers_beyond_64_bits_keep_their_digits_and_floats_stay_floats() {
+        let text = br#"{"a": 123456789012345678901234567890, "b": 1e30, "c": -9300000000000000000, "s": "99999999999999999999999", "n": {"x": [1e30, 18446744073709551616]}, "d": 18446744073709551616}"#;
+        let mut n = Normalizer::new("t", "1.5", 1, false);
+        let (rows, read) = read_json(&mut n, text);
+        read.unwrap();
+        let text_of = |name: &str| {
+            let id = n.names().id(name);
+            match rows
+                .row(0)
+                .unwrap()
+                .iter()
+                .find(|(c, _)| *c == id)
+                .unwrap()
+                .1
+            {
+                Cell::Wei(t) => format!("wei {}", rows.text().get(t)),
+                Cell::Json(t) => format!("json {}", rows.text().get(t)),
+                other => format!("{other:?}"),
+            }
+        };
+        assert_eq!(text_of("a"), "wei 123456789012345678901234567890");
+        assert_eq!(text_of("b"), "Double(1e30)");
+        assert_eq!(text_of("c"), "wei -9300000000000000000");
+        assert_eq!(text_of("d"), "wei 18446744073709551616");
+        // As serde_json prints the parsed value.
+        assert_eq!(text_of("n__x"), "json [1e+30,1.8446744073709552e+19]");
+    }
+
+    #[test]
     fn invalid_json_is_an_error_not_a_panic() {
         let mut n = Normalizer::new("t", "1.5", 1000, false);
         assert!(read_json(&mut n, br#"{"a": [1, 2"#).1.is_err());
@@ -522,7 +624,7 @@ mod tests {
         let record = json!({"plain": "abc", "quoted": "a\"b", "accent": "café", "big": u64::MAX});
         let rows = run(record.clone(), 1000, false);
         assert_eq!(rows[0].1["quoted"], json!("a\"b"));
-        assert_eq!(rows[0].1["big"], json!(u64::MAX as f64));
+        assert_eq!(rows[0].1["big"], json!(u64::MAX));
         let mut n = Normalizer::new("t", "1.5", 1000, false);
         let text = br#"{"plain": "abc", "quoted": "a\"b", "accent": "caf\u00e9"}"#;
         let (read, ok) = read_json(&mut n, text);

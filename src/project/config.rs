@@ -2,7 +2,7 @@
 //! field says what it does and shows an example. `loader.rs` turns the YAML into these.
 
 use std::collections::BTreeMap;
-use std::num::NonZeroUsize;
+use std::num::{NonZeroU64, NonZeroUsize};
 use std::sync::Arc;
 
 use serde::Deserialize;
@@ -507,10 +507,29 @@ pub enum PaginationConfig {
     Auto(EmptyConfig),
 }
 
-/// Settings of paginators that take none.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+impl PaginationConfig {
+    /// The `max_pages` set on this paginator, if any.
+    pub fn max_pages(&self) -> Option<NonZeroU64> {
+        match self {
+            Self::PageNumber(c) => c.max_pages,
+            Self::Offset(c) => c.max_pages,
+            Self::Cursor(c) => c.max_pages,
+            Self::NextUrl(c) => c.max_pages,
+            Self::HeaderLink(c) | Self::SinglePage(c) | Self::Auto(c) => c.max_pages,
+        }
+    }
+}
+
+/// Settings of paginators that take nothing but the page cap every paginator has.
+#[derive(Debug, Clone, PartialEq, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
-pub struct EmptyConfig {}
+pub struct EmptyConfig {
+    /// Safety limit: the most pages one run of this paginator fetches; reaching it with more
+    /// pages to come fails the sync instead of loading forever. Default: 1,000,000.
+    /// Example: `max_pages: 500`
+    #[serde(default, deserialize_with = "page_cap")]
+    pub max_pages: Option<NonZeroU64>,
+}
 
 /// `type: page_number`
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -540,6 +559,11 @@ pub struct PageNumberConfig {
     /// Stop at the first page without records. Default: `true`.
     #[serde(default = "default_true")]
     pub stop_after_empty_page: bool,
+    /// Safety limit: the most pages one run of this paginator fetches; reaching it with more
+    /// pages to come fails the sync instead of loading forever. Default: 1,000,000.
+    /// Example: `max_pages: 500`
+    #[serde(default, deserialize_with = "page_cap")]
+    pub max_pages: Option<NonZeroU64>,
 }
 
 /// `type: offset`
@@ -570,6 +594,11 @@ pub struct OffsetConfig {
     /// Stop at the first page without records. Default: `true`.
     #[serde(default = "default_true")]
     pub stop_after_empty_page: bool,
+    /// Safety limit: the most pages one run of this paginator fetches; reaching it with more
+    /// pages to come fails the sync instead of loading forever. Default: 1,000,000.
+    /// Example: `max_pages: 500`
+    #[serde(default, deserialize_with = "page_cap")]
+    pub max_pages: Option<NonZeroU64>,
 }
 
 /// `type: cursor`
@@ -585,6 +614,11 @@ pub struct CursorConfig {
     /// JSONPath to a boolean that is false on the last page. Example: `has_more_path: has_more`
     #[serde(default)]
     pub has_more_path: Option<String>,
+    /// Safety limit: the most pages one run of this paginator fetches; reaching it with more
+    /// pages to come fails the sync instead of loading forever. Default: 1,000,000.
+    /// Example: `max_pages: 500`
+    #[serde(default, deserialize_with = "page_cap")]
+    pub max_pages: Option<NonZeroU64>,
 }
 
 /// `type: next_url` (dlt: `json_link`)
@@ -594,6 +628,23 @@ pub struct NextUrlConfig {
     /// JSONPath to the next page's URL. Example: `next_url_path: next_page_url`
     #[serde(default = "default_next_url_path")]
     pub next_url_path: String,
+    /// Safety limit: the most pages one run of this paginator fetches; reaching it with more
+    /// pages to come fails the sync instead of loading forever. Default: 1,000,000.
+    /// Example: `max_pages: 500`
+    #[serde(default, deserialize_with = "page_cap")]
+    pub max_pages: Option<NonZeroU64>,
+}
+
+/// `max_pages`, refusing 0 with a message that names it (an error inside a paginator loses
+/// the field's name on its way out of serde's tagged enum).
+fn page_cap<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<NonZeroU64>, D::Error> {
+    let pages = Option::<u64>::deserialize(d)?;
+    match pages {
+        Some(0) => Err(serde::de::Error::custom(
+            "`max_pages: 0` would fetch nothing: set 1 or more, or leave it out (default 1,000,000)",
+        )),
+        other => Ok(other.and_then(NonZeroU64::new)),
+    }
 }
 
 fn default_page_param() -> String {

@@ -53,7 +53,7 @@ impl Records {
             Records::Parsed(values) => Ok(values),
             Records::Text { body, spans } => spans
                 .into_iter()
-                .map(|span| serde_json::from_slice(body.get(span).unwrap_or_default()))
+                .map(|span| crate::json::parse(body.get(span).unwrap_or_default()))
                 .collect(),
         }
     }

@@ -39,6 +39,9 @@ pub struct Load {
     held: HashMap<String, Vec<RecordBatch>>,
     /// Whether the file's storage format takes [`id_compression`]'s methods.
     compress_ids: bool,
+    /// (table, column) of the `wei` (DECIMAL(38,0)) columns, so a `bigint` column that a batch
+    /// brings as `wei` (an integer beyond 64 bits arrived) is widened once.
+    wei: std::collections::HashSet<(String, String)>,
 }
 
 impl Load {
@@ -57,6 +60,7 @@ impl Load {
             replaced: HashMap::new(),
             held: HashMap::new(),
             compress_ids,
+            wei: Default::default(),
         };
         if full_refresh {
             load.conn
@@ -69,6 +73,13 @@ impl Load {
             .before
             .iter()
             .map(|(t, cols)| (t.clone(), cols.iter().map(|(c, _)| c.clone()).collect()))
+            .collect();
+        load.wei = load
+            .before
+            .iter()
+            .flat_map(|(t, cols)| cols.iter().map(move |(c, ty)| (t, c, *ty)))
+            .filter(|(_, _, ty)| *ty == DltType::Wei)
+            .map(|(t, c, _)| (t.clone(), c.clone()))
             .collect();
         Ok(load)
     }
@@ -181,6 +192,11 @@ impl Load {
                     .execute_batch(&format!("CREATE TABLE {target} ({})", cols.join(", ")))?;
                 let names = fields.fields().iter().map(|f| f.name().clone()).collect();
                 self.columns.insert(table.to_string(), names);
+                for f in fields.fields() {
+                    if field_dlt_type(f) == Some(DltType::Wei) {
+                        self.wei.insert((table.to_string(), f.name().clone()));
+                    }
+                }
             }
             Some(existing) => {
                 for f in fields.fields() {
@@ -192,6 +208,18 @@ impl Load {
                             column_type(f)
                         ))?;
                         existing.push(f.name().clone());
+                        if field_dlt_type(f) == Some(DltType::Wei) {
+                            self.wei.insert((table.to_string(), f.name().clone()));
+                        }
+                    } else if field_dlt_type(f) == Some(DltType::Wei)
+                        && self.wei.insert((table.to_string(), f.name().clone()))
+                    {
+                        // A `bigint` column met an integer beyond 64 bits: widen it (lossless).
+                        self.conn.execute_batch(&format!(
+                            "ALTER TABLE {target} ALTER COLUMN {} SET DATA TYPE {}",
+                            ident(f.name()),
+                            DltType::Wei.duckdb_type()
+                        ))?;
                     }
                 }
             }

@@ -4,13 +4,11 @@
 use std::fmt;
 use std::ops::Range;
 
-use serde::Deserialize;
-use serde::de::value::{MapAccessDeserializer, SeqAccessDeserializer};
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
-use serde_json::Value;
 
 use super::{Aside, Cell, Flat, Normalizer, RowId, Rows, Text, columns};
-use crate::json::Leaf;
+use crate::json::compact::Compact;
+use crate::json::{Leaf, deeper, numbers};
 
 impl Normalizer {
     /// Reads one record from `de` into a root row and its child rows. Strings that lie in
@@ -21,6 +19,8 @@ impl Normalizer {
         body: Range<usize>,
         out: &mut Rows,
     ) -> Result<(), D::Error> {
+        self.wide.clear();
+        self.wide_seen = 0;
         let id = RowId::random();
         let id_text = out.write(id.as_str()).ok_or_else(too_large)?;
         let at = RowAt {
@@ -46,6 +46,17 @@ impl Normalizer {
         walk.put(0, &row, walk.n.keys.id, Cell::Str(id_text));
         walk.finish_row(&row);
         Ok(())
+    }
+}
+
+/// Runs `f`, a step one nesting level down to budget `level`, on a fresh stack segment if the
+/// stack is nearly used up ([`deeper`]). Only every eighth budget is checked: each step down
+/// spends at most one budget per two levels, and [`deeper`]'s red zone holds the frames of the
+/// few dozen levels between two checks, so the check costs the common, shallow record nothing.
+fn guard<R>(level: i64, f: impl FnOnce() -> R) -> R {
+    match level % 8 {
+        0 => deeper(f),
+        _ => f(),
     }
 }
 
@@ -106,7 +117,21 @@ impl Walk<'_> {
             Leaf::Null => Cell::Null,
             Leaf::Bool(b) => Cell::Bool(b),
             Leaf::I64(i) => Cell::Int(i),
-            Leaf::U64(u) => i64::try_from(u).map_or(Cell::Double(u as f64), Cell::Int),
+            Leaf::U64(u) => match i64::try_from(u) {
+                Ok(i) => Cell::Int(i),
+                Err(_) => {
+                    let digits = itoa::Buffer::new().format(u).to_string();
+                    Cell::Wei(self.out.write(&digits).ok_or_else(too_large)?)
+                }
+            },
+            Leaf::F64(f) if numbers::is_wide(f) => {
+                // Maybe an integer beyond 64 bits: its digits as far as the float knows them,
+                // made exact from the record's text once it is read (`Normalizer::exact_wei`).
+                let text = self.out.write(&format!("{f:.0}")).ok_or_else(too_large)?;
+                self.n.wide.push((self.n.wide_seen, text, f));
+                self.n.wide_seen += 1;
+                Cell::Wei(text)
+            }
             Leaf::F64(f) => Cell::Double(f),
             Leaf::Str(s) => Cell::Str(
                 self.out
@@ -117,9 +142,15 @@ impl Walk<'_> {
         })
     }
 
-    /// The cell of a value kept whole beyond the nesting limit: its JSON text.
-    fn json<E: de::Error>(&mut self, value: &Value) -> Result<Cell, E> {
-        let text = self.out.write(&value.to_string()).ok_or_else(too_large)?;
+    /// The cell of a value kept whole beyond the nesting limit: its compact JSON text, as
+    /// `write` writes it.
+    fn json<E: de::Error>(
+        &mut self,
+        write: impl FnOnce(Compact<'_>) -> Result<(), E>,
+    ) -> Result<Cell, E> {
+        let start = self.out.own_mut().len();
+        write(Compact::new(self.out.own_mut(), &mut self.n.wide_seen))?;
+        let text = self.out.own_since(start).ok_or_else(too_large)?;
         Ok(Cell::Json(text))
     }
 
@@ -391,9 +422,11 @@ impl<'de> Visitor<'de> for ItemVisitor<'_, '_> {
 
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<OpenRow, A::Error> {
         let at = self.at;
-        self.fill(at, |walk, cells| {
-            let path = walk.n.keys.root_path;
-            walk.object(map, at, path, at.level, cells)
+        guard(at.level, || {
+            self.fill(at, |walk, cells| {
+                let path = walk.n.keys.root_path;
+                walk.object(map, at, path, at.level, cells)
+            })
         })
     }
 
@@ -403,7 +436,9 @@ impl<'de> Visitor<'de> for ItemVisitor<'_, '_> {
             level: self.at.level - 1,
             ..self.at
         };
-        self.wrapped(at, columns::LIST, |v| v.visit_seq(seq))
+        guard(at.level, || {
+            self.wrapped(at, columns::LIST, |v| v.visit_seq(seq))
+        })
     }
 }
 
@@ -465,10 +500,13 @@ impl ValueVisitor<'_, '_> {
         Ok(())
     }
 
-    /// A value beyond the nesting limit, kept whole.
-    fn whole<E: de::Error>(self, value: Value) -> Result<(), E> {
+    /// A value beyond the nesting limit, kept whole, as `write` writes it.
+    fn whole<E: de::Error>(
+        self,
+        write: impl FnOnce(Compact<'_>) -> Result<(), E>,
+    ) -> Result<(), E> {
         let seed = self.0;
-        let cell = seed.walk.json(&value)?;
+        let cell = seed.walk.json(write)?;
         seed.cells.push((seed.column, cell));
         Ok(())
     }
@@ -487,21 +525,21 @@ impl<'de> Visitor<'de> for ValueVisitor<'_, '_> {
         let seed = self.0;
         if seed.lvl <= 0 {
             // Beyond the nesting limit an object stays whole, as JSON.
-            let whole = Value::deserialize(MapAccessDeserializer::new(map))?;
-            return ValueVisitor(seed).whole(whole);
+            return ValueVisitor(seed).whole(|json| json.map(map));
         }
         let walk = seed.walk;
         let (nested, starts) = seed.aside.get_or_insert_with(|| walk.n.take_aside());
         starts.push(nested.len());
-        walk.object(map, seed.at, seed.column, seed.lvl - 1, nested)
+        guard(seed.lvl, || {
+            walk.object(map, seed.at, seed.column, seed.lvl - 1, nested)
+        })
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<(), A::Error> {
         let seed = self.0;
         if seed.lvl <= 0 {
-            let whole = Value::deserialize(SeqAccessDeserializer::new(seq))?;
-            return ValueVisitor(seed).whole(whole);
+            return ValueVisitor(seed).whole(|json| json.seq(seq));
         }
-        seed.walk.list(seq, seed.at, seed.column)
+        guard(seed.lvl, || seed.walk.list(seq, seed.at, seed.column))
     }
 }

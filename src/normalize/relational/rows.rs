@@ -40,6 +40,9 @@ pub enum Cell {
     Str(Text),
     /// An object or list beyond the nesting limit, kept whole as JSON text.
     Json(Text),
+    /// An integer that fits neither `i64` nor `u64`'s upper half (dlt's `wei`), as its decimal
+    /// digits.
+    Wei(Text),
 }
 
 /// The texts [`Text`] spans point into, for one page of rows.
@@ -188,6 +191,19 @@ impl Rows {
         let len = u32::try_from(text.len()).ok()?;
         start.checked_add(len)?;
         self.own.push_str(text);
+        Some(Text::Own { start, len })
+    }
+
+    /// The rows' own text, for a writer that appends to it (see [`Rows::own_since`]).
+    pub(super) fn own_mut(&mut self) -> &mut String {
+        &mut self.own
+    }
+
+    /// Where the own text appended since it was `start` bytes long is.
+    pub(super) fn own_since(&self, start: usize) -> Option<Text> {
+        let len = u32::try_from(self.own.len().checked_sub(start)?).ok()?;
+        let start = u32::try_from(start).ok()?;
+        start.checked_add(len)?;
         Some(Text::Own { start, len })
     }
 

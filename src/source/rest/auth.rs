@@ -113,10 +113,7 @@ impl AuthConfig {
         match self {
             Self::Bearer(c) => redactor.add(&c.token),
             Self::ApiKey(c) => redactor.add(&c.api_key),
-            Self::HttpBasic(c) => {
-                redactor.add(&c.password);
-                redactor.add(&basic_value(&c.username, &c.password));
-            }
+            Self::HttpBasic(c) => redactor.add_basic(&c.username, &c.password),
             Self::Oauth2ClientCredentials(c) => {
                 redactor.add(&c.client_secret);
                 redactor.add(&c.client_id);

@@ -168,7 +168,7 @@ impl RestClient {
                         url: shown,
                         status: resp.status,
                         after: after(attempt),
-                        excerpt: self.excerpt(&resp.body),
+                        excerpt: excerpt(&self.redactor, &resp.body, &resp.headers),
                         hint: self.status_hint(resp.status),
                     });
                 }
@@ -238,7 +238,7 @@ impl RestClient {
         Ok(RawResponse {
             status,
             headers,
-            body,
+            body: without_bom(body),
         })
     }
 
@@ -269,6 +269,10 @@ impl RestClient {
             format!("timed out after {} s", self.retry.timeout_seconds)
         } else if e.is_connect() {
             "could not connect (is the host name right and the server up?)".to_string()
+        } else if e.is_decode() && undecodable(e) {
+            "the response body could not be decompressed".to_string()
+        } else if e.is_decode() || e.is_body() {
+            "the connection broke while the response body was read".to_string()
         } else {
             "request failed".to_string()
         };
@@ -286,15 +290,23 @@ impl RestClient {
         };
         self.redactor.redact(&text)
     }
+}
 
-    fn excerpt(&self, body: &[u8]) -> String {
-        excerpt(&self.redactor, body)
+/// The body without a leading UTF-8 byte order mark, which JSON parsers refuse and Python's
+/// `requests` (so dlt) skips.
+fn without_bom(body: Bytes) -> Bytes {
+    match body.starts_with(b"\xEF\xBB\xBF") {
+        true => body.slice(3..),
+        false => body,
     }
 }
 
-/// The start of `body` as text, secrets redacted, for error messages.
-pub fn excerpt(redactor: &Redactor, body: &[u8]) -> String {
-    let text = String::from_utf8_lossy(body);
+/// The start of `body` as text, secrets redacted, for error messages; a body that is not text
+/// is described (size, type, encoding) instead of printed.
+pub fn excerpt(redactor: &Redactor, body: &[u8], headers: &HeaderMap) -> String {
+    let Ok(text) = std::str::from_utf8(body) else {
+        return binary_description(body.len(), headers);
+    };
     let mut cut: String = text.chars().take(EXCERPT_CHARS).collect();
     if text.chars().count() > EXCERPT_CHARS {
         cut.push('…');
@@ -305,6 +317,26 @@ pub fn excerpt(redactor: &Redactor, body: &[u8]) -> String {
     } else {
         redactor.redact(&cut)
     }
+}
+
+/// What a body that is not text is, for an error message.
+fn binary_description(len: usize, headers: &HeaderMap) -> String {
+    let header = |name| {
+        headers
+            .get(name)
+            .and_then(|v: &HeaderValue| v.to_str().ok())
+    };
+    let mut out = format!(
+        "(a body of {len} bytes that is not text; content-type {}",
+        header(reqwest::header::CONTENT_TYPE).unwrap_or("none")
+    );
+    if let Some(encoding) = header(reqwest::header::CONTENT_ENCODING) {
+        out.push_str(&format!(
+            ", content-encoding {encoding}, which Dango does not decode (it decodes gzip and deflate)"
+        ));
+    }
+    out.push(')');
+    out
 }
 
 fn secs(s: f64) -> Duration {
@@ -322,8 +354,28 @@ fn is_retryable_status(status: u16) -> bool {
     status == 429 || (500..600).contains(&status)
 }
 
+/// Whether a failed attempt may succeed when sent again: timeouts, connections refused or
+/// dropped (also in the middle of the body), but not a body that cannot be decompressed.
 fn is_retryable_error(e: &reqwest::Error) -> bool {
-    e.is_timeout() || e.is_connect() || e.is_request() || e.is_body()
+    e.is_timeout()
+        || e.is_connect()
+        || e.is_request()
+        || e.is_body()
+        || (e.is_decode() && !undecodable(e))
+}
+
+/// Whether `e` says the bytes that arrived are not what their encoding claims.
+fn undecodable(e: &reqwest::Error) -> bool {
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        if let Some(io) = s.downcast_ref::<std::io::Error>()
+            && io.kind() == std::io::ErrorKind::InvalidData
+        {
+            return true;
+        }
+        source = s.source();
+    }
+    false
 }
 
 /// `Retry-After` as seconds or an HTTP date.
@@ -436,6 +488,24 @@ mod tests {
         let both = [action(Some(404), Some("gone"))];
         assert!(!matches_action(&resp(404, "missing"), &both));
         assert!(matches_action(&resp(404, "gone for good"), &both));
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_skipped_and_binary_is_described_not_shown() {
+        let body = without_bom(Bytes::from_static(b"\xEF\xBB\xBF[1]"));
+        assert_eq!(&body[..], b"[1]");
+        assert_eq!(&without_bom(Bytes::from_static(b"[2]"))[..], b"[2]");
+        let mut h = HeaderMap::new();
+        h.insert("content-type", HeaderValue::from_static("application/json"));
+        h.insert("content-encoding", HeaderValue::from_static("br"));
+        let shown = excerpt(&Redactor::default(), &[0x1f, 0x8b, 0xff, 0x00], &h);
+        assert_eq!(
+            shown,
+            "(a body of 4 bytes that is not text; content-type application/json, \
+             content-encoding br, which Dango does not decode (it decodes gzip and deflate))"
+        );
+        let text = excerpt(&Redactor::default(), b"{\"error\":\n\"x\"}", &h);
+        assert_eq!(text, "{\"error\": \"x\"}");
     }
 
     #[test]

@@ -58,6 +58,14 @@ pub enum FetchError {
         /// The repeated cursor or link.
         detail: String,
     },
+    /// Pagination made no progress (a page repeated the last one), or hit its page cap.
+    #[error("{url}: {detail}")]
+    NoProgress {
+        /// The URL of the page that stopped it, secrets redacted.
+        url: String,
+        /// What happened and what to set.
+        detail: String,
+    },
     /// A URL in the config or a response could not be used.
     #[error("bad URL {url:?}: {reason}")]
     BadUrl {

@@ -13,6 +13,7 @@ use serde_json::Value;
 
 use super::json_path;
 use super::selector::{simple_keys, value_at};
+use crate::json::compact::to_compact;
 use crate::normalize::relational::digest128;
 use crate::state::CursorState;
 
@@ -153,8 +154,9 @@ impl Incremental {
         let keys = self.text_keys.clone().unwrap_or_default();
         let text = |span: &Range<usize>| body.get(span.clone()).unwrap_or_default();
         let cursor = |span: &Range<usize>| value_at(text(span), &keys);
+        // The record's compact text is what printing it parsed gives, at any depth.
         let hash = |span: &Range<usize>| {
-            serde_json::from_slice::<Value>(text(span)).map(|record| record_hash(&record))
+            to_compact(text(span)).map(|compact| digest128(&[compact.as_bytes()], 12))
         };
         self.filter_by(spans, cursor, hash)
     }

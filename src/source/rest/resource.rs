@@ -13,7 +13,7 @@ use super::client::{PageResponse, RestClient, excerpt};
 use super::dependent::{self, ParentRef};
 use super::error::FetchError;
 use super::incremental::Incremental;
-use super::paginate::{self, Paginator, Requests, ResponseView};
+use super::paginate::{self, Paginator, Progress, Requests, ResponseView, Stall};
 use super::request::{PageRequest, param_text};
 use super::selector::{LocateError, Located, locate_records, take_records};
 use crate::project::Redactor;
@@ -64,6 +64,9 @@ impl RestResource {
     ) -> Result<Self, FetchError> {
         let endpoint = resource.effective_endpoint();
         let base_url = api.effective_base_url().unwrap_or_default().to_string();
+        for url in [&base_url, &endpoint.path] {
+            register_userinfo(url, &redactor);
+        }
         let parent_refs = dependent::parent_refs(&endpoint);
         let parent = parent_refs.first().map(|p| p.resource.clone());
         let this = Self {
@@ -215,19 +218,19 @@ impl RestResource {
         extra: &BTreeMap<String, Value>,
         run: &mut Run,
     ) -> Result<(), FetchError> {
-        let mut paginator = paginate::build(self.paginator.as_ref());
-        paginator.prepare(&mut req);
+        let mut pager = Pager {
+            paginator: paginate::build(self.paginator.as_ref()),
+            progress: Progress::new(self.paginator.as_ref().and_then(|p| p.max_pages())),
+        };
+        pager.paginator.prepare(&mut req);
         loop {
             let Some(page) = self.fetch_page(&req).await? else {
                 return Ok(());
             };
-            if !self
-                .deliver(page, &mut req, paginator.as_mut(), extra, run)
-                .await?
-            {
+            if !self.deliver(page, &mut req, &mut pager, extra, run).await? {
                 return Ok(());
             }
-            let Some(planned) = self.plan_ahead(paginator.as_ref(), &req) else {
+            let Some(planned) = self.plan_ahead(pager.paginator.as_ref(), &req) else {
                 continue;
             };
             let mut pages = futures::stream::iter(planned)
@@ -245,10 +248,7 @@ impl RestResource {
                 let Some(page) = page? else {
                     return Ok(());
                 };
-                if !self
-                    .deliver(page, &mut req, paginator.as_mut(), extra, run)
-                    .await?
-                {
+                if !self.deliver(page, &mut req, &mut pager, extra, run).await? {
                     return Ok(());
                 }
             }
@@ -298,7 +298,7 @@ impl RestResource {
         &self,
         page: Fetched,
         req: &mut PageRequest,
-        paginator: &mut dyn Paginator,
+        pager: &mut Pager,
         extra: &BTreeMap<String, Value>,
         run: &mut Run,
     ) -> Result<bool, FetchError> {
@@ -310,6 +310,10 @@ impl RestResource {
             parse_time,
         } = page;
         run.stats.parse += parse_time;
+        pager
+            .progress
+            .page(&records)
+            .map_err(|stall| self.stalled(&url, &stall, pager))?;
         // Paginators judge the page by what the API sent; incremental filtering comes after.
         let count = records.len();
         let looks_inside = !run.capture.is_empty() || !extra.is_empty();
@@ -326,10 +330,10 @@ impl RestResource {
             })?;
         } else if run.incremental.is_some() || looks_inside {
             // These steps look inside the records, so they are parsed here.
-            let mut values = records.into_values().map_err(|_| FetchError::NotJson {
+            let mut values = records.into_values().map_err(|e| FetchError::NotJson {
                 url: self.redactor.redact(url.as_str()),
                 content_type: content_type(&headers),
-                excerpt: String::new(),
+                excerpt: e.to_string(),
             })?;
             if let Some(inc) = run.incremental.as_mut() {
                 values = inc.filter(values).map_err(|e| FetchError::Incremental {
@@ -360,7 +364,7 @@ impl RestResource {
             body: &body,
             records: count,
         };
-        paginator.advance(req, &view).map_err(|e| match e {
+        let more = pager.paginator.advance(req, &view).map_err(|e| match e {
             paginate::PaginateError::Loop(detail) => FetchError::PaginationLoop {
                 url: self.redactor.redact(url.as_str()),
                 detail,
@@ -369,7 +373,22 @@ impl RestResource {
                 url: self.redactor.redact(url.as_str()),
                 reason: other.to_string(),
             },
-        })
+        })?;
+        if more {
+            pager
+                .progress
+                .next()
+                .map_err(|stall| self.stalled(&url, &stall, pager))?;
+        }
+        Ok(more)
+    }
+
+    /// The error for pagination stopped by `stall` at the page from `url`.
+    fn stalled(&self, url: &Url, stall: &Stall, pager: &Pager) -> FetchError {
+        FetchError::NoProgress {
+            url: self.redactor.redact(url.as_str()),
+            detail: stall.describe(&pager.paginator.advice()),
+        }
     }
 
     fn capture(&self, records: &[Value], run: &mut Run) -> Result<(), FetchError> {
@@ -388,6 +407,12 @@ impl RestResource {
         }
         Ok(())
     }
+}
+
+/// The paginator of one run and its watch against pagination that never ends.
+struct Pager {
+    paginator: Box<dyn Paginator>,
+    progress: Progress,
 }
 
 /// One response, parsed, with its records selected but not yet delivered.
@@ -411,7 +436,7 @@ fn select(
     let not_json = || FetchError::NotJson {
         url: redactor.redact(url.as_str()),
         content_type: content_type(&resp.headers),
-        excerpt: excerpt(redactor, &resp.body),
+        excerpt: excerpt(redactor, &resp.body, &resp.headers),
     };
     let nothing = |source| FetchError::Selector {
         url: redactor.redact(url.as_str()),
@@ -423,7 +448,7 @@ fn select(
             Ok((rest, Records::Text { body, spans }))
         }
         Ok(None) => {
-            let mut body: Value = serde_json::from_slice(&resp.body).map_err(|_| not_json())?;
+            let mut body = crate::json::parse(&resp.body).map_err(|_| not_json())?;
             let records = take_records(&mut body, selector).map_err(nothing)?;
             Ok((body, Records::Parsed(records)))
         }
@@ -472,6 +497,40 @@ struct Run {
     incremental: Option<Incremental>,
 }
 
+/// Registers the password of `url`'s userinfo (`https://user:password@host`), which is sent
+/// as HTTP basic auth, as a secret, whether or not it came from a `${VAR}`.
+fn register_userinfo(url: &str, redactor: &Redactor) {
+    let Ok(url) = Url::parse(url) else { return };
+    let Some(password) = url.password() else {
+        return;
+    };
+    // reqwest sends the decoded user and password.
+    redactor.add_basic(&percent_decode(url.username()), &percent_decode(password));
+}
+
+/// `s` with its `%XX` escapes decoded.
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok());
+        match (bytes[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
+            (b'%', Some(byte)) => {
+                out.push(byte);
+                i += 3;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 /// `base` + `endpoint` as dlt joins them: the endpoint is relative to the base's path, unless
 /// it is an absolute URL.
 pub fn endpoint_url(base: &str, endpoint: &str) -> Result<Url, String> {
@@ -494,6 +553,19 @@ pub fn endpoint_url(base: &str, endpoint: &str) -> Result<Url, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_password_in_the_url_is_a_secret_in_all_its_forms() {
+        use base64::Engine;
+        let r = Redactor::default();
+        register_userinfo("http://alice:p%20ss%2Fw@api.test/v1", &r);
+        let b64 = base64::engine::general_purpose::STANDARD.encode("alice:p ss/w");
+        let shown = r.redact(&format!(
+            "Basic {b64} http://alice:p%20ss%2Fw@api.test p ss/w"
+        ));
+        assert_eq!(shown, "Basic *** http://alice:***@api.test ***");
+        assert_eq!(percent_decode("a%2x%41%"), "a%2xA%");
+    }
 
     #[test]
     fn endpoints_keep_the_base_path() {

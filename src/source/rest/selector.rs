@@ -6,14 +6,12 @@
 use std::fmt;
 use std::ops::Range;
 
-use serde::Deserialize;
-use serde::de::value::SeqAccessDeserializer;
 use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use super::json_path;
-use crate::json::Leaf;
+use crate::json::{DeepValue, Leaf, slice_reader};
 
 /// Keys that usually hold the records (dlt's `RECORD_KEY_PATTERNS`).
 const RECORD_KEYS: [&str; 11] = [
@@ -67,7 +65,7 @@ pub fn locate_records(body: &[u8], selector: Option<&str>) -> Result<Option<Loca
     let path = match selector {
         None => {
             // Detection looks at keys and at where lists are, never inside them.
-            let shape = Shape.deserialize(&mut serde_json::Deserializer::from_slice(body))?;
+            let shape = Shape { depth: 0 }.deserialize(&mut slice_reader(body))?;
             detect(&shape).unwrap_or_default()
         }
         Some(path) if matches!(path.trim(), "$" | "") => Vec::new(),
@@ -82,7 +80,7 @@ pub fn locate_records(body: &[u8], selector: Option<&str>) -> Result<Option<Loca
             Some(serde_json::from_slice::<&RawValue>(body)?),
         )
     } else {
-        let mut de = serde_json::Deserializer::from_slice(body);
+        let mut de = slice_reader(body);
         let found = Envelope { path: &path }.deserialize(&mut de)?;
         de.end()?;
         found
@@ -110,19 +108,30 @@ pub fn locate_records(body: &[u8], selector: Option<&str>) -> Result<Option<Loca
     Ok(Some(Located { rest, spans }))
 }
 
-/// Parses a body with every list left empty: enough for [`detect`].
-struct Shape;
+/// Parses a body with every list left empty and objects only as deep as [`detect`] looks:
+/// enough for it, and cheap however deep the body nests.
+#[derive(Clone, Copy)]
+struct Shape {
+    depth: usize,
+}
+
+/// Levels of objects [`collect_lists`] looks into.
+const SHAPE_DEPTH: usize = 3;
 
 impl<'de> DeserializeSeed<'de> for Shape {
     type Value = Value;
 
     fn deserialize<D: Deserializer<'de>>(self, de: D) -> Result<Value, D::Error> {
-        de.deserialize_any(ShapeVisitor)
+        if self.depth > SHAPE_DEPTH {
+            de.deserialize_ignored_any(IgnoredAny)?;
+            return Ok(Value::Null);
+        }
+        de.deserialize_any(ShapeVisitor(self.depth))
     }
 }
 
 /// The visitor of [`Shape`]: scalars and objects as parsed, lists skipped.
-struct ShapeVisitor;
+struct ShapeVisitor(usize);
 
 impl ShapeVisitor {
     fn scalar<E>(self, leaf: Leaf<'_>) -> Result<Value, E> {
@@ -146,8 +155,9 @@ impl<'de> Visitor<'de> for ShapeVisitor {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
         let mut out = Map::new();
+        let inner = Shape { depth: self.0 + 1 };
         while let Some(key) = map.next_key::<String>()? {
-            let value = map.next_value_seed(Shape)?;
+            let value = map.next_value_seed(inner)?;
             out.insert(key, value);
         }
         Ok(Value::Object(out))
@@ -184,7 +194,7 @@ impl<'de> Visitor<'de> for Envelope<'_> {
     crate::json::visit_scalars!();
 
     fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
-        Ok((Value::deserialize(SeqAccessDeserializer::new(seq))?, None))
+        Ok((DeepValue { depth: 0 }.visit_seq(seq)?, None))
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
@@ -201,7 +211,7 @@ impl<'de> Visitor<'de> for Envelope<'_> {
                     selected = found.or(selected);
                     value
                 }
-                _ => map.next_value::<Value>()?,
+                _ => map.next_value_seed(DeepValue { depth: 0 })?,
             };
             out.insert(key, value);
         }
@@ -260,7 +270,7 @@ pub fn simple_keys(path: &str) -> Option<Vec<String>> {
 /// The value at `keys` (see [`simple_keys`]) of the JSON in `text`, read without building the
 /// rest of it; `None` if there is none or it is null, as [`json_path::find`] has it.
 pub fn value_at(text: &[u8], keys: &[String]) -> Result<Option<Value>, serde_json::Error> {
-    let mut de = serde_json::Deserializer::from_slice(text);
+    let mut de = slice_reader(text);
     let found = Pick { keys }.deserialize(&mut de)?;
     de.end()?;
     Ok(found.filter(|v| !v.is_null()))
@@ -307,7 +317,7 @@ impl<'de> Visitor<'de> for Pick<'_> {
         let mut found = None;
         while let Some(is_first) = map.next_key_seed(KeyIs(first))? {
             match (is_first, deeper) {
-                (true, []) => found = Some(map.next_value::<Value>()?),
+                (true, []) => found = Some(map.next_value_seed(DeepValue { depth: 0 })?),
                 (true, _) => found = map.next_value_seed(Pick { keys: deeper })?,
                 (false, _) => {
                     map.next_value::<IgnoredAny>()?;

@@ -36,6 +36,13 @@ impl Paginator for Auto {
     fn ahead(&self, next: &PageRequest) -> Option<super::Requests> {
         self.chosen.as_ref()?.ahead(next)
     }
+
+    fn advice(&self) -> String {
+        let chosen = self.chosen.as_ref().map(|p| p.advice()).unwrap_or_default();
+        format!(
+            "{chosen} (the paginator was detected from the first response: set `paginator:` to choose it)"
+        )
+    }
 }
 
 fn detect(resp: &ResponseView<'_>) -> Box<dyn Paginator> {
@@ -62,6 +69,7 @@ fn detect(resp: &ResponseView<'_>) -> Box<dyn Paginator> {
             maximum_page: None,
             has_more_path: None,
             stop_after_empty_page: true,
+            max_pages: None,
         }));
     }
     if let Some((path, _)) = next {
@@ -70,6 +78,7 @@ fn detect(resp: &ResponseView<'_>) -> Box<dyn Paginator> {
             param: "cursor".into(),
             cursor_path: path.join("."),
             has_more_path: None,
+            max_pages: None,
         }));
     }
     Box::new(SinglePage)

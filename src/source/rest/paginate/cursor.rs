@@ -1,7 +1,7 @@
 //! `type: cursor`: the cursor found at `cursor_path` in each response is sent back in `param`
 //! until the response has none.
 
-use super::{PaginateError, Paginator, ResponseView, has_more};
+use super::{PaginateError, Paginator, ResponseView, has_more, ignored_param};
 use crate::project::config::CursorConfig;
 use crate::source::rest::json_path;
 use crate::source::rest::request::PageRequest;
@@ -47,6 +47,10 @@ impl Paginator for Cursor {
         req.set_param(&self.config.param, cursor);
         Ok(true)
     }
+
+    fn advice(&self) -> String {
+        ignored_param(&self.config.param, "cursor_param")
+    }
 }
 
 #[cfg(test)]
@@ -60,6 +64,7 @@ mod tests {
             param: "after".into(),
             cursor_path: "paging.next".into(),
             has_more_path: None,
+            max_pages: None,
         })
     }
 

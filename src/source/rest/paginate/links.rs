@@ -10,6 +10,10 @@ use super::{PaginateError, Paginator, ResponseView};
 use crate::source::rest::json_path;
 use crate::source::rest::request::PageRequest;
 
+/// What to do when a next-page link gives the same records again.
+const LINK_ADVICE: &str = "the API's next-page link leads to the same records, so pagination \
+    would never end; use `paginator: single_page` if the endpoint returns everything at once";
+
 /// Remembers the links followed, so a link that comes back is an error instead of a hang.
 #[derive(Debug, Default)]
 struct Followed(HashSet<String>);
@@ -62,6 +66,10 @@ impl Paginator for JsonLink {
             _ => Ok(false),
         }
     }
+
+    fn advice(&self) -> String {
+        LINK_ADVICE.into()
+    }
 }
 
 /// The next URL is the `Link` header's `rel="next"`.
@@ -80,6 +88,10 @@ impl Paginator for HeaderLink {
             Some(link) => self.followed.follow(req, resp.url, &link),
             None => Ok(false),
         }
+    }
+
+    fn advice(&self) -> String {
+        LINK_ADVICE.into()
     }
 }
 

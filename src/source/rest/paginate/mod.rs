@@ -7,6 +7,9 @@ mod cursor;
 mod links;
 mod offset;
 mod page_number;
+mod progress;
+
+pub use progress::{DEFAULT_MAX_PAGES, Progress, Stall};
 
 use reqwest::header::HeaderMap;
 use serde_json::Value;
@@ -56,6 +59,19 @@ pub trait Paginator: Send {
     fn ahead(&self, _next: &PageRequest) -> Option<Requests> {
         None
     }
+
+    /// What to do when a next page repeats the last one: the API ignores what this paginator
+    /// sends (named here), and which setting to change.
+    fn advice(&self) -> String;
+}
+
+/// [`Paginator::advice`] for a paginator sending query parameter `param`, set by `setting`.
+fn ignored_param(param: &str, setting: &str) -> String {
+    format!(
+        "the API ignores the `{param}` query parameter, so pagination would never end; set the \
+         paginator's `{setting}` to the parameter the API reads, or use `paginator: single_page` \
+         if the endpoint returns everything at once"
+    )
 }
 
 /// Requests planned ahead of time, produced lazily (an API may have a million pages).
@@ -101,6 +117,10 @@ impl Paginator for SinglePage {
         _: &ResponseView<'_>,
     ) -> Result<bool, PaginateError> {
         Ok(false)
+    }
+
+    fn advice(&self) -> String {
+        String::new()
     }
 }
 

@@ -1,6 +1,8 @@
 //! `type: offset`: `?offset=0&limit=100`, then 100, 200, ... until a short page or the total.
 
-use super::{PaginateError, Paginator, Requests, ResponseView, count_at, has_more, with_param};
+use super::{
+    PaginateError, Paginator, Requests, ResponseView, count_at, has_more, ignored_param, with_param,
+};
 use crate::project::config::OffsetConfig;
 use crate::source::rest::request::PageRequest;
 
@@ -74,6 +76,10 @@ impl Paginator for Offset {
             (self.offset..end).step_by(step),
         ))
     }
+
+    fn advice(&self) -> String {
+        ignored_param(&self.config.param, "offset_param")
+    }
 }
 
 #[cfg(test)]
@@ -92,6 +98,7 @@ mod tests {
             maximum_offset: None,
             has_more_path: None,
             stop_after_empty_page: true,
+            max_pages: None,
         }
     }
 

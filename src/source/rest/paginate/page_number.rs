@@ -1,6 +1,8 @@
 //! `type: page_number`: `?page=1`, `?page=2`, ... until an empty page, the total or the maximum.
 
-use super::{PaginateError, Paginator, Requests, ResponseView, count_at, has_more, with_param};
+use super::{
+    PaginateError, Paginator, Requests, ResponseView, count_at, has_more, ignored_param, with_param,
+};
 use crate::project::config::PageNumberConfig;
 use crate::source::rest::request::PageRequest;
 
@@ -68,6 +70,10 @@ impl Paginator for PageNumber {
         };
         Some(with_param(next, &self.config.param, self.page..end))
     }
+
+    fn advice(&self) -> String {
+        ignored_param(&self.config.param, "page_param")
+    }
 }
 
 #[cfg(test)]
@@ -86,6 +92,7 @@ mod tests {
             maximum_page,
             has_more_path: None,
             stop_after_empty_page: true,
+            max_pages: None,
         }
     }
 
