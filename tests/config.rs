@@ -690,3 +690,32 @@ fn a_missing_auth_secret_names_its_line_and_where_to_put_it() {
         "[sources.shop] in .dlt/secrets.toml",
     );
 }
+
+#[test]
+fn fields_with_two_forms_show_both_when_neither_fits() {
+    let yml = r#"sources:
+  - name: shop
+    type: rest_api
+    rest_api:
+      base_url: https://api.example.com
+      rate_limit: fast # rate
+      resources:
+        - name: users
+          primary_key: {column: id} # pk
+"#;
+    let err = rejected(&Project::new(yml));
+    assert_reported(
+        &err,
+        yml,
+        "rate",
+        "sources[0].rest_api.rate_limit",
+        "write `rate_limit: 10` or `rate_limit: {requests_per_second: 10, burst: 5}`",
+    );
+    assert_reported(
+        &err,
+        yml,
+        "pk",
+        "sources[0].rest_api.resources[0].primary_key",
+        "`[org, id]`",
+    );
+}

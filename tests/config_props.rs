@@ -1,13 +1,15 @@
 //! Property test of config loading: arbitrary edits of the documented `config/*.yml` examples
 //! (lines deleted, duplicated, swapped, re-indented; values replaced by odd strings and numbers;
 //! keys inserted; the file cut short; a BOM inserted) never make the loader panic, and whatever
-//! it rejects, it rejects with a line for every problem.
+//! it rejects, loading or then resolving `${VAR}`s, it rejects with a line for every problem.
 //!
 //! The one error that can have no line is a file that cannot be read, which never happens here:
 //! even a YAML error without a position (a second document) is given the line it starts on.
 
 use std::path::{Path, PathBuf};
 
+use dango::project::Credentials;
+use dango::project::loader;
 use proptest::prelude::*;
 use proptest::sample::Index;
 
@@ -226,13 +228,23 @@ fn examples() -> Vec<(PathBuf, String)> {
     out
 }
 
-/// Loads `text` and checks the property: valid, or every problem has a line.
+/// Loads `text`, then resolves each source's `${VAR}`s with no credentials at all (as `dango
+/// sync` would), and checks the property: valid, or every problem has a line.
 fn check(file: &Path, text: &str) -> Result<(), TestCaseError> {
-    if let Err(errors) = dango::project::loader::parse_sources(file, text) {
-        prop_assert!(!errors.0.is_empty(), "rejected without a problem");
-        for e in &errors.0 {
-            prop_assert!(e.line.is_some(), "no line for `{e}` in:\n{text}");
+    let errors = match loader::parse_sources(file, text) {
+        Ok(parsed) => parsed
+            .sources
+            .iter()
+            .filter_map(|s| loader::resolve_source(file, s, &Credentials::default()).err())
+            .flat_map(|e| e.0)
+            .collect(),
+        Err(errors) => {
+            prop_assert!(!errors.0.is_empty(), "rejected without a problem");
+            errors.0
         }
+    };
+    for e in &errors {
+        prop_assert!(e.line.is_some(), "no line for `{e}` in:\n{text}");
     }
     Ok(())
 }
@@ -260,10 +272,9 @@ fn mutated_examples_never_panic_and_every_error_has_a_line() {
 #[test]
 fn the_examples_themselves_are_valid_and_survive_a_bom() {
     for (file, text) in examples() {
-        dango::project::loader::parse_sources(&file, &text)
-            .unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        loader::parse_sources(&file, &text).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
         let with_bom = format!("\u{feff}{text}");
-        dango::project::loader::parse_sources(&file, &with_bom)
+        loader::parse_sources(&file, &with_bom)
             .unwrap_or_else(|e| panic!("{} with a BOM: {e}", file.display()));
     }
 }

@@ -435,10 +435,23 @@ fn without_value(message: &str) -> String {
 }
 
 /// What to do about a serde message: a did-you-mean for "unknown field `x`, expected one of
-/// `a`, `b`", or the smallest value for "expected a nonzero" counts.
+/// `a`, `b`", the smallest value for "expected a nonzero" counts, or the forms a field that is
+/// one thing or another takes.
 fn suggestion(message: &str) -> Option<String> {
     if message.contains("expected a nonzero") {
         return Some("use a whole number of at least 1".into());
+    }
+    let forms = [
+        (
+            "RateLimitConfig",
+            "`rate_limit: 10` or `rate_limit: {requests_per_second: 10, burst: 5}`",
+        ),
+        ("PrimaryKey", "one column, `id`, or several, `[org, id]`"),
+    ];
+    for (name, form) in forms {
+        if message.contains(&format!("untagged enum {name}")) {
+            return Some(format!("write {form}"));
+        }
     }
     if !message.starts_with("unknown field") && !message.starts_with("unknown variant") {
         return None;
