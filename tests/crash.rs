@@ -40,7 +40,10 @@ fn state(p: &Project) -> (i64, i64, bool) {
 
 /// Line items whose `_dlt_parent_id` names no order.
 fn orphan_line_items(p: &Project) -> i64 {
-    if !p.tables("raw_shop").contains(&"orders__line_items".to_string()) {
+    if !p
+        .tables("raw_shop")
+        .contains(&"orders__line_items".to_string())
+    {
         return 0;
     }
     p.count(

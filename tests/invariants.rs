@@ -75,7 +75,8 @@ struct Model {
 impl Model {
     fn sync(&mut self, items: &[Vec<Value>], logs: &[Vec<Value>], events: &[Vec<Value>]) {
         for record in items.iter().flatten() {
-            self.items.insert(record["id"].as_i64().expect("id"), record.clone());
+            self.items
+                .insert(record["id"].as_i64().expect("id"), record.clone());
         }
         self.logs.extend(logs.iter().flatten().cloned());
         // Records older than the cursor the sync started from are left out (as dlt does).
@@ -83,7 +84,8 @@ impl Model {
         for record in events.iter().flatten() {
             let at = record["updated_at"].as_i64().expect("updated_at");
             if start.is_none_or(|s| at >= s) {
-                self.events.insert(record["id"].as_i64().expect("id"), record.clone());
+                self.events
+                    .insert(record["id"].as_i64().expect("id"), record.clone());
                 self.cursor = Some(self.cursor.map_or(at, |c| c.max(at)));
             }
         }
@@ -136,24 +138,52 @@ fn check(p: &Project, model: &Model, sync: usize) {
     for (root, merged) in [("items", &model.items), ("events", &model.events)] {
         assert_eq!(table_rows(p, root), merged.len() as i64, "{}", at(root));
         if !merged.is_empty() {
-            let distinct = count(p, &format!("SELECT count(DISTINCT id) FROM {SCHEMA}.{root}"));
+            let distinct = count(
+                p,
+                &format!("SELECT count(DISTINCT id) FROM {SCHEMA}.{root}"),
+            );
             assert_eq!(distinct, merged.len() as i64, "{}", at("one row per key"));
         }
         for (id, record) in merged {
             let seq = p.text(&format!("SELECT seq FROM {SCHEMA}.{root} WHERE id = {id}"));
-            assert_eq!(seq, record["seq"].as_str().unwrap(), "{}", at("latest wins"));
+            assert_eq!(
+                seq,
+                record["seq"].as_str().unwrap(),
+                "{}",
+                at("latest wins")
+            );
         }
     }
-    assert_eq!(table_rows(p, "logs"), model.logs.len() as i64, "{}", at("logs"));
+    assert_eq!(
+        table_rows(p, "logs"),
+        model.logs.len() as i64,
+        "{}",
+        at("logs")
+    );
 
     let (lines, parts) = list_rows(model.items.values(), "lines");
-    assert_eq!(table_rows(p, "items__lines"), lines, "{}", at("items__lines"));
-    assert_eq!(table_rows(p, "items__lines__parts"), parts, "{}", at("parts"));
+    assert_eq!(
+        table_rows(p, "items__lines"),
+        lines,
+        "{}",
+        at("items__lines")
+    );
+    assert_eq!(
+        table_rows(p, "items__lines__parts"),
+        parts,
+        "{}",
+        at("parts")
+    );
     let (tags, _) = list_rows(model.items.values(), "tags");
     assert_eq!(table_rows(p, "items__tags"), tags, "{}", at("items__tags"));
     let (lines, parts) = list_rows(model.logs.iter(), "lines");
     assert_eq!(table_rows(p, "logs__lines"), lines, "{}", at("logs__lines"));
-    assert_eq!(table_rows(p, "logs__lines__parts"), parts, "{}", at("logs parts"));
+    assert_eq!(
+        table_rows(p, "logs__lines__parts"),
+        parts,
+        "{}",
+        at("logs parts")
+    );
 
     for (child, parent) in [
         ("items__lines", "items"),
@@ -172,7 +202,12 @@ fn check(p: &Project, model: &Model, sync: usize) {
 
     let cursors = dango::state::load(&p.db(), SCHEMA).expect("cursors");
     let saved = cursors.get("events").and_then(|c| c.last_value.as_i64());
-    assert_eq!(saved, model.cursor, "{}", at("cursor is the newest value loaded"));
+    assert_eq!(
+        saved,
+        model.cursor,
+        "{}",
+        at("cursor is the newest value loaded")
+    );
 }
 
 /// A value whose type drifts from record to record.
@@ -189,12 +224,15 @@ fn drifting() -> impl Strategy<Value = Value> {
 
 /// A line item with a nested list of its own.
 fn line() -> impl Strategy<Value = Value> {
-    ("[A-Z]{1,3}", drifting(), prop::collection::vec(any::<u8>(), 0..3)).prop_map(
-        |(sku, qty, parts)| {
+    (
+        "[A-Z]{1,3}",
+        drifting(),
+        prop::collection::vec(any::<u8>(), 0..3),
+    )
+        .prop_map(|(sku, qty, parts)| {
             let parts: Vec<Value> = parts.into_iter().map(|n| json!({ "n": n })).collect();
             json!({ "sku": sku, "qty": qty, "parts": parts })
-        },
-    )
+        })
 }
 
 /// A record with a key from a small range (so keys repeat), nested lists, a drifting value and

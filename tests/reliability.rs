@@ -29,7 +29,10 @@ fn resources_sharing_a_table_name_merge_into_one_table() {
     for _ in 0..2 {
         p.dango(&["sync"]).assert_ok();
         assert_eq!(p.count("select count(*) from raw_shop.orders"), 120);
-        assert_eq!(p.count("select count(distinct id) from raw_shop.orders"), 120);
+        assert_eq!(
+            p.count("select count(distinct id) from raw_shop.orders"),
+            120
+        );
         let items = p.count("select count(*) from raw_shop.orders__line_items");
         let expected = p.count(
             "select count(*) from raw_shop.orders__line_items li \
@@ -61,7 +64,11 @@ fn a_failed_source_counts_no_rows() {
     let p = Project::new(&rest_source("shop", &api.base_url(), "", resources));
     let run = p.dango(&["sync"]);
     run.assert_failed();
-    assert!(run.stdout().contains("0 of 1 source(s) synced, 0 rows."), "{}", run.all());
+    assert!(
+        run.stdout().contains("0 of 1 source(s) synced, 0 rows."),
+        "{}",
+        run.all()
+    );
     assert!(!p.tables("raw_shop").contains(&"orders".to_string()));
 }
 
@@ -131,7 +138,11 @@ fn a_damaged_warehouse_is_told_once_with_the_right_hint() {
     assert!(err.contains("the file is damaged"), "{err}");
     assert!(!err.contains("another dango"), "{err}");
     assert!(!err.contains("Error code"), "{err}");
-    assert_eq!(err.matches("Corrupt database file").count(), 1, "told once: {err}");
+    assert_eq!(
+        err.matches("Corrupt database file").count(),
+        1,
+        "told once: {err}"
+    );
 }
 
 /// A warehouse another process holds: the hint says so, once.

@@ -290,7 +290,11 @@ fn errors_a_user_can_act_on() {
     let p = Project::new(&rest_source("shop", &mock.base_url(), "", looping));
     let run = p.dango(&["sync"]);
     run.assert_failed();
-    assert!(run.all().contains("pagination would never end"), "{}", run.all());
+    assert!(
+        run.all().contains("pagination would never end"),
+        "{}",
+        run.all()
+    );
     assert!(mock.counters().path("/loop") <= 3);
 }
 

@@ -265,12 +265,18 @@ mod tests {
     async fn a_record_superseded_in_its_page_takes_its_child_rows_with_it() {
         let text = |v: Vec<&str>| -> ArrayRef { Arc::new(StringArray::from(v)) };
         let root = RecordBatch::try_from_iter([
-            ("id", Arc::new(Int64Array::from(vec![1, 1, 2, 1])) as ArrayRef),
+            (
+                "id",
+                Arc::new(Int64Array::from(vec![1, 1, 2, 1])) as ArrayRef,
+            ),
             (DLT_ID, text(vec!["a", "b", "c", "d"])),
         ])
         .unwrap();
         let items = RecordBatch::try_from_iter([
-            ("value", text(vec!["a0", "a1", "b0", "c0", "d0", "d1", "d2"])),
+            (
+                "value",
+                text(vec!["a0", "a1", "b0", "c0", "d0", "d1", "d2"]),
+            ),
             (DLT_ROOT_ID, text(vec!["a", "a", "b", "c", "d", "d", "d"])),
         ])
         .unwrap();
