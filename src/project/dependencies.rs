@@ -160,25 +160,13 @@ mod tests {
     use crate::project::errors::render_path;
     use serde_json::json;
 
-    fn parsed(items: Vec<Value>) -> Vec<ParsedResource> {
-        items
-            .into_iter()
-            .enumerate()
-            .map(|(index, raw)| ParsedResource {
-                index,
-                config: serde_json::from_value(raw.clone()).unwrap(),
-                raw,
-            })
-            .collect()
-    }
-
     fn child(name: &str, parent: &str) -> Value {
         json!({"name": name, "endpoint": {"path": format!("x/{{resources.{parent}.id}}")}})
     }
 
     #[test]
     fn a_circle_is_reported_once_at_its_first_reference() {
-        let resources = parsed(vec![
+        let resources = ParsedResource::all_of(vec![
             json!({"name": "root"}),
             child("a", "c"),
             child("b", "a"),
@@ -197,7 +185,7 @@ mod tests {
 
     #[test]
     fn two_resources_that_need_each_other_are_a_circle() {
-        let resources = parsed(vec![child("a", "b"), child("b", "a")]);
+        let resources = ParsedResource::all_of(vec![child("a", "b"), child("b", "a")]);
         let found = dependency_problems(&resources);
         assert_eq!(found.len(), 1, "{found:?}");
         assert!(found[0].message.contains("`a` → `b` → `a`"));
@@ -205,7 +193,7 @@ mod tests {
 
     #[test]
     fn unknown_parents_point_at_the_reference() {
-        let resources = parsed(vec![
+        let resources = ParsedResource::all_of(vec![
             json!({"name": "users"}),
             json!({"name": "posts", "params": {"user": "{resources.user.id}"}}),
         ]);

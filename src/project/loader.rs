@@ -87,6 +87,22 @@ pub(super) struct ParsedResource {
     pub config: ResourceConfig,
 }
 
+#[cfg(test)]
+impl ParsedResource {
+    /// `items` as the loader parses a `resources:` list that has no mistakes (test data).
+    pub(super) fn all_of(items: Vec<Value>) -> Vec<Self> {
+        items
+            .into_iter()
+            .enumerate()
+            .map(|(index, raw)| ParsedResource {
+                index,
+                config: serde_json::from_value(raw.clone()).expect("a valid resource"),
+                raw,
+            })
+            .collect()
+    }
+}
+
 /// A source that parsed, with the resources of it that parsed.
 struct ParsedSource {
     config: SourceConfig,

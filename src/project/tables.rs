@@ -194,23 +194,11 @@ pub fn shared_tables(sources: &[(&SourceConfig, &[ParsedResource])]) -> Vec<(usi
 mod tests {
     use super::*;
     use crate::project::errors::render_path;
-    use serde_json::{Value, json};
-
-    fn parsed(items: Vec<Value>) -> Vec<ParsedResource> {
-        items
-            .into_iter()
-            .enumerate()
-            .map(|(index, raw)| ParsedResource {
-                index,
-                config: serde_json::from_value(raw.clone()).unwrap(),
-                raw,
-            })
-            .collect()
-    }
+    use serde_json::json;
 
     #[test]
     fn names_that_normalise_alike_collide() {
-        let found = table_problems(&parsed(vec![
+        let found = table_problems(&ParsedResource::all_of(vec![
             json!({"name": "userData"}),
             json!({"name": "user_data"}),
             json!({"name": "äö"}),
@@ -229,12 +217,12 @@ mod tests {
 
     #[test]
     fn an_explicit_shared_table_is_accepted_when_the_resources_agree() {
-        let agree = parsed(vec![
+        let agree = ParsedResource::all_of(vec![
             json!({"name": "a", "table_name": "people"}),
             json!({"name": "b", "table_name": "People"}),
         ]);
         assert!(table_problems(&agree).is_empty());
-        let differ = parsed(vec![
+        let differ = ParsedResource::all_of(vec![
             json!({"name": "a", "table_name": "people"}),
             json!({"name": "b", "table_name": "people", "primary_key": "uid"}),
         ]);
@@ -250,7 +238,7 @@ mod tests {
 
     #[test]
     fn reserved_tables_and_unselected_resources() {
-        let found = table_problems(&parsed(vec![
+        let found = table_problems(&ParsedResource::all_of(vec![
             json!({"name": "a", "table_name": "_dango_cursors"}),
             json!({"name": "_dlt_loads"}),
             json!({"name": "_dlt_version", "selected": false}),
