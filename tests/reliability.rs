@@ -72,6 +72,163 @@ fn a_failed_source_counts_no_rows() {
     assert!(!p.tables("raw_shop").contains(&"orders".to_string()));
 }
 
+/// Bytes of the warehouse file.
+fn file_size(p: &Project) -> u64 {
+    std::fs::metadata(p.warehouse()).map_or(0, |m| m.len())
+}
+
+/// A load that fails after writing many rows does not leave the file grown: on a full disk the
+/// space it took is the space the next sync needs.
+#[test]
+fn a_failed_load_gives_its_file_space_back() {
+    let api = MockApi::start(MockApiConfig {
+        orders: 60_000,
+        ..MockApiConfig::default()
+    })
+    .unwrap();
+    let orders = r#"        - name: orders
+          endpoint: /orders
+          pagination: {type: offset, limit: 2000, total_path: total}
+"#;
+    // `order_pages` runs after every order is in the file, and fails on its first request.
+    let failing = format!(
+        "{orders}        - name: order_pages\n          endpoint: \"/gone/{{resources.orders.id}}\"\n"
+    );
+    let p = Project::new(&rest_source("shop", &api.base_url(), "", &failing));
+    p.dango(&["sync"]).assert_failed();
+    let after_failure = file_size(&p);
+    // The same rows committed: what the failed load had written.
+    p.write(
+        ".dango/sources.yml",
+        &rest_source("shop", &api.base_url(), "", orders),
+    );
+    p.dango(&["sync"]).assert_ok();
+    let loaded = file_size(&p);
+    assert!(
+        loaded > 8 << 20,
+        "the load is large enough to tell: {loaded} bytes"
+    );
+    assert!(
+        after_failure < 2 << 20,
+        "the failed load left {after_failure} bytes (a committed one takes {loaded})"
+    );
+}
+
+/// Runs `dango sync` in `p` unable to write files larger than `limit` bytes: what a full disk
+/// does to the warehouse file, without a small disk.
+fn sync_with_file_limit(p: &Project, limit: u64) -> std::process::Output {
+    use std::os::unix::process::CommandExt;
+    let mut command = Command::new(env!("CARGO_BIN_EXE_dango"));
+    command.arg("sync").current_dir(p.path());
+    // SAFETY: only async-signal-safe calls between fork and exec. An ignored SIGXFSZ makes a
+    // write past the limit fail with EFBIG instead of killing the process.
+    unsafe {
+        command.pre_exec(move || {
+            libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+            let rlimit = libc::rlimit {
+                rlim_cur: limit,
+                rlim_max: limit,
+            };
+            match libc::setrlimit(libc::RLIMIT_FSIZE, &rlimit) {
+                0 => Ok(()),
+                _ => Err(std::io::Error::last_os_error()),
+            }
+        });
+    }
+    command.output().unwrap()
+}
+
+/// A load that fails because the file cannot grow (a full disk) rolls back, and the next sync,
+/// with no more room than before, still loads and commits.
+#[test]
+fn after_a_load_fills_the_disk_the_next_sync_still_fits() {
+    let api = MockApi::start(MockApiConfig {
+        orders: 100_000,
+        ..MockApiConfig::default()
+    })
+    .unwrap();
+    let orders = r#"        - name: orders
+          endpoint: /orders
+          pagination: {type: offset, limit: 2000, total_path: total}
+"#;
+    let p = Project::new(&rest_source("shop", &api.base_url(), "", orders));
+    let limit = 6 << 20;
+    let out = sync_with_file_limit(&p, limit);
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!out.status.success(), "{all}");
+    assert!(all.contains("File too large"), "the cause is told: {all}");
+    assert!(all.contains("0 of 1 source(s) synced, 0 rows."), "{all}");
+    let users = r#"        - name: users
+          endpoint: /users
+"#;
+    p.write(
+        ".dango/sources.yml",
+        &rest_source("crm", &api.base_url(), "", users),
+    );
+    let out = sync_with_file_limit(&p, limit);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert_eq!(p.count("select count(*) from raw_crm.users"), 25);
+    assert!(!p.tables("raw_shop").contains(&"orders".to_string()));
+}
+
+/// A sync killed while loading leaves its rows' blocks in the file (DuckDB 1.5.6 cannot cut
+/// them after a restart); the next sync writes over them, so the file ends no larger than one
+/// that was never killed.
+#[test]
+fn a_killed_load_leaves_space_the_next_sync_reuses() {
+    let api = MockApi::start(MockApiConfig {
+        orders: 100_000,
+        ..MockApiConfig::default()
+    })
+    .unwrap();
+    let orders = r#"        - name: orders
+          endpoint: /orders
+          pagination: {type: offset, limit: 2000, total_path: total}
+"#;
+    let yml = rest_source("shop", &api.base_url(), "", orders);
+    let clean = Project::new(&yml);
+    clean.dango(&["sync"]).assert_ok();
+    let clean_size = file_size(&clean);
+
+    let p = Project::new(&yml);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_dango"))
+        .arg("sync")
+        .current_dir(p.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while file_size(&p) < 6 << 20 && started.elapsed() < Duration::from_secs(300) {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    child.kill().unwrap();
+    assert!(
+        !child.wait().unwrap().success(),
+        "killed before the sync ended"
+    );
+    let killed_at = file_size(&p);
+    assert!(
+        killed_at >= 6 << 20,
+        "killed after writing {killed_at} bytes"
+    );
+    p.dango(&["sync"]).assert_ok();
+    assert_eq!(p.count("select count(*) from raw_shop.orders"), 100_000);
+    let after = file_size(&p);
+    assert!(
+        after <= clean_size + (1 << 20),
+        "{after} bytes after a kill at {killed_at}; a sync never killed makes {clean_size}"
+    );
+}
+
 /// Ctrl-C rolls back the sources still loading, says so, and exits 130; the next sync works.
 #[test]
 fn ctrl_c_rolls_back_says_so_and_exits_130() {

@@ -189,7 +189,7 @@ async fn load_and_commit(
         Err(e) => {
             // Dropping the load rolls it back: the warehouse is as it was.
             let ds = dataset.clone();
-            let _ = warehouse.run(move |w| drop(w.loads.remove(&ds))).await;
+            let _ = warehouse.run(move |w| w.roll_back(&ds)).await;
             return Err(e);
         }
     };
@@ -210,12 +210,7 @@ async fn load_and_commit(
         allow_empty_replace: options.allow_empty_replace,
     };
     warehouse
-        .run(move |w| match w.loads.remove(&dataset) {
-            Some(load) => crate::warehouse::commit::commit(load, &plan).map_err(|e| e.to_string()),
-            None => Err(format!(
-                "internal error: no load is open for dataset `{dataset}`"
-            )),
-        })
+        .run(move |w| w.commit(&dataset, &plan))
         .await
         .map_err(|e| e.to_string())??;
     Ok(load_id)

@@ -4,6 +4,7 @@
 pub mod catalog;
 pub mod commit;
 pub mod load;
+pub mod space;
 pub mod sql;
 pub mod writer;
 

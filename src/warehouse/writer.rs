@@ -9,7 +9,9 @@ use std::sync::Arc;
 use duckdb::Connection;
 use tokio::sync::{mpsc, oneshot};
 
+use super::CommitPlan;
 use super::load::Load;
+use super::space;
 
 /// What the writer thread owns.
 pub struct WriterState {
@@ -17,6 +19,46 @@ pub struct WriterState {
     pub conn: Connection,
     /// Loads in progress, by dataset: each its own connection and open transaction.
     pub loads: HashMap<String, Load>,
+    /// A load rolled back since the file's space was last reclaimed.
+    rolled_back: bool,
+}
+
+impl WriterState {
+    /// Ends `dataset`'s load without committing: its rows are gone and the warehouse is as it
+    /// was, file size included once no other load is open.
+    pub fn roll_back(&mut self, dataset: &str) {
+        if self.loads.remove(dataset).is_some() {
+            self.rolled_back = true;
+        }
+        self.reclaim_when_idle();
+    }
+
+    /// Commits `dataset`'s load as `plan` says (see [`commit`](super::commit::commit)); a commit
+    /// that fails rolls the load back.
+    pub fn commit(&mut self, dataset: &str, plan: &CommitPlan) -> Result<(), String> {
+        let Some(load) = self.loads.remove(dataset) else {
+            return Err(WarehouseError::NoLoad(dataset.to_string()).to_string());
+        };
+        let committed = super::commit::commit(load, plan).map_err(|e| e.to_string());
+        self.rolled_back |= committed.is_err();
+        self.reclaim_when_idle();
+        committed
+    }
+
+    /// Gives back the space of rolled-back loads once no load is open (DuckDB cannot
+    /// checkpoint while one is).
+    fn reclaim_when_idle(&mut self) {
+        if !self.rolled_back || !self.loads.is_empty() {
+            return;
+        }
+        self.rolled_back = false;
+        if let Err(e) = space::reclaim(&self.conn) {
+            tracing::warn!(
+                "could not give back the space of a rolled-back load: {}",
+                describe(&e)
+            );
+        }
+    }
 }
 
 type Job = Box<dyn FnOnce(&mut WriterState) + Send>;
@@ -127,6 +169,7 @@ impl Warehouse {
                 let mut state = WriterState {
                     conn,
                     loads: HashMap::new(),
+                    rolled_back: false,
                 };
                 while let Some(job) = queue.blocking_recv() {
                     job(&mut state);
