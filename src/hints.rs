@@ -4,6 +4,7 @@
 use std::fmt;
 
 use serde::Deserialize;
+use serde_json::Value;
 
 /// How a resource's rows are applied to its table at commit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
@@ -35,6 +36,9 @@ impl fmt::Display for WriteDisposition {
     }
 }
 
+/// Default nesting depth of child tables (dlt's).
+pub const DEFAULT_MAX_NESTING: usize = 1000;
+
 /// What the warehouse needs to know about a resource's root table, decided at plan time.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TableHints {
@@ -49,6 +53,20 @@ pub struct TableHints {
     pub merge_key: Vec<String>,
     /// Depth below the root table beyond which nested data is kept as JSON instead of child tables.
     pub max_table_nesting: usize,
+}
+
+/// Where a resource's incremental loading stands.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CursorState {
+    /// The resource.
+    pub resource: String,
+    /// The cursor field's JSONPath.
+    pub cursor_path: String,
+    /// The highest (or lowest, for `min`) cursor value loaded.
+    pub last_value: Value,
+    /// Hashes of the records loaded at exactly `last_value`, so the next sync, which asks for
+    /// records from `last_value` on, does not load them twice.
+    pub boundary: Vec<String>,
 }
 
 /// Identifier of one load (one sync of one source), as dlt writes it: Unix seconds with a fraction.

@@ -16,7 +16,6 @@
 //! dedupe      batches  → one row per primary key (DataFusion), for `merge`
 //! warehouse   batches  → final tables, inside one open transaction per source (Arrow
 //!                        appender, one writer thread) → merge/replace applied, committed
-//! state       incremental cursors, committed in the same transaction as the rows
 //! ```
 //!
 //! [`hints`] holds the vocabulary every stage shares. [`mock_api`] is a real HTTP server used
@@ -30,7 +29,9 @@ pub mod hints;
 mod json;
 pub mod mock_api;
 pub mod normalize;
+mod pipeline;
 pub mod project;
 pub mod source;
-pub mod state;
 pub mod warehouse;
+
+pub use pipeline::{Pipeline, PipelineError};

@@ -13,8 +13,9 @@ mod support;
 
 use std::collections::BTreeMap;
 
-use dango::engine::{SyncOptions, plan, sync};
+use dango::engine::{SyncOptions, sync};
 use dango::project::loader::load_sources_file;
+use dango::project::plan;
 use dango::project::{Credentials, ProjectLayout};
 use dango::warehouse::Warehouse;
 use proptest::prelude::*;
@@ -200,7 +201,7 @@ fn check(p: &Project, model: &Model, sync: usize) {
         assert_eq!(lost, 0, "{}", at(&format!("{child} rows without a root")));
     }
 
-    let cursors = dango::state::load(&p.db(), SCHEMA).expect("cursors");
+    let cursors = dango::warehouse::cursors::load(&p.db(), SCHEMA).expect("cursors");
     let saved = cursors.get("events").and_then(|c| c.last_value.as_i64());
     assert_eq!(
         saved,

@@ -8,9 +8,9 @@ use anyhow::Context;
 use super::ProjectArg;
 use tokio_util::sync::CancellationToken;
 
-use crate::engine::{INTERRUPTED, SourceReport, SyncOptions, plan, sync};
+use crate::engine::{SourceReport, SyncError, SyncOptions, sync};
 use crate::project::loader::load_sources_file;
-use crate::project::{Credentials, ProjectLayout};
+use crate::project::{Credentials, ProjectLayout, plan};
 use crate::warehouse::Warehouse;
 
 /// Arguments of `dango sync`.
@@ -44,7 +44,7 @@ pub fn run(args: SyncArgs) -> anyhow::Result<ExitCode> {
     if options.cancel.is_cancelled() {
         let rolled_back: Vec<&str> = reports
             .iter()
-            .filter(|r| r.error.as_deref() == Some(INTERRUPTED))
+            .filter(|r| matches!(r.error, Some(SyncError::Interrupted)))
             .map(|r| r.name.as_str())
             .collect();
         eprintln!(

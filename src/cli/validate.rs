@@ -3,10 +3,8 @@
 use std::process::ExitCode;
 
 use super::ProjectArg;
-use crate::engine::plan;
-use crate::engine::plan::dataset_name;
-use crate::project::Credentials;
 use crate::project::loader::load_sources_file;
+use crate::project::{Credentials, plan};
 
 /// Arguments of `dango validate`.
 #[derive(Debug, clap::Args)]
@@ -26,7 +24,7 @@ pub fn run(args: ValidateArgs) -> anyhow::Result<ExitCode> {
         println!(
             "  {} ({state}) → {}, {resources} resource(s)",
             s.name,
-            dataset_name(s)
+            s.dataset()
         );
     }
     println!("{} is valid.", layout.sources_file().display());

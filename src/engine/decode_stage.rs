@@ -7,7 +7,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 use arrow::record_batch::RecordBatch;
 use bytes::Bytes;
 
-use crate::decode::TableBuilder;
+use crate::decode::arrow_items::{self, ArrowItemsError};
+use crate::decode::{DltType, TableBuilder};
 use crate::hints::{TableHints, WriteDisposition};
 use crate::normalize::{Cell, Normalizer, Rows};
 use crate::source::{Page, Records};
@@ -43,10 +44,24 @@ pub enum DecodeError {
     /// Arrow refused a batch (a bug, reported rather than hidden).
     #[error("building Arrow batches failed: {0}")]
     Arrow(#[from] arrow::error::ArrowError),
+    /// An Arrow page could not be loaded.
+    #[error("page {page}: {source}")]
+    ArrowItems {
+        /// 1-based page number.
+        page: usize,
+        /// Why.
+        source: ArrowItemsError,
+    },
 }
 
-/// One page's records as normalised rows of the root and child tables.
-pub struct NormalizedPage(Rows);
+/// One page's records as normalised rows of the root and child tables, or an Arrow page,
+/// which is loaded as it is.
+pub enum NormalizedPage {
+    /// Rows of the root and child tables.
+    Rows(Rows),
+    /// An Arrow batch for the root table, with its 1-based page number.
+    Arrow(usize, RecordBatch),
+}
 
 /// Normalises the pages of one resource. Pages are independent, so clones of it normalise
 /// several pages at once on different workers.
@@ -114,8 +129,9 @@ impl PageNormalizer {
                 }
                 out
             }
+            Records::Arrow(batch) => return Ok(NormalizedPage::Arrow(page.number + 1, batch)),
         };
-        Ok(NormalizedPage(out))
+        Ok(NormalizedPage::Rows(out))
     }
 
     /// Rows for the records of `body`, with room for `n` rows: spare ones if there are any.
@@ -180,6 +196,9 @@ pub struct PageDecoder {
     tables: Vec<(String, TableBuilder)>,
     index: HashMap<String, usize>,
     known: SchemaColumns,
+    /// Columns of the root table that Arrow pages brought, in order, with their types.
+    arrow_columns: Vec<(String, DltType)>,
+    load_id: String,
 }
 
 impl PageDecoder {
@@ -191,6 +210,8 @@ impl PageDecoder {
             tables: Vec::new(),
             index: HashMap::new(),
             known,
+            arrow_columns: Vec::new(),
+            load_id: load_id.to_string(),
         }
     }
 
@@ -211,7 +232,10 @@ impl PageDecoder {
         &mut self,
         page: NormalizedPage,
     ) -> Result<Vec<(String, RecordBatch)>, DecodeError> {
-        let NormalizedPage(rows) = page;
+        let rows = match page {
+            NormalizedPage::Rows(rows) => rows,
+            NormalizedPage::Arrow(number, batch) => return self.build_arrow(number, &batch),
+        };
         let names = self.normalizer.normalizer.names().clone();
         let slots: Vec<usize> = rows
             .tables()
@@ -230,6 +254,44 @@ impl PageDecoder {
             }
         }
         Ok(out)
+    }
+
+    /// An Arrow page's batch, as dlt loads Arrow items (see [`arrow_items`]): columns keep the
+    /// types the table already has; a `merge` batch must hold its primary key in every row.
+    fn build_arrow(
+        &mut self,
+        page: usize,
+        batch: &RecordBatch,
+    ) -> Result<Vec<(String, RecordBatch)>, DecodeError> {
+        let hints = self.normalizer.hints.clone();
+        let mut types: HashMap<String, DltType> = self
+            .known
+            .get(&hints.table_name)
+            .map(|cols| cols.iter().cloned().collect())
+            .unwrap_or_default();
+        types.extend(self.arrow_columns.iter().cloned());
+        let (batch, columns) = arrow_items::prepare(batch, &self.load_id, &types)
+            .map_err(|source| DecodeError::ArrowItems { page, source })?;
+        if hints.write_disposition == WriteDisposition::Merge {
+            for key in &hints.primary_key {
+                let missing = batch
+                    .column_by_name(key)
+                    .map_or(batch.num_rows(), |c| c.null_count());
+                if missing > 0 {
+                    return Err(DecodeError::MissingPrimaryKey {
+                        page,
+                        record: 1,
+                        column: key.clone(),
+                    });
+                }
+            }
+        }
+        for column in columns {
+            if !self.arrow_columns.iter().any(|(c, _)| c == &column.0) {
+                self.arrow_columns.push(column);
+            }
+        }
+        Ok(vec![(hints.table_name.clone(), batch)])
     }
 
     fn slot(&mut self, table: &str) -> usize {
@@ -251,13 +313,29 @@ impl PageDecoder {
 
     /// The tables this resource loaded rows into, root first, with their columns.
     pub fn loaded_tables(&self) -> Vec<LoadedTable> {
-        self.tables
-            .iter()
-            .map(|(name, b)| LoadedTable {
-                name: name.clone(),
-                columns: b.columns(),
-            })
-            .filter(|t| !t.columns.is_empty())
-            .collect()
+        let arrow = (!self.arrow_columns.is_empty()).then(|| LoadedTable {
+            name: self.normalizer.hints.table_name.clone(),
+            columns: self.arrow_columns.clone(),
+        });
+        let mut tables: Vec<LoadedTable> = arrow.into_iter().collect();
+        for (name, b) in &self.tables {
+            let columns = b.columns();
+            match tables.iter_mut().find(|t| &t.name == name) {
+                // A resource that sent both kinds of page: one root table.
+                Some(t) => {
+                    for c in columns {
+                        if !t.columns.iter().any(|(n, _)| n == &c.0) {
+                            t.columns.push(c);
+                        }
+                    }
+                }
+                None if !columns.is_empty() => tables.push(LoadedTable {
+                    name: name.clone(),
+                    columns,
+                }),
+                None => {}
+            }
+        }
+        tables
     }
 }

@@ -1,9 +1,8 @@
-//! Runs the stages: planning, per-resource pipelines, per-source commits, reports.
+//! Runs sources: per-resource pipelines (fetch → normalize → build → dedupe → load), run
+//! concurrently within and across sources, and one commit per source.
 
 pub mod decode_stage;
-pub mod plan;
 pub mod resource_run;
 pub mod sync;
 
-pub use plan::{SourcePlan, plan};
-pub use sync::{INTERRUPTED, SourceReport, SyncOptions, sync};
+pub use sync::{SourceReport, SyncError, SyncOptions, sync};

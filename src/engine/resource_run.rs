@@ -12,15 +12,11 @@ use futures::StreamExt;
 use tokio::sync::mpsc;
 
 use super::decode_stage::{DecodeError, PageDecoder};
-use super::plan::ResourcePlan;
 use crate::dedupe::{DedupeError, KeyLedger, latest_per_key_in_page};
-use crate::hints::WriteDisposition;
-use crate::source::Page;
-use crate::source::rest::{FetchError, FetchInput, FetchOutcome, ParentRows};
-use crate::state::CursorState;
+use crate::hints::{CursorState, WriteDisposition};
+use crate::source::{BoxError, FetchInput, Page, PageSender, ParentRow, RecordsError, Resource};
 use crate::warehouse::catalog::SchemaColumns;
-use crate::warehouse::writer::Pending;
-use crate::warehouse::{Load, ResourceCommit, Warehouse, WarehouseError};
+use crate::warehouse::{AppendError, Appending, LoadWriter, ResourceCommit, WarehouseError};
 
 /// Pages fetched ahead of decoding.
 const PAGE_BUFFER: usize = 4;
@@ -55,31 +51,8 @@ fn timed<T>(f: impl FnOnce() -> T) -> (Duration, T) {
 }
 
 /// Waits for an append queued on the writer; returns the writer's time on it.
-async fn appended(
-    job: Pending<(Duration, Result<(), ResourceError>)>,
-) -> Result<Duration, ResourceError> {
-    let (took, loaded) = job.result().await?;
-    loaded.map(|()| took)
-}
-
-/// Queues `work` on the writer, on the open load of `dataset`, timed.
-async fn on_load(
-    warehouse: &Warehouse,
-    dataset: &str,
-    work: impl FnOnce(&mut Load) -> duckdb::Result<()> + Send + 'static,
-) -> Result<Pending<(Duration, Result<(), ResourceError>)>, WarehouseError> {
-    let dataset = dataset.to_string();
-    warehouse
-        .submit(move |w| {
-            timed(|| match w.loads.get_mut(&dataset) {
-                Some(load) => work(load).map_err(|e| match crate::warehouse::out_of_memory(&e) {
-                    true => ResourceError::LoadOutOfMemory(e),
-                    false => ResourceError::Load(e),
-                }),
-                None => Err(ResourceError::Warehouse(WarehouseError::NoLoad(dataset))),
-            })
-        })
-        .await
+async fn appended(job: Appending) -> Result<Duration, ResourceError> {
+    Ok(job.result().await??)
 }
 
 /// What a resource did.
@@ -100,9 +73,12 @@ pub struct ResourceReport {
 /// Why a resource failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ResourceError {
-    /// Fetching failed.
+    /// The resource failed to fetch its pages.
     #[error(transparent)]
-    Fetch(#[from] FetchError),
+    Fetch(BoxError),
+    /// The fields its dependents need could not be read from its records.
+    #[error("reading the fields its dependent resources need: {0}")]
+    Capture(#[from] RecordsError),
     /// A page could not be decoded.
     #[error(transparent)]
     Decode(#[from] DecodeError),
@@ -110,16 +86,8 @@ pub enum ResourceError {
     #[error(transparent)]
     Dedupe(#[from] DedupeError),
     /// Appending rows to the warehouse failed.
-    #[error("loading rows into the warehouse failed: {}", crate::warehouse::describe(.0))]
-    Load(#[from] duckdb::Error),
-    /// DuckDB's memory budget is too small even to append rows.
-    #[error(
-        "loading rows ran out of DuckDB's memory budget ({}); set DANGO_MEMORY_LIMIT higher \
-         than the default {default} (for example 1GB) and sync again",
-        crate::warehouse::describe(.0),
-        default = crate::warehouse::DEFAULT_MEMORY_LIMIT
-    )]
-    LoadOutOfMemory(duckdb::Error),
+    #[error(transparent)]
+    Append(#[from] AppendError),
     /// The writer is gone.
     #[error(transparent)]
     Warehouse(#[from] WarehouseError),
@@ -128,64 +96,85 @@ pub enum ResourceError {
     Join(#[from] tokio::task::JoinError),
 }
 
-/// What a resource run needs besides its plan.
+/// What a resource run needs besides the resource.
 pub struct RunInput<'a> {
     /// The load's id, stamped on root rows.
     pub load_id: &'a str,
     /// Current warehouse tables of the dataset, so types stay as they are.
     pub known: SchemaColumns,
-    /// The writer.
-    pub warehouse: &'a Warehouse,
-    /// The dataset whose open load receives the rows.
-    pub dataset: &'a str,
+    /// Appends to the source's open load.
+    pub writer: LoadWriter,
     /// Parent records' fields, for a dependent resource.
-    pub parents: Option<ParentRows>,
+    pub parents: Option<Vec<ParentRow>>,
     /// Fields of this resource's records that its dependents need.
     pub capture: Vec<String>,
-    /// The resource's last committed cursor.
+    /// The resource's last committed state.
     pub saved: Option<CursorState>,
 }
 
-/// Fetches, decodes and loads `plan`'s rows into its dataset's open load; returns the commit
-/// work, the report and the captured fields for dependent resources. Unselected resources are
-/// fetched but not loaded.
+/// What a resource run hands back to its source's load.
+pub struct ResourceRun {
+    /// The commit work for its rows.
+    pub commit: ResourceCommit,
+    /// What it did, for the summary.
+    pub report: ResourceReport,
+    /// The fields its dependents asked for, one entry per record.
+    pub captured: Vec<ParentRow>,
+}
+
+/// Counts of what came through the pipeline.
+#[derive(Debug, Default, Clone, Copy)]
+struct Counts {
+    pages: usize,
+    records: usize,
+}
+
+/// Fetches, decodes and loads `resource`'s rows into its source's open load. Unselected
+/// resources are fetched (for their dependents) but not loaded.
 pub async fn run_resource(
-    plan: ResourcePlan,
+    resource: Box<dyn Resource>,
     input: RunInput<'_>,
-) -> Result<(ResourceCommit, ResourceReport, ParentRows), ResourceError> {
+) -> Result<ResourceRun, ResourceError> {
     let started = Instant::now();
-    let hints = plan.hints.clone();
-    let name = plan.fetcher.name.clone();
+    let hints = resource.hints().clone();
+    let name = resource.name().to_string();
+    let load = resource.selected();
     let (pages_tx, mut pages_rx) = mpsc::channel::<Page>(PAGE_BUFFER);
     let fetch_input = FetchInput {
         parents: input.parents,
-        capture: input.capture,
         saved: input.saved,
     };
-    let fetch = tokio::spawn(plan.fetcher.fetch(fetch_input, pages_tx));
+    let fetch = tokio::spawn(resource.fetch(fetch_input, PageSender::new(pages_tx)));
     let mut decoder = PageDecoder::new(hints.clone(), input.load_id, input.known);
     let normalizer = decoder.normalizer();
     let ctx = SessionContext::new();
     let dedupe = hints.write_disposition == WriteDisposition::Merge;
-    let load = plan.selected;
-    let (load_hints, warehouse, dataset) = (
-        hints.clone(),
-        input.warehouse.clone(),
-        input.dataset.to_string(),
-    );
+    let capture = std::sync::Arc::new(input.capture);
     // Pages normalise independently, so several are normalised at once on blocking workers;
     // `buffered` hands them on in page order, which the type inference of `build` needs.
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
     let mut normalized = futures::stream::poll_fn(move |cx| pages_rx.poll_recv(cx))
-        .filter(move |_| std::future::ready(load))
         .map(move |page| {
             let mut normalizer = normalizer.clone();
-            tokio::task::spawn_blocking(move || timed(|| normalizer.normalize(page)))
+            let capture = capture.clone();
+            tokio::task::spawn_blocking(move || {
+                let records = page.records.len();
+                let captured = match capture.is_empty() {
+                    true => Vec::new(),
+                    false => page.records.capture(&capture)?,
+                };
+                let rows = match load {
+                    true => Some(timed(|| normalizer.normalize(page))),
+                    false => None,
+                };
+                Ok::<_, ResourceError>((records, captured, rows))
+            })
         })
         .buffered(workers);
     // The writer loads one page while the next is built: a bounded channel between them.
     let (batches_tx, mut batches_rx) = mpsc::channel::<(String, RecordBatch)>(LOAD_BUFFER);
-    let writer = tokio::spawn(async move {
+    let writer = input.writer;
+    let appender = tokio::spawn(async move {
         let mut busy = Duration::ZERO;
         // Batches are queued before the previous one is in, so the writer never waits for
         // this task to hand it the next.
@@ -196,25 +185,30 @@ pub async fn run_resource(
             {
                 busy += appended(done).await?;
             }
-            let job = on_load(&warehouse, &dataset, move |load| load.append(&table, batch));
-            pending.push_back(job.await?);
+            pending.push_back(writer.append(table, batch).await?);
         }
         for done in pending {
             busy += appended(done).await?;
         }
         // The load holds rows back to append several pages at once: a failure to append this
         // resource's rows is reported here, as its own.
-        let flushed = on_load(&warehouse, &dataset, |load| load.flush()).await?;
-        busy += appended(flushed).await?;
+        busy += appended(writer.flush().await?).await?;
         Ok::<_, ResourceError>(busy)
     });
     let mut times = StageTimes::default();
+    let mut counts = Counts::default();
+    let mut captured = Vec::new();
     // Whether any key came in two batches, so the commit knows if it has duplicates to rank.
     let mut ledger = KeyLedger::default();
     let built = async {
-        let hints = load_hints;
         while let Some(page) = normalized.next().await {
-            let (took, page) = page?;
+            let (records, mut rows, normalized_page) = page??;
+            counts.pages += 1;
+            counts.records += records;
+            captured.append(&mut rows);
+            let Some((took, page)) = normalized_page else {
+                continue;
+            };
             times.normalize += took;
             let page = page?;
             let (back, (took, batches)) = tokio::task::spawn_blocking(move || {
@@ -248,24 +242,21 @@ pub async fn run_resource(
     // Pages still coming go nowhere now: dropping their receiver stops the fetcher, which
     // would otherwise wait forever for room after a failed load or build.
     drop(normalized);
-    let loaded = writer.await?;
+    let loaded = appender.await?;
     let fetched = fetch.await?;
-    // A writer failure is the cause of any build failure that follows it (a closed channel).
+    // A writer failure is the cause of any build failure that follows it (a closed channel),
+    // and either is the cause of a fetch stopped for want of a receiver.
     times.load = loaded?;
     let decoder = built?;
-    let FetchOutcome {
-        stats,
-        captured,
-        cursor,
-    } = fetched?;
+    let outcome = fetched.map_err(ResourceError::Fetch)?;
     let keys_unique = tokio::task::spawn_blocking(move || ledger.unique()).await?;
     let commit = ResourceCommit {
         hints: hints.clone(),
         tables: decoder.loaded_tables(),
-        cursor,
+        cursor: outcome.cursor,
         keys_unique,
     };
-    times.parse = stats.parse;
+    times.parse = outcome.parse;
     tracing::info!(
         resource = %name,
         parse = ?times.parse,
@@ -278,9 +269,13 @@ pub async fn run_resource(
     let report = ResourceReport {
         name,
         table: hints.table_name,
-        pages: stats.pages,
-        rows: stats.records,
+        pages: counts.pages,
+        rows: counts.records,
         elapsed: started.elapsed(),
     };
-    Ok((commit, report, captured))
+    Ok(ResourceRun {
+        commit,
+        report,
+        captured,
+    })
 }

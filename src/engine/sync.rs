@@ -12,14 +12,13 @@ use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-use super::plan::{ResourcePlan, SourcePlan};
-use super::resource_run::{ResourceReport, RunInput, run_resource};
-use crate::hints::LoadId;
-use crate::hints::WriteDisposition;
-use crate::source::rest::ParentRows;
-use crate::state::CursorState;
-use crate::warehouse::catalog::{SchemaColumns, schema_columns};
-use crate::warehouse::{CommitPlan, Load, ResourceCommit, Warehouse, WarehouseError};
+use super::resource_run::{ResourceError, ResourceReport, ResourceRun, RunInput, run_resource};
+use crate::hints::{CursorState, LoadId, WriteDisposition};
+use crate::source::{ParentRow, Resource, Source};
+use crate::warehouse::catalog::SchemaColumns;
+use crate::warehouse::{
+    AppendError, BeginError, BeginOptions, CommitError, CommitPlan, LoadWriter, Warehouse,
+};
 
 /// Options of a sync run.
 #[derive(Debug, Clone, Default)]
@@ -36,8 +35,30 @@ pub struct SyncOptions {
     pub cancel: CancellationToken,
 }
 
-/// The error of a source rolled back because the sync was cancelled.
-pub const INTERRUPTED: &str = "interrupted (Ctrl-C): rolled back";
+/// Why a source loaded nothing; its tables and state are as they were.
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    /// The sync was cancelled (Ctrl-C) before the source committed.
+    #[error("interrupted (Ctrl-C): rolled back")]
+    Interrupted,
+    /// The load could not begin.
+    #[error(transparent)]
+    Begin(#[from] BeginError),
+    /// A resource failed.
+    #[error("resource `{resource}`: {error}")]
+    Resource {
+        /// The resource.
+        resource: String,
+        /// What went wrong.
+        error: ResourceError,
+    },
+    /// The commit was refused (e.g. a `replace` that would empty a table) or failed.
+    #[error(transparent)]
+    Commit(#[from] CommitError),
+    /// The load's tables could not be read.
+    #[error(transparent)]
+    Warehouse(#[from] AppendError),
+}
 
 /// The outcome of one source.
 #[derive(Debug)]
@@ -51,7 +72,7 @@ pub struct SourceReport {
     /// Per-resource reports (of resources that finished loading).
     pub resources: Vec<ResourceReport>,
     /// The error that stopped the source, if any.
-    pub error: Option<String>,
+    pub error: Option<SyncError>,
     /// Wall time.
     pub elapsed: Duration,
 }
@@ -59,7 +80,7 @@ pub struct SourceReport {
 /// Syncs `sources` into `warehouse`; reports come back in the order the sources were given.
 pub async fn sync(
     warehouse: &Warehouse,
-    sources: Vec<SourcePlan>,
+    sources: Vec<Source>,
     options: &SyncOptions,
 ) -> Vec<SourceReport> {
     let parallel = options
@@ -67,9 +88,12 @@ pub async fn sync(
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
     let permits = Arc::new(Semaphore::new(parallel.max(1)));
     // A dataset has one load transaction at a time: sources sharing one run one after another.
-    let mut groups: Vec<Vec<(usize, SourcePlan)>> = Vec::new();
+    let mut groups: Vec<Vec<(usize, Source)>> = Vec::new();
     for (i, source) in sources.into_iter().enumerate() {
-        match groups.iter_mut().find(|g| g[0].1.dataset == source.dataset) {
+        match groups
+            .iter_mut()
+            .find(|g| g[0].1.dataset() == source.dataset())
+        {
             Some(group) => group.push((i, source)),
             None => groups.push(vec![(i, source)]),
         }
@@ -79,7 +103,7 @@ pub async fn sync(
         async move {
             let mut reports = Vec::new();
             for (i, source) in group {
-                let span = tracing::info_span!("source", name = %source.name);
+                let span = tracing::info_span!("source", name = %source.name());
                 let report = sync_source(warehouse, source, options, &permits)
                     .instrument(span)
                     .await;
@@ -96,14 +120,14 @@ pub async fn sync(
 
 async fn sync_source(
     warehouse: &Warehouse,
-    source: SourcePlan,
+    source: Source,
     options: &SyncOptions,
     permits: &Semaphore,
 ) -> SourceReport {
     let started = Instant::now();
     let mut report = SourceReport {
-        name: source.name.clone(),
-        dataset: source.dataset.clone(),
+        name: source.name().to_string(),
+        dataset: source.dataset().to_string(),
         load_id: None,
         resources: Vec::new(),
         error: None,
@@ -120,208 +144,195 @@ async fn sync_source(
 /// What every resource of one source's load shares.
 struct LoadContext<'a> {
     load_id: LoadId,
-    dataset: String,
+    writer: LoadWriter,
     known: SchemaColumns,
     cursors: HashMap<String, CursorState>,
-    warehouse: &'a Warehouse,
     permits: &'a Semaphore,
 }
 
+/// Loads `source` in one transaction and commits it, unless a resource fails or the sync is
+/// cancelled first.
 async fn load_and_commit(
     warehouse: &Warehouse,
-    source: SourcePlan,
+    source: Source,
     options: &SyncOptions,
     permits: &Semaphore,
     report: &mut SourceReport,
-) -> Result<String, String> {
-    let dataset = source.dataset.clone();
+) -> Result<String, SyncError> {
     // `replace` resources start from empty tables: emptied inside the load, so a failure brings
     // their rows back.
-    let replaced: Vec<String> = source
-        .resources
+    let replace: Vec<String> = source
+        .resources()
         .iter()
-        .filter(|r| r.selected && r.hints.write_disposition == WriteDisposition::Replace)
-        .map(|r| r.hints.table_name.clone())
+        .filter(|r| r.selected() && r.hints().write_disposition == WriteDisposition::Replace)
+        .map(|r| r.hints().table_name.clone())
         .collect();
-    let (ds, full_refresh) = (dataset.clone(), options.full_refresh);
-    let (known, cursors) = warehouse
-        .run(move |w| {
-            let mut load = Load::begin(&w.conn, &ds, full_refresh)?;
-            for root in &replaced {
-                load.replace(root)?;
-            }
-            // Read inside the load: after a full refresh there are no tables and no cursors.
-            let known = load.before().clone();
-            let cursors = crate::state::load(load.conn(), &ds)?;
-            w.loads.insert(ds, load);
-            Ok::<_, duckdb::Error>((known, cursors))
-        })
-        .await
-        .map_err(|e| e.to_string())?
-        .map_err(|e| {
-            let e = crate::warehouse::describe(&e);
-            format!("starting the load in the warehouse failed: {e}")
-        })?;
+    let begin = BeginOptions {
+        full_refresh: options.full_refresh,
+        replace,
+    };
+    let load = warehouse.begin(source.dataset(), begin).await?;
     let ctx = LoadContext {
         load_id: LoadId::new(),
-        dataset: dataset.clone(),
-        known,
-        cursors,
-        warehouse,
+        writer: load.writer(),
+        known: load.before().clone(),
+        cursors: load.cursors().clone(),
         permits,
     };
-    let order: Vec<String> = source
-        .resources
-        .iter()
-        .map(|r| r.fetcher.name.clone())
-        .collect();
+    let name = source.name().to_string();
     let loaded = tokio::select! {
-        loaded = load_resources(&ctx, source.resources) => loaded,
-        () = options.cancel.cancelled() => Err(INTERRUPTED.to_string()),
+        loaded = load_resources(&ctx, source.into_resources()) => loaded,
+        () = options.cancel.cancelled() => Err(SyncError::Interrupted),
     };
     // Past this point the commit runs whole: a Ctrl-C during it does not undo it.
-    let loaded = loaded.and_then(|results| match options.cancel.is_cancelled() {
-        true => Err(INTERRUPTED.to_string()),
-        false => Ok(results),
+    let loaded = loaded.and_then(|runs| match options.cancel.is_cancelled() {
+        true => Err(SyncError::Interrupted),
+        false => Ok(runs),
     });
-    let mut results = match loaded {
-        Ok(results) => results,
+    let runs = match loaded {
+        Ok(runs) => runs,
         Err(e) => {
-            // Dropping the load rolls it back: the warehouse is as it was.
-            let ds = dataset.clone();
-            let _ = warehouse.run(move |w| w.roll_back(&ds)).await;
+            load.roll_back().await;
             return Err(e);
         }
     };
-    // Commit in config order, whatever order the resources finished in.
-    results.sort_by_key(|(name, ..)| order.iter().position(|n| n == name));
     let mut commits = Vec::new();
-    for (_, selected, commit, resource_report) in results {
-        if selected {
-            commits.push(commit);
-            report.resources.push(resource_report);
-        }
+    for run in runs.into_iter().filter(|r| r.selected) {
+        commits.push(run.run.commit);
+        report.resources.push(run.run.report);
     }
     let load_id = ctx.load_id.to_string();
     let plan = CommitPlan {
         load_id: load_id.clone(),
-        schema_name: source.name.clone(),
+        schema_name: name,
         resources: commits,
         allow_empty_replace: options.allow_empty_replace,
     };
-    warehouse
-        .run(move |w| w.commit(&dataset, &plan))
-        .await
-        .map_err(|e| e.to_string())??;
+    load.commit(plan).await?;
     Ok(load_id)
 }
 
-type Loaded = (String, bool, ResourceCommit, ResourceReport);
+/// One finished resource of a load, in the source's order.
+struct Loaded {
+    name: String,
+    selected: bool,
+    table: String,
+    run: ResourceRun,
+}
 
 /// Loads all resources of a source: each wave holds the resources whose parents are done.
+/// Returns them in the source's order, whatever order they finished in.
 async fn load_resources(
     ctx: &LoadContext<'_>,
-    resources: Vec<ResourcePlan>,
-) -> Result<Vec<Loaded>, String> {
+    resources: Vec<Box<dyn Resource>>,
+) -> Result<Vec<Loaded>, SyncError> {
+    let order: Vec<String> = resources.iter().map(|r| r.name().to_string()).collect();
     // Fields each parent must capture for the resources that depend on it.
     let mut needs: HashMap<String, Vec<String>> = HashMap::new();
     for r in &resources {
-        if let Some(parent) = r.fetcher.parent() {
-            needs
-                .entry(parent.to_string())
-                .or_default()
-                .extend(r.fetcher.parent_fields());
+        if let Some(parent) = r.parent() {
+            let fields = needs.entry(parent.resource.clone()).or_default();
+            fields.extend(parent.fields.iter().cloned());
+            fields.sort();
+            fields.dedup();
         }
     }
-    let mut parent_rows: HashMap<String, ParentRows> = HashMap::new();
+    let mut parent_rows: HashMap<String, Vec<ParentRow>> = HashMap::new();
     let mut pending = resources;
-    let mut loaded = Vec::new();
+    let mut loaded: Vec<Loaded> = Vec::new();
     while !pending.is_empty() {
-        // A resource runs once its parent is done and no resource before it loads the same
-        // table: resources sharing a table load one after another, each seeing the columns
-        // the one before it made.
-        let (mut wave, mut rest) = (Vec::new(), Vec::new());
-        for r in pending {
-            let parent_done = r
-                .fetcher
-                .parent()
-                .is_none_or(|p| parent_rows.contains_key(p));
-            let table_busy = r.selected
-                && wave
-                    .iter()
-                    .chain(&rest)
-                    .any(|o: &ResourcePlan| o.selected && o.hints.table_name == r.hints.table_name);
-            if parent_done && !table_busy {
-                wave.push(r);
-            } else {
-                rest.push(r);
-            }
-        }
+        let (wave, rest) = next_wave(pending, &parent_rows);
         pending = rest;
         if wave.is_empty() {
-            // Planning orders parents first, so this means a parent failed to run.
-            return Err("a dependent resource's parent did not run".into());
+            // Cannot happen: sources order parents first, so the first pending resource's
+            // parent ran in an earlier wave, and no resource before it is pending.
+            break;
         }
         let runs = wave.into_iter().map(|resource| {
-            let name = resource.fetcher.name.clone();
             let parents = resource
-                .fetcher
                 .parent()
-                .map(|p| parent_rows.get(p).cloned().unwrap_or_default());
-            let mut capture = needs.get(&name).cloned().unwrap_or_default();
-            capture.sort();
-            capture.dedup();
+                .map(|p| parent_rows.get(&p.resource).cloned().unwrap_or_default());
+            let capture = needs.get(resource.name()).cloned().unwrap_or_default();
             let shared = loaded
                 .iter()
-                .any(|(_, _, c, _): &Loaded| c.hints.table_name == resource.hints.table_name);
+                .any(|l| l.selected && l.table == resource.hints().table_name);
             load_one(ctx, resource, parents, capture, shared)
         });
-        for (name, selected, commit, report, captured) in try_join_all(runs).await? {
-            if needs.contains_key(&name) {
-                parent_rows.insert(name.clone(), captured);
+        for mut done in try_join_all(runs).await? {
+            if needs.contains_key(&done.name) {
+                parent_rows.insert(done.name.clone(), std::mem::take(&mut done.run.captured));
             }
-            loaded.push((name, selected, commit, report));
+            loaded.push(done);
         }
     }
+    loaded.sort_by_key(|l| order.iter().position(|n| n == &l.name));
     Ok(loaded)
+}
+
+/// Splits `pending` into the resources that can run now and the rest. A resource runs once its
+/// parent is done and no resource before it loads the same table: resources sharing a table
+/// load one after another, each seeing the columns the one before it made.
+fn next_wave(
+    pending: Vec<Box<dyn Resource>>,
+    parent_rows: &HashMap<String, Vec<ParentRow>>,
+) -> (Vec<Box<dyn Resource>>, Vec<Box<dyn Resource>>) {
+    let (mut wave, mut rest): (Vec<Box<dyn Resource>>, Vec<Box<dyn Resource>>) =
+        (Vec::new(), Vec::new());
+    for r in pending {
+        let parent_done = r
+            .parent()
+            .is_none_or(|p| parent_rows.contains_key(&p.resource));
+        let table = &r.hints().table_name;
+        let table_busy = r.selected()
+            && wave
+                .iter()
+                .chain(&rest)
+                .any(|o| o.selected() && &o.hints().table_name == table);
+        if parent_done && !table_busy {
+            wave.push(r);
+        } else {
+            rest.push(r);
+        }
+    }
+    (wave, rest)
 }
 
 /// Runs one resource into the load. A resource whose table an earlier resource of the load
 /// already `shared` builds on the table as that one left it, not as it was before the load.
 async fn load_one(
     ctx: &LoadContext<'_>,
-    resource: ResourcePlan,
-    parents: Option<ParentRows>,
+    resource: Box<dyn Resource>,
+    parents: Option<Vec<ParentRow>>,
     capture: Vec<String>,
     shared: bool,
-) -> Result<(String, bool, ResourceCommit, ResourceReport, ParentRows), String> {
-    let name = resource.fetcher.name.clone();
-    let selected = resource.selected;
-    let _permit = ctx.permits.acquire().await.map_err(|e| e.to_string())?;
+) -> Result<Loaded, SyncError> {
+    let name = resource.name().to_string();
+    let selected = resource.selected();
+    let table = resource.hints().table_name.clone();
+    // The semaphore is never closed.
+    let _permit = ctx.permits.acquire().await.ok();
     let known = match shared {
         false => ctx.known.clone(),
-        true => {
-            let ds = ctx.dataset.clone();
-            ctx.warehouse
-                .run(move |w| match w.loads.get(&ds) {
-                    Some(load) => schema_columns(load.conn(), &ds).map_err(|e| e.to_string()),
-                    None => Err(WarehouseError::NoLoad(ds).to_string()),
-                })
-                .await
-                .map_err(|e| e.to_string())??
-        }
+        true => ctx.writer.columns().await?,
     };
     let input = RunInput {
         load_id: ctx.load_id.as_str(),
         known,
-        warehouse: ctx.warehouse,
-        dataset: &ctx.dataset,
+        writer: ctx.writer.clone(),
         parents,
         capture,
         saved: ctx.cursors.get(&name).cloned(),
     };
-    let (commit, report, captured) = run_resource(resource, input)
+    let run = run_resource(resource, input)
         .await
-        .map_err(|e| format!("resource `{name}`: {e}"))?;
-    Ok((name, selected, commit, report, captured))
+        .map_err(|error| SyncError::Resource {
+            resource: name.clone(),
+            error,
+        })?;
+    Ok(Loaded {
+        name,
+        selected,
+        table,
+        run,
+    })
 }

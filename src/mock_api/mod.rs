@@ -16,6 +16,7 @@
 //! | `/gone`     | always 404 `{"error": "not found"}`          |               |
 //! | `/loop`     | `next_cursor` that never changes             | `items`       |
 //! | `POST /oauth/token` | OAuth2 client credentials (form)     |               |
+//! | `/crm/v3/objects/contacts` | HubSpot's: `?limit=&after=`, `paging.next.after`; `filterGroups` on `lastmodifieddate` | `results` |
 //!
 //! Hostile responses (a BOM, gzip nobody asked for, deep nesting, integers beyond 64 bits,
 //! pages that repeat, a connection dropped mid-body, an error body echoing the request) are
@@ -23,6 +24,7 @@
 
 mod data;
 mod hostile;
+mod hubspot;
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
@@ -49,6 +51,8 @@ pub struct MockApiConfig {
     pub orders: usize,
     /// Number of events (and posts, products).
     pub events: usize,
+    /// Number of HubSpot contacts.
+    pub contacts: usize,
     /// Default page size.
     pub page_size: usize,
     /// How requests must authenticate.
@@ -65,6 +69,7 @@ impl Default for MockApiConfig {
             users: 25,
             orders: 120,
             events: 30,
+            contacts: 250,
             page_size: 10,
             auth: MockAuth::None,
             fail_every: None,
@@ -170,6 +175,8 @@ struct AppState {
 struct LiveData {
     orders: AtomicU64,
     discount_codes: std::sync::atomic::AtomicBool,
+    /// HubSpot contacts edited since the start, by id: the hour of their last edit.
+    contact_edits: Mutex<BTreeMap<usize, usize>>,
 }
 
 /// A running mock API; stops when dropped.
@@ -239,6 +246,22 @@ impl MockApi {
         self.live.orders.store(n as u64, Ordering::SeqCst);
     }
 
+    /// Edits the HubSpot contacts `ids` now: their email changes and their `updatedAt` moves
+    /// past every other contact's.
+    pub fn edit_contacts(&self, ids: impl IntoIterator<Item = usize>) {
+        if let Ok(mut edits) = self.live.contact_edits.lock() {
+            let next = edits
+                .values()
+                .max()
+                .copied()
+                .unwrap_or(hubspot::FIRST_EDIT_HOUR)
+                + 1;
+            for id in ids {
+                edits.insert(id, next);
+            }
+        }
+    }
+
     /// From now on, orders carry a new field `discountCode` (schema evolution).
     pub fn add_discount_codes(&self) {
         self.live.discount_codes.store(true, Ordering::SeqCst);
@@ -270,6 +293,7 @@ fn router(state: Arc<AppState>) -> Router {
         .route("/gone", get(gone))
         .route("/loop", get(looping))
         .route("/oauth/token", axum::routing::post(token))
+        .route("/crm/v3/objects/contacts", get(hubspot::contacts))
         .route("/stuck", get(hostile::stuck))
         .route("/endless", get(hostile::endless))
         .route("/bom", get(hostile::bom))

@@ -21,7 +21,7 @@ mod read;
 mod rows;
 
 use ids::RowId;
-pub use ids::digest128;
+pub use ids::{digest128, random_row_id};
 pub use rows::{Cell, PageText, Rows, Text};
 
 /// A column or table name, shared by everything that refers to it.

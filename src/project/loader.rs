@@ -10,12 +10,13 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
 use super::config::{ResourceConfig, SourceConfig, SourceKind, SourceOrigin, SourcesFile};
-use super::credentials::{Credentials, Redactor};
+use super::credentials::Credentials;
 use super::errors::{ConfigError, ConfigErrors, FieldSeg, Problem, did_you_mean, render_path};
 use super::interpolate::interpolate;
 use super::locate::locate;
 use super::yaml_scan::{self, Finding};
 use super::{dependencies, dlt_forms, rules, tables};
+use crate::source::Redactor;
 
 const TOP_LEVEL_KEYS: [&str; 3] = ["version", "parallel", "sources"];
 const SUPPORTED_VERSIONS: [&str; 2] = ["1", "1.0"];

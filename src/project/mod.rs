@@ -9,12 +9,14 @@ pub mod interpolate;
 pub mod layout;
 pub mod loader;
 mod locate;
+pub mod plan;
 mod rules;
 pub mod scaffold;
 mod tables;
 mod yaml_scan;
 
 pub use config::{SourceConfig, SourcesFile};
-pub use credentials::{Credentials, Redactor};
+pub use credentials::Credentials;
 pub use errors::{ConfigError, ConfigErrors};
 pub use layout::ProjectLayout;
+pub use plan::{PlanError, plan};

@@ -9,7 +9,7 @@ use super::config::{
 };
 use super::errors::{FieldSeg, Problem};
 use crate::hints::WriteDisposition;
-use crate::source::rest::json_path;
+use crate::source::json_path;
 
 /// Slowest rate limit accepted: one request an hour. Anything slower is a typo, not a rate (at
 /// `1e-7` a sync of one page a resource would take months).

@@ -7,9 +7,9 @@ use duckdb::Connection;
 use super::load::Load;
 use super::sql::{ident, key_match, literal, qualified};
 use crate::decode::DltType;
+use crate::hints::CursorState;
 use crate::hints::{TableHints, WriteDisposition};
 use crate::normalize::relational::columns::{DLT_ID, DLT_LOAD_ID, DLT_ROOT_ID};
-use crate::state::CursorState;
 
 /// A table that received rows in this load, with its columns' types in order.
 #[derive(Debug, Clone, PartialEq)]
@@ -75,6 +75,9 @@ pub enum CommitError {
         default = super::DEFAULT_MEMORY_LIMIT
     )]
     OutOfMemory(duckdb::Error),
+    /// The writer could not run the commit.
+    #[error(transparent)]
+    Warehouse(#[from] super::WarehouseError),
 }
 
 /// Applies `plan` to `load` and commits it; on any error the load is rolled back.
@@ -116,7 +119,7 @@ fn apply(load: &Load, plan: &CommitPlan) -> Result<(), CommitError> {
         .iter()
         .filter_map(|r| r.cursor.clone())
         .collect();
-    crate::state::save(load.conn(), load.dataset(), &plan.load_id, &cursors)?;
+    super::cursors::save(load.conn(), load.dataset(), &plan.load_id, &cursors)?;
     record_load(load.conn(), load.dataset(), plan)?;
     Ok(())
 }

@@ -3,14 +3,17 @@
 
 pub mod catalog;
 pub mod commit;
+pub mod cursors;
 pub mod load;
+mod open_load;
 pub mod space;
 pub mod sql;
 pub mod writer;
 
 pub use commit::{CommitError, CommitPlan, LoadedTable, ResourceCommit};
 pub use load::Load;
-pub use writer::{Warehouse, WarehouseError, WriterState, describe};
+pub use open_load::{AppendError, Appending, BeginError, BeginOptions, LoadWriter, OpenLoad};
+pub use writer::{Pending, Warehouse, WarehouseError, describe};
 
 use std::sync::LazyLock;
 

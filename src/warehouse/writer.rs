@@ -9,37 +9,57 @@ use std::sync::Arc;
 use duckdb::Connection;
 use tokio::sync::{mpsc, oneshot};
 
-use super::CommitPlan;
+use super::commit::{CommitError, CommitPlan};
 use super::load::Load;
 use super::space;
 
-/// What the writer thread owns.
-pub struct WriterState {
-    /// The warehouse connection.
-    pub conn: Connection,
-    /// Loads in progress, by dataset: each its own connection and open transaction.
-    pub loads: HashMap<String, Load>,
+/// What the writer thread owns: the warehouse connection and the loads in progress, each
+/// with its own connection and open transaction.
+pub(super) struct WriterState {
+    conn: Connection,
+    loads: HashMap<LoadId, Load>,
+    next_id: u64,
     /// A load rolled back since the file's space was last reclaimed.
     rolled_back: bool,
 }
 
+/// Which open load a job is for: loads of one dataset come one after another, and a late
+/// rollback of an old one must not touch the next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(super) struct LoadId(u64);
+
 impl WriterState {
-    /// Ends `dataset`'s load without committing: its rows are gone and the warehouse is as it
-    /// was, file size included once no other load is open.
-    pub fn roll_back(&mut self, dataset: &str) {
-        if self.loads.remove(dataset).is_some() {
+    /// Begins a load on a connection of its own (see [`Load::begin`]).
+    pub(super) fn begin(&mut self, dataset: &str, full_refresh: bool) -> duckdb::Result<LoadId> {
+        let load = Load::begin(&self.conn, dataset, full_refresh)?;
+        self.next_id += 1;
+        let id = LoadId(self.next_id);
+        self.loads.insert(id, load);
+        Ok(id)
+    }
+
+    /// The open load `id`.
+    pub(super) fn load(&mut self, id: LoadId) -> Result<&mut Load, WarehouseError> {
+        self.loads.get_mut(&id).ok_or(WarehouseError::NoLoad)
+    }
+
+    /// Ends load `id` without committing: its rows are gone and the warehouse is as it was, file
+    /// size included once no other load is open.
+    pub(super) fn roll_back(&mut self, id: LoadId) {
+        if self.loads.remove(&id).is_some() {
             self.rolled_back = true;
         }
         self.reclaim_when_idle();
     }
 
-    /// Commits `dataset`'s load as `plan` says (see [`commit`](super::commit::commit)); a commit
-    /// that fails rolls the load back.
-    pub fn commit(&mut self, dataset: &str, plan: &CommitPlan) -> Result<(), String> {
-        let Some(load) = self.loads.remove(dataset) else {
-            return Err(WarehouseError::NoLoad(dataset.to_string()).to_string());
-        };
-        let committed = super::commit::commit(load, plan).map_err(|e| e.to_string());
+    /// Commits load `id` as `plan` says (see [`commit`](super::commit::commit)); a commit that
+    /// fails rolls the load back.
+    pub(super) fn commit(&mut self, id: LoadId, plan: &CommitPlan) -> Result<(), CommitError> {
+        let load = self
+            .loads
+            .remove(&id)
+            .ok_or(CommitError::Warehouse(WarehouseError::NoLoad))?;
+        let committed = super::commit::commit(load, plan);
         self.rolled_back |= committed.is_err();
         self.reclaim_when_idle();
         committed
@@ -82,9 +102,9 @@ pub enum WarehouseError {
         default = super::DEFAULT_MEMORY_LIMIT
     )]
     MemoryLimit(String),
-    /// Rows arrived for a dataset with no load in progress (a bug, reported rather than hidden).
-    #[error("internal error: no load is open for dataset `{0}`")]
-    NoLoad(String),
+    /// Work arrived for a load that is no longer open (a bug, reported rather than hidden).
+    #[error("internal error: the load is no longer open")]
+    NoLoad,
     /// The writer thread is gone (it panicked or was shut down).
     #[error("the warehouse writer stopped unexpectedly")]
     WriterGone,
@@ -169,6 +189,7 @@ impl Warehouse {
                 let mut state = WriterState {
                     conn,
                     loads: HashMap::new(),
+                    next_id: 0,
                     rolled_back: false,
                 };
                 while let Some(job) = queue.blocking_recv() {
@@ -186,7 +207,7 @@ impl Warehouse {
     }
 
     /// Runs `f` on the writer thread and returns its result.
-    pub async fn run<T, F>(&self, f: F) -> Result<T, WarehouseError>
+    pub(super) async fn run<T, F>(&self, f: F) -> Result<T, WarehouseError>
     where
         T: Send + 'static,
         F: FnOnce(&mut WriterState) -> T + Send + 'static,
@@ -197,7 +218,7 @@ impl Warehouse {
     /// Queues `f` on the writer thread (waiting only for room in the queue) and returns the
     /// future of its result. Jobs run in the order they were queued, so a producer can queue
     /// its next job before the last one is done and the writer never waits for it.
-    pub async fn submit<T, F>(&self, f: F) -> Result<Pending<T>, WarehouseError>
+    pub(super) async fn submit<T, F>(&self, f: F) -> Result<Pending<T>, WarehouseError>
     where
         T: Send + 'static,
         F: FnOnce(&mut WriterState) -> T + Send + 'static,
@@ -216,6 +237,21 @@ impl Warehouse {
 
 /// The result of a job queued with [`Warehouse::submit`], once the writer has run it.
 pub struct Pending<T>(oneshot::Receiver<T>);
+
+impl Warehouse {
+    /// Queues `f` without waiting for room or result: for a rollback from `Drop`, where
+    /// nothing can wait. Returns whether it was queued.
+    pub(super) fn try_submit<F>(&self, f: F) -> bool
+    where
+        F: FnOnce(&mut WriterState) + Send + 'static,
+    {
+        let job: Job = Box::new(f);
+        self.inner
+            .jobs
+            .as_ref()
+            .is_some_and(|jobs| jobs.try_send(job).is_ok())
+    }
+}
 
 impl<T> Pending<T> {
     /// Waits for the writer to run the job.

@@ -12,6 +12,11 @@ const DLT_ID_BYTES: usize = 10;
 /// Characters of a `_dlt_id`: [`DLT_ID_BYTES`] in unpadded base64.
 const DLT_ID_CHARS: usize = (DLT_ID_BYTES * 4).div_ceil(3);
 
+/// A random root row's `_dlt_id`, as text.
+pub fn random_row_id() -> String {
+    RowId::random().as_str().to_string()
+}
+
 /// A `_dlt_id` in text, kept on the stack.
 #[derive(Clone, Copy)]
 pub(super) struct RowId([u8; DLT_ID_CHARS]);

@@ -9,7 +9,7 @@ use base64::Engine;
 use serde::Deserialize;
 use tokio::sync::Mutex;
 
-use crate::project::Redactor;
+use crate::source::Redactor;
 
 /// `auth:` of a `client` or a resource's `endpoint`.
 #[derive(Debug, Clone, PartialEq, Deserialize)]

@@ -14,12 +14,10 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue, RETRY_AFTER};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 
 use super::auth::{AuthConfig, Authenticator};
+use super::config::{HttpMethod, RateLimitConfig, ResponseAction, ResponseActionKind, RetryConfig};
 use super::error::FetchError;
 use super::request::PageRequest;
-use crate::project::Redactor;
-use crate::project::config::{
-    HttpMethod, RateLimitConfig, ResponseAction, ResponseActionKind, RetryConfig,
-};
+use crate::source::Redactor;
 
 /// Longest body excerpt put in an error message.
 const EXCERPT_CHARS: usize = 300;

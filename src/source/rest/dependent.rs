@@ -6,8 +6,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 
-use super::json_path;
-use crate::project::config::EndpointConfig;
+use super::config::EndpointConfig;
 
 /// One `{resources.<resource>.<field>}` placeholder.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -62,16 +61,6 @@ pub fn parent_refs(ep: &EndpointConfig) -> Vec<ParentRef> {
     out.sort();
     out.dedup();
     out
-}
-
-/// The fields of `record` a child needs, keyed by field path; `Err(field)` if one is missing.
-pub fn capture(record: &Value, fields: &[String]) -> Result<Map<String, Value>, String> {
-    let mut out = Map::new();
-    for field in fields {
-        let value = json_path::find(record, field).ok_or_else(|| field.clone())?;
-        out.insert(field.clone(), value.clone());
-    }
-    Ok(out)
 }
 
 /// The (placeholder, value) pairs of one parent record's captured fields.
@@ -145,7 +134,10 @@ mod tests {
             .map(|r| r.field.clone())
             .chain(["title".to_string()])
             .collect();
-        let values = capture(&record, &fields).unwrap();
+        let values = crate::source::Records::Parsed(vec![record])
+            .capture(&fields)
+            .unwrap()
+            .remove(0);
         let pairs = parent_pairs("posts", &values);
         assert_eq!(fill_text(&ep.path, &pairs), "posts/7/comments");
         assert_eq!(
@@ -156,6 +148,5 @@ mod tests {
             included_fields("posts", &["title".into()], &values),
             BTreeMap::from([("_posts_title".to_string(), json!("t"))])
         );
-        assert_eq!(capture(&record, &["missing".into()]), Err("missing".into()));
     }
 }

@@ -77,16 +77,6 @@ pub enum FetchError {
     /// Authentication could not be set up (e.g. the OAuth2 token request failed).
     #[error("authentication failed: {0}")]
     Auth(String),
-    /// A parent record lacks a field its dependent resource needs.
-    #[error("a record of parent resource `{parent}` has no field `{field}`, which `{child}` uses")]
-    MissingParentField {
-        /// The parent resource.
-        parent: String,
-        /// The dependent resource.
-        child: String,
-        /// The missing field.
-        field: String,
-    },
     /// A record could not be placed relative to the incremental cursor.
     #[error("{url}: {reason}")]
     Incremental {

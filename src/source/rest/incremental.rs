@@ -11,11 +11,11 @@ use std::ops::Range;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::json_path;
 use super::selector::{simple_keys, value_at};
+use crate::hints::CursorState;
 use crate::json::compact::to_compact;
 use crate::normalize::relational::digest128;
-use crate::state::CursorState;
+use crate::source::json_path;
 
 /// `incremental:` of a resource or its endpoint.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -100,6 +100,11 @@ impl Incremental {
             last: None,
             last_hashes: Vec::new(),
         }
+    }
+
+    /// Where this sync starts: the last committed value, else the initial value.
+    pub fn start_value(&self) -> Option<&Value> {
+        self.start.as_ref()
     }
 
     /// The values of `{incremental.*}` placeholders, as (placeholder, value) pairs.

@@ -2,10 +2,10 @@
 
 pub mod auth;
 pub mod client;
+pub mod config;
 pub mod dependent;
 pub mod error;
 pub mod incremental;
-pub mod json_path;
 pub mod paginate;
 pub mod request;
 pub mod resource;
@@ -13,4 +13,39 @@ pub mod selector;
 
 pub use client::RestClient;
 pub use error::FetchError;
-pub use resource::{FetchInput, FetchOutcome, FetchStats, ParentRows, RestResource};
+pub use resource::RestResource;
+
+use config::RestApiConfig;
+
+use super::{Redactor, Resource};
+use crate::hints::{DEFAULT_MAX_NESTING, TableHints};
+
+/// The resources of a `rest_api` block whose `${VAR}`s are already substituted, sharing one
+/// client (and so one rate limit); secrets they send are registered with `redactor`.
+pub fn resources(
+    api: &RestApiConfig,
+    redactor: &Redactor,
+) -> Result<Vec<Box<dyn Resource>>, FetchError> {
+    let headers: Vec<(String, String)> = api.effective_headers().into_iter().collect();
+    let client = RestClient::new(
+        &headers,
+        api.retry.clone(),
+        redactor.clone(),
+        api.effective_auth().cloned(),
+        api.rate_limit,
+    )?;
+    let mut out: Vec<Box<dyn Resource>> = Vec::new();
+    for res in &api.resources {
+        let (primary_key, merge_key) = res.keys();
+        let hints = TableHints {
+            table_name: res.table(),
+            write_disposition: res.write_disposition.unwrap_or_default(),
+            primary_key,
+            merge_key,
+            max_table_nesting: res.max_table_nesting.unwrap_or(DEFAULT_MAX_NESTING),
+        };
+        let resource = RestResource::new(api, res, hints, client.clone(), redactor.clone())?;
+        out.push(Box::new(resource));
+    }
+    Ok(out)
+}

@@ -3,7 +3,7 @@
 use serde_json::Value;
 use url::Url;
 
-use crate::project::config::HttpMethod;
+use super::config::HttpMethod;
 
 /// The next request to send: paginators rewrite its URL or query between pages.
 #[derive(Debug, Clone, PartialEq)]

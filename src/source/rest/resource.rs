@@ -1,53 +1,37 @@
-//! One REST resource as a producer of pages: send, parse, select the records, ask the paginator
-//! for the next request, repeat. A dependent resource does this once per parent record. Pages go
-//! into a bounded channel, so a slow consumer slows the fetching instead of filling memory.
+//! One REST resource as a [`Resource`]: send, parse, select the records, ask the paginator for
+//! the next request, repeat. A dependent resource does this once per parent record.
 
 use std::collections::BTreeMap;
 
 use futures::StreamExt;
+use futures::future::BoxFuture;
 use serde_json::{Map, Value};
-use tokio::sync::mpsc;
 use url::Url;
 
 use super::client::{PageResponse, RestClient, excerpt};
-use super::dependent::{self, ParentRef};
+use super::config::{EndpointConfig, HttpMethod, PaginationConfig, ResourceConfig, RestApiConfig};
+use super::dependent;
 use super::error::FetchError;
 use super::incremental::Incremental;
 use super::paginate::{self, Paginator, Progress, Requests, ResponseView, Stall};
 use super::request::{PageRequest, param_text};
 use super::selector::{LocateError, Located, locate_records, take_records};
-use crate::project::Redactor;
-use crate::project::config::{
-    EndpointConfig, HttpMethod, PaginationConfig, ResourceConfig, RestApiConfig,
+use crate::hints::TableHints;
+use crate::source::{
+    BoxError, FetchInput, FetchOutcome, PageSender, ParentLink, Records, Redactor, Resource,
 };
-use crate::source::{Page, Records};
-use crate::state::CursorState;
-
-/// Counts of what one resource fetched.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct FetchStats {
-    /// Responses received.
-    pub pages: usize,
-    /// Records selected from them.
-    pub records: usize,
-    /// Time spent parsing response bodies (summed over the pages parsed at once).
-    pub parse: std::time::Duration,
-}
-
-/// The fields of each record a resource's dependents need, captured while it is fetched.
-pub type ParentRows = Vec<Map<String, Value>>;
 
 /// A configured REST endpoint, ready to fetch.
 #[derive(Debug, Clone)]
 pub struct RestResource {
-    /// The resource's name from the config.
-    pub name: String,
+    name: String,
+    hints: TableHints,
+    selected: bool,
     endpoint: EndpointConfig,
     base_url: String,
     source_params: BTreeMap<String, Value>,
     paginator: Option<PaginationConfig>,
-    parent: Option<String>,
-    parent_refs: Vec<ParentRef>,
+    parent: Option<ParentLink>,
     include_from_parent: Vec<String>,
     client: RestClient,
     redactor: Redactor,
@@ -55,10 +39,12 @@ pub struct RestResource {
 }
 
 impl RestResource {
-    /// Plans `resource` of a `rest_api` block whose `${VAR}`s are already substituted.
+    /// Plans `resource` of a `rest_api` block whose `${VAR}`s are already substituted, loading
+    /// as `hints` say.
     pub fn new(
         api: &RestApiConfig,
         resource: &ResourceConfig,
+        hints: TableHints,
         client: RestClient,
         redactor: Redactor,
     ) -> Result<Self, FetchError> {
@@ -68,9 +54,20 @@ impl RestResource {
             register_userinfo(url, &redactor);
         }
         let parent_refs = dependent::parent_refs(&endpoint);
-        let parent = parent_refs.first().map(|p| p.resource.clone());
+        let parent = parent_refs.first().map(|p| {
+            let mut fields: Vec<String> = parent_refs.iter().map(|r| r.field.clone()).collect();
+            fields.extend(resource.include_from_parent.iter().cloned());
+            fields.sort();
+            fields.dedup();
+            ParentLink {
+                resource: p.resource.clone(),
+                fields,
+            }
+        });
         let this = Self {
             name: resource.name.clone(),
+            hints,
+            selected: resource.selected,
             paginator: endpoint
                 .paginator
                 .clone()
@@ -79,7 +76,6 @@ impl RestResource {
             base_url,
             source_params: api.params.clone(),
             parent,
-            parent_refs,
             include_from_parent: resource.include_from_parent.clone(),
             client,
             redactor,
@@ -99,26 +95,12 @@ impl RestResource {
         Ok(this)
     }
 
-    /// The resource this one runs once per record of, if any.
-    pub fn parent(&self) -> Option<&str> {
-        self.parent.as_deref()
-    }
-
-    /// Fields this resource needs from each parent record.
-    pub fn parent_fields(&self) -> Vec<String> {
-        let mut fields: Vec<String> = self.parent_refs.iter().map(|r| r.field.clone()).collect();
-        fields.extend(self.include_from_parent.iter().cloned());
-        fields.sort();
-        fields.dedup();
-        fields
-    }
-
     /// Fetches every page into `pages`, in order. With `parents`, runs once per parent row;
     /// with an `incremental` config, starts where `saved` says the last sync stopped.
-    pub async fn fetch(
+    pub async fn run(
         self,
         input: FetchInput,
-        pages: mpsc::Sender<Page>,
+        pages: PageSender,
     ) -> Result<FetchOutcome, FetchError> {
         let incremental = self
             .endpoint
@@ -126,9 +108,7 @@ impl RestResource {
             .clone()
             .map(|c| Incremental::new(c, input.saved.as_ref()));
         let mut run = Run {
-            stats: FetchStats::default(),
-            captured: Vec::new(),
-            capture: input.capture,
+            parse: std::time::Duration::ZERO,
             pages,
             incremental,
         };
@@ -138,7 +118,11 @@ impl RestResource {
                 self.paginate(req, &BTreeMap::new(), &mut run).await?;
             }
             Some(rows) => {
-                let parent = self.parent.clone().unwrap_or_default();
+                let parent = self
+                    .parent
+                    .as_ref()
+                    .map(|p| p.resource.clone())
+                    .unwrap_or_default();
                 for row in rows {
                     let req = self.request_for(Some(&row), &run)?;
                     let extra =
@@ -149,9 +133,8 @@ impl RestResource {
         }
         let cursor = run.incremental.as_ref().and_then(|i| i.state(&self.name));
         Ok(FetchOutcome {
-            stats: run.stats,
-            captured: run.captured,
             cursor,
+            parse: run.parse,
         })
     }
 
@@ -161,8 +144,8 @@ impl RestResource {
         parent: Option<&Map<String, Value>>,
         run: &Run,
     ) -> Result<PageRequest, FetchError> {
-        let mut pairs = match (parent, self.parent.as_deref()) {
-            (Some(values), Some(name)) => dependent::parent_pairs(name, values),
+        let mut pairs = match (parent, &self.parent) {
+            (Some(values), Some(link)) => dependent::parent_pairs(&link.resource, values),
             _ => Vec::new(),
         };
         if let Some(inc) = &run.incremental {
@@ -309,14 +292,14 @@ impl RestResource {
             mut records,
             parse_time,
         } = page;
-        run.stats.parse += parse_time;
+        run.parse += parse_time;
         pager
             .progress
             .page(&records)
             .map_err(|stall| self.stalled(&url, &stall, pager))?;
         // Paginators judge the page by what the API sent; incremental filtering comes after.
         let count = records.len();
-        let looks_inside = !run.capture.is_empty() || !extra.is_empty();
+        let looks_inside = !extra.is_empty();
         if let (Some(inc), Records::Text { body, spans }, false) =
             (run.incremental.as_mut(), &mut records, looks_inside)
             && inc.reads_text()
@@ -341,7 +324,6 @@ impl RestResource {
                     reason: e.to_string(),
                 })?;
             }
-            self.capture(&values, run)?;
             if !extra.is_empty() {
                 for record in &mut values {
                     if let Value::Object(map) = record {
@@ -351,13 +333,10 @@ impl RestResource {
             }
             records = Records::Parsed(values);
         }
-        run.stats.pages += 1;
-        run.stats.records += records.len();
-        tracing::debug!(resource = %self.name, page = run.stats.pages, records = count, "page");
-        let number = run.stats.pages - 1;
-        if run.pages.send(Page { number, records }).await.is_err() {
+        if run.pages.send(records).await.is_err() {
             return Err(FetchError::Cancelled);
         }
+        tracing::debug!(resource = %self.name, page = run.pages.pages(), records = count, "page");
         let view = ResponseView {
             url: &url,
             headers: &headers,
@@ -389,23 +368,6 @@ impl RestResource {
             url: self.redactor.redact(url.as_str()),
             detail: stall.describe(&pager.paginator.advice()),
         }
-    }
-
-    fn capture(&self, records: &[Value], run: &mut Run) -> Result<(), FetchError> {
-        if run.capture.is_empty() {
-            return Ok(());
-        }
-        for record in records {
-            let row = dependent::capture(record, &run.capture).map_err(|field| {
-                FetchError::MissingParentField {
-                    parent: self.name.clone(),
-                    child: "a dependent resource".into(),
-                    field,
-                }
-            })?;
-            run.captured.push(row);
-        }
-        Ok(())
     }
 }
 
@@ -466,35 +428,37 @@ fn content_type(headers: &reqwest::header::HeaderMap) -> String {
         .to_string()
 }
 
-/// What a fetch needs besides the resource itself.
-#[derive(Debug, Default)]
-pub struct FetchInput {
-    /// Parent rows, for a dependent resource.
-    pub parents: Option<ParentRows>,
-    /// Fields of each record that dependents need.
-    pub capture: Vec<String>,
-    /// The last committed cursor, for an incremental resource.
-    pub saved: Option<CursorState>,
-}
-
-/// What a fetch produced besides its pages.
-#[derive(Debug)]
-pub struct FetchOutcome {
-    /// Counts.
-    pub stats: FetchStats,
-    /// Captured fields for dependents.
-    pub captured: ParentRows,
-    /// The cursor to commit with the rows, for an incremental resource.
-    pub cursor: Option<CursorState>,
-}
-
-/// The state of one fetch: counts, captured parent fields, the page channel, the cursor.
+/// The state of one fetch: the page channel, the cursor, parsing time.
 struct Run {
-    stats: FetchStats,
-    captured: ParentRows,
-    capture: Vec<String>,
-    pages: mpsc::Sender<Page>,
+    parse: std::time::Duration,
+    pages: PageSender,
     incremental: Option<Incremental>,
+}
+
+impl Resource for RestResource {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn hints(&self) -> &TableHints {
+        &self.hints
+    }
+
+    fn selected(&self) -> bool {
+        self.selected
+    }
+
+    fn parent(&self) -> Option<&ParentLink> {
+        self.parent.as_ref()
+    }
+
+    fn fetch(
+        self: Box<Self>,
+        input: FetchInput,
+        pages: PageSender,
+    ) -> BoxFuture<'static, Result<FetchOutcome, BoxError>> {
+        Box::pin(async move { self.run(input, pages).await.map_err(BoxError::from) })
+    }
 }
 
 /// Registers the password of `url`'s userinfo (`https://user:password@host`), which is sent

@@ -10,8 +10,8 @@ use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess,
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
-use super::json_path;
 use crate::json::{DeepValue, Leaf, slice_reader};
+use crate::source::json_path;
 
 /// Keys that usually hold the records (dlt's `RECORD_KEY_PATTERNS`).
 const RECORD_KEYS: [&str; 11] = [

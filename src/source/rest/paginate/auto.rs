@@ -3,11 +3,11 @@
 
 use serde_json::Value;
 
+use super::config::{CursorConfig, PageNumberConfig};
 use super::cursor::Cursor;
 use super::links::{HeaderLink, JsonLink, next_link};
 use super::page_number::PageNumber;
 use super::{PaginateError, Paginator, ResponseView, SinglePage};
-use crate::project::config::{CursorConfig, PageNumberConfig};
 use crate::source::rest::request::PageRequest;
 
 /// Decides on the first response, then delegates.

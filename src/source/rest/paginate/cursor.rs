@@ -1,9 +1,9 @@
 //! `type: cursor`: the cursor found at `cursor_path` in each response is sent back in `param`
 //! until the response has none.
 
+use super::config::CursorConfig;
 use super::{PaginateError, Paginator, ResponseView, has_more, ignored_param};
-use crate::project::config::CursorConfig;
-use crate::source::rest::json_path;
+use crate::source::json_path;
 use crate::source::rest::request::PageRequest;
 
 /// Follows cursors; refuses to send the same cursor twice.
@@ -95,7 +95,7 @@ mod tests {
             records: 1,
         };
         let mut req = PageRequest {
-            method: crate::project::config::HttpMethod::GET,
+            method: crate::source::rest::config::HttpMethod::GET,
             url: url.clone(),
             query: vec![],
             headers: vec![],

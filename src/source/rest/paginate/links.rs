@@ -7,7 +7,7 @@ use reqwest::header::{HeaderMap, LINK};
 use url::Url;
 
 use super::{PaginateError, Paginator, ResponseView};
-use crate::source::rest::json_path;
+use crate::source::json_path;
 use crate::source::rest::request::PageRequest;
 
 /// What to do when a next-page link gives the same records again.
@@ -121,7 +121,7 @@ mod tests {
 
     fn req(url: &Url) -> PageRequest {
         PageRequest {
-            method: crate::project::config::HttpMethod::GET,
+            method: crate::source::rest::config::HttpMethod::GET,
             url: url.clone(),
             query: vec![("page".into(), "1".into())],
             headers: vec![],

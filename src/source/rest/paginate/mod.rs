@@ -3,6 +3,7 @@
 //! from the first response in dlt's order.
 
 mod auto;
+pub mod config;
 mod cursor;
 mod links;
 mod offset;
@@ -16,7 +17,7 @@ use serde_json::Value;
 use url::Url;
 
 use super::request::PageRequest;
-use crate::project::config::PaginationConfig;
+use config::PaginationConfig;
 
 /// What a paginator sees of a response.
 #[derive(Debug)]
@@ -127,7 +128,7 @@ impl Paginator for SinglePage {
 /// False only when `path` is set and the body says there is no more (dlt's `has_more_path`).
 fn has_more(body: &Value, path: Option<&str>) -> bool {
     let Some(path) = path else { return true };
-    match crate::source::rest::json_path::find(body, path) {
+    match crate::source::json_path::find(body, path) {
         Some(Value::Bool(b)) => *b,
         Some(Value::String(s)) => !matches!(
             s.to_ascii_lowercase().as_str(),
@@ -140,7 +141,7 @@ fn has_more(body: &Value, path: Option<&str>) -> bool {
 
 /// The count at `path` in `body` (a total of pages or records), if the path is set and holds one.
 fn count_at(body: &Value, path: Option<&str>) -> Option<u64> {
-    as_count(crate::source::rest::json_path::find(body, path?)?)
+    as_count(crate::source::json_path::find(body, path?)?)
 }
 
 /// A JSON number or numeric string as an integer (totals arrive both ways).
@@ -164,7 +165,7 @@ pub(crate) mod test_support {
     /// A GET of `http://api.test/items` with `query`.
     pub fn request_with(query: Vec<(String, String)>) -> PageRequest {
         PageRequest {
-            method: crate::project::config::HttpMethod::GET,
+            method: crate::source::rest::config::HttpMethod::GET,
             url: Url::parse("http://api.test/items").unwrap(),
             query,
             headers: vec![],

@@ -1,9 +1,9 @@
 //! `type: offset`: `?offset=0&limit=100`, then 100, 200, ... until a short page or the total.
 
+use super::config::OffsetConfig;
 use super::{
     PaginateError, Paginator, Requests, ResponseView, count_at, has_more, ignored_param, with_param,
 };
-use crate::project::config::OffsetConfig;
 use crate::source::rest::request::PageRequest;
 
 /// Steps the offset by `limit`.

@@ -1,9 +1,9 @@
 //! `type: page_number`: `?page=1`, `?page=2`, ... until an empty page, the total or the maximum.
 
+use super::config::PageNumberConfig;
 use super::{
     PaginateError, Paginator, Requests, ResponseView, count_at, has_more, ignored_param, with_param,
 };
-use crate::project::config::PageNumberConfig;
 use crate::source::rest::request::PageRequest;
 
 /// Counts pages up from `start`.

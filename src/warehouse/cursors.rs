@@ -7,28 +7,15 @@ use std::collections::HashMap;
 use duckdb::Connection;
 use serde_json::Value;
 
-use crate::warehouse::sql::{ident, qualified};
+use super::sql::{ident, qualified};
+use crate::hints::CursorState;
 
 /// Name of the cursor table in each dataset.
 pub const CURSOR_TABLE: &str = "_dango_cursors";
 
-/// Where a resource's incremental loading stands.
-#[derive(Debug, Clone, PartialEq)]
-pub struct CursorState {
-    /// The resource.
-    pub resource: String,
-    /// The cursor field's JSONPath.
-    pub cursor_path: String,
-    /// The highest (or lowest, for `min`) cursor value loaded.
-    pub last_value: Value,
-    /// Hashes of the records loaded at exactly `last_value`, so the next sync, which asks for
-    /// records from `last_value` on, does not load them twice.
-    pub boundary: Vec<String>,
-}
-
 /// The saved cursors of `dataset`, by resource name (none if the table does not exist).
 pub fn load(conn: &Connection, dataset: &str) -> duckdb::Result<HashMap<String, CursorState>> {
-    if !crate::warehouse::catalog::table_exists(conn, dataset, CURSOR_TABLE)? {
+    if !super::catalog::table_exists(conn, dataset, CURSOR_TABLE)? {
         return Ok(HashMap::new());
     }
     let sql = format!(

@@ -1,0 +1,247 @@
+//! Sources written in Rust: each resource an async function that sends pages of records,
+//! loaded by the same engine into the same warehouse layout as a declarative source.
+//!
+//! ```no_run
+//! use dango::source::custom::{HttpClient, resource};
+//! use dango::source::{BoxError, Source};
+//!
+//! # async fn run() -> Result<(), BoxError> {
+//! let client = HttpClient::builder().bearer_token("secret").build()?;
+//! let users = resource("users", move |mut ctx| async move {
+//!     let page = client.get_json("http://127.0.0.1:8080/users", &[]).await?;
+//!     let records = page["data"].as_array().cloned().unwrap_or_default();
+//!     ctx.send(records).await?;
+//!     Ok(())
+//! })
+//! .merge_on(["id"]);
+//! let source = Source::new("my_api", "raw_my_api", vec![Box::new(users)])?;
+//! dango::Pipeline::new(".").run(source).await?;
+//! # Ok(())
+//! # }
+//! ```
+
+mod client;
+
+use std::future::Future;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use arrow::record_batch::RecordBatch;
+use futures::FutureExt;
+use futures::future::BoxFuture;
+use serde_json::Value;
+
+pub use client::{HttpClient, HttpClientBuilder, Pages};
+
+use super::rest::incremental::{FilterError, Incremental, IncrementalConfig};
+use super::{BoxError, FetchInput, FetchOutcome, PageSender, ParentLink, ParentRow, Records};
+use super::{Resource, Stopped};
+use crate::hints::{CursorState, DEFAULT_MAX_NESTING, TableHints, WriteDisposition};
+use crate::normalize::naming::normalize_identifier;
+
+type RunFn = Box<dyn FnOnce(ResourceContext) -> BoxFuture<'static, Result<(), BoxError>> + Send>;
+
+/// A resource whose pages come from an async function (see [`resource`]).
+pub struct FnResource {
+    name: String,
+    hints: TableHints,
+    parent: Option<ParentLink>,
+    selected: bool,
+    run: RunFn,
+}
+
+/// A resource named `name` whose records `run` sends through its [`ResourceContext`]. It
+/// appends to table `name` (in dlt's naming) unless told otherwise: [`FnResource::merge_on`]
+/// a key, or [`FnResource::replace`].
+pub fn resource<F, Fut>(name: impl Into<String>, run: F) -> FnResource
+where
+    F: FnOnce(ResourceContext) -> Fut + Send + 'static,
+    Fut: Future<Output = Result<(), BoxError>> + Send + 'static,
+{
+    let name = name.into();
+    FnResource {
+        hints: TableHints {
+            table_name: normalize_identifier(&name),
+            write_disposition: WriteDisposition::Append,
+            primary_key: Vec::new(),
+            merge_key: Vec::new(),
+            max_table_nesting: DEFAULT_MAX_NESTING,
+        },
+        name,
+        parent: None,
+        selected: true,
+        run: Box::new(move |ctx| run(ctx).boxed()),
+    }
+}
+
+impl FnResource {
+    /// Loads into table `table` (in dlt's naming) instead of the resource's name.
+    pub fn table_name(mut self, table: &str) -> Self {
+        self.hints.table_name = normalize_identifier(table);
+        self
+    }
+
+    /// `merge`: one row per `key` (latest wins), as dlt's `primary_key`.
+    pub fn merge_on<I, S>(mut self, key: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        self.hints.write_disposition = WriteDisposition::Merge;
+        self.hints.primary_key = key
+            .into_iter()
+            .map(|k| normalize_identifier(k.as_ref()))
+            .collect();
+        self
+    }
+
+    /// `append`: every row is added (the default).
+    pub fn append(mut self) -> Self {
+        self.hints.write_disposition = WriteDisposition::Append;
+        self
+    }
+
+    /// `replace`: the table afterwards holds exactly this sync's rows.
+    pub fn replace(mut self) -> Self {
+        self.hints.write_disposition = WriteDisposition::Replace;
+        self
+    }
+
+    /// Keeps nested data deeper than `depth` below the root table as JSON.
+    pub fn max_table_nesting(mut self, depth: usize) -> Self {
+        self.hints.max_table_nesting = depth;
+        self
+    }
+
+    /// Runs once per record of resource `parent`, which hands over each record's `fields`
+    /// (JSONPaths) as [`ResourceContext::parents`].
+    pub fn depends_on<I, S>(mut self, parent: &str, fields: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.parent = Some(ParentLink {
+            resource: parent.to_string(),
+            fields: fields.into_iter().map(Into::into).collect(),
+        });
+        self
+    }
+
+    /// Runs only to feed the resources that depend on it; its own rows are not loaded.
+    pub fn not_loaded(mut self) -> Self {
+        self.selected = false;
+        self
+    }
+}
+
+impl Resource for FnResource {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn hints(&self) -> &TableHints {
+        &self.hints
+    }
+
+    fn selected(&self) -> bool {
+        self.selected
+    }
+
+    fn parent(&self) -> Option<&ParentLink> {
+        self.parent.as_ref()
+    }
+
+    fn fetch(
+        self: Box<Self>,
+        input: FetchInput,
+        pages: PageSender,
+    ) -> BoxFuture<'static, Result<FetchOutcome, BoxError>> {
+        let state = Arc::new(Mutex::new(None));
+        let ctx = ResourceContext {
+            name: self.name.clone(),
+            pages,
+            parents: input.parents.unwrap_or_default(),
+            saved: input.saved,
+            state: state.clone(),
+        };
+        let run = (self.run)(ctx);
+        Box::pin(async move {
+            run.await?;
+            let cursor = state.lock().unwrap_or_else(PoisonError::into_inner).take();
+            Ok(FetchOutcome {
+                cursor,
+                ..FetchOutcome::default()
+            })
+        })
+    }
+}
+
+/// What a resource function works with: where its pages go, its parent's records and its
+/// saved incremental state.
+pub struct ResourceContext {
+    name: String,
+    pages: PageSender,
+    parents: Vec<ParentRow>,
+    saved: Option<CursorState>,
+    state: Arc<Mutex<Option<CursorState>>>,
+}
+
+impl ResourceContext {
+    /// Sends one page of records (JSON objects, normalised into the root and child tables as
+    /// dlt does). Waits while the warehouse catches up; an error means the sync stopped and the
+    /// function should return it.
+    pub async fn send(&mut self, records: Vec<Value>) -> Result<(), Stopped> {
+        self.pages.send(Records::Parsed(records)).await
+    }
+
+    /// Sends one page as an Arrow batch, loaded as dlt loads Arrow items (no child tables).
+    pub async fn send_batch(&mut self, batch: RecordBatch) -> Result<(), Stopped> {
+        self.pages.send(Records::Arrow(batch)).await
+    }
+
+    /// For a dependent resource, the fields it asked for of each of its parent's records.
+    pub fn parents(&self) -> &[ParentRow] {
+        &self.parents
+    }
+
+    /// An incremental cursor over `cursor_path` that starts where the last successful sync of
+    /// this resource stopped (else at `initial_value`). Its state is committed with the rows.
+    pub fn incremental(&self, cursor_path: &str, initial_value: Option<Value>) -> Cursor {
+        let config = IncrementalConfig {
+            cursor_path: cursor_path.to_string(),
+            initial_value,
+            end_value: None,
+            last_value_func: Default::default(),
+            start_param: None,
+            end_param: None,
+        };
+        Cursor {
+            name: self.name.clone(),
+            inner: Incremental::new(config, self.saved.as_ref()),
+            state: self.state.clone(),
+        }
+    }
+}
+
+/// dlt's `dlt.sources.incremental` for a Rust resource: where to start, and which records
+/// are new.
+pub struct Cursor {
+    name: String,
+    inner: Incremental,
+    state: Arc<Mutex<Option<CursorState>>>,
+}
+
+impl Cursor {
+    /// The value to ask the API for records from: the newest value already loaded, else the
+    /// initial value.
+    pub fn start_value(&self) -> Option<&Value> {
+        self.inner.start_value()
+    }
+
+    /// Keeps the records not loaded before (newer than the start, or at it but not seen), and
+    /// moves the cursor to the newest; the cursor is saved with the rows when the sync commits.
+    pub fn filter(&mut self, records: Vec<Value>) -> Result<Vec<Value>, FilterError> {
+        let kept = self.inner.filter(records)?;
+        *self.state.lock().unwrap_or_else(PoisonError::into_inner) = self.inner.state(&self.name);
+        Ok(kept)
+    }
+}

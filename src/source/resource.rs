@@ -1,0 +1,73 @@
+//! The one interface every kind of source implements. A resource says where its rows land
+//! ([`TableHints`]), which resource feeds it (if any), and fetches its pages into a
+//! [`PageSender`]; it takes its saved incremental state in and hands the new state back, and the
+//! engine commits that state in the same transaction as the rows.
+
+use std::time::Duration;
+
+use futures::future::BoxFuture;
+use serde_json::{Map, Value};
+
+use super::page::PageSender;
+use crate::hints::{CursorState, TableHints};
+
+/// Any error a resource fails with; the engine shows it, prefixed with the resource's name.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// One captured parent record: its fields a dependent resource asked for, by JSONPath.
+pub type ParentRow = Map<String, Value>;
+
+/// A resource that runs once per record of another resource of its source.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParentLink {
+    /// The parent resource's name.
+    pub resource: String,
+    /// JSONPaths of the fields of each parent record this resource needs.
+    pub fields: Vec<String>,
+}
+
+/// What the engine hands a resource when it runs.
+#[derive(Debug, Clone, Default)]
+pub struct FetchInput {
+    /// For a dependent resource, the fields it asked for of each of its parent's records.
+    pub parents: Option<Vec<ParentRow>>,
+    /// The state committed by the last successful sync of this resource, if any.
+    pub saved: Option<CursorState>,
+}
+
+/// What a resource hands back once its last page is sent.
+#[derive(Debug, Clone, Default)]
+pub struct FetchOutcome {
+    /// The incremental state to commit with this sync's rows (`None`: keep the saved one).
+    pub cursor: Option<CursorState>,
+    /// Time spent parsing responses, summed over pages, for `-v` output (zero if not measured).
+    pub parse: Duration,
+}
+
+/// A producer of one table's rows: the hints of its table and an async stream of pages.
+pub trait Resource: Send + 'static {
+    /// The resource's name, unique within its source: cursors are saved under it, and its
+    /// dependents name it.
+    fn name(&self) -> &str;
+
+    /// Where and how its rows land.
+    fn hints(&self) -> &TableHints;
+
+    /// `false`: run only to feed the resources that depend on it; its rows are not loaded.
+    fn selected(&self) -> bool {
+        true
+    }
+
+    /// The resource this one runs once per record of, if any.
+    fn parent(&self) -> Option<&ParentLink> {
+        None
+    }
+
+    /// Fetches every page, in order, into `pages`. Returning early when a send fails
+    /// ([`super::Stopped`]) is expected: the engine has stopped the sync.
+    fn fetch(
+        self: Box<Self>,
+        input: FetchInput,
+        pages: PageSender,
+    ) -> BoxFuture<'static, Result<FetchOutcome, BoxError>>;
+}

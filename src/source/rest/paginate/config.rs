@@ -1,0 +1,198 @@
+//! The `paginator:` / `pagination:` settings of a REST resource, one variant per paginator.
+
+use std::num::NonZeroU64;
+
+use serde::Deserialize;
+
+/// `pagination:` of a resource, chosen by `type`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum PaginationConfig {
+    /// `?page=1`, `?page=2`, ... until an empty page, `total_path` or `maximum_page`.
+    PageNumber(PageNumberConfig),
+    /// `?offset=0&limit=100`, `?offset=100&limit=100`, ... until a short page or the total.
+    Offset(OffsetConfig),
+    /// A cursor from each response is sent back as a parameter until it is missing.
+    Cursor(CursorConfig),
+    /// The next page's URL is in the response body.
+    #[serde(alias = "json_link")]
+    NextUrl(NextUrlConfig),
+    /// The next page's URL is in the `Link` response header (`rel="next"`).
+    HeaderLink(EmptyConfig),
+    /// The endpoint returns everything in one response.
+    SinglePage(EmptyConfig),
+    /// Detect the pagination from the first response (the default).
+    Auto(EmptyConfig),
+}
+
+impl PaginationConfig {
+    /// The `max_pages` set on this paginator, if any.
+    pub fn max_pages(&self) -> Option<NonZeroU64> {
+        match self {
+            Self::PageNumber(c) => c.max_pages,
+            Self::Offset(c) => c.max_pages,
+            Self::Cursor(c) => c.max_pages,
+            Self::NextUrl(c) => c.max_pages,
+            Self::HeaderLink(c) | Self::SinglePage(c) | Self::Auto(c) => c.max_pages,
+        }
+    }
+}
+
+/// Settings of paginators that take nothing but the page cap every paginator has.
+#[derive(Debug, Clone, PartialEq, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct EmptyConfig {
+    /// Safety limit: the most pages one run of this paginator fetches; reaching it with more
+    /// pages to come fails the sync instead of loading forever. Default: 1,000,000.
+    /// Example: `max_pages: 500`
+    #[serde(default, deserialize_with = "page_cap")]
+    pub max_pages: Option<NonZeroU64>,
+}
+
+/// `type: page_number`
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PageNumberConfig {
+    /// Query parameter carrying the page number. Example: `param: page`
+    #[serde(default = "default_page_param", alias = "page_param")]
+    pub param: String,
+    /// Number of the first page. Example: `start: 1`
+    #[serde(default = "default_one", alias = "base_page", alias = "page")]
+    pub start: u64,
+    /// Page size to request (at least 1), if the API takes one. Example: `page_size: 100`
+    #[serde(default)]
+    pub page_size: Option<u64>,
+    /// Query parameter carrying `page_size`. Example: `page_size_param: per_page`
+    #[serde(default = "default_page_size_param")]
+    pub page_size_param: String,
+    /// JSONPath to the total number of pages in the response. Example: `total_path: meta.pages`
+    #[serde(default)]
+    pub total_path: Option<String>,
+    /// Last page to fetch, whatever the API says. Example: `maximum_page: 50`
+    #[serde(default)]
+    pub maximum_page: Option<u64>,
+    /// JSONPath to a boolean that is false on the last page. Example: `has_more_path: has_more`
+    #[serde(default)]
+    pub has_more_path: Option<String>,
+    /// Stop at the first page without records. Default: `true`.
+    #[serde(default = "default_true")]
+    pub stop_after_empty_page: bool,
+    /// Safety limit: the most pages one run of this paginator fetches; reaching it with more
+    /// pages to come fails the sync instead of loading forever. Default: 1,000,000.
+    /// Example: `max_pages: 500`
+    #[serde(default, deserialize_with = "page_cap")]
+    pub max_pages: Option<NonZeroU64>,
+}
+
+/// `type: offset`
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OffsetConfig {
+    /// Query parameter carrying the offset. Example: `param: offset`
+    #[serde(default = "default_offset_param", alias = "offset_param")]
+    pub param: String,
+    /// Query parameter carrying the page size. Example: `limit_param: limit`
+    #[serde(default = "default_limit_param")]
+    pub limit_param: String,
+    /// Rows per page, at least 1. Example: `limit: 100`
+    #[serde(default = "default_limit")]
+    pub limit: u64,
+    /// Offset of the first page. Example: `start: 0`
+    #[serde(default, alias = "offset")]
+    pub start: u64,
+    /// JSONPath to the total number of rows in the response. Example: `total_path: total`
+    #[serde(default)]
+    pub total_path: Option<String>,
+    /// Largest offset to request. Example: `maximum_offset: 10000`
+    #[serde(default)]
+    pub maximum_offset: Option<u64>,
+    /// JSONPath to a boolean that is false on the last page. Example: `has_more_path: has_more`
+    #[serde(default)]
+    pub has_more_path: Option<String>,
+    /// Stop at the first page without records. Default: `true`.
+    #[serde(default = "default_true")]
+    pub stop_after_empty_page: bool,
+    /// Safety limit: the most pages one run of this paginator fetches; reaching it with more
+    /// pages to come fails the sync instead of loading forever. Default: 1,000,000.
+    /// Example: `max_pages: 500`
+    #[serde(default, deserialize_with = "page_cap")]
+    pub max_pages: Option<NonZeroU64>,
+}
+
+/// `type: cursor`
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CursorConfig {
+    /// Query parameter the cursor is sent in. Example: `param: cursor`
+    #[serde(default = "default_cursor_param", alias = "cursor_param")]
+    pub param: String,
+    /// JSONPath to the next cursor in the response. Example: `cursor_path: meta.next_cursor`
+    #[serde(default = "default_cursor_path")]
+    pub cursor_path: String,
+    /// JSONPath to a boolean that is false on the last page. Example: `has_more_path: has_more`
+    #[serde(default)]
+    pub has_more_path: Option<String>,
+    /// Safety limit: the most pages one run of this paginator fetches; reaching it with more
+    /// pages to come fails the sync instead of loading forever. Default: 1,000,000.
+    /// Example: `max_pages: 500`
+    #[serde(default, deserialize_with = "page_cap")]
+    pub max_pages: Option<NonZeroU64>,
+}
+
+/// `type: next_url` (dlt: `json_link`)
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NextUrlConfig {
+    /// JSONPath to the next page's URL. Example: `next_url_path: next_page_url`
+    #[serde(default = "default_next_url_path")]
+    pub next_url_path: String,
+    /// Safety limit: the most pages one run of this paginator fetches; reaching it with more
+    /// pages to come fails the sync instead of loading forever. Default: 1,000,000.
+    /// Example: `max_pages: 500`
+    #[serde(default, deserialize_with = "page_cap")]
+    pub max_pages: Option<NonZeroU64>,
+}
+
+/// `max_pages`, refusing 0 with a message that names it (an error inside a paginator loses
+/// the field's name on its way out of serde's tagged enum).
+fn page_cap<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<NonZeroU64>, D::Error> {
+    let pages = Option::<u64>::deserialize(d)?;
+    match pages {
+        Some(0) => Err(serde::de::Error::custom(
+            "`max_pages: 0` would fetch nothing: set 1 or more, or leave it out (default 1,000,000)",
+        )),
+        other => Ok(other.and_then(NonZeroU64::new)),
+    }
+}
+
+fn default_page_param() -> String {
+    "page".into()
+}
+fn default_page_size_param() -> String {
+    "per_page".into()
+}
+fn default_one() -> u64 {
+    1
+}
+fn default_offset_param() -> String {
+    "offset".into()
+}
+fn default_limit_param() -> String {
+    "limit".into()
+}
+fn default_limit() -> u64 {
+    100
+}
+fn default_cursor_param() -> String {
+    "cursor".into()
+}
+fn default_cursor_path() -> String {
+    "next_cursor".into()
+}
+fn default_next_url_path() -> String {
+    "next".into()
+}
+
+fn default_true() -> bool {
+    true
+}
