@@ -4,22 +4,58 @@
 //! A sync flows through one module per stage; each knows only the types it receives and hands on:
 //!
 //! ```text
-//! project   .dango/sources.yml + credentials ──► validated SourceConfig
-//! engine    plan ──► per resource: ───────────────────────────────────────────► per source: commit
-//! source      fetch    (HTTP, retries, paginators, data selector)  → Page of JSON records
-//!             (pages known from a total: `concurrency` in flight; records located in the body
-//!             on blocking workers, left as text unless a fetch step must look inside them)
+//! project   .dango/sources.yml + credentials ──► Sources (each a set of Resources)
+//! source    a Resource: table hints + an async stream of Pages (JSON text, values or Arrow);
+//!             rest/   the declarative REST API (HTTP, retries, rate limit, paginators, selector)
+//!             custom/ resources written in Rust, with the same HTTP client and cursors
+//! engine    per resource: ─────────────────────────────────────────────► per source: commit
 //! normalize   records  → rows of the root and child tables (dlt naming, _dlt_* columns),
 //!             read from the text in one pass; several pages at once on blocking workers
-//!             (built into Arrow in page order)
 //! decode      rows     → Arrow RecordBatches, schema inferred and widened as data arrives
+//!             (Arrow pages skip both: loaded as they are, as dlt loads Arrow items)
 //! dedupe      batches  → one row per primary key (DataFusion), for `merge`
-//! warehouse   batches  → final tables, inside one open transaction per source (Arrow
-//!                        appender, one writer thread) → merge/replace applied, committed
+//! warehouse   batches  → final tables, inside one open load per source (Warehouse::begin,
+//!                        append, commit: rows, cursors and `_dlt_loads` in one transaction)
 //! ```
 //!
 //! [`hints`] holds the vocabulary every stage shares. [`mock_api`] is a real HTTP server used
 //! by the tests, the benchmarks and `dango demo`.
+//!
+//! # A source in Rust
+//!
+//! A source is a set of resources; a resource is an async function that sends pages of
+//! records. [`Pipeline`] runs it with the engine `dango sync` uses, into the same warehouse
+//! layout: one schema per source, child tables for nested lists, `_dlt_loads`, incremental
+//! state committed with the rows.
+//!
+//! ```no_run
+//! use dango::source::custom::{HttpClient, resource};
+//! use dango::source::{BoxError, Source};
+//! use serde_json::json;
+//!
+//! # async fn run() -> Result<(), BoxError> {
+//! let client = HttpClient::builder().bearer_token("my-token").build()?;
+//! let orders = resource("orders", move |mut ctx| async move {
+//!     // Starts where the last successful sync stopped.
+//!     let mut cursor = ctx.incremental("updated_at", Some(json!("2024-01-01T00:00:00Z")));
+//!     let since = cursor.start_value().cloned().unwrap_or_default();
+//!     let query = [("updated_after", since.as_str().unwrap_or_default().to_string())];
+//!     let mut pages = client.pages("https://api.example.com/orders", &query, None, None)?;
+//!     while let Some(records) = pages.next_page().await? {
+//!         ctx.send(cursor.filter(records)?).await?;
+//!     }
+//!     Ok(())
+//! })
+//! .merge_on(["id"]);
+//! let source = Source::new("shop", "raw_shop", vec![Box::new(orders)])?;
+//! let report = dango::Pipeline::new(".").run(source).await?;
+//! println!("{} rows", report.resources[0].rows);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! `examples/my_api.rs` and `examples/hubspot_contacts.rs` are the tutorial's two custom
+//! sources written this way.
 
 pub mod cli;
 pub mod decode;

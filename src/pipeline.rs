@@ -27,8 +27,8 @@ pub enum PipelineError {
     Sync {
         /// The source.
         source_name: String,
-        /// What went wrong.
-        error: SyncError,
+        /// What went wrong (boxed: a resource's error is large, and this is the rare path).
+        error: Box<SyncError>,
     },
 }
 
@@ -63,7 +63,7 @@ impl Pipeline {
         match report.error {
             Some(error) => Err(PipelineError::Sync {
                 source_name: report.name,
-                error,
+                error: Box::new(error),
             }),
             None => Ok(report),
         }

@@ -70,11 +70,13 @@ fn sigkill_at_random_moments_never_loses_or_duplicates_a_row() {
     let mut rng = rand::rng();
     let mut orders = 3_000;
     let mut committed_during_kills = 0;
+    let mut killed_while_loading = 0;
     for i in 0..KILLS {
         // New data keeps arriving, so later kills hit syncs with work to do.
         orders += 500;
         api.set_orders(orders);
         let before = state(&p).0;
+        let requests_before = api.counters().total();
         let mut child = Command::new(env!("CARGO_BIN_EXE_dango"))
             .args(["sync"])
             .current_dir(p.path())
@@ -82,10 +84,19 @@ fn sigkill_at_random_moments_never_loses_or_duplicates_a_row() {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        let at = baseline.mul_f64(rng.random_range(0.05..2.0));
-        std::thread::sleep(at);
+        let started = Instant::now();
+        if i % 4 == 0 {
+            // Every fourth kill waits for pages to be flowing: it lands while rows are loaded.
+            while api.counters().total() < requests_before + 2 {
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+        } else {
+            std::thread::sleep(baseline.mul_f64(rng.random_range(0.05..2.0)));
+        }
+        let at = started.elapsed();
         let _ = child.kill(); // SIGKILL on Unix
         let _ = child.wait();
+        let requests = api.counters().total() - requests_before;
         let (rows, distinct, cursor_ok) = state(&p);
         assert_eq!(rows, distinct, "kill {i} at {at:?}: duplicated rows");
         assert!(
@@ -94,6 +105,9 @@ fn sigkill_at_random_moments_never_loses_or_duplicates_a_row() {
         );
         if rows > before {
             committed_during_kills += 1;
+        } else if requests > 0 {
+            // Pages had come, nothing committed: the kill hit the load, which left no trace.
+            killed_while_loading += 1;
         }
         eprintln!("kill {i} after {at:?}: {rows} rows");
     }
@@ -105,4 +119,8 @@ fn sigkill_at_random_moments_never_loses_or_duplicates_a_row() {
     assert!(p.count("select count(*) from raw_shop.orders__line_items") > 0);
     assert_eq!(orphan_line_items(&p), 0);
     eprintln!("{committed_during_kills} of {KILLS} killed syncs had committed before the kill");
+    assert!(
+        killed_while_loading > 0,
+        "no kill landed while rows were being loaded"
+    );
 }

@@ -318,3 +318,50 @@ fn a_warehouse_in_use_says_who_to_wait_for() {
     assert_eq!(err.matches("Could not set lock").count(), 1, "{err}");
     assert!(!err.contains("Error code"), "{err}");
 }
+
+/// Two sources that name one `dataset_name` load one after another into it: both land, each
+/// with its own `_dlt_loads` row, and a second sync changes nothing.
+#[test]
+fn two_sources_sharing_a_dataset_both_land() {
+    let api = MockApi::start(MockApiConfig::default()).unwrap();
+    let base = api.base_url();
+    let yml = format!(
+        r#"version: "1.0"
+sources:
+  - name: shop
+    type: rest_api
+    dataset_name: shared
+    rest_api:
+      base_url: "{base}"
+      resources:
+        - name: orders
+          endpoint: /orders
+          pagination: {{type: offset, limit: 50, total_path: total}}
+  - name: crm
+    type: rest_api
+    dataset_name: shared
+    rest_api:
+      base_url: "{base}"
+      resources:
+        - name: users
+          endpoint: /users
+"#
+    );
+    let p = Project::new(&yml);
+    for _ in 0..2 {
+        let run = p.dango(&["sync"]);
+        run.assert_ok();
+        assert!(
+            run.stdout().contains("2 of 2 source(s) synced"),
+            "{}",
+            run.all()
+        );
+        assert_eq!(p.count("select count(*) from shared.orders"), 120);
+        assert_eq!(p.count("select count(*) from shared.users"), 25);
+    }
+    assert_eq!(
+        p.count("select count(distinct schema_name) from shared._dlt_loads"),
+        2
+    );
+    assert_eq!(p.count("select count(*) from shared._dlt_loads"), 4);
+}

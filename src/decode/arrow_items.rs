@@ -14,9 +14,9 @@ use arrow::error::ArrowError;
 use arrow::util::display::FormatOptions;
 
 use super::DltType;
-use super::table::DLT_TYPE_METADATA;
+use crate::hints::DLT_TYPE_METADATA;
+use crate::hints::columns::{DLT_ID, DLT_LOAD_ID};
 use crate::normalize::naming::normalize_identifier;
-use crate::normalize::relational::columns::{DLT_ID, DLT_LOAD_ID};
 use crate::normalize::relational::random_row_id;
 
 /// Why an Arrow batch could not be loaded.

@@ -6,5 +6,5 @@ pub mod columns;
 pub mod table;
 pub mod types;
 
+pub use crate::hints::DltType;
 pub use table::TableBuilder;
-pub use types::DltType;

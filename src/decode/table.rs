@@ -12,11 +12,9 @@ use arrow::record_batch::RecordBatch;
 
 use super::columns::ColumnBuilder;
 use super::types::{DltType, Scalar, classify_str, classify_wide, coerce};
+use crate::hints::DLT_TYPE_METADATA;
 use crate::normalize::relational::Name;
 use crate::normalize::{Cell, Names, PageText};
-
-/// Field metadata key carrying the dlt type where Arrow's type does not say it (JSON).
-pub const DLT_TYPE_METADATA: &str = "dango.dlt_type";
 
 struct Column {
     name: String,
@@ -212,22 +210,6 @@ impl TableBuilder {
         }
         RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays).map(Some)
     }
-}
-
-/// The dlt type recorded on an Arrow field by [`TableBuilder::finish`].
-pub fn field_dlt_type(field: &Field) -> Option<DltType> {
-    let name = field.metadata().get(DLT_TYPE_METADATA)?;
-    [
-        DltType::Bool,
-        DltType::BigInt,
-        DltType::Double,
-        DltType::Text,
-        DltType::Timestamp,
-        DltType::Json,
-        DltType::Wei,
-    ]
-    .into_iter()
-    .find(|t| t.dlt_name() == name)
 }
 
 #[cfg(test)]

@@ -5,82 +5,10 @@
 use std::borrow::Cow;
 use std::sync::LazyLock;
 
-use arrow::datatypes::{DataType, TimeUnit};
 use chrono::{DateTime, NaiveDateTime};
 use regex::Regex;
 
-/// Column types, as dlt names them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum DltType {
-    /// `bool` → BOOLEAN
-    Bool,
-    /// `bigint` → BIGINT
-    BigInt,
-    /// `double` → DOUBLE
-    Double,
-    /// `text` → VARCHAR
-    Text,
-    /// `timestamp` → TIMESTAMP WITH TIME ZONE (microseconds, UTC)
-    Timestamp,
-    /// `json` → JSON (nested data beyond the nesting limit)
-    Json,
-    /// `wei` → DECIMAL(38,0): integers beyond 64 bits (dlt's `large_integer` detection)
-    Wei,
-}
-
-impl DltType {
-    /// dlt's name of the type, used in variant column names (`price__v_double`).
-    pub fn dlt_name(self) -> &'static str {
-        match self {
-            Self::Bool => "bool",
-            Self::BigInt => "bigint",
-            Self::Double => "double",
-            Self::Text => "text",
-            Self::Timestamp => "timestamp",
-            Self::Json => "json",
-            Self::Wei => "wei",
-        }
-    }
-
-    /// The Arrow type a column of this type is built as (JSON travels as text).
-    pub fn arrow_type(self) -> DataType {
-        match self {
-            Self::Bool => DataType::Boolean,
-            Self::BigInt => DataType::Int64,
-            Self::Double => DataType::Float64,
-            Self::Text | Self::Json => DataType::Utf8,
-            Self::Timestamp => DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
-            Self::Wei => DataType::Decimal128(WEI_DIGITS, 0),
-        }
-    }
-
-    /// The DuckDB type of a warehouse column of this type.
-    pub fn duckdb_type(self) -> &'static str {
-        match self {
-            Self::Bool => "BOOLEAN",
-            Self::BigInt => "BIGINT",
-            Self::Double => "DOUBLE",
-            Self::Text => "VARCHAR",
-            Self::Timestamp => "TIMESTAMP WITH TIME ZONE",
-            Self::Json => "JSON",
-            Self::Wei => "DECIMAL(38,0)",
-        }
-    }
-
-    /// The type of an existing DuckDB column, if it is one Dango writes.
-    pub fn from_duckdb(name: &str) -> Option<Self> {
-        Some(match name.to_ascii_uppercase().as_str() {
-            "BOOLEAN" => Self::Bool,
-            "BIGINT" => Self::BigInt,
-            "DOUBLE" => Self::Double,
-            "VARCHAR" => Self::Text,
-            "TIMESTAMP WITH TIME ZONE" | "TIMESTAMPTZ" => Self::Timestamp,
-            "JSON" => Self::Json,
-            "DECIMAL(38,0)" => Self::Wei,
-            _ => return None,
-        })
-    }
-}
+pub use crate::hints::{DltType, WEI_DIGITS};
 
 /// A non-null value ready for a column, in its own type.
 #[derive(Debug, Clone, PartialEq)]
@@ -116,9 +44,6 @@ impl Scalar<'_> {
         }
     }
 }
-
-/// Digits of a `wei` column: DuckDB's widest decimal, DECIMAL(38,0).
-pub const WEI_DIGITS: u8 = 38;
 
 /// The scalar of an integer beyond 64 bits, given as decimal digits: `wei` if DECIMAL(38,0)
 /// holds it, else text (as dlt's `large_integer` detection has it).

@@ -20,7 +20,7 @@ use datafusion::error::DataFusionError;
 use datafusion::functions_aggregate::expr_fn::max;
 use datafusion::prelude::{SessionContext, ident};
 
-use crate::normalize::relational::columns::{DLT_ID, DLT_ROOT_ID};
+use crate::hints::columns::{DLT_ID, DLT_ROOT_ID};
 
 /// Name of the arrival-sequence column; cannot clash with a normalised column (they never start
 /// with `__`).

@@ -11,9 +11,9 @@ use datafusion::prelude::SessionContext;
 use futures::StreamExt;
 use tokio::sync::mpsc;
 
-use super::decode_stage::{DecodeError, PageDecoder};
+use super::decode_stage::{DecodeError, NormalizedPage, PageDecoder, PageNormalizer};
 use crate::dedupe::{DedupeError, KeyLedger, latest_per_key_in_page};
-use crate::hints::{CursorState, WriteDisposition};
+use crate::hints::{CursorState, TableHints, WriteDisposition};
 use crate::source::{BoxError, FetchInput, Page, PageSender, ParentRow, RecordsError, Resource};
 use crate::warehouse::catalog::SchemaColumns;
 use crate::warehouse::{AppendError, Appending, LoadWriter, ResourceCommit, WarehouseError};
@@ -41,6 +41,21 @@ struct StageTimes {
     dedupe: Duration,
     /// Appending batches to the load's tables in DuckDB.
     load: Duration,
+}
+
+impl StageTimes {
+    /// Logs the times at `-v`.
+    fn log(&self, resource: &str) {
+        tracing::info!(
+            resource = %resource,
+            parse = ?self.parse,
+            normalize = ?self.normalize,
+            build = ?self.build,
+            dedupe = ?self.dedupe,
+            load = ?self.load,
+            "time per stage (summed over pages and workers)"
+        );
+    }
 }
 
 /// Runs `f`, returning how long it took with its result.
@@ -129,6 +144,23 @@ struct Counts {
     records: usize,
 }
 
+/// One page after its blocking worker: its record count, the fields its dependents need, and
+/// its rows (unless the resource is not loaded), with the time normalising took.
+type Normalized = (
+    usize,
+    Vec<ParentRow>,
+    Option<(Duration, Result<NormalizedPage, DecodeError>)>,
+);
+
+/// What building a resource's pages gathered besides the batches it sent to the writer.
+struct Built {
+    decoder: PageDecoder,
+    counts: Counts,
+    captured: Vec<ParentRow>,
+    ledger: KeyLedger,
+    times: StageTimes,
+}
+
 /// Fetches, decodes and loads `resource`'s rows into its source's open load. Unselected
 /// resources are fetched (for their dependents) but not loaded.
 pub async fn run_resource(
@@ -139,116 +171,34 @@ pub async fn run_resource(
     let hints = resource.hints().clone();
     let name = resource.name().to_string();
     let load = resource.selected();
-    let (pages_tx, mut pages_rx) = mpsc::channel::<Page>(PAGE_BUFFER);
+    let (pages_tx, pages_rx) = mpsc::channel::<Page>(PAGE_BUFFER);
     let fetch_input = FetchInput {
         parents: input.parents,
         saved: input.saved,
     };
     let fetch = tokio::spawn(resource.fetch(fetch_input, PageSender::new(pages_tx)));
-    let mut decoder = PageDecoder::new(hints.clone(), input.load_id, input.known);
-    let normalizer = decoder.normalizer();
-    let ctx = SessionContext::new();
-    let dedupe = hints.write_disposition == WriteDisposition::Merge;
-    let capture = std::sync::Arc::new(input.capture);
-    // Pages normalise independently, so several are normalised at once on blocking workers;
-    // `buffered` hands them on in page order, which the type inference of `build` needs.
-    let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let mut normalized = futures::stream::poll_fn(move |cx| pages_rx.poll_recv(cx))
-        .map(move |page| {
-            let mut normalizer = normalizer.clone();
-            let capture = capture.clone();
-            tokio::task::spawn_blocking(move || {
-                let records = page.records.len();
-                let captured = match capture.is_empty() {
-                    true => Vec::new(),
-                    false => page.records.capture(&capture)?,
-                };
-                let rows = match load {
-                    true => Some(timed(|| normalizer.normalize(page))),
-                    false => None,
-                };
-                Ok::<_, ResourceError>((records, captured, rows))
-            })
-        })
-        .buffered(workers);
+    let decoder = PageDecoder::new(hints.clone(), input.load_id, input.known);
+    let normalized = normalize_pages(pages_rx, decoder.normalizer(), input.capture, load);
     // The writer loads one page while the next is built: a bounded channel between them.
-    let (batches_tx, mut batches_rx) = mpsc::channel::<(String, RecordBatch)>(LOAD_BUFFER);
-    let writer = input.writer;
-    let appender = tokio::spawn(async move {
-        let mut busy = Duration::ZERO;
-        // Batches are queued before the previous one is in, so the writer never waits for
-        // this task to hand it the next.
-        let mut pending = VecDeque::new();
-        while let Some((table, batch)) = batches_rx.recv().await {
-            if pending.len() > WRITES_AHEAD
-                && let Some(done) = pending.pop_front()
-            {
-                busy += appended(done).await?;
-            }
-            pending.push_back(writer.append(table, batch).await?);
-        }
-        for done in pending {
-            busy += appended(done).await?;
-        }
-        // The load holds rows back to append several pages at once: a failure to append this
-        // resource's rows is reported here, as its own.
-        busy += appended(writer.flush().await?).await?;
-        Ok::<_, ResourceError>(busy)
-    });
-    let mut times = StageTimes::default();
-    let mut counts = Counts::default();
-    let mut captured = Vec::new();
-    // Whether any key came in two batches, so the commit knows if it has duplicates to rank.
-    let mut ledger = KeyLedger::default();
-    let built = async {
-        while let Some(page) = normalized.next().await {
-            let (records, mut rows, normalized_page) = page??;
-            counts.pages += 1;
-            counts.records += records;
-            captured.append(&mut rows);
-            let Some((took, page)) = normalized_page else {
-                continue;
-            };
-            times.normalize += took;
-            let page = page?;
-            let (back, (took, batches)) = tokio::task::spawn_blocking(move || {
-                let batches = timed(|| decoder.build(page));
-                (decoder, batches)
-            })
-            .await?;
-            decoder = back;
-            times.build += took;
-            let mut batches = batches?;
-            if dedupe {
-                let started = Instant::now();
-                let (root, key) = (&hints.table_name, &hints.primary_key);
-                batches = latest_per_key_in_page(&ctx, batches, root, key).await?;
-                if let Some((_, batch)) = batches.iter().find(|(t, _)| t == root) {
-                    ledger.record(batch, key)?;
-                }
-                times.dedupe += started.elapsed();
-            }
-            for (table, batch) in batches {
-                if batches_tx.send((table, batch)).await.is_err() {
-                    // The writer stopped on an error, reported below.
-                    return Ok(decoder);
-                }
-            }
-        }
-        Ok::<_, ResourceError>(decoder)
-    }
-    .await;
-    drop(batches_tx);
-    // Pages still coming go nowhere now: dropping their receiver stops the fetcher, which
-    // would otherwise wait forever for room after a failed load or build.
-    drop(normalized);
+    let (batches_tx, batches_rx) = mpsc::channel::<(String, RecordBatch)>(LOAD_BUFFER);
+    let appender = tokio::spawn(append_batches(input.writer, batches_rx));
+    let built = build_pages(normalized, decoder, &hints, batches_tx).await;
     let loaded = appender.await?;
     let fetched = fetch.await?;
     // A writer failure is the cause of any build failure that follows it (a closed channel),
     // and either is the cause of a fetch stopped for want of a receiver.
-    times.load = loaded?;
-    let decoder = built?;
+    let load_time = loaded?;
+    let Built {
+        decoder,
+        counts,
+        captured,
+        ledger,
+        mut times,
+    } = built?;
     let outcome = fetched.map_err(ResourceError::Fetch)?;
+    times.load = load_time;
+    times.parse = outcome.parse;
+    times.log(&name);
     let keys_unique = tokio::task::spawn_blocking(move || ledger.unique()).await?;
     let commit = ResourceCommit {
         hints: hints.clone(),
@@ -256,16 +206,6 @@ pub async fn run_resource(
         cursor: outcome.cursor,
         keys_unique,
     };
-    times.parse = outcome.parse;
-    tracing::info!(
-        resource = %name,
-        parse = ?times.parse,
-        normalize = ?times.normalize,
-        build = ?times.build,
-        dedupe = ?times.dedupe,
-        load = ?times.load,
-        "time per stage (summed over pages and workers)"
-    );
     let report = ResourceReport {
         name,
         table: hints.table_name,
@@ -278,4 +218,119 @@ pub async fn run_resource(
         report,
         captured,
     })
+}
+
+/// The pages of `pages`, normalised (and their dependents' fields captured) several at once
+/// on blocking workers; handed on in page order, which the type inference of building needs.
+fn normalize_pages(
+    mut pages: mpsc::Receiver<Page>,
+    normalizer: PageNormalizer,
+    capture: Vec<String>,
+    load: bool,
+) -> impl futures::Stream<Item = Result<Result<Normalized, ResourceError>, tokio::task::JoinError>>
+{
+    let capture = std::sync::Arc::new(capture);
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+    futures::stream::poll_fn(move |cx| pages.poll_recv(cx))
+        .map(move |page| {
+            let mut normalizer = normalizer.clone();
+            let capture = capture.clone();
+            tokio::task::spawn_blocking(move || {
+                let records = page.records.len();
+                let captured = match capture.is_empty() {
+                    true => Vec::new(),
+                    false => page.records.capture(&capture)?,
+                };
+                let rows = load.then(|| timed(|| normalizer.normalize(page)));
+                Ok((records, captured, rows))
+            })
+        })
+        .buffered(workers)
+}
+
+/// Builds each normalised page into Arrow batches (on a blocking worker, in page order),
+/// dedupes `merge` batches, and sends them to the writer.
+async fn build_pages(
+    normalized: impl futures::Stream<
+        Item = Result<Result<Normalized, ResourceError>, tokio::task::JoinError>,
+    >,
+    mut decoder: PageDecoder,
+    hints: &TableHints,
+    batches: mpsc::Sender<(String, RecordBatch)>,
+) -> Result<Built, ResourceError> {
+    let ctx = SessionContext::new();
+    let dedupe = hints.write_disposition == WriteDisposition::Merge;
+    let mut times = StageTimes::default();
+    let mut counts = Counts::default();
+    let mut captured = Vec::new();
+    // Whether any key came in two batches, so the commit knows if it has duplicates to rank.
+    let mut ledger = KeyLedger::default();
+    let mut normalized = std::pin::pin!(normalized);
+    'pages: while let Some(page) = normalized.next().await {
+        let (records, mut rows, normalized_page) = page??;
+        counts.pages += 1;
+        counts.records += records;
+        captured.append(&mut rows);
+        let Some((took, page)) = normalized_page else {
+            continue;
+        };
+        times.normalize += took;
+        let page = page?;
+        let (back, (took, built)) = tokio::task::spawn_blocking(move || {
+            let built = timed(|| decoder.build(page));
+            (decoder, built)
+        })
+        .await?;
+        decoder = back;
+        times.build += took;
+        let mut built = built?;
+        if dedupe {
+            let started = Instant::now();
+            let (root, key) = (&hints.table_name, &hints.primary_key);
+            built = latest_per_key_in_page(&ctx, built, root, key).await?;
+            if let Some((_, batch)) = built.iter().find(|(t, _)| t == root) {
+                ledger.record(batch, key)?;
+            }
+            times.dedupe += started.elapsed();
+        }
+        for (table, batch) in built {
+            if batches.send((table, batch)).await.is_err() {
+                // The writer stopped on an error, reported as the cause. Returning drops the
+                // pages' receiver, which stops the fetch.
+                break 'pages;
+            }
+        }
+    }
+    Ok(Built {
+        decoder,
+        counts,
+        captured,
+        ledger,
+        times,
+    })
+}
+
+/// Appends the batches that arrive to the load; the writer's time on them. Batches are queued
+/// before the previous one is in, so the writer never waits for this task to hand it the next.
+async fn append_batches(
+    writer: LoadWriter,
+    mut batches: mpsc::Receiver<(String, RecordBatch)>,
+) -> Result<Duration, ResourceError> {
+    let mut busy = Duration::ZERO;
+    let mut pending = VecDeque::new();
+    while let Some((table, batch)) = batches.recv().await {
+        if pending.len() > WRITES_AHEAD
+            && let Some(done) = pending.pop_front()
+        {
+            busy += appended(done).await?;
+        }
+        pending.push_back(writer.append(table, batch).await?);
+    }
+    for done in pending {
+        busy += appended(done).await?;
+    }
+    // The load holds rows back to append several pages at once: a failure to append this
+    // resource's rows is reported here, as its own.
+    busy += appended(writer.flush().await?).await?;
+    Ok(busy)
 }

@@ -269,15 +269,17 @@ async fn load_resources(
     Ok(loaded)
 }
 
+/// Resources of one source, to run.
+type Resources = Vec<Box<dyn Resource>>;
+
 /// Splits `pending` into the resources that can run now and the rest. A resource runs once its
 /// parent is done and no resource before it loads the same table: resources sharing a table
 /// load one after another, each seeing the columns the one before it made.
 fn next_wave(
-    pending: Vec<Box<dyn Resource>>,
+    pending: Resources,
     parent_rows: &HashMap<String, Vec<ParentRow>>,
-) -> (Vec<Box<dyn Resource>>, Vec<Box<dyn Resource>>) {
-    let (mut wave, mut rest): (Vec<Box<dyn Resource>>, Vec<Box<dyn Resource>>) =
-        (Vec::new(), Vec::new());
+) -> (Resources, Resources) {
+    let (mut wave, mut rest): (Resources, Resources) = (Vec::new(), Vec::new());
     for r in pending {
         let parent_done = r
             .parent()

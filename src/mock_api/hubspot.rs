@@ -58,7 +58,7 @@ fn contact(id: usize, updated_at: &str, edited: bool) -> Value {
             "email": email,
             "firstname": format!("First{id}"),
             "lastname": format!("Last{id}"),
-            "company": if id % 3 == 0 { Value::Null } else { json!(format!("Company {}", id % 7)) },
+            "company": if id.is_multiple_of(3) { Value::Null } else { json!(format!("Company {}", id % 7)) },
             "phone": format!("+1-555-{id:04}"),
             "createdate": created_at,
             "lastmodifieddate": updated_at,

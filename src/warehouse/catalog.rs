@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use duckdb::Connection;
 
-use crate::decode::DltType;
+use crate::hints::DltType;
 
 /// Column name → type, per table, of one schema.
 pub type SchemaColumns = HashMap<String, Vec<(String, DltType)>>;

@@ -6,10 +6,10 @@ use duckdb::Connection;
 
 use super::load::Load;
 use super::sql::{ident, key_match, literal, qualified};
-use crate::decode::DltType;
 use crate::hints::CursorState;
+use crate::hints::DltType;
+use crate::hints::columns::{DLT_ID, DLT_LOAD_ID, DLT_ROOT_ID};
 use crate::hints::{TableHints, WriteDisposition};
-use crate::normalize::relational::columns::{DLT_ID, DLT_LOAD_ID, DLT_ROOT_ID};
 
 /// A table that received rows in this load, with its columns' types in order.
 #[derive(Debug, Clone, PartialEq)]

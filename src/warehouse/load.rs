@@ -13,9 +13,9 @@ use duckdb::Connection;
 
 use super::catalog::{SchemaColumns, schema_columns};
 use super::sql::{ident, qualified};
-use crate::decode::DltType;
-use crate::decode::table::field_dlt_type;
-use crate::normalize::relational::columns::{DLT_ID, DLT_PARENT_ID, DLT_ROOT_ID};
+use crate::hints::DltType;
+use crate::hints::columns::{DLT_ID, DLT_PARENT_ID, DLT_ROOT_ID};
+use crate::hints::field_dlt_type;
 
 /// Rows of a table held back before they are appended. DuckDB runs a query for every
 /// appender flush, so a flush every few pages rather than every page saves about a fifth of

@@ -78,20 +78,19 @@ impl Warehouse {
         options: BeginOptions,
     ) -> Result<OpenLoad, BeginError> {
         let ds = dataset.to_string();
-        let began = self
+        let (id, before, cursors) = self
             .run(move |w| {
-                let id = w.begin(&ds, options.full_refresh)?;
-                let started = (|| {
-                    let load = w.load(id).map_err(|_| duckdb::Error::QueryReturnedNoRows)?;
+                let id = w.begin(&ds, options.full_refresh).map_err(BeginError::Db)?;
+                let started = w.load(id).map_err(BeginError::from).and_then(|load| {
                     for root in &options.replace {
-                        load.replace(root)?;
+                        load.replace(root).map_err(BeginError::Db)?;
                     }
                     // Read inside the load: after a full refresh there are no tables and no
                     // cursors.
                     let before = load.before().clone();
-                    let cursors = super::cursors::load(load.conn(), &ds)?;
-                    Ok::<_, duckdb::Error>((before, cursors))
-                })();
+                    let cursors = super::cursors::load(load.conn(), &ds).map_err(BeginError::Db)?;
+                    Ok((before, cursors))
+                });
                 match started {
                     Ok((before, cursors)) => Ok((id, before, cursors)),
                     Err(e) => {
@@ -100,8 +99,7 @@ impl Warehouse {
                     }
                 }
             })
-            .await?;
-        let (id, before, cursors) = began.map_err(BeginError::Db)?;
+            .await??;
         Ok(OpenLoad {
             writer: LoadWriter {
                 warehouse: self.clone(),

@@ -289,7 +289,7 @@ impl RestResource {
             url,
             headers,
             body,
-            mut records,
+            records,
             parse_time,
         } = page;
         run.parse += parse_time;
@@ -299,40 +299,7 @@ impl RestResource {
             .map_err(|stall| self.stalled(&url, &stall, pager))?;
         // Paginators judge the page by what the API sent; incremental filtering comes after.
         let count = records.len();
-        let looks_inside = !extra.is_empty();
-        if let (Some(inc), Records::Text { body, spans }, false) =
-            (run.incremental.as_mut(), &mut records, looks_inside)
-            && inc.reads_text()
-        {
-            // The cursor is read from each record's text; the records stay text.
-            *spans = inc.filter_text(body, std::mem::take(spans)).map_err(|e| {
-                FetchError::Incremental {
-                    url: self.redactor.redact(url.as_str()),
-                    reason: e.to_string(),
-                }
-            })?;
-        } else if run.incremental.is_some() || looks_inside {
-            // These steps look inside the records, so they are parsed here.
-            let mut values = records.into_values().map_err(|e| FetchError::NotJson {
-                url: self.redactor.redact(url.as_str()),
-                content_type: content_type(&headers),
-                excerpt: e.to_string(),
-            })?;
-            if let Some(inc) = run.incremental.as_mut() {
-                values = inc.filter(values).map_err(|e| FetchError::Incremental {
-                    url: self.redactor.redact(url.as_str()),
-                    reason: e.to_string(),
-                })?;
-            }
-            if !extra.is_empty() {
-                for record in &mut values {
-                    if let Value::Object(map) = record {
-                        map.extend(extra.iter().map(|(k, v)| (k.clone(), v.clone())));
-                    }
-                }
-            }
-            records = Records::Parsed(values);
-        }
+        let records = self.keep_new(records, &url, &headers, extra, run)?;
         if run.pages.send(records).await.is_err() {
             return Err(FetchError::Cancelled);
         }
@@ -360,6 +327,50 @@ impl RestResource {
                 .map_err(|stall| self.stalled(&url, &stall, pager))?;
         }
         Ok(more)
+    }
+
+    /// The records to load of a page: those the incremental cursor has not loaded before, with
+    /// the parent's fields a dependent resource includes. Text records stay text when the
+    /// cursor can be read from their text and nothing is added to them.
+    fn keep_new(
+        &self,
+        mut records: Records,
+        url: &Url,
+        headers: &reqwest::header::HeaderMap,
+        extra: &BTreeMap<String, Value>,
+        run: &mut Run,
+    ) -> Result<Records, FetchError> {
+        let incremental_error = |e: &dyn std::fmt::Display| FetchError::Incremental {
+            url: self.redactor.redact(url.as_str()),
+            reason: e.to_string(),
+        };
+        if let (Some(inc), Records::Text { body, spans }, true) =
+            (run.incremental.as_mut(), &mut records, extra.is_empty())
+            && inc.reads_text()
+        {
+            *spans = inc
+                .filter_text(body, std::mem::take(spans))
+                .map_err(|e| incremental_error(&e))?;
+            return Ok(records);
+        }
+        if run.incremental.is_none() && extra.is_empty() {
+            return Ok(records);
+        }
+        // These steps look inside the records, so they are parsed here.
+        let mut values = records.into_values().map_err(|e| FetchError::NotJson {
+            url: self.redactor.redact(url.as_str()),
+            content_type: content_type(headers),
+            excerpt: e.to_string(),
+        })?;
+        if let Some(inc) = run.incremental.as_mut() {
+            values = inc.filter(values).map_err(|e| incremental_error(&e))?;
+        }
+        for record in &mut values {
+            if let Value::Object(map) = record {
+                map.extend(extra.iter().map(|(k, v)| (k.clone(), v.clone())));
+            }
+        }
+        Ok(Records::Parsed(values))
     }
 
     /// The error for pagination stopped by `stall` at the page from `url`.

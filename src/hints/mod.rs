@@ -1,10 +1,15 @@
 //! The vocabulary every stage shares: how a table is written, what identifies a row, which load a
 //! row belongs to. Stages import these types and nothing of each other.
 
+pub mod columns;
+mod dlt_type;
+
 use std::fmt;
 
 use serde::Deserialize;
 use serde_json::Value;
+
+pub use dlt_type::{DLT_TYPE_METADATA, DltType, WEI_DIGITS, field_dlt_type};
 
 /// How a resource's rows are applied to its table at commit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
