@@ -57,6 +57,8 @@
 //! `examples/my_api.rs` and `examples/hubspot_contacts.rs` are the tutorial's two custom
 //! sources written this way.
 
+#![warn(missing_docs)]
+
 pub mod cli;
 pub mod decode;
 pub mod dedupe;

@@ -31,7 +31,7 @@ pub struct SyncOptions {
     /// CPU core).
     pub parallel: Option<usize>,
     /// Cancelled (on Ctrl-C): every source not yet committing rolls back and reports
-    /// [`INTERRUPTED`].
+    /// [`SyncError::Interrupted`].
     pub cancel: CancellationToken,
 }
 

@@ -235,7 +235,7 @@ impl Warehouse {
     }
 }
 
-/// The result of a job queued with [`Warehouse::submit`], once the writer has run it.
+/// The result of a job queued on the writer thread, once the writer has run it.
 pub struct Pending<T>(oneshot::Receiver<T>);
 
 impl Warehouse {

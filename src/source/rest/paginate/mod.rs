@@ -1,5 +1,5 @@
 //! Paginators: each decides, from one response, whether there is a next page and how to ask for
-//! it. One file per kind; [`build`] turns `pagination:` config into one, and [`auto`] detects one
+//! it. One file per kind; [`build`] turns `pagination:` config into one, and `auto` detects one
 //! from the first response in dlt's order.
 
 mod auto;
