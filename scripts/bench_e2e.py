@@ -69,6 +69,8 @@ def main():
     ap.add_argument("--skip-dlt-default", action="store_true", help="dlt's default loader is slow at large N")
     ap.add_argument("--skip-dlt", action="store_true", help="only Dango and the read_json floor")
     ap.add_argument("--repeat", type=int, default=1, help="runs per tool; medians are reported")
+    ap.add_argument("--baseline", help="another dango binary (say, a build of the previous commit), "
+                    "run alternately with --dango so both see the same machine")
     args = ap.parse_args()
     dango = os.path.abspath(args.dango)
     work = tempfile.mkdtemp(prefix="dango-bench-")
@@ -96,24 +98,39 @@ def main():
           pagination: {{type: offset, limit: 1000, total_path: total}}
 """)
 
-        def run(name, make_cmd, **kw):
-            """Runs a tool --repeat times on fresh state; records medians and the server's CPU."""
-            runs = []
-            for i in range(args.repeat):
-                cpu = cpu_seconds(server.pid)
-                seconds, rss = measured(make_cmd(i), **kw)
-                runs.append((seconds, rss, cpu_seconds(server.pid) - cpu))
+        def one_run(make_cmd, i, **kw):
+            """One run of a tool: (seconds, peak RSS MB, the server's CPU seconds meanwhile)."""
+            cpu = cpu_seconds(server.pid)
+            seconds, rss = measured(make_cmd(i), **kw)
+            return seconds, rss, cpu_seconds(server.pid) - cpu
+
+        def record(name, runs):
             results.append((name, *(statistics.median(r[k] for r in runs) for k in range(3))))
 
-        def dango_cmd(i):
-            # A fresh warehouse for every run: each run loads all orders from scratch.
-            warehouse = os.path.join(project, "data", "warehouse.duckdb")
-            for path in [warehouse, warehouse + ".wal"]:
-                if os.path.exists(path):
-                    os.remove(path)
-            return [dango, "sync"]
+        def run(name, make_cmd, **kw):
+            """Runs a tool --repeat times on fresh state; records medians and the server's CPU."""
+            record(name, [one_run(make_cmd, i, **kw) for i in range(args.repeat)])
 
-        run("dango", dango_cmd, cwd=project)
+        def dango_cmd(binary):
+            def cmd(i):
+                # A fresh warehouse for every run: each run loads all orders from scratch.
+                warehouse = os.path.join(project, "data", "warehouse.duckdb")
+                for path in [warehouse, warehouse + ".wal"]:
+                    if os.path.exists(path):
+                        os.remove(path)
+                return [binary, "sync"]
+            return cmd
+
+        # Dango and its baseline alternate, so a slow moment of the machine hits both.
+        dangos = [("dango", dango)]
+        if args.baseline:
+            dangos.append(("dango baseline", os.path.abspath(args.baseline)))
+        runs = {name: [] for name, _ in dangos}
+        for i in range(args.repeat):
+            for name, binary in dangos:
+                runs[name].append(one_run(dango_cmd(binary), i, cwd=project))
+        for name, _ in dangos:
+            record(name, runs[name])
 
         script = os.path.join(work, "dlt_bench.py")
         with open(script, "w") as f:

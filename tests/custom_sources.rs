@@ -168,20 +168,24 @@ fn arrow_pages_and_dependent_resources_load_through_the_api() {
             let tags = ListArray::from_iter_primitive::<Int32Type, _, _>(
                 batch_rows.iter().map(|&i| Some(vec![Some(i as i32), None])),
             );
-            let schema = Schema::new(vec![
+            let mut fields = vec![
                 Field::new("teamId", DataType::Int64, false),
                 Field::new("name", DataType::Utf8, true),
                 Field::new("tags", tags.data_type().clone(), true),
-            ]);
+            ];
             let names: Vec<String> = batch_rows.iter().map(|i| format!("team {i}")).collect();
-            let batch = RecordBatch::try_new(
-                Arc::new(schema),
-                vec![
-                    Arc::new(Int64Array::from(batch_rows.clone())),
-                    Arc::new(StringArray::from(names)),
-                    Arc::new(tags),
-                ],
-            )?;
+            let mut columns: Vec<Arc<dyn Array>> = vec![
+                Arc::new(Int64Array::from(batch_rows.clone())),
+                Arc::new(StringArray::from(names)),
+                Arc::new(tags),
+            ];
+            // The second run's batches bring a new column: the table grows one.
+            if batch_rows.contains(&4) {
+                fields.push(Field::new("homeCity", DataType::Utf8, true));
+                let cities: Vec<String> = batch_rows.iter().map(|i| format!("city {i}")).collect();
+                columns.push(Arc::new(StringArray::from(cities)));
+            }
+            let batch = RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)?;
             ctx.send_batch(batch).await?;
             Ok::<_, BoxError>(())
         })
@@ -229,6 +233,14 @@ fn arrow_pages_and_dependent_resources_load_through_the_api() {
         ty, "JSON",
         "a nested Arrow column is kept whole, no child table"
     );
+    assert_eq!(
+        one("select count(*) from raw_league.teams where home_city is not null"),
+        2,
+        "teams 3 and 4, from the second run"
+    );
+    let tables: i64 = one("select count(*) from information_schema.tables \
+         where table_schema = 'raw_league' and starts_with(table_name, 'teams__')");
+    assert_eq!(tables, 0, "no child tables of an Arrow resource");
     assert_eq!(
         one("select count(*) from raw_league.members"),
         5,
