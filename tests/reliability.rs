@@ -72,6 +72,21 @@ fn a_failed_source_counts_no_rows() {
     assert!(!p.tables("raw_shop").contains(&"orders".to_string()));
 }
 
+/// A mock API with `orders` orders (about 2.5 line items each).
+fn orders_api(orders: usize) -> MockApi {
+    MockApi::start(MockApiConfig {
+        orders,
+        ..MockApiConfig::default()
+    })
+    .unwrap()
+}
+
+/// An `orders` resource fetched 2,000 orders a page.
+const LARGE_PAGES: &str = r#"        - name: orders
+          endpoint: /orders
+          pagination: {type: offset, limit: 2000, total_path: total}
+"#;
+
 /// Bytes of the warehouse file.
 fn file_size(p: &Project) -> u64 {
     std::fs::metadata(p.warehouse()).map_or(0, |m| m.len())
@@ -81,15 +96,8 @@ fn file_size(p: &Project) -> u64 {
 /// space it took is the space the next sync needs.
 #[test]
 fn a_failed_load_gives_its_file_space_back() {
-    let api = MockApi::start(MockApiConfig {
-        orders: 60_000,
-        ..MockApiConfig::default()
-    })
-    .unwrap();
-    let orders = r#"        - name: orders
-          endpoint: /orders
-          pagination: {type: offset, limit: 2000, total_path: total}
-"#;
+    let api = orders_api(60_000);
+    let orders = LARGE_PAGES;
     // `order_pages` runs after every order is in the file, and fails on its first request.
     let failing = format!(
         "{orders}        - name: order_pages\n          endpoint: \"/gone/{{resources.orders.id}}\"\n"
@@ -142,15 +150,8 @@ fn sync_with_file_limit(p: &Project, limit: u64) -> std::process::Output {
 /// with no more room than before, still loads and commits.
 #[test]
 fn after_a_load_fills_the_disk_the_next_sync_still_fits() {
-    let api = MockApi::start(MockApiConfig {
-        orders: 100_000,
-        ..MockApiConfig::default()
-    })
-    .unwrap();
-    let orders = r#"        - name: orders
-          endpoint: /orders
-          pagination: {type: offset, limit: 2000, total_path: total}
-"#;
+    let api = orders_api(100_000);
+    let orders = LARGE_PAGES;
     let p = Project::new(&rest_source("shop", &api.base_url(), "", orders));
     let limit = 6 << 20;
     let out = sync_with_file_limit(&p, limit);
@@ -184,15 +185,8 @@ fn after_a_load_fills_the_disk_the_next_sync_still_fits() {
 /// that was never killed.
 #[test]
 fn a_killed_load_leaves_space_the_next_sync_reuses() {
-    let api = MockApi::start(MockApiConfig {
-        orders: 100_000,
-        ..MockApiConfig::default()
-    })
-    .unwrap();
-    let orders = r#"        - name: orders
-          endpoint: /orders
-          pagination: {type: offset, limit: 2000, total_path: total}
-"#;
+    let api = orders_api(100_000);
+    let orders = LARGE_PAGES;
     let yml = rest_source("shop", &api.base_url(), "", orders);
     let clean = Project::new(&yml);
     clean.dango(&["sync"]).assert_ok();
