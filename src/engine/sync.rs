@@ -216,7 +216,6 @@ async fn load_and_commit(
 struct Loaded {
     name: String,
     selected: bool,
-    table: String,
     run: ResourceRun,
 }
 
@@ -253,9 +252,9 @@ async fn load_resources(
                 .parent()
                 .map(|p| parent_rows.get(&p.resource).cloned().unwrap_or_default());
             let capture = needs.get(resource.name()).cloned().unwrap_or_default();
-            let shared = loaded
-                .iter()
-                .any(|l| l.selected && l.table == resource.hints().table_name);
+            let shared = loaded.iter().any(|l| {
+                l.selected && l.run.commit.hints.table_name == resource.hints().table_name
+            });
             load_one(ctx, resource, parents, capture, shared)
         });
         for mut done in try_join_all(runs).await? {
@@ -310,7 +309,6 @@ async fn load_one(
 ) -> Result<Loaded, SyncError> {
     let name = resource.name().to_string();
     let selected = resource.selected();
-    let table = resource.hints().table_name.clone();
     // The semaphore is never closed.
     let _permit = ctx.permits.acquire().await.ok();
     let known = match shared {
@@ -334,7 +332,6 @@ async fn load_one(
     Ok(Loaded {
         name,
         selected,
-        table,
         run,
     })
 }
