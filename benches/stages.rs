@@ -70,7 +70,11 @@ fn normalize_and_build(
     records: Records,
 ) -> Vec<(String, arrow::record_batch::RecordBatch)> {
     decoder
-        .decode(Page { number: 0, records })
+        .decode(Page {
+            number: 0,
+            records,
+            table: None,
+        })
         .expect("decodes")
 }
 

@@ -53,7 +53,7 @@ fn sync_once(project: &Project) {
     let layout = ProjectLayout::new(project.path());
     let file = load_sources_file(&layout.sources_file()).expect("valid sources.yml");
     let creds = Credentials::load(layout.root()).expect("credentials");
-    let plans = plan(&layout, &file, &[], &creds).expect("plan");
+    let plans = plan(&layout, &file, &[], &creds, 2).expect("plan");
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     let warehouse = Warehouse::open(&layout.warehouse_file()).expect("warehouse");
     let reports = runtime.block_on(sync(&warehouse, plans, &SyncOptions::default()));

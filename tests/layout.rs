@@ -36,7 +36,11 @@ fn decoded(records: Records) -> HashMap<String, arrow::record_batch::RecordBatch
     };
     let mut decoder = PageDecoder::new(hints, "1700000000.1", HashMap::new());
     decoder
-        .decode(Page { number: 0, records })
+        .decode(Page {
+            number: 0,
+            records,
+            table: None,
+        })
         .unwrap()
         .into_iter()
         .collect()
@@ -146,4 +150,53 @@ fn parsed_and_text_records_make_the_same_tables() {
             assert_eq!(a.column(i), b.column(i), "{table}.{}", field.name());
         }
     }
+}
+
+#[test]
+fn dlt_typed_json_keeps_decimals_dates_and_datetimes_and_plain_text_does_not() {
+    // As dlt's `typed_dumpb` writes a Python source's items: private-use tags name the type.
+    let page = "[{\"id\": 1, \"price\": \"\u{F026}12.50\", \"day\": \"\u{F028}2024-01-31\", \
+                \"at\": \"\u{F027}2024-01-01T10:00:00+00:00\", \"ref\": \"\u{F029}9f1c\", \
+                \"items\": [{\"cost\": \"\u{F026}-1E+2\"}]}]";
+    let body = bytes::Bytes::from(page.as_bytes().to_vec());
+    let spans = locate_records(&body, Some("$")).unwrap().unwrap().spans;
+    let typed = decoded(Records::Typed {
+        body: body.clone(),
+        spans: spans.clone(),
+    });
+    let people = &typed["people"];
+    let ty = |name: &str| people.column_by_name(name).unwrap().data_type().clone();
+    assert_eq!(ty("price"), DataType::Decimal128(38, 9));
+    assert_eq!(ty("day"), DataType::Date32);
+    assert!(
+        matches!(ty("at"), DataType::Timestamp(..)),
+        "{:?}",
+        ty("at")
+    );
+    assert_eq!(
+        people
+            .column_by_name("ref")
+            .unwrap()
+            .as_string::<i32>()
+            .value(0),
+        "9f1c"
+    );
+    let price = people.column_by_name("price").unwrap();
+    assert_eq!(
+        price
+            .as_primitive::<arrow::datatypes::Decimal128Type>()
+            .value(0),
+        12_500_000_000
+    );
+    let cost = typed["people__items"].column_by_name("cost").unwrap();
+    assert_eq!(
+        cost.as_primitive::<arrow::datatypes::Decimal128Type>()
+            .value(0),
+        -100_000_000_000
+    );
+    // An API's strings are read as they are, whatever characters they start with.
+    let plain = decoded(Records::Text { body, spans });
+    let price = plain["people"].column_by_name("price").unwrap();
+    assert_eq!(price.data_type(), &DataType::Utf8);
+    assert_eq!(price.as_string::<i32>().value(0), "\u{F026}12.50");
 }

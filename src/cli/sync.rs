@@ -83,12 +83,12 @@ pub fn run_sync(
 ) -> anyhow::Result<Vec<SourceReport>> {
     let file = load_sources_file(&layout.sources_file())?;
     let creds = Credentials::load(layout.root())?;
-    let plans = plan(layout, &file, sources, &creds)?;
     // `--parallel` wins over the file's `parallel:`, which wins over the engine's default.
     let options = SyncOptions {
         parallel: options.parallel.or(file.parallel.map(NonZeroUsize::get)),
         ..options.clone()
     };
+    let plans = plan(layout, &file, sources, &creds, options.workers())?;
     if plans.is_empty() {
         anyhow::bail!(
             "no enabled sources in {}: add one, or set `enabled: true`",

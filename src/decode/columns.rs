@@ -5,11 +5,13 @@
 use std::sync::Arc;
 
 use arrow::array::{
-    Array, ArrayBuilder, ArrayRef, BooleanBuilder, Decimal128Builder, Float64Builder, Int64Builder,
-    StringBuilder, TimestampMicrosecondBuilder,
+    Array, ArrayBuilder, ArrayRef, BooleanBuilder, Date32Builder, Decimal128Builder,
+    Float64Builder, Int64Builder, StringBuilder, TimestampMicrosecondBuilder,
 };
 
-use super::types::{DltType, Scalar, WEI_DIGITS, parse_iso_timestamp};
+use super::types::{
+    DECIMAL_DIGITS, DECIMAL_SCALE, DltType, Scalar, WEI_DIGITS, parse_iso_timestamp,
+};
 use crate::normalize::{Cell, PageText};
 
 /// Accumulates one column of one batch. An enum rather than a trait object: it is called for
@@ -27,6 +29,17 @@ pub enum ColumnBuilder {
     Timestamp(TimestampMicrosecondBuilder),
     /// `wei`
     Wei(Decimal128Builder),
+    /// `decimal`
+    Decimal(Decimal128Builder),
+    /// `date`
+    Date(Date32Builder),
+}
+
+/// A builder of DECIMAL(38,9) values with room for `n`.
+fn decimal_builder(n: usize) -> Decimal128Builder {
+    Decimal128Builder::with_capacity(n)
+        .with_precision_and_scale(DECIMAL_DIGITS, DECIMAL_SCALE)
+        .unwrap_or_else(|_| Decimal128Builder::with_capacity(n))
 }
 
 /// A builder of DECIMAL(38,0) values with room for `n`.
@@ -48,6 +61,8 @@ impl ColumnBuilder {
                 Self::Timestamp(TimestampMicrosecondBuilder::new().with_timezone("UTC"))
             }
             DltType::Wei => Self::Wei(wei_builder(0)),
+            DltType::Decimal => Self::Decimal(decimal_builder(0)),
+            DltType::Date => Self::Date(Date32Builder::new()),
         }
     }
 
@@ -61,6 +76,9 @@ impl ColumnBuilder {
             (Self::Text(b), Scalar::Text(t) | Scalar::Timestamp(_, t)) => b.append_value(t),
             (Self::Text(b), Scalar::Json(j)) => b.append_value(j),
             (Self::Wei(b), Scalar::Wei(v)) => b.append_value(v),
+            (Self::Decimal(b), Scalar::Decimal(v, _)) => b.append_value(v),
+            (Self::Date(b), Scalar::Date(days, _)) => b.append_value(days),
+            (Self::Text(b), Scalar::Decimal(_, t) | Scalar::Date(_, t)) => b.append_value(t),
             // Unreachable by construction: values are coerced to the column type first.
             (builder, _) => builder.append_null(),
         }
@@ -93,6 +111,8 @@ impl ColumnBuilder {
             Self::Text(b) => b.append_null(),
             Self::Timestamp(b) => b.append_null(),
             Self::Wei(b) => b.append_null(),
+            Self::Decimal(b) => b.append_null(),
+            Self::Date(b) => b.append_null(),
         }
     }
 
@@ -105,6 +125,8 @@ impl ColumnBuilder {
             Self::Text(b) => b.len(),
             Self::Timestamp(b) => b.len(),
             Self::Wei(b) => b.len(),
+            Self::Decimal(b) => b.len(),
+            Self::Date(b) => b.len(),
         }
     }
 
@@ -146,6 +168,16 @@ impl ColumnBuilder {
             Self::Wei(b) => {
                 let array = b.finish();
                 *b = wei_builder(array.len());
+                Arc::new(array)
+            }
+            Self::Decimal(b) => {
+                let array = b.finish();
+                *b = decimal_builder(array.len());
+                Arc::new(array)
+            }
+            Self::Date(b) => {
+                let array = b.finish();
+                *b = Date32Builder::with_capacity(array.len());
                 Arc::new(array)
             }
         }

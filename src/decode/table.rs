@@ -11,7 +11,9 @@ use arrow::error::ArrowError;
 use arrow::record_batch::RecordBatch;
 
 use super::columns::ColumnBuilder;
-use super::types::{DltType, Scalar, classify_str, classify_wide, coerce};
+use super::types::{
+    DltType, Scalar, classify_date, classify_decimal, classify_str, classify_wide, coerce,
+};
 use crate::hints::DLT_TYPE_METADATA;
 use crate::normalize::relational::Name;
 use crate::normalize::{Cell, Names, PageText};
@@ -85,6 +87,8 @@ impl TableBuilder {
                 Cell::Str(s) => classify_str(text.get(s)),
                 Cell::Json(s) => Scalar::Json(Cow::Borrowed(text.get(s))),
                 Cell::Wei(s) => classify_wide(text.get(s)),
+                Cell::Decimal(s) => classify_decimal(text.get(s)),
+                Cell::Date(s) => classify_date(text.get(s)),
             };
             if let Some(i) = found
                 && let Some(fitted) = coerce(scalar.clone(), self.columns[i].ty)

@@ -8,7 +8,7 @@ use std::sync::LazyLock;
 use chrono::{DateTime, NaiveDateTime};
 use regex::Regex;
 
-pub use crate::hints::{DltType, WEI_DIGITS};
+pub use crate::hints::{DECIMAL_DIGITS, DECIMAL_SCALE, DltType, WEI_DIGITS};
 
 /// A non-null value ready for a column, in its own type.
 #[derive(Debug, Clone, PartialEq)]
@@ -28,6 +28,10 @@ pub enum Scalar<'a> {
     Json(Cow<'a, str>),
     /// An integer that does not fit i64, of at most [`WEI_DIGITS`] digits.
     Wei(i128),
+    /// A decimal, scaled by 10^[`DECIMAL_SCALE`], and the text it came from.
+    Decimal(i128, &'a str),
+    /// A date: days since 1970-01-01, and the text it came from.
+    Date(i32, &'a str),
 }
 
 impl Scalar<'_> {
@@ -41,6 +45,8 @@ impl Scalar<'_> {
             Self::Timestamp(..) => DltType::Timestamp,
             Self::Json(_) => DltType::Json,
             Self::Wei(_) => DltType::Wei,
+            Self::Decimal(..) => DltType::Decimal,
+            Self::Date(..) => DltType::Date,
         }
     }
 }
@@ -62,6 +68,70 @@ fn parse_wei(digits: &str) -> Option<i128> {
         return None;
     }
     digits.parse().ok()
+}
+
+/// The scalar of a decimal's text (dlt's typed JSON): a `decimal` if DECIMAL(38,9) holds
+/// it, else text.
+pub fn classify_decimal(s: &str) -> Scalar<'_> {
+    match parse_decimal(s) {
+        Some(v) => Scalar::Decimal(v, s),
+        None => Scalar::Text(s),
+    }
+}
+
+/// The scalar of a date's text (`YYYY-MM-DD`, dlt's typed JSON), else text.
+pub fn classify_date(s: &str) -> Scalar<'_> {
+    match parse_date(s) {
+        Some(days) => Scalar::Date(days, s),
+        None => Scalar::Text(s),
+    }
+}
+
+/// Days since 1970-01-01 of an ISO date.
+fn parse_date(s: &str) -> Option<i32> {
+    let date = chrono::NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").ok()?;
+    let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1)?;
+    i32::try_from((date - epoch).num_days()).ok()
+}
+
+/// A decimal's text (`-12.5`, `1E+3`) scaled by 10^[`DECIMAL_SCALE`], rounded half away from
+/// zero as DuckDB casts; `None` if it is not a number or does not fit DECIMAL(38,9).
+fn parse_decimal(s: &str) -> Option<i128> {
+    let s = s.trim();
+    let (mantissa, exponent) = match s.find(['e', 'E']) {
+        Some(i) => (&s[..i], s[i + 1..].parse::<i32>().ok()?),
+        None => (s, 0),
+    };
+    let (negative, digits) = match mantissa.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, mantissa.strip_prefix('+').unwrap_or(mantissa)),
+    };
+    let (whole, fraction) = digits.split_once('.').unwrap_or((digits, ""));
+    if whole.is_empty() && fraction.is_empty()
+        || !whole
+            .bytes()
+            .chain(fraction.bytes())
+            .all(|b| b.is_ascii_digit())
+    {
+        return None;
+    }
+    // The digits as one integer, and where the point is after applying the exponent.
+    let all: String = whole.chars().chain(fraction.chars()).collect();
+    let all = all.trim_start_matches('0');
+    let point = i32::try_from(fraction.len()).ok()? - exponent;
+    let shift = i32::from(DECIMAL_SCALE) - point;
+    let limit = 10i128.pow(u32::from(DECIMAL_DIGITS));
+    let mut value: i128 = if all.is_empty() { 0 } else { all.parse().ok()? };
+    if shift >= 0 {
+        value = value.checked_mul(10i128.checked_pow(shift as u32)?)?;
+    } else {
+        let divisor = 10i128
+            .checked_pow(shift.unsigned_abs())
+            .unwrap_or(i128::MAX);
+        let (q, r) = (value / divisor, value % divisor);
+        value = q + i128::from(r * 2 >= divisor);
+    }
+    (value < limit).then_some(if negative { -value } else { value })
 }
 
 /// The scalar form of a string: a timestamp if it reads as an ISO-8601 date-time, else text.
@@ -113,6 +183,24 @@ pub fn coerce<'a>(value: Scalar<'a>, to: DltType) -> Option<Scalar<'a>> {
         (S::BigInt(i), DltType::Timestamp) => S::Timestamp(i.checked_mul(1_000_000)?, ""),
         (S::Double(f), DltType::Timestamp) if f.is_finite() => S::Timestamp((f * 1e6) as i64, ""),
         (S::Text(t), DltType::Timestamp) => S::Timestamp(parse_loose_timestamp(t)?, t),
+        (S::Decimal(_, t) | S::Date(_, t), DltType::Text) => S::Text(t),
+        (S::Decimal(v, _), DltType::Double) => S::Double(v as f64 / 1e9),
+        (S::Decimal(v, _), DltType::BigInt) if v % 1_000_000_000 == 0 => {
+            S::BigInt(i64::try_from(v / 1_000_000_000).ok()?)
+        }
+        (S::BigInt(i), DltType::Decimal) => S::Decimal(i128::from(i) * 1_000_000_000, ""),
+        (S::Wei(v), DltType::Decimal) => S::Decimal(v.checked_mul(1_000_000_000)?, ""),
+        (S::Double(f), DltType::Decimal) if f.is_finite() && f.abs() < 1e28 => {
+            S::Decimal((f * 1e9).round() as i128, "")
+        }
+        (S::Text(t), DltType::Decimal) => S::Decimal(parse_decimal(t)?, t),
+        (S::Date(days, t), DltType::Timestamp) => {
+            S::Timestamp(i64::from(days).checked_mul(86_400_000_000)?, t)
+        }
+        (S::Text(t), DltType::Date) => S::Date(parse_date(t)?, t),
+        (S::Timestamp(micros, t), DltType::Date) if micros % 86_400_000_000 == 0 => {
+            S::Date(i32::try_from(micros / 86_400_000_000).ok()?, t)
+        }
         _ => return None,
     })
 }
@@ -375,6 +463,38 @@ mod tests {
             Some(Scalar::Json("1180591620717411303424".into()))
         );
         assert_eq!(DltType::from_duckdb("DECIMAL(38,0)"), Some(DltType::Wei));
+    }
+
+    #[test]
+    fn decimals_and_dates_of_typed_json_keep_their_types() {
+        assert_eq!(
+            classify_decimal("12.50"),
+            Scalar::Decimal(12_500_000_000, "12.50")
+        );
+        assert_eq!(
+            classify_decimal("-1E+2"),
+            Scalar::Decimal(-100_000_000_000, "-1E+2")
+        );
+        assert_eq!(
+            classify_decimal("0.0000000005"),
+            Scalar::Decimal(1, "0.0000000005")
+        );
+        assert_eq!(classify_decimal("NaN"), Scalar::Text("NaN"));
+        assert_eq!(
+            classify_decimal(&"9".repeat(30)),
+            Scalar::Text(&"9".repeat(30))
+        );
+        assert_eq!(classify_date("1970-01-02"), Scalar::Date(1, "1970-01-02"));
+        assert_eq!(classify_date("2024-13-01"), Scalar::Text("2024-13-01"));
+        assert_eq!(
+            coerce(Scalar::Date(1, "1970-01-02"), DltType::Text),
+            Some(Scalar::Text("1970-01-02"))
+        );
+        assert_eq!(
+            coerce(Scalar::BigInt(3), DltType::Decimal),
+            Some(Scalar::Decimal(3_000_000_000, ""))
+        );
+        assert_eq!(coerce(Scalar::Text("x"), DltType::Date), None);
     }
 
     #[test]

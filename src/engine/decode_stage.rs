@@ -110,6 +110,7 @@ impl PageNormalizer {
         // Most records bring a root row and a few child rows.
         let capacity = page.records.len() * 4;
         let at = |i: usize| (page.number + 1, i + 1);
+        let typed = matches!(page.records, Records::Typed { .. });
         let out = match page.records {
             Records::Parsed(values) => {
                 let mut out = self.rows(Bytes::new(), capacity);
@@ -120,7 +121,8 @@ impl PageNormalizer {
                 }
                 out
             }
-            Records::Text { body, spans } => {
+            Records::Text { body, spans } | Records::Typed { body, spans } => {
+                self.normalizer.set_typed(typed);
                 let mut out = self.rows(body, capacity);
                 for (i, span) in spans.into_iter().enumerate() {
                     let first = out.len();

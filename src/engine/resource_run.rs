@@ -3,7 +3,8 @@
 //! worker, in page order) → dedupe (DataFusion) → load (writer thread). Bounded channels and
 //! buffers between them keep memory flat whatever the size of the resource.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use arrow::record_batch::RecordBatch;
@@ -109,6 +110,13 @@ pub enum ResourceError {
     /// A worker task died.
     #[error("internal error: a worker task failed: {0}")]
     Join(#[from] tokio::task::JoinError),
+    /// A `replace` table named by the data, which the load could not empty before it began.
+    #[error(
+        "table `{0}` has `write_disposition: replace`, but its name came from the data: Dango empties \
+         `replace` tables when the load begins, before it can know it. Give the resource a fixed \
+         table name, or use `append` or `merge` for tables named by the data"
+    )]
+    LateReplace(String),
 }
 
 /// What a resource run needs besides the resource.
@@ -129,8 +137,8 @@ pub struct RunInput<'a> {
 
 /// What a resource run hands back to its source's load.
 pub struct ResourceRun {
-    /// The commit work for its rows.
-    pub commit: ResourceCommit,
+    /// The commit work for its rows: one per root table it loaded (its own first).
+    pub commits: Vec<ResourceCommit>,
     /// What it did, for the summary.
     pub report: ResourceReport,
     /// The fields its dependents asked for, one entry per record.
@@ -144,21 +152,46 @@ struct Counts {
     records: usize,
 }
 
-/// One page after its blocking worker: its record count, the fields its dependents need, and
-/// its rows (unless the resource is not loaded), with the time normalising took.
-type Normalized = (
-    usize,
-    Vec<ParentRow>,
-    Option<(Duration, Result<NormalizedPage, DecodeError>)>,
-);
+/// One page after its blocking worker.
+struct Normalized {
+    /// Records on the page.
+    records: usize,
+    /// The fields its dependents need.
+    captured: Vec<ParentRow>,
+    /// The root table it lands in.
+    table: Arc<TableHints>,
+    /// The decoder of that table, with the first page that names a table found while running.
+    decoder: Option<PageDecoder>,
+    /// Its rows (unless the resource is not loaded), with the time normalising took.
+    rows: Option<(Duration, Result<NormalizedPage, DecodeError>)>,
+}
+
+/// One root table a resource loads: its decoder and which keys it saw.
+struct TableRun {
+    hints: Arc<TableHints>,
+    decoder: Option<PageDecoder>,
+    ledger: KeyLedger,
+}
 
 /// What building a resource's pages gathered besides the batches it sent to the writer.
 struct Built {
-    decoder: PageDecoder,
+    tables: Vec<TableRun>,
     counts: Counts,
     captured: Vec<ParentRow>,
-    ledger: KeyLedger,
     times: StageTimes,
+}
+
+/// The decoders of a resource's root tables known before it runs, its own first.
+fn known_tables(resource: &dyn Resource, load_id: &str, known: &SchemaColumns) -> Vec<TableRun> {
+    resource
+        .tables()
+        .into_iter()
+        .map(|hints| TableRun {
+            hints: Arc::new(hints.clone()),
+            decoder: Some(PageDecoder::new(hints.clone(), load_id, known.clone())),
+            ledger: KeyLedger::default(),
+        })
+        .collect()
 }
 
 /// Fetches, decodes and loads `resource`'s rows into its source's open load. Unselected
@@ -171,60 +204,109 @@ pub async fn run_resource(
     let hints = resource.hints().clone();
     let name = resource.name().to_string();
     let load = resource.selected();
+    let tables = known_tables(resource.as_ref(), input.load_id, &input.known);
     let (pages_tx, pages_rx) = mpsc::channel::<Page>(PAGE_BUFFER);
     let fetch_input = FetchInput {
         parents: input.parents,
         saved: input.saved,
     };
     let fetch = tokio::spawn(resource.fetch(fetch_input, PageSender::new(pages_tx)));
-    let decoder = PageDecoder::new(hints.clone(), input.load_id, input.known);
-    let normalized = normalize_pages(pages_rx, decoder.normalizer(), input.capture, load);
+    let normalizers = Normalizers {
+        by_table: tables
+            .iter()
+            .filter_map(|t| {
+                let normalizer = t.decoder.as_ref()?.normalizer();
+                Some((t.hints.table_name.clone(), (t.hints.clone(), normalizer)))
+            })
+            .collect(),
+        own: tables[0].hints.clone(),
+        load_id: input.load_id.to_string(),
+        known: input.known,
+    };
+    let normalized = normalize_pages(pages_rx, normalizers, input.capture, load);
     // The writer loads one page while the next is built: a bounded channel between them.
     let (batches_tx, batches_rx) = mpsc::channel::<(String, RecordBatch)>(LOAD_BUFFER);
     let appender = tokio::spawn(append_batches(input.writer, batches_rx));
-    let built = build_pages(normalized, decoder, &hints, batches_tx).await;
+    let built = build_pages(normalized, tables, batches_tx).await;
     let loaded = appender.await?;
     let fetched = fetch.await?;
     // A writer failure is the cause of any build failure that follows it (a closed channel),
     // and either is the cause of a fetch stopped for want of a receiver.
     let load_time = loaded?;
     let Built {
-        decoder,
+        tables,
         counts,
         captured,
-        ledger,
         mut times,
     } = built?;
     let outcome = fetched.map_err(ResourceError::Fetch)?;
     times.load = load_time;
     times.parse = outcome.parse;
     times.log(&name);
-    let keys_unique = tokio::task::spawn_blocking(move || ledger.unique()).await?;
-    let commit = ResourceCommit {
-        hints: hints.clone(),
-        tables: decoder.loaded_tables(),
-        cursor: outcome.cursor,
-        keys_unique,
-    };
+    let mut cursor = outcome.cursor;
+    let mut commits = Vec::new();
+    for table in tables {
+        let ledger = table.ledger;
+        let keys_unique = tokio::task::spawn_blocking(move || ledger.unique()).await?;
+        commits.push(ResourceCommit {
+            hints: (*table.hints).clone(),
+            tables: table.decoder.map(|d| d.loaded_tables()).unwrap_or_default(),
+            // Saved once, with the resource's own table.
+            cursor: cursor.take(),
+            keys_unique,
+        });
+    }
+    // A resource loading several root tables (a Python source) names them all.
+    let loaded: Vec<&str> = commits
+        .iter()
+        .filter(|c| !c.tables.is_empty() || c.hints.table_name == hints.table_name)
+        .map(|c| c.hints.table_name.as_str())
+        .collect();
     let report = ResourceReport {
         name,
-        table: hints.table_name,
+        table: loaded.join(", "),
         pages: counts.pages,
         rows: counts.records,
         elapsed: started.elapsed(),
     };
     Ok(ResourceRun {
-        commit,
+        commits,
         report,
         captured,
     })
+}
+
+/// The normalisers of a resource's root tables, by name; a page naming a table not seen yet
+/// gets a new decoder, handed to the builder with that page.
+struct Normalizers {
+    by_table: HashMap<String, (Arc<TableHints>, PageNormalizer)>,
+    own: Arc<TableHints>,
+    load_id: String,
+    known: SchemaColumns,
+}
+
+impl Normalizers {
+    /// The table `page` lands in, its normaliser, and its new decoder if it is new.
+    fn for_page(&mut self, page: &Page) -> (Arc<TableHints>, PageNormalizer, Option<PageDecoder>) {
+        let hints = page.table.clone().unwrap_or_else(|| self.own.clone());
+        if let Some((hints, normalizer)) = self.by_table.get(&hints.table_name) {
+            return (hints.clone(), normalizer.clone(), None);
+        }
+        let decoder = PageDecoder::new((*hints).clone(), &self.load_id, self.known.clone());
+        let normalizer = decoder.normalizer();
+        self.by_table.insert(
+            hints.table_name.clone(),
+            (hints.clone(), normalizer.clone()),
+        );
+        (hints, normalizer, Some(decoder))
+    }
 }
 
 /// The pages of `pages`, normalised (and their dependents' fields captured) several at once
 /// on blocking workers; handed on in page order, which the type inference of building needs.
 fn normalize_pages(
     mut pages: mpsc::Receiver<Page>,
-    normalizer: PageNormalizer,
+    mut normalizers: Normalizers,
     capture: Vec<String>,
     load: bool,
 ) -> impl futures::Stream<Item = Result<Result<Normalized, ResourceError>, tokio::task::JoinError>>
@@ -233,7 +315,7 @@ fn normalize_pages(
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
     futures::stream::poll_fn(move |cx| pages.poll_recv(cx))
         .map(move |page| {
-            let mut normalizer = normalizer.clone();
+            let (table, mut normalizer, decoder) = normalizers.for_page(&page);
             let capture = capture.clone();
             tokio::task::spawn_blocking(move || {
                 let records = page.records.len();
@@ -242,7 +324,13 @@ fn normalize_pages(
                     false => page.records.capture(&capture)?,
                 };
                 let rows = load.then(|| timed(|| normalizer.normalize(page)));
-                Ok((records, captured, rows))
+                Ok(Normalized {
+                    records,
+                    captured,
+                    table,
+                    decoder,
+                    rows,
+                })
             })
         })
         .buffered(workers)
@@ -254,42 +342,64 @@ async fn build_pages(
     normalized: impl futures::Stream<
         Item = Result<Result<Normalized, ResourceError>, tokio::task::JoinError>,
     >,
-    mut decoder: PageDecoder,
-    hints: &TableHints,
+    mut tables: Vec<TableRun>,
     batches: mpsc::Sender<(String, RecordBatch)>,
 ) -> Result<Built, ResourceError> {
     let ctx = SessionContext::new();
-    let dedupe = hints.write_disposition == WriteDisposition::Merge;
     let mut times = StageTimes::default();
     let mut counts = Counts::default();
     let mut captured = Vec::new();
-    // Whether any key came in two batches, so the commit knows if it has duplicates to rank.
-    let mut ledger = KeyLedger::default();
     let mut normalized = std::pin::pin!(normalized);
     'pages: while let Some(page) = normalized.next().await {
-        let (records, mut rows, normalized_page) = page??;
+        let Normalized {
+            records,
+            captured: mut rows,
+            table,
+            decoder,
+            rows: normalized_page,
+        } = page??;
         counts.pages += 1;
         counts.records += records;
         captured.append(&mut rows);
+        if let Some(decoder) = decoder {
+            if table.write_disposition == WriteDisposition::Replace {
+                return Err(ResourceError::LateReplace(table.table_name.clone()));
+            }
+            tables.push(TableRun {
+                hints: table.clone(),
+                decoder: Some(decoder),
+                ledger: KeyLedger::default(),
+            });
+        }
         let Some((took, page)) = normalized_page else {
             continue;
         };
         times.normalize += took;
         let page = page?;
+        let Some(run) = tables
+            .iter_mut()
+            .find(|t| t.hints.table_name == table.table_name)
+        else {
+            continue;
+        };
+        let Some(mut decoder) = run.decoder.take() else {
+            continue;
+        };
         let (back, (took, built)) = tokio::task::spawn_blocking(move || {
             let built = timed(|| decoder.build(page));
             (decoder, built)
         })
         .await?;
-        decoder = back;
+        run.decoder = Some(back);
         times.build += took;
         let mut built = built?;
-        if dedupe {
+        let hints = &run.hints;
+        if hints.write_disposition == WriteDisposition::Merge {
             let started = Instant::now();
             let (root, key) = (&hints.table_name, &hints.primary_key);
             built = latest_per_key_in_page(&ctx, built, root, key).await?;
             if let Some((_, batch)) = built.iter().find(|(t, _)| t == root) {
-                ledger.record(batch, key)?;
+                run.ledger.record(batch, key)?;
             }
             times.dedupe += started.elapsed();
         }
@@ -302,10 +412,9 @@ async fn build_pages(
         }
     }
     Ok(Built {
-        decoder,
+        tables,
         counts,
         captured,
-        ledger,
         times,
     })
 }

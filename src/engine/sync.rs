@@ -35,6 +35,15 @@ pub struct SyncOptions {
     pub cancel: CancellationToken,
 }
 
+impl SyncOptions {
+    /// Resources fetched at once: `parallel`, else one per CPU core.
+    pub fn workers(&self) -> usize {
+        self.parallel
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
+            .max(1)
+    }
+}
+
 /// Why a source loaded nothing; its tables and state are as they were.
 #[derive(Debug, thiserror::Error)]
 pub enum SyncError {
@@ -83,10 +92,7 @@ pub async fn sync(
     sources: Vec<Source>,
     options: &SyncOptions,
 ) -> Vec<SourceReport> {
-    let parallel = options
-        .parallel
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
-    let permits = Arc::new(Semaphore::new(parallel.max(1)));
+    let permits = Arc::new(Semaphore::new(options.workers()));
     // A dataset has one load transaction at a time: sources sharing one run one after another.
     let mut groups: Vec<Vec<(usize, Source)>> = Vec::new();
     for (i, source) in sources.into_iter().enumerate() {
@@ -164,8 +170,10 @@ async fn load_and_commit(
     let replace: Vec<String> = source
         .resources()
         .iter()
-        .filter(|r| r.selected() && r.hints().write_disposition == WriteDisposition::Replace)
-        .map(|r| r.hints().table_name.clone())
+        .filter(|r| r.selected())
+        .flat_map(|r| r.tables())
+        .filter(|t| t.write_disposition == WriteDisposition::Replace)
+        .map(|t| t.table_name.clone())
         .collect();
     let begin = BeginOptions {
         full_refresh: options.full_refresh,
@@ -198,7 +206,7 @@ async fn load_and_commit(
     };
     let mut commits = Vec::new();
     for run in runs.into_iter().filter(|r| r.selected) {
-        commits.push(run.run.commit);
+        commits.extend(run.run.commits);
         report.resources.push(run.run.report);
     }
     let load_id = ctx.load_id.to_string();
@@ -253,7 +261,11 @@ async fn load_resources(
                 .map(|p| parent_rows.get(&p.resource).cloned().unwrap_or_default());
             let capture = needs.get(resource.name()).cloned().unwrap_or_default();
             let shared = loaded.iter().any(|l| {
-                l.selected && l.run.commit.hints.table_name == resource.hints().table_name
+                l.selected
+                    && l.run
+                        .commits
+                        .iter()
+                        .any(|c| c.hints.table_name == resource.hints().table_name)
             });
             load_one(ctx, resource, parents, capture, shared)
         });

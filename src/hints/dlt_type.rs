@@ -26,7 +26,17 @@ pub enum DltType {
     Json,
     /// `wei` → DECIMAL(38,0): integers beyond 64 bits (dlt's `large_integer` detection)
     Wei,
+    /// `decimal` → DECIMAL(38,9): Python `Decimal`s (dlt's default precision and scale)
+    Decimal,
+    /// `date` → DATE: Python `date`s
+    Date,
 }
+
+/// Digits after the point of a `decimal` column (dlt's default scale).
+pub const DECIMAL_SCALE: i8 = 9;
+
+/// Total digits of a `decimal` column (dlt's default precision).
+pub const DECIMAL_DIGITS: u8 = 38;
 
 impl DltType {
     /// dlt's name of the type, used in variant column names (`price__v_double`).
@@ -39,6 +49,8 @@ impl DltType {
             Self::Timestamp => "timestamp",
             Self::Json => "json",
             Self::Wei => "wei",
+            Self::Decimal => "decimal",
+            Self::Date => "date",
         }
     }
 
@@ -51,6 +63,8 @@ impl DltType {
             Self::Text | Self::Json => DataType::Utf8,
             Self::Timestamp => DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
             Self::Wei => DataType::Decimal128(WEI_DIGITS, 0),
+            Self::Decimal => DataType::Decimal128(DECIMAL_DIGITS, DECIMAL_SCALE),
+            Self::Date => DataType::Date32,
         }
     }
 
@@ -64,6 +78,8 @@ impl DltType {
             Self::Timestamp => "TIMESTAMP WITH TIME ZONE",
             Self::Json => "JSON",
             Self::Wei => "DECIMAL(38,0)",
+            Self::Decimal => "DECIMAL(38,9)",
+            Self::Date => "DATE",
         }
     }
 
@@ -77,6 +93,8 @@ impl DltType {
             "TIMESTAMP WITH TIME ZONE" | "TIMESTAMPTZ" => Self::Timestamp,
             "JSON" => Self::Json,
             "DECIMAL(38,0)" => Self::Wei,
+            "DECIMAL(38,9)" => Self::Decimal,
+            "DATE" => Self::Date,
             _ => return None,
         })
     }
@@ -93,6 +111,8 @@ pub fn field_dlt_type(field: &Field) -> Option<DltType> {
         DltType::Timestamp,
         DltType::Json,
         DltType::Wei,
+        DltType::Decimal,
+        DltType::Date,
     ]
     .into_iter()
     .find(|t| t.dlt_name() == name)

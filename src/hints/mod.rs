@@ -9,7 +9,9 @@ use std::fmt;
 use serde::Deserialize;
 use serde_json::Value;
 
-pub use dlt_type::{DLT_TYPE_METADATA, DltType, WEI_DIGITS, field_dlt_type};
+pub use dlt_type::{
+    DECIMAL_DIGITS, DECIMAL_SCALE, DLT_TYPE_METADATA, DltType, WEI_DIGITS, field_dlt_type,
+};
 
 /// How a resource's rows are applied to its table at commit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
@@ -72,6 +74,9 @@ pub struct CursorState {
     /// Hashes of the records loaded at exactly `last_value`, so the next sync, which asks for
     /// records from `last_value` on, does not load them twice.
     pub boundary: Vec<String>,
+    /// The whole state as the source keeps it, opaque to Dango (a Python source's dlt state,
+    /// as dlt's typed JSON), handed back to it on the next sync.
+    pub native: Option<String>,
 }
 
 /// Identifier of one load (one sync of one source), as dlt writes it: Unix seconds with a fraction.

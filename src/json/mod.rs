@@ -6,6 +6,7 @@
 
 pub mod compact;
 pub mod numbers;
+pub mod typed;
 
 use serde::de::DeserializeSeed;
 use serde_json::Value;

@@ -16,6 +16,7 @@
 //! | `/gone`     | always 404 `{"error": "not found"}`          |               |
 //! | `/loop`     | `next_cursor` that never changes             | `items`       |
 //! | `POST /oauth/token` | OAuth2 client credentials (form)     |               |
+//! | `/my_api/users`, `/my_api/orders` | the tutorial's My API: `?updated_after=`, `next_page_url` | `data` |
 //! | `/crm/v3/objects/contacts` | HubSpot's: `?limit=&after=`, `paging.next.after`; `filterGroups` on `lastmodifieddate` | `results` |
 //!
 //! Hostile responses (a BOM, gzip nobody asked for, deep nesting, integers beyond 64 bits,
@@ -25,6 +26,7 @@
 mod data;
 mod hostile;
 mod hubspot;
+mod my_api;
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
@@ -294,6 +296,8 @@ fn router(state: Arc<AppState>) -> Router {
         .route("/loop", get(looping))
         .route("/oauth/token", axum::routing::post(token))
         .route("/crm/v3/objects/contacts", get(hubspot::contacts))
+        .route("/my_api/users", get(my_api::users))
+        .route("/my_api/orders", get(my_api::orders))
         .route("/stuck", get(hostile::stuck))
         .route("/endless", get(hostile::endless))
         .route("/bom", get(hostile::bom))

@@ -121,6 +121,9 @@ pub struct Normalizer {
     wide: Vec<(usize, Text, f64)>,
     /// Wide floats (see [`crate::json::numbers`]) met in the record being read so far.
     wide_seen: usize,
+    /// Whether strings carry dlt's type tags ([`crate::json::typed`]): pages from Python
+    /// sources do; API responses are read as they are.
+    typed: bool,
 }
 
 impl Normalizer {
@@ -150,7 +153,13 @@ impl Normalizer {
             spare: Vec::new(),
             wide: Vec::new(),
             wide_seen: 0,
+            typed: false,
         }
+    }
+
+    /// Reads strings' type tags (dlt's typed JSON) from now on, or not.
+    pub fn set_typed(&mut self, typed: bool) {
+        self.typed = typed;
     }
 
     /// The names behind the ids of the rows this normaliser and its clones write.
@@ -333,7 +342,7 @@ mod tests {
             Cell::Bool(b) => Value::from(b),
             Cell::Int(i) => Value::from(i),
             Cell::Double(f) => Value::from(f),
-            Cell::Str(s) => Value::from(text.get(s)),
+            Cell::Str(s) | Cell::Decimal(s) | Cell::Date(s) => Value::from(text.get(s)),
             Cell::Json(s) | Cell::Wei(s) => serde_json::from_str(text.get(s)).unwrap(),
         };
         rows.iter()

@@ -8,6 +8,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::normalize::naming::normalize_identifier;
+pub use crate::source::python::DltNativeConfig;
 pub use crate::source::rest::config::*;
 
 /// The whole `.dango/sources.yml` file.
@@ -85,14 +86,4 @@ pub enum SourceKind {
     RestApi,
     /// A Python dlt source from `custom_sources/`.
     DltNative,
-}
-
-/// `dlt_native:` block of a source: a Python dlt source function.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct DltNativeConfig {
-    /// Python module, importable from the project root. Example: `source_module: custom_sources.my_api`
-    pub source_module: String,
-    /// The `@dlt.source` function in it. Example: `source_name: my_api_source`
-    pub source_name: String,
 }

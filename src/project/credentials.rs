@@ -40,6 +40,15 @@ pub struct Credentials {
 }
 
 impl Credentials {
+    /// The variables of the project's `.env`, for a process Dango starts (which gets each one
+    /// the environment does not set).
+    pub fn dotenv(&self) -> Vec<(String, String)> {
+        self.dotenv
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    }
+
     /// Reads the environment, `<project>/.env` and `<project>/.dlt/secrets.toml` (files optional).
     pub fn load(project_root: &Path) -> Result<Self, CredentialsError> {
         Self::from_parts(std::env::vars().collect(), project_root)

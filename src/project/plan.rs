@@ -6,6 +6,7 @@ use super::config::{SourceConfig, SourceKind, SourcesFile};
 use super::errors::did_you_mean;
 use super::loader::resolve_source;
 use super::{ConfigErrors, Credentials, ProjectLayout};
+use crate::source::python::{PlanPythonError, PythonContext, PythonError};
 use crate::source::rest::FetchError;
 use crate::source::{Source, SourceError};
 
@@ -25,11 +26,19 @@ pub enum PlanError {
         /// A did-you-mean, or the list of sources.
         hint: String,
     },
-    /// A source kind this build cannot run.
-    #[error(
-        "source `{0}`: `type: dlt_native` sources cannot be synced by this version of Dango yet; disable it (`enabled: false`) or sync the other sources by name"
-    )]
-    Unsupported(String),
+    /// A Python source could not start.
+    #[error("source `{source_name}` ({module}): {error}")]
+    Python {
+        /// The source.
+        source_name: String,
+        /// Its module.
+        module: String,
+        /// What went wrong.
+        error: Box<PythonError>,
+    },
+    /// A source without the block its `type:` needs (validation reports it first).
+    #[error("source `{0}` has no settings block for its `type:`")]
+    Incomplete(String),
     /// An auth block without its secret.
     #[error(
         "source `{source_name}`: auth `{field}` is not set: write it as `{field}: \"${{MY_VAR}}\"`, \
@@ -57,12 +66,14 @@ pub enum PlanError {
     },
 }
 
-/// Plans the enabled sources named in `selected` (all enabled ones if empty).
+/// Plans the enabled sources named in `selected` (all enabled ones if empty); Python sources
+/// get `parallel` worker threads.
 pub fn plan(
     layout: &ProjectLayout,
     file: &SourcesFile,
     selected: &[String],
     creds: &Credentials,
+    parallel: usize,
 ) -> Result<Vec<Source>, PlanError> {
     for name in selected {
         if !file.sources.iter().any(|s| &s.name == name) {
@@ -86,25 +97,34 @@ pub fn plan(
     });
     let mut plans = Vec::new();
     let mut errors = Vec::new();
+    let python = PythonContext {
+        project_root: std::path::absolute(layout.root()).unwrap_or_else(|_| layout.root().into()),
+        dotenv: creds.dotenv(),
+        redactor: creds.redactor(),
+        workers: parallel,
+    };
+    let mut resolved = Vec::new();
     for source in chosen {
-        if source.kind == SourceKind::DltNative {
-            return Err(PlanError::Unsupported(source.name.clone()));
-        }
         match resolve_source(&layout.sources_file(), source, creds) {
-            Ok(resolved) => plans.push(plan_source(&resolved, creds)?),
+            Ok(source) => resolved.push(source),
             Err(e) => errors.extend(e.0),
         }
     }
-    if errors.is_empty() {
-        Ok(plans)
-    } else {
-        Err(ConfigErrors(errors).into())
+    if !errors.is_empty() {
+        return Err(ConfigErrors(errors).into());
     }
+    for source in &resolved {
+        plans.push(match source.kind {
+            SourceKind::RestApi => plan_source(source, creds)?,
+            SourceKind::DltNative => plan_python(source, &python)?,
+        });
+    }
+    Ok(plans)
 }
 
 fn plan_source(source: &SourceConfig, creds: &Credentials) -> Result<Source, PlanError> {
     let Some(api) = &source.rest_api else {
-        return Err(PlanError::Unsupported(source.name.clone()));
+        return Err(PlanError::Incomplete(source.name.clone()));
     };
     if let Some(field) = api.effective_auth().and_then(|a| a.missing_secret()) {
         return Err(PlanError::MissingSecret {
@@ -119,4 +139,19 @@ fn plan_source(source: &SourceConfig, creds: &Credentials) -> Result<Source, Pla
         }
     })?;
     Ok(Source::new(&source.name, source.dataset(), resources)?)
+}
+
+fn plan_python(source: &SourceConfig, ctx: &PythonContext) -> Result<Source, PlanError> {
+    let Some(config) = &source.dlt_native else {
+        return Err(PlanError::Incomplete(source.name.clone()));
+    };
+    crate::source::python::source(&source.name, &source.dataset(), config, ctx).map_err(|e| match e
+    {
+        PlanPythonError::Source(e) => PlanError::Source(e),
+        PlanPythonError::Python(error) => PlanError::Python {
+            source_name: source.name.clone(),
+            module: config.source_module.clone(),
+            error: Box::new(error),
+        },
+    })
 }

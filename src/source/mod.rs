@@ -1,11 +1,12 @@
 //! Sources of rows. A [`Source`] is a named set of [`Resource`]s loading into one dataset; a
 //! resource is an async producer of [`Page`]s plus the hints of its table. The engine runs any
-//! implementation alike: the declarative REST API ([`rest`]) and sources written in Rust
-//! ([`custom`]) are two.
+//! implementation alike: the declarative REST API ([`rest`]), Python dlt sources ([`python`])
+//! and sources written in Rust ([`custom`]).
 
 pub mod custom;
 pub mod json_path;
 mod page;
+pub mod python;
 mod redact;
 mod resource;
 pub mod rest;

@@ -2,6 +2,7 @@
 //! a slow warehouse slows the fetching instead of filling memory.
 
 use std::ops::Range;
+use std::sync::Arc;
 
 use arrow::record_batch::RecordBatch;
 use bytes::Bytes;
@@ -9,6 +10,7 @@ use serde_json::{Map, Value};
 use tokio::sync::mpsc;
 
 use super::json_path;
+use crate::hints::TableHints;
 
 /// One page of records, as selected from one response.
 #[derive(Debug, Clone)]
@@ -17,6 +19,9 @@ pub struct Page {
     pub number: usize,
     /// The records, each normally a JSON object.
     pub records: Records,
+    /// The table they land in, when not the resource's own (a resource whose items go to
+    /// several tables, as a dlt source's do).
+    pub table: Option<Arc<TableHints>>,
 }
 
 /// A page's records: parsed, still JSON text (so the normaliser reads them in one pass without
@@ -35,6 +40,14 @@ pub enum Records {
     },
     /// Rows as Arrow columns: no child tables, nested columns kept whole.
     Arrow(RecordBatch),
+    /// Like `Text`, written by dlt's typed JSON: strings tagged with dlt's private-use
+    /// characters carry decimals, dates, datetimes and the like, which keep their types.
+    Typed {
+        /// The whole page.
+        body: Bytes,
+        /// Where each record is in `body`.
+        spans: Vec<Range<usize>>,
+    },
 }
 
 impl Records {
@@ -42,7 +55,7 @@ impl Records {
     pub fn len(&self) -> usize {
         match self {
             Records::Parsed(values) => values.len(),
-            Records::Text { spans, .. } => spans.len(),
+            Records::Text { spans, .. } | Records::Typed { spans, .. } => spans.len(),
             Records::Arrow(batch) => batch.num_rows(),
         }
     }
@@ -56,7 +69,7 @@ impl Records {
     pub fn into_values(self) -> Result<Vec<Value>, RecordsError> {
         match self {
             Records::Parsed(values) => Ok(values),
-            Records::Text { body, spans } => spans
+            Records::Text { body, spans } | Records::Typed { body, spans } => spans
                 .into_iter()
                 .map(|span| crate::json::parse(body.get(span).unwrap_or_default()))
                 .collect::<Result<_, _>>()
@@ -79,7 +92,7 @@ impl Records {
         };
         match self {
             Records::Parsed(values) => values.iter().map(pick).collect(),
-            Records::Text { body, spans } => spans
+            Records::Text { body, spans } | Records::Typed { body, spans } => spans
                 .iter()
                 .map(|span| {
                     let record = crate::json::parse(body.get(span.clone()).unwrap_or_default())
@@ -139,13 +152,31 @@ impl PageSender {
 
     /// Hands one page over, waiting while the engine is busy with earlier ones.
     pub async fn send(&mut self, records: Records) -> Result<(), Stopped> {
-        let page = Page {
-            number: self.next,
-            records,
-        };
+        let page = self.page(None, records);
         self.tx.send(page).await.map_err(|_| Stopped)?;
         self.next += 1;
         Ok(())
+    }
+
+    /// Hands one page for `table` over from a thread outside the async runtime (a resource
+    /// reading a process or file), blocking while the engine is busy with earlier ones.
+    pub fn blocking_send_to(
+        &mut self,
+        table: Arc<TableHints>,
+        records: Records,
+    ) -> Result<(), Stopped> {
+        let page = self.page(Some(table), records);
+        self.tx.blocking_send(page).map_err(|_| Stopped)?;
+        self.next += 1;
+        Ok(())
+    }
+
+    fn page(&self, table: Option<Arc<TableHints>>, records: Records) -> Page {
+        Page {
+            number: self.next,
+            records,
+            table,
+        }
     }
 
     /// Pages sent so far.

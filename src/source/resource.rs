@@ -53,6 +53,18 @@ pub trait Resource: Send + 'static {
     /// Where and how its rows land.
     fn hints(&self) -> &TableHints;
 
+    /// Every table whose hints are known before it runs, its own first. Its pages may also
+    /// name tables found while running ([`super::Page::table`]).
+    fn tables(&self) -> Vec<&TableHints> {
+        vec![self.hints()]
+    }
+
+    /// One line on what runs it, for `dango validate` (a Python source's interpreter and dlt
+    /// version).
+    fn describe(&self) -> Option<String> {
+        None
+    }
+
     /// `false`: run only to feed the resources that depend on it; its rows are not loaded.
     fn selected(&self) -> bool {
         true

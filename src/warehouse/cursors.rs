@@ -18,8 +18,9 @@ pub fn load(conn: &Connection, dataset: &str) -> duckdb::Result<HashMap<String, 
     if !super::catalog::table_exists(conn, dataset, CURSOR_TABLE)? {
         return Ok(HashMap::new());
     }
+    ensure_state_column(conn, dataset)?;
     let sql = format!(
-        "SELECT resource, cursor_path, last_value, boundary FROM {}",
+        "SELECT resource, cursor_path, last_value, boundary, state FROM {}",
         qualified(dataset, CURSOR_TABLE)
     );
     let mut stmt = conn.prepare(&sql)?;
@@ -29,16 +30,18 @@ pub fn load(conn: &Connection, dataset: &str) -> duckdb::Result<HashMap<String, 
             r.get::<_, String>(1)?,
             r.get::<_, String>(2)?,
             r.get::<_, String>(3)?,
+            r.get::<_, Option<String>>(4)?,
         ))
     })?;
     let mut out = HashMap::new();
     for row in rows {
-        let (resource, cursor_path, last, boundary) = row?;
+        let (resource, cursor_path, last, boundary, native) = row?;
         let state = CursorState {
             resource: resource.clone(),
             cursor_path,
             last_value: serde_json::from_str(&last).unwrap_or(Value::Null),
             boundary: serde_json::from_str(&boundary).unwrap_or_default(),
+            native,
         };
         out.insert(resource, state);
     }
@@ -67,21 +70,51 @@ pub fn save(
         ident("load_id"),
         ident("updated_at"),
     ))?;
+    ensure_state_column(conn, dataset)?;
     for c in cursors {
         conn.execute(
             &format!("DELETE FROM {table} WHERE resource = ?"),
             [&c.resource],
         )?;
         conn.execute(
-            &format!("INSERT INTO {table} VALUES (?, ?, ?, ?, ?, now())"),
-            [
+            &format!(
+                "INSERT INTO {table} ({}, {}, {}, {}, {}, {}, {}) VALUES (?, ?, ?, ?, ?, now(), ?)",
+                ident("resource"),
+                ident("cursor_path"),
+                ident("last_value"),
+                ident("boundary"),
+                ident("load_id"),
+                ident("updated_at"),
+                ident("state"),
+            ),
+            duckdb::params![
                 c.resource.as_str(),
                 c.cursor_path.as_str(),
                 &c.last_value.to_string(),
                 &serde_json::to_string(&c.boundary).unwrap_or_else(|_| "[]".into()),
                 load_id,
+                c.native.as_deref(),
             ],
         )?;
+    }
+    Ok(())
+}
+
+/// Adds the `state` column (a source's own state, see [`CursorState::native`]) to a cursor
+/// table made before it existed; inside the caller's transaction when saving.
+fn ensure_state_column(conn: &Connection, dataset: &str) -> duckdb::Result<()> {
+    let exists: bool = conn.query_row(
+        "SELECT count(*) > 0 FROM information_schema.columns \
+         WHERE table_schema = ? AND table_name = ? AND column_name = 'state'",
+        [dataset, CURSOR_TABLE],
+        |r| r.get(0),
+    )?;
+    if !exists {
+        conn.execute_batch(&format!(
+            "ALTER TABLE {} ADD COLUMN {} VARCHAR",
+            qualified(dataset, CURSOR_TABLE),
+            ident("state")
+        ))?;
     }
     Ok(())
 }

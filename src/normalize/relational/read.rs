@@ -8,6 +8,7 @@ use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visit
 
 use super::{Aside, Cell, Flat, Normalizer, RowId, Rows, Text, columns};
 use crate::json::compact::Compact;
+use crate::json::typed::{self, Tag};
 use crate::json::{Leaf, deeper, numbers};
 
 impl Normalizer {
@@ -133,13 +134,29 @@ impl Walk<'_> {
                 Cell::Wei(text)
             }
             Leaf::F64(f) => Cell::Double(f),
-            Leaf::Str(s) => Cell::Str(
-                self.out
-                    .locate(s, self.body.clone())
-                    .ok_or_else(too_large)?,
-            ),
-            Leaf::String(s) => Cell::Str(self.out.write(&s).ok_or_else(too_large)?),
+            Leaf::Str(s) => {
+                let (tag, s) = self.tagged(s);
+                typed_cell(
+                    tag,
+                    self.out
+                        .locate(s, self.body.clone())
+                        .ok_or_else(too_large)?,
+                )
+            }
+            Leaf::String(s) => {
+                let (tag, s) = self.tagged(&s);
+                typed_cell(tag, self.out.write(s).ok_or_else(too_large)?)
+            }
         })
+    }
+
+    /// The type tag of a string of a typed page (see [`crate::json::typed`]) and the value
+    /// after it; plain strings, and every string of other pages, have none.
+    fn tagged<'s>(&self, s: &'s str) -> (Option<Tag>, &'s str) {
+        match self.n.typed {
+            true => typed::split(s).map_or((None, s), |(tag, rest)| (Some(tag), rest)),
+            false => (None, s),
+        }
     }
 
     /// The cell of a value kept whole beyond the nesting limit: its compact JSON text, as
@@ -541,5 +558,17 @@ impl<'de> Visitor<'de> for ValueVisitor<'_, '_> {
             return ValueVisitor(seed).whole(|json| json.seq(seq));
         }
         guard(seed.lvl, || seed.walk.list(seq, seed.at, seed.column))
+    }
+}
+
+/// The cell of a string value whose type tag (if any) is `tag`. Datetimes stay strings, which
+/// the builder reads as timestamps as it reads any ISO 8601 string; UUIDs, bytes and times are
+/// text.
+fn typed_cell(tag: Option<Tag>, text: Text) -> Cell {
+    match tag {
+        Some(Tag::Decimal) => Cell::Decimal(text),
+        Some(Tag::Date) => Cell::Date(text),
+        Some(Tag::Wei) => Cell::Wei(text),
+        _ => Cell::Str(text),
     }
 }

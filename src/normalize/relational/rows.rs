@@ -43,6 +43,10 @@ pub enum Cell {
     /// An integer that fits neither `i64` nor `u64`'s upper half (dlt's `wei`), as its decimal
     /// digits.
     Wei(Text),
+    /// A decimal number, as its text (from dlt's typed JSON).
+    Decimal(Text),
+    /// A calendar date, `YYYY-MM-DD` (from dlt's typed JSON).
+    Date(Text),
 }
 
 /// The texts [`Text`] spans point into, for one page of rows.

@@ -242,6 +242,7 @@ impl Incremental {
             cursor_path: self.config.cursor_path.clone(),
             last_value,
             boundary,
+            native: None,
         })
     }
 }

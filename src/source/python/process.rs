@@ -1,0 +1,333 @@
+//! The Python process of one source: started with the runner script, read as a stream of
+//! frames (see `runner.py`), its stderr passed to Dango's log and its tail kept for errors. The
+//! process is killed when this handle is dropped, so a failed or interrupted sync leaves none
+//! behind.
+
+use std::collections::VecDeque;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::os::unix::process::CommandExt;
+use std::path::Path;
+use std::process::{Child, ChildStdin, ChildStdout, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use bytes::Bytes;
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::source::Redactor;
+
+/// The script the process runs.
+const RUNNER: &str = include_str!("runner.py");
+
+/// Lines of stderr kept for an error message.
+const TAIL_LINES: usize = 20;
+
+/// Largest frame accepted: a page or an Arrow table bigger than this is a bug in the runner.
+const MAX_FRAME: usize = 1 << 31;
+
+/// One frame from the runner.
+#[derive(Debug)]
+pub enum Frame {
+    /// The source and its resources, before running.
+    Describe(Describe),
+    /// Hints of a table seen for the first time.
+    Table(TableFrame),
+    /// A page of records for a table, as dlt's typed JSON (an array).
+    Page {
+        /// The table, as dlt named it.
+        table: String,
+        /// The JSON array.
+        body: Bytes,
+    },
+    /// Arrow items for a table, as an Arrow IPC stream.
+    Arrow {
+        /// The table, as dlt named it.
+        table: String,
+        /// The IPC stream.
+        ipc: Bytes,
+    },
+    /// The source's state after a successful run.
+    State(StateFrame),
+    /// The run failed.
+    Error(ErrorFrame),
+}
+
+/// What the runner says about the source before running it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Describe {
+    /// The dlt source's name (its function's).
+    pub source: String,
+    /// The installed dlt's version.
+    pub dlt_version: String,
+    /// `sys.executable`.
+    pub python: String,
+    /// The selected resources.
+    pub resources: Vec<DescribedResource>,
+}
+
+/// A selected resource of the source.
+#[derive(Debug, Clone, Deserialize)]
+pub struct DescribedResource {
+    /// Its name.
+    pub name: String,
+    /// Its table's hints; `None` when the table name depends on the data.
+    pub hints: Option<TableFrame>,
+    /// The resource a transformer takes its items from.
+    pub parent: Option<String>,
+}
+
+/// A table's hints as dlt computes them.
+#[derive(Debug, Clone, Deserialize)]
+pub struct TableFrame {
+    /// The table name, as dlt gives it (normalised by Dango).
+    pub table: String,
+    /// The resource whose items land in it.
+    pub resource: String,
+    /// `append`, `replace` or `merge`.
+    pub write_disposition: String,
+    /// Primary-key columns.
+    pub primary_key: Vec<String>,
+    /// Merge-key columns.
+    pub merge_key: Vec<String>,
+    /// Nesting depth of child tables, if set on the resource or source.
+    pub max_table_nesting: Option<usize>,
+}
+
+/// The state dlt keeps for the source, after a successful run.
+#[derive(Debug, Clone, Deserialize)]
+pub struct StateFrame {
+    /// The state, as dlt's typed JSON.
+    pub state: String,
+    /// Each incremental cursor, readable.
+    pub cursors: Vec<CursorFrame>,
+}
+
+/// One incremental cursor of the state.
+#[derive(Debug, Clone, Deserialize)]
+pub struct CursorFrame {
+    /// The resource.
+    pub resource: String,
+    /// The cursor path.
+    pub path: String,
+    /// Its last value, as JSON (datetimes as ISO text).
+    pub last_value: Value,
+}
+
+/// A failure the runner reported.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ErrorFrame {
+    /// `dlt_missing`, `module`, `function`, `secret`, `resource` or `exception`.
+    pub kind: String,
+    /// The message.
+    pub message: String,
+    /// The resource that raised, for `resource`.
+    pub resource: Option<String>,
+    /// The user's traceback.
+    pub traceback: Option<String>,
+}
+
+/// What the process is told to do when it starts.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct RunnerConfig {
+    /// The project root (the working directory, and on `sys.path` with `custom_sources/`).
+    pub project: String,
+    /// The module to import.
+    pub module: String,
+    /// The source function, if named.
+    pub function: Option<String>,
+    /// Its keyword arguments.
+    pub kwargs: serde_json::Map<String, Value>,
+    /// The pipeline name secrets resolve under.
+    pub pipeline_name: String,
+    /// Worker threads of dlt's pipe iterator (for `parallelize`d resources).
+    pub workers: usize,
+    /// Records per page.
+    pub page_size: usize,
+}
+
+/// A running Python process of one source.
+pub struct RunnerProcess {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    stdout: BufReader<ChildStdout>,
+    tail: Arc<Mutex<VecDeque<String>>>,
+    logger: Option<std::thread::JoinHandle<()>>,
+}
+
+impl RunnerProcess {
+    /// Starts `python` on the runner in `project_root`, with `env` added where the real
+    /// environment does not set a variable (the project's `.env`).
+    pub fn spawn(
+        python: &Path,
+        project_root: &Path,
+        env: &[(String, String)],
+        config: &RunnerConfig,
+        redactor: Redactor,
+    ) -> std::io::Result<Self> {
+        let mut command = Command::new(python);
+        command
+            .arg("-u")
+            .arg("-c")
+            .arg(RUNNER)
+            .arg(serde_json::to_string(config).unwrap_or_default())
+            .current_dir(project_root)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            // Its own process group: Ctrl-C in a terminal reaches Dango, which stops it.
+            .process_group(0);
+        // SAFETY: `prctl` is async-signal-safe and touches no memory of the parent.
+        unsafe {
+            command.pre_exec(|| {
+                // Dies with Dango, even when Dango is killed and cannot stop it.
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                Ok(())
+            });
+        }
+        for (key, value) in env {
+            if std::env::var_os(key).is_none() {
+                command.env(key, value);
+            }
+        }
+        let mut child = command.spawn()?;
+        let stdin = child.stdin.take();
+        let stdout = child.stdout.take().map(BufReader::new);
+        let stderr = child.stderr.take();
+        let (Some(stdout), Some(stderr)) = (stdout, stderr) else {
+            return Err(std::io::Error::other("the Python process has no pipes"));
+        };
+        let tail = Arc::new(Mutex::new(VecDeque::new()));
+        let logger = log_stderr(stderr, tail.clone(), redactor);
+        Ok(Self {
+            child,
+            stdin,
+            stdout,
+            tail,
+            logger: Some(logger),
+        })
+    }
+
+    /// The next frame; `None` once the process closed its output.
+    pub fn next_frame(&mut self) -> std::io::Result<Option<Frame>> {
+        let mut head = [0u8; 5];
+        if !read_exact_or_eof(&mut self.stdout, &mut head)? {
+            return Ok(None);
+        }
+        let len = u32::from_le_bytes([head[1], head[2], head[3], head[4]]) as usize;
+        if len > MAX_FRAME {
+            return Err(std::io::Error::other(format!("a frame of {len} bytes")));
+        }
+        let mut payload = vec![0u8; len];
+        self.stdout.read_exact(&mut payload)?;
+        Ok(Some(match head[0] {
+            b'D' => Frame::Describe(json(&payload)?),
+            b'T' => Frame::Table(json(&payload)?),
+            b'S' => Frame::State(json(&payload)?),
+            b'E' => Frame::Error(json(&payload)?),
+            b'J' => {
+                let (table, body) = split_table(payload)?;
+                Frame::Page { table, body }
+            }
+            b'A' => {
+                let (table, ipc) = split_table(payload)?;
+                Frame::Arrow { table, ipc }
+            }
+            other => {
+                return Err(std::io::Error::other(format!(
+                    "an unknown frame kind {other}"
+                )));
+            }
+        }))
+    }
+
+    /// Tells the process to run, from `state` (dlt's typed JSON of the source state).
+    pub fn run(&mut self, state: Option<&str>) -> std::io::Result<()> {
+        let Some(mut stdin) = self.stdin.take() else {
+            return Err(std::io::Error::other(
+                "the Python process was already started",
+            ));
+        };
+        let line = serde_json::json!({ "state": state });
+        writeln!(stdin, "{line}")?;
+        stdin.flush()
+    }
+
+    /// Waits for the process to end; its exit status and the last lines of its stderr.
+    pub fn finish(mut self) -> (std::io::Result<ExitStatus>, String) {
+        self.stdin.take();
+        let status = self.child.wait();
+        if let Some(logger) = self.logger.take() {
+            let _ = logger.join();
+        }
+        (status, self.stderr_tail())
+    }
+
+    /// The last lines the process wrote to stderr.
+    pub fn stderr_tail(&self) -> String {
+        let tail = self.tail.lock().unwrap_or_else(PoisonError::into_inner);
+        tail.iter().cloned().collect::<Vec<_>>().join("\n")
+    }
+}
+
+impl Drop for RunnerProcess {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// A JSON frame's payload as `T`.
+fn json<T: serde::de::DeserializeOwned>(payload: &[u8]) -> std::io::Result<T> {
+    serde_json::from_slice(payload).map_err(std::io::Error::other)
+}
+
+/// Splits a page or Arrow payload into its table name and the rest.
+fn split_table(payload: Vec<u8>) -> std::io::Result<(String, Bytes)> {
+    let bad = || std::io::Error::other("a page frame without a table name");
+    let len = u16::from_le_bytes([
+        *payload.first().ok_or_else(bad)?,
+        *payload.get(1).ok_or_else(bad)?,
+    ]) as usize;
+    let name = payload.get(2..2 + len).ok_or_else(bad)?;
+    let table = String::from_utf8(name.to_vec()).map_err(|_| bad())?;
+    let body = Bytes::from(payload).slice(2 + len..);
+    Ok((table, body))
+}
+
+/// Fills `buf`; `false` if the stream ended before its first byte.
+fn read_exact_or_eof(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<bool> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match r.read(&mut buf[filled..]) {
+            Ok(0) if filled == 0 => return Ok(false),
+            Ok(0) => return Err(std::io::ErrorKind::UnexpectedEof.into()),
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(true)
+}
+
+/// Passes each stderr line (the user's `print()`s and logging) to Dango's log, with secrets
+/// redacted, keeping the last ones for error messages.
+fn log_stderr(
+    stderr: std::process::ChildStderr,
+    tail: Arc<Mutex<VecDeque<String>>>,
+    redactor: Redactor,
+) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines() {
+            let Ok(line) = line else { break };
+            let line = redactor.redact(&line);
+            tracing::info!(target: "dango::python", "{line}");
+            let mut tail = tail.lock().unwrap_or_else(PoisonError::into_inner);
+            if tail.len() == TAIL_LINES {
+                tail.pop_front();
+            }
+            tail.push_back(line);
+        }
+    })
+}

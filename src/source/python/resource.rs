@@ -1,0 +1,237 @@
+//! The engine's side of a Python source: one [`Resource`] whose pages name the tables dlt put
+//! their items in. The saved state goes to the process before it runs; the state it hands back
+//! after its last item is committed with the rows.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use futures::future::BoxFuture;
+
+use super::error::PythonError;
+use super::interpreter::Interpreter;
+use super::process::{Describe, Frame, RunnerProcess, StateFrame, TableFrame};
+use crate::hints::{CursorState, DEFAULT_MAX_NESTING, TableHints, WriteDisposition};
+use crate::normalize::naming::normalize_identifier;
+use crate::source::rest::selector::locate_records;
+use crate::source::{BoxError, FetchInput, FetchOutcome, PageSender, Records, Resource};
+
+/// A Python dlt source as one resource of the engine.
+pub struct PythonResource {
+    name: String,
+    process: RunnerProcess,
+    python: String,
+    module: String,
+    /// What `dango validate` shows: interpreter, why it was chosen, dlt version.
+    about: String,
+    /// Tables known before running, the first one the resource's own.
+    tables: Vec<TableHints>,
+}
+
+impl PythonResource {
+    /// The resource of a started `process` that described itself as `describe`.
+    pub fn new(
+        process: RunnerProcess,
+        describe: Describe,
+        interpreter: Interpreter,
+        module: String,
+    ) -> Result<Self, PythonError> {
+        let about = format!(
+            "Python {} (chosen by {}), dlt {}",
+            describe.python, interpreter.chosen_by, describe.dlt_version
+        );
+        let mut tables: Vec<TableHints> = describe
+            .resources
+            .iter()
+            .filter_map(|r| r.hints.as_ref().map(table_hints))
+            .collect();
+        if describe.resources.is_empty() {
+            return Err(PythonError::NoResources(describe.source));
+        }
+        if tables.is_empty() {
+            // Every table name depends on the data: the resource's own stands in for the
+            // summary until the first item names one.
+            let first = &describe.resources[0].name;
+            tables.push(TableHints {
+                table_name: normalize_identifier(first),
+                write_disposition: WriteDisposition::Append,
+                primary_key: Vec::new(),
+                merge_key: Vec::new(),
+                max_table_nesting: DEFAULT_MAX_NESTING,
+            });
+        }
+        Ok(Self {
+            name: describe.source,
+            process,
+            python: interpreter.path.display().to_string(),
+            module,
+            about,
+            tables,
+        })
+    }
+
+    /// Runs the process to its end, sending its pages; blocking (a thread of its own).
+    fn run(
+        mut self,
+        input: FetchInput,
+        mut pages: PageSender,
+    ) -> Result<FetchOutcome, PythonError> {
+        let saved = input.saved.and_then(|s| s.native);
+        self.process
+            .run(saved.as_deref())
+            .map_err(PythonError::Protocol)?;
+        let mut known: HashMap<String, Arc<TableHints>> = self
+            .tables
+            .iter()
+            .map(|t| (t.table_name.clone(), Arc::new(t.clone())))
+            .collect();
+        let mut state = None;
+        loop {
+            let frame = self.process.next_frame().map_err(PythonError::Protocol)?;
+            let records = match frame {
+                None => break,
+                Some(Frame::Table(t)) => {
+                    let hints = table_hints(&t);
+                    known.insert(hints.table_name.clone(), Arc::new(hints));
+                    continue;
+                }
+                Some(Frame::Page { table, body }) => {
+                    let located =
+                        locate_records(&body, Some("$"))
+                            .ok()
+                            .flatten()
+                            .ok_or_else(|| {
+                                PythonError::Protocol(std::io::Error::other(
+                                    "a page that is not a JSON array",
+                                ))
+                            })?;
+                    let records = Records::Typed {
+                        body,
+                        spans: located.spans,
+                    };
+                    (table, vec![records])
+                }
+                Some(Frame::Arrow { table, ipc }) => {
+                    let batches = read_ipc(&ipc).map_err(|error| PythonError::Arrow {
+                        table: table.clone(),
+                        error,
+                    })?;
+                    (table, batches.into_iter().map(Records::Arrow).collect())
+                }
+                Some(Frame::State(s)) => {
+                    state = Some(s);
+                    continue;
+                }
+                Some(Frame::Error(e)) => {
+                    return Err(PythonError::from_frame(e, &self.python, &self.module));
+                }
+                Some(Frame::Describe(_)) => continue,
+            };
+            let (table, batches) = records;
+            let name = normalize_identifier(&table);
+            let hints = known
+                .entry(name.clone())
+                .or_insert_with(|| Arc::new(like(&self.tables[0], name)))
+                .clone();
+            for records in batches {
+                if pages.blocking_send_to(hints.clone(), records).is_err() {
+                    // The engine stopped the sync; dropping the process ends it.
+                    return Ok(FetchOutcome::default());
+                }
+            }
+        }
+        let Some(state) = state else {
+            let name = self.name.clone();
+            let (status, tail) = self.process.finish();
+            tracing::debug!(source = %name, "the Python process ended without its state");
+            return Err(PythonError::crashed(status, tail));
+        };
+        let cursor = Some(cursor_state(&self.name, state));
+        let (status, tail) = self.process.finish();
+        match status {
+            Ok(s) if s.success() => Ok(FetchOutcome {
+                cursor,
+                ..FetchOutcome::default()
+            }),
+            other => Err(PythonError::crashed(other, tail)),
+        }
+    }
+}
+
+impl Resource for PythonResource {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn hints(&self) -> &TableHints {
+        &self.tables[0]
+    }
+
+    fn tables(&self) -> Vec<&TableHints> {
+        self.tables.iter().collect()
+    }
+
+    fn describe(&self) -> Option<String> {
+        Some(self.about.clone())
+    }
+
+    fn fetch(
+        self: Box<Self>,
+        input: FetchInput,
+        pages: PageSender,
+    ) -> BoxFuture<'static, Result<FetchOutcome, BoxError>> {
+        Box::pin(async move {
+            let run = tokio::task::spawn_blocking(move || self.run(input, pages));
+            match run.await {
+                Ok(outcome) => outcome.map_err(BoxError::from),
+                Err(e) => Err(BoxError::from(e)),
+            }
+        })
+    }
+}
+
+/// Dango's hints of a table dlt described.
+fn table_hints(t: &TableFrame) -> TableHints {
+    let disposition = match t.write_disposition.as_str() {
+        "replace" => WriteDisposition::Replace,
+        "merge" => WriteDisposition::Merge,
+        _ => WriteDisposition::Append,
+    };
+    let names = |cols: &[String]| cols.iter().map(|c| normalize_identifier(c)).collect();
+    TableHints {
+        table_name: normalize_identifier(&t.table),
+        write_disposition: disposition,
+        primary_key: names(&t.primary_key),
+        merge_key: names(&t.merge_key),
+        max_table_nesting: t.max_table_nesting.unwrap_or(DEFAULT_MAX_NESTING),
+    }
+}
+
+/// Hints for a table the process named without describing it: `base`'s, under `name`.
+fn like(base: &TableHints, name: String) -> TableHints {
+    TableHints {
+        table_name: name,
+        ..base.clone()
+    }
+}
+
+/// The batches of an Arrow IPC stream.
+fn read_ipc(ipc: &[u8]) -> Result<Vec<arrow::record_batch::RecordBatch>, arrow::error::ArrowError> {
+    let reader = arrow::ipc::reader::StreamReader::try_new(std::io::Cursor::new(ipc), None)?;
+    reader.collect()
+}
+
+/// The state to commit: dlt's typed JSON of the whole source state, and its first incremental
+/// cursor in readable form for `dango state`.
+fn cursor_state(source: &str, state: StateFrame) -> CursorState {
+    let first = state.cursors.into_iter().next();
+    CursorState {
+        resource: source.to_string(),
+        cursor_path: first
+            .as_ref()
+            .map(|c| format!("{}.{}", c.resource, c.path))
+            .unwrap_or_default(),
+        last_value: first.map(|c| c.last_value).unwrap_or_default(),
+        boundary: Vec::new(),
+        native: Some(state.state),
+    }
+}

@@ -1,0 +1,417 @@
+//! Python dlt sources (`type: dlt_native`) run by Dango against the in-repo mock API, with the
+//! reference dlt's interpreter: the tutorial's `my_api.py` byte for byte, a working
+//! `hubspot_contacts.py`, incremental state kept across syncs, the same layout as dlt's own
+//! `pipeline.run`, every error the user can meet, and a kill in the middle of a sync.
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use dango::mock_api::{MockApi, MockApiConfig};
+use support::{Project, reference_python};
+
+const FIXTURES: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/fixtures/python/custom_sources"
+);
+
+/// A project with the fixtures' `custom_sources/` and one `dlt_native` source named `name`
+/// whose block is `block` (indented YAML under `dlt_native:`).
+fn python_project(name: &str, block: &str, secrets: &str) -> Project {
+    let yml = format!("sources:\n  - name: {name}\n    type: dlt_native\n    dlt_native:\n{block}");
+    let project = Project::new(&yml);
+    for file in ["my_api.py", "hubspot_contacts.py"] {
+        let text = std::fs::read_to_string(Path::new(FIXTURES).join(file)).unwrap();
+        project.write(&format!("custom_sources/{file}"), &text);
+    }
+    project.write(".dlt/secrets.toml", secrets);
+    project
+}
+
+/// The `my_api` source of the tutorial, against `api`.
+fn my_api(api: &MockApi, secrets: &str) -> Project {
+    let block = format!(
+        "      source_module: \"custom_sources.my_api\"\n      source_name: \"my_api_source\"\n      python: \"{}\"\n      function_kwargs:\n        base_url: \"{}/my_api\"\n",
+        reference_python().display(),
+        api.base_url()
+    );
+    python_project("my_custom_api", &block, secrets)
+}
+
+const MY_API_SECRET: &str = "[sources.my_api]\napi_key = \"tutorial-token\"\n";
+
+fn api_with_token() -> MockApi {
+    MockApi::start(MockApiConfig {
+        auth: dango::mock_api::MockAuth::Bearer("tutorial-token".into()),
+        users: 25,
+        orders: 120,
+        page_size: 50,
+        ..MockApiConfig::default()
+    })
+    .unwrap()
+}
+
+#[test]
+fn the_tutorials_my_api_loads_and_a_second_sync_loads_only_new_orders() {
+    let api = api_with_token();
+    let project = my_api(&api, MY_API_SECRET);
+    let first = project.dango(&["sync"]);
+    first.assert_ok();
+    let schema = "raw_my_custom_api";
+    assert_eq!(
+        project.count("SELECT count(*) FROM raw_my_custom_api.users"),
+        25
+    );
+    assert_eq!(
+        project.count("SELECT count(DISTINCT id) FROM raw_my_custom_api.orders"),
+        120
+    );
+    let tables = project.tables(schema);
+    for t in ["users", "orders", "orders__line_items", "orders__tags"] {
+        assert!(tables.contains(&t.to_string()), "{tables:?}");
+    }
+    assert_eq!(
+        api.counters().path("/my_api/orders"),
+        3,
+        "120 orders, 50 a page"
+    );
+
+    api.set_orders(130);
+    project.dango(&["sync"]).assert_ok();
+    // The second sync asked only for orders from the last one on (the tutorial's
+    // `updated_after`), and dlt's boundary hashes kept the last old order out.
+    let asked: Vec<String> = api
+        .counters()
+        .requests()
+        .into_iter()
+        .filter(|r| r.starts_with("/my_api/orders"))
+        .collect();
+    assert!(
+        asked[3].contains("updated_after=2024-01-07T00%3A00%3A00Z"),
+        "{asked:?}"
+    );
+    assert_eq!(
+        project.count("SELECT count(*) FROM raw_my_custom_api.orders"),
+        130,
+        "merge on id: no duplicates"
+    );
+    let newest_load = project.text("SELECT max(_dlt_load_id) FROM raw_my_custom_api.orders");
+    assert_eq!(
+        project.count(&format!(
+            "SELECT count(*) FROM raw_my_custom_api.orders WHERE _dlt_load_id = '{newest_load}'"
+        )),
+        10,
+        "only the 10 new orders were loaded again"
+    );
+    // `replace` users: the table holds exactly the last sync's rows.
+    assert_eq!(
+        project.count("SELECT count(*) FROM raw_my_custom_api.users"),
+        25
+    );
+    let state = project.text("SELECT state FROM raw_my_custom_api._dango_cursors");
+    assert!(state.contains("unique_hashes"), "{state}");
+}
+
+#[test]
+fn hubspot_contacts_merge_and_reload_only_edited_contacts() {
+    let api = MockApi::start(MockApiConfig {
+        auth: dango::mock_api::MockAuth::Bearer("hs-key".into()),
+        ..MockApiConfig::default()
+    })
+    .unwrap();
+    let block = format!(
+        "      source_module: custom_sources.hubspot_contacts\n      source_function: hubspot_contacts_source\n      pipeline_name: hubspot\n      python: \"{}\"\n      function_kwargs: {{base_url: \"${{HUBSPOT_BASE}}\"}}\n",
+        reference_python().display()
+    );
+    let project = python_project("hubspot", &block, "");
+    // The key from `.env`, the base URL from `${VAR}` in the config.
+    project.write(
+        ".env",
+        &format!(
+            "SOURCES__HUBSPOT_CONTACTS__API_KEY=hs-key\nHUBSPOT_BASE={}\n",
+            api.base_url()
+        ),
+    );
+    project.dango(&["sync"]).assert_ok();
+    assert_eq!(
+        project.count("SELECT count(*) FROM raw_hubspot.contacts"),
+        250
+    );
+    let before = api.counters().path("/crm/v3/objects/contacts");
+    assert_eq!(before, 3, "250 contacts, 100 a page");
+
+    api.edit_contacts([7, 42]);
+    let run = project.dango(&["sync"]);
+    run.assert_ok();
+    assert!(run.stdout().contains(" 2 rows"), "{}", run.stdout());
+    assert_eq!(api.counters().path("/crm/v3/objects/contacts") - before, 1);
+    assert_eq!(
+        project.count("SELECT count(*) FROM raw_hubspot.contacts"),
+        250
+    );
+    assert_eq!(
+        project.text("SELECT email FROM raw_hubspot.contacts WHERE id = '42'"),
+        "contact42@new.example.com"
+    );
+}
+
+type Layout = BTreeMap<String, (Vec<(String, String)>, i64)>;
+
+fn warehouse_layout(db: &duckdb::Connection, schema: &str) -> Layout {
+    let mut stmt = db
+        .prepare(
+            "SELECT table_name, column_name, data_type FROM information_schema.columns \
+             WHERE table_schema = ? ORDER BY table_name, ordinal_position",
+        )
+        .unwrap();
+    let rows = stmt
+        .query_map([schema], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap();
+    let mut out = Layout::new();
+    for row in rows {
+        let (table, column, ty): (String, String, String) = row.unwrap();
+        if !table.starts_with("_d") {
+            out.entry(table).or_default().0.push((column, ty));
+        }
+    }
+    for (table, (_, count)) in out.iter_mut() {
+        *count = db
+            .query_row(
+                &format!("SELECT count(*) FROM \"{schema}\".\"{table}\""),
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+    }
+    out
+}
+
+#[test]
+fn the_layout_equals_dlts_own_pipeline_run() {
+    let api = api_with_token();
+    let project = my_api(&api, MY_API_SECRET);
+    project.dango(&["sync"]).assert_ok();
+    let ours = warehouse_layout(&project.db(), "raw_my_custom_api");
+
+    let work = tempfile::tempdir().unwrap();
+    let db_file = work.path().join("dlt.duckdb");
+    let kwargs = format!("{{\"base_url\": \"{}/my_api\"}}", api.base_url());
+    let out = Command::new(reference_python())
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/support/dlt_python_reference.py"
+        ))
+        .args([
+            project.path().to_str().unwrap(),
+            "custom_sources.my_api",
+            "my_api_source",
+            &kwargs,
+            db_file.to_str().unwrap(),
+            work.path().join("pipelines").to_str().unwrap(),
+            "raw_my_custom_api",
+        ])
+        .env("RUNTIME__DLTHUB_TELEMETRY", "false")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // dlt's DuckDB writes a newer file format: it prints its layout itself.
+    let printed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mut theirs = Layout::new();
+    for (table, info) in printed.as_object().unwrap() {
+        if table.starts_with("_d") {
+            continue;
+        }
+        let columns = info["columns"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| (c[0].as_str().unwrap().into(), c[1].as_str().unwrap().into()))
+            .collect();
+        theirs.insert(table.clone(), (columns, info["rows"].as_i64().unwrap()));
+    }
+    assert!(!theirs.is_empty());
+    assert_eq!(ours, theirs);
+}
+
+/// Runs `dango sync` on a project whose source is `block`; the failure's output.
+fn failure(block: &str, secrets: &str) -> String {
+    let project = python_project("broken", block, secrets);
+    let run = project.dango(&["sync"]);
+    run.assert_failed();
+    assert!(!project.warehouse().exists() || project.tables("raw_broken").is_empty());
+    run.all()
+}
+
+fn block(module: &str, function: &str, python: &str, base_url: &str) -> String {
+    format!(
+        "      source_module: {module}\n      source_name: {function}\n      python: \"{python}\"\n      function_kwargs: {{base_url: \"{base_url}\"}}\n"
+    )
+}
+
+#[test]
+fn each_failure_is_one_clear_message_and_loads_nothing() {
+    let api = api_with_token();
+    let py = reference_python().display().to_string();
+    let base = format!("{}/my_api", api.base_url());
+
+    let missing_secret = failure(
+        &block("custom_sources.my_api", "my_api_source", &py, &base),
+        "",
+    );
+    assert!(missing_secret.contains("api_key"), "{missing_secret}");
+    assert!(
+        missing_secret.contains("SOURCES__MY_API__API_KEY"),
+        "{missing_secret}"
+    );
+
+    let no_module = failure(
+        &block("custom_sources.nope", "x", &py, &base),
+        MY_API_SECRET,
+    );
+    assert!(
+        no_module.contains("importing `custom_sources.nope` failed"),
+        "{no_module}"
+    );
+    assert!(no_module.contains("ModuleNotFoundError"), "{no_module}");
+
+    let no_function = failure(
+        &block("custom_sources.my_api", "my_source", &py, &base),
+        MY_API_SECRET,
+    );
+    assert!(
+        no_function.contains("has no function `my_source`"),
+        "{no_function}"
+    );
+    assert!(no_function.contains("my_api_source"), "{no_function}");
+
+    let wrong_key = failure(
+        &block("custom_sources.my_api", "my_api_source", &py, &base),
+        "[sources.my_api]\napi_key = \"wrong-token\"\n",
+    );
+    assert!(wrong_key.contains("resource `users`"), "{wrong_key}");
+    assert!(wrong_key.contains("401"), "{wrong_key}");
+    assert!(
+        wrong_key.contains("my_api.py"),
+        "the user's traceback: {wrong_key}"
+    );
+    assert!(
+        !wrong_key.contains("wrong-token"),
+        "the secret leaked: {wrong_key}"
+    );
+
+    let no_python = failure(
+        &block(
+            "custom_sources.my_api",
+            "my_api_source",
+            "/nonexistent/python3",
+            &base,
+        ),
+        MY_API_SECRET,
+    );
+    assert!(
+        no_python.contains("python: /nonexistent/python3"),
+        "{no_python}"
+    );
+
+    let bare = tempfile::tempdir().unwrap();
+    let made = Command::new("python3")
+        .args(["-m", "venv", bare.path().to_str().unwrap()])
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let bare_python = bare.path().join("bin/python").display().to_string();
+    let no_dlt = failure(
+        &block(
+            "custom_sources.my_api",
+            "my_api_source",
+            &bare_python,
+            &base,
+        ),
+        MY_API_SECRET,
+    );
+    assert!(no_dlt.contains("dlt is not importable"), "{no_dlt}");
+    assert!(
+        no_dlt.contains(&format!("{bare_python} -m pip install")),
+        "{no_dlt}"
+    );
+}
+
+#[test]
+fn the_tutorials_hubspot_file_as_printed_fails_as_dlt_fails() {
+    let api = MockApi::start(MockApiConfig::default()).unwrap();
+    let project = python_project(
+        "hubspot",
+        &format!(
+            "      source_module: custom_sources.hubspot_printed\n      source_name: hubspot_contacts_source\n      python: \"{}\"\n",
+            reference_python().display()
+        ),
+        "[sources.hubspot_printed]\napi_key = \"k\"\n",
+    );
+    // The tutorial's file with only its hard-coded URL pointed at the mock API.
+    let printed = std::fs::read_to_string(Path::new(FIXTURES).join("../hubspot_printed.py"))
+        .unwrap()
+        .replace("https://api.hubapi.com", &api.base_url());
+    project.write("custom_sources/hubspot_printed.py", &printed);
+    let run = project.dango(&["sync"]);
+    run.assert_failed();
+    assert!(run.all().contains("resource `contacts`"), "{}", run.all());
+    assert!(run.all().contains("updatedAt"), "{}", run.all());
+    assert!(
+        run.all().contains("IncrementalCursorPathMissing"),
+        "{}",
+        run.all()
+    );
+}
+
+#[test]
+fn a_killed_python_sync_loses_and_duplicates_nothing() {
+    let api = MockApi::start(MockApiConfig {
+        auth: dango::mock_api::MockAuth::Bearer("tutorial-token".into()),
+        orders: 400,
+        page_size: 20,
+        latency: Duration::from_millis(40),
+        ..MockApiConfig::default()
+    })
+    .unwrap();
+    let project = my_api(&api, MY_API_SECRET);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_dango"))
+        .arg("sync")
+        .current_dir(project.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Kill once some order pages were served, well before the 20 of them.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while api.counters().path("/my_api/orders") < 5 && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(
+        api.counters().path("/my_api/orders") < 20,
+        "killed too late"
+    );
+    // No Python process is left behind to hold anything.
+    std::thread::sleep(Duration::from_millis(300));
+    project.dango(&["sync"]).assert_ok();
+    assert_eq!(
+        project.count("SELECT count(*) FROM raw_my_custom_api.orders"),
+        400
+    );
+    assert_eq!(
+        project.count("SELECT count(DISTINCT id) FROM raw_my_custom_api.orders"),
+        400
+    );
+    assert_eq!(
+        project.count("SELECT count(*) FROM raw_my_custom_api._dlt_loads"),
+        1
+    );
+}
