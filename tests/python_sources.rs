@@ -23,7 +23,7 @@ const FIXTURES: &str = concat!(
 fn python_project(name: &str, block: &str, secrets: &str) -> Project {
     let yml = format!("sources:\n  - name: {name}\n    type: dlt_native\n    dlt_native:\n{block}");
     let project = Project::new(&yml);
-    for file in ["my_api.py", "hubspot_contacts.py"] {
+    for file in ["my_api.py", "hubspot_contacts.py", "shapes.py"] {
         let text = std::fs::read_to_string(Path::new(FIXTURES).join(file)).unwrap();
         project.write(&format!("custom_sources/{file}"), &text);
     }
@@ -189,16 +189,16 @@ fn warehouse_layout(db: &duckdb::Connection, schema: &str) -> Layout {
     out
 }
 
-#[test]
-fn the_layout_equals_dlts_own_pipeline_run() {
-    let api = api_with_token();
-    let project = my_api(&api, MY_API_SECRET);
-    project.dango(&["sync"]).assert_ok();
-    let ours = warehouse_layout(&project.db(), "raw_my_custom_api");
-
+/// The layout dlt's own `pipeline.run` gives `function` of `module` in `project`.
+fn dlt_layout(
+    project: &Project,
+    module: &str,
+    function: &str,
+    kwargs: &str,
+    dataset: &str,
+) -> Layout {
     let work = tempfile::tempdir().unwrap();
     let db_file = work.path().join("dlt.duckdb");
-    let kwargs = format!("{{\"base_url\": \"{}/my_api\"}}", api.base_url());
     let out = Command::new(reference_python())
         .arg(concat!(
             env!("CARGO_MANIFEST_DIR"),
@@ -206,12 +206,12 @@ fn the_layout_equals_dlts_own_pipeline_run() {
         ))
         .args([
             project.path().to_str().unwrap(),
-            "custom_sources.my_api",
-            "my_api_source",
-            &kwargs,
+            module,
+            function,
+            kwargs,
             db_file.to_str().unwrap(),
             work.path().join("pipelines").to_str().unwrap(),
-            "raw_my_custom_api",
+            dataset,
         ])
         .env("RUNTIME__DLTHUB_TELEMETRY", "false")
         .output()
@@ -221,8 +221,11 @@ fn the_layout_equals_dlts_own_pipeline_run() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    // dlt's DuckDB writes a newer file format: it prints its layout itself.
-    let printed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    // dlt's DuckDB writes a newer file format: it prints its layout itself, on the last line
+    // (the user's code may print before).
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let printed: serde_json::Value =
+        serde_json::from_str(stdout.lines().last().unwrap_or_default()).unwrap();
     let mut theirs = Layout::new();
     for (table, info) in printed.as_object().unwrap() {
         if table.starts_with("_d") {
@@ -237,7 +240,89 @@ fn the_layout_equals_dlts_own_pipeline_run() {
         theirs.insert(table.clone(), (columns, info["rows"].as_i64().unwrap()));
     }
     assert!(!theirs.is_empty());
+    theirs
+}
+
+#[test]
+fn the_layout_equals_dlts_own_pipeline_run() {
+    let api = api_with_token();
+    let project = my_api(&api, MY_API_SECRET);
+    project.dango(&["sync"]).assert_ok();
+    let ours = warehouse_layout(&project.db(), "raw_my_custom_api");
+    let kwargs = format!("{{\"base_url\": \"{}/my_api\"}}", api.base_url());
+    let theirs = dlt_layout(
+        &project,
+        "custom_sources.my_api",
+        "my_api_source",
+        &kwargs,
+        "raw_my_custom_api",
+    );
     assert_eq!(ours, theirs);
+}
+
+#[test]
+fn typed_values_transformers_and_table_names_from_data_land_as_dlt_lands_them() {
+    let block = format!(
+        "      source_module: shapes\n      python: \"{}\"\n      source_function: shapes_source\n",
+        reference_python().display()
+    );
+    let project = python_project("shapes", &block, "");
+    let run = project.dango(&["-v", "sync"]);
+    run.assert_ok();
+    // The user's print() reached the log, not the data.
+    assert!(
+        run.stderr().contains("fetching invoices"),
+        "{}",
+        run.stderr()
+    );
+    let ours = warehouse_layout(&project.db(), "raw_shapes");
+    let theirs = dlt_layout(&project, "shapes", "shapes_source", "{}", "raw_shapes");
+    assert_eq!(ours, theirs);
+    let types: Vec<String> = ours["invoices"]
+        .0
+        .iter()
+        .map(|(c, t)| format!("{c} {t}"))
+        .collect();
+    for expected in [
+        "amount DECIMAL(38,9)",
+        "due DATE",
+        "issued_at TIMESTAMP WITH TIME ZONE",
+    ] {
+        assert!(types.contains(&expected.to_string()), "{types:?}");
+    }
+    assert_eq!(ours["events_click"].1 + ours["events_view"].1, 30);
+    assert_eq!(ours["invoice_events"].1, 30);
+}
+
+#[test]
+fn arrow_tables_load_as_they_are() {
+    let block = format!(
+        "      source_module: shapes\n      python: \"{}\"\n      source_function: arrow_source\n      function_kwargs: {{n: 1000}}\n",
+        reference_python().display()
+    );
+    let project = python_project("arrow", &block, "");
+    project.dango(&["sync"]).assert_ok();
+    assert_eq!(
+        project.count("SELECT count(*) FROM raw_arrow.measurements"),
+        1000
+    );
+    assert_eq!(
+        project.count("SELECT sum(id) FROM raw_arrow.measurements"),
+        499_500
+    );
+    assert_eq!(
+        project.count("SELECT max(point.y) FROM raw_arrow.measurements"),
+        0,
+        "the struct column kept whole"
+    );
+    assert_eq!(
+        project
+            .tables("raw_arrow")
+            .iter()
+            .filter(|t| t.starts_with("measurements__"))
+            .count(),
+        0
+    );
 }
 
 /// Runs `dango sync` on a project whose source is `block`; the failure's output.
