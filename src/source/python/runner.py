@@ -177,6 +177,8 @@ class Pages:
         self.page_size = page_size
         self.buffers = {}
         self.tables = {}
+        # Table of each resource whose plain items always land in one table.
+        self.static = {}
 
     def table(self, resource, item, meta):
         from dlt.extract.items import TableNameMeta
@@ -195,6 +197,20 @@ class Pages:
         return name
 
     def add(self, resource, items, meta):
+        # The common case, once per yielded dict: a plain item of a resource with a fixed table.
+        if meta is None and type(items) is dict:
+            table = self.static.get(resource.name)
+            if table is not None:
+                buffer = self.buffers.get(table)
+                if buffer is None:
+                    buffer = self.buffers[table] = []
+                buffer.append(items)
+                if len(buffer) >= self.page_size:
+                    self.flush(table)
+                return
+        self.add_any(resource, items, meta)
+
+    def add_any(self, resource, items, meta):
         from dlt.extract.hints import HintsMeta
         from dlt.extract.items import TableNameMeta
 
@@ -213,7 +229,10 @@ class Pages:
             for item in items:
                 self.append(self.table(resource, item, meta), [item])
         else:
-            self.append(self.table(resource, items[0], meta), items)
+            table = self.table(resource, items[0], meta)
+            if meta is None and not resource.has_dynamic_table_name:
+                self.static[resource.name] = table
+            self.append(table, items)
 
     def append(self, table, items):
         buffer = self.buffers.setdefault(table, [])
