@@ -8,6 +8,8 @@
 //! source    a Resource: table hints + an async stream of Pages (JSON text, values or Arrow);
 //!             rest/   the declarative REST API (HTTP, retries, rate limit, paginators, selector)
 //!             custom/ resources written in Rust, with the same HTTP client and cursors
+//!             python/ a user's dlt source in a Python process: pages of dlt's typed JSON or
+//!                     Arrow IPC naming their tables, dlt's state in and out
 //! engine    per resource: ─────────────────────────────────────────────► per source: commit
 //! normalize   records  → rows of the root and child tables (dlt naming, _dlt_* columns),
 //!             read from the text in one pass; several pages at once on blocking workers
