@@ -500,3 +500,68 @@ fn a_killed_python_sync_loses_and_duplicates_nothing() {
         1
     );
 }
+
+#[test]
+fn a_misspelt_field_of_a_python_source_is_named_with_a_suggestion() {
+    let project = python_project(
+        "my_custom_api",
+        "      source_module: \"custom_sources.my_api\"\n      source_nme: \"my_api_source\"\n",
+        MY_API_SECRET,
+    );
+    let run = project.dango(&["validate"]);
+    run.assert_failed();
+    let line = run
+        .stderr()
+        .lines()
+        .find(|l| l.contains("sources.yml:6"))
+        .map(str::to_string)
+        .unwrap_or_else(|| panic!("{}", run.stderr()));
+    assert!(line.contains("dlt_native.source_nme"), "{line}");
+    assert!(line.contains("did you mean `source_name`?"), "{line}");
+}
+
+#[test]
+fn validate_shows_the_interpreter_dlt_version_and_tables() {
+    let api = api_with_token();
+    let project = my_api(&api, MY_API_SECRET);
+    let run = project.dango(&["validate"]);
+    run.assert_ok();
+    let out = run.stdout();
+    assert!(out.contains("tables users, orders"), "{out}");
+    assert!(out.contains("chosen by python:"), "{out}");
+    assert!(out.contains("dlt 1.31.0"), "{out}");
+    assert_eq!(api.counters().total(), 0, "validate makes no request");
+}
+
+#[test]
+fn a_failed_python_sync_keeps_rows_and_state_as_they_were() {
+    let api = api_with_token();
+    let project = my_api(&api, MY_API_SECRET);
+    project.dango(&["sync"]).assert_ok();
+    let state = "SELECT state FROM raw_my_custom_api._dango_cursors";
+    let saved = project.text(state);
+
+    api.set_orders(130);
+    project.write(
+        ".dlt/secrets.toml",
+        "[sources.my_api]\napi_key = \"revoked\"\n",
+    );
+    project.dango(&["sync"]).assert_failed();
+    assert_eq!(project.text(state), saved);
+    assert_eq!(
+        project.count("SELECT count(*) FROM raw_my_custom_api.orders"),
+        120
+    );
+    assert_eq!(
+        project.count("SELECT count(*) FROM raw_my_custom_api._dlt_loads"),
+        1
+    );
+
+    project.write(".dlt/secrets.toml", MY_API_SECRET);
+    project.dango(&["sync"]).assert_ok();
+    assert_eq!(
+        project.count("SELECT count(*) FROM raw_my_custom_api.orders"),
+        130
+    );
+    assert_ne!(project.text(state), saved);
+}
