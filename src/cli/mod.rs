@@ -1,8 +1,12 @@
 //! The command line: one file per command. Errors become messages and exit codes here.
 
 mod demo;
+mod history;
 mod init;
 mod mock_api;
+mod query;
+mod source;
+mod state;
 mod sync;
 mod validate;
 
@@ -34,6 +38,14 @@ enum Command {
     Validate(validate::ValidateArgs),
     /// Run a complete example against a built-in mock API on 127.0.0.1.
     Demo(demo::DemoArgs),
+    /// List the configured sources with their last sync.
+    Source(source::SourceArgs),
+    /// Show each source's incremental cursors, last load and table rows; `state reset` clears cursors.
+    State(state::StateArgs),
+    /// Every sync of each source, newest first, failed ones included.
+    History(history::HistoryArgs),
+    /// Run SQL read-only against the warehouse and print the result.
+    Query(query::QueryArgs),
     /// Serve the built-in mock API on 127.0.0.1 until interrupted (benchmarks, experiments).
     #[command(hide = true)]
     MockApi(mock_api::MockApiArgs),
@@ -48,6 +60,10 @@ pub fn main() -> ExitCode {
         Command::Sync(args) => sync::run(args),
         Command::Validate(args) => validate::run(args),
         Command::Demo(args) => demo::run(args),
+        Command::Source(args) => source::run(args),
+        Command::State(args) => state::run(args),
+        Command::History(args) => history::run(args),
+        Command::Query(args) => query::run(args),
         Command::MockApi(args) => mock_api::run(args),
     };
     match result {

@@ -2,6 +2,7 @@
 
 use std::num::NonZeroUsize;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::Context;
 
@@ -12,6 +13,7 @@ use crate::engine::{SourceReport, SyncError, SyncOptions, sync};
 use crate::project::loader::load_sources_file;
 use crate::project::{Credentials, ProjectLayout, plan};
 use crate::warehouse::Warehouse;
+use crate::warehouse::lock::SyncLock;
 
 /// Arguments of `dango sync`.
 #[derive(Debug, clap::Args)]
@@ -29,6 +31,9 @@ pub struct SyncArgs {
     /// Resources to fetch and load at once, across all sources (default: number of cores).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     parallel: Option<u16>,
+    /// When another sync is loading this warehouse, wait up to this long for it to finish.
+    #[arg(long, value_name = "SECONDS", default_value_t = 0)]
+    wait: u64,
 }
 
 pub fn run(args: SyncArgs) -> anyhow::Result<ExitCode> {
@@ -39,6 +44,8 @@ pub fn run(args: SyncArgs) -> anyhow::Result<ExitCode> {
         parallel: args.parallel.map(usize::from),
         cancel: CancellationToken::new(),
     };
+    // One sync at a time per warehouse; held until this process ends.
+    let _lock = SyncLock::acquire(&layout.warehouse_file(), Duration::from_secs(args.wait))?;
     let reports = run_sync(&layout, &args.sources, &options)?;
     print_reports(&reports);
     if options.cancel.is_cancelled() {

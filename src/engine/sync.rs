@@ -16,6 +16,7 @@ use super::resource_run::{ResourceError, ResourceReport, ResourceRun, RunInput, 
 use crate::hints::{CursorState, LoadId, WriteDisposition};
 use crate::source::{ParentRow, Resource, Source};
 use crate::warehouse::catalog::SchemaColumns;
+use crate::warehouse::history::SyncRecord;
 use crate::warehouse::{
     AppendError, BeginError, BeginOptions, CommitError, CommitPlan, LoadWriter, Warehouse,
 };
@@ -139,12 +140,60 @@ async fn sync_source(
         error: None,
         elapsed: Duration::ZERO,
     };
+    let started_at = chrono::Utc::now();
     match load_and_commit(warehouse, source, options, permits, &mut report).await {
         Ok(load_id) => report.load_id = Some(load_id),
         Err(e) => report.error = Some(e),
     }
     report.elapsed = started.elapsed();
+    // Recorded after the commit or rollback, in a transaction of its own: a failed sync stays in
+    // the history though its rows are gone. A history that cannot be written loses no data.
+    if let Err(e) = warehouse
+        .record_sync(history_record(&report, started_at))
+        .await
+    {
+        tracing::warn!(source = %report.name, "could not record the sync in the history: {e}");
+    }
     report
+}
+
+/// The history row of a finished source.
+fn history_record(report: &SourceReport, started_at: chrono::DateTime<chrono::Utc>) -> SyncRecord {
+    let status = match &report.error {
+        None => "ok",
+        Some(SyncError::Interrupted) => "interrupted",
+        Some(_) => "failed",
+    };
+    let committed = report.error.is_none();
+    let resources: Vec<serde_json::Value> = report
+        .resources
+        .iter()
+        .map(|r| {
+            serde_json::json!({
+                "resource": r.name,
+                "tables": r.table,
+                "pages": r.pages,
+                "rows": if committed { r.rows } else { 0 },
+            })
+        })
+        .collect();
+    let rows = match committed {
+        true => report.resources.iter().map(|r| r.rows as i64).sum(),
+        false => 0,
+    };
+    let iso =
+        |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+    SyncRecord {
+        source: report.name.clone(),
+        dataset: report.dataset.clone(),
+        load_id: report.load_id.clone(),
+        started_at: iso(started_at),
+        finished_at: iso(chrono::Utc::now()),
+        status: status.to_string(),
+        rows,
+        resources: serde_json::Value::Array(resources),
+        error: report.error.as_ref().map(ToString::to_string),
+    }
 }
 
 /// What every resource of one source's load shares.

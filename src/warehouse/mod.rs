@@ -4,7 +4,9 @@
 pub mod catalog;
 pub mod commit;
 pub mod cursors;
+pub mod history;
 pub mod load;
+pub mod lock;
 mod open_load;
 pub mod space;
 pub mod sql;
@@ -31,6 +33,25 @@ pub fn connect_with_limit(
     limit: &str,
 ) -> duckdb::Result<duckdb::Connection> {
     duckdb::Connection::open_with_flags(path, offline_config(limit)?)
+}
+
+/// Opens the warehouse at `path` read-only, for the commands that only look (`state`, `query`,
+/// `history`). `Ok(None)` if it does not exist yet: nothing was synced.
+pub fn connect_read_only(
+    path: &std::path::Path,
+) -> Result<Option<duckdb::Connection>, WarehouseError> {
+    if !path.exists() {
+        return Ok(None);
+    }
+    let config = offline_config(DEFAULT_MEMORY_LIMIT)
+        .and_then(|c| c.access_mode(duckdb::AccessMode::ReadOnly));
+    config
+        .and_then(|c| duckdb::Connection::open_with_flags(path, c))
+        .map(Some)
+        .map_err(|e| WarehouseError::Open {
+            path: path.to_path_buf(),
+            reason: describe(&e),
+        })
 }
 
 /// An in-memory database with the same settings as [`connect`].

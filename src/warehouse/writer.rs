@@ -38,6 +38,11 @@ impl WriterState {
         Ok(id)
     }
 
+    /// The connection outside any load, for statements that commit on their own.
+    pub(super) fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
     /// The open load `id`.
     pub(super) fn load(&mut self, id: LoadId) -> Result<&mut Load, WarehouseError> {
         self.loads.get_mut(&id).ok_or(WarehouseError::NoLoad)
@@ -108,6 +113,9 @@ pub enum WarehouseError {
     /// The writer thread is gone (it panicked or was shut down).
     #[error("the warehouse writer stopped unexpectedly")]
     WriterGone,
+    /// A statement of Dango's own bookkeeping (the sync history) failed.
+    #[error("warehouse error: {}", describe(.0))]
+    Db(duckdb::Error),
 }
 
 /// What to do about a file DuckDB would not open, told from its reason: only the causes the

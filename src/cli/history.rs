@@ -1,0 +1,58 @@
+//! `dango history [SOURCE] [--limit N]`: every sync of each source, newest first, failed ones
+//! included, from the warehouse's `_dango.syncs`.
+
+use std::process::ExitCode;
+
+use super::ProjectArg;
+use crate::warehouse::{connect_read_only, history};
+
+/// Arguments of `dango history`.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Example: dango history my_api --limit 5")]
+pub struct HistoryArgs {
+    /// Only this source's syncs.
+    source: Option<String>,
+    /// How many syncs to show.
+    #[arg(long, default_value_t = 20)]
+    limit: usize,
+    #[command(flatten)]
+    project: ProjectArg,
+}
+
+pub fn run(args: HistoryArgs) -> anyhow::Result<ExitCode> {
+    let layout = args.project.layout()?;
+    let Some(conn) = connect_read_only(&layout.warehouse_file())? else {
+        println!(
+            "No syncs yet: {} does not exist.",
+            layout.warehouse_file().display()
+        );
+        return Ok(ExitCode::SUCCESS);
+    };
+    let records = history::read(&conn, args.source.as_deref(), args.limit)?;
+    if records.is_empty() {
+        println!("No syncs recorded yet.");
+    }
+    for r in records {
+        let load = r.load_id.as_deref().unwrap_or("-");
+        println!(
+            "{}  {:<11}  {:<20} {:>10} rows  load {load}",
+            r.finished_at, r.status, r.source, r.rows
+        );
+        if let Some(resources) = r.resources.as_array() {
+            for res in resources {
+                println!(
+                    "    {:<20} {:>10} rows  → {}.{}",
+                    res["resource"].as_str().unwrap_or_default(),
+                    res["rows"].as_u64().unwrap_or_default(),
+                    r.dataset,
+                    res["tables"].as_str().unwrap_or_default()
+                );
+            }
+        }
+        if let Some(error) = r.error {
+            let first = error.lines().next().unwrap_or_default();
+            println!("    error: {first}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,65 @@
+//! `dango source list`: one line per configured source with its last sync (from the history).
+
+use std::process::ExitCode;
+
+use super::ProjectArg;
+use crate::project::loader::load_sources_file;
+use crate::warehouse::{connect_read_only, history};
+
+/// Arguments of `dango source`.
+#[derive(Debug, clap::Args)]
+pub struct SourceArgs {
+    #[command(subcommand)]
+    command: SourceCommand,
+}
+
+/// `dango source` subcommands.
+#[derive(Debug, clap::Subcommand)]
+enum SourceCommand {
+    /// One line per source: type, enabled, resources, dataset, last sync.
+    #[command(after_help = "Example: dango source list --enabled-only")]
+    List(ListArgs),
+}
+
+/// Arguments of `dango source list`.
+#[derive(Debug, clap::Args)]
+struct ListArgs {
+    /// Only enabled sources.
+    #[arg(long)]
+    enabled_only: bool,
+    #[command(flatten)]
+    project: ProjectArg,
+}
+
+pub fn run(args: SourceArgs) -> anyhow::Result<ExitCode> {
+    let SourceCommand::List(args) = args.command;
+    let layout = args.project.layout()?;
+    let file = load_sources_file(&layout.sources_file())?;
+    let conn = connect_read_only(&layout.warehouse_file())?;
+    for s in file
+        .sources
+        .iter()
+        .filter(|s| s.enabled || !args.enabled_only)
+    {
+        let kind = match (&s.rest_api, &s.dlt_native) {
+            (Some(api), _) => format!("rest_api, {} resource(s)", api.resources.len()),
+            (_, Some(py)) => format!("dlt_native {}", py.source_module),
+            _ => "incomplete".into(),
+        };
+        let last = match &conn {
+            Some(conn) => history::read(conn, Some(&s.name), 1)?
+                .into_iter()
+                .next()
+                .map(|r| format!("last sync {} {} ({} rows)", r.finished_at, r.status, r.rows)),
+            None => None,
+        };
+        println!(
+            "{:<20} {:<8} {kind:<36} → {:<24} {}",
+            s.name,
+            if s.enabled { "enabled" } else { "disabled" },
+            s.dataset(),
+            last.unwrap_or_else(|| "never synced".into())
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,155 @@
+//! The commands a user runs while building and operating sources (`history`, `state`,
+//! `state reset`, `query`, `source list`) and the one-sync-at-a-time lock, through the real
+//! binary against the mock API.
+
+mod support;
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use dango::mock_api::{MockApi, MockApiConfig, MockAuth};
+use support::{Project, incremental_orders, rest_source};
+
+#[test]
+fn history_keeps_failed_syncs_newest_first_without_secrets() {
+    let api = MockApi::start(MockApiConfig {
+        auth: MockAuth::Bearer("s3cret-token".into()),
+        ..MockApiConfig::default()
+    })
+    .unwrap();
+    let auth = "      auth: {type: bearer, token: \"${SHOP_TOKEN}\"}\n";
+    let resources =
+        "        - name: users\n          endpoint: /users\n          data_selector: data\n";
+    let project = Project::new(&rest_source("shop", &api.base_url(), auth, resources));
+    project.write(".env", "SHOP_TOKEN=s3cret-token\n");
+    project.dango(&["sync"]).assert_ok();
+    project.write(".env", "SHOP_TOKEN=wrong-token\n");
+    project.dango(&["sync"]).assert_failed();
+
+    let run = project.dango(&["history"]);
+    run.assert_ok();
+    let out = run.stdout();
+    let failed = out.find("failed").expect("the failed sync is listed");
+    let ok = out.find(" ok ").expect("the good sync is listed");
+    assert!(failed < ok, "newest first:\n{out}");
+    assert!(out.contains("401"), "{out}");
+    assert!(
+        !out.contains("wrong-token") && !out.contains("s3cret"),
+        "{out}"
+    );
+    assert!(out.contains(&format!("{} rows", 0)), "{out}");
+    let one = project.dango(&["history", "shop", "--limit", "1"]).stdout();
+    assert_eq!(one.matches("shop").count(), 1, "{one}");
+    assert!(one.contains("failed"), "{one}");
+
+    let list = project.dango(&["source", "list"]).stdout();
+    assert!(list.contains("shop") && list.contains("failed"), "{list}");
+}
+
+#[test]
+fn state_shows_the_cursor_and_reset_reloads_from_the_initial_value() {
+    let api = MockApi::start(MockApiConfig::default()).unwrap();
+    let project = incremental_orders(&api.base_url(), 50, "2024-01-01T00:00:00Z");
+    project.dango(&["sync"]).assert_ok();
+    let state = project.dango(&["state", "shop"]);
+    state.assert_ok();
+    let out = state.stdout();
+    assert!(
+        out.contains("cursor orders.updatedAt = 2024-01-07T00:00:00Z"),
+        "{out}"
+    );
+    assert!(out.contains("committed"), "{out}");
+    assert!(out.contains("orders__line_items"), "{out}");
+
+    // Nothing new: the next sync loads nothing. After a reset, everything again.
+    let again = project.dango(&["sync"]);
+    assert!(again.stdout().contains(" 0 rows"), "{}", again.stdout());
+    let reset = project.dango(&["state", "reset", "shop", "--resource", "orders", "--yes"]);
+    reset.assert_ok();
+    assert!(
+        reset.stdout().contains("Cleared 1 cursor"),
+        "{}",
+        reset.stdout()
+    );
+    assert!(
+        project
+            .dango(&["state", "shop"])
+            .stdout()
+            .contains("cursors: none saved")
+    );
+    let reloaded = project.dango(&["sync"]);
+    assert!(
+        reloaded.stdout().contains(" 120 rows"),
+        "{}",
+        reloaded.stdout()
+    );
+    assert_eq!(
+        project.count("SELECT count(*) FROM raw_shop.orders"),
+        240,
+        "append: reloaded from the initial value"
+    );
+}
+
+#[test]
+fn query_prints_rows_in_each_format_and_fails_on_bad_sql() {
+    let api = MockApi::start(MockApiConfig::default()).unwrap();
+    let project = incremental_orders(&api.base_url(), 50, "2024-01-01T00:00:00Z");
+    project.dango(&["sync"]).assert_ok();
+    let sql = "SELECT count(*) AS n FROM raw_shop.orders";
+    let table = project.dango(&["query", sql]);
+    table.assert_ok();
+    assert!(table.stdout().contains("| 120 |"), "{}", table.stdout());
+    let csv = project.dango(&["query", sql, "--format", "csv"]).stdout();
+    assert_eq!(csv.trim(), "n\n120");
+    let json = project.dango(&["query", sql, "--format", "json"]).stdout();
+    assert_eq!(json.trim(), r#"[{"n":120}]"#);
+    let bad = project.dango(&["query", "SELECT nope FROM raw_shop.orders"]);
+    bad.assert_failed();
+    assert!(bad.stderr().contains("nope"), "{}", bad.stderr());
+}
+
+#[test]
+fn a_second_sync_is_told_who_holds_the_warehouse_and_can_wait() {
+    let api = MockApi::start(MockApiConfig {
+        latency: Duration::from_millis(150),
+        ..MockApiConfig::default()
+    })
+    .unwrap();
+    let project = incremental_orders(&api.base_url(), 10, "2024-01-01T00:00:00Z");
+    let mut first = Command::new(env!("CARGO_BIN_EXE_dango"))
+        .arg("sync")
+        .current_dir(project.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while api.counters().total() == 0 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let second = project.dango(&["sync"]);
+    second.assert_failed();
+    let err = second.stderr();
+    assert!(err.contains(&format!("pid {}", first.id())), "{err}");
+    assert!(err.contains("--wait"), "{err}");
+    let waited = project.dango(&["sync", "--wait", "60"]);
+    waited.assert_ok();
+    assert!(first.wait().unwrap().success());
+    assert_eq!(
+        project.count("SELECT count(DISTINCT id) FROM raw_shop.orders"),
+        120
+    );
+
+    // A lock left by a killed sync never blocks the next.
+    let mut killed = Command::new(env!("CARGO_BIN_EXE_dango"))
+        .args(["sync", "--full-refresh"])
+        .current_dir(project.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(400));
+    killed.kill().unwrap();
+    killed.wait().unwrap();
+    project.dango(&["sync"]).assert_ok();
+}
