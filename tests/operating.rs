@@ -153,3 +153,48 @@ fn a_second_sync_is_told_who_holds_the_warehouse_and_can_wait() {
     killed.wait().unwrap();
     project.dango(&["sync"]).assert_ok();
 }
+
+#[test]
+fn source_test_shows_requests_tables_and_rows_and_writes_nothing() {
+    let api = MockApi::start(MockApiConfig {
+        auth: MockAuth::Bearer("s3cret-token".into()),
+        page_size: 10,
+        ..MockApiConfig::default()
+    })
+    .unwrap();
+    let auth = "      auth: {type: bearer, token: \"${SHOP_TOKEN}\"}\n";
+    let resources = "        - name: users\n          endpoint: /users\n          data_selector: data\n          pagination: {type: page_number, total_path: meta.total_pages}\n";
+    let project = Project::new(&rest_source("shop", &api.base_url(), auth, resources));
+    project.write(".env", "SHOP_TOKEN=s3cret-token\n");
+    let run = project.dango(&["source", "test", "shop", "--pages", "2"]);
+    run.assert_ok();
+    let out = run.stdout();
+    for expected in [
+        "GET http://127.0.0.1",
+        "/users?page=1",
+        "→ 200",
+        "content-type: application/json",
+        "body (first 500 characters): {\"data\"",
+        "data selector: data (configured)",
+        "paginator: PageNumber (configured)",
+        "next request: http://127.0.0.1",
+        "page=3",
+        "20 record(s) in 2 page(s)",
+        "table users: id bigint",
+        "profile__country text",
+        "first rows of users",
+        "| User 1 ",
+    ] {
+        assert!(out.contains(expected), "no `{expected}` in:\n{out}");
+    }
+    assert!(!out.contains("s3cret"), "{out}");
+    assert_eq!(api.counters().path("/users"), 2, "only the pages asked for");
+    assert!(!project.warehouse().exists(), "nothing written");
+
+    project.write(".env", "SHOP_TOKEN=wrong-token\n");
+    let denied = project.dango(&["source", "test", "shop"]);
+    denied.assert_failed();
+    assert!(denied.stderr().contains("401"), "{}", denied.stderr());
+    assert!(!denied.all().contains("wrong-token"), "{}", denied.all());
+    assert!(!project.warehouse().exists());
+}

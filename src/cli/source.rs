@@ -19,6 +19,8 @@ enum SourceCommand {
     /// One line per source: type, enabled, resources, dataset, last sync.
     #[command(after_help = "Example: dango source list --enabled-only")]
     List(ListArgs),
+    /// Fetch a few pages of a source and show requests, responses and the tables they would make; writes nothing.
+    Test(super::source_test::TestArgs),
 }
 
 /// Arguments of `dango source list`.
@@ -32,7 +34,10 @@ struct ListArgs {
 }
 
 pub fn run(args: SourceArgs) -> anyhow::Result<ExitCode> {
-    let SourceCommand::List(args) = args.command;
+    let args = match args.command {
+        SourceCommand::List(args) => args,
+        SourceCommand::Test(args) => return super::source_test::run(args),
+    };
     let layout = args.project.layout()?;
     let file = load_sources_file(&layout.sources_file())?;
     let conn = connect_read_only(&layout.warehouse_file())?;

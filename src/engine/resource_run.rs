@@ -209,6 +209,7 @@ pub async fn run_resource(
     let fetch_input = FetchInput {
         parents: input.parents,
         saved: input.saved,
+        exchanges: None,
     };
     let fetch = tokio::spawn(resource.fetch(fetch_input, PageSender::new(pages_tx)));
     let normalizers = Normalizers {

@@ -137,6 +137,8 @@ fn arrow_to_values(batch: &RecordBatch) -> Result<Vec<Value>, RecordsError> {
 pub struct PageSender {
     tx: mpsc::Sender<Page>,
     next: usize,
+    /// Pages wanted at most (`dango source test`); `None` in a sync.
+    limit: Option<usize>,
 }
 
 /// The engine stopped taking pages; the resource should return.
@@ -147,7 +149,30 @@ pub struct Stopped;
 impl PageSender {
     /// A sender into `tx`.
     pub fn new(tx: mpsc::Sender<Page>) -> Self {
-        Self { tx, next: 0 }
+        Self {
+            tx,
+            next: 0,
+            limit: None,
+        }
+    }
+
+    /// A sender that wants at most `limit` pages: resources that can stop early (REST) fetch
+    /// no more once it has them, and none ahead of time.
+    pub fn with_limit(tx: mpsc::Sender<Page>, limit: usize) -> Self {
+        Self {
+            limit: Some(limit),
+            ..Self::new(tx)
+        }
+    }
+
+    /// Whether it has all the pages it wants.
+    pub fn done(&self) -> bool {
+        self.limit.is_some_and(|l| self.next >= l)
+    }
+
+    /// Whether it wants only a few pages (then nothing should be fetched ahead).
+    pub fn limited(&self) -> bool {
+        self.limit.is_some()
     }
 
     /// Hands one page over, waiting while the engine is busy with earlier ones.

@@ -26,6 +26,28 @@ pub struct ParentLink {
     pub fields: Vec<String>,
 }
 
+/// One request a resource made and what came back, for `dango source test` (secrets
+/// redacted). Resources that make no HTTP requests report none.
+#[derive(Debug, Clone, Default)]
+pub struct Exchange {
+    /// Method and URL.
+    pub request: String,
+    /// Status code.
+    pub status: u16,
+    /// Time to the response, retries included.
+    pub elapsed: Duration,
+    /// Response headers.
+    pub headers: Vec<(String, String)>,
+    /// The start of the body.
+    pub body_head: String,
+    /// The data selector used, and whether it was configured or detected.
+    pub selector: String,
+    /// The paginator used, and whether it was configured or detected.
+    pub paginator: String,
+    /// The next request it would make, if any.
+    pub next: Option<String>,
+}
+
 /// What the engine hands a resource when it runs.
 #[derive(Debug, Clone, Default)]
 pub struct FetchInput {
@@ -33,6 +55,8 @@ pub struct FetchInput {
     pub parents: Option<Vec<ParentRow>>,
     /// The state committed by the last successful sync of this resource, if any.
     pub saved: Option<CursorState>,
+    /// Where to report each request and response (`dango source test`); `None` in a sync.
+    pub exchanges: Option<tokio::sync::mpsc::UnboundedSender<Exchange>>,
 }
 
 /// What a resource hands back once its last page is sent.

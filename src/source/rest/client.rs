@@ -25,6 +25,10 @@ const EXCERPT_CHARS: usize = 300;
 /// A response that came back with a success status.
 #[derive(Debug)]
 pub struct PageResponse {
+    /// The status code.
+    pub status: u16,
+    /// Time from the first attempt to the response, retries included.
+    pub elapsed: std::time::Duration,
     /// Response headers (for `Link` pagination).
     pub headers: HeaderMap,
     /// The body, undecoded.
@@ -127,6 +131,7 @@ impl RestClient {
         let max = self.retry.max_attempts.max(1);
         let mut attempt = 1;
         let mut token_refreshed = false;
+        let started = std::time::Instant::now();
         loop {
             let after = |attempt: u32| match attempt {
                 1 => String::new(),
@@ -150,6 +155,8 @@ impl RestClient {
                 }
                 Ok(resp) if (200..300).contains(&resp.status) => {
                     return Ok(Some(PageResponse {
+                        status: resp.status,
+                        elapsed: started.elapsed(),
                         headers: resp.headers,
                         body: resp.body,
                     }));

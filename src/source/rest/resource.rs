@@ -111,6 +111,7 @@ impl RestResource {
             parse: std::time::Duration::ZERO,
             pages,
             incremental,
+            exchanges: input.exchanges,
         };
         match input.parents {
             None => {
@@ -213,7 +214,11 @@ impl RestResource {
             if !self.deliver(page, &mut req, &mut pager, extra, run).await? {
                 return Ok(());
             }
-            let Some(planned) = self.plan_ahead(pager.paginator.as_ref(), &req) else {
+            let planned = match run.pages.limited() {
+                true => None,
+                false => self.plan_ahead(pager.paginator.as_ref(), &req),
+            };
+            let Some(planned) = planned else {
                 continue;
             };
             let mut pages = futures::stream::iter(planned)
@@ -259,11 +264,24 @@ impl RestResource {
             return Ok(None);
         };
         let (redactor, selector) = (self.redactor.clone(), self.endpoint.data_selector.clone());
+        let seen = Seen {
+            method: format!("{:?}", req.method),
+            status: resp.status,
+            elapsed: resp.elapsed,
+            body_head: redactor
+                .redact(&String::from_utf8_lossy(
+                    &resp.body[..resp.body.len().min(BODY_HEAD * 4)],
+                ))
+                .chars()
+                .take(BODY_HEAD)
+                .collect(),
+        };
         let parsed = tokio::task::spawn_blocking(move || {
             let started = std::time::Instant::now();
             let (body, records) = select(&redactor, &url, &resp, selector.as_deref())?;
             Ok(Fetched {
                 url,
+                seen,
                 headers: resp.headers,
                 body,
                 records,
@@ -287,6 +305,7 @@ impl RestResource {
     ) -> Result<bool, FetchError> {
         let Fetched {
             url,
+            seen,
             headers,
             body,
             records,
@@ -326,7 +345,57 @@ impl RestResource {
                 .next()
                 .map_err(|stall| self.stalled(&url, &stall, pager))?;
         }
-        Ok(more)
+        if let Some(exchanges) = &run.exchanges {
+            let next = more.then(|| self.redactor.redact(req.full_url().as_str()));
+            let _ = exchanges.send(self.exchange(&url, seen, &headers, pager, next));
+        }
+        Ok(more && !run.pages.done())
+    }
+
+    /// What `dango source test` shows of one page's request and response.
+    fn exchange(
+        &self,
+        url: &Url,
+        seen: Seen,
+        headers: &reqwest::header::HeaderMap,
+        pager: &Pager,
+        next: Option<String>,
+    ) -> crate::source::Exchange {
+        let headers = headers
+            .iter()
+            .map(|(k, v)| {
+                let value = match k.as_str() {
+                    "authorization" | "proxy-authorization" | "cookie" | "set-cookie" => {
+                        "<redacted>".to_string()
+                    }
+                    _ => self.redactor.redact(v.to_str().unwrap_or("<binary>")),
+                };
+                (k.to_string(), value)
+            })
+            .collect();
+        let selector = match &self.endpoint.data_selector {
+            Some(s) => format!("{s} (configured)"),
+            None => "detected from the response (set `data_selector:` to choose it)".into(),
+        };
+        let paginator = match &self.paginator {
+            Some(p) => {
+                // The variant's name (`Offset`, `PageNumber`, ...) says which paginator.
+                let debug = format!("{p:?}");
+                let kind = debug.split(['(', ' ', '{']).next().unwrap_or_default();
+                format!("{kind} (configured)")
+            }
+            None => pager.paginator.advice(),
+        };
+        crate::source::Exchange {
+            request: format!("{} {}", seen.method, self.redactor.redact(url.as_str())),
+            status: seen.status,
+            elapsed: seen.elapsed,
+            headers,
+            body_head: seen.body_head,
+            selector,
+            paginator,
+            next,
+        }
     }
 
     /// The records to load of a page: those the incremental cursor has not loaded before, with
@@ -391,11 +460,24 @@ struct Pager {
 /// One response, parsed, with its records selected but not yet delivered.
 struct Fetched {
     url: Url,
+    /// Method, status, time and the start of the body, for `dango source test`.
+    seen: Seen,
     headers: reqwest::header::HeaderMap,
     /// The body without its records, for the paginator.
     body: Value,
     records: Records,
     parse_time: std::time::Duration,
+}
+
+/// Characters of a body `dango source test` shows.
+const BODY_HEAD: usize = 500;
+
+/// What was seen of one response besides its records.
+struct Seen {
+    method: String,
+    status: u16,
+    elapsed: std::time::Duration,
+    body_head: String,
 }
 
 /// Splits a response into the records `selector` picks and the rest of its JSON body. Records
@@ -444,6 +526,8 @@ struct Run {
     parse: std::time::Duration,
     pages: PageSender,
     incremental: Option<Incremental>,
+    /// Where `dango source test` hears of each request.
+    exchanges: Option<tokio::sync::mpsc::UnboundedSender<crate::source::Exchange>>,
 }
 
 impl Resource for RestResource {

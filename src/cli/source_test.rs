@@ -1,0 +1,231 @@
+//! `dango source test NAME [--resource R] [--pages N]` (the tutorial's "Local Test" and "Inspect
+//! Raw Response"): fetches N pages of each selected resource and shows the requests and
+//! responses, the selector and paginator, and the tables, columns and rows they would land as.
+//! Nothing is written: the warehouse is only read (for the saved cursors and known column
+//! types), and no cursor moves.
+
+use std::collections::HashMap;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use arrow::record_batch::RecordBatch;
+use tokio::sync::mpsc;
+
+use super::ProjectArg;
+use crate::engine::decode_stage::PageDecoder;
+use crate::project::loader::load_sources_file;
+use crate::project::{Credentials, plan};
+use crate::source::{Exchange, FetchInput, Page, PageSender, ParentRow, Resource};
+use crate::warehouse::catalog::{SchemaColumns, schema_columns};
+use crate::warehouse::{connect_read_only, cursors};
+
+/// Arguments of `dango source test`.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Example: dango source test my_api --resource orders --pages 2")]
+pub struct TestArgs {
+    /// The source.
+    source: String,
+    /// Only this resource (and the resources it depends on).
+    #[arg(long)]
+    resource: Option<String>,
+    /// Pages to fetch per resource.
+    #[arg(long, default_value_t = 1)]
+    pages: usize,
+    #[command(flatten)]
+    project: ProjectArg,
+}
+
+/// Rows shown of each resource's root table.
+const SHOWN_ROWS: usize = 3;
+
+pub fn run(args: TestArgs) -> anyhow::Result<ExitCode> {
+    let layout = args.project.layout()?;
+    let file = load_sources_file(&layout.sources_file())?;
+    let creds = Credentials::load(layout.root())?;
+    let source = plan(
+        &layout,
+        &file,
+        std::slice::from_ref(&args.source),
+        &creds,
+        1,
+    )?
+    .pop()
+    .context("the source was not planned")?;
+    let (saved, known) = match connect_read_only(&layout.warehouse_file())? {
+        Some(conn) => (
+            cursors::load(&conn, source.dataset()).unwrap_or_default(),
+            schema_columns(&conn, source.dataset()).unwrap_or_default(),
+        ),
+        None => Default::default(),
+    };
+    let wanted = wanted(source.resources(), args.resource.as_deref())?;
+    let needs = needed_fields(source.resources());
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    let mut parent_rows: HashMap<String, Vec<ParentRow>> = HashMap::new();
+    let mut failed = false;
+    for resource in source.into_resources() {
+        if !wanted.contains(&resource.name().to_string()) {
+            continue;
+        }
+        let name = resource.name().to_string();
+        let input = FetchInput {
+            parents: resource
+                .parent()
+                .map(|p| parent_rows.get(&p.resource).cloned().unwrap_or_default()),
+            saved: saved.get(&name).cloned(),
+            exchanges: None,
+        };
+        let fields = needs.get(&name).cloned().unwrap_or_default();
+        println!("── resource `{name}`");
+        match runtime.block_on(test_one(resource, input, args.pages, &fields, &known)) {
+            Ok(captured) => {
+                parent_rows.insert(name, captured);
+            }
+            Err(e) => {
+                eprintln!("error: resource `{name}`: {e:#}");
+                failed = true;
+                break;
+            }
+        }
+    }
+    println!("Nothing was written: the warehouse and the cursors are unchanged.");
+    Ok(if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// The resources to test: `only` and the resources it depends on, or all.
+fn wanted(resources: &[Box<dyn Resource>], only: Option<&str>) -> anyhow::Result<Vec<String>> {
+    let Some(only) = only else {
+        return Ok(resources.iter().map(|r| r.name().to_string()).collect());
+    };
+    let mut out = vec![only.to_string()];
+    let mut at = resources
+        .iter()
+        .find(|r| r.name() == only)
+        .with_context(|| {
+            let names: Vec<&str> = resources.iter().map(|r| r.name()).collect();
+            format!("no resource `{only}` (resources: {})", names.join(", "))
+        })?;
+    while let Some(parent) = at.parent() {
+        out.push(parent.resource.clone());
+        match resources.iter().find(|r| r.name() == parent.resource) {
+            Some(p) => at = p,
+            None => break,
+        }
+    }
+    Ok(out)
+}
+
+/// Fields each resource's dependents need of its records.
+fn needed_fields(resources: &[Box<dyn Resource>]) -> HashMap<String, Vec<String>> {
+    let mut needs: HashMap<String, Vec<String>> = HashMap::new();
+    for r in resources {
+        if let Some(p) = r.parent() {
+            needs
+                .entry(p.resource.clone())
+                .or_default()
+                .extend(p.fields.iter().cloned());
+        }
+    }
+    needs
+}
+
+/// Fetches up to `pages` pages of `resource`, prints what was asked and what came back, and
+/// returns the fields its dependents need.
+async fn test_one(
+    resource: Box<dyn Resource>,
+    mut input: FetchInput,
+    pages: usize,
+    fields: &[String],
+    known: &SchemaColumns,
+) -> anyhow::Result<Vec<ParentRow>> {
+    let own = resource.hints().clone();
+    let (tx, mut rx) = mpsc::channel::<Page>(pages.max(1) + 1);
+    let (exchanges, mut heard) = mpsc::unbounded_channel::<Exchange>();
+    input.exchanges = Some(exchanges);
+    let fetch = tokio::spawn(resource.fetch(input, PageSender::with_limit(tx, pages)));
+    let mut got = Vec::new();
+    while got.len() < pages {
+        match rx.recv().await {
+            Some(page) => got.push(page),
+            None => break,
+        }
+    }
+    let ended_itself = got.len() < pages;
+    // Dropping the receiver stops the resource after the pages asked for.
+    drop(rx);
+    let outcome = fetch.await.context("the resource's task failed")?;
+    while let Ok(exchange) = heard.try_recv() {
+        print_exchange(&exchange);
+    }
+    if ended_itself {
+        outcome.map_err(|e| anyhow::anyhow!("{e}"))?;
+    }
+    let mut captured = Vec::new();
+    let mut decoders: Vec<(String, PageDecoder)> = Vec::new();
+    let mut batches: HashMap<String, Vec<RecordBatch>> = HashMap::new();
+    let mut records = 0;
+    let fetched = got.len();
+    for page in got {
+        records += page.records.len();
+        if !fields.is_empty() {
+            captured.extend(page.records.capture(fields)?);
+        }
+        let hints = page
+            .table
+            .as_deref()
+            .cloned()
+            .unwrap_or_else(|| own.clone());
+        let at = match decoders.iter().position(|(t, _)| *t == hints.table_name) {
+            Some(i) => i,
+            None => {
+                let name = hints.table_name.clone();
+                decoders.push((name, PageDecoder::new(hints, "source-test", known.clone())));
+                decoders.len() - 1
+            }
+        };
+        for (table, batch) in decoders[at].1.decode(page)? {
+            batches.entry(table).or_default().push(batch);
+        }
+    }
+    println!("  {records} record(s) in {fetched} page(s)");
+    for (root, decoder) in &decoders {
+        for table in decoder.loaded_tables() {
+            let columns: Vec<String> = table
+                .columns
+                .iter()
+                .map(|(c, t)| format!("{c} {}", t.dlt_name()))
+                .collect();
+            println!("  table {}: {}", table.name, columns.join(", "));
+        }
+        if let Some(first) = batches.get(root).and_then(|b| b.first()) {
+            let shown = first.slice(0, first.num_rows().min(SHOWN_ROWS));
+            println!("  first rows of {root}:");
+            println!("{}", arrow::util::pretty::pretty_format_batches(&[shown])?);
+        }
+    }
+    Ok(captured)
+}
+
+/// One request and response, as the tutorial's "Inspect Raw Response" shows them.
+fn print_exchange(e: &Exchange) {
+    println!(
+        "  {} → {} in {} ms",
+        e.request,
+        e.status,
+        e.elapsed.as_millis()
+    );
+    for (name, value) in &e.headers {
+        println!("    {name}: {value}");
+    }
+    println!("  body (first 500 characters): {}", e.body_head);
+    println!("  data selector: {}", e.selector);
+    println!("  paginator: {}", e.paginator);
+    match &e.next {
+        Some(next) => println!("  next request: {next}"),
+        None => println!("  next request: none (last page)"),
+    }
+}
