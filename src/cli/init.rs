@@ -7,6 +7,7 @@ use crate::project::scaffold::scaffold;
 
 /// Arguments of `dango init`.
 #[derive(Debug, clap::Args)]
+#[command(after_help = "Example: dango init my-project && cd my-project")]
 pub struct InitArgs {
     /// Directory to create the project in (default: the current directory).
     dir: Option<PathBuf>,

@@ -17,6 +17,7 @@ use crate::warehouse::lock::SyncLock;
 
 /// Arguments of `dango sync`.
 #[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:\n  dango sync\n  dango sync my_api --parallel 4\n  dango sync --wait 600")]
 pub struct SyncArgs {
     /// Sources to sync (default: every enabled source).
     sources: Vec<String>,

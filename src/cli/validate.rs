@@ -12,6 +12,7 @@ use crate::source::Source;
 
 /// Arguments of `dango validate`.
 #[derive(Debug, clap::Args)]
+#[command(after_help = "Example: dango validate --project ~/my-project")]
 pub struct ValidateArgs {
     #[command(flatten)]
     project: ProjectArg,
