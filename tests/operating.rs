@@ -198,3 +198,33 @@ fn source_test_shows_requests_tables_and_rows_and_writes_nothing() {
     assert!(!denied.all().contains("wrong-token"), "{}", denied.all());
     assert!(!project.warehouse().exists());
 }
+
+#[test]
+fn a_limited_sync_loads_at_most_n_records_and_saves_no_cursor() {
+    let api = MockApi::start(MockApiConfig {
+        page_size: 10,
+        ..MockApiConfig::default()
+    })
+    .unwrap();
+    let project = incremental_orders(&api.base_url(), 10, "2024-01-01T00:00:00Z");
+    let run = project.dango(&["sync", "--limit", "25"]);
+    run.assert_ok();
+    assert!(
+        run.stdout().contains("limited by --limit"),
+        "{}",
+        run.stdout()
+    );
+    assert_eq!(project.count("SELECT count(*) FROM raw_shop.orders"), 25);
+    assert!(api.counters().path("/orders") < 12, "stopped fetching");
+    assert!(
+        project
+            .dango(&["state", "shop"])
+            .stdout()
+            .contains("cursors: none saved")
+    );
+    project.dango(&["sync"]).assert_ok();
+    assert_eq!(
+        project.count("SELECT count(DISTINCT id) FROM raw_shop.orders"),
+        120
+    );
+}

@@ -15,7 +15,9 @@ use crate::warehouse::sql::qualified;
 
 /// Arguments of `dango demo`.
 #[derive(Debug, clap::Args)]
-#[command(after_help = "Example: dango demo && dango query --project dango-demo \"select count(*) from raw_my_api.users\"")]
+#[command(
+    after_help = "Example: dango demo && dango query --project dango-demo \"select count(*) from raw_my_api.users\""
+)]
 pub struct DemoArgs {
     /// Where to write the demo project (default: ./dango-demo).
     #[arg(long, default_value = "dango-demo")]

@@ -17,7 +17,9 @@ use crate::warehouse::lock::SyncLock;
 
 /// Arguments of `dango sync`.
 #[derive(Debug, clap::Args)]
-#[command(after_help = "Examples:\n  dango sync\n  dango sync my_api --parallel 4\n  dango sync --wait 600")]
+#[command(
+    after_help = "Examples:\n  dango sync\n  dango sync my_api --parallel 4\n  dango sync --wait 600"
+)]
 pub struct SyncArgs {
     /// Sources to sync (default: every enabled source).
     sources: Vec<String>,
@@ -32,6 +34,9 @@ pub struct SyncArgs {
     /// Resources to fetch and load at once, across all sources (default: number of cores).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     parallel: Option<u16>,
+    /// Load at most N records per resource, to try a config; no cursor is saved.
+    #[arg(long, value_name = "N")]
+    limit: Option<usize>,
     /// When another sync is loading this warehouse, wait up to this long for it to finish.
     #[arg(long, value_name = "SECONDS", default_value_t = 0)]
     wait: u64,
@@ -44,6 +49,7 @@ pub fn run(args: SyncArgs) -> anyhow::Result<ExitCode> {
         full_refresh: args.full_refresh,
         parallel: args.parallel.map(usize::from),
         cancel: CancellationToken::new(),
+        limit: args.limit,
     };
     // One sync at a time per warehouse; held until this process ends.
     let _lock = SyncLock::acquire(&layout.warehouse_file(), Duration::from_secs(args.wait))?;
@@ -158,6 +164,11 @@ pub fn print_reports(reports: &[SourceReport]) {
                 r.dataset,
                 res.table,
             );
+            if res.limited {
+                println!(
+                    "    limited by --limit: the rest was not loaded, and no cursor was saved"
+                );
+            }
         }
     }
     let failed = reports.iter().filter(|r| r.error.is_some()).count();

@@ -84,6 +84,8 @@ pub struct ResourceReport {
     pub rows: usize,
     /// Wall time.
     pub elapsed: Duration,
+    /// Whether `--limit` stopped it early (then no cursor was saved).
+    pub limited: bool,
 }
 
 /// Why a resource failed.
@@ -133,6 +135,8 @@ pub struct RunInput<'a> {
     pub capture: Vec<String>,
     /// The resource's last committed state.
     pub saved: Option<CursorState>,
+    /// Records to load at most (`--limit`).
+    pub limit: Option<usize>,
 }
 
 /// What a resource run hands back to its source's load.
@@ -211,7 +215,11 @@ pub async fn run_resource(
         saved: input.saved,
         exchanges: None,
     };
-    let fetch = tokio::spawn(resource.fetch(fetch_input, PageSender::new(pages_tx)));
+    let sender = match input.limit {
+        Some(_) => PageSender::one_at_a_time(pages_tx),
+        None => PageSender::new(pages_tx),
+    };
+    let fetch = tokio::spawn(resource.fetch(fetch_input, sender));
     let normalizers = Normalizers {
         by_table: tables
             .iter()
@@ -224,6 +232,8 @@ pub async fn run_resource(
         load_id: input.load_id.to_string(),
         known: input.known,
     };
+    let limit = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let pages_rx = at_most(pages_rx, input.limit, limit.clone());
     let normalized = normalize_pages(pages_rx, normalizers, input.capture, load);
     // The writer loads one page while the next is built: a bounded channel between them.
     let (batches_tx, batches_rx) = mpsc::channel::<(String, RecordBatch)>(LOAD_BUFFER);
@@ -240,11 +250,18 @@ pub async fn run_resource(
         captured,
         mut times,
     } = built?;
-    let outcome = fetched.map_err(ResourceError::Fetch)?;
+    let limited = limit.load(std::sync::atomic::Ordering::SeqCst);
+    // A resource stopped by `--limit` sees its pages refused: that is not its failure.
+    let outcome = match (fetched, limited) {
+        (Ok(outcome), _) => outcome,
+        (Err(_), true) => Default::default(),
+        (Err(e), false) => return Err(ResourceError::Fetch(e)),
+    };
     times.load = load_time;
     times.parse = outcome.parse;
     times.log(&name);
-    let mut cursor = outcome.cursor;
+    // A limited run did not see everything its cursor would claim.
+    let mut cursor = outcome.cursor.filter(|_| !limited);
     let mut commits = Vec::new();
     for table in tables {
         let ledger = table.ledger;
@@ -269,6 +286,7 @@ pub async fn run_resource(
         pages: counts.pages,
         rows: counts.records,
         elapsed: started.elapsed(),
+        limited,
     };
     Ok(ResourceRun {
         commits,
@@ -301,6 +319,35 @@ impl Normalizers {
         );
         (hints, normalizer, Some(decoder))
     }
+}
+
+/// The pages of `pages` up to `limit` records in all (the last one cut to fit), then none:
+/// the channel is dropped, which stops the resource. `hit` says whether the limit was reached.
+fn at_most(
+    mut pages: mpsc::Receiver<Page>,
+    limit: Option<usize>,
+    hit: Arc<std::sync::atomic::AtomicBool>,
+) -> mpsc::Receiver<Page> {
+    let Some(limit) = limit else {
+        return pages;
+    };
+    let (tx, rx) = mpsc::channel(1);
+    tokio::spawn(async move {
+        let mut left = limit;
+        while let Some(mut page) = pages.recv().await {
+            if page.records.len() >= left {
+                page.records.truncate(left);
+                hit.store(true, std::sync::atomic::Ordering::SeqCst);
+                let _ = tx.send(page).await;
+                return;
+            }
+            left -= page.records.len();
+            if tx.send(page).await.is_err() {
+                return;
+            }
+        }
+    });
+    rx
 }
 
 /// The pages of `pages`, normalised (and their dependents' fields captured) several at once

@@ -34,6 +34,9 @@ pub struct SyncOptions {
     /// Cancelled (on Ctrl-C): every source not yet committing rolls back and reports
     /// [`SyncError::Interrupted`].
     pub cancel: CancellationToken,
+    /// Load at most this many records per resource (trying a config); a limited run saves no
+    /// cursor, so the next full sync starts where it would have.
+    pub limit: Option<usize>,
 }
 
 impl SyncOptions {
@@ -203,6 +206,7 @@ struct LoadContext<'a> {
     known: SchemaColumns,
     cursors: HashMap<String, CursorState>,
     permits: &'a Semaphore,
+    limit: Option<usize>,
 }
 
 /// Loads `source` in one transaction and commits it, unless a resource fails or the sync is
@@ -235,6 +239,7 @@ async fn load_and_commit(
         known: load.before().clone(),
         cursors: load.cursors().clone(),
         permits,
+        limit: options.limit,
     };
     let name = source.name().to_string();
     let loaded = tokio::select! {
@@ -383,6 +388,7 @@ async fn load_one(
         parents,
         capture,
         saved: ctx.cursors.get(&name).cloned(),
+        limit: ctx.limit,
     };
     let run = run_resource(resource, input)
         .await

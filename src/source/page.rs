@@ -65,6 +65,15 @@ impl Records {
         self.len() == 0
     }
 
+    /// Keeps the first `n` records.
+    pub fn truncate(&mut self, n: usize) {
+        match self {
+            Records::Parsed(values) => values.truncate(n),
+            Records::Text { spans, .. } | Records::Typed { spans, .. } => spans.truncate(n),
+            Records::Arrow(batch) => *batch = batch.slice(0, n.min(batch.num_rows())),
+        }
+    }
+
     /// The records as parsed values, for the steps that look inside them.
     pub fn into_values(self) -> Result<Vec<Value>, RecordsError> {
         match self {
@@ -139,6 +148,8 @@ pub struct PageSender {
     next: usize,
     /// Pages wanted at most (`dango source test`); `None` in a sync.
     limit: Option<usize>,
+    /// Whether pages may be fetched before they are asked for.
+    ahead: bool,
 }
 
 /// The engine stopped taking pages; the resource should return.
@@ -153,6 +164,16 @@ impl PageSender {
             tx,
             next: 0,
             limit: None,
+            ahead: true,
+        }
+    }
+
+    /// A sender that may stop taking pages at any point (`--limit`): nothing should be
+    /// fetched ahead of being asked for.
+    pub fn one_at_a_time(tx: mpsc::Sender<Page>) -> Self {
+        Self {
+            ahead: false,
+            ..Self::new(tx)
         }
     }
 
@@ -161,7 +182,7 @@ impl PageSender {
     pub fn with_limit(tx: mpsc::Sender<Page>, limit: usize) -> Self {
         Self {
             limit: Some(limit),
-            ..Self::new(tx)
+            ..Self::one_at_a_time(tx)
         }
     }
 
@@ -170,9 +191,9 @@ impl PageSender {
         self.limit.is_some_and(|l| self.next >= l)
     }
 
-    /// Whether it wants only a few pages (then nothing should be fetched ahead).
-    pub fn limited(&self) -> bool {
-        self.limit.is_some()
+    /// Whether pages may be fetched before they are asked for.
+    pub fn fetch_ahead(&self) -> bool {
+        self.ahead
     }
 
     /// Hands one page over, waiting while the engine is busy with earlier ones.

@@ -214,9 +214,9 @@ impl RestResource {
             if !self.deliver(page, &mut req, &mut pager, extra, run).await? {
                 return Ok(());
             }
-            let planned = match run.pages.limited() {
-                true => None,
-                false => self.plan_ahead(pager.paginator.as_ref(), &req),
+            let planned = match run.pages.fetch_ahead() {
+                true => self.plan_ahead(pager.paginator.as_ref(), &req),
+                false => None,
             };
             let Some(planned) = planned else {
                 continue;
