@@ -228,3 +228,44 @@ fn a_limited_sync_loads_at_most_n_records_and_saves_no_cursor() {
         120
     );
 }
+
+#[test]
+fn progress_lines_off_a_terminal_quiet_and_request_logs_without_secrets() {
+    let api = MockApi::start(MockApiConfig {
+        auth: MockAuth::Bearer("s3cret-token".into()),
+        ..MockApiConfig::default()
+    })
+    .unwrap();
+    let auth = "      auth: {type: bearer, token: \"${SHOP_TOKEN}\"}\n";
+    let resources =
+        "        - name: users\n          endpoint: /users\n          data_selector: data\n";
+    let project = Project::new(&rest_source("shop", &api.base_url(), auth, resources));
+    project.write(".env", "SHOP_TOKEN=s3cret-token\n");
+    let run = project.dango(&["sync"]);
+    run.assert_ok();
+    let err = run.stderr();
+    assert!(err.contains("shop.users: started"), "{err}");
+    assert!(err.contains("shop.users: done, 25 rows"), "{err}");
+    assert!(
+        !err.contains('\u{1b}'),
+        "no colour codes off a terminal: {err:?}"
+    );
+    let quiet = project.dango(&["sync", "--quiet"]);
+    assert!(!quiet.stderr().contains("started"), "{}", quiet.stderr());
+    assert!(quiet.stdout().contains("synced"), "{}", quiet.stdout());
+    let debug = project.dango(&["-vv", "--log-format", "json", "sync"]);
+    debug.assert_ok();
+    let line = debug
+        .stderr()
+        .lines()
+        .find(|l| l.contains("\"response\""))
+        .map(str::to_string)
+        .unwrap_or_else(|| panic!("{}", debug.stderr()));
+    let event: serde_json::Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(event["fields"]["status"], 200, "{line}");
+    assert!(
+        event["fields"]["url"].as_str().unwrap().contains("/users"),
+        "{line}"
+    );
+    assert!(!debug.all().contains("s3cret"), "{}", debug.all());
+}

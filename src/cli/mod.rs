@@ -4,6 +4,7 @@ mod demo;
 mod history;
 mod init;
 mod mock_api;
+mod progress;
 mod query;
 mod source;
 mod source_test;
@@ -23,9 +24,12 @@ use crate::project::ProjectLayout;
 #[derive(Debug, Parser)]
 #[command(name = "dango", version, about)]
 struct Cli {
-    /// More output: -v for progress details, -vv for debugging.
+    /// More output: -v for progress details, -vv for debugging (each request and response).
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     verbose: u8,
+    /// Log lines as text, or as JSON objects for machines.
+    #[arg(long, value_enum, default_value = "text", global = true)]
+    log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
 }
@@ -56,7 +60,7 @@ enum Command {
 /// Runs the command line and returns the process exit code.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(cli.verbose);
+    init_logging(cli.verbose, cli.log_format);
     let result = match cli.command {
         Command::Init(args) => init::run(args),
         Command::Sync(args) => sync::run(args),
@@ -77,7 +81,16 @@ pub fn main() -> ExitCode {
     }
 }
 
-fn init_logging(verbose: u8) {
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+fn init_logging(verbose: u8, format: LogFormat) {
     let default = match verbose {
         0 => "warn",
         1 => "info",
@@ -87,12 +100,14 @@ fn init_logging(verbose: u8) {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     // Colour only for a person at a terminal who has not asked for none.
     let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-    let _ = tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_ansi(colour)
         .with_writer(std::io::stderr)
-        .with_target(false)
-        .try_init();
+        .with_target(false);
+    let _ = match format {
+        LogFormat::Text => builder.with_ansi(colour).try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
 }
 
 /// `--project DIR`, shared by commands that work on a project.

@@ -34,6 +34,9 @@ pub struct SyncArgs {
     /// Resources to fetch and load at once, across all sources (default: number of cores).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     parallel: Option<u16>,
+    /// Print only errors and the final summary (no progress).
+    #[arg(short, long)]
+    quiet: bool,
     /// Load at most N records per resource, to try a config; no cursor is saved.
     #[arg(long, value_name = "N")]
     limit: Option<usize>,
@@ -50,6 +53,7 @@ pub fn run(args: SyncArgs) -> anyhow::Result<ExitCode> {
         parallel: args.parallel.map(usize::from),
         cancel: CancellationToken::new(),
         limit: args.limit,
+        progress: (!args.quiet).then(super::progress::for_stderr),
     };
     // One sync at a time per warehouse; held until this process ends.
     let _lock = SyncLock::acquire(&layout.warehouse_file(), Duration::from_secs(args.wait))?;

@@ -2,7 +2,9 @@
 //! concurrently within and across sources, and one commit per source.
 
 pub mod decode_stage;
+pub mod progress;
 pub mod resource_run;
 pub mod sync;
 
+pub use progress::{Progress, ProgressSink};
 pub use sync::{SourceReport, SyncError, SyncOptions, sync};

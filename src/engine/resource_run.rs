@@ -13,6 +13,7 @@ use futures::StreamExt;
 use tokio::sync::mpsc;
 
 use super::decode_stage::{DecodeError, NormalizedPage, PageDecoder, PageNormalizer};
+use super::progress::ResourceProgress;
 use crate::dedupe::{DedupeError, KeyLedger, latest_per_key_in_page};
 use crate::hints::{CursorState, TableHints, WriteDisposition};
 use crate::source::{BoxError, FetchInput, Page, PageSender, ParentRow, RecordsError, Resource};
@@ -137,6 +138,8 @@ pub struct RunInput<'a> {
     pub saved: Option<CursorState>,
     /// Records to load at most (`--limit`).
     pub limit: Option<usize>,
+    /// Where its pages and rows are reported as they are built.
+    pub progress: ResourceProgress,
 }
 
 /// What a resource run hands back to its source's load.
@@ -238,7 +241,7 @@ pub async fn run_resource(
     // The writer loads one page while the next is built: a bounded channel between them.
     let (batches_tx, batches_rx) = mpsc::channel::<(String, RecordBatch)>(LOAD_BUFFER);
     let appender = tokio::spawn(append_batches(input.writer, batches_rx));
-    let built = build_pages(normalized, tables, batches_tx).await;
+    let built = build_pages(normalized, tables, batches_tx, &input.progress).await;
     let loaded = appender.await?;
     let fetched = fetch.await?;
     // A writer failure is the cause of any build failure that follows it (a closed channel),
@@ -392,6 +395,7 @@ async fn build_pages(
     >,
     mut tables: Vec<TableRun>,
     batches: mpsc::Sender<(String, RecordBatch)>,
+    progress: &ResourceProgress,
 ) -> Result<Built, ResourceError> {
     let ctx = SessionContext::new();
     let mut times = StageTimes::default();
@@ -408,6 +412,7 @@ async fn build_pages(
         } = page??;
         counts.pages += 1;
         counts.records += records;
+        progress.advanced(counts.pages, counts.records);
         captured.append(&mut rows);
         if let Some(decoder) = decoder {
             if table.write_disposition == WriteDisposition::Replace {

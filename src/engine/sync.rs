@@ -12,6 +12,7 @@ use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
+use super::progress::ResourceProgress;
 use super::resource_run::{ResourceError, ResourceReport, ResourceRun, RunInput, run_resource};
 use crate::hints::{CursorState, LoadId, WriteDisposition};
 use crate::source::{ParentRow, Resource, Source};
@@ -37,6 +38,8 @@ pub struct SyncOptions {
     /// Load at most this many records per resource (trying a config); a limited run saves no
     /// cursor, so the next full sync starts where it would have.
     pub limit: Option<usize>,
+    /// Where to report progress, if anywhere.
+    pub progress: Option<super::Progress>,
 }
 
 impl SyncOptions {
@@ -207,6 +210,8 @@ struct LoadContext<'a> {
     cursors: HashMap<String, CursorState>,
     permits: &'a Semaphore,
     limit: Option<usize>,
+    progress: Option<super::Progress>,
+    source: String,
 }
 
 /// Loads `source` in one transaction and commits it, unless a resource fails or the sync is
@@ -240,6 +245,8 @@ async fn load_and_commit(
         cursors: load.cursors().clone(),
         permits,
         limit: options.limit,
+        progress: options.progress.clone(),
+        source: source.name().to_string(),
     };
     let name = source.name().to_string();
     let loaded = tokio::select! {
@@ -389,13 +396,16 @@ async fn load_one(
         capture,
         saved: ctx.cursors.get(&name).cloned(),
         limit: ctx.limit,
+        progress: ResourceProgress::new(ctx.progress.as_ref(), &ctx.source, &name),
     };
-    let run = run_resource(resource, input)
-        .await
-        .map_err(|error| SyncError::Resource {
-            resource: name.clone(),
-            error,
-        })?;
+    let progress = input.progress.clone();
+    progress.started();
+    let run = run_resource(resource, input).await;
+    progress.finished(run.as_ref().map_or(0, |r| r.report.rows), run.is_ok());
+    let run = run.map_err(|error| SyncError::Resource {
+        resource: name.clone(),
+        error,
+    })?;
     Ok(Loaded {
         name,
         selected,

@@ -137,7 +137,21 @@ impl RestClient {
                 1 => String::new(),
                 n => format!(" after {n} attempts"),
             };
-            match self.send_once(req, url.clone()).await {
+            let sent = std::time::Instant::now();
+            let answer = self.send_once(req, url.clone()).await;
+            if let Ok(resp) = &answer {
+                // `-vv`: one line per response.
+                tracing::debug!(
+                    method,
+                    url = %shown,
+                    status = resp.status,
+                    bytes = resp.body.len(),
+                    ms = sent.elapsed().as_millis() as u64,
+                    attempt,
+                    "response"
+                );
+            }
+            match answer {
                 Ok(resp) if matches_action(&resp, actions) => {
                     tracing::info!(url = %shown, status = resp.status, "response ignored (response_actions)");
                     return Ok(None);
@@ -162,8 +176,9 @@ impl RestClient {
                     }));
                 }
                 Ok(resp) if is_retryable_status(resp.status) && attempt < max => {
-                    tracing::warn!(url = %shown, status = resp.status, attempt, "retrying");
                     let wait = self.backoff(attempt, retry_after(&resp.headers));
+                    let wait_ms = wait.as_millis() as u64;
+                    tracing::warn!(url = %shown, status = resp.status, attempt, wait_ms, "retrying");
                     tokio::time::sleep(wait).await;
                     attempt += 1;
                 }
@@ -179,8 +194,10 @@ impl RestClient {
                 }
                 Err(SendError::Token(e)) => return Err(FetchError::Auth(e.to_string())),
                 Err(SendError::Http(e)) if is_retryable_error(&e) && attempt < max => {
-                    tracing::warn!(url = %shown, attempt, error = %self.describe(&e), "retrying");
-                    tokio::time::sleep(self.backoff(attempt, None)).await;
+                    let wait = self.backoff(attempt, None);
+                    let wait_ms = wait.as_millis() as u64;
+                    tracing::warn!(url = %shown, attempt, wait_ms, error = %self.describe(&e), "retrying");
+                    tokio::time::sleep(wait).await;
                     attempt += 1;
                 }
                 Err(SendError::Http(e)) => {

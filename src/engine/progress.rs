@@ -1,0 +1,65 @@
+//! Progress of a sync as it happens, for whoever shows it (the command line's bars or log
+//! lines): when each resource starts and ends, and its pages and rows as they are built.
+
+use std::fmt;
+use std::sync::Arc;
+
+/// Receives progress events; called from the engine's tasks, so it must be quick.
+pub trait ProgressSink: Send + Sync {
+    /// A resource started fetching.
+    fn started(&self, source: &str, resource: &str);
+    /// A resource has built `pages` pages holding `rows` records so far.
+    fn advanced(&self, source: &str, resource: &str, pages: usize, rows: usize);
+    /// A resource finished loading (`ok`) or failed, with its records.
+    fn finished(&self, source: &str, resource: &str, rows: usize, ok: bool);
+}
+
+/// A shared [`ProgressSink`], part of the sync's options.
+#[derive(Clone)]
+pub struct Progress(pub Arc<dyn ProgressSink>);
+
+impl fmt::Debug for Progress {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Progress")
+    }
+}
+
+/// The progress of one resource of one source.
+#[derive(Clone)]
+pub struct ResourceProgress {
+    sink: Option<Arc<dyn ProgressSink>>,
+    source: String,
+    resource: String,
+}
+
+impl ResourceProgress {
+    /// Progress of `resource` of `source` to `sink`, if any.
+    pub fn new(sink: Option<&Progress>, source: &str, resource: &str) -> Self {
+        Self {
+            sink: sink.map(|p| p.0.clone()),
+            source: source.to_string(),
+            resource: resource.to_string(),
+        }
+    }
+
+    /// The resource started.
+    pub fn started(&self) {
+        if let Some(s) = &self.sink {
+            s.started(&self.source, &self.resource);
+        }
+    }
+
+    /// It has built `pages` pages of `rows` records so far.
+    pub fn advanced(&self, pages: usize, rows: usize) {
+        if let Some(s) = &self.sink {
+            s.advanced(&self.source, &self.resource, pages, rows);
+        }
+    }
+
+    /// It finished (`ok`) or failed.
+    pub fn finished(&self, rows: usize, ok: bool) {
+        if let Some(s) = &self.sink {
+            s.finished(&self.source, &self.resource, rows, ok);
+        }
+    }
+}
