@@ -269,3 +269,46 @@ fn progress_lines_off_a_terminal_quiet_and_request_logs_without_secrets() {
     );
     assert!(!debug.all().contains("s3cret"), "{}", debug.all());
 }
+
+#[test]
+fn since_and_until_load_a_range_without_moving_the_cursor_back() {
+    let api = MockApi::start(MockApiConfig::default()).unwrap();
+    let project = incremental_orders(&api.base_url(), 50, "2024-01-01T00:00:00Z");
+    project.dango(&["sync"]).assert_ok();
+    let run = project.dango(&[
+        "sync",
+        "--since",
+        "2024-01-05T00:00:00Z",
+        "--until",
+        "2024-01-06T00:00:00Z",
+    ]);
+    run.assert_ok();
+    assert!(run.stdout().contains(" 24 rows"), "{}", run.stdout());
+    assert_eq!(project.count("SELECT count(*) FROM raw_shop.orders"), 144);
+    let state = project.dango(&["state", "shop"]).stdout();
+    assert!(
+        state.contains("= 2024-01-07T00:00:00Z"),
+        "never backwards: {state}"
+    );
+
+    let bad = project.dango(&["sync", "--backfill", "7x"]);
+    bad.assert_failed();
+    assert!(
+        bad.stderr().contains("like 7d, 2w or 1m"),
+        "{}",
+        bad.stderr()
+    );
+
+    let resources =
+        "        - name: users\n          endpoint: /users\n          data_selector: data\n";
+    let plain = Project::new(&rest_source("crm", &api.base_url(), "", resources));
+    let refused = plain.dango(&["sync", "--since", "2024-01-01"]);
+    refused.assert_failed();
+    assert!(
+        refused
+            .stdout()
+            .contains("resource `users` has no incremental cursor"),
+        "{}",
+        refused.all()
+    );
+}

@@ -74,6 +74,7 @@ pub fn run(args: TestArgs) -> anyhow::Result<ExitCode> {
                 .map(|p| parent_rows.get(&p.resource).cloned().unwrap_or_default()),
             saved: saved.get(&name).cloned(),
             exchanges: None,
+            window: None,
         };
         let fields = needs.get(&name).cloned().unwrap_or_default();
         println!("── resource `{name}`");

@@ -12,6 +12,7 @@ use tokio_util::sync::CancellationToken;
 use crate::engine::{SourceReport, SyncError, SyncOptions, sync};
 use crate::project::loader::load_sources_file;
 use crate::project::{Credentials, ProjectLayout, plan};
+use crate::source::CursorWindow;
 use crate::warehouse::Warehouse;
 use crate::warehouse::lock::SyncLock;
 
@@ -37,6 +38,16 @@ pub struct SyncArgs {
     /// Print only errors and the final summary (no progress).
     #[arg(short, long)]
     quiet: bool,
+    /// Load incremental resources from this cursor value on (a date or timestamp), instead of
+    /// from the saved cursor; the saved cursor never moves backwards.
+    #[arg(long, value_name = "VALUE", conflicts_with = "backfill")]
+    since: Option<String>,
+    /// Load incremental resources up to (not including) this cursor value.
+    #[arg(long, value_name = "VALUE")]
+    until: Option<String>,
+    /// Load the last period again: `7d`, `2w` or `1m` (30 days) before now.
+    #[arg(long, value_name = "PERIOD", value_parser = parse_backfill)]
+    backfill: Option<String>,
     /// Load at most N records per resource, to try a config; no cursor is saved.
     #[arg(long, value_name = "N")]
     limit: Option<usize>,
@@ -54,6 +65,10 @@ pub fn run(args: SyncArgs) -> anyhow::Result<ExitCode> {
         cancel: CancellationToken::new(),
         limit: args.limit,
         progress: (!args.quiet).then(super::progress::for_stderr),
+        window: window(
+            args.since.as_deref().or(args.backfill.as_deref()),
+            args.until.as_deref(),
+        ),
     };
     // One sync at a time per warehouse; held until this process ends.
     let _lock = SyncLock::acquire(&layout.warehouse_file(), Duration::from_secs(args.wait))?;
@@ -78,6 +93,34 @@ pub fn run(args: SyncArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// The cursor range of `--since`/`--backfill` and `--until`, if either is given.
+fn window(since: Option<&str>, until: Option<&str>) -> Option<CursorWindow> {
+    // A number stays a number (an id or Unix-time cursor); anything else is compared as text.
+    let value = |v: &str| match v.parse::<serde_json::Number>() {
+        Ok(n) => serde_json::Value::Number(n),
+        Err(_) => serde_json::Value::String(v.to_string()),
+    };
+    (since.is_some() || until.is_some()).then(|| CursorWindow {
+        since: since.map(value),
+        until: until.map(value),
+    })
+}
+
+/// `--backfill 7d|2w|1m` as the ISO timestamp that long before now.
+fn parse_backfill(period: &str) -> Result<String, String> {
+    let bad = || format!("`{period}` is not a period: write it like 7d, 2w or 1m");
+    let (n, unit) = period.split_at(period.len().saturating_sub(1));
+    let n: i64 = n.parse().map_err(|_| bad())?;
+    let days = match unit {
+        "d" => n,
+        "w" => n * 7,
+        "m" => n * 30,
+        _ => return Err(bad()),
+    };
+    let since = chrono::Utc::now() - chrono::Duration::days(days);
+    Ok(since.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
 }
 
 /// Cancels `cancel` on the first Ctrl-C, so running loads roll back and the sync reports; a

@@ -16,7 +16,9 @@ use super::decode_stage::{DecodeError, NormalizedPage, PageDecoder, PageNormaliz
 use super::progress::ResourceProgress;
 use crate::dedupe::{DedupeError, KeyLedger, latest_per_key_in_page};
 use crate::hints::{CursorState, TableHints, WriteDisposition};
-use crate::source::{BoxError, FetchInput, Page, PageSender, ParentRow, RecordsError, Resource};
+use crate::source::{
+    BoxError, CursorWindow, FetchInput, Page, PageSender, ParentRow, RecordsError, Resource,
+};
 use crate::warehouse::catalog::SchemaColumns;
 use crate::warehouse::{AppendError, Appending, LoadWriter, ResourceCommit, WarehouseError};
 
@@ -138,6 +140,8 @@ pub struct RunInput<'a> {
     pub saved: Option<CursorState>,
     /// Records to load at most (`--limit`).
     pub limit: Option<usize>,
+    /// The range of its incremental cursor to load, if not "from the saved cursor on".
+    pub window: Option<CursorWindow>,
     /// Where its pages and rows are reported as they are built.
     pub progress: ResourceProgress,
 }
@@ -217,6 +221,7 @@ pub async fn run_resource(
         parents: input.parents,
         saved: input.saved,
         exchanges: None,
+        window: input.window,
     };
     let sender = match input.limit {
         Some(_) => PageSender::one_at_a_time(pages_tx),

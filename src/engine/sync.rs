@@ -15,7 +15,7 @@ use tracing::Instrument;
 use super::progress::ResourceProgress;
 use super::resource_run::{ResourceError, ResourceReport, ResourceRun, RunInput, run_resource};
 use crate::hints::{CursorState, LoadId, WriteDisposition};
-use crate::source::{ParentRow, Resource, Source};
+use crate::source::{CursorWindow, ParentRow, Resource, Source};
 use crate::warehouse::catalog::SchemaColumns;
 use crate::warehouse::history::SyncRecord;
 use crate::warehouse::{
@@ -40,6 +40,9 @@ pub struct SyncOptions {
     pub limit: Option<usize>,
     /// Where to report progress, if anywhere.
     pub progress: Option<super::Progress>,
+    /// The range of every incremental cursor to load in this run (`--since`, `--until`,
+    /// `--backfill`).
+    pub window: Option<CursorWindow>,
 }
 
 impl SyncOptions {
@@ -212,6 +215,7 @@ struct LoadContext<'a> {
     limit: Option<usize>,
     progress: Option<super::Progress>,
     source: String,
+    window: Option<CursorWindow>,
 }
 
 /// Loads `source` in one transaction and commits it, unless a resource fails or the sync is
@@ -247,6 +251,7 @@ async fn load_and_commit(
         limit: options.limit,
         progress: options.progress.clone(),
         source: source.name().to_string(),
+        window: options.window.clone(),
     };
     let name = source.name().to_string();
     let loaded = tokio::select! {
@@ -396,6 +401,7 @@ async fn load_one(
         capture,
         saved: ctx.cursors.get(&name).cloned(),
         limit: ctx.limit,
+        window: ctx.window.clone(),
         progress: ResourceProgress::new(ctx.progress.as_ref(), &ctx.source, &name),
     };
     let progress = input.progress.clone();

@@ -13,7 +13,9 @@ pub mod rest;
 
 pub use page::{Page, PageSender, Records, RecordsError, Stopped};
 pub use redact::Redactor;
-pub use resource::{BoxError, Exchange, FetchInput, FetchOutcome, ParentLink, ParentRow, Resource};
+pub use resource::{
+    BoxError, CursorWindow, Exchange, FetchInput, FetchOutcome, ParentLink, ParentRow, Resource,
+};
 
 /// A source ready to run: its resources ordered so every parent comes before its dependents.
 pub struct Source {

@@ -48,6 +48,16 @@ pub struct Exchange {
     pub next: Option<String>,
 }
 
+/// A range of an incremental cursor to load in this run (`--since`, `--until`, `--backfill`):
+/// it replaces the cursor's start and end values; the saved cursor never moves backwards.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CursorWindow {
+    /// Load records from this value on, whatever the saved cursor says.
+    pub since: Option<serde_json::Value>,
+    /// Load records before this value only.
+    pub until: Option<serde_json::Value>,
+}
+
 /// What the engine hands a resource when it runs.
 #[derive(Debug, Clone, Default)]
 pub struct FetchInput {
@@ -57,6 +67,8 @@ pub struct FetchInput {
     pub saved: Option<CursorState>,
     /// Where to report each request and response (`dango source test`); `None` in a sync.
     pub exchanges: Option<tokio::sync::mpsc::UnboundedSender<Exchange>>,
+    /// A range of the incremental cursor to load instead of "from the saved cursor on".
+    pub window: Option<CursorWindow>,
 }
 
 /// What a resource hands back once its last page is sent.

@@ -76,6 +76,12 @@ pub enum PythonError {
     /// The process wrote something that is not a frame (a bug, reported rather than hidden).
     #[error("reading the Python process's output failed: {0}")]
     Protocol(std::io::Error),
+    /// `--since`/`--until`/`--backfill`, which Python sources do not take.
+    #[error(
+        "--since, --until and --backfill do not apply to Python (dlt_native) sources: dlt's \
+         incremental takes its range from the source's code; sync the other sources by name"
+    )]
+    NoWindow,
     /// The source has no selected resources.
     #[error("the dlt source `{0}` has no selected resources: nothing to load")]
     NoResources(String),

@@ -75,6 +75,9 @@ impl PythonResource {
         input: FetchInput,
         mut pages: PageSender,
     ) -> Result<FetchOutcome, PythonError> {
+        if input.window.is_some() {
+            return Err(PythonError::NoWindow);
+        }
         let saved = input.saved.and_then(|s| s.native);
         self.process
             .run(saved.as_deref())

@@ -4,6 +4,12 @@
 /// Why fetching a resource failed.
 #[derive(Debug, thiserror::Error)]
 pub enum FetchError {
+    /// `--since`/`--until`/`--backfill` on a resource without an incremental cursor.
+    #[error(
+        "resource `{0}` has no incremental cursor, so --since, --until and --backfill cannot apply \
+         to it: give it `incremental:` in sources.yml, or sync a source without it"
+    )]
+    NoCursorForWindow(String),
     /// The server answered with an error status that retries did not cure.
     #[error("{method} {url} failed with HTTP {status}{after}: {excerpt}{hint}")]
     Status {

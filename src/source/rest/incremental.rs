@@ -15,6 +15,7 @@ use super::selector::{simple_keys, value_at};
 use crate::hints::CursorState;
 use crate::json::compact::to_compact;
 use crate::normalize::relational::digest128;
+use crate::source::CursorWindow;
 use crate::source::json_path;
 
 /// `incremental:` of a resource or its endpoint.
@@ -79,6 +80,9 @@ pub struct Incremental {
     boundary: HashSet<String>,
     last: Option<Value>,
     last_hashes: Vec<String>,
+    /// The saved state, when a window replaced its start: the state this sync saves is never
+    /// older than it.
+    floor: Option<CursorState>,
 }
 
 impl Incremental {
@@ -99,7 +103,22 @@ impl Incremental {
             boundary,
             last: None,
             last_hashes: Vec::new(),
+            floor: None,
         }
+    }
+
+    /// This run loads `window` instead: from `since` (not the saved cursor) and before `until`.
+    /// `saved` is kept as a floor, so the cursor saved afterwards never moves backwards.
+    pub fn with_window(mut self, window: &CursorWindow, saved: Option<&CursorState>) -> Self {
+        if let Some(since) = &window.since {
+            self.start = Some(since.clone());
+            self.boundary.clear();
+            self.floor = saved.cloned();
+        }
+        if let Some(until) = &window.until {
+            self.config.end_value = Some(until.clone());
+        }
+        self
     }
 
     /// Where this sync starts: the last committed value, else the initial value.
@@ -224,6 +243,20 @@ impl Incremental {
 
     /// The state to commit with this sync's rows: the newest value seen, or the old one.
     pub fn state(&self, resource: &str) -> Option<CursorState> {
+        let new = self.new_state(resource);
+        match (&self.floor, new) {
+            (Some(floor), Some(new))
+                if self.newer(&floor.last_value, &new.last_value) == Some(Ordering::Greater) =>
+            {
+                Some(floor.clone())
+            }
+            (Some(floor), None) => Some(floor.clone()),
+            (_, new) => new,
+        }
+    }
+
+    /// The state this run's records alone would save.
+    fn new_state(&self, resource: &str) -> Option<CursorState> {
         let (last_value, boundary) = match (&self.last, &self.start) {
             (Some(last), Some(start)) if self.newer(last, start) == Some(Ordering::Equal) => {
                 // Still at the old boundary: remember both old and new records there.

@@ -107,6 +107,11 @@ impl RestResource {
             .incremental
             .clone()
             .map(|c| Incremental::new(c, input.saved.as_ref()));
+        let incremental = match (incremental, &input.window) {
+            (Some(inc), Some(window)) => Some(inc.with_window(window, input.saved.as_ref())),
+            (None, Some(_)) => return Err(FetchError::NoCursorForWindow(self.name.clone())),
+            (inc, None) => inc,
+        };
         let mut run = Run {
             parse: std::time::Duration::ZERO,
             pages,
