@@ -312,3 +312,25 @@ fn since_and_until_load_a_range_without_moving_the_cursor_back() {
         refused.all()
     );
 }
+
+#[test]
+fn dry_run_shows_the_plan_and_sends_nothing() {
+    let api = MockApi::start(MockApiConfig::default()).unwrap();
+    let project = incremental_orders(&api.base_url(), 50, "2024-01-01T00:00:00Z");
+    project.dango(&["sync"]).assert_ok();
+    let before = api.counters().total();
+    let run = project.dango(&["sync", "--dry-run"]);
+    run.assert_ok();
+    let out = run.stdout();
+    for expected in [
+        "source shop → raw_shop",
+        "→ raw_shop.orders: append",
+        "cursor updatedAt from \"2024-01-07T00:00:00Z\"",
+        "first request: GET http://127.0.0.1",
+        "updated_after=2024-01-07T00%3A00%3A00Z",
+        "--full-refresh would drop raw_shop (3 tables)",
+    ] {
+        assert!(out.contains(expected), "no `{expected}` in:\n{out}");
+    }
+    assert_eq!(api.counters().total(), before, "no request sent");
+}

@@ -1,6 +1,7 @@
 //! The command line: one file per command. Errors become messages and exit codes here.
 
 mod demo;
+mod dry_run;
 mod history;
 mod init;
 mod mock_api;

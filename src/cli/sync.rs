@@ -35,6 +35,13 @@ pub struct SyncArgs {
     /// Resources to fetch and load at once, across all sources (default: number of cores).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     parallel: Option<u16>,
+    /// Show the plan (sources, resources, first request of each, write dispositions, what
+    /// --full-refresh would drop) and send no request.
+    #[arg(long)]
+    dry_run: bool,
+    /// Do not ask before --full-refresh drops tables.
+    #[arg(short, long)]
+    yes: bool,
     /// Print only errors and the final summary (no progress).
     #[arg(short, long)]
     quiet: bool,
@@ -58,6 +65,13 @@ pub struct SyncArgs {
 
 pub fn run(args: SyncArgs) -> anyhow::Result<ExitCode> {
     let layout = args.project.layout()?;
+    if args.dry_run {
+        return super::dry_run::run(&layout, &args.sources, args.full_refresh);
+    }
+    if args.full_refresh && !args.yes && !confirm_full_refresh(&args.sources)? {
+        println!("Nothing changed.");
+        return Ok(ExitCode::FAILURE);
+    }
     let options = SyncOptions {
         allow_empty_replace: args.allow_empty_replace,
         full_refresh: args.full_refresh,
@@ -93,6 +107,25 @@ pub fn run(args: SyncArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// On a terminal, asks before `--full-refresh` drops tables; elsewhere goes ahead.
+fn confirm_full_refresh(sources: &[String]) -> anyhow::Result<bool> {
+    use std::io::{IsTerminal, Write};
+    if !std::io::stdin().is_terminal() {
+        return Ok(true);
+    }
+    let which = match sources.is_empty() {
+        true => "every enabled source".to_string(),
+        false => sources.join(", "),
+    };
+    print!(
+        "--full-refresh drops the tables and cursors of {which} and loads everything again. Go on? [y/N] "
+    );
+    std::io::stdout().flush()?;
+    let mut answer = String::new();
+    std::io::stdin().read_line(&mut answer)?;
+    Ok(matches!(answer.trim(), "y" | "Y" | "yes"))
 }
 
 /// The cursor range of `--since`/`--backfill` and `--until`, if either is given.

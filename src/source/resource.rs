@@ -101,6 +101,12 @@ pub trait Resource: Send + 'static {
         None
     }
 
+    /// The first request it would send after a sync that saved `saved`, for `dango sync
+    /// --dry-run` (secrets redacted); `None` if it sends none it can tell in advance.
+    fn first_request(&self, _saved: Option<&CursorState>) -> Option<String> {
+        None
+    }
+
     /// `false`: run only to feed the resources that depend on it; its rows are not loaded.
     fn selected(&self) -> bool {
         true

@@ -16,7 +16,7 @@ use super::incremental::Incremental;
 use super::paginate::{self, Paginator, Progress, Requests, ResponseView, Stall};
 use super::request::{PageRequest, param_text};
 use super::selector::{LocateError, Located, locate_records, take_records};
-use crate::hints::TableHints;
+use crate::hints::{CursorState, TableHints};
 use crate::source::{
     BoxError, FetchInput, FetchOutcome, PageSender, ParentLink, Records, Redactor, Resource,
 };
@@ -558,6 +558,27 @@ impl Resource for RestResource {
         pages: PageSender,
     ) -> BoxFuture<'static, Result<FetchOutcome, BoxError>> {
         Box::pin(async move { self.run(input, pages).await.map_err(BoxError::from) })
+    }
+
+    fn first_request(&self, saved: Option<&CursorState>) -> Option<String> {
+        if let Some(parent) = &self.parent {
+            return Some(format!("once per record of `{}`", parent.resource));
+        }
+        let run = Run {
+            parse: std::time::Duration::ZERO,
+            // Never sent to: the run only fills the request's placeholders.
+            pages: PageSender::new(tokio::sync::mpsc::channel(1).0),
+            incremental: self
+                .endpoint
+                .incremental
+                .clone()
+                .map(|c| Incremental::new(c, saved)),
+            exchanges: None,
+        };
+        let mut req = self.request_for(None, &run).ok()?;
+        paginate::build(self.paginator.as_ref()).prepare(&mut req);
+        let shown = self.redactor.redact(req.full_url().as_str());
+        Some(format!("{:?} {shown}", req.method))
     }
 }
 

@@ -1,0 +1,69 @@
+//! `dango sync --dry-run`: what a sync would do, without sending a request or writing anything:
+//! each source and resource, its table and write disposition, where its cursor starts, the first
+//! request it would send, and what `--full-refresh` would drop.
+
+use std::process::ExitCode;
+
+use crate::project::loader::load_sources_file;
+use crate::project::{Credentials, ProjectLayout, plan};
+use crate::warehouse::catalog::schema_columns;
+use crate::warehouse::{connect_read_only, cursors};
+
+/// Prints the plan of syncing `sources` (all enabled if empty).
+pub fn run(
+    layout: &ProjectLayout,
+    sources: &[String],
+    full_refresh: bool,
+) -> anyhow::Result<ExitCode> {
+    let file = load_sources_file(&layout.sources_file())?;
+    let creds = Credentials::load(layout.root())?;
+    let planned = plan(layout, &file, sources, &creds, 1)?;
+    let conn = connect_read_only(&layout.warehouse_file())?;
+    for source in &planned {
+        let dataset = source.dataset();
+        println!("source {} → {dataset}", source.name());
+        let saved = conn
+            .as_ref()
+            .and_then(|c| cursors::load(c, dataset).ok())
+            .unwrap_or_default();
+        for resource in source.resources() {
+            println!("  resource {}", resource.name());
+            for table in resource.tables() {
+                let keys = match table.primary_key.is_empty() {
+                    true => String::new(),
+                    false => format!(" on {}", table.primary_key.join(", ")),
+                };
+                println!(
+                    "    → {dataset}.{}: {}{keys}",
+                    table.table_name, table.write_disposition
+                );
+            }
+            let cursor = saved.get(resource.name());
+            if let Some(c) = cursor.filter(|c| !c.cursor_path.is_empty()) {
+                println!("    cursor {} from {}", c.cursor_path, c.last_value);
+            }
+            if let Some(first) = resource.first_request(cursor) {
+                println!("    first request: {first}");
+            }
+        }
+        let existing = conn
+            .as_ref()
+            .and_then(|c| schema_columns(c, dataset).ok())
+            .map(|t| {
+                t.keys()
+                    .filter(|n| !n.starts_with("_dlt_") && !n.starts_with("_dango"))
+                    .count()
+            })
+            .unwrap_or(0);
+        match full_refresh {
+            true => {
+                println!("  --full-refresh: drops {dataset} ({existing} tables) and its cursors")
+            }
+            false => println!(
+                "  --full-refresh would drop {dataset} ({existing} tables) and its cursors"
+            ),
+        }
+    }
+    println!("Dry run: no request was sent and nothing was written.");
+    Ok(ExitCode::SUCCESS)
+}
