@@ -129,6 +129,17 @@ fn a_second_sync_is_told_who_holds_the_warehouse_and_can_wait() {
     }
     let second = project.dango(&["sync"]);
     second.assert_failed();
+    // Read-only commands say why they cannot read while DuckDB holds the file for the sync.
+    let history = project.dango(&["history"]);
+    if !history.ok() {
+        assert!(
+            history
+                .stderr()
+                .contains("another dango or duckdb process has it open"),
+            "{}",
+            history.stderr()
+        );
+    }
     let err = second.stderr();
     assert!(err.contains(&format!("pid {}", first.id())), "{err}");
     assert!(err.contains("--wait"), "{err}");
