@@ -565,3 +565,43 @@ fn a_failed_python_sync_keeps_rows_and_state_as_they_were() {
     );
     assert_ne!(project.text(state), saved);
 }
+
+#[test]
+fn state_shows_a_python_sources_cursors_and_reset_clears_one_resource() {
+    let api = api_with_token();
+    let project = my_api(&api, MY_API_SECRET);
+    project.dango(&["sync"]).assert_ok();
+    let state = project.dango(&["state", "my_custom_api"]);
+    state.assert_ok();
+    assert!(
+        state
+            .stdout()
+            .contains("cursor orders.updated_at = 2024-01-07T00:00:00Z"),
+        "{}",
+        state.stdout()
+    );
+    project
+        .dango(&[
+            "state",
+            "reset",
+            "my_custom_api",
+            "--resource",
+            "orders",
+            "--yes",
+        ])
+        .assert_ok();
+    assert!(!project.dango(&["state"]).stdout().contains("cursor orders"));
+    let before = api.counters().path("/my_api/orders");
+    project.dango(&["sync"]).assert_ok();
+    let asked: Vec<String> = api.counters().requests();
+    let first = asked
+        .iter()
+        .filter(|r| r.starts_with("/my_api/orders"))
+        .nth(before as usize)
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        first.contains("updated_after=2024-01-01T00%3A00%3A00Z"),
+        "from the initial value: {first}"
+    );
+}
