@@ -3,75 +3,17 @@
 
 mod support;
 
-use std::collections::BTreeMap;
 use std::process::Command;
 
 use dango::mock_api::{MockApi, MockApiConfig};
-use support::Project;
+use support::{Project, layout};
 
 /// Internal bookkeeping tables each tool keeps for itself; not part of the data layout.
 const OWN_TABLES: [&str; 3] = ["_dlt_version", "_dlt_pipeline_state", "_dango_cursors"];
 
-type Layout = BTreeMap<String, (Vec<(String, String)>, i64)>;
-
-fn layout(db: &duckdb::Connection, schema: &str) -> Layout {
-    let mut stmt = db
-        .prepare(
-            "SELECT table_name, column_name, data_type FROM information_schema.columns \
-             WHERE table_schema = ? ORDER BY table_name, ordinal_position",
-        )
-        .unwrap();
-    let mut out = Layout::new();
-    let rows = stmt
-        .query_map([schema], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-            ))
-        })
-        .unwrap();
-    for row in rows {
-        let (table, column, ty) = row.unwrap();
-        if !OWN_TABLES.contains(&table.as_str()) {
-            out.entry(table).or_default().0.push((column, ty));
-        }
-    }
-    for (table, (_, count)) in out.iter_mut() {
-        *count = db
-            .query_row(
-                &format!("SELECT count(*) FROM \"{schema}\".\"{table}\""),
-                [],
-                |r| r.get(0),
-            )
-            .unwrap();
-    }
-    out
-}
-
-/// The layout dlt printed, without the tables each tool keeps for itself.
-fn dlt_layout(json: &str) -> Layout {
-    let value: serde_json::Value =
-        serde_json::from_str(json.trim()).expect("dlt_reference.py prints JSON");
-    let mut out = Layout::new();
-    for (table, info) in value.as_object().expect("an object") {
-        if OWN_TABLES.contains(&table.as_str()) {
-            continue;
-        }
-        let columns = info["columns"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|c| {
-                (
-                    c[0].as_str().unwrap().to_string(),
-                    c[1].as_str().unwrap().to_string(),
-                )
-            })
-            .collect();
-        out.insert(table.clone(), (columns, info["rows"].as_i64().unwrap()));
-    }
-    out
+/// Whether a table is part of the data layout (not a tool's own bookkeeping).
+fn data_table(table: &str) -> bool {
+    !OWN_TABLES.contains(&table)
 }
 
 #[test]
@@ -131,8 +73,8 @@ fn same_tables_columns_types_and_counts_as_dlt() {
     let p = Project::new(&yml);
     p.dango(&["sync"]).assert_ok();
 
-    let theirs = dlt_layout(&String::from_utf8_lossy(&out.stdout));
-    let ours = layout(&p.db(), "raw_compat");
+    let theirs = layout::printed(&String::from_utf8_lossy(&out.stdout), data_table);
+    let ours = layout::of_warehouse(&p.db(), "raw_compat", data_table);
     assert!(theirs.len() >= 6, "dlt made {:?}", theirs.keys());
     for (table, (columns, count)) in &theirs {
         let Some((our_columns, our_count)) = ours.get(table) else {

@@ -10,8 +10,9 @@ use std::time::{Duration, Instant};
 use dango::mock_api::{MockApi, MockApiConfig, MockAuth};
 use support::{Project, incremental_orders, rest_source};
 
-#[test]
-fn history_keeps_failed_syncs_newest_first_without_secrets() {
+/// A mock API behind bearer token `s3cret-token` and a `shop` project loading its users, with
+/// the token in `.env`.
+fn users_behind_a_token() -> (MockApi, Project) {
     let api = MockApi::start(MockApiConfig {
         auth: MockAuth::Bearer("s3cret-token".into()),
         ..MockApiConfig::default()
@@ -22,6 +23,12 @@ fn history_keeps_failed_syncs_newest_first_without_secrets() {
         "        - name: users\n          endpoint: /users\n          data_selector: data\n";
     let project = Project::new(&rest_source("shop", &api.base_url(), auth, resources));
     project.write(".env", "SHOP_TOKEN=s3cret-token\n");
+    (api, project)
+}
+
+#[test]
+fn history_keeps_failed_syncs_newest_first_without_secrets() {
+    let (_api, project) = users_behind_a_token();
     project.dango(&["sync"]).assert_ok();
     project.write(".env", "SHOP_TOKEN=wrong-token\n");
     project.dango(&["sync"]).assert_failed();
@@ -242,16 +249,7 @@ fn a_limited_sync_loads_at_most_n_records_and_saves_no_cursor() {
 
 #[test]
 fn progress_lines_off_a_terminal_quiet_and_request_logs_without_secrets() {
-    let api = MockApi::start(MockApiConfig {
-        auth: MockAuth::Bearer("s3cret-token".into()),
-        ..MockApiConfig::default()
-    })
-    .unwrap();
-    let auth = "      auth: {type: bearer, token: \"${SHOP_TOKEN}\"}\n";
-    let resources =
-        "        - name: users\n          endpoint: /users\n          data_selector: data\n";
-    let project = Project::new(&rest_source("shop", &api.base_url(), auth, resources));
-    project.write(".env", "SHOP_TOKEN=s3cret-token\n");
+    let (_api, project) = users_behind_a_token();
     let run = project.dango(&["sync"]);
     run.assert_ok();
     let err = run.stderr();

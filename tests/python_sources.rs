@@ -5,12 +5,12 @@
 
 mod support;
 
-use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
 use dango::mock_api::{MockApi, MockApiConfig};
+use support::layout::{self, Layout};
 use support::{Project, reference_python};
 
 const FIXTURES: &str = concat!(
@@ -158,35 +158,9 @@ fn hubspot_contacts_merge_and_reload_only_edited_contacts() {
     );
 }
 
-type Layout = BTreeMap<String, (Vec<(String, String)>, i64)>;
-
-fn warehouse_layout(db: &duckdb::Connection, schema: &str) -> Layout {
-    let mut stmt = db
-        .prepare(
-            "SELECT table_name, column_name, data_type FROM information_schema.columns \
-             WHERE table_schema = ? ORDER BY table_name, ordinal_position",
-        )
-        .unwrap();
-    let rows = stmt
-        .query_map([schema], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-        .unwrap();
-    let mut out = Layout::new();
-    for row in rows {
-        let (table, column, ty): (String, String, String) = row.unwrap();
-        if !table.starts_with("_d") {
-            out.entry(table).or_default().0.push((column, ty));
-        }
-    }
-    for (table, (_, count)) in out.iter_mut() {
-        *count = db
-            .query_row(
-                &format!("SELECT count(*) FROM \"{schema}\".\"{table}\""),
-                [],
-                |r| r.get(0),
-            )
-            .unwrap();
-    }
-    out
+/// Whether a table holds data (not `_dlt_*`/`_dango_*` bookkeeping).
+fn data_table(table: &str) -> bool {
+    !table.starts_with("_d")
 }
 
 /// The layout dlt's own `pipeline.run` gives `function` of `module` in `project`.
@@ -224,21 +198,7 @@ fn dlt_layout(
     // dlt's DuckDB writes a newer file format: it prints its layout itself, on the last line
     // (the user's code may print before).
     let stdout = String::from_utf8_lossy(&out.stdout);
-    let printed: serde_json::Value =
-        serde_json::from_str(stdout.lines().last().unwrap_or_default()).unwrap();
-    let mut theirs = Layout::new();
-    for (table, info) in printed.as_object().unwrap() {
-        if table.starts_with("_d") {
-            continue;
-        }
-        let columns = info["columns"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|c| (c[0].as_str().unwrap().into(), c[1].as_str().unwrap().into()))
-            .collect();
-        theirs.insert(table.clone(), (columns, info["rows"].as_i64().unwrap()));
-    }
+    let theirs = layout::printed(stdout.lines().last().unwrap_or_default(), data_table);
     assert!(!theirs.is_empty());
     theirs
 }
@@ -248,7 +208,7 @@ fn the_layout_equals_dlts_own_pipeline_run() {
     let api = api_with_token();
     let project = my_api(&api, MY_API_SECRET);
     project.dango(&["sync"]).assert_ok();
-    let ours = warehouse_layout(&project.db(), "raw_my_custom_api");
+    let ours = layout::of_warehouse(&project.db(), "raw_my_custom_api", data_table);
     let kwargs = format!("{{\"base_url\": \"{}/my_api\"}}", api.base_url());
     let theirs = dlt_layout(
         &project,
@@ -275,7 +235,7 @@ fn typed_values_transformers_and_table_names_from_data_land_as_dlt_lands_them() 
         "{}",
         run.stderr()
     );
-    let ours = warehouse_layout(&project.db(), "raw_shapes");
+    let ours = layout::of_warehouse(&project.db(), "raw_shapes", data_table);
     let theirs = dlt_layout(&project, "shapes", "shapes_source", "{}", "raw_shapes");
     assert_eq!(ours, theirs);
     let types: Vec<String> = ours["invoices"]

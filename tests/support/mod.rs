@@ -8,6 +8,7 @@ use std::process::{Command, Output};
 
 use duckdb::Connection;
 
+pub mod layout;
 pub mod pages;
 
 /// A project directory that disappears with the test.
