@@ -13,7 +13,7 @@ use super::ProjectArg;
 use crate::project::config::SourceConfig;
 use crate::project::loader::load_sources_file;
 use crate::warehouse::catalog::table_exists;
-use crate::warehouse::cursors::CURSOR_TABLE;
+use crate::warehouse::cursors::{self, CURSOR_TABLE};
 use crate::warehouse::sql::{ident, qualified};
 use crate::warehouse::{connect, connect_read_only, describe};
 
@@ -178,12 +178,10 @@ fn saved_cursors(conn: &Connection, dataset: &str) -> anyhow::Result<Vec<Saved>>
     if !table_exists(conn, dataset, CURSOR_TABLE)? {
         return Ok(Vec::new());
     }
-    let has_state = conn.query_row(
-        "SELECT count(*) > 0 FROM information_schema.columns WHERE table_schema = ? AND table_name = ? AND column_name = 'state'",
-        [dataset, CURSOR_TABLE],
-        |r| r.get::<_, bool>(0),
-    )?;
-    let state = if has_state { "state" } else { "NULL" };
+    let state = match cursors::has_state_column(conn, dataset)? {
+        true => "state",
+        false => "NULL",
+    };
     let sql = format!(
         "SELECT resource, cursor_path, last_value, strftime(CAST(updated_at AS TIMESTAMP), '%Y-%m-%dT%H:%M:%SZ'), {state} \
          FROM {} ORDER BY resource",

@@ -18,9 +18,13 @@ pub fn load(conn: &Connection, dataset: &str) -> duckdb::Result<HashMap<String, 
     if !super::catalog::table_exists(conn, dataset, CURSOR_TABLE)? {
         return Ok(HashMap::new());
     }
-    ensure_state_column(conn, dataset)?;
+    // Read-only callers (`source test`, `--dry-run`) may meet a table made before the column.
+    let state = match has_state_column(conn, dataset)? {
+        true => ident("state"),
+        false => "NULL".into(),
+    };
     let sql = format!(
-        "SELECT resource, cursor_path, last_value, boundary, state FROM {}",
+        "SELECT resource, cursor_path, last_value, boundary, {state} FROM {}",
         qualified(dataset, CURSOR_TABLE)
     );
     let mut stmt = conn.prepare(&sql)?;
@@ -103,13 +107,7 @@ pub fn save(
 /// Adds the `state` column (a source's own state, see [`CursorState::native`]) to a cursor
 /// table made before it existed; inside the caller's transaction when saving.
 fn ensure_state_column(conn: &Connection, dataset: &str) -> duckdb::Result<()> {
-    let exists: bool = conn.query_row(
-        "SELECT count(*) > 0 FROM information_schema.columns \
-         WHERE table_schema = ? AND table_name = ? AND column_name = 'state'",
-        [dataset, CURSOR_TABLE],
-        |r| r.get(0),
-    )?;
-    if !exists {
+    if !has_state_column(conn, dataset)? {
         conn.execute_batch(&format!(
             "ALTER TABLE {} ADD COLUMN {} VARCHAR",
             qualified(dataset, CURSOR_TABLE),
@@ -117,4 +115,14 @@ fn ensure_state_column(conn: &Connection, dataset: &str) -> duckdb::Result<()> {
         ))?;
     }
     Ok(())
+}
+
+/// Whether the cursor table of `dataset` has the `state` column.
+pub fn has_state_column(conn: &Connection, dataset: &str) -> duckdb::Result<bool> {
+    conn.query_row(
+        "SELECT count(*) > 0 FROM information_schema.columns \
+         WHERE table_schema = ? AND table_name = ? AND column_name = 'state'",
+        [dataset, CURSOR_TABLE],
+        |r| r.get(0),
+    )
 }
