@@ -55,11 +55,9 @@ fn records(body: &Bytes) -> Records {
 /// A decoder for the mock orders, as a sync makes one per resource.
 fn decoder() -> PageDecoder {
     let hints = TableHints {
-        table_name: "orders".into(),
         write_disposition: WriteDisposition::Merge,
         primary_key: vec!["id".into()],
-        merge_key: vec![],
-        max_table_nesting: 1000,
+        ..TableHints::named("orders")
     };
     PageDecoder::new(hints, "1.0", HashMap::new())
 }
@@ -74,6 +72,7 @@ fn normalize_and_build(
             number: 0,
             records,
             table: None,
+            expected: None,
         })
         .expect("decodes")
 }

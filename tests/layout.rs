@@ -28,11 +28,8 @@ fn tricky_parsed() -> HashMap<String, arrow::record_batch::RecordBatch> {
 
 fn decoded(records: Records) -> HashMap<String, arrow::record_batch::RecordBatch> {
     let hints = TableHints {
-        table_name: "people".into(),
         write_disposition: WriteDisposition::Append,
-        primary_key: vec![],
-        merge_key: vec![],
-        max_table_nesting: 1000,
+        ..TableHints::named("people")
     };
     let mut decoder = PageDecoder::new(hints, "1700000000.1", HashMap::new());
     decoder
@@ -40,6 +37,7 @@ fn decoded(records: Records) -> HashMap<String, arrow::record_batch::RecordBatch
             number: 0,
             records,
             table: None,
+            expected: None,
         })
         .unwrap()
         .into_iter()

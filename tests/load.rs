@@ -209,13 +209,8 @@ fn data_beyond_the_nesting_limit_is_stored_as_json() {
 }
 
 /// Runs `dango sync` in `p` with `DANGO_MEMORY_LIMIT` set to `limit`.
-fn sync_with_memory_limit(p: &Project, limit: &str) -> std::process::Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_dango"))
-        .arg("sync")
-        .current_dir(p.path())
-        .env("DANGO_MEMORY_LIMIT", limit)
-        .output()
-        .unwrap()
+fn sync_with_memory_limit(p: &Project, limit: &str) -> support::Run {
+    p.dango_env(&["sync"], &[("DANGO_MEMORY_LIMIT", limit)])
 }
 
 #[test]
@@ -231,8 +226,8 @@ fn a_load_beyond_the_memory_limit_spills_and_a_bad_limit_is_named() {
     let p = Project::new(&rest_source("big", &api.base_url(), "", resources));
 
     let bad = sync_with_memory_limit(&p, "lots");
-    assert!(!bad.status.success());
-    let stderr = String::from_utf8_lossy(&bad.stderr);
+    bad.assert_failed();
+    let stderr = bad.stderr();
     assert!(stderr.contains("DANGO_MEMORY_LIMIT=\"lots\""), "{stderr}");
     assert_eq!(
         api.counters().total(),
@@ -243,19 +238,15 @@ fn a_load_beyond_the_memory_limit_spills_and_a_bad_limit_is_named() {
     // A budget too small for the load fails it whole, saying which setting to raise. It fails
     // while pages are still coming (this once left the fetcher waiting forever for room).
     let tight = sync_with_memory_limit(&p, "4MB");
-    assert!(!tight.status.success());
-    let out = String::from_utf8_lossy(&tight.stdout);
+    tight.assert_failed();
+    let out = tight.stdout();
     assert!(out.contains("DANGO_MEMORY_LIMIT higher"), "{out}");
     assert!(p.tables("raw_big").is_empty(), "{:?}", p.tables("raw_big"));
 
     // A small DuckDB budget (set as users set it) still loads every row.
 
     let ok = sync_with_memory_limit(&p, "64MB");
-    assert!(
-        ok.status.success(),
-        "{}",
-        String::from_utf8_lossy(&ok.stdout)
-    );
+    ok.assert_ok();
     assert_eq!(
         p.count("select count(distinct id) from raw_big.orders"),
         20_000

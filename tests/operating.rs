@@ -250,10 +250,17 @@ fn a_limited_sync_loads_at_most_n_records_and_saves_no_cursor() {
 #[test]
 fn progress_lines_off_a_terminal_quiet_and_request_logs_without_secrets() {
     let (_api, project) = users_behind_a_token();
-    let run = project.dango(&["sync"]);
+    // A line on every page, to see each: the API's `meta.total_pages` gives the total.
+    let run = project.dango_env(&["sync"], &[("DANGO_PROGRESS_SECONDS", "0")]);
     run.assert_ok();
     let err = run.stderr();
     assert!(err.contains("shop.users: started"), "{err}");
+    assert!(err.contains("shop.users: 1 pages, 10 rows so far"), "{err}");
+    assert!(
+        err.contains("shop.users: 2/3 pages, 20 rows so far"),
+        "{err}"
+    );
+    assert!(err.contains(" s left)"), "{err}");
     assert!(err.contains("shop.users: done, 25 rows"), "{err}");
     assert!(
         !err.contains('\u{1b}'),

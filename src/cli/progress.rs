@@ -1,6 +1,7 @@
 //! What `dango sync` shows while it runs: on a terminal, one live line per resource (pages,
-//! rows, rows/s, elapsed) with `indicatif`; elsewhere (CI, logs, pipes) plain lines when a
-//! resource starts and ends, and every 10 s for long ones. Both on stderr: stdout keeps the
+//! rows, rows/s, elapsed; a bar with an ETA once the API has said how many pages there are)
+//! with `indicatif`; elsewhere (CI, logs, pipes) plain lines when a resource starts and ends,
+//! and every 10 s (`DANGO_PROGRESS_SECONDS`) for long ones. Both on stderr: stdout keeps the
 //! summary.
 
 use std::collections::HashMap;
@@ -9,10 +10,27 @@ use std::time::{Duration, Instant};
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::engine::{Progress, ProgressSink};
+use crate::engine::{Advance, Progress, ProgressSink};
 
-/// Seconds between the plain lines of a long resource.
+/// Seconds between the plain lines of a long resource, unless `DANGO_PROGRESS_SECONDS` says.
 const PLAIN_EVERY: Duration = Duration::from_secs(10);
+
+/// The interval of plain lines: `DANGO_PROGRESS_SECONDS` if it is a number of seconds.
+fn plain_every() -> Duration {
+    std::env::var("DANGO_PROGRESS_SECONDS")
+        .ok()
+        .and_then(|s| s.trim().parse::<f64>().ok())
+        .and_then(|s| Duration::try_from_secs_f64(s).ok())
+        .unwrap_or(PLAIN_EVERY)
+}
+
+/// Time left at the rate so far, once some of `expected` pages are done.
+fn eta(at: &Advance, elapsed: Duration) -> Option<Duration> {
+    let expected = at.expected?;
+    let done = u32::try_from(at.pages).ok().filter(|&d| d > 0)?;
+    let left = u32::try_from(expected.saturating_sub(at.pages)).ok()?;
+    Some(elapsed / done * left)
+}
 
 /// The progress display for this process's stderr.
 pub fn for_stderr() -> Progress {
@@ -55,11 +73,25 @@ impl ProgressSink for Bars {
         bars.insert(key(source, resource), (bar, Instant::now()));
     }
 
-    fn advanced(&self, source: &str, resource: &str, pages: usize, rows: usize) {
+    fn advanced(&self, source: &str, resource: &str, at: Advance) {
         let bars = self.bars.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some((bar, started)) = bars.get(&key(source, resource)) {
-            let rate = rows as f64 / started.elapsed().as_secs_f64().max(0.001);
-            bar.set_message(format!("{pages} pages, {rows} rows, {rate:.0} rows/s"));
+        let Some((bar, started)) = bars.get(&key(source, resource)) else {
+            return;
+        };
+        let rate = at.rows as f64 / started.elapsed().as_secs_f64().max(0.001);
+        match at.expected {
+            Some(expected) => {
+                if bar.length().is_none() {
+                    bar.set_style(bar_style());
+                }
+                bar.set_length(expected as u64);
+                bar.set_position(at.pages as u64);
+                bar.set_message(format!("{} rows, {rate:.0} rows/s", at.rows));
+            }
+            None => bar.set_message(format!(
+                "{} pages, {} rows, {rate:.0} rows/s",
+                at.pages, at.rows
+            )),
         }
     }
 
@@ -72,11 +104,30 @@ impl ProgressSink for Bars {
     }
 }
 
+/// A resource's line once its number of pages is known: a bar and the time left.
+fn bar_style() -> ProgressStyle {
+    ProgressStyle::with_template(
+        "{prefix}: [{bar:30}] {pos}/{len} pages, {msg} ({elapsed}, about {eta} left)",
+    )
+    .map(|s| s.progress_chars("=> "))
+    .unwrap_or_else(|_| ProgressStyle::default_bar())
+}
+
 /// Plain lines for logs.
-#[derive(Default)]
 struct Lines {
     /// When each running resource started and last printed.
     running: Mutex<HashMap<String, (Instant, Instant)>>,
+    /// How often a running resource prints.
+    every: Duration,
+}
+
+impl Default for Lines {
+    fn default() -> Self {
+        Self {
+            running: Mutex::default(),
+            every: plain_every(),
+        }
+    }
 }
 
 impl ProgressSink for Lines {
@@ -87,18 +138,29 @@ impl ProgressSink for Lines {
         running.insert(key(source, resource), (now, now));
     }
 
-    fn advanced(&self, source: &str, resource: &str, pages: usize, rows: usize) {
+    fn advanced(&self, source: &str, resource: &str, at: Advance) {
         let mut running = self.running.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some((started, printed)) = running.get_mut(&key(source, resource))
-            && printed.elapsed() >= PLAIN_EVERY
-        {
-            *printed = Instant::now();
-            eprintln!(
-                "{}: {pages} pages, {rows} rows so far ({:.0} s)",
-                key(source, resource),
-                started.elapsed().as_secs_f64()
-            );
+        let Some((started, printed)) = running.get_mut(&key(source, resource)) else {
+            return;
+        };
+        if printed.elapsed() < self.every {
+            return;
         }
+        *printed = Instant::now();
+        let elapsed = started.elapsed();
+        let pages = match at.expected {
+            Some(expected) => format!("{}/{expected} pages", at.pages),
+            None => format!("{} pages", at.pages),
+        };
+        let left = eta(&at, elapsed)
+            .map(|left| format!(", about {:.0} s left", left.as_secs_f64()))
+            .unwrap_or_default();
+        eprintln!(
+            "{}: {pages}, {} rows so far ({:.0} s{left})",
+            key(source, resource),
+            at.rows,
+            elapsed.as_secs_f64()
+        );
     }
 
     fn finished(&self, source: &str, resource: &str, rows: usize, ok: bool) {
@@ -113,5 +175,24 @@ impl ProgressSink for Lines {
             ),
             false => eprintln!("{}: failed after {took:.1} s", key(source, resource)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn eta_is_the_rate_so_far_over_the_pages_left() {
+        let at = |pages, expected| Advance {
+            pages,
+            rows: pages * 10,
+            expected,
+        };
+        let four = Duration::from_secs(4);
+        assert_eq!(eta(&at(2, Some(10)), four), Some(Duration::from_secs(16)));
+        assert_eq!(eta(&at(10, Some(10)), four), Some(Duration::ZERO));
+        assert_eq!(eta(&at(0, Some(10)), four), None);
+        assert_eq!(eta(&at(2, None), four), None);
     }
 }

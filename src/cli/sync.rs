@@ -249,6 +249,18 @@ pub fn print_reports(reports: &[SourceReport]) {
                     "    limited by --limit: the rest was not loaded, and no cursor was saved"
                 );
             }
+            if res.dropped.filtered > 0 {
+                println!(
+                    "    {} records filtered out by the transform",
+                    res.dropped.filtered
+                );
+            }
+            if res.dropped.discarded > 0 {
+                println!(
+                    "    {} rows discarded by the schema contract",
+                    res.dropped.discarded
+                );
+            }
         }
     }
     let failed = reports.iter().filter(|r| r.error.is_some()).count();

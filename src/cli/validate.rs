@@ -4,11 +4,17 @@
 
 use std::process::ExitCode;
 
+use arrow::datatypes::{Field, Schema};
+
 use super::ProjectArg;
+use crate::dedupe::transform::Transform;
+use crate::hints::{DltType, WriteDisposition};
+use crate::project::ProjectLayout;
 use crate::project::config::SourceKind;
 use crate::project::loader::load_sources_file;
 use crate::project::{Credentials, plan};
 use crate::source::Source;
+use crate::warehouse::catalog::schema_columns;
 
 /// Arguments of `dango validate`.
 #[derive(Debug, clap::Args)]
@@ -38,8 +44,81 @@ pub fn run(args: ValidateArgs) -> anyhow::Result<ExitCode> {
             }
         }
     }
+    if !check_transforms(&layout, &planned)? {
+        return Ok(ExitCode::FAILURE);
+    }
     println!("{} is valid.", layout.sources_file().display());
     Ok(ExitCode::SUCCESS)
+}
+
+/// Plans every transform against its table's columns in the warehouse (none if it has no such
+/// table yet): prints each error, and a warning for columns no record has had. Whether all
+/// plan.
+fn check_transforms(layout: &ProjectLayout, planned: &[Source]) -> anyhow::Result<bool> {
+    let with_transforms: Vec<&Source> = planned
+        .iter()
+        .filter(|s| {
+            s.resources()
+                .iter()
+                .any(|r| !r.hints().transforms.is_empty())
+        })
+        .collect();
+    if with_transforms.is_empty() {
+        return Ok(true);
+    }
+    let conn = crate::warehouse::connect_read_only(&layout.warehouse_file())?;
+    let runtime = tokio::runtime::Builder::new_current_thread().build()?;
+    let mut ok = true;
+    for source in with_transforms {
+        let known = match &conn {
+            Some(conn) => schema_columns(conn, source.dataset())?,
+            None => Default::default(),
+        };
+        for resource in source.resources() {
+            let hints = resource.hints();
+            for (table, sql) in &hints.transforms {
+                let keys: &[String] = match table == &hints.table_name
+                    && hints.write_disposition == WriteDisposition::Merge
+                {
+                    true => &hints.primary_key,
+                    false => &[],
+                };
+                let schema = arrow_schema(known.get(table).map(Vec::as_slice).unwrap_or_default());
+                let transform = Transform::new(table, sql, keys);
+                match runtime.block_on(transform.check(&schema)) {
+                    Err(e) => {
+                        ok = false;
+                        eprintln!(
+                            "error: source `{}`, resource `{}`: {e}",
+                            source.name(),
+                            resource.name()
+                        );
+                    }
+                    Ok(missing) if !missing.is_empty() && known.contains_key(table) => eprintln!(
+                        "warning: source `{}`, resource `{}`: the transform of `{table}` names                          {}, which no record loaded so far had (they are NULL until one does):                          check the spelling",
+                        source.name(),
+                        resource.name(),
+                        missing
+                            .iter()
+                            .map(|m| format!("`{m}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                    Ok(_) => {}
+                }
+            }
+        }
+    }
+    Ok(ok)
+}
+
+/// The Arrow schema of a warehouse table's columns.
+fn arrow_schema(columns: &[(String, DltType)]) -> Schema {
+    let fields: Vec<Field> = columns
+        .iter()
+        .map(|(name, ty)| Field::new(name, ty.arrow_type(), true))
+        .collect();
+    Schema::new(fields)
 }
 
 /// A Python source's line: its tables, interpreter and dlt version.

@@ -69,6 +69,11 @@ impl TableBuilder {
             .collect()
     }
 
+    /// Creates column `name` of type `ty` now, before any value (a declared column).
+    pub fn declare(&mut self, name: &str, ty: DltType) {
+        self.column_index(name, ty);
+    }
+
     /// Adds one normalised row: its cells, with column ids of `names` and strings in `text`.
     pub fn push(&mut self, cells: &[(u32, Cell)], text: &PageText<'_>, names: &Names) {
         for &(id, cell) in cells {

@@ -1,4 +1,7 @@
-//! The DataFusion stage: for `merge` resources, keeps one row per primary key in each
+//! The DataFusion stage, between build and load: the user's rules for a table ([`rules`]: SQL
+//! transforms, the schema contract, `nullable: false`), then, here, deduplication.
+//!
+//! For `merge` resources, keeps one row per primary key in each
 //! micro-batch, the latest by arrival, and drops the child rows of the records it drops. Only the key columns and an arrival sequence go through
 //! the aggregation; the surviving rows are then taken from the batch, so nested and wide columns
 //! never enter DataFusion (whose per-group accumulators on them explode memory). A batch whose
@@ -6,6 +9,12 @@
 //! without a query: planning one costs more than the page's other stages spend on the batch.
 //! Duplicates across micro-batches are resolved at commit, by the same rule, unless the
 //! [`KeyLedger`] saw every key only once.
+
+pub mod contract;
+pub mod families;
+pub mod not_null;
+pub mod rules;
+pub mod transform;
 
 use std::collections::HashSet;
 use std::hash::BuildHasher;

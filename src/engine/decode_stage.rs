@@ -217,6 +217,11 @@ impl PageDecoder {
         }
     }
 
+    /// The warehouse's tables when the sync began, with their columns.
+    pub fn known(&self) -> &SchemaColumns {
+        &self.known
+    }
+
     /// A normaliser for this decoder's pages, to run on other workers.
     pub fn normalizer(&self) -> PageNormalizer {
         self.normalizer.clone()
@@ -300,13 +305,29 @@ impl PageDecoder {
         match self.index.get(table) {
             Some(&i) => i,
             None => {
-                let known = self
+                let mut known: HashMap<String, DltType> = self
                     .known
                     .get(table)
                     .map(|cols| cols.iter().cloned().collect())
                     .unwrap_or_default();
-                self.tables
-                    .push((table.to_string(), TableBuilder::new(known)));
+                // Declared types decide new columns; a column the warehouse has keeps its type.
+                let declared: Vec<(String, DltType)> = self
+                    .normalizer
+                    .hints
+                    .columns
+                    .get(table)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|(c, hint)| Some((c.clone(), hint.dlt_type().ok()??)))
+                    .filter(|(c, _)| !known.contains_key(c))
+                    .collect();
+                known.extend(declared.iter().cloned());
+                let mut builder = TableBuilder::new(known);
+                // As dlt, a declared column exists even before (or without) a value.
+                for (column, ty) in declared {
+                    builder.declare(&column, ty);
+                }
+                self.tables.push((table.to_string(), builder));
                 self.index.insert(table.to_string(), self.tables.len() - 1);
                 self.tables.len() - 1
             }

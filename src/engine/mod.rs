@@ -6,5 +6,5 @@ pub mod progress;
 pub mod resource_run;
 pub mod sync;
 
-pub use progress::{Progress, ProgressSink};
+pub use progress::{Advance, Progress, ProgressSink};
 pub use sync::{SourceReport, SyncError, SyncOptions, sync};

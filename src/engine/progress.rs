@@ -8,10 +8,21 @@ use std::sync::Arc;
 pub trait ProgressSink: Send + Sync {
     /// A resource started fetching.
     fn started(&self, source: &str, resource: &str);
-    /// A resource has built `pages` pages holding `rows` records so far.
-    fn advanced(&self, source: &str, resource: &str, pages: usize, rows: usize);
+    /// A resource has got this far.
+    fn advanced(&self, source: &str, resource: &str, at: Advance);
     /// A resource finished loading (`ok`) or failed, with its records.
     fn finished(&self, source: &str, resource: &str, rows: usize, ok: bool);
+}
+
+/// How far a resource has got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Advance {
+    /// Pages built so far.
+    pub pages: usize,
+    /// Records on them.
+    pub rows: usize,
+    /// Pages the resource will have in all, when the API said (a total in its responses).
+    pub expected: Option<usize>,
 }
 
 /// A shared [`ProgressSink`], part of the sync's options.
@@ -49,10 +60,15 @@ impl ResourceProgress {
         }
     }
 
-    /// It has built `pages` pages of `rows` records so far.
-    pub fn advanced(&self, pages: usize, rows: usize) {
+    /// It has built `pages` pages of `rows` records so far, of `expected` pages if known.
+    pub fn advanced(&self, pages: usize, rows: usize, expected: Option<usize>) {
         if let Some(s) = &self.sink {
-            s.advanced(&self.source, &self.resource, pages, rows);
+            let at = Advance {
+                pages,
+                rows,
+                expected,
+            };
+            s.advanced(&self.source, &self.resource, at);
         }
     }
 

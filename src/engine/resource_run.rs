@@ -3,7 +3,7 @@
 //! worker, in page order) → dedupe (DataFusion) → load (writer thread). Bounded channels and
 //! buffers between them keep memory flat whatever the size of the resource.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -14,6 +14,7 @@ use tokio::sync::mpsc;
 
 use super::decode_stage::{DecodeError, NormalizedPage, PageDecoder, PageNormalizer};
 use super::progress::ResourceProgress;
+use crate::dedupe::rules::{Dropped, RulesError, TableRules};
 use crate::dedupe::{DedupeError, KeyLedger, latest_per_key_in_page};
 use crate::hints::{CursorState, TableHints, WriteDisposition};
 use crate::source::{
@@ -41,6 +42,8 @@ struct StageTimes {
     normalize: Duration,
     /// Building Arrow batches.
     build: Duration,
+    /// The user's transforms, schema contract and `nullable: false` checks.
+    rules: Duration,
     /// Deduplicating merge batches in DataFusion.
     dedupe: Duration,
     /// Appending batches to the load's tables in DuckDB.
@@ -55,6 +58,7 @@ impl StageTimes {
             parse = ?self.parse,
             normalize = ?self.normalize,
             build = ?self.build,
+            rules = ?self.rules,
             dedupe = ?self.dedupe,
             load = ?self.load,
             "time per stage (summed over pages and workers)"
@@ -89,6 +93,8 @@ pub struct ResourceReport {
     pub elapsed: Duration,
     /// Whether `--limit` stopped it early (then no cursor was saved).
     pub limited: bool,
+    /// Records its transform filtered out and rows its schema contract discarded.
+    pub dropped: Dropped,
 }
 
 /// Why a resource failed.
@@ -106,6 +112,9 @@ pub enum ResourceError {
     /// Deduplication failed.
     #[error(transparent)]
     Dedupe(#[from] DedupeError),
+    /// A page broke the table's declared rules (transform, contract, `nullable: false`).
+    #[error(transparent)]
+    Rules(#[from] RulesError),
     /// Appending rows to the warehouse failed.
     #[error(transparent)]
     Append(#[from] AppendError),
@@ -167,6 +176,8 @@ struct Counts {
 struct Normalized {
     /// Records on the page.
     records: usize,
+    /// Pages the resource expects in all, if the API said.
+    expected: Option<usize>,
     /// The fields its dependents need.
     captured: Vec<ParentRow>,
     /// The root table it lands in.
@@ -182,6 +193,27 @@ struct TableRun {
     hints: Arc<TableHints>,
     decoder: Option<PageDecoder>,
     ledger: KeyLedger,
+    /// The transforms, contract and checks the user declared, if any.
+    rules: Option<TableRules>,
+    /// What its rules dropped.
+    dropped: Dropped,
+    /// The tables (root and child) that batches went to the writer for.
+    sent: HashSet<String>,
+}
+
+impl TableRun {
+    /// The run of a root table with `hints`, decoded by `decoder`.
+    fn new(hints: Arc<TableHints>, decoder: PageDecoder) -> Self {
+        let rules = TableRules::new(&hints, decoder.known());
+        Self {
+            hints,
+            decoder: Some(decoder),
+            ledger: KeyLedger::default(),
+            rules,
+            dropped: Dropped::default(),
+            sent: HashSet::new(),
+        }
+    }
 }
 
 /// What building a resource's pages gathered besides the batches it sent to the writer.
@@ -197,10 +229,9 @@ fn known_tables(resource: &dyn Resource, load_id: &str, known: &SchemaColumns) -
     resource
         .tables()
         .into_iter()
-        .map(|hints| TableRun {
-            hints: Arc::new(hints.clone()),
-            decoder: Some(PageDecoder::new(hints.clone(), load_id, known.clone())),
-            ledger: KeyLedger::default(),
+        .map(|hints| {
+            let decoder = PageDecoder::new(hints.clone(), load_id, known.clone());
+            TableRun::new(Arc::new(hints.clone()), decoder)
         })
         .collect()
 }
@@ -271,12 +302,18 @@ pub async fn run_resource(
     // A limited run did not see everything its cursor would claim.
     let mut cursor = outcome.cursor.filter(|_| !limited);
     let mut commits = Vec::new();
+    let mut dropped = Dropped::default();
     for table in tables {
         let ledger = table.ledger;
+        dropped.filtered += table.dropped.filtered;
+        dropped.discarded += table.dropped.discarded;
         let keys_unique = tokio::task::spawn_blocking(move || ledger.unique()).await?;
+        // Only tables that rows went to: a transform or contract may have kept none of some.
+        let mut loaded = table.decoder.map(|d| d.loaded_tables()).unwrap_or_default();
+        loaded.retain(|t| table.sent.contains(&t.name));
         commits.push(ResourceCommit {
             hints: (*table.hints).clone(),
-            tables: table.decoder.map(|d| d.loaded_tables()).unwrap_or_default(),
+            tables: loaded,
             // Saved once, with the resource's own table.
             cursor: cursor.take(),
             keys_unique,
@@ -295,6 +332,7 @@ pub async fn run_resource(
         rows: counts.records,
         elapsed: started.elapsed(),
         limited,
+        dropped,
     };
     Ok(ResourceRun {
         commits,
@@ -375,6 +413,7 @@ fn normalize_pages(
             let capture = capture.clone();
             tokio::task::spawn_blocking(move || {
                 let records = page.records.len();
+                let expected = page.expected;
                 let captured = match capture.is_empty() {
                     true => Vec::new(),
                     false => page.records.capture(&capture)?,
@@ -382,6 +421,7 @@ fn normalize_pages(
                 let rows = load.then(|| timed(|| normalizer.normalize(page)));
                 Ok(Normalized {
                     records,
+                    expected,
                     captured,
                     table,
                     decoder,
@@ -410,6 +450,7 @@ async fn build_pages(
     'pages: while let Some(page) = normalized.next().await {
         let Normalized {
             records,
+            expected,
             captured: mut rows,
             table,
             decoder,
@@ -417,17 +458,13 @@ async fn build_pages(
         } = page??;
         counts.pages += 1;
         counts.records += records;
-        progress.advanced(counts.pages, counts.records);
+        progress.advanced(counts.pages, counts.records, expected);
         captured.append(&mut rows);
         if let Some(decoder) = decoder {
             if table.write_disposition == WriteDisposition::Replace {
                 return Err(ResourceError::LateReplace(table.table_name.clone()));
             }
-            tables.push(TableRun {
-                hints: table.clone(),
-                decoder: Some(decoder),
-                ledger: KeyLedger::default(),
-            });
+            tables.push(TableRun::new(table.clone(), decoder));
         }
         let Some((took, page)) = normalized_page else {
             continue;
@@ -451,6 +488,13 @@ async fn build_pages(
         run.decoder = Some(back);
         times.build += took;
         let mut built = built?;
+        if let Some(rules) = run.rules.as_mut() {
+            let started = Instant::now();
+            let dropped = rules.apply(&mut built).await?;
+            run.dropped.filtered += dropped.filtered;
+            run.dropped.discarded += dropped.discarded;
+            times.rules += started.elapsed();
+        }
         let hints = &run.hints;
         if hints.write_disposition == WriteDisposition::Merge {
             let started = Instant::now();
@@ -462,6 +506,7 @@ async fn build_pages(
             times.dedupe += started.elapsed();
         }
         for (table, batch) in built {
+            run.sent.insert(table.clone());
             if batches.send((table, batch)).await.is_err() {
                 // The writer stopped on an error, reported as the cause. Returning drops the
                 // pages' receiver, which stops the fetch.

@@ -183,6 +183,8 @@ fn history_record(report: &SourceReport, started_at: chrono::DateTime<chrono::Ut
                 "tables": r.table,
                 "pages": r.pages,
                 "rows": if committed { r.rows } else { 0 },
+                "filtered": r.dropped.filtered,
+                "discarded": r.dropped.discarded,
             })
         })
         .collect();

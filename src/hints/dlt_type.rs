@@ -83,6 +83,23 @@ impl DltType {
         }
     }
 
+    /// The type dlt names `name` (`bigint`, `text`, ...).
+    pub fn from_dlt_name(name: &str) -> Option<Self> {
+        [
+            Self::Bool,
+            Self::BigInt,
+            Self::Double,
+            Self::Text,
+            Self::Timestamp,
+            Self::Json,
+            Self::Wei,
+            Self::Decimal,
+            Self::Date,
+        ]
+        .into_iter()
+        .find(|t| t.dlt_name() == name)
+    }
+
     /// The type of an existing DuckDB column, if it is one Dango writes.
     pub fn from_duckdb(name: &str) -> Option<Self> {
         Some(match name.to_ascii_uppercase().as_str() {
@@ -102,18 +119,5 @@ impl DltType {
 
 /// The dlt type recorded on an Arrow field (see [`DLT_TYPE_METADATA`]).
 pub fn field_dlt_type(field: &Field) -> Option<DltType> {
-    let name = field.metadata().get(DLT_TYPE_METADATA)?;
-    [
-        DltType::Bool,
-        DltType::BigInt,
-        DltType::Double,
-        DltType::Text,
-        DltType::Timestamp,
-        DltType::Json,
-        DltType::Wei,
-        DltType::Decimal,
-        DltType::Date,
-    ]
-    .into_iter()
-    .find(|t| t.dlt_name() == name)
+    DltType::from_dlt_name(field.metadata().get(DLT_TYPE_METADATA)?)
 }

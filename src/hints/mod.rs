@@ -1,14 +1,19 @@
 //! The vocabulary every stage shares: how a table is written, what identifies a row, which load a
 //! row belongs to. Stages import these types and nothing of each other.
 
+mod column_hint;
 pub mod columns;
+mod contract;
 mod dlt_type;
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::Deserialize;
 use serde_json::Value;
 
+pub use column_hint::{ColumnHint, HintError};
+pub use contract::{ContractConfig, ContractMode, ContractParts, SchemaContract};
 pub use dlt_type::{
     DECIMAL_DIGITS, DECIMAL_SCALE, DLT_TYPE_METADATA, DltType, WEI_DIGITS, field_dlt_type,
 };
@@ -60,6 +65,35 @@ pub struct TableHints {
     pub merge_key: Vec<String>,
     /// Depth below the root table beyond which nested data is kept as JSON instead of child tables.
     pub max_table_nesting: usize,
+    /// Declared columns, by table (the root's and its child tables') and normalised column name.
+    pub columns: BTreeMap<String, BTreeMap<String, ColumnHint>>,
+    /// What a sync may change of the tables' schema.
+    pub contract: SchemaContract,
+    /// SQL run on each batch of a table before it loads, by table.
+    pub transforms: BTreeMap<String, String>,
+}
+
+impl TableHints {
+    /// Hints of table `table_name` with Dango's defaults: `merge` on nothing, no declared
+    /// columns, schema free to evolve.
+    pub fn named(table_name: &str) -> Self {
+        Self {
+            table_name: table_name.to_string(),
+            write_disposition: WriteDisposition::default(),
+            primary_key: Vec::new(),
+            merge_key: Vec::new(),
+            max_table_nesting: DEFAULT_MAX_NESTING,
+            columns: BTreeMap::new(),
+            contract: SchemaContract::default(),
+            transforms: BTreeMap::new(),
+        }
+    }
+
+    /// Whether anything besides inference shapes the tables (declared types, a contract, a
+    /// transform, a column that must not be null).
+    pub fn shaped(&self) -> bool {
+        !self.columns.is_empty() || !self.contract.evolves() || !self.transforms.is_empty()
+    }
 }
 
 /// Where a resource's incremental loading stands.

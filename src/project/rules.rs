@@ -9,6 +9,7 @@ use super::config::{
 };
 use super::errors::{FieldSeg, Problem};
 use crate::hints::WriteDisposition;
+use crate::normalize::naming::normalize_identifier;
 use crate::source::json_path;
 
 /// Slowest rate limit accepted: one request an hour. Anything slower is a typo, not a rate (at
@@ -264,6 +265,7 @@ pub fn resource_problems(res: &ResourceConfig, raw: &Value) -> Vec<Problem> {
         );
     }
     out.extend(key_problems(res));
+    out.extend(schema_problems(res));
     let ep = res.effective_endpoint();
     let path_at = match raw.get("endpoint") {
         Some(Value::Object(_)) => keys(&["endpoint", "path"]),
@@ -328,6 +330,85 @@ fn paginator_json_paths(p: &PaginationConfig) -> Vec<Problem> {
 }
 
 /// Empty keys: an empty column name never names a column, and a merge needs a key to match on.
+/// Column hints that name no type Dango loads, and transforms that are not one SQL query or
+/// name a table that is not one of the resource's.
+fn schema_problems(res: &ResourceConfig) -> Vec<Problem> {
+    let mut out = Vec::new();
+    let nested = res.nested_hints.iter().flat_map(|(path, n)| {
+        n.columns.iter().map(move |(c, h)| {
+            (
+                vec!["nested_hints", path.as_str(), "columns", c.as_str()],
+                h,
+            )
+        })
+    });
+    let own = res
+        .columns
+        .iter()
+        .map(|(c, h)| (vec!["columns", c.as_str()], h));
+    for (mut path, hint) in own.chain(nested) {
+        let column = path.last().copied().unwrap_or_default();
+        if let Some(name) = hint.name.as_deref().filter(|n| *n != column) {
+            path.push("name");
+            out.push(
+                Problem::at(
+                    &path,
+                    format!("is `{name}`, but the hint is under `{column}`"),
+                )
+                .hint("leave `name` out: the key names the column"),
+            );
+            path.pop();
+        }
+        if let Err(e) = hint.dlt_type() {
+            path.push("data_type");
+            out.push(Problem::at(&path, e.to_string()));
+        }
+    }
+    let root = res.table();
+    let own = res.transform.iter().map(|sql| (vec!["transform"], sql));
+    let children = res
+        .transforms
+        .iter()
+        .map(|(table, sql)| (vec!["transforms", table.as_str()], sql));
+    for (path, sql) in own.chain(children) {
+        if let Some(problem) = sql_problem(sql) {
+            out.push(Problem::at(&path, problem).hint(
+                "write one query over the table's rows, named `data`:                  `SELECT id, lower(email) AS email FROM data WHERE status <> 'test'`",
+            ));
+        }
+    }
+    for table in res.transforms.keys() {
+        let normalized = normalize_identifier(table);
+        if !normalized.starts_with(&format!("{root}__")) {
+            out.push(
+                Problem::at(&["transforms", table], format!(
+                    "names table `{normalized}`, which is not a child table of `{root}`"
+                ))
+                .hint(format!(
+                    "key `transforms:` by child table, e.g. `{root}__items`; the table's own                      transform is `transform:`"
+                )),
+            );
+        }
+    }
+    out
+}
+
+/// Why `sql` is not one SQL query, if it is not.
+fn sql_problem(sql: &str) -> Option<String> {
+    use datafusion::sql::sqlparser::{dialect::GenericDialect, parser::Parser};
+    match Parser::parse_sql(&GenericDialect {}, sql) {
+        Err(e) => Some(format!("is not valid SQL: {e}")),
+        Ok(statements) => match statements.as_slice() {
+            [datafusion::sql::sqlparser::ast::Statement::Query(_)] => None,
+            [_] => Some("is not a query: a transform is one `SELECT ... FROM data`".into()),
+            _ => Some(format!(
+                "holds {} statements: a transform is one `SELECT ... FROM data`",
+                statements.len()
+            )),
+        },
+    }
+}
+
 fn key_problems(res: &ResourceConfig) -> Vec<Problem> {
     let merge = res.write_disposition.unwrap_or_default() == WriteDisposition::Merge;
     let mut out = Vec::new();

@@ -22,6 +22,9 @@ pub struct Page {
     /// The table they land in, when not the resource's own (a resource whose items go to
     /// several tables, as a dlt source's do).
     pub table: Option<Arc<TableHints>>,
+    /// How many pages the resource will send in all, when the API has said (a total in the
+    /// response): what progress shows as a bar with an ETA.
+    pub expected: Option<usize>,
 }
 
 /// A page's records: parsed, still JSON text (so the normaliser reads them in one pass without
@@ -150,6 +153,8 @@ pub struct PageSender {
     limit: Option<usize>,
     /// Whether pages may be fetched before they are asked for.
     ahead: bool,
+    /// Pages the resource expects to send in all, once it knows.
+    expected: Option<usize>,
 }
 
 /// The engine stopped taking pages; the resource should return.
@@ -165,6 +170,7 @@ impl PageSender {
             next: 0,
             limit: None,
             ahead: true,
+            expected: None,
         }
     }
 
@@ -189,6 +195,11 @@ impl PageSender {
     /// Whether it has all the pages it wants.
     pub fn done(&self) -> bool {
         self.limit.is_some_and(|l| self.next >= l)
+    }
+
+    /// Says that `left` more pages will follow the ones sent so far.
+    pub fn expect_more(&mut self, left: usize) {
+        self.expected = Some(self.next + left);
     }
 
     /// Whether pages may be fetched before they are asked for.
@@ -222,6 +233,7 @@ impl PageSender {
             number: self.next,
             records,
             table,
+            expected: self.expected,
         }
     }
 

@@ -42,6 +42,11 @@ impl Project {
         run_dango(self.path(), args)
     }
 
+    /// Runs `dango` here with `args` and these environment variables set.
+    pub fn dango_env(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
+        run_dango_env(self.path(), args, env)
+    }
+
     /// The warehouse file.
     pub fn warehouse(&self) -> PathBuf {
         self.path().join("data/warehouse.duckdb")
@@ -127,10 +132,16 @@ impl Run {
 
 /// Runs the real `dango` binary in `dir`.
 pub fn run_dango(dir: &Path, args: &[&str]) -> Run {
+    run_dango_env(dir, args, &[])
+}
+
+/// Runs `dango` in `dir` with `args` and these environment variables set.
+pub fn run_dango_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
     let output = Command::new(env!("CARGO_BIN_EXE_dango"))
         .args(args)
         .current_dir(dir)
         .env_remove("DANGO_LOG")
+        .envs(env.iter().copied())
         .output()
         .expect("run dango");
     Run { output }

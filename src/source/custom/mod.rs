@@ -35,7 +35,7 @@ pub use client::{HttpClient, HttpClientBuilder, Pages};
 use super::rest::incremental::{FilterError, Incremental, IncrementalConfig};
 use super::{BoxError, FetchInput, FetchOutcome, PageSender, ParentLink, ParentRow, Records};
 use super::{Resource, Stopped};
-use crate::hints::{CursorState, DEFAULT_MAX_NESTING, TableHints, WriteDisposition};
+use crate::hints::{CursorState, TableHints, WriteDisposition};
 use crate::normalize::naming::normalize_identifier;
 
 type RunFn = Box<dyn FnOnce(ResourceContext) -> BoxFuture<'static, Result<(), BoxError>> + Send>;
@@ -60,11 +60,8 @@ where
     let name = name.into();
     FnResource {
         hints: TableHints {
-            table_name: normalize_identifier(&name),
             write_disposition: WriteDisposition::Append,
-            primary_key: Vec::new(),
-            merge_key: Vec::new(),
-            max_table_nesting: DEFAULT_MAX_NESTING,
+            ..TableHints::named(&normalize_identifier(&name))
         },
         name,
         parent: None,

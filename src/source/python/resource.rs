@@ -52,11 +52,8 @@ impl PythonResource {
             // summary until the first item names one.
             let first = &describe.resources[0].name;
             tables.push(TableHints {
-                table_name: normalize_identifier(first),
                 write_disposition: WriteDisposition::Append,
-                primary_key: Vec::new(),
-                merge_key: Vec::new(),
-                max_table_nesting: DEFAULT_MAX_NESTING,
+                ..TableHints::named(&normalize_identifier(first))
             });
         }
         Ok(Self {
@@ -201,11 +198,11 @@ fn table_hints(t: &TableFrame) -> TableHints {
     };
     let names = |cols: &[String]| cols.iter().map(|c| normalize_identifier(c)).collect();
     TableHints {
-        table_name: normalize_identifier(&t.table),
         write_disposition: disposition,
         primary_key: names(&t.primary_key),
         merge_key: names(&t.merge_key),
         max_table_nesting: t.max_table_nesting.unwrap_or(DEFAULT_MAX_NESTING),
+        ..TableHints::named(&normalize_identifier(&t.table))
     }
 }
 

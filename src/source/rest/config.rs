@@ -12,7 +12,7 @@ use serde_json::Value;
 pub use super::auth::AuthConfig;
 pub use super::incremental::IncrementalConfig;
 pub use super::paginate::config::*;
-use crate::hints::WriteDisposition;
+use crate::hints::{ColumnHint, ContractConfig, WriteDisposition};
 use crate::normalize::naming::normalize_identifier;
 
 /// `rest_api:` block of a source. Takes the tutorial's form (`base_url`, `headers` here) and
@@ -50,6 +50,10 @@ pub struct RestApiConfig {
     /// numbers or offsets with a total). Still under `rate_limit`. Example: `concurrency: 8`
     #[serde(default = "default_concurrency")]
     pub concurrency: NonZeroUsize,
+    /// What a sync may change of the tables' schema, for every resource that does not say.
+    /// Examples: `schema_contract: freeze`, `schema_contract: {tables: freeze}`
+    #[serde(default)]
+    pub schema_contract: Option<ContractConfig>,
     /// The endpoints to load, one table each. Parsed one by one by the loader (after merging
     /// `resource_defaults` into each) so that every resource's mistakes are reported.
     #[serde(skip)]
@@ -243,6 +247,38 @@ pub struct ResourceConfig {
     /// `_<parent>_<field>`. Example: `include_from_parent: [title]`
     #[serde(default)]
     pub include_from_parent: Vec<String>,
+    /// Declared columns of the table (dlt's column hints), by column name as it lands (nested
+    /// fields flattened: `address__city`). Example:
+    /// `columns: {price: {data_type: decimal}, external_id: {data_type: text}, email: {nullable: false}}`
+    #[serde(default)]
+    pub columns: BTreeMap<String, ColumnHint>,
+    /// Declared columns of child tables, by the child's path below the table in dlt's
+    /// `parent__child` naming (dlt's `nested_hints`). Example:
+    /// `nested_hints: {items: {columns: {sku: {data_type: text}}}}`
+    #[serde(default)]
+    pub nested_hints: BTreeMap<String, NestedHints>,
+    /// What a sync may change of the tables' schema (over the source's `schema_contract`).
+    /// Examples: `schema_contract: freeze`, `schema_contract: {columns: discard_value}`
+    #[serde(default)]
+    pub schema_contract: Option<ContractConfig>,
+    /// SQL over the table's rows, named `data`, run on every batch before it loads: filters,
+    /// computed, renamed and cast columns. Example:
+    /// `transform: "SELECT id, lower(email) AS email, total * 100 AS total_cents FROM data WHERE status <> 'test'"`
+    #[serde(default)]
+    pub transform: Option<String>,
+    /// The same for child tables, by table name. Example:
+    /// `transforms: {orders__items: "SELECT * FROM data WHERE qty > 0"}`
+    #[serde(default)]
+    pub transforms: BTreeMap<String, String>,
+}
+
+/// Hints of one child table (an entry of `nested_hints:`).
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct NestedHints {
+    /// Declared columns of the child table. Example: `columns: {sku: {data_type: text}}`
+    #[serde(default)]
+    pub columns: BTreeMap<String, ColumnHint>,
 }
 
 impl ResourceConfig {
@@ -251,8 +287,9 @@ impl ResourceConfig {
         normalize_identifier(self.table_name.as_deref().unwrap_or(&self.name))
     }
 
-    /// Its table's (primary key, merge key), in dlt's naming. Dango's default: a `merge`
-    /// without either key merges on `id`.
+    /// Its table's (primary key, merge key), in dlt's naming: the resource's, else its
+    /// columns' `primary_key`/`merge_key` hints. Dango's default: a `merge` without either key
+    /// merges on `id`.
     pub fn keys(&self) -> (Vec<String>, Vec<String>) {
         let names = |k: &PrimaryKey| -> Vec<String> {
             k.columns()
@@ -260,16 +297,55 @@ impl ResourceConfig {
                 .map(|c| normalize_identifier(c))
                 .collect()
         };
-        let merge_key = self.merge_key.as_ref().map(names).unwrap_or_default();
+        let hinted = |is: fn(&ColumnHint) -> bool| -> Vec<String> {
+            let columns = self.columns.iter().filter(|(_, h)| is(h));
+            columns.map(|(c, _)| normalize_identifier(c)).collect()
+        };
+        let merge_key = match &self.merge_key {
+            Some(mk) => names(mk),
+            None => hinted(|h| h.merge_key),
+        };
         let primary_key = match (
             &self.primary_key,
+            hinted(|h| h.primary_key),
             self.write_disposition.unwrap_or_default(),
         ) {
-            (Some(pk), _) => names(pk),
-            (None, WriteDisposition::Merge) if merge_key.is_empty() => vec!["id".to_string()],
-            (None, _) => Vec::new(),
+            (Some(pk), _, _) => names(pk),
+            (None, pk, _) if !pk.is_empty() => pk,
+            (None, _, WriteDisposition::Merge) if merge_key.is_empty() => vec!["id".to_string()],
+            (None, _, _) => Vec::new(),
         };
         (primary_key, merge_key)
+    }
+
+    /// Its declared columns by table (its own and its child tables'), names normalised.
+    pub fn declared_columns(&self) -> BTreeMap<String, BTreeMap<String, ColumnHint>> {
+        let root = self.table();
+        let normalized = |columns: &BTreeMap<String, ColumnHint>| {
+            columns
+                .iter()
+                .map(|(name, hint)| (normalize_identifier(name), hint.clone()))
+                .collect::<BTreeMap<_, _>>()
+        };
+        let mut out = BTreeMap::new();
+        if !self.columns.is_empty() {
+            out.insert(root.clone(), normalized(&self.columns));
+        }
+        for (path, nested) in &self.nested_hints {
+            let table = format!("{root}__{}", normalize_identifier(path));
+            out.insert(table, normalized(&nested.columns));
+        }
+        out
+    }
+
+    /// Its transforms by table: `transform` for its own, `transforms` for child tables.
+    pub fn table_transforms(&self) -> BTreeMap<String, String> {
+        let own = self.transform.iter().map(|sql| (self.table(), sql.clone()));
+        let children = self
+            .transforms
+            .iter()
+            .map(|(table, sql)| (normalize_identifier(table), sql.clone()));
+        own.chain(children).collect()
     }
 
     /// The endpoint mapping, with the tutorial's resource-level keys folded in (the endpoint's

@@ -18,7 +18,7 @@ pub use resource::RestResource;
 use config::RestApiConfig;
 
 use super::{Redactor, Resource};
-use crate::hints::{DEFAULT_MAX_NESTING, TableHints};
+use crate::hints::{DEFAULT_MAX_NESTING, SchemaContract, TableHints};
 
 /// The resources of a `rest_api` block whose `${VAR}`s are already substituted, sharing one
 /// client (and so one rate limit); secrets they send are registered with `redactor`.
@@ -37,12 +37,21 @@ pub fn resources(
     let mut out: Vec<Box<dyn Resource>> = Vec::new();
     for res in &api.resources {
         let (primary_key, merge_key) = res.keys();
+        let source_contract = api
+            .schema_contract
+            .map(|c| c.over(SchemaContract::default()))
+            .unwrap_or_default();
         let hints = TableHints {
             table_name: res.table(),
             write_disposition: res.write_disposition.unwrap_or_default(),
             primary_key,
             merge_key,
             max_table_nesting: res.max_table_nesting.unwrap_or(DEFAULT_MAX_NESTING),
+            columns: res.declared_columns(),
+            contract: res
+                .schema_contract
+                .map_or(source_contract, |c| c.over(source_contract)),
+            transforms: res.table_transforms(),
         };
         let resource = RestResource::new(api, res, hints, client.clone(), redactor.clone())?;
         out.push(Box::new(resource));

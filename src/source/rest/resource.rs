@@ -349,6 +349,13 @@ impl RestResource {
                 .progress
                 .next()
                 .map_err(|stall| self.stalled(&url, &stall, pager))?;
+            // A dependent resource paginates once per parent row: one row's total is not its own.
+            if self.parent.is_none()
+                && let Some(left) = pager.paginator.pages_left()
+            {
+                run.pages
+                    .expect_more(usize::try_from(left).unwrap_or(usize::MAX));
+            }
         }
         if let Some(exchanges) = &run.exchanges {
             let next = more.then(|| self.redactor.redact(req.full_url().as_str()));

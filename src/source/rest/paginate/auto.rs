@@ -37,6 +37,10 @@ impl Paginator for Auto {
         self.chosen.as_ref()?.ahead(next)
     }
 
+    fn pages_left(&self) -> Option<u64> {
+        self.chosen.as_ref()?.pages_left()
+    }
+
     fn advice(&self) -> String {
         let chosen = self.chosen.as_ref().map(|p| p.advice()).unwrap_or_default();
         format!(

@@ -61,6 +61,12 @@ pub trait Paginator: Send {
         None
     }
 
+    /// How many pages follow, counting the next request, when a total in the response said so:
+    /// what a progress bar's length and ETA come from.
+    fn pages_left(&self) -> Option<u64> {
+        None
+    }
+
     /// What to do when a next page repeats the last one: the API ignores what this paginator
     /// sends (named here), and which setting to change.
     fn advice(&self) -> String;

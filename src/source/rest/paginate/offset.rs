@@ -27,6 +27,17 @@ impl Offset {
     }
 }
 
+impl Offset {
+    /// The offset past the last record, once a total is known.
+    fn end(&self) -> Option<u64> {
+        let end = self.total?;
+        Some(match self.config.maximum_offset {
+            Some(max) => end.min(max),
+            None => end,
+        })
+    }
+}
+
 impl Paginator for Offset {
     fn prepare(&mut self, req: &mut PageRequest) {
         req.set_param(&self.config.param, self.offset);
@@ -64,17 +75,17 @@ impl Paginator for Offset {
     }
 
     fn ahead(&self, next: &PageRequest) -> Option<Requests> {
-        let end = self.total?;
-        let end = match self.config.maximum_offset {
-            Some(max) => end.min(max),
-            None => end,
-        };
         let step = usize::try_from(self.config.limit.max(1)).ok()?;
         Some(with_param(
             next,
             &self.config.param,
-            (self.offset..end).step_by(step),
+            (self.offset..self.end()?).step_by(step),
         ))
+    }
+
+    fn pages_left(&self) -> Option<u64> {
+        let rows = self.end()?.saturating_sub(self.offset);
+        Some(rows.div_ceil(self.config.limit.max(1)))
     }
 
     fn advice(&self) -> String {
@@ -119,6 +130,7 @@ mod tests {
         let planned: Vec<_> = p.ahead(&next).unwrap().map(|r| r.query).collect();
         let offsets: Vec<_> = planned.iter().map(|q| q[0].1.as_str()).collect();
         assert_eq!(offsets, ["10", "20", "30"]);
+        assert_eq!(p.pages_left(), Some(3));
         assert!(
             planned
                 .iter()

@@ -27,6 +27,17 @@ impl PageNumber {
     }
 }
 
+impl PageNumber {
+    /// One past the last page, once a total is known.
+    fn end(&self) -> Option<u64> {
+        let end = self.config.start + self.total?;
+        Some(match self.config.maximum_page {
+            Some(max) => end.min(max + 1),
+            None => end,
+        })
+    }
+}
+
 impl Paginator for PageNumber {
     fn prepare(&mut self, req: &mut PageRequest) {
         req.set_param(&self.config.param, self.page);
@@ -63,12 +74,11 @@ impl Paginator for PageNumber {
     }
 
     fn ahead(&self, next: &PageRequest) -> Option<Requests> {
-        let end = self.config.start + self.total?;
-        let end = match self.config.maximum_page {
-            Some(max) => end.min(max + 1),
-            None => end,
-        };
-        Some(with_param(next, &self.config.param, self.page..end))
+        Some(with_param(next, &self.config.param, self.page..self.end()?))
+    }
+
+    fn pages_left(&self) -> Option<u64> {
+        Some(self.end()?.saturating_sub(self.page))
     }
 
     fn advice(&self) -> String {
@@ -129,6 +139,7 @@ mod tests {
         c.start = 0;
         let mut p = PageNumber::new(c);
         assert!(p.ahead(&super::super::test_support::request()).is_none());
+        assert_eq!(p.pages_left(), None);
         let body = json!({"meta": {"total_pages": 9}});
         let seen = walk(&mut p, &[(body, 5)]);
         let next = super::super::test_support::request_with(seen[1].clone());
@@ -136,6 +147,7 @@ mod tests {
         // Pages 1..=4: the total allows 0..=8, the maximum stops at 4.
         let pages: Vec<_> = (1..=4).map(|n| q(&[("page", &n.to_string())])).collect();
         assert_eq!(planned, pages);
+        assert_eq!(p.pages_left(), Some(4));
     }
 
     #[test]

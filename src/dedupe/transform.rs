@@ -1,0 +1,556 @@
+//! `transform:` — one SQL query over a table's rows, named `data`, run by DataFusion on every
+//! Arrow batch before dedupe and load. A transform keeps or drops each row and computes its
+//! columns (`SELECT ... FROM data [WHERE ...]`): every row it loads comes from one record, so the
+//! record's `_dlt_*` columns and child rows follow it. The query is planned once per batch
+//! schema into physical expressions evaluated straight on each batch: no per-batch planning, no
+//! copy of columns it does not touch.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+
+use arrow::array::{Array, ArrayRef, AsArray, RecordBatch, new_null_array};
+use arrow::compute::{CastOptions, cast_with_options, filter_record_batch};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use datafusion::catalog::empty::EmptyTable;
+use datafusion::common::tree_node::TreeNode;
+use datafusion::error::DataFusionError;
+use datafusion::logical_expr::{Expr, LogicalPlan};
+use datafusion::physical_expr::PhysicalExpr;
+use datafusion::prelude::SessionContext;
+
+use crate::hints::columns::DLT_ID;
+use crate::hints::{DLT_TYPE_METADATA, DltType};
+use crate::normalize::naming::normalize_identifier;
+
+/// The name the query reads its table by.
+pub const DATA: &str = "data";
+
+/// Why a transform cannot run.
+#[derive(Debug, thiserror::Error)]
+pub enum TransformError {
+    /// The SQL does not parse or plan (DataFusion's message, with its position).
+    #[error("the transform of table `{table}` is not valid SQL over `data`: {message}")]
+    Sql {
+        /// The table whose transform it is.
+        table: String,
+        /// DataFusion's message.
+        message: String,
+    },
+    /// The query is not one a transform may be.
+    #[error("the transform of table `{table}` {reason}")]
+    Shape {
+        /// The table whose transform it is.
+        table: String,
+        /// What is wrong and what to write instead.
+        reason: String,
+    },
+    /// Evaluating it on a batch failed (a cast of a value, say).
+    #[error("the transform of table `{table}` failed on a batch: {message}")]
+    Eval {
+        /// The table whose transform it is.
+        table: String,
+        /// What failed.
+        message: String,
+    },
+}
+
+/// One table's transform, compiled for the batch schema it last saw.
+pub struct Transform {
+    table: String,
+    sql: String,
+    /// Columns that must pass through unchanged (a `merge` table's keys).
+    keys: Vec<String>,
+    compiled: Option<Compiled>,
+}
+
+/// A transform planned for one input schema.
+struct Compiled {
+    input: SchemaRef,
+    /// Columns the query names that no batch has had yet: given to it as nulls.
+    missing: Vec<String>,
+    filter: Option<Arc<dyn PhysicalExpr>>,
+    outputs: Vec<Output>,
+}
+
+/// One output column.
+struct Output {
+    name: String,
+    expr: Arc<dyn PhysicalExpr>,
+    /// The input column it passes through unchanged, whose field (and dlt type) it keeps.
+    passes: Option<usize>,
+    /// Whether it reads only columns no record has had: then, like a field that is always
+    /// null, it makes no column yet.
+    only_missing: bool,
+}
+
+/// A batch after its transform, and the `_dlt_id`s of the rows it dropped (whose child rows
+/// go with them).
+pub struct Transformed {
+    /// The rows kept, with the query's columns and the input's `_dlt_*` columns.
+    pub batch: RecordBatch,
+    /// `_dlt_id` of each row the query's `WHERE` dropped.
+    pub dropped: Vec<String>,
+}
+
+impl Transform {
+    /// The transform `sql` of `table`, which must pass `keys` through unchanged.
+    pub fn new(table: &str, sql: &str, keys: &[String]) -> Self {
+        Self {
+            table: table.to_string(),
+            sql: sql.to_string(),
+            keys: keys.to_vec(),
+            compiled: None,
+        }
+    }
+
+    /// Plans it against `schema` (a table's columns so far), for `dango validate`: the SQL
+    /// error or shape problem, if any, else the columns it names that the schema lacks.
+    pub async fn check(&self, schema: &Schema) -> Result<Vec<String>, TransformError> {
+        let compiled = self.compile(&Arc::new(schema.clone())).await?;
+        Ok(compiled.missing)
+    }
+
+    /// Runs it on `batch`.
+    pub async fn apply(&mut self, batch: &RecordBatch) -> Result<Transformed, TransformError> {
+        let schema = batch.schema();
+        if self.compiled.as_ref().is_none_or(|c| c.input != schema) {
+            self.compiled = Some(self.compile(&schema).await?);
+        }
+        let Some(compiled) = &self.compiled else {
+            unreachable!("compiled just above");
+        };
+        compiled.run(batch).map_err(|e| TransformError::Eval {
+            table: self.table.clone(),
+            message: e.to_string(),
+        })
+    }
+
+    /// Plans the query over `input`. Columns it names that `input` lacks are nulls: a field
+    /// no record has had yet (as a field always null makes no column).
+    async fn compile(&self, input: &SchemaRef) -> Result<Compiled, TransformError> {
+        let mut missing: Vec<String> = Vec::new();
+        loop {
+            let schema = with_null_columns(input, &missing);
+            let ctx = SessionContext::new();
+            ctx.register_table(DATA, Arc::new(EmptyTable::new(schema)))
+                .map_err(|e| self.sql_error(&e))?;
+            match ctx.state().create_logical_plan(&self.sql).await {
+                Ok(plan) => {
+                    if !missing.is_empty() {
+                        tracing::debug!(table = %self.table, ?missing, "transform names columns no record had yet: nulls");
+                    }
+                    return self.physical(&ctx, &plan, input.clone(), missing);
+                }
+                Err(e) => match unknown_column(&e) {
+                    Some(name) if !missing.contains(&name) => missing.push(name),
+                    _ => return Err(self.sql_error(&e)),
+                },
+            }
+        }
+    }
+
+    fn sql_error(&self, e: &DataFusionError) -> TransformError {
+        TransformError::Sql {
+            table: self.table.clone(),
+            message: e.find_root().to_string(),
+        }
+    }
+
+    fn shape_error(&self, reason: impl Into<String>) -> TransformError {
+        TransformError::Shape {
+            table: self.table.clone(),
+            reason: reason.into(),
+        }
+    }
+
+    /// The plan as a filter and projections evaluated on the input batch.
+    fn physical(
+        &self,
+        ctx: &SessionContext,
+        plan: &LogicalPlan,
+        input: SchemaRef,
+        missing: Vec<String>,
+    ) -> Result<Compiled, TransformError> {
+        let LogicalPlan::Projection(projection) = plan else {
+            return Err(self.shape_error(not_row_wise(plan)));
+        };
+        let (scan_schema, filter) = self.scan_and_filter(&projection.input)?;
+        let filter = filter
+            .map(|predicate| ctx.create_physical_expr(predicate, &scan_schema))
+            .transpose()
+            .map_err(|e| self.sql_error(&e))?;
+        let mut outputs = Vec::new();
+        let mut names = BTreeSet::new();
+        for (expr, field) in projection.expr.iter().zip(projection.schema.fields()) {
+            if has_subquery(expr) {
+                return Err(self.shape_error(not_row_wise(plan)));
+            }
+            let name = normalize_identifier(field.name());
+            if !names.insert(name.clone()) {
+                return Err(self.shape_error(format!(
+                    "makes column `{name}` twice: give each output column its own name"
+                )));
+            }
+            let passes = passed_column(expr).and_then(|c| scan_schema.index_of_column(c).ok());
+            if name.starts_with("_dlt_") && passes.is_none_or(|i| input.field(i).name() != &name) {
+                return Err(self.shape_error(format!(
+                    "makes column `{name}`: names starting with `_dlt_` are dlt's bookkeeping, \
+                     which the transform passes on by itself; choose another name"
+                )));
+            }
+            let refs = expr.column_refs();
+            let only_missing = !refs.is_empty() && refs.iter().all(|c| missing.contains(&c.name));
+            let expr = ctx
+                .create_physical_expr(expr.clone(), &scan_schema)
+                .map_err(|e| self.sql_error(&e))?;
+            outputs.push(Output {
+                name,
+                expr,
+                passes,
+                only_missing,
+            });
+        }
+        for key in &self.keys {
+            let kept = outputs.iter().any(|o| {
+                &o.name == key
+                    && o.passes
+                        .is_some_and(|i| input.fields().get(i).is_some_and(|f| f.name() == key))
+            });
+            if !kept {
+                return Err(self.shape_error(format!(
+                    "must pass primary-key column `{key}` through unchanged (`SELECT {key}, ... \
+                     FROM data`): `merge` finds a record's existing row by it"
+                )));
+            }
+        }
+        Ok(Compiled {
+            input,
+            missing,
+            filter,
+            outputs,
+        })
+    }
+
+    /// Below the projection: the table scan (perhaps aliased) and at most one `WHERE`.
+    fn scan_and_filter(
+        &self,
+        plan: &LogicalPlan,
+    ) -> Result<(datafusion::common::DFSchema, Option<Expr>), TransformError> {
+        match plan {
+            LogicalPlan::TableScan(_) => Ok((plan.schema().as_ref().clone(), None)),
+            LogicalPlan::SubqueryAlias(alias) => match alias.input.as_ref() {
+                LogicalPlan::TableScan(_) => Ok((plan.schema().as_ref().clone(), None)),
+                other => Err(self.shape_error(not_row_wise(other))),
+            },
+            LogicalPlan::Filter(filter) => {
+                if has_subquery(&filter.predicate) {
+                    return Err(self.shape_error(not_row_wise(plan)));
+                }
+                let (schema, below) = self.scan_and_filter(&filter.input)?;
+                match below {
+                    None => Ok((schema, Some(filter.predicate.clone()))),
+                    Some(_) => Err(self.shape_error(not_row_wise(plan))),
+                }
+            }
+            other => Err(self.shape_error(not_row_wise(other))),
+        }
+    }
+}
+
+impl Compiled {
+    fn run(&self, batch: &RecordBatch) -> Result<Transformed, DataFusionError> {
+        let batch = add_null_columns(batch, &self.missing)?;
+        let (kept, dropped) = match &self.filter {
+            None => (batch, Vec::new()),
+            Some(predicate) => {
+                let mask = predicate.evaluate(&batch)?.into_array(batch.num_rows())?;
+                let mask = mask.as_boolean();
+                let dropped = dropped_ids(&batch, mask);
+                // SQL's WHERE keeps a row only where the predicate is true (not null).
+                let mask = arrow::compute::prep_null_mask_filter(mask);
+                (filter_record_batch(&batch, &mask)?, dropped)
+            }
+        };
+        let rows = kept.num_rows();
+        let mut fields = Vec::new();
+        let mut arrays = Vec::new();
+        for output in self.outputs.iter().filter(|o| !o.only_missing) {
+            let array = output.expr.evaluate(&kept)?.into_array(rows)?;
+            if let Some(i) = output.passes {
+                let field = kept.schema().field(i).clone().with_name(&output.name);
+                fields.push(field);
+                arrays.push(array);
+                continue;
+            }
+            if array.data_type() == &DataType::Null {
+                continue;
+            }
+            let (field, array) = to_warehouse(&output.name, array)?;
+            fields.push(field);
+            arrays.push(array);
+        }
+        // dlt's bookkeeping follows each row whatever the query selected.
+        for (i, field) in kept.schema().fields().iter().enumerate() {
+            if field.name().starts_with("_dlt_") && !fields.iter().any(|f| f.name() == field.name())
+            {
+                fields.push(field.as_ref().clone());
+                arrays.push(kept.column(i).clone());
+            }
+        }
+        let batch = RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays)?;
+        Ok(Transformed { batch, dropped })
+    }
+}
+
+/// The column an output expression passes through unchanged, if it is one (perhaps renamed).
+fn passed_column(expr: &Expr) -> Option<&datafusion::common::Column> {
+    match expr {
+        Expr::Alias(alias) => passed_column(&alias.expr),
+        Expr::Column(c) => Some(c),
+        _ => None,
+    }
+}
+
+fn has_subquery(expr: &Expr) -> bool {
+    expr.exists(|e| {
+        Ok(matches!(
+            e,
+            Expr::ScalarSubquery(_) | Expr::InSubquery(_) | Expr::Exists(_)
+        ))
+    })
+    .unwrap_or(true)
+}
+
+/// Why a plan is not a transform, and what one looks like.
+fn not_row_wise(plan: &LogicalPlan) -> String {
+    let found = match plan {
+        LogicalPlan::Aggregate(_) => "an aggregate (GROUP BY, count, sum, ...)",
+        LogicalPlan::Window(_) => "a window function",
+        LogicalPlan::Join(_) => "a join",
+        LogicalPlan::Sort(_) => "ORDER BY",
+        LogicalPlan::Limit(_) => "LIMIT",
+        LogicalPlan::Distinct(_) => "DISTINCT",
+        LogicalPlan::Union(_) => "UNION",
+        LogicalPlan::Filter(_) | LogicalPlan::Projection(_) => "a subquery",
+        _ => "more than a SELECT over `data`",
+    };
+    format!(
+        "uses {found}, which a transform cannot: it keeps or drops each record and computes its \
+         columns (`SELECT <expressions> FROM data [WHERE <condition>]`), so that every row it \
+         loads comes from one record and the record's child rows follow it"
+    )
+}
+
+/// The column DataFusion could not find, if that is the error.
+fn unknown_column(e: &DataFusionError) -> Option<String> {
+    match e.find_root() {
+        DataFusionError::SchemaError(err, _) => match err.as_ref() {
+            datafusion::common::SchemaError::FieldNotFound { field, .. } => {
+                Some(field.name.clone())
+            }
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// `schema` with Null-typed columns `missing` added.
+fn with_null_columns(schema: &SchemaRef, missing: &[String]) -> SchemaRef {
+    if missing.is_empty() {
+        return schema.clone();
+    }
+    let mut fields: Vec<Field> = schema.fields().iter().map(|f| f.as_ref().clone()).collect();
+    fields.extend(missing.iter().map(|m| Field::new(m, DataType::Null, true)));
+    Arc::new(Schema::new(fields))
+}
+
+/// `batch` with all-null columns `missing` added.
+fn add_null_columns(
+    batch: &RecordBatch,
+    missing: &[String],
+) -> Result<RecordBatch, DataFusionError> {
+    if missing.is_empty() {
+        return Ok(batch.clone());
+    }
+    let schema = with_null_columns(&batch.schema(), missing);
+    let mut arrays = batch.columns().to_vec();
+    arrays.extend(
+        missing
+            .iter()
+            .map(|_| new_null_array(&DataType::Null, batch.num_rows())),
+    );
+    Ok(RecordBatch::try_new(schema, arrays)?)
+}
+
+/// `_dlt_id` of the rows `mask` does not keep.
+fn dropped_ids(batch: &RecordBatch, mask: &arrow::array::BooleanArray) -> Vec<String> {
+    let Ok(i) = batch.schema().index_of(DLT_ID) else {
+        return Vec::new();
+    };
+    let Some(ids) = batch.column(i).as_string_opt::<i32>() else {
+        return Vec::new();
+    };
+    (0..batch.num_rows())
+        .filter(|&row| !(mask.is_valid(row) && mask.value(row)))
+        .filter_map(|row| ids.is_valid(row).then(|| ids.value(row).to_string()))
+        .collect()
+}
+
+/// A computed column as the warehouse takes it: its Arrow type cast to the one of its dlt type,
+/// and the field naming that type.
+fn to_warehouse(name: &str, array: ArrayRef) -> Result<(Field, ArrayRef), DataFusionError> {
+    let ty = warehouse_type(array.data_type()).ok_or_else(|| {
+        DataFusionError::Plan(format!(
+            "column `{name}` has type {}, which no warehouse column holds: cast it, e.g. \
+             `CAST(... AS VARCHAR)`",
+            array.data_type()
+        ))
+    })?;
+    let target = ty.arrow_type();
+    let array = match array.data_type() == &target {
+        true => array,
+        false => cast_with_options(&array, &target, &CastOptions::default())?,
+    };
+    let field = Field::new(name, target, true).with_metadata(HashMap::from([(
+        DLT_TYPE_METADATA.to_string(),
+        ty.dlt_name().to_string(),
+    )]));
+    Ok((field, array))
+}
+
+/// The dlt type a computed Arrow column lands as.
+fn warehouse_type(ty: &DataType) -> Option<DltType> {
+    Some(match ty {
+        DataType::Boolean => DltType::Bool,
+        DataType::Int8 | DataType::Int16 | DataType::Int32 | DataType::Int64 => DltType::BigInt,
+        DataType::UInt8 | DataType::UInt16 | DataType::UInt32 => DltType::BigInt,
+        DataType::UInt64 => DltType::Wei,
+        DataType::Float16 | DataType::Float32 | DataType::Float64 => DltType::Double,
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => DltType::Text,
+        DataType::Timestamp(_, _) => DltType::Timestamp,
+        DataType::Date32 | DataType::Date64 => DltType::Date,
+        DataType::Decimal128(_, 0) | DataType::Decimal256(_, 0) => DltType::Wei,
+        DataType::Decimal128(_, _) | DataType::Decimal256(_, _) => DltType::Decimal,
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use arrow::array::{Int64Array, StringArray};
+
+    use super::*;
+
+    /// Orders as the builder makes them: `id`, `email`, `total`, `status`, and dlt's columns.
+    fn orders() -> RecordBatch {
+        let text = |n: &str| Field::new(n, DataType::Utf8, true);
+        let schema = Schema::new(vec![
+            Field::new("id", DataType::Int64, true),
+            text("email"),
+            Field::new("total", DataType::Int64, true),
+            text("status"),
+            text("_dlt_load_id"),
+            text("_dlt_id"),
+        ]);
+        let columns: Vec<ArrayRef> = vec![
+            Arc::new(Int64Array::from(vec![1, 2, 3])),
+            Arc::new(StringArray::from(vec!["A@X.COM", "b@y.org", "C@z.net"])),
+            Arc::new(Int64Array::from(vec![10, 20, 30])),
+            Arc::new(StringArray::from(vec![Some("paid"), Some("test"), None])),
+            Arc::new(StringArray::from(vec!["1.0"; 3])),
+            Arc::new(StringArray::from(vec!["r1", "r2", "r3"])),
+        ];
+        RecordBatch::try_new(Arc::new(schema), columns).unwrap()
+    }
+
+    fn names(batch: &RecordBatch) -> Vec<String> {
+        batch
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn filters_computes_and_keeps_dlt_columns() {
+        let sql = "SELECT id, lower(email) AS email, total * 100 AS total_cents FROM data \
+                   WHERE status <> 'test'";
+        let mut t = Transform::new("orders", sql, &["id".to_string()]);
+        let out = t.apply(&orders()).await.unwrap();
+        assert_eq!(
+            names(&out.batch),
+            ["id", "email", "total_cents", "_dlt_load_id", "_dlt_id"]
+        );
+        // A NULL status is not `<> 'test'`: SQL keeps only rows where the condition is true.
+        assert_eq!(out.dropped, ["r2", "r3"]);
+        let email = out.batch.column(1).as_string::<i32>();
+        assert_eq!(email.value(0), "a@x.com");
+        let field = out.batch.schema().field(2).clone();
+        assert_eq!(field.data_type(), &DataType::Int64);
+        assert_eq!(field.metadata()[DLT_TYPE_METADATA], "bigint");
+    }
+
+    #[tokio::test]
+    async fn star_columns_no_record_had_and_a_new_schema() {
+        let mut t = Transform::new("orders", "SELECT *, upper(coupon) AS code FROM data", &[]);
+        let out = t.apply(&orders()).await.unwrap();
+        // `coupon` is in no batch yet: NULL, and a column of nulls only is not made.
+        assert_eq!(
+            names(&out.batch),
+            ["id", "email", "total", "status", "_dlt_load_id", "_dlt_id"]
+        );
+        let narrower = orders().project(&[0, 1, 4, 5]).unwrap();
+        let out = t.apply(&narrower).await.unwrap();
+        assert_eq!(
+            names(&out.batch),
+            ["id", "email", "_dlt_load_id", "_dlt_id"]
+        );
+    }
+
+    #[tokio::test]
+    async fn queries_that_are_not_row_wise_and_lost_keys_are_refused() {
+        let keys = ["id".to_string()];
+        for (sql, found) in [
+            (
+                "SELECT status, count(*) AS n FROM data GROUP BY status",
+                "an aggregate",
+            ),
+            ("SELECT id FROM data ORDER BY id", "ORDER BY"),
+            ("SELECT id FROM data LIMIT 1", "LIMIT"),
+            ("SELECT DISTINCT id FROM data", "DISTINCT"),
+            (
+                "SELECT id FROM data WHERE id IN (SELECT id FROM data)",
+                "subquery",
+            ),
+        ] {
+            let err = Transform::new("orders", sql, &keys).apply(&orders()).await;
+            let err = err.err().map(|e| e.to_string()).unwrap_or_default();
+            assert!(err.contains(found), "{sql}: {err}");
+        }
+        let err = Transform::new("orders", "SELECT id + 1 AS id FROM data", &keys)
+            .apply(&orders())
+            .await
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            err.contains("primary-key column `id` through unchanged"),
+            "{err}"
+        );
+        let err = Transform::new("orders", "SELEC id FROM data", &keys)
+            .apply(&orders())
+            .await
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(err.contains("not valid SQL"), "{err}");
+        let err = Transform::new("orders", "SELECT id, 'x' AS _dlt_id FROM data", &keys)
+            .apply(&orders())
+            .await
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(err.contains("`_dlt_`"), "{err}");
+    }
+}
