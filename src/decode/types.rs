@@ -198,8 +198,12 @@ pub fn coerce<'a>(value: Scalar<'a>, to: DltType) -> Option<Scalar<'a>> {
             S::Timestamp(i64::from(days).checked_mul(86_400_000_000)?, t)
         }
         (S::Text(t), DltType::Date) => S::Date(parse_date(t)?, t),
-        (S::Timestamp(micros, t), DltType::Date) if micros % 86_400_000_000 == 0 => {
-            S::Date(i32::try_from(micros / 86_400_000_000).ok()?, t)
+        // dlt keeps a datetime's day (UTC), and reads an integer as Unix seconds.
+        (S::Timestamp(micros, t), DltType::Date) => {
+            S::Date(i32::try_from(micros.div_euclid(86_400_000_000)).ok()?, t)
+        }
+        (S::BigInt(secs), DltType::Date) => {
+            S::Date(i32::try_from(secs.div_euclid(86_400)).ok()?, "")
         }
         _ => return None,
     })
@@ -495,6 +499,12 @@ mod tests {
             Some(Scalar::Decimal(3_000_000_000, ""))
         );
         assert_eq!(coerce(Scalar::Text("x"), DltType::Date), None);
+        // As dlt: a datetime keeps its (UTC) day, an integer is Unix seconds.
+        let evening = parse_iso_timestamp("2024-03-01T22:30:00Z").unwrap();
+        let day = coerce(Scalar::Timestamp(evening, "t"), DltType::Date);
+        assert_eq!(day, Some(Scalar::Date(19783, "t")));
+        let day = coerce(Scalar::BigInt(1_709_251_200), DltType::Date);
+        assert_eq!(day, Some(Scalar::Date(19783, "")));
     }
 
     #[test]

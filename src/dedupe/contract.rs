@@ -81,10 +81,10 @@ impl Contract {
         let mut i = 0;
         while i < batches.len() {
             let (table, batch) = &batches[i];
-            let Some(existing) = self.existing.get(table) else {
+            let (new_columns, variants) = match self.existing.get(table) {
+                Some(existing) => changes(batch, existing),
                 // A table the warehouse does not have.
-                match self.modes.tables {
-                    ContractMode::Evolve => {}
+                None => match self.modes.tables {
                     ContractMode::Freeze => {
                         return Err(Frozen {
                             part: "tables",
@@ -99,11 +99,21 @@ impl Contract {
                         batches.remove(i);
                         continue;
                     }
-                }
-                i += 1;
-                continue;
+                    // Its columns are all new and allowed (dlt's `columns` contract does not
+                    // apply to a new table), but a value that fits none is still a variant.
+                    ContractMode::Evolve => {
+                        let own: HashSet<String> = batch
+                            .schema()
+                            .fields()
+                            .iter()
+                            .map(|f| f.name().clone())
+                            .filter(|n| variant_of(n).is_none())
+                            .collect();
+                        let (_, variants) = changes(batch, &own);
+                        (Vec::new(), variants)
+                    }
+                },
             };
-            let (new_columns, variants) = changes(batch, existing);
             let mut batch = batch.clone();
             for (part, mode, columns) in [
                 ("data_type", self.modes.data_type, variants),

@@ -266,9 +266,9 @@ impl Compiled {
                 let mask = predicate.evaluate(&batch)?.into_array(batch.num_rows())?;
                 let mask = mask.as_boolean();
                 let dropped = dropped_ids(&batch, mask);
-                // SQL's WHERE keeps a row only where the predicate is true (not null).
-                let mask = arrow::compute::prep_null_mask_filter(mask);
-                (filter_record_batch(&batch, &mask)?, dropped)
+                // SQL's WHERE keeps a row only where the predicate is true; so does the filter,
+                // which treats null as false.
+                (filter_record_batch(&batch, mask)?, dropped)
             }
         };
         let rows = kept.num_rows();

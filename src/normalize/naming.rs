@@ -47,6 +47,16 @@ pub fn normalize_identifier(identifier: &str) -> String {
     UNDERSCORES.replace_all(&ident, "_").into_owned()
 }
 
+/// Normalises a path of identifiers joined by `__` part by part, as dlt's `normalize_path`:
+/// `lineItems__unitPrice` → `line_items__unit_price` (a single identifier would lose the `__`).
+pub fn normalize_path(path: &str) -> String {
+    let parts: Vec<String> = path
+        .split(PATH_SEPARATOR)
+        .map(normalize_identifier)
+        .collect();
+    parts.join(PATH_SEPARATOR)
+}
+
 /// Joins already-normalised path parts: `("order", "items")` → `order__items`.
 pub fn join_path(parent: &str, child: &str) -> String {
     if parent.is_empty() {
@@ -58,6 +68,15 @@ pub fn join_path(parent: &str, child: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn paths_keep_their_separators() {
+        assert_eq!(
+            super::normalize_path("lineItems__unitPrice"),
+            "line_items__unit_price"
+        );
+        assert_eq!(super::normalize_path("orders"), "orders");
+    }
+
     use super::*;
 
     #[test]

@@ -9,7 +9,7 @@ use super::config::{
 };
 use super::errors::{FieldSeg, Problem};
 use crate::hints::WriteDisposition;
-use crate::normalize::naming::normalize_identifier;
+use crate::normalize::naming::normalize_path;
 use crate::source::json_path;
 
 /// Slowest rate limit accepted: one request an hour. Anything slower is a typo, not a rate (at
@@ -378,7 +378,7 @@ fn schema_problems(res: &ResourceConfig) -> Vec<Problem> {
         }
     }
     for table in res.transforms.keys() {
-        let normalized = normalize_identifier(table);
+        let normalized = normalize_path(table);
         if !normalized.starts_with(&format!("{root}__")) {
             out.push(
                 Problem::at(&["transforms", table], format!(

@@ -13,7 +13,7 @@ pub use super::auth::AuthConfig;
 pub use super::incremental::IncrementalConfig;
 pub use super::paginate::config::*;
 use crate::hints::{ColumnHint, ContractConfig, WriteDisposition};
-use crate::normalize::naming::normalize_identifier;
+use crate::normalize::naming::{normalize_identifier, normalize_path};
 
 /// `rest_api:` block of a source. Takes the tutorial's form (`base_url`, `headers` here) and
 /// dlt's (`client: {base_url, headers, auth, paginator}`, `resource_defaults`) alike.
@@ -299,7 +299,7 @@ impl ResourceConfig {
         };
         let hinted = |is: fn(&ColumnHint) -> bool| -> Vec<String> {
             let columns = self.columns.iter().filter(|(_, h)| is(h));
-            columns.map(|(c, _)| normalize_identifier(c)).collect()
+            columns.map(|(c, _)| normalize_path(c)).collect()
         };
         let merge_key = match &self.merge_key {
             Some(mk) => names(mk),
@@ -324,7 +324,7 @@ impl ResourceConfig {
         let normalized = |columns: &BTreeMap<String, ColumnHint>| {
             columns
                 .iter()
-                .map(|(name, hint)| (normalize_identifier(name), hint.clone()))
+                .map(|(name, hint)| (normalize_path(name), hint.clone()))
                 .collect::<BTreeMap<_, _>>()
         };
         let mut out = BTreeMap::new();
@@ -332,7 +332,7 @@ impl ResourceConfig {
             out.insert(root.clone(), normalized(&self.columns));
         }
         for (path, nested) in &self.nested_hints {
-            let table = format!("{root}__{}", normalize_identifier(path));
+            let table = format!("{root}__{}", normalize_path(path));
             out.insert(table, normalized(&nested.columns));
         }
         out
@@ -344,7 +344,7 @@ impl ResourceConfig {
         let children = self
             .transforms
             .iter()
-            .map(|(table, sql)| (normalize_identifier(table), sql.clone()));
+            .map(|(table, sql)| (normalize_path(table), sql.clone()));
         own.chain(children).collect()
     }
 

@@ -1,0 +1,311 @@
+//! Schema control through the real binary against the mock API: SQL transforms at ingest,
+//! schema contracts, column hints and `nullable: false`.
+
+mod support;
+
+use dango::mock_api::{MockApi, MockApiConfig};
+use support::{Project, rest_source};
+
+/// A mock API with `orders` orders, 20 to a page.
+fn api(orders: usize) -> MockApi {
+    MockApi::start(MockApiConfig {
+        orders,
+        page_size: 20,
+        ..MockApiConfig::default()
+    })
+    .unwrap()
+}
+
+/// A `shop` project loading the API's orders with these extra resource lines (indented 10).
+fn orders_project(api: &MockApi, extra: &str) -> Project {
+    let resources = format!(
+        "        - name: orders\n          endpoint: /orders\n          data_selector: items\n          paginator: {{type: offset, limit: 20, total_path: total}}\n{extra}"
+    );
+    Project::new(&rest_source("shop", &api.base_url(), "", &resources))
+}
+
+/// The column names of `raw_shop.<table>`.
+fn column_names(p: &Project, table: &str) -> Vec<String> {
+    p.columns("raw_shop", table)
+        .into_iter()
+        .map(|(c, _)| c)
+        .collect()
+}
+
+/// The type of `raw_shop.<table>.<column>`.
+fn column_type(p: &Project, table: &str, column: &str) -> String {
+    let columns = p.columns("raw_shop", table);
+    let found = columns.into_iter().find(|(c, _)| c == column);
+    found
+        .map(|(_, t)| t)
+        .unwrap_or_else(|| panic!("no {table}.{column}"))
+}
+
+#[test]
+fn a_transform_filters_computes_and_its_filtered_records_take_their_children() {
+    let api = api(60);
+    let p = orders_project(
+        &api,
+        r#"          transform: >-
+            SELECT id, upper(order_number) AS order_number, total * 100 AS total_cents,
+                   customer__address__city AS city, status
+            FROM data WHERE status <> 'cancelled'
+          transforms:
+            orders__line_items: "SELECT * FROM data WHERE quantity > 1"
+"#,
+    );
+    let run = p.dango(&["sync"]);
+    run.assert_ok();
+    // Statuses cycle completed, pending, cancelled: ids 2, 5, 8, ... are cancelled.
+    let kept: Vec<usize> = (1..=60).filter(|id| id % 3 != 2).collect();
+    assert!(
+        run.stdout()
+            .contains("20 records filtered out by the transform"),
+        "{}",
+        run.stdout()
+    );
+    assert_eq!(
+        p.count("SELECT count(*) FROM raw_shop.orders"),
+        kept.len() as i64
+    );
+    assert_eq!(
+        p.count("SELECT count(*) FROM raw_shop.orders WHERE status = 'cancelled'"),
+        0
+    );
+    let mut columns = column_names(&p, "orders");
+    columns.sort();
+    assert_eq!(
+        columns,
+        [
+            "_dlt_id",
+            "_dlt_load_id",
+            "city",
+            "id",
+            "order_number",
+            "status",
+            "total_cents"
+        ]
+    );
+    assert_eq!(column_type(&p, "orders", "total_cents"), "DOUBLE");
+    assert_eq!(
+        p.text(
+            "SELECT order_number || ' ' || total_cents::VARCHAR FROM raw_shop.orders WHERE id = 4"
+        ),
+        "ORD-00000004 1425.0"
+    );
+    // Line items of filtered orders went with them; of the rest, those with quantity > 1.
+    assert_eq!(
+        p.count(
+            "SELECT count(*) FROM raw_shop.orders__line_items l \
+             WHERE l._dlt_parent_id NOT IN (SELECT _dlt_id FROM raw_shop.orders)"
+        ),
+        0
+    );
+    let expected: usize = kept
+        .iter()
+        .map(|id| (0..1 + id % 4).filter(|i| 1 + (id + i) % 5 > 1).count())
+        .sum();
+    assert_eq!(
+        p.count("SELECT count(*) FROM raw_shop.orders__line_items"),
+        expected as i64
+    );
+    assert_eq!(
+        p.count("SELECT count(*) FROM raw_shop.orders__line_items WHERE quantity <= 1"),
+        0
+    );
+    // A second sync merges by the key the transform passed through: no duplicates.
+    p.dango(&["sync"]).assert_ok();
+    assert_eq!(
+        p.count("SELECT count(*) FROM raw_shop.orders"),
+        kept.len() as i64
+    );
+}
+
+#[test]
+fn validate_reports_transform_and_hint_mistakes_where_they_are_written() {
+    let api = api(5);
+    let p = orders_project(
+        &api,
+        r#"          columns:
+            total: {data_type: money}
+          transform: "SELECT status, count(*) AS n FROM data GROUP BY status"
+          transforms:
+            line_items: "SELEC * FROM data"
+"#,
+    );
+    let run = p.dango(&["validate"]);
+    run.assert_failed();
+    let out = run.all();
+    assert!(
+        out.contains("`data_type: money` is not a dlt type"),
+        "{out}"
+    );
+    assert!(out.contains("line_items"), "{out}");
+    assert!(out.contains("is not valid SQL"), "{out}");
+    assert!(out.contains("not a child table of `orders`"), "{out}");
+    let p = orders_project(
+        &api,
+        "          transform: \"SELECT status, count(*) AS n FROM data GROUP BY status\"\n",
+    );
+    let run = p.dango(&["validate"]);
+    run.assert_failed();
+    assert!(run.all().contains("uses an aggregate"), "{}", run.all());
+    let p = orders_project(
+        &api,
+        "          transform: \"SELECT id + 1 AS id, status FROM data\"\n",
+    );
+    let run = p.dango(&["validate"]);
+    run.assert_failed();
+    assert!(
+        run.all()
+            .contains("primary-key column `id` through unchanged"),
+        "{}",
+        run.all()
+    );
+    assert_eq!(api.counters().total(), 0, "validate sends no request");
+}
+
+/// Syncs `p` once as it is, then makes the API add `discountCode` to every order and writes
+/// `contract` into the resource.
+fn evolve_with(api: &MockApi, contract: &str) -> Project {
+    let p = orders_project(api, "");
+    p.dango(&["sync"]).assert_ok();
+    api.add_discount_codes();
+    let resources = format!(
+        "        - name: orders\n          endpoint: /orders\n          data_selector: items\n          paginator: {{type: offset, limit: 20, total_path: total}}\n          schema_contract: {contract}\n"
+    );
+    p.write(
+        ".dango/sources.yml",
+        &rest_source("shop", &api.base_url(), "", &resources),
+    );
+    p
+}
+
+#[test]
+fn columns_freeze_fails_naming_the_column_and_loads_nothing() {
+    let api = api(30);
+    let p = evolve_with(&api, "{columns: freeze}");
+    let before = p.text("SELECT max(_dlt_load_id) FROM raw_shop.orders");
+    let run = p.dango(&["sync"]);
+    run.assert_failed();
+    let out = run.all();
+    assert!(out.contains("`columns: freeze` on table `orders`"), "{out}");
+    assert!(out.contains("`discount_code`"), "{out}");
+    assert!(!column_names(&p, "orders").contains(&"discount_code".to_string()));
+    assert_eq!(
+        p.text("SELECT max(_dlt_load_id) FROM raw_shop.orders"),
+        before
+    );
+    let history = p.dango(&["history", "shop"]);
+    assert!(history.stdout().contains("failed"), "{}", history.stdout());
+}
+
+#[test]
+fn discard_value_loads_the_rows_without_the_new_field() {
+    let api = api(30);
+    let p = evolve_with(&api, "{columns: discard_value}");
+    p.dango(&["sync"]).assert_ok();
+    assert!(!column_names(&p, "orders").contains(&"discount_code".to_string()));
+    assert_eq!(p.count("SELECT count(*) FROM raw_shop.orders"), 30);
+    let loads = p.count("SELECT count(DISTINCT _dlt_load_id) FROM raw_shop.orders");
+    assert_eq!(loads, 1, "every row was replaced by the second sync's");
+}
+
+#[test]
+fn discard_row_drops_the_records_and_counts_them() {
+    let api = api(30);
+    let p = evolve_with(&api, "discard_row");
+    let first = p.text("SELECT max(_dlt_load_id) FROM raw_shop.orders");
+    let items = p.count("SELECT count(*) FROM raw_shop.orders__line_items");
+    let run = p.dango(&["sync"]);
+    run.assert_ok();
+    assert!(
+        run.stdout()
+            .contains("30 rows discarded by the schema contract"),
+        "{}",
+        run.stdout()
+    );
+    // Every order now has the new field: none was loaded again, none lost.
+    assert_eq!(p.count("SELECT count(*) FROM raw_shop.orders"), 30);
+    assert_eq!(
+        p.text("SELECT max(_dlt_load_id) FROM raw_shop.orders"),
+        first
+    );
+    assert_eq!(
+        p.count("SELECT count(*) FROM raw_shop.orders__line_items"),
+        items,
+        "the discarded records' line items went with them"
+    );
+    let history =
+        p.text("SELECT resources::VARCHAR FROM _dango.syncs ORDER BY started_at DESC LIMIT 1");
+    assert!(history.contains("\"discarded\":30"), "{history}");
+}
+
+#[test]
+fn tables_freeze_refuses_a_table_the_warehouse_lacks() {
+    let api = api(5);
+    let p = orders_project(&api, "          schema_contract: {tables: freeze}\n");
+    let run = p.dango(&["sync"]);
+    run.assert_failed();
+    assert!(
+        run.all().contains("`tables: freeze` on table `orders`"),
+        "{}",
+        run.all()
+    );
+    assert!(
+        p.tables("raw_shop").is_empty(),
+        "{:?}",
+        p.tables("raw_shop")
+    );
+}
+
+#[test]
+fn column_hints_decide_types_create_declared_columns_and_enforce_not_null() {
+    let api = api(10);
+    let p = orders_project(
+        &api,
+        r#"          columns:
+            id: {data_type: text}
+            total: {data_type: decimal}
+            customer__address__zip: {data_type: bigint}
+            created_at: {data_type: timestamp}
+            external_ref: {data_type: text}
+            order_number: {nullable: false}
+"#,
+    );
+    p.dango(&["sync"]).assert_ok();
+    assert_eq!(column_type(&p, "orders", "id"), "VARCHAR");
+    assert_eq!(column_type(&p, "orders", "total"), "DECIMAL(38,9)");
+    assert_eq!(
+        column_type(&p, "orders", "customer__address__zip"),
+        "BIGINT"
+    );
+    assert_eq!(column_type(&p, "orders", "external_ref"), "VARCHAR");
+    assert_eq!(
+        p.text("SELECT customer__address__zip::VARCHAR || ' ' || total::VARCHAR FROM raw_shop.orders WHERE id = '3'"),
+        "3 13.250000000"
+    );
+    assert_eq!(
+        p.count("SELECT count(*) FROM raw_shop.orders WHERE external_ref IS NULL"),
+        10
+    );
+
+    // A required field the records lack fails the sync, naming it and showing a record.
+    let p = orders_project(
+        &api,
+        "          columns: {discount_code: {nullable: false}}\n",
+    );
+    let run = p.dango(&["sync"]);
+    run.assert_failed();
+    let out = run.all();
+    assert!(
+        out.contains("table `orders` column `discount_code` is declared `nullable: false`"),
+        "{out}"
+    );
+    assert!(out.contains("ORD-00000001"), "the record is shown: {out}");
+    assert!(
+        p.tables("raw_shop").is_empty(),
+        "{:?}",
+        p.tables("raw_shop")
+    );
+}
