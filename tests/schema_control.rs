@@ -309,3 +309,23 @@ fn column_hints_decide_types_create_declared_columns_and_enforce_not_null() {
         p.tables("raw_shop")
     );
 }
+
+#[test]
+fn source_test_shows_rows_as_the_transform_makes_them() {
+    let api = api(20);
+    let p = orders_project(
+        &api,
+        "          transform: \"SELECT id, lower(order_number) AS ref, total * 2 AS doubled FROM data WHERE id > 2\"\n",
+    );
+    let run = p.dango(&["source", "test", "shop"]);
+    run.assert_ok();
+    let out = run.stdout();
+    for expected in [
+        "table orders: id bigint, ref text, doubled double, _dlt_load_id text, _dlt_id text",
+        "| ord-00000003 ",
+    ] {
+        assert!(out.contains(expected), "no `{expected}` in:\n{out}");
+    }
+    assert!(!out.contains("ord-00000001"), "{out}");
+    assert!(!p.warehouse().exists(), "nothing written");
+}

@@ -12,7 +12,9 @@ use arrow::record_batch::RecordBatch;
 use tokio::sync::mpsc;
 
 use super::ProjectArg;
+use crate::dedupe::rules::TableRules;
 use crate::engine::decode_stage::PageDecoder;
+use crate::hints::field_dlt_type;
 use crate::project::loader::load_sources_file;
 use crate::project::{Credentials, plan};
 use crate::source::{Exchange, FetchInput, Page, PageSender, ParentRow, Resource};
@@ -166,7 +168,7 @@ async fn test_one(
         outcome.map_err(|e| anyhow::anyhow!("{e}"))?;
     }
     let mut captured = Vec::new();
-    let mut decoders: Vec<(String, PageDecoder)> = Vec::new();
+    let mut decoders: Vec<(String, PageDecoder, Option<TableRules>)> = Vec::new();
     let mut batches: HashMap<String, Vec<RecordBatch>> = HashMap::new();
     let mut records = 0;
     let fetched = got.len();
@@ -180,25 +182,44 @@ async fn test_one(
             .as_deref()
             .cloned()
             .unwrap_or_else(|| own.clone());
-        let at = match decoders.iter().position(|(t, _)| *t == hints.table_name) {
+        let at = match decoders.iter().position(|(t, ..)| *t == hints.table_name) {
             Some(i) => i,
             None => {
                 let name = hints.table_name.clone();
-                decoders.push((name, PageDecoder::new(hints, "source-test", known.clone())));
+                let rules = TableRules::new(&hints, known);
+                let decoder = PageDecoder::new(hints, "source-test", known.clone());
+                decoders.push((name, decoder, rules));
                 decoders.len() - 1
             }
         };
-        for (table, batch) in decoders[at].1.decode(page)? {
+        let (_, decoder, rules) = &mut decoders[at];
+        let mut built = decoder.decode(page)?;
+        // Rows as they would land: after the transform, contract and checks.
+        if let Some(rules) = rules {
+            rules.apply(&mut built).await?;
+        }
+        for (table, batch) in built {
             batches.entry(table).or_default().push(batch);
         }
     }
     println!("  {records} record(s) in {fetched} page(s)");
-    for (root, decoder) in &decoders {
+    for (root, decoder, _) in &decoders {
         for table in decoder.loaded_tables() {
-            let columns: Vec<String> = table
-                .columns
+            // The columns of its last batch: what a transform made, in the types they land as.
+            let Some(last) = batches.get(&table.name).and_then(|b| b.last()) else {
+                continue;
+            };
+            let columns: Vec<String> = last
+                .schema()
+                .fields()
                 .iter()
-                .map(|(c, t)| format!("{c} {}", t.dlt_name()))
+                .map(|f| {
+                    let built = table.columns.iter().find(|(c, _)| c == f.name());
+                    let ty = field_dlt_type(f)
+                        .or(built.map(|(_, t)| *t))
+                        .map_or("?", |t| t.dlt_name());
+                    format!("{} {ty}", f.name())
+                })
                 .collect();
             println!("  table {}: {}", table.name, columns.join(", "));
         }
