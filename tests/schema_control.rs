@@ -329,3 +329,86 @@ fn source_test_shows_rows_as_the_transform_makes_them() {
     assert!(!out.contains("ord-00000001"), "{out}");
     assert!(!p.warehouse().exists(), "nothing written");
 }
+
+/// One sync's outcome, as compared with dlt's: whether it succeeded, the orders table's
+/// columns, and the rows of each table.
+#[derive(Debug, PartialEq)]
+struct Outcome {
+    ok: bool,
+    columns: Vec<String>,
+    rows: std::collections::BTreeMap<String, i64>,
+}
+
+/// The outcome of dlt's load of `api`'s orders under `contract` (JSON), into `dir`.
+fn dlt_load(api: &MockApi, dir: &std::path::Path, contract: &str) -> Outcome {
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/support/dlt_contract_reference.py"
+    );
+    let url = format!("{}/orders?offset=0&limit=1000", api.base_url());
+    let out = std::process::Command::new(support::reference_python())
+        .arg(script)
+        .arg(url)
+        .arg(dir.join("dlt.duckdb"))
+        .arg(dir.join("pipelines"))
+        .arg(contract)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    Outcome {
+        ok: v["ok"].as_bool().unwrap(),
+        columns: serde_json::from_value(v["columns"].clone()).unwrap(),
+        rows: serde_json::from_value(v["rows"].clone()).unwrap(),
+    }
+}
+
+/// The outcome of Dango's sync of `p`.
+fn dango_sync(p: &Project) -> Outcome {
+    let ok = p.dango(&["sync"]).ok();
+    let tables = p.tables("raw_shop");
+    let rows = tables
+        .iter()
+        .filter(|t| !t.starts_with("_dlt") && !t.starts_with("_dango"))
+        .map(|t| {
+            (
+                t.clone(),
+                p.count(&format!("SELECT count(*) FROM raw_shop.\"{t}\"")),
+            )
+        })
+        .collect();
+    Outcome {
+        ok,
+        columns: column_names(p, "orders"),
+        rows,
+    }
+}
+
+#[test]
+fn contracts_do_what_dlt_does_with_a_new_field() {
+    for (yaml, json) in [
+        ("{columns: freeze}", r#"{"columns": "freeze"}"#),
+        (
+            "{columns: discard_value}",
+            r#"{"columns": "discard_value"}"#,
+        ),
+        ("{columns: discard_row}", r#"{"columns": "discard_row"}"#),
+        ("evolve", r#""evolve""#),
+        ("freeze", r#""freeze""#),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let api = api(30);
+        let reference_first = dlt_load(&api, dir.path(), "null");
+        let p = evolve_with(&api, yaml);
+        let reference = dlt_load(&api, dir.path(), json);
+        let dango = dango_sync(&p);
+        assert_eq!(
+            dango, reference,
+            "schema_contract: {yaml} (dlt's first load: {reference_first:?})"
+        );
+    }
+}

@@ -137,7 +137,8 @@ impl Contract {
                         let (kept, gone) = without_rows_having(&batch, &columns)?;
                         discarded += gone.len();
                         dropped_ids.extend(gone);
-                        batch = kept;
+                        // Null in every row kept: the column must not be created either.
+                        batch = without(&kept, &columns)?;
                     }
                 }
             }
@@ -320,6 +321,10 @@ mod tests {
         assert_eq!(gone, 1);
         assert_eq!(rows[0].1.num_rows(), 2);
         assert_eq!(rows[1].1.num_rows(), 1, "r2's tag went with it");
+        assert!(
+            rows[0].1.column_by_name("nick").is_none(),
+            "no column for nothing"
+        );
         let mut values = page();
         let gone = contract(modes(Evolve, DiscardValue, DiscardValue))
             .enforce(&mut values)
