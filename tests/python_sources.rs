@@ -252,6 +252,15 @@ fn typed_values_transformers_and_table_names_from_data_land_as_dlt_lands_them() 
     }
     assert_eq!(ours["events_click"].1 + ours["events_view"].1, 30);
     assert_eq!(ours["invoice_events"].1, 30);
+    // The resource's column hints: a declared type and a column declared before any value.
+    let profiles: Vec<String> = ours["profiles"]
+        .0
+        .iter()
+        .map(|(c, t)| format!("{c} {t}"))
+        .collect();
+    for expected in ["code VARCHAR", "score DOUBLE"] {
+        assert!(profiles.contains(&expected.to_string()), "{profiles:?}");
+    }
 }
 
 #[test]

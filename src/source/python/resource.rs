@@ -2,7 +2,7 @@
 //! their items in. The saved state goes to the process before it runs; the state it hands back
 //! after its last item is committed with the rows.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use futures::future::BoxFuture;
@@ -10,8 +10,10 @@ use futures::future::BoxFuture;
 use super::error::PythonError;
 use super::interpreter::Interpreter;
 use super::process::{Describe, Frame, RunnerProcess, StateFrame, TableFrame};
-use crate::hints::{CursorState, DEFAULT_MAX_NESTING, TableHints, WriteDisposition};
-use crate::normalize::naming::normalize_identifier;
+use crate::hints::{
+    ColumnHint, CursorState, DEFAULT_MAX_NESTING, SchemaContract, TableHints, WriteDisposition,
+};
+use crate::normalize::naming::{normalize_identifier, normalize_path};
 use crate::source::rest::selector::locate_records;
 use crate::source::{BoxError, FetchInput, FetchOutcome, PageSender, Records, Resource};
 
@@ -197,12 +199,41 @@ fn table_hints(t: &TableFrame) -> TableHints {
         _ => WriteDisposition::Append,
     };
     let names = |cols: &[String]| cols.iter().map(|c| normalize_identifier(c)).collect();
+    let table = normalize_identifier(&t.table);
+    let columns: BTreeMap<String, ColumnHint> = t
+        .columns
+        .iter()
+        .map(|(name, hint)| (normalize_path(name), usable(&t.table, name, hint)))
+        .collect();
     TableHints {
         write_disposition: disposition,
         primary_key: names(&t.primary_key),
         merge_key: names(&t.merge_key),
         max_table_nesting: t.max_table_nesting.unwrap_or(DEFAULT_MAX_NESTING),
-        ..TableHints::named(&normalize_identifier(&t.table))
+        columns: match columns.is_empty() {
+            true => BTreeMap::new(),
+            false => BTreeMap::from([(table.clone(), columns)]),
+        },
+        contract: t
+            .schema_contract
+            .map(|c| c.over(SchemaContract::default()))
+            .unwrap_or_default(),
+        ..TableHints::named(&table)
+    }
+}
+
+/// `hint` of `table.column` without a type Dango cannot load yet (the column is then inferred,
+/// as before), said in the log.
+fn usable(table: &str, column: &str, hint: &ColumnHint) -> ColumnHint {
+    match hint.dlt_type() {
+        Ok(_) => hint.clone(),
+        Err(e) => {
+            tracing::warn!(table, column, "column hint ignored: {e}");
+            ColumnHint {
+                nullable: hint.nullable,
+                ..ColumnHint::default()
+            }
+        }
     }
 }
 

@@ -138,6 +138,7 @@ def table_hints(resource, schema, source, item=None, meta=None):
     nesting = resource.max_table_nesting
     if nesting is None:
         nesting = source.max_table_nesting
+    contract = computed.get("schema_contract") or source.schema_contract
     return {
         "table": computed["name"],
         "resource": resource.name,
@@ -145,7 +146,20 @@ def table_hints(resource, schema, source, item=None, meta=None):
         "primary_key": [c for c, h in columns.items() if h.get("primary_key")],
         "merge_key": [c for c, h in columns.items() if h.get("merge_key")],
         "max_table_nesting": nesting,
+        "columns": {c: declared(h) for c, h in columns.items() if declared(h)},
+        "schema_contract": contract or None,
     }
+
+
+DECLARED = ("data_type", "precision", "scale", "timezone", "nullable")
+
+
+def declared(hint):
+    """The parts of a column hint that shape the column (keys are the table's business)."""
+    shaped = {k: hint[k] for k in DECLARED if hint.get(k) is not None}
+    if shaped.get("nullable", False) is not False:
+        del shaped["nullable"]
+    return shaped
 
 
 def describe(dlt, source):
