@@ -341,6 +341,19 @@ struct Outcome {
 
 /// The outcome of dlt's load of `api`'s orders under `contract` (JSON), into `dir`.
 fn dlt_load(api: &MockApi, dir: &std::path::Path, contract: &str) -> Outcome {
+    let (outcome, ..) = dlt_load_with(api, dir, contract, "null", "SELECT 1");
+    outcome
+}
+
+/// [`dlt_load`] with column hints `columns` (JSON); also the orders table's columns and types,
+/// and the one value `sample` (SQL) selects.
+fn dlt_load_with(
+    api: &MockApi,
+    dir: &std::path::Path,
+    contract: &str,
+    columns: &str,
+    sample: &str,
+) -> (Outcome, Vec<(String, String)>, String) {
     let script = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/tests/support/dlt_contract_reference.py"
@@ -352,6 +365,8 @@ fn dlt_load(api: &MockApi, dir: &std::path::Path, contract: &str) -> Outcome {
         .arg(dir.join("dlt.duckdb"))
         .arg(dir.join("pipelines"))
         .arg(contract)
+        .arg(columns)
+        .arg(sample)
         .output()
         .unwrap();
     assert!(
@@ -360,11 +375,14 @@ fn dlt_load(api: &MockApi, dir: &std::path::Path, contract: &str) -> Outcome {
         String::from_utf8_lossy(&out.stderr)
     );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    Outcome {
+    let outcome = Outcome {
         ok: v["ok"].as_bool().unwrap(),
         columns: serde_json::from_value(v["columns"].clone()).unwrap(),
         rows: serde_json::from_value(v["rows"].clone()).unwrap(),
-    }
+    };
+    let types = serde_json::from_value(v["types"].clone()).unwrap();
+    let sample = v["sample"][0][0].as_str().unwrap_or_default().to_string();
+    (outcome, types, sample)
 }
 
 /// The outcome of Dango's sync of `p`.
@@ -411,4 +429,67 @@ fn contracts_do_what_dlt_does_with_a_new_field() {
             "schema_contract: {yaml} (dlt's first load: {reference_first:?})"
         );
     }
+}
+
+#[test]
+fn precision_scale_and_time_zone_make_the_types_dlt_makes() {
+    let api = api(10);
+    let p = orders_project(
+        &api,
+        r#"          columns:
+            total: {data_type: decimal, precision: 12, scale: 2}
+            created_at: {data_type: timestamp, precision: 3, timezone: false}
+            customer__id: {data_type: bigint, precision: 16}
+            due_at: {data_type: time}
+            blob: {data_type: binary}
+"#,
+    );
+    p.dango(&["sync"]).assert_ok();
+    for (column, ty) in [
+        ("total", "DECIMAL(12,2)"),
+        ("created_at", "TIMESTAMP_MS"),
+        ("customer__id", "SMALLINT"),
+        ("due_at", "TIME"),
+        ("blob", "BLOB"),
+    ] {
+        assert_eq!(column_type(&p, "orders", column), ty, "{column}");
+    }
+    assert_eq!(
+        p.text("SELECT total::VARCHAR || ' ' || customer__id::VARCHAR FROM raw_shop.orders WHERE id = 3"),
+        "13.25 3"
+    );
+    // A second sync reads the declared types back from the warehouse and loads into them.
+    p.dango(&["sync"]).assert_ok();
+    assert_eq!(column_type(&p, "orders", "total"), "DECIMAL(12,2)");
+    assert_eq!(p.count("SELECT count(*) FROM raw_shop.orders"), 10);
+    let variants = column_names(&p, "orders");
+    assert!(!variants.iter().any(|c| c.contains("__v_")), "{variants:?}");
+}
+
+#[test]
+fn column_hints_make_the_columns_dlt_makes_in_its_order() {
+    let yaml = r#"          columns:
+            total: {data_type: decimal, precision: 12, scale: 2}
+            created_at: {data_type: timestamp, precision: 3, timezone: false}
+            customer__id: {data_type: bigint, precision: 16}
+            id: {data_type: text}
+            external_ref: {data_type: text}
+            updated_at: {data_type: date}
+"#;
+    let json = r#"{"total": {"data_type": "decimal", "precision": 12, "scale": 2},
+        "created_at": {"data_type": "timestamp", "precision": 3, "timezone": false},
+        "customer__id": {"data_type": "bigint", "precision": 16},
+        "id": {"data_type": "text"}, "external_ref": {"data_type": "text"},
+        "updated_at": {"data_type": "date"}}"#;
+    let api = api(30);
+    let dir = tempfile::tempdir().unwrap();
+    let sample = "SELECT string_agg(concat_ws('/', id, total, updated_at, created_at, \
+                  customer__id), ',' ORDER BY id) FROM raw_shop.orders";
+    let (reference, theirs, their_values) = dlt_load_with(&api, dir.path(), "null", json, sample);
+    let p = orders_project(&api, yaml);
+    let ours = dango_sync(&p);
+    assert_eq!(ours, reference);
+    assert_eq!(p.columns("raw_shop", "orders"), theirs);
+    assert_eq!(p.text(sample), their_values);
+    assert!(their_values.contains("11.25/"), "{their_values}");
 }

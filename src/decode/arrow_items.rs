@@ -182,7 +182,7 @@ fn json_text(array: &ArrayRef) -> Result<ArrayRef, ArrowError> {
 fn typed_field(name: &str, ty: DltType, nullable: bool) -> Field {
     Field::new(name, ty.arrow_type(), nullable).with_metadata(HashMap::from([(
         DLT_TYPE_METADATA.to_string(),
-        ty.dlt_name().to_string(),
+        ty.key().into_owned(),
     )]))
 }
 

@@ -5,9 +5,12 @@
 use std::sync::Arc;
 
 use arrow::array::{
-    Array, ArrayBuilder, ArrayRef, BooleanBuilder, Date32Builder, Decimal128Builder,
-    Float64Builder, Int64Builder, StringBuilder, TimestampMicrosecondBuilder,
+    Array, ArrayBuilder, ArrayRef, BinaryBuilder, BooleanBuilder, Date32Builder, Decimal128Builder,
+    Float64Builder, Int64Builder, StringBuilder, Time64MicrosecondBuilder,
+    TimestampMicrosecondBuilder,
 };
+use arrow::compute::cast;
+use arrow::datatypes::DataType;
 
 use super::types::{
     DECIMAL_DIGITS, DECIMAL_SCALE, DltType, Scalar, WEI_DIGITS, parse_iso_timestamp,
@@ -33,20 +36,26 @@ pub enum ColumnBuilder {
     Decimal(Decimal128Builder),
     /// `date`
     Date(Date32Builder),
+    /// A declared naive `timestamp`: built in microseconds, cast to its unit when finished.
+    NaiveTimestamp(TimestampMicrosecondBuilder, DataType),
+    /// A declared narrower `bigint`: built as 64 bits (values checked to fit), cast when finished.
+    SmallInt(Int64Builder, DataType),
+    /// `time`
+    Time(Time64MicrosecondBuilder),
+    /// `binary`
+    Binary(BinaryBuilder),
 }
 
-/// A builder of DECIMAL(38,9) values with room for `n`.
-fn decimal_builder(n: usize) -> Decimal128Builder {
+/// A builder of DECIMAL(`digits`,`scale`) values with room for `n`.
+fn decimal_builder(n: usize, digits: u8, scale: i8) -> Decimal128Builder {
     Decimal128Builder::with_capacity(n)
-        .with_precision_and_scale(DECIMAL_DIGITS, DECIMAL_SCALE)
+        .with_precision_and_scale(digits, scale)
         .unwrap_or_else(|_| Decimal128Builder::with_capacity(n))
 }
 
 /// A builder of DECIMAL(38,0) values with room for `n`.
 fn wei_builder(n: usize) -> Decimal128Builder {
-    Decimal128Builder::with_capacity(n)
-        .with_precision_and_scale(WEI_DIGITS, 0)
-        .unwrap_or_else(|_| Decimal128Builder::with_capacity(n))
+    decimal_builder(n, WEI_DIGITS, 0)
 }
 
 impl ColumnBuilder {
@@ -61,8 +70,15 @@ impl ColumnBuilder {
                 Self::Timestamp(TimestampMicrosecondBuilder::new().with_timezone("UTC"))
             }
             DltType::Wei => Self::Wei(wei_builder(0)),
-            DltType::Decimal => Self::Decimal(decimal_builder(0)),
+            DltType::Decimal => Self::Decimal(decimal_builder(0, DECIMAL_DIGITS, DECIMAL_SCALE)),
+            DltType::Numeric(p, s) => Self::Decimal(decimal_builder(0, p, s as i8)),
             DltType::Date => Self::Date(Date32Builder::new()),
+            DltType::NaiveTimestamp(_) => {
+                Self::NaiveTimestamp(TimestampMicrosecondBuilder::new(), ty.arrow_type())
+            }
+            DltType::SmallInt(_) => Self::SmallInt(Int64Builder::new(), ty.arrow_type()),
+            DltType::Time => Self::Time(Time64MicrosecondBuilder::new()),
+            DltType::Binary => Self::Binary(BinaryBuilder::new()),
         }
     }
 
@@ -79,6 +95,10 @@ impl ColumnBuilder {
             (Self::Decimal(b), Scalar::Decimal(v, _)) => b.append_value(v),
             (Self::Date(b), Scalar::Date(days, _)) => b.append_value(days),
             (Self::Text(b), Scalar::Decimal(_, t) | Scalar::Date(_, t)) => b.append_value(t),
+            (Self::NaiveTimestamp(b, _), Scalar::Timestamp(micros, _)) => b.append_value(micros),
+            (Self::SmallInt(b, _), Scalar::BigInt(v)) => b.append_value(v),
+            (Self::Time(b), Scalar::Time(micros, _)) => b.append_value(micros),
+            (Self::Binary(b), Scalar::Bytes(v)) => b.append_value(v),
             // Unreachable by construction: values are coerced to the column type first.
             (builder, _) => builder.append_null(),
         }
@@ -113,6 +133,10 @@ impl ColumnBuilder {
             Self::Wei(b) => b.append_null(),
             Self::Decimal(b) => b.append_null(),
             Self::Date(b) => b.append_null(),
+            Self::NaiveTimestamp(b, _) => b.append_null(),
+            Self::SmallInt(b, _) => b.append_null(),
+            Self::Time(b) => b.append_null(),
+            Self::Binary(b) => b.append_null(),
         }
     }
 
@@ -127,6 +151,10 @@ impl ColumnBuilder {
             Self::Wei(b) => b.len(),
             Self::Decimal(b) => b.len(),
             Self::Date(b) => b.len(),
+            Self::NaiveTimestamp(b, _) => b.len(),
+            Self::SmallInt(b, _) => b.len(),
+            Self::Time(b) => b.len(),
+            Self::Binary(b) => b.len(),
         }
     }
 
@@ -140,6 +168,26 @@ impl ColumnBuilder {
     /// back by doubling on every page cost reallocations and fresh pages.
     pub fn finish(&mut self) -> ArrayRef {
         match self {
+            Self::NaiveTimestamp(b, ty) => {
+                let array = b.finish();
+                *b = TimestampMicrosecondBuilder::with_capacity(array.len());
+                cast_or_keep(Arc::new(array), ty)
+            }
+            Self::SmallInt(b, ty) => {
+                let array = b.finish();
+                *b = Int64Builder::with_capacity(array.len());
+                cast_or_keep(Arc::new(array), ty)
+            }
+            Self::Time(b) => {
+                let array = b.finish();
+                *b = Time64MicrosecondBuilder::with_capacity(array.len());
+                Arc::new(array)
+            }
+            Self::Binary(b) => {
+                let array = b.finish();
+                *b = BinaryBuilder::with_capacity(array.len(), array.value_data().len());
+                Arc::new(array)
+            }
             Self::Bool(b) => {
                 let array = b.finish();
                 *b = BooleanBuilder::with_capacity(array.len());
@@ -172,7 +220,8 @@ impl ColumnBuilder {
             }
             Self::Decimal(b) => {
                 let array = b.finish();
-                *b = decimal_builder(array.len());
+                let (digits, scale) = (array.precision(), array.scale());
+                *b = decimal_builder(array.len(), digits, scale);
                 Arc::new(array)
             }
             Self::Date(b) => {
@@ -182,7 +231,21 @@ impl ColumnBuilder {
             }
         }
     }
+}
 
+/// `array` cast to `ty` (a narrower integer or timestamp unit than it was built in); values
+/// were checked to fit, so a failure keeps the array as built rather than losing it.
+fn cast_or_keep(array: ArrayRef, ty: &DataType) -> ArrayRef {
+    match cast(&array, ty) {
+        Ok(cast) => cast,
+        Err(e) => {
+            tracing::warn!(%e, "column kept as built");
+            array
+        }
+    }
+}
+
+impl ColumnBuilder {
     /// This `bigint` column's values so far as a `wei` column: an integer beyond 64 bits
     /// widens its column rather than going to a variant (a key column must never be left
     /// null by one). Other builders are returned as they are.

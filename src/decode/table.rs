@@ -204,7 +204,7 @@ impl TableBuilder {
                 let field = Field::new(&c.name, c.ty.arrow_type(), true);
                 field.with_metadata(HashMap::from([(
                     DLT_TYPE_METADATA.to_string(),
-                    c.ty.dlt_name().to_string(),
+                    c.ty.key().into_owned(),
                 )]))
             })
             .collect();

@@ -32,6 +32,10 @@ pub enum Scalar<'a> {
     Decimal(i128, &'a str),
     /// A date: days since 1970-01-01, and the text it came from.
     Date(i32, &'a str),
+    /// A time of day in microseconds, and the text it came from (declared `time` columns).
+    Time(i64, &'a str),
+    /// Bytes (declared `binary` columns, from base64 text).
+    Bytes(Vec<u8>),
 }
 
 impl Scalar<'_> {
@@ -47,6 +51,8 @@ impl Scalar<'_> {
             Self::Wei(_) => DltType::Wei,
             Self::Decimal(..) => DltType::Decimal,
             Self::Date(..) => DltType::Date,
+            Self::Time(..) => DltType::Time,
+            Self::Bytes(_) => DltType::Binary,
         }
     }
 }
@@ -97,6 +103,12 @@ fn parse_date(s: &str) -> Option<i32> {
 /// A decimal's text (`-12.5`, `1E+3`) scaled by 10^[`DECIMAL_SCALE`], rounded half away from
 /// zero as DuckDB casts; `None` if it is not a number or does not fit DECIMAL(38,9).
 fn parse_decimal(s: &str) -> Option<i128> {
+    parse_decimal_at(s, DECIMAL_DIGITS, DECIMAL_SCALE.unsigned_abs())
+}
+
+/// A decimal's text scaled by 10^`scale`, rounded half away from zero; `None` if it is not a
+/// number or has more than `digits` digits.
+fn parse_decimal_at(s: &str, precision: u8, scale: u8) -> Option<i128> {
     let s = s.trim();
     let (mantissa, exponent) = match s.find(['e', 'E']) {
         Some(i) => (&s[..i], s[i + 1..].parse::<i32>().ok()?),
@@ -119,8 +131,8 @@ fn parse_decimal(s: &str) -> Option<i128> {
     let all: String = whole.chars().chain(fraction.chars()).collect();
     let all = all.trim_start_matches('0');
     let point = i32::try_from(fraction.len()).ok()? - exponent;
-    let shift = i32::from(DECIMAL_SCALE) - point;
-    let limit = 10i128.pow(u32::from(DECIMAL_DIGITS));
+    let shift = i32::from(scale) - point;
+    let limit = 10i128.checked_pow(u32::from(precision))?;
     let mut value: i128 = if all.is_empty() { 0 } else { all.parse().ok()? };
     if shift >= 0 {
         value = value.checked_mul(10i128.checked_pow(shift as u32)?)?;
@@ -199,6 +211,25 @@ pub fn coerce<'a>(value: Scalar<'a>, to: DltType) -> Option<Scalar<'a>> {
         }
         (S::Text(t), DltType::Date) => S::Date(parse_date(t)?, t),
         // dlt keeps a datetime's day (UTC), and reads an integer as Unix seconds.
+        // Declared types: a naive timestamp is read as any timestamp (and kept as UTC).
+        (value, DltType::NaiveTimestamp(_)) => return coerce(value, DltType::Timestamp),
+        (value, DltType::SmallInt(bits)) => match coerce(value, DltType::BigInt)? {
+            S::BigInt(i) if fits_bits(i, bits) => S::BigInt(i),
+            _ => return None,
+        },
+        (value, DltType::Numeric(digits, scale)) => {
+            let text = decimal_text(&value)?;
+            S::Decimal(parse_decimal_at(&text, digits, scale)?, "")
+        }
+        (S::Text(t), DltType::Time) => S::Time(parse_time(t)?, t),
+        (S::Text(t), DltType::Binary) => {
+            use base64::Engine;
+            S::Bytes(
+                base64::engine::general_purpose::STANDARD
+                    .decode(t.trim())
+                    .ok()?,
+            )
+        }
         (S::Timestamp(micros, t), DltType::Date) => {
             S::Date(i32::try_from(micros.div_euclid(86_400_000_000)).ok()?, t)
         }
@@ -207,6 +238,40 @@ pub fn coerce<'a>(value: Scalar<'a>, to: DltType) -> Option<Scalar<'a>> {
         }
         _ => return None,
     })
+}
+
+/// Whether `i` fits a signed integer of `bits` bits.
+fn fits_bits(i: i64, bits: u8) -> bool {
+    let bits = u32::from(bits.clamp(1, 64));
+    bits == 64 || (-(1i64 << (bits - 1))..(1i64 << (bits - 1))).contains(&i)
+}
+
+/// A number's decimal text, for a declared decimal column: exact for integers, decimals and
+/// text, the shortest round-trip form for a double (so `1.005` is 1.005, as dlt reads it).
+fn decimal_text(value: &Scalar<'_>) -> Option<String> {
+    Some(match value {
+        Scalar::BigInt(i) => i.to_string(),
+        Scalar::Wei(v) => v.to_string(),
+        Scalar::Double(f) if f.is_finite() => format!("{f}"),
+        Scalar::Text(t) => t.to_string(),
+        Scalar::Decimal(_, t) if !t.is_empty() => t.to_string(),
+        Scalar::Decimal(v, _) => {
+            let (sign, v) = if *v < 0 { ("-", -v) } else { ("", *v) };
+            let scale = 10i128.pow(u32::from(DECIMAL_SCALE.unsigned_abs()));
+            format!("{sign}{}.{:09}", v / scale, v % scale)
+        }
+        _ => return None,
+    })
+}
+
+/// Microseconds since midnight of `HH:MM[:SS[.ffffff]]`.
+fn parse_time(t: &str) -> Option<i64> {
+    let t = t.trim();
+    let time = chrono::NaiveTime::parse_from_str(t, "%H:%M:%S%.f")
+        .or_else(|_| chrono::NaiveTime::parse_from_str(t, "%H:%M"))
+        .ok()?;
+    let since = time - chrono::NaiveTime::MIN;
+    since.num_microseconds()
 }
 
 /// An integer as dlt's `int()` coercion reads it: trimmed, decimal or `0x` hex.
@@ -505,6 +570,47 @@ mod tests {
         assert_eq!(day, Some(Scalar::Date(19783, "t")));
         let day = coerce(Scalar::BigInt(1_709_251_200), DltType::Date);
         assert_eq!(day, Some(Scalar::Date(19783, "")));
+    }
+
+    #[test]
+    fn declared_types_coerce_as_dlt_coerces_into_them() {
+        let price = DltType::Numeric(12, 2);
+        // dlt's examples: 1 → 1.00, 1.005 → 1.01, "3.14" → 3.14, "abc" and 1e20 do not fit.
+        assert_eq!(
+            coerce(Scalar::BigInt(1), price),
+            Some(Scalar::Decimal(100, ""))
+        );
+        assert_eq!(
+            coerce(Scalar::Double(1.005), price),
+            Some(Scalar::Decimal(101, ""))
+        );
+        assert_eq!(
+            coerce(Scalar::Text("3.14"), price),
+            Some(Scalar::Decimal(314, ""))
+        );
+        assert_eq!(coerce(Scalar::Text("abc"), price), None);
+        assert_eq!(coerce(Scalar::Double(1e20), price), None);
+        let nine = classify_decimal("2.125");
+        assert_eq!(coerce(nine, price), Some(Scalar::Decimal(213, "")));
+        let tiny = DltType::SmallInt(8);
+        assert_eq!(coerce(Scalar::BigInt(127), tiny), Some(Scalar::BigInt(127)));
+        assert_eq!(coerce(Scalar::BigInt(300), tiny), None);
+        assert_eq!(coerce(Scalar::Text("42"), tiny), Some(Scalar::BigInt(42)));
+        let at = coerce(Scalar::Text("10:11:12.5"), DltType::Time);
+        assert_eq!(at, Some(Scalar::Time(36_672_500_000, "10:11:12.5")));
+        assert_eq!(coerce(Scalar::BigInt(3600), DltType::Time), None);
+        let bytes = coerce(Scalar::Text("aGVsbG8="), DltType::Binary);
+        assert_eq!(bytes, Some(Scalar::Bytes(b"hello".to_vec())));
+        assert_eq!(coerce(Scalar::Text("hello"), DltType::Binary), None);
+        let naive = coerce(
+            Scalar::Text("2024-03-01T10:00:00+02:00"),
+            DltType::NaiveTimestamp(3),
+        );
+        let utc = parse_iso_timestamp("2024-03-01T08:00:00Z").unwrap();
+        assert!(
+            matches!(naive, Some(Scalar::Timestamp(m, _)) if m == utc),
+            "{naive:?}"
+        );
     }
 
     #[test]

@@ -413,13 +413,14 @@ fn to_warehouse(name: &str, array: ArrayRef) -> Result<(Field, ArrayRef), DataFu
     };
     let field = Field::new(name, target, true).with_metadata(HashMap::from([(
         DLT_TYPE_METADATA.to_string(),
-        ty.dlt_name().to_string(),
+        ty.key().into_owned(),
     )]));
     Ok((field, array))
 }
 
 /// The dlt type a computed Arrow column lands as.
 fn warehouse_type(ty: &DataType) -> Option<DltType> {
+    use arrow::datatypes::TimeUnit;
     Some(match ty {
         DataType::Boolean => DltType::Bool,
         DataType::Int8 | DataType::Int16 | DataType::Int32 | DataType::Int64 => DltType::BigInt,
@@ -427,10 +428,22 @@ fn warehouse_type(ty: &DataType) -> Option<DltType> {
         DataType::UInt64 => DltType::Wei,
         DataType::Float16 | DataType::Float32 | DataType::Float64 => DltType::Double,
         DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => DltType::Text,
-        DataType::Timestamp(_, _) => DltType::Timestamp,
+        DataType::Timestamp(_, Some(_)) => DltType::Timestamp,
+        DataType::Timestamp(unit, None) => DltType::NaiveTimestamp(match unit {
+            TimeUnit::Second => 0,
+            TimeUnit::Millisecond => 3,
+            TimeUnit::Microsecond => 6,
+            TimeUnit::Nanosecond => 9,
+        }),
         DataType::Date32 | DataType::Date64 => DltType::Date,
-        DataType::Decimal128(_, 0) | DataType::Decimal256(_, 0) => DltType::Wei,
-        DataType::Decimal128(_, _) | DataType::Decimal256(_, _) => DltType::Decimal,
+        DataType::Time32(_) | DataType::Time64(_) => DltType::Time,
+        DataType::Binary | DataType::LargeBinary | DataType::BinaryView => DltType::Binary,
+        DataType::Decimal128(38, 0) | DataType::Decimal256(38, 0) => DltType::Wei,
+        DataType::Decimal128(38, 9) => DltType::Decimal,
+        DataType::Decimal128(p, s) | DataType::Decimal256(p, s) if *p <= 38 && *s >= 0 => {
+            DltType::Numeric(*p, *s as u8)
+        }
+        DataType::Decimal256(..) => DltType::Decimal,
         _ => return None,
     })
 }

@@ -317,7 +317,7 @@ impl PageDecoder {
                     .columns
                     .get(table)
                     .into_iter()
-                    .flatten()
+                    .flat_map(|hints| hints.iter())
                     .filter_map(|(c, hint)| Some((c.clone(), hint.dlt_type().ok()??)))
                     .filter(|(c, _)| !known.contains_key(c))
                     .collect();

@@ -10,8 +10,8 @@ use super::DltType;
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct ColumnHint {
-    /// The column's type: `text`, `bigint`, `double`, `bool`, `timestamp`, `date`, `decimal`,
-    /// `json` or `wei`. Values are coerced to it as dlt coerces them; one that cannot be goes to
+    /// The column's type: `text`, `bigint`, `double`, `bool`, `timestamp`, `date`, `time`,
+    /// `decimal`, `json`, `binary` or `wei`. Values are coerced to it as dlt coerces them; one that cannot be goes to
     /// a variant column (`price__v_text`), or follows the schema contract. Example: `data_type: text`
     #[serde(default)]
     pub data_type: Option<String>,
@@ -47,83 +47,131 @@ pub struct ColumnHint {
     pub name: Option<String>,
 }
 
+/// A table's declared columns in the order written: dlt creates them in that order, before
+/// the columns the data brings.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ColumnHints(pub Vec<(String, ColumnHint)>);
+
+impl ColumnHints {
+    /// Each column's name and hint, in order.
+    pub fn iter(&self) -> impl Iterator<Item = (&String, &ColumnHint)> {
+        self.0.iter().map(|(c, h)| (c, h))
+    }
+
+    /// The declared names.
+    pub fn keys(&self) -> impl Iterator<Item = &String> {
+        self.0.iter().map(|(c, _)| c)
+    }
+
+    /// Whether none are declared.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl FromIterator<(String, ColumnHint)> for ColumnHints {
+    fn from_iter<I: IntoIterator<Item = (String, ColumnHint)>>(iter: I) -> Self {
+        Self(iter.into_iter().collect())
+    }
+}
+
+impl<'de> Deserialize<'de> for ColumnHints {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct InOrder;
+        impl<'de> serde::de::Visitor<'de> for InOrder {
+            type Value = ColumnHints;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str(
+                    "a mapping of column names to hints, e.g. {price: {data_type: decimal}}",
+                )
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Self::Value, A::Error> {
+                let mut out = Vec::new();
+                while let Some(entry) = map.next_entry::<String, ColumnHint>()? {
+                    out.push(entry);
+                }
+                Ok(ColumnHints(out))
+            }
+        }
+        d.deserialize_map(InOrder)
+    }
+}
+
 /// Why a column hint cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum HintError {
     /// Not one of dlt's types.
     #[error(
         "`data_type: {0}` is not a dlt type; use one of text, bigint, double, bool, timestamp, \
-         date, decimal, json, wei"
+         date, time, decimal, json, binary, wei"
     )]
     UnknownType(String),
-    /// A dlt type Dango does not load yet.
-    #[error("`data_type: {0}` is not supported yet; declare it `text` and cast it in SQL")]
-    Unsupported(String),
-    /// A precision, scale or time zone Dango does not load yet.
+    /// A precision or scale the type cannot have.
     #[error("{0}")]
     Parameters(String),
 }
 
 impl ColumnHint {
-    /// The column type the hint fixes, if it names one.
+    /// The column type the hint fixes, if it names one: dlt's type with its precision, scale
+    /// and time zone mapped as dlt's DuckDB destination maps them.
     pub fn dlt_type(&self) -> Result<Option<DltType>, HintError> {
         let Some(name) = self.data_type.as_deref() else {
             return Ok(None);
         };
-        let ty = match name {
+        let bad = |message: String| Err(HintError::Parameters(message));
+        Ok(Some(match name {
             // dlt's old name for `json`.
-            "complex" => DltType::Json,
-            "time" | "binary" => return Err(HintError::Unsupported(name.to_string())),
-            other => {
-                DltType::from_dlt_name(other).ok_or(HintError::UnknownType(other.to_string()))?
-            }
-        };
-        self.check_parameters(ty)?;
-        Ok(Some(ty))
-    }
-
-    /// Precision, scale and time zone must be ones the type is loaded with.
-    fn check_parameters(&self, ty: DltType) -> Result<(), HintError> {
-        let fixed = |what: &str, given: Option<u32>, loaded: u32| match given {
-            Some(g) if g != loaded => Err(HintError::Parameters(format!(
-                "`{what}: {g}` on a `{}` column is not supported yet: Dango loads it with {what} \
-                 {loaded}; leave `{what}` out",
-                ty.dlt_name()
-            ))),
-            _ => Ok(()),
-        };
-        match ty {
-            DltType::Decimal => {
-                fixed(
-                    "precision",
-                    self.precision,
-                    u32::from(super::DECIMAL_DIGITS),
-                )?;
-                fixed(
-                    "scale",
-                    self.scale,
-                    super::DECIMAL_SCALE.unsigned_abs().into(),
-                )
-            }
-            DltType::Timestamp => {
-                fixed("precision", self.precision, 6)?;
-                match self.timezone {
-                    Some(false) => Err(HintError::Parameters(
-                        "`timezone: false` is not supported yet: Dango loads timestamps as UTC \
-                         with their time zone; leave `timezone` out"
-                            .into(),
-                    )),
-                    _ => Ok(()),
+            "json" | "complex" => DltType::Json,
+            "text" => DltType::Text,
+            "double" => DltType::Double,
+            "bool" => DltType::Bool,
+            "date" => DltType::Date,
+            "wei" => DltType::Wei,
+            "time" => DltType::Time,
+            "binary" => DltType::Binary,
+            "bigint" => match self.precision {
+                None | Some(33..=64) => DltType::BigInt,
+                Some(1..=8) => DltType::SmallInt(8),
+                Some(9..=16) => DltType::SmallInt(16),
+                Some(17..=32) => DltType::SmallInt(32),
+                Some(p) => {
+                    return bad(format!(
+                        "`precision: {p}` on a `bigint`: integers of 1 to 64 bits are loaded;                          use `data_type: wei` for wider ones"
+                    ));
+                }
+            },
+            // With a time zone DuckDB keeps microseconds whatever the precision (dlt warns).
+            "timestamp" if self.timezone != Some(false) => DltType::Timestamp,
+            "timestamp" => DltType::NaiveTimestamp(match self.precision {
+                None => 6,
+                Some(p @ (0 | 3 | 6 | 9)) => p as u8,
+                Some(1..=2) => 3,
+                Some(4..=5) => 6,
+                Some(7..=8) => 9,
+                Some(p) => {
+                    return bad(format!(
+                        "`precision: {p}` on a `timestamp`: DuckDB keeps 0 to 9 fractional digits"
+                    ));
+                }
+            }),
+            "decimal" => {
+                // dlt's defaults: 38 digits, 9 of them after the point.
+                let (p, s) = (self.precision.unwrap_or(38), self.scale.unwrap_or(9));
+                if !(1..=38).contains(&p) || s > p {
+                    return bad(format!(
+                        "`precision: {p}, scale: {s}` on a `decimal`: DuckDB takes 1 to 38 digits,                          of which `scale` (at most all) after the point"
+                    ));
+                }
+                match (p, s) {
+                    (38, 9) => DltType::Decimal,
+                    _ => DltType::Numeric(p as u8, s as u8),
                 }
             }
-            _ => match (self.precision, self.scale) {
-                (None, None) => Ok(()),
-                _ => Err(HintError::Parameters(format!(
-                    "`precision`/`scale` do not apply to a `{}` column; leave them out",
-                    ty.dlt_name()
-                ))),
-            },
-        }
+            other => return Err(HintError::UnknownType(other.to_string())),
+        }))
     }
 
     /// Whether values must never be null here.
@@ -159,7 +207,42 @@ mod tests {
         assert!(bad.contains("not a dlt type"), "{bad}");
         let p = hint("{data_type: decimal, precision: 38, scale: 9}").dlt_type();
         assert_eq!(p, Ok(Some(DltType::Decimal)));
-        assert!(hint("{data_type: bigint, scale: 2}").dlt_type().is_err());
+        // As dlt's DuckDB destination maps them.
+        for (yaml, ty) in [
+            (
+                "{data_type: decimal, precision: 12, scale: 2}",
+                DltType::Numeric(12, 2),
+            ),
+            (
+                "{data_type: decimal, precision: 10}",
+                DltType::Numeric(10, 9),
+            ),
+            ("{data_type: timestamp, precision: 3}", DltType::Timestamp),
+            (
+                "{data_type: timestamp, precision: 3, timezone: false}",
+                DltType::NaiveTimestamp(3),
+            ),
+            (
+                "{data_type: timestamp, timezone: false}",
+                DltType::NaiveTimestamp(6),
+            ),
+            ("{data_type: bigint, precision: 16}", DltType::SmallInt(16)),
+            ("{data_type: bigint, precision: 4}", DltType::SmallInt(8)),
+            ("{data_type: time}", DltType::Time),
+            ("{data_type: binary}", DltType::Binary),
+        ] {
+            assert_eq!(hint(yaml).dlt_type(), Ok(Some(ty)), "{yaml}");
+        }
+        assert!(
+            hint("{data_type: decimal, precision: 40}")
+                .dlt_type()
+                .is_err()
+        );
+        assert!(
+            hint("{data_type: timestamp, precision: 12, timezone: false}")
+                .dlt_type()
+                .is_err()
+        );
         assert!(serde_yaml_ng::from_str::<ColumnHint>("{data_typ: text}").is_err());
     }
 }

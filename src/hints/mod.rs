@@ -12,7 +12,7 @@ use std::fmt;
 use serde::Deserialize;
 use serde_json::Value;
 
-pub use column_hint::{ColumnHint, HintError};
+pub use column_hint::{ColumnHint, ColumnHints, HintError};
 pub use contract::{ContractConfig, ContractMode, ContractParts, SchemaContract};
 pub use dlt_type::{
     DECIMAL_DIGITS, DECIMAL_SCALE, DLT_TYPE_METADATA, DltType, WEI_DIGITS, field_dlt_type,
@@ -66,7 +66,7 @@ pub struct TableHints {
     /// Depth below the root table beyond which nested data is kept as JSON instead of child tables.
     pub max_table_nesting: usize,
     /// Declared columns, by table (the root's and its child tables') and normalised column name.
-    pub columns: BTreeMap<String, BTreeMap<String, ColumnHint>>,
+    pub columns: BTreeMap<String, ColumnHints>,
     /// What a sync may change of the tables' schema.
     pub contract: SchemaContract,
     /// SQL run on each batch of a table before it loads, by table.

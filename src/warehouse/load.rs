@@ -310,7 +310,7 @@ fn takes_id_compression(conn: &Connection) -> duckdb::Result<bool> {
 }
 
 /// The DuckDB type of the column for Arrow field `f` (its dlt type is in the field's metadata).
-fn column_type(f: &arrow::datatypes::Field) -> &'static str {
+fn column_type(f: &arrow::datatypes::Field) -> std::borrow::Cow<'static, str> {
     field_dlt_type(f).unwrap_or(DltType::Text).duckdb_type()
 }
 

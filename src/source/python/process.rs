@@ -3,7 +3,7 @@
 //! process is killed when this handle is dropped, so a failed or interrupted sync leaves none
 //! behind.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::process::CommandExt;
 use std::path::Path;
@@ -14,7 +14,7 @@ use bytes::Bytes;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::hints::{ColumnHint, ContractConfig};
+use crate::hints::{ColumnHints, ContractConfig};
 use crate::source::Redactor;
 
 /// The script the process runs.
@@ -94,7 +94,7 @@ pub struct TableFrame {
     pub max_table_nesting: Option<usize>,
     /// The resource's column hints that shape columns (`columns=`).
     #[serde(default)]
-    pub columns: BTreeMap<String, ColumnHint>,
+    pub columns: ColumnHints,
     /// Its schema contract (the resource's, else the source's), if any.
     #[serde(default)]
     pub schema_contract: Option<ContractConfig>,

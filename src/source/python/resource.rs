@@ -11,7 +11,8 @@ use super::error::PythonError;
 use super::interpreter::Interpreter;
 use super::process::{Describe, Frame, RunnerProcess, StateFrame, TableFrame};
 use crate::hints::{
-    ColumnHint, CursorState, DEFAULT_MAX_NESTING, SchemaContract, TableHints, WriteDisposition,
+    ColumnHint, ColumnHints, CursorState, DEFAULT_MAX_NESTING, SchemaContract, TableHints,
+    WriteDisposition,
 };
 use crate::normalize::naming::{normalize_identifier, normalize_path};
 use crate::source::rest::selector::locate_records;
@@ -200,7 +201,7 @@ fn table_hints(t: &TableFrame) -> TableHints {
     };
     let names = |cols: &[String]| cols.iter().map(|c| normalize_identifier(c)).collect();
     let table = normalize_identifier(&t.table);
-    let columns: BTreeMap<String, ColumnHint> = t
+    let columns: ColumnHints = t
         .columns
         .iter()
         .map(|(name, hint)| (normalize_path(name), usable(&t.table, name, hint)))

@@ -12,7 +12,7 @@ use serde_json::Value;
 pub use super::auth::AuthConfig;
 pub use super::incremental::IncrementalConfig;
 pub use super::paginate::config::*;
-use crate::hints::{ColumnHint, ContractConfig, WriteDisposition};
+use crate::hints::{ColumnHint, ColumnHints, ContractConfig, WriteDisposition};
 use crate::normalize::naming::{normalize_identifier, normalize_path};
 
 /// `rest_api:` block of a source. Takes the tutorial's form (`base_url`, `headers` here) and
@@ -251,7 +251,7 @@ pub struct ResourceConfig {
     /// fields flattened: `address__city`). Example:
     /// `columns: {price: {data_type: decimal}, external_id: {data_type: text}, email: {nullable: false}}`
     #[serde(default)]
-    pub columns: BTreeMap<String, ColumnHint>,
+    pub columns: ColumnHints,
     /// Declared columns of child tables, by the child's path below the table in dlt's
     /// `parent__child` naming (dlt's `nested_hints`). Example:
     /// `nested_hints: {items: {columns: {sku: {data_type: text}}}}`
@@ -278,7 +278,7 @@ pub struct ResourceConfig {
 pub struct NestedHints {
     /// Declared columns of the child table. Example: `columns: {sku: {data_type: text}}`
     #[serde(default)]
-    pub columns: BTreeMap<String, ColumnHint>,
+    pub columns: ColumnHints,
 }
 
 impl ResourceConfig {
@@ -319,13 +319,13 @@ impl ResourceConfig {
     }
 
     /// Its declared columns by table (its own and its child tables'), names normalised.
-    pub fn declared_columns(&self) -> BTreeMap<String, BTreeMap<String, ColumnHint>> {
+    pub fn declared_columns(&self) -> BTreeMap<String, ColumnHints> {
         let root = self.table();
-        let normalized = |columns: &BTreeMap<String, ColumnHint>| {
+        let normalized = |columns: &ColumnHints| {
             columns
                 .iter()
                 .map(|(name, hint)| (normalize_path(name), hint.clone()))
-                .collect::<BTreeMap<_, _>>()
+                .collect::<ColumnHints>()
         };
         let mut out = BTreeMap::new();
         if !self.columns.is_empty() {
