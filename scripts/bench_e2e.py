@@ -7,6 +7,9 @@ same resource the same way: merge on `id`, offset pagination with the API's tota
 
     "$(scripts/dlt_venv.sh target/dlt-venv)" scripts/bench_e2e.py --orders 100000 --dango target/release/dango
 
+`--transform "SELECT ... FROM data"` also times the same sync with that transform, alternating
+with the plain one (issue 17's cost of a transform).
+
 Run it with the Python of the project's reference-dlt environment, as above (scripts/dlt_venv.sh
 makes it, pinned, and prints its path).
 """
@@ -71,6 +74,8 @@ def main():
     ap.add_argument("--repeat", type=int, default=1, help="runs per tool; medians are reported")
     ap.add_argument("--baseline", help="another dango binary (say, a build of the previous commit), "
                     "run alternately with --dango so both see the same machine")
+    ap.add_argument("--transform", help="also sync with this `transform:` SQL on the orders, "
+                    "alternately with the plain sync (the cost of a transform)")
     args = ap.parse_args()
     dango = os.path.abspath(args.dango)
     work = tempfile.mkdtemp(prefix="dango-bench-")
@@ -81,10 +86,12 @@ def main():
     base = server.stdout.readline().strip()
     try:
         results = []
-        project = os.path.join(work, "project")
-        os.makedirs(os.path.join(project, ".dango"))
-        with open(os.path.join(project, ".dango", "sources.yml"), "w") as f:
-            f.write(f"""sources:
+        def make_project(name, extra=""):
+            """A project loading the orders, with `extra` resource lines."""
+            project = os.path.join(work, name)
+            os.makedirs(os.path.join(project, ".dango"))
+            with open(os.path.join(project, ".dango", "sources.yml"), "w") as f:
+                f.write(f"""sources:
   - name: bench
     type: rest_api
     rest_api:
@@ -96,7 +103,10 @@ def main():
           write_disposition: merge
           primary_key: id
           pagination: {{type: offset, limit: 1000, total_path: total}}
-""")
+{extra}""")
+            return project
+
+        project = make_project("project")
 
         def one_run(make_cmd, i, **kw):
             """One run of a tool: (seconds, peak RSS MB, the server's CPU seconds meanwhile)."""
@@ -111,7 +121,7 @@ def main():
             """Runs a tool --repeat times on fresh state; records medians and the server's CPU."""
             record(name, [one_run(make_cmd, i, **kw) for i in range(args.repeat)])
 
-        def dango_cmd(binary):
+        def dango_cmd(binary, project):
             def cmd(i):
                 # A fresh warehouse for every run: each run loads all orders from scratch.
                 warehouse = os.path.join(project, "data", "warehouse.duckdb")
@@ -121,15 +131,20 @@ def main():
                 return [binary, "sync"]
             return cmd
 
-        # Dango and its baseline alternate, so a slow moment of the machine hits both.
-        dangos = [("dango", dango)]
+        # Dango, its baseline and its transform run alternate, so a slow moment of the machine
+        # hits all of them.
+        dangos = [("dango", dango, project)]
         if args.baseline:
-            dangos.append(("dango baseline", os.path.abspath(args.baseline)))
-        runs = {name: [] for name, _ in dangos}
+            dangos.append(("dango baseline", os.path.abspath(args.baseline), project))
+        if args.transform:
+            sql = args.transform.replace("\\", "\\\\").replace('"', '\\"')
+            transformed = make_project("project_transform", f'          transform: "{sql}"\n')
+            dangos.append(("dango with transform", dango, transformed))
+        runs = {name: [] for name, *_ in dangos}
         for i in range(args.repeat):
-            for name, binary in dangos:
-                runs[name].append(one_run(dango_cmd(binary), i, cwd=project))
-        for name, _ in dangos:
+            for name, binary, home in dangos:
+                runs[name].append(one_run(dango_cmd(binary, home), i, cwd=home))
+        for name, *_ in dangos:
             record(name, runs[name])
 
         script = os.path.join(work, "dlt_bench.py")
