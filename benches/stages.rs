@@ -1,13 +1,14 @@
 //! Per-stage benchmarks on a page of mock orders (nested, ~2.5 line items each), in pipeline
 //! order: locate the records in the response body, normalize them from the text, normalize +
-//! Arrow decode, dedupe in DataFusion, and load into DuckDB through the appender. `parse_values`
-//! times what the records cost parsed into a tree first, which Dango now does only when a fetch
-//! step must look inside them (incremental cursors, dependents).
+//! Arrow decode, a transform and dedupe in DataFusion, and load into DuckDB through the
+//! appender. `parse_values` times what the records cost parsed into a tree first, which Dango
+//! now does only when a fetch step must look inside them (incremental cursors, dependents).
 
 use std::collections::HashMap;
 
 use bytes::Bytes;
 use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
+use dango::dedupe::transform::Transform;
 use dango::engine::decode_stage::PageDecoder;
 use dango::hints::{TableHints, WriteDisposition};
 use dango::mock_api::order;
@@ -117,6 +118,19 @@ fn stages(c: &mut Criterion) {
             runtime
                 .block_on(dango::dedupe::latest_per_key(&ctx, root.clone(), &key))
                 .expect("dedupes")
+        })
+    });
+    group.bench_function("transform", |b| {
+        // The end-to-end bench's transform: a filter and two computed columns, planned once.
+        let runtime = tokio::runtime::Runtime::new().expect("runtime");
+        let sql = "SELECT *, total * 100 AS total_cents, lower(order_number) AS order_ref \
+                   FROM data WHERE status <> 'test'";
+        let mut transform = Transform::new("orders", sql, &["id".to_string()]);
+        b.iter(|| {
+            runtime
+                .block_on(transform.apply(&root))
+                .expect("transforms")
+                .batch
         })
     });
     // A warehouse file, as a sync writes one (DuckDB on one thread while appending), with one

@@ -392,7 +392,8 @@ fn dropped_ids(batch: &RecordBatch, mask: &arrow::array::BooleanArray) -> Vec<St
     };
     (0..batch.num_rows())
         .filter(|&row| !(mask.is_valid(row) && mask.value(row)))
-        .filter_map(|row| ids.is_valid(row).then(|| ids.value(row).to_string()))
+        .filter(|&row| ids.is_valid(row))
+        .map(|row| ids.value(row).to_string())
         .collect()
 }
 
