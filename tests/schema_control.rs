@@ -501,19 +501,32 @@ fn data_type_contracts_do_what_dlt_does_with_a_value_that_fits_no_column() {
     let json_hint = r#"{"order_number": {"data_type": "bigint"}}"#;
     for (yaml, json) in [
         ("{data_type: freeze}", r#"{"data_type": "freeze"}"#),
-        ("{data_type: discard_value}", r#"{"data_type": "discard_value"}"#),
-        ("{data_type: discard_row}", r#"{"data_type": "discard_row"}"#),
+        (
+            "{data_type: discard_value}",
+            r#"{"data_type": "discard_value"}"#,
+        ),
+        (
+            "{data_type: discard_row}",
+            r#"{"data_type": "discard_row"}"#,
+        ),
         ("{data_type: evolve}", r#"{"data_type": "evolve"}"#),
         ("{tables: discard_row}", r#"{"tables": "discard_row"}"#),
     ] {
         let api = api(30);
         let dir = tempfile::tempdir().unwrap();
         let (reference, theirs, _) = dlt_load_with(&api, dir.path(), json, json_hint, "SELECT 1");
-        let p = orders_project(&api, &format!("{yaml_hint}          schema_contract: {yaml}\n"));
+        let p = orders_project(
+            &api,
+            &format!("{yaml_hint}          schema_contract: {yaml}\n"),
+        );
         let ours = dango_sync(&p);
         assert_eq!(ours, reference, "schema_contract: {yaml}");
         if ours.ok && !ours.columns.is_empty() {
-            assert_eq!(p.columns("raw_shop", "orders"), theirs, "schema_contract: {yaml}");
+            assert_eq!(
+                p.columns("raw_shop", "orders"),
+                theirs,
+                "schema_contract: {yaml}"
+            );
         }
     }
 }

@@ -505,7 +505,8 @@ async fn build_pages(
             }
             times.dedupe += started.elapsed();
         }
-        for (table, batch) in built {
+        // A batch a transform or contract emptied makes no table (as dlt makes none).
+        for (table, batch) in built.into_iter().filter(|(_, b)| b.num_rows() > 0) {
             run.sent.insert(table.clone());
             if batches.send((table, batch)).await.is_err() {
                 // The writer stopped on an error, reported as the cause. Returning drops the
