@@ -271,9 +271,12 @@ fn column_hints_decide_types_create_declared_columns_and_enforce_not_null() {
             created_at: {data_type: timestamp}
             external_ref: {data_type: text}
             order_number: {nullable: false}
+          nested_hints:
+            lineItems: {columns: {quantity: {data_type: double}}}
 "#,
     );
     p.dango(&["sync"]).assert_ok();
+    assert_eq!(column_type(&p, "orders__line_items", "quantity"), "DOUBLE");
     assert_eq!(column_type(&p, "orders", "id"), "VARCHAR");
     assert_eq!(column_type(&p, "orders", "total"), "DECIMAL(38,9)");
     assert_eq!(
@@ -529,4 +532,33 @@ fn data_type_contracts_do_what_dlt_does_with_a_value_that_fits_no_column() {
             );
         }
     }
+}
+
+#[test]
+fn a_source_contract_holds_for_its_resources_unless_they_say_otherwise() {
+    let api = api(30);
+    let p = orders_project(&api, "");
+    p.dango(&["sync"]).assert_ok();
+    api.add_discount_codes();
+    let resources = "        - name: orders\n          endpoint: /orders\n          data_selector: items\n          paginator: {type: offset, limit: 20, total_path: total}\n";
+    let source_contract = "      schema_contract: {columns: freeze}\n";
+    p.write(
+        ".dango/sources.yml",
+        &rest_source("shop", &api.base_url(), source_contract, resources),
+    );
+    let run = p.dango(&["sync"]);
+    run.assert_failed();
+    assert!(
+        run.all().contains("`columns: freeze` on table `orders`"),
+        "{}",
+        run.all()
+    );
+    // The resource's own contract wins over the source's.
+    let own = format!("{resources}          schema_contract: {{columns: evolve}}\n");
+    p.write(
+        ".dango/sources.yml",
+        &rest_source("shop", &api.base_url(), source_contract, &own),
+    );
+    p.dango(&["sync"]).assert_ok();
+    assert!(column_names(&p, "orders").contains(&"discount_code".to_string()));
 }
