@@ -66,7 +66,10 @@ fn check_transforms(layout: &ProjectLayout, planned: &[Source]) -> anyhow::Resul
     if with_transforms.is_empty() {
         return Ok(true);
     }
-    let conn = crate::warehouse::connect_read_only(&layout.warehouse_file())?;
+    // A warehouse another process holds (a sync running) only costs the column check.
+    let conn = crate::warehouse::connect_read_only(&layout.warehouse_file())
+        .ok()
+        .flatten();
     let runtime = tokio::runtime::Builder::new_current_thread().build()?;
     let mut ok = true;
     for source in with_transforms {
