@@ -113,16 +113,16 @@ impl Transform {
     /// Runs it on `batch`.
     pub async fn apply(&mut self, batch: &RecordBatch) -> Result<Transformed, TransformError> {
         let schema = batch.schema();
-        if self.compiled.as_ref().is_none_or(|c| c.input != schema) {
-            self.compiled = Some(self.compile(&schema).await?);
-        }
-        let Some(compiled) = &self.compiled else {
-            unreachable!("compiled just above");
+        let compiled = match self.compiled.take() {
+            Some(compiled) if compiled.input == schema => compiled,
+            _ => self.compile(&schema).await?,
         };
-        compiled.run(batch).map_err(|e| TransformError::Eval {
+        let out = compiled.run(batch).map_err(|e| TransformError::Eval {
             table: self.table.clone(),
             message: e.to_string(),
-        })
+        });
+        self.compiled = Some(compiled);
+        out
     }
 
     /// Plans the query over `input`. Columns it names that `input` lacks are nulls: a field
