@@ -217,7 +217,7 @@ async fn test_one(
                     let built = table.columns.iter().find(|(c, _)| c == f.name());
                     let ty = field_dlt_type(f)
                         .or(built.map(|(_, t)| *t))
-                        .map_or("?", |t| t.dlt_name());
+                        .map_or("?".into(), |t| t.key());
                     format!("{} {ty}", f.name())
                 })
                 .collect();

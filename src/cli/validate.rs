@@ -52,8 +52,8 @@ pub fn run(args: ValidateArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// Plans every transform against its table's columns in the warehouse (none if it has no such
-/// table yet): prints each error, and a warning for columns no record has had. Whether all
-/// plan.
+/// table yet; columns it lacks are taken as NULL, since a transform's input need not be its
+/// output): prints each error. Whether all plan.
 fn check_transforms(layout: &ProjectLayout, planned: &[Source]) -> anyhow::Result<bool> {
     let with_transforms: Vec<&Source> = planned
         .iter()
@@ -88,26 +88,13 @@ fn check_transforms(layout: &ProjectLayout, planned: &[Source]) -> anyhow::Resul
                 };
                 let schema = arrow_schema(known.get(table).map(Vec::as_slice).unwrap_or_default());
                 let transform = Transform::new(table, sql, keys);
-                match runtime.block_on(transform.check(&schema)) {
-                    Err(e) => {
-                        ok = false;
-                        eprintln!(
-                            "error: source `{}`, resource `{}`: {e}",
-                            source.name(),
-                            resource.name()
-                        );
-                    }
-                    Ok(missing) if !missing.is_empty() && known.contains_key(table) => eprintln!(
-                        "warning: source `{}`, resource `{}`: the transform of `{table}` names                          {}, which no record loaded so far had (they are NULL until one does):                          check the spelling",
+                if let Err(e) = runtime.block_on(transform.check(&schema)) {
+                    ok = false;
+                    eprintln!(
+                        "error: source `{}`, resource `{}`: {e}",
                         source.name(),
-                        resource.name(),
-                        missing
-                            .iter()
-                            .map(|m| format!("`{m}`"))
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ),
-                    Ok(_) => {}
+                        resource.name()
+                    );
                 }
             }
         }

@@ -181,6 +181,8 @@ impl Transform {
             .map_err(|e| self.sql_error(&e))?;
         let mut outputs = Vec::new();
         let mut names = BTreeSet::new();
+        // Output columns that are their input column, unchanged and under the same name.
+        let mut unchanged = BTreeSet::new();
         for (expr, field) in projection.expr.iter().zip(projection.schema.fields()) {
             if has_subquery(expr) {
                 return Err(self.shape_error(not_row_wise(plan)));
@@ -191,8 +193,11 @@ impl Transform {
                     "makes column `{name}` twice: give each output column its own name"
                 )));
             }
-            let passes = passed_column(expr).and_then(|c| scan_schema.index_of_column(c).ok());
-            if name.starts_with("_dlt_") && passes.is_none_or(|i| input.field(i).name() != &name) {
+            // The input column it passes on, by name and by index (missing ones included).
+            let passed = passed_column(expr);
+            let passes = passed.and_then(|c| scan_schema.index_of_column(c).ok());
+            let passes_itself = passed.is_some_and(|c| c.name == name);
+            if name.starts_with("_dlt_") && !passes_itself {
                 return Err(self.shape_error(format!(
                     "makes column `{name}`: names starting with `_dlt_` are dlt's bookkeeping, \
                      which the transform passes on by itself; choose another name"
@@ -203,6 +208,9 @@ impl Transform {
             let expr = ctx
                 .create_physical_expr(expr.clone(), &scan_schema)
                 .map_err(|e| self.sql_error(&e))?;
+            if passes_itself {
+                unchanged.insert(name.clone());
+            }
             outputs.push(Output {
                 name,
                 expr,
@@ -211,12 +219,7 @@ impl Transform {
             });
         }
         for key in &self.keys {
-            let kept = outputs.iter().any(|o| {
-                &o.name == key
-                    && o.passes
-                        .is_some_and(|i| input.fields().get(i).is_some_and(|f| f.name() == key))
-            });
-            if !kept {
+            if !unchanged.contains(key) {
                 return Err(self.shape_error(format!(
                     "must pass primary-key column `{key}` through unchanged (`SELECT {key}, ... \
                      FROM data`): `merge` finds a record's existing row by it"
@@ -551,6 +554,21 @@ mod tests {
             let err = refusal(sql).await;
             assert!(err.contains(says), "{sql}: {err}");
         }
+    }
+
+    #[tokio::test]
+    async fn a_schema_without_the_columns_yet_still_plans() {
+        // `dango validate` before the first sync: no column is known.
+        let sql = "SELECT id, lower(order_number) AS r FROM data WHERE status <> 'x'";
+        let t = Transform::new("orders", sql, &["id".to_string()]);
+        let missing = t.check(&Schema::empty()).await.unwrap();
+        assert_eq!(
+            missing,
+            ["status", "id", "order_number"],
+            "as DataFusion meets them"
+        );
+        let t = Transform::new("orders", "SELECT _dlt_id FROM data", &[]);
+        assert!(t.check(&Schema::empty()).await.is_ok());
     }
 
     /// Why the orders' transform `sql` (keeping key `id`) does not run.
