@@ -5,12 +5,11 @@
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
-use arrow::array::{Array, AsArray, BooleanArray, RecordBatch};
+use arrow::array::{Array, BooleanArray, RecordBatch};
 use arrow::compute::filter_record_batch;
 use arrow::error::ArrowError;
 
-use super::families::drop_descendants;
-use crate::hints::columns::DLT_ID;
+use super::families::{drop_descendants, dropped_ids};
 use crate::hints::{ContractMode, DltType, SchemaContract};
 
 /// A contract's `freeze` met data that would change the schema.
@@ -77,7 +76,7 @@ impl Contract {
             return Ok(0);
         }
         let mut discarded = 0;
-        let mut dropped_ids: HashSet<String> = HashSet::new();
+        let mut dropped: HashSet<String> = HashSet::new();
         let mut i = 0;
         while i < batches.len() {
             let (table, batch) = &batches[i];
@@ -95,7 +94,8 @@ impl Contract {
                     }
                     ContractMode::DiscardRow | ContractMode::DiscardValue => {
                         discarded += batch.num_rows();
-                        dropped_ids.extend(ids(batch));
+                        let none = BooleanArray::from(vec![false; batch.num_rows()]);
+                        dropped.extend(dropped_ids(batch, &none));
                         batches.remove(i);
                         continue;
                     }
@@ -134,9 +134,10 @@ impl Contract {
                     }
                     ContractMode::DiscardValue => batch = without(&batch, &columns)?,
                     ContractMode::DiscardRow => {
-                        let (kept, gone) = without_rows_having(&batch, &columns)?;
-                        discarded += gone.len();
-                        dropped_ids.extend(gone);
+                        let keep = rows_without_values(&batch, &columns);
+                        dropped.extend(dropped_ids(&batch, &keep));
+                        let kept = filter_record_batch(&batch, &keep)?;
+                        discarded += batch.num_rows() - kept.num_rows();
                         // Null in every row kept: the column must not be created either.
                         batch = without(&kept, &columns)?;
                     }
@@ -145,7 +146,7 @@ impl Contract {
             batches[i].1 = batch;
             i += 1;
         }
-        drop_descendants(batches, &self.root, dropped_ids)?;
+        drop_descendants(batches, &self.root, dropped)?;
         Ok(discarded)
     }
 }
@@ -195,41 +196,14 @@ fn without(batch: &RecordBatch, columns: &[String]) -> Result<RecordBatch, Arrow
     batch.project(&keep)
 }
 
-/// `batch` without the rows holding a value in any of `columns`, and those rows' `_dlt_id`s.
-fn without_rows_having(
-    batch: &RecordBatch,
-    columns: &[String],
-) -> Result<(RecordBatch, Vec<String>), ArrowError> {
+/// Which rows of `batch` hold no value in any of `columns`.
+fn rows_without_values(batch: &RecordBatch, columns: &[String]) -> BooleanArray {
     let arrays: Vec<_> = columns
         .iter()
         .filter_map(|c| batch.column_by_name(c))
         .collect();
-    let keep: BooleanArray = (0..batch.num_rows())
+    (0..batch.num_rows())
         .map(|row| Some(arrays.iter().all(|a| a.is_null(row))))
-        .collect();
-    let gone: Vec<String> = ids(batch)
-        .into_iter()
-        .enumerate()
-        .filter(|(row, _)| !keep.value(*row))
-        .map(|(_, id)| id)
-        .collect();
-    let kept = filter_record_batch(batch, &keep)?;
-    let gone = match gone.is_empty() && kept.num_rows() < batch.num_rows() {
-        // No `_dlt_id` column: count the rows all the same.
-        true => vec![String::new(); batch.num_rows() - kept.num_rows()],
-        false => gone,
-    };
-    Ok((kept, gone))
-}
-
-/// The `_dlt_id` of each row (empty where absent).
-fn ids(batch: &RecordBatch) -> Vec<String> {
-    let Some(ids) = batch.column_by_name(DLT_ID) else {
-        return Vec::new();
-    };
-    let ids = ids.as_string::<i32>();
-    ids.iter()
-        .map(|id| id.unwrap_or_default().to_string())
         .collect()
 }
 

@@ -3,11 +3,26 @@
 
 use std::collections::HashSet;
 
-use arrow::array::{AsArray, BooleanArray, RecordBatch};
+use arrow::array::{Array, AsArray, BooleanArray, RecordBatch};
 use arrow::compute::filter_record_batch;
 use arrow::error::ArrowError;
 
 use crate::hints::columns::{DLT_ID, DLT_PARENT_ID};
+
+/// The `_dlt_id`s of the rows of `batch` that `keep` does not keep (false or null), whose
+/// descendants must go too: what a transform's `WHERE` or a contract dropped.
+pub fn dropped_ids(batch: &RecordBatch, keep: &BooleanArray) -> HashSet<String> {
+    let Some(ids) = batch
+        .column_by_name(DLT_ID)
+        .and_then(|c| c.as_string_opt::<i32>())
+    else {
+        return HashSet::new();
+    };
+    (0..batch.num_rows())
+        .filter(|&row| !(keep.is_valid(row) && keep.value(row)) && ids.is_valid(row))
+        .map(|row| ids.value(row).to_string())
+        .collect()
+}
 
 /// Drops from the child tables of `table` (`<table>__...`) in `batches` every row descending
 /// from a row whose `_dlt_id` is in `dropped`; the number of rows dropped.

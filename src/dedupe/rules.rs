@@ -116,8 +116,7 @@ impl TableRules {
             if table == &self.root {
                 filtered += out.dropped.len();
             }
-            let dropped: HashSet<String> = out.dropped.into_iter().collect();
-            drop_descendants(batches, table, dropped)?;
+            drop_descendants(batches, table, out.dropped)?;
         }
         let discarded = self.contract.enforce(batches)?;
         for (table, columns) in &self.not_null {
