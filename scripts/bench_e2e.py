@@ -8,7 +8,10 @@ same resource the same way: merge on `id`, offset pagination with the API's tota
     "$(scripts/dlt_venv.sh target/dlt-venv)" scripts/bench_e2e.py --orders 100000 --dango target/release/dango
 
 `--transform "SELECT ... FROM data"` also times the same sync with that transform, alternating
-with the plain one (issue 17's cost of a transform).
+with the plain one (issue 17's cost of a transform). `--lake` also times the same sync into a
+local DuckLake (DuckDB-file catalog, Parquet files on the local disk), alternating with the
+DuckDB warehouse (issue 18); it fetches DuckDB's extensions with scripts/duckdb_extensions.sh
+unless DANGO_EXTENSION_DIR names a directory that has them.
 
 Run it with the Python of the project's reference-dlt environment, as above (scripts/dlt_venv.sh
 makes it, pinned, and prints its path).
@@ -76,22 +79,29 @@ def main():
                     "run alternately with --dango so both see the same machine")
     ap.add_argument("--transform", help="also sync with this `transform:` SQL on the orders, "
                     "alternately with the plain sync (the cost of a transform)")
+    ap.add_argument("--lake", action="store_true", help="also sync into a local DuckLake "
+                    "(DuckDB-file catalog, local Parquet), alternately with the DuckDB file")
     args = ap.parse_args()
     dango = os.path.abspath(args.dango)
     work = tempfile.mkdtemp(prefix="dango-bench-")
     env = dict(os.environ, RUNTIME__DLTHUB_TELEMETRY="false")
+    if args.lake and "DANGO_EXTENSION_DIR" not in env:
+        here = os.path.dirname(os.path.abspath(__file__))
+        env["DANGO_EXTENSION_DIR"] = subprocess.run(
+            ["bash", os.path.join(here, "duckdb_extensions.sh"), os.path.join(here, "..", "target", "duckdb-extensions")],
+            check=True, capture_output=True, text=True).stdout.strip()
 
     server = subprocess.Popen([dango, "mock-api", "--orders", str(args.orders), "--page-size", "1000"],
                               stdout=subprocess.PIPE, text=True)
     base = server.stdout.readline().strip()
     try:
         results = []
-        def make_project(name, extra=""):
-            """A project loading the orders, with `extra` resource lines."""
+        def make_project(name, extra="", top=""):
+            """A project loading the orders, with `extra` resource lines and `top` file lines."""
             project = os.path.join(work, name)
             os.makedirs(os.path.join(project, ".dango"))
             with open(os.path.join(project, ".dango", "sources.yml"), "w") as f:
-                f.write(f"""sources:
+                f.write(f"""{top}sources:
   - name: bench
     type: rest_api
     rest_api:
@@ -124,10 +134,7 @@ def main():
         def dango_cmd(binary, project):
             def cmd(i):
                 # A fresh warehouse for every run: each run loads all orders from scratch.
-                warehouse = os.path.join(project, "data", "warehouse.duckdb")
-                for path in [warehouse, warehouse + ".wal"]:
-                    if os.path.exists(path):
-                        os.remove(path)
+                shutil.rmtree(os.path.join(project, "data"), ignore_errors=True)
                 return [binary, "sync"]
             return cmd
 
@@ -140,10 +147,13 @@ def main():
             sql = args.transform.replace("\\", "\\\\").replace('"', '\\"')
             transformed = make_project("project_transform", f'          transform: "{sql}"\n')
             dangos.append(("dango with transform", dango, transformed))
+        if args.lake:
+            lake = make_project("project_lake", top="warehouse: {type: ducklake, catalog: data/lake.ducklake, data_path: data/lake/}\n")
+            dangos.append(("dango into DuckLake (local)", dango, lake))
         runs = {name: [] for name, *_ in dangos}
         for i in range(args.repeat):
             for name, binary, home in dangos:
-                runs[name].append(one_run(dango_cmd(binary, home), i, cwd=home))
+                runs[name].append(one_run(dango_cmd(binary, home), i, cwd=home, env=env))
         for name, *_ in dangos:
             record(name, runs[name])
 

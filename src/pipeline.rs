@@ -7,12 +7,12 @@ use std::path::{Path, PathBuf};
 use crate::engine::{SourceReport, SyncError, SyncOptions, sync};
 use crate::project::ProjectLayout;
 use crate::source::Source;
-use crate::warehouse::{Warehouse, WarehouseError};
+use crate::warehouse::{Location, Warehouse, WarehouseError};
 
-/// Loads sources into one warehouse file.
+/// Loads sources into one warehouse.
 #[derive(Debug, Clone)]
 pub struct Pipeline {
-    warehouse: PathBuf,
+    warehouse: Location,
     options: SyncOptions,
 }
 
@@ -38,14 +38,20 @@ impl Pipeline {
     pub fn new(project_dir: impl AsRef<Path>) -> Self {
         let layout = ProjectLayout::new(project_dir.as_ref());
         Self {
-            warehouse: layout.warehouse_file(),
+            warehouse: Location::File(layout.warehouse_file()),
             options: SyncOptions::default(),
         }
     }
 
     /// Loads into the DuckDB file at `path` instead.
     pub fn warehouse(mut self, path: impl Into<PathBuf>) -> Self {
-        self.warehouse = path.into();
+        self.warehouse = Location::File(path.into());
+        self
+    }
+
+    /// Loads into `location` instead (a DuckLake, say).
+    pub fn location(mut self, location: Location) -> Self {
+        self.warehouse = location;
         self
     }
 
@@ -71,8 +77,8 @@ impl Pipeline {
 
     /// Loads `sources` at once (each in its own transaction); a report per source, in order.
     pub async fn run_all(&self, sources: Vec<Source>) -> Result<Vec<SourceReport>, WarehouseError> {
-        let path = self.warehouse.clone();
-        let warehouse = tokio::task::spawn_blocking(move || Warehouse::open(&path))
+        let location = self.warehouse.clone();
+        let warehouse = tokio::task::spawn_blocking(move || Warehouse::open(&location))
             .await
             .map_err(|_| WarehouseError::WriterGone)??;
         Ok(sync(&warehouse, sources, &self.options).await)

@@ -52,7 +52,7 @@ fn orphan_line_items(p: &Project) -> i64 {
     )
 }
 
-#[test]
+both_warehouses!(sigkill_at_random_moments_never_loses_or_duplicates_a_row);
 fn sigkill_at_random_moments_never_loses_or_duplicates_a_row() {
     let api = MockApi::start(MockApiConfig {
         orders: 3_000,

@@ -55,7 +55,11 @@ fn sync_once(project: &Project) {
     let creds = Credentials::load(layout.root()).expect("credentials");
     let plans = plan(&layout, &file, &[], &creds, 2).expect("plan");
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
-    let warehouse = Warehouse::open(&layout.warehouse_file()).expect("warehouse");
+    let mut location = dango::project::warehouse::location(&layout, &creds).expect("warehouse");
+    if let dango::warehouse::Location::Lake(lake) = &mut location {
+        lake.extension_dir = Some(support::lake::extension_dir());
+    }
+    let warehouse = Warehouse::open(&location).expect("warehouse");
     let reports = runtime.block_on(sync(&warehouse, plans, &SyncOptions::default()));
     drop(warehouse);
     for r in reports {
@@ -308,9 +312,9 @@ proptest! {
     }
 }
 
+both_warehouses!(a_key_repeated_within_one_page_leaves_no_orphan_child_rows);
 /// The case: records `1, 1, 2, 1` in one page, each with its own nested list. Only the
 /// last record of key 1 keeps its rows, in this sync and the next.
-#[test]
 fn a_key_repeated_within_one_page_leaves_no_orphan_child_rows() {
     let page = vec![
         json!({"id": 1, "updated_at": 1, "lines": [{"sku": "A", "parts": [{"n": 1}]}]}),

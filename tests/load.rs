@@ -19,7 +19,7 @@ fn incremental_project(api: &MockApi) -> Project {
     support::incremental_orders(&api.base_url(), 25, "2024-01-03T00:00:00Z")
 }
 
-#[test]
+both_warehouses!(incremental_asks_for_newer_rows_and_never_duplicates_the_boundary);
 fn incremental_asks_for_newer_rows_and_never_duplicates_the_boundary() {
     let api = orders_api();
     let p = incremental_project(&api);
@@ -68,7 +68,7 @@ fn incremental_asks_for_newer_rows_and_never_duplicates_the_boundary() {
     assert_eq!(p.count("select count(*) from raw_shop._dlt_loads"), 1);
 }
 
-#[test]
+both_warehouses!(a_failed_sync_leaves_tables_and_cursors_exactly_as_before);
 fn a_failed_sync_leaves_tables_and_cursors_exactly_as_before() {
     let api = orders_api();
     let p = incremental_project(&api);
@@ -89,7 +89,7 @@ fn a_failed_sync_leaves_tables_and_cursors_exactly_as_before() {
     assert_eq!(p.count("select count(*) from raw_shop._dlt_loads"), 1);
 }
 
-#[test]
+both_warehouses!(new_fields_on_a_later_sync_become_new_columns);
 fn new_fields_on_a_later_sync_become_new_columns() {
     let api = orders_api();
     let resources = "        - name: orders\n          endpoint: /orders\n          write_disposition: append\n          \
@@ -118,7 +118,7 @@ fn new_fields_on_a_later_sync_become_new_columns() {
     );
 }
 
-#[test]
+both_warehouses!(replace_refuses_to_empty_a_table_unless_allowed);
 fn replace_refuses_to_empty_a_table_unless_allowed() {
     let api = orders_api();
     let resources = "        - name: orders\n          endpoint: /orders\n          write_disposition: replace\n          \
@@ -155,7 +155,7 @@ fn assert_all_120_orders_with_their_line_items(p: &Project) {
     );
 }
 
-#[test]
+both_warehouses!(merge_keeps_the_latest_record_per_key_and_replaces_its_children);
 fn merge_keeps_the_latest_record_per_key_and_replaces_its_children() {
     let api = orders_api();
     // A compound key; the re-sync replaces every order and its children, leaving no orphans.
@@ -167,7 +167,7 @@ fn merge_keeps_the_latest_record_per_key_and_replaces_its_children() {
     assert_all_120_orders_with_their_line_items(&p);
 }
 
-#[test]
+both_warehouses!(merge_key_replaces_every_old_row_sharing_a_key);
 fn merge_key_replaces_every_old_row_sharing_a_key() {
     let api = orders_api();
     let resources = "        - name: orders\n          endpoint: /orders\n          merge_key: status\n          \
@@ -185,7 +185,7 @@ fn merge_key_replaces_every_old_row_sharing_a_key() {
     );
 }
 
-#[test]
+both_warehouses!(data_beyond_the_nesting_limit_is_stored_as_json);
 fn data_beyond_the_nesting_limit_is_stored_as_json() {
     let api = orders_api();
     let resources = "        - name: orders\n          endpoint: /orders\n          max_table_nesting: 0\n          \
@@ -257,7 +257,7 @@ fn a_load_beyond_the_memory_limit_spills_and_a_bad_limit_is_named() {
     );
 }
 
-#[test]
+both_warehouses!(a_record_on_several_pages_of_one_sync_is_loaded_once_with_its_children);
 fn a_record_on_several_pages_of_one_sync_is_loaded_once_with_its_children() {
     let api = orders_api();
     // Offsets step by 5 while the API answers 25 records a page: every order comes back on up
@@ -270,7 +270,7 @@ fn a_record_on_several_pages_of_one_sync_is_loaded_once_with_its_children() {
     assert!(api.counters().path("/orders") >= 24);
 }
 
-#[test]
+both_warehouses!(a_failed_source_rolls_back_its_replace_while_another_source_commits);
 fn a_failed_source_rolls_back_its_replace_while_another_source_commits() {
     let api = MockApi::start(MockApiConfig::default()).unwrap();
     let source = |name: &str, extra: &str| {

@@ -26,7 +26,7 @@ fn users_behind_a_token() -> (MockApi, Project) {
     (api, project)
 }
 
-#[test]
+both_warehouses!(history_keeps_failed_syncs_newest_first_without_secrets);
 fn history_keeps_failed_syncs_newest_first_without_secrets() {
     let (_api, project) = users_behind_a_token();
     project.dango(&["sync"]).assert_ok();
@@ -53,7 +53,7 @@ fn history_keeps_failed_syncs_newest_first_without_secrets() {
     assert!(list.contains("shop") && list.contains("failed"), "{list}");
 }
 
-#[test]
+both_warehouses!(state_shows_the_cursor_and_reset_reloads_from_the_initial_value);
 fn state_shows_the_cursor_and_reset_reloads_from_the_initial_value() {
     let api = MockApi::start(MockApiConfig::default()).unwrap();
     let project = incremental_orders(&api.base_url(), 50, "2024-01-01T00:00:00Z");
@@ -97,7 +97,7 @@ fn state_shows_the_cursor_and_reset_reloads_from_the_initial_value() {
     );
 }
 
-#[test]
+both_warehouses!(query_prints_rows_in_each_format_and_fails_on_bad_sql);
 fn query_prints_rows_in_each_format_and_fails_on_bad_sql() {
     let api = MockApi::start(MockApiConfig::default()).unwrap();
     let project = incremental_orders(&api.base_url(), 50, "2024-01-01T00:00:00Z");
@@ -286,7 +286,7 @@ fn progress_lines_off_a_terminal_quiet_and_request_logs_without_secrets() {
     assert!(!debug.all().contains("s3cret"), "{}", debug.all());
 }
 
-#[test]
+both_warehouses!(since_and_until_load_a_range_without_moving_the_cursor_back);
 fn since_and_until_load_a_range_without_moving_the_cursor_back() {
     let api = MockApi::start(MockApiConfig::default()).unwrap();
     let project = incremental_orders(&api.base_url(), 50, "2024-01-01T00:00:00Z");

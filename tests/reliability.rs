@@ -10,9 +10,9 @@ use std::time::{Duration, Instant};
 use dango::mock_api::{MockApi, MockApiConfig};
 use support::{Project, rest_source};
 
+both_warehouses!(resources_sharing_a_table_name_merge_into_one_table);
 /// Two resources that set the same `table_name` load into one table as one: a key that both
 /// return has one row, with its own child rows only.
-#[test]
 fn resources_sharing_a_table_name_merge_into_one_table() {
     let api = MockApi::start(MockApiConfig::default()).unwrap();
     let resources = r#"        - name: open_orders
@@ -50,8 +50,8 @@ fn resources_sharing_a_table_name_merge_into_one_table() {
     }
 }
 
+both_warehouses!(a_failed_source_counts_no_rows);
 /// A source that fails after loading rows rolls back, and the summary counts no rows for it.
-#[test]
 fn a_failed_source_counts_no_rows() {
     let api = MockApi::start(MockApiConfig::default()).unwrap();
     // `order_pages` runs after `orders` has loaded every row, and fails on its first request.
@@ -223,8 +223,8 @@ fn a_killed_load_leaves_space_the_next_sync_reuses() {
     );
 }
 
+both_warehouses!(ctrl_c_rolls_back_says_so_and_exits_130);
 /// Ctrl-C rolls back the sources still loading, says so, and exits 130; the next sync works.
-#[test]
 fn ctrl_c_rolls_back_says_so_and_exits_130() {
     let api = MockApi::start(MockApiConfig {
         orders: 400,
@@ -313,9 +313,9 @@ fn a_warehouse_in_use_says_who_to_wait_for() {
     assert!(!err.contains("Error code"), "{err}");
 }
 
+both_warehouses!(two_sources_sharing_a_dataset_both_land);
 /// Two sources that name one `dataset_name` load one after another into it: both land, each
 /// with its own `_dlt_loads` row, and a second sync changes nothing.
-#[test]
 fn two_sources_sharing_a_dataset_both_land() {
     let api = MockApi::start(MockApiConfig::default()).unwrap();
     let base = api.base_url();

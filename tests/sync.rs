@@ -58,7 +58,7 @@ fn completed_orders() -> impl Iterator<Item = usize> {
     (1..=120).filter(|id| id % 3 == 0)
 }
 
-#[test]
+both_warehouses!(tutorial_config_loads_every_pagination_style_with_real_types);
 fn tutorial_config_loads_every_pagination_style_with_real_types() {
     let api = authed_api();
     let p = tutorial_project(&api);
@@ -166,7 +166,7 @@ fn tutorial_config_loads_every_pagination_style_with_real_types() {
     );
 }
 
-#[test]
+both_warehouses!(resync_of_unchanged_data_merges_to_the_same_rows);
 fn resync_of_unchanged_data_merges_to_the_same_rows() {
     let api = authed_api();
     let p = tutorial_project(&api);
@@ -187,7 +187,7 @@ fn resync_of_unchanged_data_merges_to_the_same_rows() {
     assert_eq!(p.count("select count(*) from raw_my_api._dlt_loads"), 2);
 }
 
-#[test]
+both_warehouses!(append_and_replace_dispositions);
 fn append_and_replace_dispositions() {
     let api = MockApi::start(MockApiConfig::default()).unwrap();
     let resources = "        - name: tags\n          endpoint: /tags\n          write_disposition: append\n        \
@@ -286,7 +286,7 @@ fn secrets_toml_supplies_variables_and_rejected_tokens_are_never_printed() {
     );
 }
 
-#[test]
+both_warehouses!(a_failing_resource_leaves_the_whole_source_unloaded);
 fn a_failing_resource_leaves_the_whole_source_unloaded() {
     let api = MockApi::start(MockApiConfig::default()).unwrap();
     let resources = "        - name: users\n          endpoint: /users\n        \

@@ -74,7 +74,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     })
     .context("starting the mock API")?;
     println!("Mock API listening on {}", api.base_url());
-    let layout = scaffold(&args.dir, true)?;
+    let layout = scaffold(&args.dir, true, false)?;
     std::fs::write(layout.sources_file(), demo_sources(&api.base_url()))?;
     std::fs::write(
         layout.root().join(".env"),

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use crate::project::loader::load_sources_file;
 use crate::project::{Credentials, ProjectLayout, plan};
 use crate::warehouse::catalog::schema_columns;
-use crate::warehouse::{connect_read_only, cursors};
+use crate::warehouse::cursors;
 
 /// Prints the plan of syncing `sources` (all enabled if empty).
 pub fn run(
@@ -18,7 +18,7 @@ pub fn run(
     let file = load_sources_file(&layout.sources_file())?;
     let creds = Credentials::load(layout.root())?;
     let planned = plan(layout, &file, sources, &creds, 1)?;
-    let conn = connect_read_only(&layout.warehouse_file())?;
+    let conn = super::warehouse(layout)?.open_read_only()?;
     for source in &planned {
         let dataset = source.dataset();
         println!("source {} → {dataset}", source.name());

@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 
 use super::ProjectArg;
-use crate::warehouse::{connect_read_only, history};
+use crate::warehouse::history;
 
 /// Arguments of `dango history`.
 #[derive(Debug, clap::Args)]
@@ -21,11 +21,9 @@ pub struct HistoryArgs {
 
 pub fn run(args: HistoryArgs) -> anyhow::Result<ExitCode> {
     let layout = args.project.layout()?;
-    let Some(conn) = connect_read_only(&layout.warehouse_file())? else {
-        println!(
-            "No syncs yet: {} does not exist.",
-            layout.warehouse_file().display()
-        );
+    let location = super::warehouse(&layout)?;
+    let Some(conn) = location.open_read_only()? else {
+        println!("No syncs yet: {location} does not exist.");
         return Ok(ExitCode::SUCCESS);
     };
     let records = history::read(&conn, args.source.as_deref(), args.limit)?;

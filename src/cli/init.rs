@@ -14,17 +14,34 @@ pub struct InitArgs {
     /// Overwrite the files of an existing project (credentials files are never overwritten).
     #[arg(long)]
     force: bool,
+    /// Where the sources load: a DuckDB file, or a DuckLake (catalog + Parquet files) that
+    /// many workers load at once.
+    #[arg(long, value_enum, default_value = "duckdb")]
+    warehouse: WarehouseChoice,
+}
+
+/// The warehouses `dango init` scaffolds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum WarehouseChoice {
+    /// `data/warehouse.duckdb`.
+    Duckdb,
+    /// A DuckLake: `data/lake.ducklake` and Parquet files in `data/lake/`.
+    Ducklake,
 }
 
 pub fn run(args: InitArgs) -> anyhow::Result<ExitCode> {
     let dir = args.dir.unwrap_or_else(|| PathBuf::from("."));
-    let layout = scaffold(&dir, args.force)?;
+    let lake = args.warehouse == WarehouseChoice::Ducklake;
+    let layout = scaffold(&dir, args.force, lake)?;
     println!("Created a Dango project in {}", layout.root().display());
     println!("  .dango/sources.yml   sources to sync (an example is filled in)");
     println!("  .dlt/secrets.toml    credentials, dlt style   (git-ignored)");
     println!("  .env                 credentials, KEY=value   (git-ignored)");
     println!("  custom_sources/      Python dlt sources");
-    println!("  data/                the DuckDB warehouse");
+    match lake {
+        true => println!("  data/                the DuckLake: lake.ducklake (catalog), lake/ (Parquet)"),
+        false => println!("  data/                the DuckDB warehouse"),
+    }
     println!("Next: edit .dango/sources.yml, then run `dango sync`.");
     Ok(ExitCode::SUCCESS)
 }

@@ -7,6 +7,7 @@ mod init;
 mod mock_api;
 mod progress;
 mod query;
+mod shard;
 mod source;
 mod source_test;
 mod state;
@@ -39,7 +40,7 @@ struct Cli {
 enum Command {
     /// Create a new project (sources.yml, credentials files, data/).
     Init(init::InitArgs),
-    /// Fetch the configured sources and load them into data/warehouse.duckdb.
+    /// Fetch the configured sources and load them into the warehouse (data/warehouse.duckdb).
     Sync(sync::SyncArgs),
     /// Check .dango/sources.yml and credentials without fetching anything.
     Validate(validate::ValidateArgs),
@@ -134,4 +135,10 @@ impl ProjectArg {
             }
         }
     }
+}
+
+/// The project's warehouse (its `sources.yml` `warehouse:` block, with credentials).
+fn warehouse(layout: &ProjectLayout) -> anyhow::Result<crate::warehouse::Location> {
+    let creds = crate::project::Credentials::load(layout.root())?;
+    Ok(crate::project::warehouse::location(layout, &creds)?)
 }

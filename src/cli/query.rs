@@ -7,7 +7,7 @@ use anyhow::Context;
 use arrow::record_batch::RecordBatch;
 
 use super::ProjectArg;
-use crate::warehouse::{connect_read_only, describe};
+use crate::warehouse::describe;
 
 /// How to print the result.
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -35,11 +35,9 @@ pub struct QueryArgs {
 
 pub fn run(args: QueryArgs) -> anyhow::Result<ExitCode> {
     let layout = args.project.layout()?;
-    let Some(conn) = connect_read_only(&layout.warehouse_file())? else {
-        anyhow::bail!(
-            "{} does not exist yet: run `dango sync` first",
-            layout.warehouse_file().display()
-        );
+    let location = super::warehouse(&layout)?;
+    let Some(conn) = location.open_read_only()? else {
+        anyhow::bail!("{location} does not exist yet: run `dango sync` first");
     };
     let batches: Vec<RecordBatch> = conn
         .prepare(&args.sql)

@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use super::ProjectArg;
 use crate::project::loader::load_sources_file;
-use crate::warehouse::{connect_read_only, history};
+use crate::warehouse::history;
 
 /// Arguments of `dango source`.
 #[derive(Debug, clap::Args)]
@@ -40,7 +40,7 @@ pub fn run(args: SourceArgs) -> anyhow::Result<ExitCode> {
     };
     let layout = args.project.layout()?;
     let file = load_sources_file(&layout.sources_file())?;
-    let conn = connect_read_only(&layout.warehouse_file())?;
+    let conn = super::warehouse(&layout)?.open_read_only()?;
     for s in file
         .sources
         .iter()

@@ -19,7 +19,7 @@ use crate::project::loader::load_sources_file;
 use crate::project::{Credentials, plan};
 use crate::source::{Exchange, FetchInput, Page, PageSender, ParentRow, Resource};
 use crate::warehouse::catalog::{SchemaColumns, schema_columns};
-use crate::warehouse::{connect_read_only, cursors};
+use crate::warehouse::cursors;
 
 /// Arguments of `dango source test`.
 #[derive(Debug, clap::Args)]
@@ -53,7 +53,7 @@ pub fn run(args: TestArgs) -> anyhow::Result<ExitCode> {
     )?
     .pop()
     .context("the source was not planned")?;
-    let (saved, known) = match connect_read_only(&layout.warehouse_file())? {
+    let (saved, known) = match super::warehouse(&layout)?.open_read_only()? {
         Some(conn) => (
             cursors::load(&conn, source.dataset()).unwrap_or_default(),
             schema_columns(&conn, source.dataset()).unwrap_or_default(),

@@ -15,7 +15,7 @@ use crate::project::loader::load_sources_file;
 use crate::warehouse::catalog::table_exists;
 use crate::warehouse::cursors::{self, CURSOR_TABLE};
 use crate::warehouse::sql::{ident, qualified};
-use crate::warehouse::{connect, connect_read_only, describe};
+use crate::warehouse::memory_limit;
 
 /// Arguments of `dango state`.
 #[derive(Debug, clap::Args)]
@@ -70,7 +70,7 @@ pub fn run(args: StateArgs) -> anyhow::Result<ExitCode> {
     let layout = args.project.layout()?;
     let file = load_sources_file(&layout.sources_file())?;
     let sources = chosen(&file.sources, args.source.as_deref())?;
-    let conn = connect_read_only(&layout.warehouse_file())?;
+    let conn = super::warehouse(&layout)?.open_read_only()?;
     for source in sources {
         let dataset = source.dataset();
         println!("{} → {dataset}", source.name);
@@ -216,7 +216,8 @@ fn last_load(conn: &Connection, dataset: &str) -> anyhow::Result<Option<(String,
 
 fn table_rows(conn: &Connection, dataset: &str) -> anyhow::Result<Vec<(String, i64)>> {
     let mut stmt = conn.prepare(
-        "SELECT table_name FROM information_schema.tables WHERE table_schema = ? \
+        "SELECT table_name FROM information_schema.tables \
+         WHERE table_catalog = current_database() AND table_schema = ? \
          AND table_name NOT LIKE '\\_d%' ESCAPE '\\' ORDER BY table_name",
     )?;
     let tables: Vec<String> = stmt
@@ -253,13 +254,12 @@ fn run_reset(args: ResetArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::FAILURE);
         }
     }
-    let path = layout.warehouse_file();
-    if !path.exists() {
+    let location = super::warehouse(&layout)?;
+    if location.open_read_only()?.is_none() {
         println!("Nothing to clear: {} was never synced.", source.name);
         return Ok(ExitCode::SUCCESS);
     }
-    let conn = connect(&path)
-        .map_err(|e| anyhow::anyhow!("cannot open {}: {}", path.display(), describe(&e)))?;
+    let conn = location.open(&memory_limit()?)?;
     let cleared = reset(&conn, &dataset, args.resource.as_deref())
         .with_context(|| format!("clearing {what}"))?;
     println!("Cleared {cleared} cursor(s) of {}.", source.name);

@@ -7,11 +7,12 @@ use std::time::Duration;
 use anyhow::Context;
 
 use super::ProjectArg;
+use super::shard::Shard;
 use tokio_util::sync::CancellationToken;
 
 use crate::engine::{SourceReport, SyncError, SyncOptions, sync};
 use crate::project::loader::load_sources_file;
-use crate::project::{Credentials, ProjectLayout, plan};
+use crate::project::{Credentials, ProjectLayout, plan, warehouse};
 use crate::source::CursorWindow;
 use crate::warehouse::Warehouse;
 use crate::warehouse::lock::SyncLock;
@@ -19,7 +20,7 @@ use crate::warehouse::lock::SyncLock;
 /// Arguments of `dango sync`.
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Examples:\n  dango sync\n  dango sync my_api --parallel 4\n  dango sync --wait 600"
+    after_help = "Examples:\n  dango sync\n  dango sync my_api --parallel 4\n  dango sync --wait 600\n  dango sync --shard 2/4      # worker 2 of 4 loading one DuckLake"
 )]
 pub struct SyncArgs {
     /// Sources to sync (default: every enabled source).
@@ -58,13 +59,33 @@ pub struct SyncArgs {
     /// Load at most N records per resource, to try a config; no cursor is saved.
     #[arg(long, value_name = "N")]
     limit: Option<usize>,
+    /// Sync only share K of N of the selected sources (round-robin in name order), so N
+    /// workers split the sources without coordinating (a DuckLake warehouse takes them all).
+    #[arg(long, value_name = "K/N", value_parser = Shard::parse)]
+    shard: Option<Shard>,
     /// When another sync is loading this warehouse, wait up to this long for it to finish.
     #[arg(long, value_name = "SECONDS", default_value_t = 0)]
     wait: u64,
 }
 
-pub fn run(args: SyncArgs) -> anyhow::Result<ExitCode> {
+pub fn run(mut args: SyncArgs) -> anyhow::Result<ExitCode> {
     let layout = args.project.layout()?;
+    if let Some(shard) = args.shard {
+        let file = load_sources_file(&layout.sources_file())?;
+        let all = match args.sources.is_empty() {
+            true => file.sources.iter().filter(|s| s.enabled).map(|s| s.name.clone()).collect(),
+            false => args.sources.clone(),
+        };
+        let total = all.len();
+        args.sources = shard.select(all);
+        if args.sources.is_empty() {
+            println!("Shard {shard} has no sources (of {total}): nothing to sync.");
+            return Ok(ExitCode::SUCCESS);
+        }
+        if !args.quiet {
+            eprintln!("shard {shard}: {} of {total} sources: {}", args.sources.len(), args.sources.join(", "));
+        }
+    }
     if args.dry_run {
         return super::dry_run::run(&layout, &args.sources, args.full_refresh);
     }
@@ -84,8 +105,12 @@ pub fn run(args: SyncArgs) -> anyhow::Result<ExitCode> {
             args.until.as_deref(),
         ),
     };
-    // One sync at a time per warehouse; held until this process ends.
-    let _lock = SyncLock::acquire(&layout.warehouse_file(), Duration::from_secs(args.wait))?;
+    // One sync at a time per DuckDB warehouse; held until this process ends. A lake takes
+    // many writers at once.
+    let _lock = match super::warehouse(&layout)?.sync_lock_file() {
+        Some(file) => Some(SyncLock::acquire(&file, Duration::from_secs(args.wait))?),
+        None => None,
+    };
     let reports = run_sync(&layout, &args.sources, &options)?;
     print_reports(&reports);
     if options.cancel.is_cancelled() {
@@ -197,7 +222,8 @@ pub fn run_sync(
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    let warehouse = Warehouse::open(&layout.warehouse_file())?;
+    let location = warehouse::resolve(layout, &layout.sources_file(), &file.warehouse, &creds)?;
+    let warehouse = Warehouse::open(&location)?;
     Ok(runtime.block_on(async {
         let watcher = tokio::spawn(cancel_on_ctrl_c(options.cancel.clone()));
         let reports = sync(&warehouse, plans, &options).await;

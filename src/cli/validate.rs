@@ -12,7 +12,7 @@ use crate::hints::{DltType, WriteDisposition};
 use crate::project::ProjectLayout;
 use crate::project::config::SourceKind;
 use crate::project::loader::load_sources_file;
-use crate::project::{Credentials, plan};
+use crate::project::{Credentials, plan, warehouse};
 use crate::source::Source;
 use crate::warehouse::catalog::schema_columns;
 
@@ -44,6 +44,15 @@ pub fn run(args: ValidateArgs) -> anyhow::Result<ExitCode> {
             }
         }
     }
+    let location = warehouse::resolve(&layout, &layout.sources_file(), &file.warehouse, &creds)?;
+    // A lake is opened to check its catalog and extensions (read-only: nothing is written).
+    if location.is_lake()
+        && let Err(e) = location.open_read_only()
+    {
+        eprintln!("error: {e}");
+        return Ok(ExitCode::FAILURE);
+    }
+    println!("  warehouse: {location}");
     if !check_transforms(&layout, &planned)? {
         return Ok(ExitCode::FAILURE);
     }
@@ -67,9 +76,9 @@ fn check_transforms(layout: &ProjectLayout, planned: &[Source]) -> anyhow::Resul
         return Ok(true);
     }
     // A warehouse another process holds (a sync running) only costs the column check.
-    let conn = crate::warehouse::connect_read_only(&layout.warehouse_file())
+    let conn = super::warehouse(layout)
         .ok()
-        .flatten();
+        .and_then(|w| w.open_read_only().ok().flatten());
     let runtime = tokio::runtime::Builder::new_current_thread().build()?;
     let mut ok = true;
     for source in with_transforms {

@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use crate::normalize::naming::normalize_identifier;
 pub use crate::source::python::DltNativeConfig;
+pub use super::warehouse::{WarehouseConfig, WarehouseKind};
 pub use crate::source::rest::config::*;
 
 /// The whole `.dango/sources.yml` file.
@@ -19,6 +20,8 @@ pub struct SourcesFile {
     /// Resources to sync at once across all sources, unless `--parallel` says otherwise.
     /// Example: `parallel: 4`
     pub parallel: Option<NonZeroUsize>,
+    /// Where the sources load (see [`WarehouseConfig`]); default: `data/warehouse.duckdb`.
+    pub warehouse: WarehouseConfig,
 }
 
 /// One entry of `sources:`.

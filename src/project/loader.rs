@@ -9,7 +9,9 @@ use std::sync::Arc;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
-use super::config::{ResourceConfig, SourceConfig, SourceKind, SourceOrigin, SourcesFile};
+use super::config::{
+    ResourceConfig, SourceConfig, SourceKind, SourceOrigin, SourcesFile, WarehouseConfig,
+};
 use super::credentials::Credentials;
 use super::errors::{ConfigError, ConfigErrors, FieldSeg, Problem, did_you_mean, render_path};
 use super::interpolate::interpolate;
@@ -18,7 +20,7 @@ use super::yaml_scan::{self, Finding};
 use super::{dependencies, dlt_forms, rules, tables};
 use crate::source::Redactor;
 
-const TOP_LEVEL_KEYS: [&str; 3] = ["version", "parallel", "sources"];
+const TOP_LEVEL_KEYS: [&str; 4] = ["version", "parallel", "warehouse", "sources"];
 const SUPPORTED_VERSIONS: [&str; 2] = ["1", "1.0"];
 
 /// Everything needed to turn a problem into a [`ConfigError`] that points at a line.
@@ -206,6 +208,14 @@ pub fn parse_sources(file: &Path, text: &str) -> Result<SourcesFile, ConfigError
     }
     check_version(&mut r, top.get("version"));
     let parallel = parse_parallel(&mut r, top.get("parallel"));
+    let warehouse = match top.get("warehouse") {
+        None | Some(Value::Null) => WarehouseConfig::default(),
+        Some(value) => super::warehouse::parse(value).unwrap_or_else(|(path, message, hint)| {
+            let at = [vec![FieldSeg::Key("warehouse".into())], path].concat();
+            r.report(None, &at, message, hint);
+            WarehouseConfig::default()
+        }),
+    };
     let sources = match top.get("sources") {
         None | Some(Value::Null) => Vec::new(),
         Some(Value::Array(items)) => items.clone(),
@@ -257,6 +267,7 @@ pub fn parse_sources(file: &Path, text: &str) -> Result<SourcesFile, ConfigError
         Ok(SourcesFile {
             sources: parsed.into_iter().map(ParsedSource::into_config).collect(),
             parallel,
+            warehouse,
         })
     } else {
         Err(ConfigErrors(r.errors))

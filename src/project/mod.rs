@@ -13,6 +13,7 @@ pub mod plan;
 mod rules;
 pub mod scaffold;
 mod tables;
+pub mod warehouse;
 mod yaml_scan;
 
 pub use config::{SourceConfig, SourcesFile};

@@ -52,6 +52,19 @@ sources:
         #     start: 1
 "#;
 
+/// The `warehouse:` block `dango init --warehouse ducklake` writes under `version:`.
+pub const DUCKLAKE_BLOCK: &str = r#"# Where the sources load: a DuckLake (a catalog plus Parquet files), which many `dango sync`
+# processes load at once (`dango sync --shard K/N` splits the sources between N workers).
+# The local catalog below takes one process at a time; for many processes or machines, keep
+# the catalog in PostgreSQL and the files in a shared folder or a bucket:
+#   catalog: "postgres:dbname=lake host=db.internal user=dango password=${LAKE_PG_PASSWORD}"
+#   data_path: "s3://company-lake/raw/"   # keys: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY in .env
+warehouse:
+  type: ducklake
+  catalog: data/lake.ducklake
+  data_path: data/lake/
+"#;
+
 const SECRETS_TOML: &str = "# Secrets for dlt-style lookup: [sources.<source name>] api_key = \"...\"\n\
 # Values here are used for ${VAR} references that the environment and .env do not set.\n";
 
@@ -63,8 +76,9 @@ const GITIGNORE: &str = "# Credentials and the warehouse stay out of version con
 
 const INIT_PY: &str = "\"\"\"Custom dlt sources for this Dango project.\"\"\"\n";
 
-/// Creates a project at `root`; refuses to touch an existing one unless `force`.
-pub fn scaffold(root: &Path, force: bool) -> Result<ProjectLayout, ScaffoldError> {
+/// Creates a project at `root` (loading into a DuckLake if `lake`); refuses to touch an existing
+/// one unless `force`.
+pub fn scaffold(root: &Path, force: bool, lake: bool) -> Result<ProjectLayout, ScaffoldError> {
     let layout = ProjectLayout::new(root);
     if layout.sources_file().exists() && !force {
         return Err(ScaffoldError::AlreadyAProject(layout.sources_file()));
@@ -77,8 +91,16 @@ pub fn scaffold(root: &Path, force: bool) -> Result<ProjectLayout, ScaffoldError
     ] {
         std::fs::create_dir_all(&dir).map_err(|source| ScaffoldError::Io { path: dir, source })?;
     }
+    let sources = match lake {
+        true => EXAMPLE_SOURCES_YML.replacen(
+            "version: \"1.0\"\n",
+            &format!("version: \"1.0\"\n{DUCKLAKE_BLOCK}"),
+            1,
+        ),
+        false => EXAMPLE_SOURCES_YML.to_string(),
+    };
     let files = [
-        (layout.sources_file(), EXAMPLE_SOURCES_YML, true),
+        (layout.sources_file(), sources.as_str(), true),
         (layout.dlt_dir().join("secrets.toml"), SECRETS_TOML, false),
         (layout.root().join(".env"), DOT_ENV, false),
         (layout.root().join(".gitignore"), GITIGNORE, true),
@@ -115,15 +137,27 @@ mod tests {
     }
 
     #[test]
+    fn the_lake_example_is_valid() {
+        let dir = tempfile::tempdir().unwrap();
+        let layout = scaffold(dir.path(), false, true).unwrap();
+        let parsed = crate::project::loader::load_sources_file(&layout.sources_file()).unwrap();
+        assert_eq!(
+            parsed.warehouse.kind,
+            crate::project::config::WarehouseKind::Ducklake
+        );
+        assert_eq!(parsed.sources.len(), 1);
+    }
+
+    #[test]
     fn refuses_to_overwrite_without_force_and_keeps_secrets_with_it() {
         let dir = tempfile::tempdir().unwrap();
-        scaffold(dir.path(), false).unwrap();
+        scaffold(dir.path(), false, false).unwrap();
         std::fs::write(dir.path().join(".env"), "TOKEN=mine\n").unwrap();
         assert!(matches!(
-            scaffold(dir.path(), false),
+            scaffold(dir.path(), false, false),
             Err(ScaffoldError::AlreadyAProject(_))
         ));
-        scaffold(dir.path(), true).unwrap();
+        scaffold(dir.path(), true, false).unwrap();
         let env = std::fs::read_to_string(dir.path().join(".env")).unwrap();
         assert_eq!(env, "TOKEN=mine\n");
     }

@@ -13,15 +13,18 @@ const RESERVED_TABLE_PREFIXES: [&str; 2] = ["_dlt_", "_dango_"];
 
 /// Schemas a dataset must not be, as DuckDB 1.5 treats them (tried on a warehouse file):
 /// `information_schema` and `pg_catalog` take no tables; `temp`, `system` and `warehouse` (the
-/// catalog name of `data/warehouse.duckdb`) are also catalog names, so every query of
-/// `"temp"."t"` is ambiguous; `main` loads, but a full refresh cannot drop it.
-const RESERVED_DATASETS: [&str; 6] = [
+/// catalog name of `data/warehouse.duckdb`), and `lake` and `memory` (the catalogs of a DuckLake
+/// warehouse's connection) are also catalog names, so every query of `"temp"."t"` is ambiguous;
+/// `main` loads, but a full refresh cannot drop it.
+const RESERVED_DATASETS: [&str; 8] = [
     "main",
     "information_schema",
     "pg_catalog",
     "temp",
     "system",
     "warehouse",
+    "lake",
+    "memory",
 ];
 
 /// The field that names a resource's table: `table_name` if written, else `name`.

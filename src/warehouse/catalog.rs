@@ -13,7 +13,8 @@ pub type SchemaColumns = HashMap<String, Vec<(String, DltType)>>;
 pub fn schema_columns(conn: &Connection, schema: &str) -> duckdb::Result<SchemaColumns> {
     let mut stmt = conn.prepare(
         "SELECT table_name, column_name, data_type FROM information_schema.columns \
-         WHERE table_schema = ? ORDER BY table_name, ordinal_position",
+         WHERE table_catalog = current_database() AND table_schema = ? \
+         ORDER BY table_name, ordinal_position",
     )?;
     let rows = stmt.query_map([schema], |row| {
         Ok((
@@ -36,7 +37,8 @@ pub fn schema_columns(conn: &Connection, schema: &str) -> duckdb::Result<SchemaC
 /// Whether `schema.table` exists.
 pub fn table_exists(conn: &Connection, schema: &str, table: &str) -> duckdb::Result<bool> {
     let n: i64 = conn.query_row(
-        "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
+        "SELECT count(*) FROM information_schema.tables \
+         WHERE table_catalog = current_database() AND table_schema = ? AND table_name = ?",
         [schema, table],
         |row| row.get(0),
     )?;

@@ -75,6 +75,14 @@ pub enum CommitError {
         default = super::DEFAULT_MEMORY_LIMIT
     )]
     OutOfMemory(duckdb::Error),
+    /// Another process committed a conflicting change to the same DuckLake table first.
+    #[error(
+        "another process changed the same table at the same time and committed first ({}); \
+         nothing was changed: run the sync again (give each worker its own sources with \
+         `--shard K/N` to avoid this)",
+        super::describe(.0)
+    )]
+    Conflict(duckdb::Error),
     /// The writer could not run the commit.
     #[error(transparent)]
     Warehouse(#[from] super::WarehouseError),
@@ -85,7 +93,7 @@ pub fn commit(mut load: Load, plan: &CommitPlan) -> Result<(), CommitError> {
     let committed = load.flush().map_err(CommitError::from).and_then(|()| {
         // `threads` belongs to the database, not the connection: a second one sets it back
         // once this one has committed (the commit compresses whatever rows are not yet).
-        let settings = load.conn().try_clone()?;
+        let settings = super::location::sibling(load.conn())?;
         on_every_core(&settings, move || {
             apply(&load, plan)?;
             Ok(load.commit()?)
@@ -93,6 +101,9 @@ pub fn commit(mut load: Load, plan: &CommitPlan) -> Result<(), CommitError> {
     });
     match committed {
         Err(CommitError::Db(db)) if super::out_of_memory(&db) => Err(CommitError::OutOfMemory(db)),
+        Err(CommitError::Db(db)) if db.to_string().contains("Transaction conflict") => {
+            Err(CommitError::Conflict(db))
+        }
         other => other,
     }
 }

@@ -121,7 +121,8 @@ fn ensure_state_column(conn: &Connection, dataset: &str) -> duckdb::Result<()> {
 pub fn has_state_column(conn: &Connection, dataset: &str) -> duckdb::Result<bool> {
     conn.query_row(
         "SELECT count(*) > 0 FROM information_schema.columns \
-         WHERE table_schema = ? AND table_name = ? AND column_name = 'state'",
+         WHERE table_catalog = current_database() AND table_schema = ? AND table_name = ? \
+         AND column_name = 'state'",
         [dataset, CURSOR_TABLE],
         |r| r.get(0),
     )

@@ -49,7 +49,7 @@ impl Load {
     /// with `full_refresh` the dataset (tables and cursors) is dropped inside it first.
     pub fn begin(main: &Connection, dataset: &str, full_refresh: bool) -> duckdb::Result<Self> {
         let compress_ids = takes_id_compression(main)?;
-        let conn = main.try_clone()?;
+        let conn = super::location::sibling(main)?;
         conn.execute_batch("BEGIN TRANSACTION")?;
         let mut load = Self {
             conn,

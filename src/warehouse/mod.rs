@@ -6,6 +6,7 @@ pub mod commit;
 pub mod cursors;
 pub mod history;
 pub mod load;
+pub mod location;
 pub mod lock;
 mod open_load;
 pub mod space;
@@ -14,6 +15,7 @@ pub mod writer;
 
 pub use commit::{CommitError, CommitPlan, LoadedTable, ResourceCommit};
 pub use load::Load;
+pub use location::{Lake, Location};
 pub use open_load::{AppendError, Appending, BeginError, BeginOptions, LoadWriter, OpenLoad};
 pub use writer::{Pending, Warehouse, WarehouseError, describe};
 
@@ -85,7 +87,7 @@ pub fn out_of_memory(e: &duckdb::Error) -> bool {
         .any(|m| text.contains(m))
 }
 
-fn offline_config(limit: &str) -> duckdb::Result<duckdb::Config> {
+pub(crate) fn offline_config(limit: &str) -> duckdb::Result<duckdb::Config> {
     duckdb::Config::default()
         .enable_autoload_extension(false)?
         .max_memory(limit)

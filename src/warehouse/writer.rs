@@ -3,7 +3,7 @@
 //! it is an async channel, so waiting for room never ties up a runtime thread.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use duckdb::Connection;
@@ -11,6 +11,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::commit::{CommitError, CommitPlan};
 use super::load::Load;
+use super::location::Location;
 use super::space;
 
 /// What the writer thread owns: the warehouse connection and the loads in progress, each
@@ -21,6 +22,9 @@ pub(super) struct WriterState {
     next_id: u64,
     /// A load rolled back since the file's space was last reclaimed.
     rolled_back: bool,
+    /// Whether rolled-back space is given back: a DuckDB file's is; a lake's rolled-back
+    /// Parquet files are deleted by DuckLake itself.
+    reclaims: bool,
 }
 
 /// Which open load a job is for: loads of one dataset come one after another, and a late
@@ -73,7 +77,7 @@ impl WriterState {
     /// Gives back the space of rolled-back loads once no load is open (DuckDB cannot
     /// checkpoint while one is).
     fn reclaim_when_idle(&mut self) {
-        if !self.rolled_back || !self.loads.is_empty() {
+        if !self.reclaims || !self.rolled_back || !self.loads.is_empty() {
             return;
         }
         self.rolled_back = false;
@@ -113,6 +117,35 @@ pub enum WarehouseError {
     /// The writer thread is gone (it panicked or was shut down).
     #[error("the warehouse writer stopped unexpectedly")]
     WriterGone,
+    /// The DuckLake could not be attached.
+    #[error("cannot open {catalog}: {reason}{}", lake_hint(reason))]
+    Lake {
+        /// The catalog, password hidden.
+        catalog: String,
+        /// DuckDB's reason, secrets hidden.
+        reason: String,
+    },
+    /// A DuckDB extension the lake needs is neither installed nor installable.
+    #[error(
+        "a DuckLake warehouse needs DuckDB's `{name}` extension, which is not installed here \
+         and could not be downloaded ({reason}). With internet access Dango installs it by \
+         itself; offline, put {file}.duckdb_extension for DuckDB {version} into \
+         {}/{version}/linux_amd64/ (the PyPI wheel duckdb-extension-{name}=={number} holds it; \
+         `scripts/duckdb_extensions.sh DIR` fetches every one a lake needs) and set \
+         DANGO_EXTENSION_DIR=DIR",
+        dir.display(),
+        file = super::location::extension_file(name),
+        version = super::location::DUCKDB_VERSION,
+        number = super::location::DUCKDB_VERSION.trim_start_matches('v'),
+    )]
+    Extension {
+        /// The extension.
+        name: String,
+        /// DuckDB's reason.
+        reason: String,
+        /// Where DuckDB looks for it.
+        dir: PathBuf,
+    },
     /// A statement of Dango's own bookkeeping (the sync history) failed.
     #[error("warehouse error: {}", describe(.0))]
     Db(duckdb::Error),
@@ -131,6 +164,18 @@ fn open_hint(reason: &str) -> &'static str {
          start a new warehouse)"
     } else if reason.contains("not a valid DuckDB database") {
         " (it is not a DuckDB database: move it away, or point Dango at another project)"
+    } else {
+        ""
+    }
+}
+
+/// What to do about a lake that would not attach, told from DuckDB's reason.
+fn lake_hint(reason: &str) -> &'static str {
+    if reason.contains("Unable to connect to Postgres") || reason.contains("connection to server") {
+        " (check the catalog's host, port, database and user, and that the server is running)"
+    } else if reason.contains("Could not set lock") || reason.contains("Conflicting lock") {
+        " (another process has the catalog file open: a DuckDB-file catalog takes one process at \
+         a time; use a PostgreSQL catalog for many writers)"
     } else {
         ""
     }
@@ -178,18 +223,13 @@ pub const APPEND_THREADS: &str = "SET threads = 1";
 const QUEUE_DEPTH: usize = 8;
 
 impl Warehouse {
-    /// Opens (creating if needed) the DuckDB file at `path` on a new writer thread.
-    pub fn open(path: &Path) -> Result<Self, WarehouseError> {
-        if let Some(dir) = path.parent() {
-            let _ = std::fs::create_dir_all(dir);
-        }
+    /// Opens (creating if needed) the warehouse at `location` on a new writer thread.
+    pub fn open(location: &Location) -> Result<Self, WarehouseError> {
         let limit = super::memory_limit()?;
-        let conn = super::connect_with_limit(path, &limit)
-            .and_then(|conn| conn.execute_batch(APPEND_THREADS).map(|()| conn))
-            .map_err(|e| WarehouseError::Open {
-                path: path.to_path_buf(),
-                reason: describe(&e),
-            })?;
+        let conn = location.open(&limit)?;
+        conn.execute_batch(APPEND_THREADS)
+            .map_err(WarehouseError::Db)?;
+        let reclaims = !location.is_lake();
         let (jobs, mut queue) = mpsc::channel::<Job>(QUEUE_DEPTH);
         let thread = std::thread::Builder::new()
             .name("dango-warehouse".into())
@@ -199,6 +239,7 @@ impl Warehouse {
                     loads: HashMap::new(),
                     next_id: 0,
                     rolled_back: false,
+                    reclaims,
                 };
                 while let Some(job) = queue.blocking_recv() {
                     job(&mut state);

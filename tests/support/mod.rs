@@ -8,6 +8,7 @@ use std::process::{Command, Output};
 
 use duckdb::Connection;
 
+pub mod lake;
 pub mod layout;
 pub mod pages;
 
@@ -21,7 +22,8 @@ impl Project {
     pub fn new(sources_yml: &str) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         std::fs::create_dir_all(dir.path().join(".dango")).expect("mkdir");
-        std::fs::write(dir.path().join(".dango/sources.yml"), sources_yml).expect("write");
+        let text = lake::sources_yml(sources_yml);
+        std::fs::write(dir.path().join(".dango/sources.yml"), text).expect("write");
         Self { dir }
     }
 
@@ -34,6 +36,10 @@ impl Project {
     pub fn write(&self, relative: &str, text: &str) {
         let path = self.path().join(relative);
         std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        let text = match relative == ".dango/sources.yml" {
+            true => lake::sources_yml(text),
+            false => text.to_string(),
+        };
         std::fs::write(path, text).expect("write");
     }
 
@@ -47,14 +53,20 @@ impl Project {
         run_dango_env(self.path(), args, env)
     }
 
-    /// The warehouse file.
+    /// The warehouse file (in a lake test, the lake's catalog file).
     pub fn warehouse(&self) -> PathBuf {
-        self.path().join("data/warehouse.duckdb")
+        match lake::active() {
+            true => self.path().join("data/lake.sqlite"),
+            false => self.path().join("data/warehouse.duckdb"),
+        }
     }
 
-    /// Opens the warehouse read-only-ish for assertions.
+    /// Opens the warehouse (the DuckDB file, or the lake) for assertions.
     pub fn db(&self) -> Connection {
-        dango::warehouse::connect(&self.warehouse()).expect("open warehouse")
+        match lake::active() {
+            true => lake::open(self.path()),
+            false => dango::warehouse::connect(&self.warehouse()).expect("open warehouse"),
+        }
     }
 
     /// A single integer from `sql`.
@@ -77,7 +89,8 @@ impl Project {
         let mut stmt = db
             .prepare(
                 "SELECT column_name, data_type FROM information_schema.columns \
-                 WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position",
+                 WHERE table_catalog = current_database() AND table_schema = ? \
+                 AND table_name = ? ORDER BY ordinal_position",
             )
             .expect("prepare");
         stmt.query_map([schema, table], |r| Ok((r.get(0)?, r.get(1)?)))
@@ -90,7 +103,10 @@ impl Project {
     pub fn tables(&self, schema: &str) -> Vec<String> {
         let db = self.db();
         let mut stmt = db
-            .prepare("SELECT table_name FROM information_schema.tables WHERE table_schema = ? ORDER BY 1")
+            .prepare(
+                "SELECT table_name FROM information_schema.tables \
+                 WHERE table_catalog = current_database() AND table_schema = ? ORDER BY 1",
+            )
             .expect("prepare");
         stmt.query_map([schema], |r| r.get(0))
             .expect("query")
@@ -137,7 +153,11 @@ pub fn run_dango(dir: &Path, args: &[&str]) -> Run {
 
 /// Runs `dango` in `dir` with `args` and these environment variables set.
 pub fn run_dango_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
-    let output = Command::new(env!("CARGO_BIN_EXE_dango"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_dango"));
+    if lake::active() {
+        command.env("DANGO_EXTENSION_DIR", lake::extension_dir());
+    }
+    let output = command
         .args(args)
         .current_dir(dir)
         .env_remove("DANGO_LOG")
@@ -175,9 +195,7 @@ pub fn incremental_orders(base_url: &str, limit: usize, initial_value: &str) -> 
 /// The Python of the project's own virtual environment holding the pinned reference dlt,
 /// made on first use by `scripts/dlt_venv.sh` next to the build (so it is reused across runs).
 pub fn reference_python() -> PathBuf {
-    // This test binary is <target>/<profile>/deps/<name>.
-    let exe = std::env::current_exe().expect("test executable");
-    let target = exe.ancestors().nth(3).expect("target directory");
+    let target = lake::target_dir();
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/dlt_venv.sh");
     let out = Command::new("bash")
         .arg(script)

@@ -1,0 +1,370 @@
+//! Where the warehouse is, and opening a connection to it: a DuckDB file (one writer process, one
+//! disk) or a DuckLake (a SQL catalog in PostgreSQL, SQLite or a DuckDB file, with the tables'
+//! data as Parquet files), which many processes on many machines load at once. A lake is attached
+//! to an in-memory DuckDB as [`LAKE`] and made the default catalog, so every statement Dango runs
+//! reads and writes the same schema and table names in both.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::LazyLock;
+
+use duckdb::Connection;
+use regex::Regex;
+
+use super::sql::{ident, literal};
+use super::{WarehouseError, describe};
+use crate::source::Redactor;
+
+/// The name the lake is attached under (`lake.raw_shop.users` from other DuckDB sessions).
+pub const LAKE: &str = "lake";
+
+/// The DuckDB version the bundled library is (extensions are built for one version).
+pub const DUCKDB_VERSION: &str = "v1.5.5";
+
+/// Where a project's warehouse is.
+#[derive(Debug, Clone)]
+pub enum Location {
+    /// A DuckDB database file.
+    File(PathBuf),
+    /// A DuckLake.
+    Lake(Box<Lake>),
+}
+
+/// A DuckLake warehouse, with every `${VAR}` substituted.
+#[derive(Debug, Clone)]
+pub struct Lake {
+    /// The metadata catalog as DuckLake's ATTACH takes it after `ducklake:`:
+    /// `postgres:dbname=...`, `sqlite:/abs/lake.sqlite`, `mysql:...` or `/abs/lake.ducklake`.
+    pub catalog: String,
+    /// Where the Parquet files go: a local folder (absolute) or `s3://`, `gs://`, ... URL.
+    pub data_path: String,
+    /// DuckDB's extension directory, if not its default (`~/.duckdb/extensions`).
+    pub extension_dir: Option<PathBuf>,
+    /// Object-storage credentials for `data_path` (an `s3://`, `r2://` or `gs://` URL).
+    pub storage: Option<ObjectStorage>,
+    /// Scrubs the catalog's password and other substituted secrets from messages.
+    pub redactor: Redactor,
+}
+
+/// The secret DuckDB's `httpfs` extension reads object storage with.
+#[derive(Debug, Clone, Default)]
+pub struct ObjectStorage {
+    /// `s3`, `r2` or `gcs`.
+    pub kind: String,
+    /// Key id, secret and the optional settings, as `CREATE SECRET` names them.
+    pub options: Vec<(String, String)>,
+}
+
+/// Which metadata catalog a lake keeps, from the text before the first `:`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CatalogKind {
+    /// `postgres:` (DuckDB's `postgres` extension).
+    Postgres,
+    /// `mysql:` (DuckDB's `mysql` extension).
+    MySql,
+    /// `sqlite:` (DuckDB's `sqlite` extension).
+    Sqlite,
+    /// A DuckDB file: one process at a time, as the DuckDB warehouse.
+    DuckDb,
+}
+
+impl Lake {
+    /// The kind of metadata catalog.
+    pub fn catalog_kind(&self) -> CatalogKind {
+        catalog_kind(&self.catalog)
+    }
+
+    /// The catalog with its password and known secrets replaced by `***`, for messages.
+    pub fn shown_catalog(&self) -> String {
+        self.redact(&self.catalog)
+    }
+
+    /// `text` without the catalog's password or any substituted secret.
+    pub fn redact(&self, text: &str) -> String {
+        static PASSWORD: LazyLock<Regex> = LazyLock::new(|| {
+            Regex::new(r"(?i)(password\s*=\s*)('[^']*'|[^\s'\x22]+)").expect("valid regex")
+        });
+        PASSWORD
+            .replace_all(&self.redactor.redact(text), "${1}***")
+            .into_owned()
+    }
+
+    /// The extensions the lake needs, in the order they must be loaded (Parquet is an
+    /// extension too: the bundled DuckDB is built without it, which spares every build its C++).
+    fn extensions(&self) -> Vec<&'static str> {
+        let mut needed = vec!["parquet", "ducklake"];
+        match self.catalog_kind() {
+            CatalogKind::Postgres => needed.push("postgres"),
+            CatalogKind::MySql => needed.push("mysql"),
+            CatalogKind::Sqlite => needed.push("sqlite"),
+            CatalogKind::DuckDb => {}
+        }
+        if self.storage.is_some() || is_remote(&self.data_path) {
+            needed.push("httpfs");
+        }
+        needed
+    }
+
+    /// Opens an in-memory DuckDB with the lake attached as [`LAKE`] and used by default.
+    fn open(&self, limit: &str, read_only: bool) -> Result<Connection, WarehouseError> {
+        let fail = |e: duckdb::Error| WarehouseError::Lake {
+            catalog: self.shown_catalog(),
+            reason: self.redact(&describe(&e)),
+        };
+        let conn = super::offline_config(limit)
+            .and_then(duckdb::Connection::open_in_memory_with_flags)
+            .map_err(fail)?;
+        if let Some(dir) = &self.extension_dir {
+            let set = format!(
+                "SET extension_directory = {}",
+                literal(&dir.to_string_lossy())
+            );
+            conn.execute_batch(&set).map_err(fail)?;
+        }
+        for extension in self.extensions() {
+            self.load_extension(&conn, extension)?;
+        }
+        if let Some(storage) = &self.storage {
+            conn.execute_batch(&storage.create_secret()).map_err(fail)?;
+        }
+        if !is_remote(&self.data_path) {
+            let _ = std::fs::create_dir_all(&self.data_path);
+        }
+        let attach = format!(
+            "ATTACH {} AS {} (DATA_PATH {}{})",
+            literal(&format!("ducklake:{}", self.catalog)),
+            ident(LAKE),
+            literal(&self.data_path),
+            if read_only { ", READ_ONLY" } else { "" }
+        );
+        attach_retrying(&conn, &attach).map_err(fail)?;
+        conn.execute_batch(&format!("USE {}", ident(LAKE)))
+            .map_err(fail)?;
+        Ok(conn)
+    }
+
+    /// Loads `name`, installing it first from DuckDB's repository if it is not installed.
+    fn load_extension(&self, conn: &Connection, name: &str) -> Result<(), WarehouseError> {
+        let load = format!("LOAD {}", ident(name));
+        if conn.execute_batch(&load).is_ok() {
+            return Ok(());
+        }
+        let installed = conn
+            .execute_batch(&format!("INSTALL {}", ident(name)))
+            .and_then(|()| conn.execute_batch(&load));
+        installed.map_err(|e| WarehouseError::Extension {
+            name: name.to_string(),
+            // DuckDB's first line says what failed; the rest is a link to its troubleshooting.
+            reason: self.redact(describe(&e).lines().next().unwrap_or_default()),
+            dir: self
+                .extension_dir
+                .clone()
+                .unwrap_or_else(|| PathBuf::from("~/.duckdb/extensions")),
+        })
+    }
+}
+
+/// Runs `attach`, trying again while another process is creating the same new catalog: workers
+/// started together on an empty PostgreSQL database all try to create DuckLake's tables, and all
+/// but one fail on PostgreSQL's unique catalog names. Once the first has made them, attaching
+/// just reads them.
+fn attach_retrying(conn: &Connection, attach: &str) -> duckdb::Result<()> {
+    let mut wait = std::time::Duration::from_millis(100);
+    for _ in 0..6 {
+        match conn.execute_batch(attach) {
+            Err(e) if describe(&e).contains("Failed to initialize DuckLake") => {
+                std::thread::sleep(wait);
+                wait *= 2;
+            }
+            other => return other,
+        }
+    }
+    conn.execute_batch(attach)
+}
+
+impl ObjectStorage {
+    /// `CREATE SECRET` for this storage, scoped to this connection's session.
+    fn create_secret(&self) -> String {
+        let mut options = vec![format!("TYPE {}", self.kind)];
+        options.extend(
+            self.options
+                .iter()
+                .map(|(k, v)| format!("{k} {}", literal(v))),
+        );
+        format!(
+            "CREATE OR REPLACE SECRET dango_lake_storage ({})",
+            options.join(", ")
+        )
+    }
+}
+
+/// The file name (without `.duckdb_extension`) DuckDB loads extension `name` from: the catalog
+/// extensions keep their old names.
+pub fn extension_file(name: &str) -> &str {
+    match name {
+        "postgres" => "postgres_scanner",
+        "sqlite" => "sqlite_scanner",
+        "mysql" => "mysql_scanner",
+        other => other,
+    }
+}
+
+/// Which catalog `catalog` names.
+pub fn catalog_kind(catalog: &str) -> CatalogKind {
+    match catalog.split_once(':').map(|(k, _)| k) {
+        Some("postgres") => CatalogKind::Postgres,
+        Some("mysql") => CatalogKind::MySql,
+        Some("sqlite") => CatalogKind::Sqlite,
+        _ => CatalogKind::DuckDb,
+    }
+}
+
+/// Whether `path` is an object-storage URL rather than a local folder.
+pub fn is_remote(path: &str) -> bool {
+    path.contains("://")
+}
+
+impl Location {
+    /// Whether this is a lake.
+    pub fn is_lake(&self) -> bool {
+        matches!(self, Self::Lake(_))
+    }
+
+    /// The file whose advisory lock allows one sync at a time: the DuckDB warehouse, or a lake's
+    /// DuckDB-file catalog (DuckDB lets one process at a time open it). Other lakes take many
+    /// writers at once, so none.
+    pub fn sync_lock_file(&self) -> Option<PathBuf> {
+        match self {
+            Self::File(path) => Some(path.clone()),
+            Self::Lake(lake) if lake.catalog_kind() == CatalogKind::DuckDb => {
+                Some(PathBuf::from(&lake.catalog))
+            }
+            Self::Lake(_) => None,
+        }
+    }
+
+    /// Opens the warehouse for writing, creating it if needed, with DuckDB's memory limit.
+    pub fn open(&self, limit: &str) -> Result<Connection, WarehouseError> {
+        match self {
+            Self::File(path) => {
+                if let Some(dir) = path.parent() {
+                    let _ = std::fs::create_dir_all(dir);
+                }
+                super::connect_with_limit(path, limit).map_err(|e| WarehouseError::Open {
+                    path: path.clone(),
+                    reason: describe(&e),
+                })
+            }
+            Self::Lake(lake) => lake.open(limit, false),
+        }
+    }
+
+    /// Opens the warehouse read-only, for the commands that only look. `Ok(None)` if nothing
+    /// was ever synced into it (a file or a lake's local catalog that does not exist yet).
+    pub fn open_read_only(&self) -> Result<Option<Connection>, WarehouseError> {
+        match self {
+            Self::File(path) => super::connect_read_only(path),
+            Self::Lake(lake) => {
+                let local = match lake.catalog_kind() {
+                    CatalogKind::DuckDb => Some(lake.catalog.as_str()),
+                    CatalogKind::Sqlite => lake.catalog.strip_prefix("sqlite:"),
+                    _ => None,
+                };
+                if local.is_some_and(|file| !Path::new(file).exists()) {
+                    return Ok(None);
+                }
+                lake.open(super::DEFAULT_MEMORY_LIMIT, true).map(Some)
+            }
+        }
+    }
+}
+
+impl fmt::Display for Location {
+    /// The file, or the lake's catalog (password hidden) and data path.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::File(path) => write!(f, "{}", path.display()),
+            Self::Lake(lake) => write!(
+                f,
+                "the DuckLake {} (data in {})",
+                lake.shown_catalog(),
+                lake.redact(&lake.data_path)
+            ),
+        }
+    }
+}
+
+/// A second connection to `conn`'s database, reading and writing the same catalog (a lake's
+/// connections must each be told to use it).
+pub fn sibling(conn: &Connection) -> duckdb::Result<Connection> {
+    let catalog: String = conn.query_row("SELECT current_database()", [], |r| r.get(0))?;
+    let other = conn.try_clone()?;
+    other.execute_batch(&format!("USE {}", ident(&catalog)))?;
+    Ok(other)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lake(catalog: &str) -> Lake {
+        Lake {
+            catalog: catalog.into(),
+            data_path: "/tmp/lake/".into(),
+            extension_dir: None,
+            storage: None,
+            redactor: Redactor::default(),
+        }
+    }
+
+    #[test]
+    fn passwords_never_show() {
+        let l = lake("postgres:dbname=lake host=db password=hunter22 user=dango");
+        assert_eq!(
+            l.shown_catalog(),
+            "postgres:dbname=lake host=db password=*** user=dango"
+        );
+        let quoted = lake("postgres:dbname=lake password='a b c' host=db");
+        assert_eq!(
+            quoted.shown_catalog(),
+            "postgres:dbname=lake password=*** host=db"
+        );
+        let secret = lake("mysql:host=db user=u passwd=s3cr3t-value");
+        secret.redactor.add("s3cr3t-value");
+        assert_eq!(secret.shown_catalog(), "mysql:host=db user=u passwd=***");
+    }
+
+    #[test]
+    fn catalogs_are_told_apart() {
+        assert_eq!(catalog_kind("postgres:dbname=x"), CatalogKind::Postgres);
+        assert_eq!(catalog_kind("sqlite:/d/lake.sqlite"), CatalogKind::Sqlite);
+        assert_eq!(catalog_kind("/d/lake.ducklake"), CatalogKind::DuckDb);
+        assert_eq!(
+            lake("postgres:x").extensions(),
+            ["parquet", "ducklake", "postgres"]
+        );
+        let mut remote = lake("/d/l.ducklake");
+        remote.data_path = "s3://bucket/raw/".into();
+        assert_eq!(remote.extensions(), ["parquet", "ducklake", "httpfs"]);
+        assert!(
+            Location::Lake(Box::new(lake("postgres:x")))
+                .sync_lock_file()
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn secrets_are_quoted_into_create_secret() {
+        let s = ObjectStorage {
+            kind: "s3".into(),
+            options: vec![
+                ("KEY_ID".into(), "AKIA".into()),
+                ("SECRET".into(), "it's".into()),
+            ],
+        };
+        assert_eq!(
+            s.create_secret(),
+            "CREATE OR REPLACE SECRET dango_lake_storage (TYPE s3, KEY_ID 'AKIA', SECRET 'it''s')"
+        );
+    }
+}

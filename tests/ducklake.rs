@@ -1,0 +1,259 @@
+//! A DuckLake warehouse with its catalog in a real PostgreSQL server: many `dango sync`
+//! processes loading one lake at once (split by `--shard`, or colliding on one table), and what a
+//! user sees when the lake cannot be reached. The semantics shared with the DuckDB warehouse are
+//! tested on both by `both_warehouses!` in the other test files.
+
+mod support;
+
+use std::process::{Child, Command, Stdio};
+
+use dango::mock_api::{MockApi, MockApiConfig};
+use support::lake::{Postgres, extension_dir};
+use support::{Project, Run, rest_source};
+
+/// A `sources.yml` loading into the lake of `pg` with one `orders` source per name.
+fn lake_project(pg: &Postgres, api: &MockApi, names: &[&str], disposition: &str) -> Project {
+    let mut yml = format!(
+        "version: \"1.0\"\nwarehouse:\n  type: ducklake\n  catalog: \"postgres:dbname=lake \
+         host=127.0.0.1 port={} user=postgres\"\n  data_path: data/lake/\nsources:\n",
+        pg.port
+    );
+    for name in names {
+        let one = rest_source(
+            name,
+            &api.base_url(),
+            "",
+            &format!(
+                "        - name: orders\n          endpoint: /orders\n          \
+                 write_disposition: {disposition}\n          \
+                 pagination: {{type: offset, limit: 50, total_path: total}}\n"
+            ),
+        );
+        // rest_source writes a whole file; keep its source entry only.
+        let entry = one.split_once("sources:\n").map(|(_, s)| s).unwrap_or_default();
+        yml.push_str(entry);
+    }
+    Project::new(&yml)
+}
+
+fn spawn_dango(p: &Project, args: &[&str]) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_dango"))
+        .args(args)
+        .current_dir(p.path())
+        .env("DANGO_EXTENSION_DIR", extension_dir())
+        .env_remove("DANGO_LOG")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start dango")
+}
+
+fn finish(child: Child) -> Run {
+    Run {
+        output: child.wait_with_output().expect("dango ran"),
+    }
+}
+
+fn lake_dango(p: &Project, args: &[&str]) -> Run {
+    p.dango_env(args, &[("DANGO_EXTENSION_DIR", &extension_dir().to_string_lossy())])
+}
+
+/// Rows of `sql` in the lake, read through a connection of the test's own.
+fn lake_count(p: &Project, sql: &str) -> i64 {
+    support::lake::open(p.path())
+        .query_row(sql, [], |r| r.get(0))
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+}
+
+/// Three workers, each `--shard K/3` of six sources, at once into one Postgres-catalogued lake:
+/// each source is synced by exactly one worker, all commit, nothing is lost or doubled.
+#[test]
+fn three_sharded_workers_load_six_sources_into_one_lake_at_once() {
+    let pg = Postgres::start("lake");
+    let api = MockApi::start(MockApiConfig {
+        orders: 300,
+        ..MockApiConfig::default()
+    })
+    .unwrap();
+    let names = ["s1", "s2", "s3", "s4", "s5", "s6"];
+    let p = lake_project(&pg, &api, &names, "merge");
+    let workers: Vec<Child> = (1..=3)
+        .map(|k| spawn_dango(&p, &["sync", "--quiet", "--shard", &format!("{k}/3")]))
+        .collect();
+    let runs: Vec<Run> = workers.into_iter().map(finish).collect();
+    for run in &runs {
+        run.assert_ok();
+    }
+    // Round-robin in name order: worker 1 has s1 and s4, and so on.
+    assert!(runs[0].stdout().contains("s1 → raw_s1"), "{}", runs[0].all());
+    assert!(runs[0].stdout().contains("s4 → raw_s4"), "{}", runs[0].all());
+    assert!(!runs[0].stdout().contains("s2 →"), "{}", runs[0].all());
+    for name in names {
+        let table = format!("raw_{name}.orders");
+        assert_eq!(lake_count(&p, &format!("SELECT count(*) FROM {table}")), 300);
+        assert_eq!(
+            lake_count(&p, &format!("SELECT count(DISTINCT id) FROM {table}")),
+            300
+        );
+        let loads = format!("SELECT count(*) FROM raw_{name}._dlt_loads WHERE status = 0");
+        assert_eq!(lake_count(&p, &loads), 1, "{name} was loaded once");
+    }
+    // The catalog really is PostgreSQL's, and the rows are Parquet files in data_path.
+    let snapshots: i64 = pg
+        .psql("lake", "SELECT count(*) FROM ducklake_snapshot")
+        .parse()
+        .unwrap();
+    assert!(snapshots >= 6, "one commit per source at least: {snapshots}");
+    let parquet = walk(&p.path().join("data/lake"))
+        .into_iter()
+        .filter(|f| f.extension().is_some_and(|e| e == "parquet"))
+        .count();
+    assert!(parquet >= 6, "{parquet} Parquet files");
+    // A second round merges: the same rows, no duplicates.
+    let again: Vec<Run> = (1..=3)
+        .map(|k| spawn_dango(&p, &["sync", "--quiet", "--shard", &format!("{k}/3")]))
+        .map(finish)
+        .collect();
+    for run in &again {
+        run.assert_ok();
+    }
+    assert_eq!(lake_count(&p, "SELECT count(*) FROM raw_s6.orders"), 300);
+}
+
+/// Two processes merging into the same table at once: DuckLake lets one commit; the other
+/// either commits after it (DuckLake retried the commit) or fails saying why with nothing
+/// loaded. Either way the table holds each order once, and a rerun succeeds.
+#[test]
+fn two_processes_merging_one_table_at_once_never_double_a_row() {
+    let pg = Postgres::start("lake");
+    let api = MockApi::start(MockApiConfig {
+        orders: 400,
+        ..MockApiConfig::default()
+    })
+    .unwrap();
+    let p = lake_project(&pg, &api, &["shop"], "merge");
+    lake_dango(&p, &["sync", "--quiet"]).assert_ok();
+    let runs: Vec<Run> = (0..2)
+        .map(|_| spawn_dango(&p, &["sync", "--quiet"]))
+        .collect::<Vec<_>>()
+        .into_iter()
+        .map(finish)
+        .collect();
+    let ok = runs.iter().filter(|r| r.ok()).count();
+    assert!(ok >= 1, "at least one commits:\n{}", runs[0].all());
+    for run in runs.iter().filter(|r| !r.ok()) {
+        let text = run.all();
+        assert!(text.contains("conflict"), "{text}");
+        assert!(text.contains("run the sync again"), "{text}");
+        assert!(text.contains("Nothing from this source was loaded"), "{text}");
+    }
+    assert_eq!(lake_count(&p, "SELECT count(*) FROM raw_shop.orders"), 400);
+    let loads = "SELECT count(*) FROM raw_shop._dlt_loads WHERE status = 0";
+    assert_eq!(lake_count(&p, loads), 1 + ok as i64);
+    lake_dango(&p, &["sync", "--quiet"]).assert_ok();
+    assert_eq!(lake_count(&p, "SELECT count(*) FROM raw_shop.orders"), 400);
+}
+
+/// A catalog that cannot be reached is named with its password hidden; an extension that
+/// cannot be installed says where to put it.
+#[test]
+fn an_unreachable_catalog_or_a_missing_extension_is_told_without_secrets() {
+    let api = MockApi::start(MockApiConfig::default()).unwrap();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let yml = format!(
+        "warehouse:\n  type: ducklake\n  catalog: \"postgres:dbname=lake host=127.0.0.1 \
+         port={port} user=dango password=${{LAKE_PG_PASSWORD}}\"\n{}",
+        rest_source(
+            "shop",
+            &api.base_url(),
+            "",
+            "        - name: users\n          endpoint: /users\n"
+        )
+    );
+    let p = Project::new(&yml);
+    p.write(".env", "LAKE_PG_PASSWORD=sekrit-pg-value\n");
+    let run = lake_dango(&p, &["sync"]);
+    run.assert_failed();
+    let text = run.all();
+    assert!(!text.contains("sekrit-pg-value"), "{text}");
+    assert!(text.contains("password=***"), "{text}");
+    assert!(text.contains(&format!("port={port}")), "{text}");
+    let empty = tempfile::tempdir().unwrap();
+    let run = p.dango_env(
+        &["sync"],
+        &[("DANGO_EXTENSION_DIR", &empty.path().to_string_lossy())],
+    );
+    run.assert_failed();
+    let text = run.all();
+    assert!(text.contains("needs DuckDB's `parquet` extension"), "{text}");
+    assert!(text.contains("DANGO_EXTENSION_DIR"), "{text}");
+    assert!(!text.contains("sekrit-pg-value"), "{text}");
+    // Nothing was synced, so nothing was recorded; `validate` says what is wrong too.
+    let validate = p.dango_env(
+        &["validate"],
+        &[("DANGO_EXTENSION_DIR", &empty.path().to_string_lossy())],
+    );
+    validate.assert_failed();
+    assert!(validate.all().contains("extension, which is not installed"), "{}", validate.all());
+}
+
+/// `dango init --warehouse ducklake` makes a project whose lake `validate` accepts and whose
+/// `warehouse:` block a sync loads into (a local catalog and Parquet files under data/).
+#[test]
+fn init_scaffolds_a_lake_that_syncs() {
+    let api = MockApi::start(MockApiConfig::default()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let init = support::run_dango(dir.path(), &["init", "proj", "--warehouse", "ducklake"]);
+    init.assert_ok();
+    let root = dir.path().join("proj");
+    let yml = std::fs::read_to_string(root.join(".dango/sources.yml")).unwrap();
+    assert!(yml.contains("type: ducklake"), "{yml}");
+    // Point the example at the mock API instead of the internet.
+    let block = yml
+        .split("sources:\n")
+        .next()
+        .unwrap()
+        .to_string();
+    let ours = rest_source(
+        "shop",
+        &api.base_url(),
+        "",
+        "        - name: users\n          endpoint: /users\n",
+    );
+    std::fs::write(
+        root.join(".dango/sources.yml"),
+        format!("{block}{}", ours.replacen("version: \"1.0\"\n", "", 1)),
+    )
+    .unwrap();
+    let env = [("DANGO_EXTENSION_DIR", extension_dir())];
+    let run = |args: &[&str]| {
+        let env: Vec<(&str, String)> = env
+            .iter()
+            .map(|(k, v)| (*k, v.to_string_lossy().into_owned()))
+            .collect();
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        support::run_dango_env(&root, args, &env)
+    };
+    run(&["validate"]).assert_ok();
+    run(&["sync", "--quiet"]).assert_ok();
+    assert!(root.join("data/lake.ducklake").exists());
+    let out = run(&["query", "SELECT count(*) AS n FROM raw_shop.users", "--format", "csv"]);
+    out.assert_ok();
+    assert!(out.stdout().contains("n\n"), "{}", out.all());
+    assert!(!root.join("data/warehouse.duckdb").exists());
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}

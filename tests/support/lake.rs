@@ -1,0 +1,148 @@
+//! Running a test against a DuckLake warehouse as well as the DuckDB file: [`both_warehouses!`]
+//! makes two tests of one test function, and in the lake one every [`Project`](super::Project)
+//! loads into a DuckLake (SQLite catalog, Parquet files in the project) and opens it for the
+//! assertions. The DuckDB extensions come from `scripts/duckdb_extensions.sh`, made once next to
+//! the build; [`Postgres`] is a real PostgreSQL server for the many-writer tests.
+
+use std::cell::Cell;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+thread_local! {
+    static LAKE: Cell<bool> = const { Cell::new(false) };
+}
+
+/// `mod name { duckdb, ducklake }`: test function `name` run once against each warehouse.
+#[macro_export]
+macro_rules! both_warehouses {
+    ($($name:ident),+ $(,)?) => {$(
+        mod $name {
+            #[test]
+            fn duckdb() {
+                super::$name()
+            }
+            #[test]
+            fn ducklake() {
+                $crate::support::lake::with_lake(super::$name)
+            }
+        }
+    )+};
+}
+
+/// Runs `test` with every project of this thread loading into a DuckLake.
+pub fn with_lake(test: fn()) {
+    LAKE.with(|l| l.set(true));
+    test();
+}
+
+/// Whether this thread's projects load into a DuckLake.
+pub fn active() -> bool {
+    LAKE.with(Cell::get)
+}
+
+/// The `warehouse:` block of a lake project (SQLite catalog: readers and writers in other
+/// processes, as the assertions need).
+pub const LAKE_BLOCK: &str =
+    "warehouse: {type: ducklake, catalog: 'sqlite:data/lake.sqlite', data_path: data/lake/}\n";
+
+/// `sources_yml` loading into a lake when this thread's projects do.
+pub fn sources_yml(sources_yml: &str) -> String {
+    match active() && !sources_yml.contains("\nwarehouse:") {
+        true => format!("{LAKE_BLOCK}{sources_yml}"),
+        false => sources_yml.to_string(),
+    }
+}
+
+/// The DuckDB extension directory with `ducklake`, `postgres` and `sqlite`, made on first use.
+pub fn extension_dir() -> PathBuf {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/duckdb_extensions.sh");
+        let out = Command::new("bash")
+            .arg(script)
+            .arg(target_dir().join("duckdb-extensions"))
+            .output()
+            .expect("bash runs");
+        assert!(
+            out.status.success(),
+            "fetching DuckDB's extensions failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
+    })
+    .clone()
+}
+
+/// The build's target directory (this test binary is `<target>/<profile>/deps/<name>`).
+pub fn target_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable");
+    exe.ancestors().nth(3).expect("target directory").to_path_buf()
+}
+
+/// Opens the warehouse of the project at `root` as `dango` does, for assertions.
+pub fn open(root: &Path) -> duckdb::Connection {
+    let layout = dango::project::ProjectLayout::new(root);
+    let creds = dango::project::Credentials::from_parts(Default::default(), root).expect("creds");
+    let mut location =
+        dango::project::warehouse::location(&layout, &creds).expect("warehouse block");
+    if let dango::warehouse::Location::Lake(lake) = &mut location {
+        lake.extension_dir = Some(extension_dir());
+    }
+    location.open("1GB").expect("open the warehouse")
+}
+
+/// A PostgreSQL server of its own, on a free port on 127.0.0.1, stopped when dropped.
+pub struct Postgres {
+    dir: tempfile::TempDir,
+    /// Its port.
+    pub port: u16,
+}
+
+impl Postgres {
+    /// Starts a server (`scripts/postgres.sh`) with database `db` created.
+    pub fn start(db: &str) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/postgres.sh");
+        let out = Command::new("bash")
+            .args([script, "start"])
+            .arg(dir.path().join("pg"))
+            .output()
+            .expect("bash runs");
+        assert!(
+            out.status.success(),
+            "starting PostgreSQL failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let port = String::from_utf8_lossy(&out.stdout).trim().parse().expect("port");
+        let pg = Self { dir, port };
+        pg.psql("postgres", &format!("CREATE DATABASE {db}"));
+        pg
+    }
+
+    /// Runs `sql` in database `db` with psql; its output.
+    pub fn psql(&self, db: &str, sql: &str) -> String {
+        let out = Command::new("psql")
+            .args(["-h", "127.0.0.1", "-U", "postgres", "-At", "-d", db, "-c", sql])
+            .arg("-p")
+            .arg(self.port.to_string())
+            .output()
+            .expect("psql runs");
+        assert!(
+            out.status.success(),
+            "psql {sql}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+}
+
+impl Drop for Postgres {
+    fn drop(&mut self) {
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/postgres.sh");
+        let _ = Command::new("bash")
+            .args([script, "stop"])
+            .arg(self.dir.path().join("pg"))
+            .output();
+    }
+}
