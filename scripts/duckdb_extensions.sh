@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Makes DuckDB's extension directory layout under DIR, with the signed extensions a DuckLake
-# warehouse needs (ducklake and parquet; postgres or sqlite for the catalog; httpfs for a bucket)
+# warehouse needs (ducklake and parquet; postgres for the catalog; httpfs for a bucket)
 # for the DuckDB that Dango bundles, and prints DIR.
 # DuckDB installs extensions from its own repository over the internet; where that is out of
 # reach (these CI machines) the package registry has the same signed files as Python wheels
@@ -11,8 +11,7 @@ dir="${1:?usage: scripts/duckdb_extensions.sh DIR}"
 version=1.5.5        # DuckDB bundled by the duckdb crate =1.10505.0 (Cargo.toml)
 platform=linux_amd64
 # wheel name -> the file name DuckDB loads it under (postgres and sqlite keep their old names).
-declare -A files=([ducklake]=ducklake [parquet]=parquet [postgres]=postgres_scanner
-                  [sqlite]=sqlite_scanner [httpfs]=httpfs)
+declare -A files=([ducklake]=ducklake [parquet]=parquet [postgres]=postgres_scanner [httpfs]=httpfs)
 out="$dir/v$version/$platform"
 mkdir -p "$dir"
 exec 9>"$dir.lock"

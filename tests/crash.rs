@@ -5,7 +5,7 @@
 
 mod support;
 
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::Instant;
 
 use dango::mock_api::{MockApi, MockApiConfig};
@@ -77,7 +77,7 @@ fn sigkill_at_random_moments_never_loses_or_duplicates_a_row() {
         api.set_orders(orders);
         let before = state(&p).0;
         let requests_before = api.counters().total();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_dango"))
+        let mut child = support::dango_command()
             .args(["sync"])
             .current_dir(p.path())
             .stdout(Stdio::null())

@@ -4,7 +4,7 @@
 
 mod support;
 
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use dango::mock_api::{MockApi, MockApiConfig};
@@ -126,7 +126,7 @@ fn a_failed_load_gives_its_file_space_back() {
 /// does to the warehouse file, without a small disk.
 fn sync_with_file_limit(p: &Project, limit: u64) -> std::process::Output {
     use std::os::unix::process::CommandExt;
-    let mut command = Command::new(env!("CARGO_BIN_EXE_dango"));
+    let mut command = support::dango_command();
     command.arg("sync").current_dir(p.path());
     // SAFETY: only async-signal-safe calls between fork and exec. An ignored SIGXFSZ makes a
     // write past the limit fail with EFBIG instead of killing the process.
@@ -193,7 +193,7 @@ fn a_killed_load_leaves_space_the_next_sync_reuses() {
     let clean_size = file_size(&clean);
 
     let p = Project::new(&yml);
-    let mut child = Command::new(env!("CARGO_BIN_EXE_dango"))
+    let mut child = support::dango_command()
         .arg("sync")
         .current_dir(p.path())
         .stdout(Stdio::null())
@@ -239,7 +239,7 @@ fn ctrl_c_rolls_back_says_so_and_exits_130() {
     // One page at a time, 100 ms each: the sync takes seconds.
     let extra = "      concurrency: 1\n";
     let p = Project::new(&rest_source("shop", &api.base_url(), extra, resources));
-    let child = Command::new(env!("CARGO_BIN_EXE_dango"))
+    let child = support::dango_command()
         .arg("sync")
         .current_dir(p.path())
         .stdout(Stdio::piped())

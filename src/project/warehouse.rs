@@ -26,8 +26,8 @@ pub struct WarehouseConfig {
     #[serde(default)]
     pub path: Option<String>,
     /// `ducklake`: the metadata catalog: `postgres:<libpq connection string>`,
-    /// `sqlite:<file>`, `mysql:<connection string>`, or a DuckDB file (`data/lake.ducklake`,
-    /// one process at a time). `${VAR}` is substituted. Default: `data/lake.ducklake`.
+    /// `mysql:<connection string>`, or a DuckDB file (`data/lake.ducklake`, one process at a
+    /// time). `${VAR}` is substituted. Default: `data/lake.ducklake`.
     /// Example: `catalog: "postgres:dbname=lake host=db user=dango password=${LAKE_PG_PASSWORD}"`
     #[serde(default)]
     pub catalog: Option<String>,
@@ -139,9 +139,23 @@ pub fn resolve(
             let catalog = substitute("catalog", config.catalog.as_deref().unwrap_or("data/lake.ducklake"))?;
             let catalog = match catalog_kind(&catalog) {
                 CatalogKind::DuckDb => absolute(&catalog).to_string_lossy().into_owned(),
+                // Measured with DuckDB 1.5.5: while one DuckLake transaction is open on a SQLite
+                // catalog, another's COMMIT fails with "database is locked", even in one process;
+                // Dango loads sources side by side, each in a transaction of its own.
                 CatalogKind::Sqlite => {
-                    let path = catalog.trim_start_matches("sqlite:");
-                    format!("sqlite:{}", absolute(path).display())
+                    return Err(one_error(
+                        file,
+                        &[FieldSeg::Key("catalog".into())],
+                        "a SQLite catalog takes one transaction at a time, and Dango loads \
+                         sources side by side, each in its own"
+                            .into(),
+                        Some(
+                            "use a DuckDB-file catalog (`catalog: data/lake.ducklake`) on one \
+                             machine, or PostgreSQL (`catalog: \"postgres:dbname=...\"`) for many \
+                             processes and machines"
+                                .into(),
+                        ),
+                    ));
                 }
                 _ => catalog,
             };
@@ -263,6 +277,9 @@ mod tests {
         assert!(wrong.contains("does not apply"), "{wrong}");
         let typo = resolved("{type: ducklake, data_pth: x}", &[]).unwrap_err().to_string();
         assert!(typo.contains("data_pth"), "{typo}");
+        let sqlite = resolved("{type: ducklake, catalog: 'sqlite:l.db'}", &[]);
+        let sqlite = sqlite.unwrap_err().to_string();
+        assert!(sqlite.contains("one transaction at a time") && sqlite.contains("PostgreSQL"), "{sqlite}");
     }
 
     #[test]

@@ -34,7 +34,7 @@ pub enum Location {
 #[derive(Debug, Clone)]
 pub struct Lake {
     /// The metadata catalog as DuckLake's ATTACH takes it after `ducklake:`:
-    /// `postgres:dbname=...`, `sqlite:/abs/lake.sqlite`, `mysql:...` or `/abs/lake.ducklake`.
+    /// `postgres:dbname=...`, `mysql:...` or `/abs/lake.ducklake`.
     pub catalog: String,
     /// Where the Parquet files go: a local folder (absolute) or `s3://`, `gs://`, ... URL.
     pub data_path: String,
@@ -62,7 +62,7 @@ pub enum CatalogKind {
     Postgres,
     /// `mysql:` (DuckDB's `mysql` extension).
     MySql,
-    /// `sqlite:` (DuckDB's `sqlite` extension).
+    /// `sqlite:` (refused: one transaction at a time, see `project::warehouse`).
     Sqlite,
     /// A DuckDB file: one process at a time, as the DuckDB warehouse.
     DuckDb,
@@ -96,8 +96,7 @@ impl Lake {
         match self.catalog_kind() {
             CatalogKind::Postgres => needed.push("postgres"),
             CatalogKind::MySql => needed.push("mysql"),
-            CatalogKind::Sqlite => needed.push("sqlite"),
-            CatalogKind::DuckDb => {}
+            CatalogKind::Sqlite | CatalogKind::DuckDb => {}
         }
         if self.storage.is_some() || is_remote(&self.data_path) {
             needed.push("httpfs");
@@ -265,12 +264,7 @@ impl Location {
         match self {
             Self::File(path) => super::connect_read_only(path),
             Self::Lake(lake) => {
-                let local = match lake.catalog_kind() {
-                    CatalogKind::DuckDb => Some(lake.catalog.as_str()),
-                    CatalogKind::Sqlite => lake.catalog.strip_prefix("sqlite:"),
-                    _ => None,
-                };
-                if local.is_some_and(|file| !Path::new(file).exists()) {
+                if lake.catalog_kind() == CatalogKind::DuckDb && !Path::new(&lake.catalog).exists() {
                     return Ok(None);
                 }
                 lake.open(super::DEFAULT_MEMORY_LIMIT, true).map(Some)

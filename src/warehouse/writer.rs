@@ -157,7 +157,7 @@ fn open_hint(reason: &str) -> &'static str {
     if reason.contains("Could not set lock") || reason.contains("Conflicting lock") {
         " (another dango or duckdb process has it open: wait for it to finish, or close it)"
     } else if reason.contains("newer version") || reason.contains("version number") {
-        " (the file was written by a newer DuckDB than Dango's 1.5.6: load into another file, or \
+        " (the file was written by a newer DuckDB than Dango's 1.5.5: load into another file, or \
          export it with that DuckDB and import it here)"
     } else if reason.contains("Corrupt database file") {
         " (the file is damaged: restore it from a backup, or move it away and sync again to \

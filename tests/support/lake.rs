@@ -1,6 +1,6 @@
 //! Running a test against a DuckLake warehouse as well as the DuckDB file: [`both_warehouses!`]
 //! makes two tests of one test function, and in the lake one every [`Project`](super::Project)
-//! loads into a DuckLake (SQLite catalog, Parquet files in the project) and opens it for the
+//! loads into a DuckLake (DuckDB-file catalog, Parquet files in the project) and opens it for the
 //! assertions. The DuckDB extensions come from `scripts/duckdb_extensions.sh`, made once next to
 //! the build; [`Postgres`] is a real PostgreSQL server for the many-writer tests.
 
@@ -41,10 +41,10 @@ pub fn active() -> bool {
     LAKE.with(Cell::get)
 }
 
-/// The `warehouse:` block of a lake project (SQLite catalog: readers and writers in other
-/// processes, as the assertions need).
+/// The `warehouse:` block of a lake project: a DuckDB-file catalog (one process at a time, so
+/// the assertions open it between syncs) and Parquet files in the project.
 pub const LAKE_BLOCK: &str =
-    "warehouse: {type: ducklake, catalog: 'sqlite:data/lake.sqlite', data_path: data/lake/}\n";
+    "warehouse: {type: ducklake, catalog: data/lake.ducklake, data_path: data/lake/}\n";
 
 /// `sources_yml` loading into a lake when this thread's projects do.
 pub fn sources_yml(sources_yml: &str) -> String {

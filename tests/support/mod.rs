@@ -56,7 +56,7 @@ impl Project {
     /// The warehouse file (in a lake test, the lake's catalog file).
     pub fn warehouse(&self) -> PathBuf {
         match lake::active() {
-            true => self.path().join("data/lake.sqlite"),
+            true => self.path().join("data/lake.ducklake"),
             false => self.path().join("data/warehouse.duckdb"),
         }
     }
@@ -151,13 +151,18 @@ pub fn run_dango(dir: &Path, args: &[&str]) -> Run {
     run_dango_env(dir, args, &[])
 }
 
-/// Runs `dango` in `dir` with `args` and these environment variables set.
-pub fn run_dango_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
+/// The `dango` binary as a command, with what a lake test needs in its environment.
+pub fn dango_command() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_dango"));
     if lake::active() {
         command.env("DANGO_EXTENSION_DIR", lake::extension_dir());
     }
-    let output = command
+    command
+}
+
+/// Runs `dango` in `dir` with `args` and these environment variables set.
+pub fn run_dango_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
+    let output = dango_command()
         .args(args)
         .current_dir(dir)
         .env_remove("DANGO_LOG")
