@@ -30,7 +30,10 @@ fn lake_project(pg: &Postgres, api: &MockApi, names: &[&str], disposition: &str)
             ),
         );
         // rest_source writes a whole file; keep its source entry only.
-        let entry = one.split_once("sources:\n").map(|(_, s)| s).unwrap_or_default();
+        let entry = one
+            .split_once("sources:\n")
+            .map(|(_, s)| s)
+            .unwrap_or_default();
         yml.push_str(entry);
     }
     Project::new(&yml)
@@ -55,7 +58,10 @@ fn finish(child: Child) -> Run {
 }
 
 fn lake_dango(p: &Project, args: &[&str]) -> Run {
-    p.dango_env(args, &[("DANGO_EXTENSION_DIR", &extension_dir().to_string_lossy())])
+    p.dango_env(
+        args,
+        &[("DANGO_EXTENSION_DIR", &extension_dir().to_string_lossy())],
+    )
 }
 
 /// Rows of `sql` in the lake, read through a connection of the test's own.
@@ -85,12 +91,23 @@ fn three_sharded_workers_load_six_sources_into_one_lake_at_once() {
         run.assert_ok();
     }
     // Round-robin in name order: worker 1 has s1 and s4, and so on.
-    assert!(runs[0].stdout().contains("s1 → raw_s1"), "{}", runs[0].all());
-    assert!(runs[0].stdout().contains("s4 → raw_s4"), "{}", runs[0].all());
+    assert!(
+        runs[0].stdout().contains("s1 → raw_s1"),
+        "{}",
+        runs[0].all()
+    );
+    assert!(
+        runs[0].stdout().contains("s4 → raw_s4"),
+        "{}",
+        runs[0].all()
+    );
     assert!(!runs[0].stdout().contains("s2 →"), "{}", runs[0].all());
     for name in names {
         let table = format!("raw_{name}.orders");
-        assert_eq!(lake_count(&p, &format!("SELECT count(*) FROM {table}")), 300);
+        assert_eq!(
+            lake_count(&p, &format!("SELECT count(*) FROM {table}")),
+            300
+        );
         assert_eq!(
             lake_count(&p, &format!("SELECT count(DISTINCT id) FROM {table}")),
             300
@@ -103,7 +120,10 @@ fn three_sharded_workers_load_six_sources_into_one_lake_at_once() {
         .psql("lake", "SELECT count(*) FROM ducklake_snapshot")
         .parse()
         .unwrap();
-    assert!(snapshots >= 6, "one commit per source at least: {snapshots}");
+    assert!(
+        snapshots >= 6,
+        "one commit per source at least: {snapshots}"
+    );
     let parquet = walk(&p.path().join("data/lake"))
         .into_iter()
         .filter(|f| f.extension().is_some_and(|e| e == "parquet"))
@@ -145,7 +165,10 @@ fn two_processes_merging_one_table_at_once_never_double_a_row() {
         let text = run.all();
         assert!(text.contains("conflict"), "{text}");
         assert!(text.contains("run the sync again"), "{text}");
-        assert!(text.contains("Nothing from this source was loaded"), "{text}");
+        assert!(
+            text.contains("Nothing from this source was loaded"),
+            "{text}"
+        );
     }
     assert_eq!(lake_count(&p, "SELECT count(*) FROM raw_shop.orders"), 400);
     let loads = "SELECT count(*) FROM raw_shop._dlt_loads WHERE status = 0";
@@ -187,7 +210,10 @@ fn an_unreachable_catalog_or_a_missing_extension_is_told_without_secrets() {
     );
     run.assert_failed();
     let text = run.all();
-    assert!(text.contains("needs DuckDB's `parquet` extension"), "{text}");
+    assert!(
+        text.contains("needs DuckDB's `parquet` extension"),
+        "{text}"
+    );
     assert!(text.contains("DANGO_EXTENSION_DIR"), "{text}");
     assert!(!text.contains("sekrit-pg-value"), "{text}");
     // Nothing was synced, so nothing was recorded; `validate` says what is wrong too.
@@ -196,7 +222,11 @@ fn an_unreachable_catalog_or_a_missing_extension_is_told_without_secrets() {
         &[("DANGO_EXTENSION_DIR", &empty.path().to_string_lossy())],
     );
     validate.assert_failed();
-    assert!(validate.all().contains("extension, which is not installed"), "{}", validate.all());
+    assert!(
+        validate.all().contains("extension, which is not installed"),
+        "{}",
+        validate.all()
+    );
 }
 
 /// `dango init --warehouse ducklake` makes a project whose lake `validate` accepts and whose
@@ -211,11 +241,7 @@ fn init_scaffolds_a_lake_that_syncs() {
     let yml = std::fs::read_to_string(root.join(".dango/sources.yml")).unwrap();
     assert!(yml.contains("type: ducklake"), "{yml}");
     // Point the example at the mock API instead of the internet.
-    let block = yml
-        .split("sources:\n")
-        .next()
-        .unwrap()
-        .to_string();
+    let block = yml.split("sources:\n").next().unwrap().to_string();
     let ours = rest_source(
         "shop",
         &api.base_url(),
@@ -239,7 +265,12 @@ fn init_scaffolds_a_lake_that_syncs() {
     run(&["validate"]).assert_ok();
     run(&["sync", "--quiet"]).assert_ok();
     assert!(root.join("data/lake.ducklake").exists());
-    let out = run(&["query", "SELECT count(*) AS n FROM raw_shop.users", "--format", "csv"]);
+    let out = run(&[
+        "query",
+        "SELECT count(*) AS n FROM raw_shop.users",
+        "--format",
+        "csv",
+    ]);
     out.assert_ok();
     assert!(out.stdout().contains("n\n"), "{}", out.all());
     assert!(!root.join("data/warehouse.duckdb").exists());

@@ -39,7 +39,9 @@ pub fn run(args: InitArgs) -> anyhow::Result<ExitCode> {
     println!("  .env                 credentials, KEY=value   (git-ignored)");
     println!("  custom_sources/      Python dlt sources");
     match lake {
-        true => println!("  data/                the DuckLake: lake.ducklake (catalog), lake/ (Parquet)"),
+        true => println!(
+            "  data/                the DuckLake: lake.ducklake (catalog), lake/ (Parquet)"
+        ),
         false => println!("  data/                the DuckDB warehouse"),
     }
     println!("Next: edit .dango/sources.yml, then run `dango sync`.");

@@ -56,7 +56,10 @@ mod tests {
         let mut seen: Vec<String> = (1..=3)
             .flat_map(|k| Shard { index: k, count: 3 }.select(names.clone()))
             .collect();
-        assert_eq!(Shard::parse("1/3").unwrap().select(names.clone()), ["a", "d"]);
+        assert_eq!(
+            Shard::parse("1/3").unwrap().select(names.clone()),
+            ["a", "d"]
+        );
         seen.sort();
         assert_eq!(seen, ["a", "b", "c", "d", "e"]);
         assert_eq!(Shard::parse(" 2 / 2 ").unwrap().to_string(), "2/2");

@@ -14,8 +14,8 @@ use crate::project::config::SourceConfig;
 use crate::project::loader::load_sources_file;
 use crate::warehouse::catalog::table_exists;
 use crate::warehouse::cursors::{self, CURSOR_TABLE};
-use crate::warehouse::sql::{ident, qualified};
 use crate::warehouse::memory_limit;
+use crate::warehouse::sql::{ident, qualified};
 
 /// Arguments of `dango state`.
 #[derive(Debug, clap::Args)]

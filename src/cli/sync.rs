@@ -73,7 +73,12 @@ pub fn run(mut args: SyncArgs) -> anyhow::Result<ExitCode> {
     if let Some(shard) = args.shard {
         let file = load_sources_file(&layout.sources_file())?;
         let all = match args.sources.is_empty() {
-            true => file.sources.iter().filter(|s| s.enabled).map(|s| s.name.clone()).collect(),
+            true => file
+                .sources
+                .iter()
+                .filter(|s| s.enabled)
+                .map(|s| s.name.clone())
+                .collect(),
             false => args.sources.clone(),
         };
         let total = all.len();
@@ -83,7 +88,11 @@ pub fn run(mut args: SyncArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::SUCCESS);
         }
         if !args.quiet {
-            eprintln!("shard {shard}: {} of {total} sources: {}", args.sources.len(), args.sources.join(", "));
+            eprintln!(
+                "shard {shard}: {} of {total} sources: {}",
+                args.sources.len(),
+                args.sources.join(", ")
+            );
         }
     }
     if args.dry_run {

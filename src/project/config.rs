@@ -7,9 +7,9 @@ use std::sync::Arc;
 use serde::Deserialize;
 use serde_json::Value;
 
+pub use super::warehouse::{WarehouseConfig, WarehouseKind};
 use crate::normalize::naming::normalize_identifier;
 pub use crate::source::python::DltNativeConfig;
-pub use super::warehouse::{WarehouseConfig, WarehouseKind};
 pub use crate::source::rest::config::*;
 
 /// The whole `.dango/sources.yml` file.

@@ -68,7 +68,10 @@ pub fn parse(value: &Value) -> Result<WarehouseConfig, (Vec<FieldSeg>, String, O
         (path, e.inner().to_string(), hint)
     })?;
     let misplaced = match config.kind {
-        WarehouseKind::Duckdb => [("catalog", config.catalog.is_some()), ("data_path", config.data_path.is_some())],
+        WarehouseKind::Duckdb => [
+            ("catalog", config.catalog.is_some()),
+            ("data_path", config.data_path.is_some()),
+        ],
         WarehouseKind::Ducklake => [("path", config.path.is_some()), ("path", false)],
     };
     if let Some((field, _)) = misplaced.iter().find(|(_, set)| *set) {
@@ -96,9 +99,9 @@ pub fn location(layout: &ProjectLayout, creds: &Credentials) -> Result<Location,
     let doc: Value = serde_yaml_ng::from_str(&text).unwrap_or(Value::Null);
     let config = match doc.get("warehouse") {
         None | Some(Value::Null) => WarehouseConfig::default(),
-        Some(value) => parse(value).map_err(|(path, message, hint)| {
-            one_error(&file, &path, message, hint)
-        })?,
+        Some(value) => {
+            parse(value).map_err(|(path, message, hint)| one_error(&file, &path, message, hint))?
+        }
     };
     resolve(layout, &file, &config, creds)
 }
@@ -112,7 +115,11 @@ pub fn resolve(
 ) -> Result<Location, ConfigErrors> {
     let absolute = |p: &str| -> PathBuf {
         let p = Path::new(p);
-        if p.is_absolute() { p.to_path_buf() } else { layout.root().join(p) }
+        if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            layout.root().join(p)
+        }
     };
     let substitute = |field: &str, text: &str| -> Result<String, ConfigErrors> {
         let mut value = Value::String(text.to_string());
@@ -136,7 +143,10 @@ pub fn resolve(
             None => layout.warehouse_file(),
         })),
         WarehouseKind::Ducklake => {
-            let catalog = substitute("catalog", config.catalog.as_deref().unwrap_or("data/lake.ducklake"))?;
+            let catalog = substitute(
+                "catalog",
+                config.catalog.as_deref().unwrap_or("data/lake.ducklake"),
+            )?;
             let catalog = match catalog_kind(&catalog) {
                 CatalogKind::DuckDb => absolute(&catalog).to_string_lossy().into_owned(),
                 // Measured with DuckDB 1.5.5: while one DuckLake transaction is open on a SQLite
@@ -159,7 +169,10 @@ pub fn resolve(
                 }
                 _ => catalog,
             };
-            let data_path = substitute("data_path", config.data_path.as_deref().unwrap_or("data/lake/"))?;
+            let data_path = substitute(
+                "data_path",
+                config.data_path.as_deref().unwrap_or("data/lake/"),
+            )?;
             let data_path = if is_remote(&data_path) {
                 data_path
             } else {
@@ -188,7 +201,11 @@ fn object_storage(data_path: &str, creds: &Credentials) -> Option<ObjectStorage>
     let scheme = data_path.split_once("://")?.0;
     let get = |name: &str| creds.lookup(NO_SOURCE, name);
     let (kind, key, secret) = match scheme {
-        "s3" | "s3a" | "r2" => ("s3", get("AWS_ACCESS_KEY_ID")?, get("AWS_SECRET_ACCESS_KEY")?),
+        "s3" | "s3a" | "r2" => (
+            "s3",
+            get("AWS_ACCESS_KEY_ID")?,
+            get("AWS_SECRET_ACCESS_KEY")?,
+        ),
         "gs" | "gcs" => ("gcs", get("GCS_ACCESS_KEY_ID")?, get("GCS_SECRET")?),
         _ => return None,
     };
@@ -203,7 +220,9 @@ fn object_storage(data_path: &str, creds: &Credentials) -> Option<ObjectStorage>
         // An S3-compatible store elsewhere than AWS (MinIO, R2, ...): path-style URLs.
         if let Some(endpoint) = get("AWS_ENDPOINT_URL") {
             let plain = endpoint.strip_prefix("http://");
-            let host = plain.or_else(|| endpoint.strip_prefix("https://")).unwrap_or(&endpoint);
+            let host = plain
+                .or_else(|| endpoint.strip_prefix("https://"))
+                .unwrap_or(&endpoint);
             options.push(("ENDPOINT".into(), host.trim_end_matches('/').to_string()));
             options.push(("URL_STYLE".into(), "path".into()));
             if plain.is_some() {
@@ -217,7 +236,12 @@ fn object_storage(data_path: &str, creds: &Credentials) -> Option<ObjectStorage>
     })
 }
 
-fn one_error(file: &Path, path: &[FieldSeg], message: String, hint: Option<String>) -> ConfigErrors {
+fn one_error(
+    file: &Path,
+    path: &[FieldSeg],
+    message: String,
+    hint: Option<String>,
+) -> ConfigErrors {
     let mut field = String::from("warehouse");
     for seg in path {
         if let FieldSeg::Key(k) = seg {
@@ -243,7 +267,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let layout = ProjectLayout::new(dir.path());
         let creds = Credentials::from_parts(
-            env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            env.iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
             dir.path(),
         )
         .unwrap();
@@ -259,7 +285,9 @@ mod tests {
             &[("PG_PW", "hunter22")],
         )
         .unwrap();
-        let Location::Lake(lake) = &loc else { panic!("{loc:?}") };
+        let Location::Lake(lake) = &loc else {
+            panic!("{loc:?}")
+        };
         assert_eq!(lake.catalog, "postgres:dbname=lake password=hunter22");
         assert!(lake.data_path.ends_with("/lake/"), "{}", lake.data_path);
         assert!(!loc.to_string().contains("hunter22"), "{loc}");
@@ -268,18 +296,37 @@ mod tests {
     #[test]
     fn defaults_and_mistakes() {
         let loc = resolved("{type: ducklake}", &[]).unwrap();
-        let Location::Lake(lake) = &loc else { panic!("{loc:?}") };
-        assert!(lake.catalog.ends_with("data/lake.ducklake"), "{}", lake.catalog);
-        let unset = resolved("{type: ducklake, catalog: 'postgres:password=${NOPE}'}", &[]);
+        let Location::Lake(lake) = &loc else {
+            panic!("{loc:?}")
+        };
+        assert!(
+            lake.catalog.ends_with("data/lake.ducklake"),
+            "{}",
+            lake.catalog
+        );
+        let unset = resolved(
+            "{type: ducklake, catalog: 'postgres:password=${NOPE}'}",
+            &[],
+        );
         let text = unset.unwrap_err().to_string();
-        assert!(text.contains("warehouse.catalog") && text.contains("NOPE"), "{text}");
-        let wrong = resolved("{type: duckdb, catalog: x}", &[]).unwrap_err().to_string();
+        assert!(
+            text.contains("warehouse.catalog") && text.contains("NOPE"),
+            "{text}"
+        );
+        let wrong = resolved("{type: duckdb, catalog: x}", &[])
+            .unwrap_err()
+            .to_string();
         assert!(wrong.contains("does not apply"), "{wrong}");
-        let typo = resolved("{type: ducklake, data_pth: x}", &[]).unwrap_err().to_string();
+        let typo = resolved("{type: ducklake, data_pth: x}", &[])
+            .unwrap_err()
+            .to_string();
         assert!(typo.contains("data_pth"), "{typo}");
         let sqlite = resolved("{type: ducklake, catalog: 'sqlite:l.db'}", &[]);
         let sqlite = sqlite.unwrap_err().to_string();
-        assert!(sqlite.contains("one transaction at a time") && sqlite.contains("PostgreSQL"), "{sqlite}");
+        assert!(
+            sqlite.contains("one transaction at a time") && sqlite.contains("PostgreSQL"),
+            "{sqlite}"
+        );
     }
 
     #[test]
@@ -293,10 +340,20 @@ mod tests {
             ],
         )
         .unwrap();
-        let Location::Lake(lake) = &loc else { panic!("{loc:?}") };
+        let Location::Lake(lake) = &loc else {
+            panic!("{loc:?}")
+        };
         let storage = lake.storage.as_ref().unwrap();
-        assert!(storage.options.contains(&("ENDPOINT".into(), "127.0.0.1:9000".into())));
-        assert!(storage.options.contains(&("USE_SSL".into(), "false".into())));
+        assert!(
+            storage
+                .options
+                .contains(&("ENDPOINT".into(), "127.0.0.1:9000".into()))
+        );
+        assert!(
+            storage
+                .options
+                .contains(&("USE_SSL".into(), "false".into()))
+        );
         assert_eq!(lake.redact("key wJalrXUtnFEMI"), "key ***");
     }
 }

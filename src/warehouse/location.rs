@@ -264,7 +264,8 @@ impl Location {
         match self {
             Self::File(path) => super::connect_read_only(path),
             Self::Lake(lake) => {
-                if lake.catalog_kind() == CatalogKind::DuckDb && !Path::new(&lake.catalog).exists() {
+                if lake.catalog_kind() == CatalogKind::DuckDb && !Path::new(&lake.catalog).exists()
+                {
                     return Ok(None);
                 }
                 lake.open(super::DEFAULT_MEMORY_LIMIT, true).map(Some)

@@ -77,7 +77,10 @@ pub fn extension_dir() -> PathBuf {
 /// The build's target directory (this test binary is `<target>/<profile>/deps/<name>`).
 pub fn target_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("test executable");
-    exe.ancestors().nth(3).expect("target directory").to_path_buf()
+    exe.ancestors()
+        .nth(3)
+        .expect("target directory")
+        .to_path_buf()
 }
 
 /// Opens the warehouse of the project at `root` as `dango` does, for assertions.
@@ -114,7 +117,10 @@ impl Postgres {
             "starting PostgreSQL failed:\n{}",
             String::from_utf8_lossy(&out.stderr)
         );
-        let port = String::from_utf8_lossy(&out.stdout).trim().parse().expect("port");
+        let port = String::from_utf8_lossy(&out.stdout)
+            .trim()
+            .parse()
+            .expect("port");
         let pg = Self { dir, port };
         pg.psql("postgres", &format!("CREATE DATABASE {db}"));
         pg
@@ -123,7 +129,17 @@ impl Postgres {
     /// Runs `sql` in database `db` with psql; its output.
     pub fn psql(&self, db: &str, sql: &str) -> String {
         let out = Command::new("psql")
-            .args(["-h", "127.0.0.1", "-U", "postgres", "-At", "-d", db, "-c", sql])
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-U",
+                "postgres",
+                "-At",
+                "-d",
+                db,
+                "-c",
+                sql,
+            ])
             .arg("-p")
             .arg(self.port.to_string())
             .output()
