@@ -13,9 +13,16 @@ bindir() {
   found="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)"
   if [ -z "$found" ] || [ ! -x "$found/initdb" ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-      echo "installing Debian's postgresql package for the DuckLake tests" >&2
-      DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql >&2 \
-        || { apt-get update -q >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql >&2; }
+      # Tests start servers at the same time: one installs, the others wait for it.
+      exec 8>/tmp/dango-postgres-install.lock
+      flock 8
+      if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+        echo "installing Debian's postgresql package for the DuckLake tests" >&2
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get install -y -q -o DPkg::Lock::Timeout=600 postgresql >&2 \
+          || { apt-get update -q >&2 && apt-get install -y -q -o DPkg::Lock::Timeout=600 postgresql >&2; }
+      fi
+      flock -u 8
       found="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)"
     else
       echo "no PostgreSQL server found: install Debian's postgresql package (apt-get install postgresql)" >&2
