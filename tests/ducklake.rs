@@ -83,6 +83,10 @@ fn three_sharded_workers_load_six_sources_into_one_lake_at_once() {
     .unwrap();
     let names = ["s1", "s2", "s3", "s4", "s5", "s6"];
     let p = lake_project(&pg, &api, &names, "merge");
+    // Before any sync the catalog database is empty: the read-only commands say so.
+    lake_dango(&p, &["validate"]).assert_ok();
+    let history = lake_dango(&p, &["history"]);
+    assert!(history.assert_ok().stdout().contains("No syncs yet"), "{}", history.all());
     let workers: Vec<Child> = (1..=3)
         .map(|k| spawn_dango(&p, &["sync", "--quiet", "--shard", &format!("{k}/3")]))
         .collect();

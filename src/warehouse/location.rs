@@ -259,7 +259,7 @@ impl Location {
     }
 
     /// Opens the warehouse read-only, for the commands that only look. `Ok(None)` if nothing
-    /// was ever synced into it (a file or a lake's local catalog that does not exist yet).
+    /// was ever synced into it (a file or a lake catalog that does not exist yet).
     pub fn open_read_only(&self) -> Result<Option<Connection>, WarehouseError> {
         match self {
             Self::File(path) => super::connect_read_only(path),
@@ -268,7 +268,15 @@ impl Location {
                 {
                     return Ok(None);
                 }
-                lake.open(super::DEFAULT_MEMORY_LIMIT, true).map(Some)
+                match lake.open(super::DEFAULT_MEMORY_LIMIT, true) {
+                    // A catalog database no sync has written to yet (read-only cannot create it).
+                    Err(WarehouseError::Lake { reason, .. })
+                        if reason.contains("creating a new DuckLake is explicitly disabled") =>
+                    {
+                        Ok(None)
+                    }
+                    other => other.map(Some),
+                }
             }
         }
     }
