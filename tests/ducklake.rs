@@ -86,7 +86,11 @@ fn three_sharded_workers_load_six_sources_into_one_lake_at_once() {
     // Before any sync the catalog database is empty: the read-only commands say so.
     lake_dango(&p, &["validate"]).assert_ok();
     let history = lake_dango(&p, &["history"]);
-    assert!(history.assert_ok().stdout().contains("No syncs yet"), "{}", history.all());
+    assert!(
+        history.assert_ok().stdout().contains("No syncs yet"),
+        "{}",
+        history.all()
+    );
     let workers: Vec<Child> = (1..=3)
         .map(|k| spawn_dango(&p, &["sync", "--quiet", "--shard", &format!("{k}/3")]))
         .collect();
@@ -291,4 +295,97 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
         }
     }
     out
+}
+
+/// A bucket as `data_path`: the Parquet files go to an S3-compatible server on 127.0.0.1 (moto,
+/// from its own pinned virtual environment), with keys from `.env`, which appear in no output
+/// and not in the catalog.
+#[test]
+fn a_bucket_data_path_loads_through_s3_with_keys_never_shown() {
+    let bin = {
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/moto_venv.sh");
+        let out = Command::new("bash")
+            .arg(script)
+            .arg(support::lake::target_dir().join("moto-venv"))
+            .output()
+            .expect("bash runs");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        std::path::PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
+    };
+    let port = {
+        let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        free.local_addr().unwrap().port()
+    };
+    let mut server = Command::new(bin.join("moto_server"))
+        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("moto_server starts");
+    let (key, secret) = ("AKIADANGOTEST", "sekrit-s3-value");
+    let endpoint = format!("http://127.0.0.1:{port}");
+    let boto = format!(
+        "import boto3, time\n\
+         s3 = boto3.client('s3', endpoint_url='{endpoint}', aws_access_key_id='{key}', \
+         aws_secret_access_key='{secret}', region_name='us-east-1')\n\
+         for _ in range(100):\n    \
+           try:\n        s3.create_bucket(Bucket='lake'); break\n    \
+           except Exception: time.sleep(0.1)\n\
+         import sys; sys.stdin.read()\n\
+         print('\\n'.join(o['Key'] for o in s3.list_objects_v2(Bucket='lake').get('Contents', [])))\n"
+    );
+    let mut client = Command::new(bin.join("python"))
+        .args(["-c", &boto])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("python runs");
+    let api = MockApi::start(MockApiConfig::default()).unwrap();
+    let yml = format!(
+        "warehouse: {{type: ducklake, catalog: data/lake.ducklake, data_path: 's3://lake/raw/'}}\n{}",
+        rest_source(
+            "shop",
+            &api.base_url(),
+            "",
+            "        - name: orders\n          endpoint: /orders\n          \
+             pagination: {type: offset, limit: 50, total_path: total}\n"
+        )
+    );
+    let p = Project::new(&yml);
+    p.write(
+        ".env",
+        &format!(
+            "AWS_ACCESS_KEY_ID={key}\nAWS_SECRET_ACCESS_KEY={secret}\nAWS_REGION=us-east-1\n\
+             AWS_ENDPOINT_URL={endpoint}\n"
+        ),
+    );
+    let run = lake_dango(&p, &["-vv", "sync"]);
+    // Read back through the bucket while the server runs.
+    let sql = "SELECT count(*) = count(DISTINCT id) AND count(*) > 0 AS ok FROM raw_shop.orders";
+    let read = lake_dango(&p, &["query", sql, "--format", "csv"]);
+    drop(client.stdin.take());
+    let listed = client.wait_with_output().expect("listing");
+    let _ = server.kill();
+    let _ = server.wait();
+    run.assert_ok();
+    assert_eq!(
+        read.assert_ok().stdout().trim(),
+        "ok\ntrue",
+        "{}",
+        read.all()
+    );
+    let keys = String::from_utf8_lossy(&listed.stdout).into_owned();
+    assert!(
+        keys.lines()
+            .any(|k| k.starts_with("raw/raw_shop/orders/") && k.ends_with(".parquet")),
+        "{keys}"
+    );
+    assert!(!run.all().contains(secret), "{}", run.all());
+    let catalog = std::fs::read(p.path().join("data/lake.ducklake")).unwrap();
+    let needle = secret.as_bytes();
+    assert!(!catalog.windows(needle.len()).any(|w| w == needle));
 }

@@ -126,6 +126,14 @@ impl Lake {
         if let Some(storage) = &self.storage {
             conn.execute_batch(&storage.create_secret()).map_err(fail)?;
         }
+        if is_remote(&self.data_path) {
+            // httpfs buffers one multipart-upload part per file being written, sized as the
+            // largest file over the most parts (800GB / 10,000: 80 MB), more than Dango's whole
+            // memory budget; 5 MB parts (S3's smallest) allow files of 50 GB, a hundred times
+            // DuckLake's target file size.
+            conn.execute_batch("SET GLOBAL s3_uploader_max_filesize = '50GB'")
+                .map_err(fail)?;
+        }
         if !is_remote(&self.data_path) {
             let _ = std::fs::create_dir_all(&self.data_path);
         }
