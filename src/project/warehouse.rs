@@ -295,6 +295,11 @@ mod tests {
 
     #[test]
     fn defaults_and_mistakes() {
+        let file = resolved("{path: elsewhere/w.duckdb}", &[]).unwrap();
+        assert!(
+            matches!(&file, Location::File(p) if p.ends_with("elsewhere/w.duckdb")),
+            "{file:?}"
+        );
         let loc = resolved("{type: ducklake}", &[]).unwrap();
         let Location::Lake(lake) = &loc else {
             panic!("{loc:?}")
