@@ -1,19 +1,5 @@
 #!/usr/bin/env bash
-# Prints the path of the Python in the project's own virtual environment that holds the
-# reference dlt (pinned), making the environment first if it is missing or holds another pin.
-# The compatibility tests and the benchmarks run dlt through it; nothing is installed into the
-# system Python (Debian and Ubuntu refuse that, PEP 668). Usage: scripts/dlt_venv.sh DIR
+# Prints the path of the Python of the project's own virtual environment holding the reference
+# dlt (pinned), making it first if needed. Usage: scripts/dlt_venv.sh DIR
 set -euo pipefail
-dir="${1:?usage: scripts/dlt_venv.sh DIR}"
-spec='dlt[duckdb,parquet]==1.31.0'
-mkdir -p "$(dirname "$dir")"
-# Test processes ask at the same time: one makes the environment, the others wait for it.
-exec 9>"$dir.lock"
-flock 9
-if [ ! -x "$dir/bin/python" ] || [ "$(cat "$dir/.pinned" 2>/dev/null)" != "$spec" ]; then
-  rm -rf "$dir"
-  python3 -m venv "$dir" >&2
-  "$dir/bin/python" -m pip install --quiet --disable-pip-version-check "$spec" >&2
-  echo "$spec" >"$dir/.pinned"
-fi
-echo "$dir/bin/python"
+exec "$(dirname "$0")/pinned_venv.sh" "${1:?usage: scripts/dlt_venv.sh DIR}" 'dlt[duckdb,parquet]==1.31.0'

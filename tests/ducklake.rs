@@ -302,20 +302,15 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
 /// and not in the catalog.
 #[test]
 fn a_bucket_data_path_loads_through_s3_with_keys_never_shown() {
-    let bin = {
-        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/moto_venv.sh");
-        let out = Command::new("bash")
-            .arg(script)
-            .arg(support::lake::target_dir().join("moto-venv"))
-            .output()
-            .expect("bash runs");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        std::path::PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
-    };
+    let venv = support::lake::target_dir().join("moto-venv");
+    let python = support::run_script(
+        "pinned_venv.sh",
+        &[venv.as_os_str(), "moto[server]==5.2.5".as_ref()],
+    );
+    let bin = std::path::Path::new(&python)
+        .parent()
+        .expect("bin")
+        .to_path_buf();
     let port = {
         let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         free.local_addr().unwrap().port()

@@ -54,22 +54,16 @@ pub fn sources_yml(sources_yml: &str) -> String {
     }
 }
 
-/// The DuckDB extension directory with `ducklake`, `postgres` and `sqlite`, made on first use.
+/// The DuckDB extension directory with what a lake needs (`ducklake`, `parquet`, `postgres`,
+/// `httpfs`), made on first use.
 pub fn extension_dir() -> PathBuf {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
-        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/duckdb_extensions.sh");
-        let out = Command::new("bash")
-            .arg(script)
-            .arg(target_dir().join("duckdb-extensions"))
-            .output()
-            .expect("bash runs");
-        assert!(
-            out.status.success(),
-            "fetching DuckDB's extensions failed:\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
+        let dir = target_dir().join("duckdb-extensions");
+        PathBuf::from(super::run_script(
+            "duckdb_extensions.sh",
+            &[dir.as_os_str()],
+        ))
     })
     .clone()
 }
@@ -106,21 +100,9 @@ impl Postgres {
     /// Starts a server (`scripts/postgres.sh`) with database `db` created.
     pub fn start(db: &str) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
-        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/postgres.sh");
-        let out = Command::new("bash")
-            .args([script, "start"])
-            .arg(dir.path().join("pg"))
-            .output()
-            .expect("bash runs");
-        assert!(
-            out.status.success(),
-            "starting PostgreSQL failed:\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let port = String::from_utf8_lossy(&out.stdout)
-            .trim()
-            .parse()
-            .expect("port");
+        let cluster = dir.path().join("pg");
+        let started = super::run_script("postgres.sh", &["start".as_ref(), cluster.as_os_str()]);
+        let port = started.parse().expect("port");
         let pg = Self { dir, port };
         pg.psql("postgres", &format!("CREATE DATABASE {db}"));
         pg
@@ -155,10 +137,7 @@ impl Postgres {
 
 impl Drop for Postgres {
     fn drop(&mut self) {
-        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/postgres.sh");
-        let _ = Command::new("bash")
-            .args([script, "stop"])
-            .arg(self.dir.path().join("pg"))
-            .output();
+        let cluster = self.dir.path().join("pg");
+        super::run_script("postgres.sh", &["stop".as_ref(), cluster.as_os_str()]);
     }
 }

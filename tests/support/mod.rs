@@ -200,17 +200,25 @@ pub fn incremental_orders(base_url: &str, limit: usize, initial_value: &str) -> 
 /// The Python of the project's own virtual environment holding the pinned reference dlt,
 /// made on first use by `scripts/dlt_venv.sh` next to the build (so it is reused across runs).
 pub fn reference_python() -> PathBuf {
-    let target = lake::target_dir();
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/dlt_venv.sh");
+    let dir = lake::target_dir().join("dlt-venv");
+    PathBuf::from(run_script("dlt_venv.sh", &[dir.as_os_str()]))
+}
+
+/// Runs `scripts/<name>` with `args` and returns what it printed, trimmed; panics with its
+/// error output if it fails.
+pub fn run_script(name: &str, args: &[&std::ffi::OsStr]) -> String {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("scripts")
+        .join(name);
     let out = Command::new("bash")
-        .arg(script)
-        .arg(target.join("dlt-venv"))
+        .arg(&script)
+        .args(args)
         .output()
         .expect("bash runs");
     assert!(
         out.status.success(),
-        "making the reference dlt's virtual environment failed:\n{}",
+        "{name} failed:\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
