@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::credentials::Credentials;
-use super::errors::{ConfigError, ConfigErrors, FieldSeg};
+use super::errors::{ConfigError, ConfigErrors, FieldSeg, render_path};
 use super::interpolate::interpolate;
 use super::layout::ProjectLayout;
 use crate::warehouse::location::{CatalogKind, ObjectStorage, catalog_kind, is_remote};
@@ -67,25 +67,29 @@ pub fn parse(value: &Value) -> Result<WarehouseConfig, (Vec<FieldSeg>, String, O
         let hint = Some("see config/ducklake.yml for a commented example".to_string());
         (path, e.inner().to_string(), hint)
     })?;
-    let misplaced = match config.kind {
-        WarehouseKind::Duckdb => [
-            ("catalog", config.catalog.is_some()),
-            ("data_path", config.data_path.is_some()),
-        ],
-        WarehouseKind::Ducklake => [("path", config.path.is_some()), ("path", false)],
+    // Each kind's fields, so a field of the other kind is named rather than ignored.
+    let (kind, misplaced, hint) = match config.kind {
+        WarehouseKind::Duckdb => (
+            "duckdb",
+            [
+                ("catalog", config.catalog.is_some()),
+                ("data_path", config.data_path.is_some()),
+            ]
+            .into_iter()
+            .find_map(|(field, set)| set.then_some(field)),
+            "set `type: ducklake` to load into a DuckLake",
+        ),
+        WarehouseKind::Ducklake => (
+            "ducklake",
+            config.path.is_some().then_some("path"),
+            "a lake has `catalog` and `data_path`",
+        ),
     };
-    if let Some((field, _)) = misplaced.iter().find(|(_, set)| *set) {
-        let kind = match config.kind {
-            WarehouseKind::Duckdb => "duckdb",
-            WarehouseKind::Ducklake => "ducklake",
-        };
+    if let Some(field) = misplaced {
         return Err((
-            vec![FieldSeg::Key((*field).into())],
+            vec![FieldSeg::Key(field.into())],
             format!("`{field}` does not apply to a `type: {kind}` warehouse"),
-            Some(match config.kind {
-                WarehouseKind::Duckdb => "set `type: ducklake` to load into a DuckLake".into(),
-                WarehouseKind::Ducklake => "a lake has `catalog` and `data_path`".into(),
-            }),
+            Some(hint.into()),
         ));
     }
     Ok(config)
@@ -242,13 +246,7 @@ fn one_error(
     message: String,
     hint: Option<String>,
 ) -> ConfigErrors {
-    let mut field = String::from("warehouse");
-    for seg in path {
-        if let FieldSeg::Key(k) = seg {
-            field.push('.');
-            field.push_str(k);
-        }
-    }
+    let field = render_path(&[&[FieldSeg::Key("warehouse".into())], path].concat());
     ConfigErrors(vec![ConfigError {
         file: file.to_path_buf(),
         line: None,
