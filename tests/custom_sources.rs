@@ -46,56 +46,208 @@ fn bearer_api(token: &str) -> MockApi {
     .unwrap()
 }
 
+/// The key both `my_api` sources find where dlt looks for `api_key`.
+const MY_API_KEY: &str = "tutorial-token";
+
+/// The tutorial's My API (`/my_api/...`): 25 users, 120 orders at 50 a page.
+fn my_api_mock() -> MockApi {
+    MockApi::start(MockApiConfig {
+        auth: MockAuth::Bearer(MY_API_KEY.into()),
+        users: 25,
+        orders: 120,
+        page_size: 50,
+        ..MockApiConfig::default()
+    })
+    .unwrap()
+}
+
+/// A project with the tutorial's `custom_sources/my_api.py` as printed, configured as the
+/// tutorial's `my_custom_api` (loaded into `raw_my_custom_api`) against `api`.
+fn tutorial_python_project(api: &MockApi) -> Project {
+    let yml = format!(
+        "sources:\n  - name: my_custom_api\n    type: dlt_native\n    dlt_native:\n      source_module: \"custom_sources.my_api\"\n      source_name: \"my_api_source\"\n      python: \"{}\"\n      function_kwargs:\n        base_url: \"{}/my_api\"\n",
+        support::reference_python().display(),
+        api.base_url()
+    );
+    let p = Project::new(&yml);
+    let fixture = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/fixtures/python/custom_sources/my_api.py"
+    );
+    p.write(
+        "custom_sources/my_api.py",
+        &std::fs::read_to_string(fixture).expect("the tutorial's my_api.py"),
+    );
+    p.write(
+        ".dlt/secrets.toml",
+        &format!("[sources.my_api]\napi_key = \"{MY_API_KEY}\"\n"),
+    );
+    p
+}
+
+/// The requests `api` has seen since the first `from`, and how many it has seen in all.
+fn requests_since(api: &MockApi, from: usize) -> (Vec<String>, usize) {
+    let all = api.counters().requests();
+    let total = all.len();
+    (all.into_iter().skip(from).collect(), total)
+}
+
+/// `requests` sorted (resources may interleave) and, in order, those to `/my_api/orders` (one
+/// resource's pages follow each other).
+fn by_resource(requests: &[String]) -> (Vec<String>, Vec<String>) {
+    let mut sorted = requests.to_vec();
+    sorted.sort();
+    let orders = requests
+        .iter()
+        .filter(|r| r.starts_with("/my_api/orders"))
+        .cloned()
+        .collect();
+    (sorted, orders)
+}
+
+/// The data tables of `schema` (not dlt's or Dango's own), sorted.
+fn data_tables(p: &Project, schema: &str) -> Vec<String> {
+    p.tables(schema)
+        .into_iter()
+        .filter(|t| !t.starts_with("_dlt") && !t.starts_with("_dango"))
+        .collect()
+}
+
+/// Columns whose values dlt makes up per load: they differ between any two loads.
+const LOAD_IDS: [&str; 4] = ["_dlt_load_id", "_dlt_id", "_dlt_parent_id", "_dlt_root_id"];
+
+/// Every row of `table` as text, sorted, without the per-load ids; a child row carries its
+/// parent's `id` in their place, so a line item still says which order it belongs to.
+fn rows(p: &Project, schema: &str, table: &str) -> Vec<String> {
+    let columns: Vec<String> = p
+        .columns(schema, table)
+        .into_iter()
+        .map(|(name, _)| name)
+        .filter(|name| !LOAD_IDS.contains(&name.as_str()))
+        .map(|name| format!("c.\"{name}\""))
+        .collect();
+    let from = match table.rsplit_once("__") {
+        Some((parent, _)) => format!(
+            "p.id AS parent_id, {} FROM {schema}.{table} c JOIN {schema}.{parent} p \
+             ON c._dlt_parent_id = p._dlt_id",
+            columns.join(", ")
+        ),
+        None => format!("{} FROM {schema}.{table} c", columns.join(", ")),
+    };
+    let sql = format!("SELECT CAST(t AS VARCHAR) FROM (SELECT {from}) t ORDER BY 1");
+    let db = p.db();
+    let mut stmt = db.prepare(&sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
+    stmt.query_map([], |r| r.get(0))
+        .and_then(|rows| rows.collect())
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+}
+
+/// Asserts the Rust example's warehouse and the Python source's hold the same tables with the
+/// same columns and rows.
+fn assert_same_load(rust: &Project, python: &Project) {
+    let (rs, py) = ("raw_my_api", "raw_my_custom_api");
+    let tables = data_tables(rust, rs);
+    assert_eq!(tables, data_tables(python, py));
+    for t in ["users", "orders", "orders__line_items", "orders__tags"] {
+        assert!(tables.contains(&t.to_string()), "{tables:?}");
+    }
+    for t in &tables {
+        assert_eq!(rust.columns(rs, t), python.columns(py, t), "columns of {t}");
+        let (r, p) = (rows(rust, rs, t), rows(python, py, t));
+        assert!(!r.is_empty(), "{t} is empty");
+        assert!(r == p, "{t}: rows differ\nrust:   {r:?}\npython: {p:?}");
+    }
+}
+
+/// Rows of `schema.orders` the newest load wrote.
+fn newest_orders(p: &Project, schema: &str) -> i64 {
+    p.count(&format!(
+        "SELECT count(*) FROM {schema}.orders WHERE _dlt_load_id = \
+         (SELECT max(_dlt_load_id) FROM {schema}.orders)"
+    ))
+}
+
 #[test]
-fn my_api_example_loads_users_and_merges_orders_incrementally() {
-    let api = bearer_api("tok-123");
-    let p = Project::new("version: \"1.0\"\nsources: []\n");
-    // The token from `.dlt/secrets.toml`, as the tutorial keeps it.
-    p.write(".dlt/secrets.toml", "MY_API_TOKEN = \"tok-123\"\n");
-    let first = run_example(&p, "my_api", &api, ("UNRELATED", "x"));
-    first.assert_ok();
+fn my_api_example_asks_and_loads_what_the_tutorials_python_source_does() {
+    let api = my_api_mock();
+    let base_url = format!("{}/my_api", api.base_url());
+    let rust = Project::new("version: \"1.0\"\nsources: []\n");
+    // The same secret, where dlt finds the Python source's `api_key`.
+    rust.write(
+        ".dlt/secrets.toml",
+        &format!("[sources.my_api]\napi_key = \"{MY_API_KEY}\"\n"),
+    );
+    let python = tutorial_python_project(&api);
+    let run_rust = || {
+        let run = Command::new(example("my_api"))
+            .args(["--base-url", &base_url])
+            .current_dir(rust.path())
+            .output()
+            .expect("run example");
+        let run = Run { output: run };
+        run.assert_ok();
+        run
+    };
+
+    let first = run_rust();
     assert!(
-        first.stdout().contains("users: 3 pages, 25 rows"),
+        first.stdout().contains("users: 1 pages, 25 rows"),
         "{}",
         first.all()
     );
-    assert_eq!(p.count("select count(*) from raw_my_api.users"), 25);
-    assert_eq!(p.count("select count(*) from raw_my_api.orders"), 120);
-    assert!(
-        p.tables("raw_my_api")
-            .contains(&"orders__line_items".to_string())
+    let (rust_asked, seen) = requests_since(&api, 0);
+    python.dango(&["sync"]).assert_ok();
+    let (python_asked, seen) = requests_since(&api, seen);
+    let since = "updated_after=2024-01-01T00%3A00%3A00Z";
+    assert_eq!(
+        by_resource(&python_asked).1,
+        [
+            format!("/my_api/orders?{since}"),
+            format!("/my_api/orders?page=2&{since}"),
+            format!("/my_api/orders?page=3&{since}"),
+        ],
+        "the Python source follows next_page_url"
     );
-    let before = api.counters().total();
+    assert_eq!(by_resource(&rust_asked), by_resource(&python_asked));
+    assert_eq!(rust_asked.len(), 4, "{rust_asked:?}");
+    assert_same_load(&rust, &python);
+    assert_eq!(rust.count("SELECT count(*) FROM raw_my_api.orders"), 120);
 
-    // Ten new orders: the second run asks only for orders updated since the last one loaded.
+    // Ten new orders: each asks from the newest `updated_at` it loaded and keeps only the new.
     api.set_orders(130);
-    let second = run_example(&p, "my_api", &api, ("UNRELATED", "x"));
-    second.assert_ok();
+    let second = run_rust();
     assert!(
         second.stdout().contains("orders: 1 pages, 10 rows"),
         "{}",
         second.all()
     );
-    assert_eq!(p.count("select count(*) from raw_my_api.orders"), 130);
+    let (rust_asked, seen) = requests_since(&api, seen);
+    python.dango(&["sync"]).assert_ok();
+    let (python_asked, _) = requests_since(&api, seen);
     assert_eq!(
-        p.count("select count(distinct id) from raw_my_api.orders"),
-        130
+        by_resource(&python_asked).1,
+        ["/my_api/orders?updated_after=2024-01-07T00%3A00%3A00Z"],
+        "the saved cursor, not the initial value"
     );
+    assert_eq!(by_resource(&rust_asked), by_resource(&python_asked));
+    assert_same_load(&rust, &python);
+    assert_eq!(rust.count("SELECT count(*) FROM raw_my_api.orders"), 130);
+    assert_eq!(newest_orders(&rust, "raw_my_api"), 10);
+    assert_eq!(newest_orders(&python, "raw_my_custom_api"), 10);
     assert_eq!(
-        p.count("select count(*) from raw_my_api.users"),
+        rust.count("SELECT count(*) FROM raw_my_api.users"),
         25,
         "replaced, not doubled"
     );
-    assert_eq!(p.count("select count(*) from raw_my_api._dlt_loads"), 2);
-    // users: 3 pages; orders: one page from the cursor on.
-    assert_eq!(api.counters().total() - before, 4);
+    assert_eq!(rust.count("SELECT count(*) FROM raw_my_api._dlt_loads"), 2);
 }
 
 #[test]
 fn a_wrong_token_fails_loads_nothing_and_is_never_shown() {
     let api = bearer_api("right-token");
     let p = Project::new("version: \"1.0\"\nsources: []\n");
-    let run = run_example(&p, "my_api", &api, ("MY_API_TOKEN", "wrong-token-456"));
+    let wrong = ("SOURCES__MY_API__API_KEY", "wrong-token-456");
+    let run = run_example(&p, "my_api", &api, wrong);
     run.assert_failed();
     assert!(run.all().contains("401"), "{}", run.all());
     assert!(!run.all().contains("wrong-token-456"), "{}", run.all());

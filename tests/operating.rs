@@ -194,7 +194,7 @@ fn source_test_shows_requests_tables_and_rows_and_writes_nothing() {
         "content-type: application/json",
         "body (first 500 characters): {\"data\"",
         "data selector: data (configured)",
-        "paginator: PageNumber (configured)",
+        "paginator: page_number: `page` from 1, total pages at `meta.total_pages` (configured)",
         "next request: http://127.0.0.1",
         "page=3",
         "20 record(s) in 2 page(s)",
@@ -215,6 +215,205 @@ fn source_test_shows_requests_tables_and_rows_and_writes_nothing() {
     assert!(denied.stderr().contains("401"), "{}", denied.stderr());
     assert!(!denied.all().contains("wrong-token"), "{}", denied.all());
     assert!(!project.warehouse().exists());
+}
+
+/// A paginated endpoint of the mock API, and what walking it to the end brings.
+struct Paginated {
+    name: &'static str,
+    endpoint: &'static str,
+    selector: &'static str,
+    pagination: &'static str,
+    /// `params:` of the resource, if any.
+    params: &'static str,
+    records: usize,
+    pages: usize,
+}
+
+/// Every pagination style of the mock API; the last is the tutorial's My API, paged by the
+/// `next_page_url` it builds from `?updated_after=`.
+const PAGINATED: [Paginated; 6] = [
+    Paginated {
+        name: "users",
+        endpoint: "/users",
+        selector: "data",
+        pagination: "{type: page_number, total_path: meta.total_pages}",
+        params: "",
+        records: 25,
+        pages: 3,
+    },
+    Paginated {
+        name: "orders",
+        endpoint: "/orders",
+        selector: "items",
+        pagination: "{type: offset, limit: 10, total_path: total}",
+        params: "",
+        records: 120,
+        pages: 12,
+    },
+    Paginated {
+        name: "events",
+        endpoint: "/events",
+        selector: "events",
+        pagination: "{type: cursor, cursor_path: next_cursor}",
+        params: "",
+        records: 30,
+        pages: 3,
+    },
+    Paginated {
+        name: "posts",
+        endpoint: "/posts",
+        selector: "results",
+        pagination: "{type: json_link, next_url_path: next_page_url}",
+        params: "",
+        records: 30,
+        pages: 3,
+    },
+    Paginated {
+        name: "products",
+        endpoint: "/products",
+        selector: "$",
+        pagination: "{type: header_link}",
+        params: "",
+        records: 30,
+        pages: 3,
+    },
+    Paginated {
+        name: "my_orders",
+        endpoint: "/my_api/orders",
+        selector: "data",
+        pagination: "{type: json_link, next_url_path: next_page_url}",
+        params: "{updated_after: \"2024-01-01T00:00:00Z\"}",
+        records: 120,
+        pages: 12,
+    },
+];
+
+/// What `dango source test` printed under `── resource `name``, up to the next resource.
+fn resource_block<'a>(out: &'a str, name: &str) -> &'a str {
+    let marker = format!("── resource `{name}`");
+    let start = out
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no resource `{name}` in:\n{out}"));
+    let rest = &out[start + marker.len()..];
+    let end = rest.find("── resource `").unwrap_or(rest.len());
+    &out[start..start + marker.len() + end]
+}
+
+#[test]
+fn source_test_walks_every_paginator_to_its_end_without_a_stall_warning() {
+    let api = MockApi::start(MockApiConfig {
+        page_size: 10,
+        ..MockApiConfig::default()
+    })
+    .unwrap();
+    let mut resources = String::new();
+    for p in &PAGINATED {
+        let (name, endpoint) = (p.name, p.endpoint);
+        let params = match p.params {
+            "" => String::new(),
+            params => format!("          params: {params}\n"),
+        };
+        resources.push_str(&format!(
+            "        - name: {name}\n          endpoint: {endpoint}\n          data_selector: \"{}\"\n          pagination: {}\n{params}        - name: {name}_detected\n          endpoint: {endpoint}\n{params}",
+            p.selector, p.pagination
+        ));
+    }
+    let project = Project::new(&rest_source("shop", &api.base_url(), "", &resources));
+    // More pages than any resource has: each is followed to its last page.
+    let run = project.dango(&["source", "test", "shop", "--pages", "50"]);
+    run.assert_ok();
+    let out = run.stdout();
+    for warning in ["same records", "has the same", "never end", "ignores the"] {
+        assert!(
+            !run.all().contains(warning),
+            "`{warning}` in:\n{}",
+            run.all()
+        );
+    }
+    for p in &PAGINATED {
+        let name = p.name;
+        let configured = resource_block(&out, name);
+        let all = format!("{} record(s) in {} page(s)", p.records, p.pages);
+        assert!(
+            configured.contains(&all),
+            "{name}: no `{all}` in:\n{configured}"
+        );
+        assert!(configured.contains("(configured)"), "{configured}");
+        let detected = resource_block(&out, &format!("{name}_detected"));
+        // dlt detects no offset paginator: `/orders` is one page for it too.
+        let all = match name {
+            "orders" => "10 record(s) in 1 page(s)".to_string(),
+            _ => all,
+        };
+        assert!(
+            detected.contains(&all),
+            "{name}: no `{all}` in:\n{detected}"
+        );
+        assert!(
+            detected.contains("detected from the first response"),
+            "{detected}"
+        );
+    }
+    let detected = |name: &str, kind: &str| {
+        let block = resource_block(&out, &format!("{name}_detected"));
+        assert!(
+            block.contains(&format!("paginator: {kind}")),
+            "{name}: no `paginator: {kind}` in:\n{block}"
+        );
+    };
+    detected("users", "page_number");
+    detected("orders", "single_page");
+    detected("events", "cursor");
+    detected("posts", "json_link");
+    detected("products", "header_link");
+    detected("my_orders", "json_link");
+    assert!(!project.warehouse().exists(), "nothing written");
+}
+
+#[test]
+fn source_test_stops_where_an_api_repeats_a_page_and_says_why() {
+    let api = MockApi::start(MockApiConfig::default()).unwrap();
+    let resources = "        - name: stuck\n          endpoint: /stuck\n          data_selector: items\n          pagination: {type: offset, limit: 2}\n        - name: looping\n          endpoint: /loop\n";
+    let project = Project::new(&rest_source("shop", &api.base_url(), "", resources));
+
+    // An API that ignores the offset sends its first page again.
+    let run = project.dango(&[
+        "source",
+        "test",
+        "shop",
+        "--resource",
+        "stuck",
+        "--pages",
+        "5",
+    ]);
+    run.assert_failed();
+    let err = run.stderr();
+    assert!(
+        err.contains("page 2 has the same 2 record(s) as page 1")
+            && err.contains("the API ignores the `offset` query parameter"),
+        "{err}"
+    );
+    assert_eq!(api.counters().path("/stuck"), 2, "stopped at the repeat");
+
+    // A cursor that never changes, the paginator detected: the same page again.
+    let run = project.dango(&[
+        "source",
+        "test",
+        "shop",
+        "--resource",
+        "looping",
+        "--pages",
+        "5",
+    ]);
+    run.assert_failed();
+    let err = run.stderr();
+    assert!(
+        err.contains("page 2 has the same 1 record(s) as page 1")
+            && err.contains("the API ignores the `cursor` query parameter")
+            && err.contains("detected from the first response"),
+        "{err}"
+    );
+    assert_eq!(api.counters().path("/loop"), 2, "stopped at the repeat");
 }
 
 #[test]

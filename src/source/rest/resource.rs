@@ -389,14 +389,11 @@ impl RestResource {
             Some(s) => format!("{s} (configured)"),
             None => "detected from the response (set `data_selector:` to choose it)".into(),
         };
+        // What the paginator does; its `advice` is for a page that repeats, and on a healthy
+        // API reads as a false alarm.
         let paginator = match &self.paginator {
-            Some(p) => {
-                // The variant's name (`Offset`, `PageNumber`, ...) says which paginator.
-                let debug = format!("{p:?}");
-                let kind = debug.split(['(', ' ', '{']).next().unwrap_or_default();
-                format!("{kind} (configured)")
-            }
-            None => pager.paginator.advice(),
+            None | Some(PaginationConfig::Auto(_)) => pager.paginator.describe(),
+            Some(_) => format!("{} (configured)", pager.paginator.describe()),
         };
         crate::source::Exchange {
             request: format!("{} {}", seen.method, self.redactor.redact(url.as_str())),

@@ -47,6 +47,16 @@ impl Paginator for Auto {
             "{chosen} (the paginator was detected from the first response: set `paginator:` to choose it)"
         )
     }
+
+    fn describe(&self) -> String {
+        match &self.chosen {
+            Some(p) => format!(
+                "{}, detected from the first response (set `paginator:` to choose it)",
+                p.describe()
+            ),
+            None => "auto: detected from the first response".into(),
+        }
+    }
 }
 
 fn detect(resp: &ResponseView<'_>) -> Box<dyn Paginator> {
@@ -170,6 +180,48 @@ mod tests {
             find_next(&body, &mut vec![]).unwrap().0,
             vec!["next_page_url".to_string()]
         );
+    }
+
+    #[test]
+    fn a_detected_paginator_is_described_by_what_it_does_not_by_its_stall_advice() {
+        let mut link = reqwest::header::HeaderMap::new();
+        link.insert(
+            reqwest::header::LINK,
+            reqwest::header::HeaderValue::from_static("</items?page=2>; rel=\"next\""),
+        );
+        let none = reqwest::header::HeaderMap::new();
+        let cases = [
+            (
+                json!({"data": [1], "next_page_url": "http://a/2"}),
+                &none,
+                "json_link",
+            ),
+            (
+                json!({"data": [1], "meta": {"total_pages": 3}}),
+                &none,
+                "page_number",
+            ),
+            (json!({"data": [1], "next_cursor": "c2"}), &none, "cursor"),
+            (json!([1]), &link, "header_link"),
+            (json!({"data": [1]}), &none, "single_page"),
+        ];
+        for (body, headers, kind) in cases {
+            let mut auto = Auto::default();
+            let mut req = super::super::test_support::request();
+            let url = req.url.clone();
+            let view = ResponseView {
+                url: &url,
+                headers,
+                body: &body,
+                records: 1,
+            };
+            auto.advance(&mut req, &view).unwrap();
+            let described = auto.describe();
+            assert!(described.starts_with(kind), "{kind}: {described}");
+            assert!(described.contains("detected"), "{described}");
+            assert!(!described.contains("never end"), "{described}");
+            assert!(auto.advice().contains("never end") || kind == "single_page");
+        }
     }
 
     #[test]

@@ -51,6 +51,13 @@ impl Paginator for Cursor {
     fn advice(&self) -> String {
         ignored_param(&self.config.param, "cursor_param")
     }
+
+    fn describe(&self) -> String {
+        format!(
+            "cursor: `{}` of each response sent back as `{}`",
+            self.config.cursor_path, self.config.param
+        )
+    }
 }
 
 #[cfg(test)]

@@ -70,6 +70,10 @@ impl Paginator for JsonLink {
     fn advice(&self) -> String {
         LINK_ADVICE.into()
     }
+
+    fn describe(&self) -> String {
+        format!("json_link: the next page's URL at `{}`", self.path)
+    }
 }
 
 /// The next URL is the `Link` header's `rel="next"`.
@@ -92,6 +96,10 @@ impl Paginator for HeaderLink {
 
     fn advice(&self) -> String {
         LINK_ADVICE.into()
+    }
+
+    fn describe(&self) -> String {
+        "header_link: the next page's URL in the `Link` header (rel=\"next\")".into()
     }
 }
 

@@ -68,8 +68,11 @@ pub trait Paginator: Send {
     }
 
     /// What to do when a next page repeats the last one: the API ignores what this paginator
-    /// sends (named here), and which setting to change.
+    /// sends (named here), and which setting to change. Only for that case: it reads as a fault.
     fn advice(&self) -> String;
+
+    /// What this paginator does, in `paginator:` terms (`dango source test` shows it).
+    fn describe(&self) -> String;
 }
 
 /// [`Paginator::advice`] for a paginator sending query parameter `param`, set by `setting`.
@@ -128,6 +131,10 @@ impl Paginator for SinglePage {
 
     fn advice(&self) -> String {
         String::new()
+    }
+
+    fn describe(&self) -> String {
+        "single_page: everything in one response".into()
     }
 }
 

@@ -91,6 +91,21 @@ impl Paginator for Offset {
     fn advice(&self) -> String {
         ignored_param(&self.config.param, "offset_param")
     }
+
+    fn describe(&self) -> String {
+        let c = &self.config;
+        let mut out = format!(
+            "offset: `{}` from {}, `{}`={}",
+            c.param, c.start, c.limit_param, c.limit
+        );
+        if let Some(path) = &c.total_path {
+            out.push_str(&format!(", total at `{path}`"));
+        }
+        if let Some(max) = c.maximum_offset {
+            out.push_str(&format!(", offsets below {max}"));
+        }
+        out
+    }
 }
 
 #[cfg(test)]

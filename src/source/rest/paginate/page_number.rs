@@ -84,6 +84,21 @@ impl Paginator for PageNumber {
     fn advice(&self) -> String {
         ignored_param(&self.config.param, "page_param")
     }
+
+    fn describe(&self) -> String {
+        let c = &self.config;
+        let mut out = format!("page_number: `{}` from {}", c.param, c.start);
+        if let Some(size) = c.page_size {
+            out.push_str(&format!(", `{}`={size}", c.page_size_param));
+        }
+        if let Some(path) = &c.total_path {
+            out.push_str(&format!(", total pages at `{path}`"));
+        }
+        if let Some(max) = c.maximum_page {
+            out.push_str(&format!(", at most page {max}"));
+        }
+        out
+    }
 }
 
 #[cfg(test)]
