@@ -1,7 +1,8 @@
 //! Python dlt sources (`type: dlt_native`) run by Dango against the in-repo mock API, with the
 //! reference dlt's interpreter: the tutorial's `my_api.py` byte for byte, a working
 //! `hubspot_contacts.py`, incremental state kept across syncs, the same layout as dlt's own
-//! `pipeline.run`, every error the user can meet, and a kill in the middle of a sync.
+//! `pipeline.run`, every error the user can meet, a kill in the middle of a sync, and Ctrl-C or
+//! SIGTERM while the user's code hangs.
 
 mod support;
 
@@ -572,5 +573,299 @@ fn state_shows_a_python_sources_cursors_and_reset_clears_one_resource() {
     assert!(
         first.contains("updated_after=2024-01-01T00%3A00%3A00Z"),
         "from the initial value: {first}"
+    );
+}
+
+/// A source that loads a page, then hangs as a stuck source does: it starts a helper process
+/// and sleeps, after writing both pids. With `ignore_signals` it ignores SIGINT and SIGTERM, as
+/// code stuck in C or swallowing its interrupts does, and so does its helper (ignored signals
+/// are inherited).
+const BLOCKING_SOURCE: &str = r#"
+import os
+import signal
+import subprocess
+import time
+
+import dlt
+
+
+@dlt.source
+def blocking_source(ignore_signals=False):
+    @dlt.resource(write_disposition="append")
+    def rows():
+        # Five pages' worth in one item: Dango receives and loads them before the hang.
+        yield [{"id": i, "pad": "x" * 30} for i in range(5000)]
+        if ignore_signals:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        helper = subprocess.Popen(["sleep", "3600"])
+        with open("pids.tmp", "w") as f:
+            f.write(f"{os.getpid()} {helper.pid}")
+        os.rename("pids.tmp", "pids")
+        try:
+            time.sleep(3600)
+        finally:
+            open("stopped_cleanly", "w").close()
+
+    return rows
+"#;
+
+/// How long Dango may take to stop after a signal: the grace it gives a Python process that
+/// ignores its interrupt (seconds), with room to spare.
+const STOP_LIMIT: Duration = Duration::from_secs(15);
+
+/// A `dango sync` of [`BLOCKING_SOURCE`], running, its output going to files.
+struct BlockedSync {
+    project: Project,
+    dango: std::process::Child,
+    logs: tempfile::TempDir,
+    /// The Python process and its helper, each with its name (`comm`) when it was seen alive.
+    processes: Vec<(i32, String)>,
+}
+
+impl BlockedSync {
+    /// Starts the sync and waits until the rows are loaded (not committed) and the source hangs.
+    fn start(ignore_signals: bool) -> Self {
+        let block = format!(
+            "      source_module: blocking\n      source_function: blocking_source\n      python: \"{}\"\n      function_kwargs: {{ignore_signals: {ignore_signals}}}\n",
+            reference_python().display()
+        );
+        let project = python_project("blocked", &block, "");
+        project.write("custom_sources/blocking.py", BLOCKING_SOURCE);
+        let logs = tempfile::tempdir().unwrap();
+        let file = |name: &str| std::fs::File::create(logs.path().join(name)).unwrap();
+        let dango = support::dango_command()
+            .arg("sync")
+            .current_dir(project.path())
+            // Every page advances the progress lines: they tell when the rows are loaded.
+            .env("DANGO_PROGRESS_SECONDS", "0")
+            .stdout(file("stdout"))
+            .stderr(file("stderr"))
+            .spawn()
+            .unwrap();
+        let mut sync = Self {
+            project,
+            dango,
+            logs,
+            processes: Vec::new(),
+        };
+        let pids = sync.project.path().join("pids");
+        let deadline = std::time::Instant::now() + Duration::from_secs(120);
+        while !(pids.exists() && sync.output().contains("5000 rows so far")) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the source never hung:\n{}",
+                sync.output()
+            );
+            assert!(
+                sync.dango.try_wait().unwrap().is_none(),
+                "dango ended:\n{}",
+                sync.output()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let pids = std::fs::read_to_string(pids).unwrap();
+        for pid in pids.split_whitespace() {
+            let pid: i32 = pid.parse().unwrap();
+            let name = process_name(pid).unwrap_or_else(|| panic!("process {pid} is not running"));
+            sync.processes.push((pid, name));
+        }
+        assert_eq!(sync.processes.len(), 2, "{pids}");
+        sync
+    }
+
+    /// Sends `signal` to dango.
+    fn signal(&self, signal: libc::c_int) {
+        // SAFETY: signals the child we spawned and have not reaped yet.
+        unsafe {
+            libc::kill(self.dango.id() as i32, signal);
+        }
+    }
+
+    /// Waits up to `limit` for dango to exit; its status, or a panic with its output.
+    fn exit_within(&mut self, limit: Duration) -> std::process::ExitStatus {
+        let deadline = std::time::Instant::now() + limit;
+        loop {
+            if let Some(status) = self.dango.try_wait().unwrap() {
+                return status;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "dango did not exit within {limit:?}:\n{}",
+                self.output()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// What dango printed so far, stdout then stderr.
+    fn output(&self) -> String {
+        let read = |name: &str| std::fs::read_to_string(self.logs.path().join(name)).unwrap();
+        format!("{}{}", read("stdout"), read("stderr"))
+    }
+
+    /// The source's processes still running, waiting up to a second for ones being killed.
+    fn left_running(&self) -> Vec<i32> {
+        let deadline = std::time::Instant::now() + Duration::from_secs(1);
+        loop {
+            let running: Vec<i32> = self
+                .processes
+                .iter()
+                .filter(|(pid, name)| process_name(*pid).as_ref() == Some(name))
+                .map(|(pid, _)| *pid)
+                .collect();
+            if running.is_empty() || std::time::Instant::now() > deadline {
+                return running;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Panics unless the warehouse holds none of the rows and the history has the sync as
+    /// interrupted (by `signal`).
+    fn assert_rolled_back_and_recorded(&self, signal: &str) {
+        assert!(
+            !self
+                .project
+                .tables("raw_blocked")
+                .contains(&"rows".to_string()),
+            "the interrupted load is visible"
+        );
+        let history = self.project.dango(&["history"]);
+        history.assert_ok();
+        let line = history
+            .stdout()
+            .lines()
+            .find(|l| l.contains("blocked"))
+            .map(str::to_string)
+            .unwrap_or_else(|| panic!("no history row: {}", history.stdout()));
+        assert!(line.contains("interrupted"), "{line}");
+        assert!(
+            history
+                .stdout()
+                .contains(&format!("error: interrupted ({signal}): rolled back")),
+            "{}",
+            history.stdout()
+        );
+    }
+}
+
+impl Drop for BlockedSync {
+    /// Leaves nothing running when a test fails.
+    fn drop(&mut self) {
+        let _ = self.dango.kill();
+        let _ = self.dango.wait();
+        for (pid, name) in &self.processes {
+            if process_name(*pid).as_ref() == Some(name) {
+                // SAFETY: kills a process this test's source started, still running as itself.
+                unsafe {
+                    libc::kill(*pid, libc::SIGKILL);
+                }
+            }
+        }
+    }
+}
+
+/// The name (`comm`) of a live process; `None` once it has ended (gone, or a zombie).
+fn process_name(pid: i32) -> Option<String> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let (head, rest) = stat.rsplit_once(')')?;
+    let (_, name) = head.split_once('(')?;
+    let state = rest.trim_start().chars().next()?;
+    (!matches!(state, 'Z' | 'X')).then(|| name.to_string())
+}
+
+#[test]
+fn ctrl_c_stops_a_python_source_blocked_in_its_code_and_rolls_back() {
+    let mut sync = BlockedSync::start(false);
+    sync.signal(libc::SIGINT);
+    let status = sync.exit_within(STOP_LIMIT);
+    let out = sync.output();
+    assert_eq!(status.code(), Some(130), "{out}");
+    assert!(
+        out.contains("interrupted: 1 source(s) rolled back (blocked)"),
+        "{out}"
+    );
+    assert_eq!(sync.left_running(), Vec::<i32>::new(), "{out}");
+    assert!(
+        sync.project.path().join("stopped_cleanly").exists(),
+        "the source was interrupted (its `finally` ran), not killed: {out}"
+    );
+    sync.assert_rolled_back_and_recorded("Ctrl-C");
+}
+
+#[test]
+fn sigterm_stops_a_python_source_that_ignores_signals_and_exits_143() {
+    let mut sync = BlockedSync::start(true);
+    sync.signal(libc::SIGTERM);
+    let status = sync.exit_within(STOP_LIMIT);
+    let out = sync.output();
+    assert_eq!(status.code(), Some(143), "{out}");
+    assert!(
+        out.contains("terminated (SIGTERM): 1 source(s) rolled back (blocked)"),
+        "{out}"
+    );
+    // SIGINT and SIGTERM ignored: only the SIGKILL to its process group ends the source and
+    // its helper.
+    assert_eq!(sync.left_running(), Vec::<i32>::new(), "{out}");
+    sync.assert_rolled_back_and_recorded("SIGTERM");
+}
+
+#[test]
+fn a_second_ctrl_c_quits_at_once_and_leaves_no_process() {
+    let mut sync = BlockedSync::start(true);
+    sync.signal(libc::SIGINT);
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !sync.output().contains("Ctrl-C again to quit now") {
+        assert!(std::time::Instant::now() < deadline, "{}", sync.output());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    sync.signal(libc::SIGINT);
+    // Well before the source, which ignores its interrupt, would be terminated (4 s).
+    let status = sync.exit_within(Duration::from_secs(2));
+    let out = sync.output();
+    assert_eq!(status.code(), Some(130), "{out}");
+    assert_eq!(sync.left_running(), Vec::<i32>::new(), "{out}");
+}
+
+#[test]
+fn a_python_process_that_dies_mid_page_is_told_with_its_status_and_stderr() {
+    let source = r#"
+import os
+import sys
+
+import dlt
+
+
+@dlt.source
+def dying_source():
+    @dlt.resource
+    def rows():
+        # Two pages of about 40 KB: the second's header leaves the process with the first
+        # page, its body is still buffered when the process exits without flushing.
+        for i in range(2000):
+            yield {"id": i, "pad": "x" * 20}
+        print("giving up on the upstream", file=sys.stderr, flush=True)
+        os._exit(3)
+
+    return rows
+"#;
+    let block = format!(
+        "      source_module: dying\n      source_function: dying_source\n      python: \"{}\"\n",
+        reference_python().display()
+    );
+    let project = python_project("dying", &block, "");
+    project.write("custom_sources/dying.py", source);
+    let run = project.dango(&["sync"]);
+    run.assert_failed();
+    let out = run.all();
+    assert!(
+        out.contains("the Python process exited with status 3"),
+        "{out}"
+    );
+    assert!(out.contains("giving up on the upstream"), "{out}");
+    assert!(!out.contains("failed to fill whole buffer"), "{out}");
+    assert!(
+        !project.warehouse().exists() || !project.tables("raw_dying").contains(&"rows".to_string())
     );
 }

@@ -8,9 +8,8 @@ use anyhow::Context;
 
 use super::ProjectArg;
 use super::shard::Shard;
-use tokio_util::sync::CancellationToken;
 
-use crate::engine::{SourceReport, SyncError, SyncOptions, sync};
+use crate::engine::{Interrupt, SourceReport, StopSignal, SyncError, SyncOptions, sync};
 use crate::project::loader::load_sources_file;
 use crate::project::{Credentials, ProjectLayout, plan, warehouse};
 use crate::source::CursorWindow;
@@ -106,7 +105,7 @@ pub fn run(mut args: SyncArgs) -> anyhow::Result<ExitCode> {
         allow_empty_replace: args.allow_empty_replace,
         full_refresh: args.full_refresh,
         parallel: args.parallel.map(usize::from),
-        cancel: CancellationToken::new(),
+        interrupt: Interrupt::default(),
         limit: args.limit,
         progress: (!args.quiet).then(super::progress::for_stderr),
         window: window(
@@ -122,18 +121,19 @@ pub fn run(mut args: SyncArgs) -> anyhow::Result<ExitCode> {
     };
     let reports = run_sync(&layout, &args.sources, &options)?;
     print_reports(&reports);
-    if options.cancel.is_cancelled() {
+    if let Some(by) = options.interrupt.by() {
         let rolled_back: Vec<&str> = reports
             .iter()
-            .filter(|r| matches!(r.error, Some(SyncError::Interrupted)))
+            .filter(|r| matches!(r.error, Some(SyncError::Interrupted(_))))
             .map(|r| r.name.as_str())
             .collect();
         eprintln!(
-            "interrupted: {} source(s) rolled back ({}); their tables and cursors are as they were",
+            "{}: {} source(s) rolled back ({}); their tables and cursors are as they were",
+            stopped_by(by),
             rolled_back.len(),
             rolled_back.join(", ")
         );
-        return Ok(ExitCode::from(130));
+        return Ok(ExitCode::from(exit_code(by)));
     }
     let ok = reports.iter().all(|r| r.error.is_none());
     Ok(if ok {
@@ -190,17 +190,118 @@ fn parse_backfill(period: &str) -> Result<String, String> {
     Ok(since.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
 }
 
-/// Cancels `cancel` on the first Ctrl-C, so running loads roll back and the sync reports; a
-/// second Ctrl-C ends the process at once (nothing uncommitted survives that either).
-async fn cancel_on_ctrl_c(cancel: CancellationToken) {
-    if tokio::signal::ctrl_c().await.is_err() {
-        return;
+/// How long the sync's runtime may take to shut down: an interrupted Python source's reader
+/// ends once its process has stopped, which takes at most a few seconds (interrupt, terminate,
+/// kill); past this, Dango exits without waiting for it.
+const SHUTDOWN_WAIT: Duration = Duration::from_secs(10);
+
+/// Watches for SIGINT (Ctrl-C) and SIGTERM (how schedulers and Kubernetes stop a job) for the
+/// rest of the process. The first interrupts the sync: running loads roll back, the history
+/// records it, and [`run`] exits with the signal's code. A second ends the process at once.
+/// On a thread and runtime of its own, not the sync's: the second signal must work while the
+/// sync's runtime shuts down, which waits for interrupted Python processes to stop.
+fn watch_signals(interrupt: Interrupt) -> std::io::Result<()> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    // Registered before this returns, so a signal that comes while the sync starts is seen.
+    let mut signals = {
+        let _entered = runtime.enter();
+        StopSignals::new()?
+    };
+    std::thread::Builder::new()
+        .name("dango-signals".into())
+        .spawn(move || {
+            runtime.block_on(async move {
+                let Some(first) = signals.next().await else {
+                    return;
+                };
+                eprintln!(
+                    "{}: rolling back the sources still loading ({first} again to quit now)",
+                    stopped_by(first),
+                );
+                interrupt.interrupt(first);
+                if let Some(second) = signals.next().await {
+                    quit_now(second);
+                }
+            });
+        })?;
+    Ok(())
+}
+
+/// The signals that stop a sync, as they come.
+struct StopSignals {
+    interrupt: tokio::signal::unix::Signal,
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl StopSignals {
+    /// Starts listening (inside a runtime); from here on these signals no longer end the
+    /// process by themselves.
+    fn new() -> std::io::Result<Self> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(Self {
+            interrupt: signal(SignalKind::interrupt())?,
+            terminate: signal(SignalKind::terminate())?,
+        })
     }
-    eprintln!("interrupted: rolling back the sources still loading (Ctrl-C again to quit now)");
-    cancel.cancel();
-    if tokio::signal::ctrl_c().await.is_ok() {
-        std::process::exit(130);
+
+    /// The next signal; `None` if no more can come.
+    async fn next(&mut self) -> Option<StopSignal> {
+        tokio::select! {
+            Some(()) = self.interrupt.recv() => Some(StopSignal::CtrlC),
+            Some(()) = self.terminate.recv() => Some(StopSignal::Sigterm),
+            else => None,
+        }
     }
+}
+
+/// How the end of a sync stopped by `by` is told.
+fn stopped_by(by: StopSignal) -> &'static str {
+    match by {
+        StopSignal::CtrlC => "interrupted",
+        StopSignal::Sigterm => "terminated (SIGTERM)",
+    }
+}
+
+/// The exit code of a process stopped by `by`, as a shell reports one killed by it.
+fn exit_code(by: StopSignal) -> u8 {
+    match by {
+        StopSignal::CtrlC => 128 + 2,
+        StopSignal::Sigterm => 128 + 15,
+    }
+}
+
+/// Ends the process at once with `by`'s exit code. Nothing uncommitted survives that (the
+/// warehouse drops an open transaction), and no process either: the process group of each
+/// child (every Python source's process leads one, holding what the user's code started) is
+/// killed first, since a Python process that ignores signals, and its children, would
+/// otherwise outlive Dango.
+fn quit_now(by: StopSignal) -> ! {
+    for pid in children() {
+        // SAFETY: `kill` touches no memory. A child not yet reaped keeps its pid, so the group
+        // it names is the child's own; a child that leads no group has none to hit (ESRCH).
+        unsafe {
+            libc::kill(-pid, libc::SIGKILL);
+        }
+    }
+    std::process::exit(i32::from(exit_code(by)))
+}
+
+/// The pids of this process's children, from `/proc` (none where it cannot be read).
+fn children() -> Vec<libc::pid_t> {
+    let Ok(threads) = std::fs::read_dir("/proc/self/task") else {
+        return Vec::new();
+    };
+    threads
+        .flatten()
+        .filter_map(|thread| std::fs::read_to_string(thread.path().join("children")).ok())
+        .flat_map(|pids| {
+            pids.split_whitespace()
+                .filter_map(|pid| pid.parse().ok())
+                .collect::<Vec<_>>()
+        })
+        .collect()
 }
 
 /// Plans and runs a sync of `sources` (all enabled if empty) in the project at `layout`.
@@ -233,12 +334,16 @@ pub fn run_sync(
         .context("starting the async runtime")?;
     let location = warehouse::resolve(layout, &layout.sources_file(), &file.warehouse, &creds)?;
     let warehouse = Warehouse::open(&location)?;
-    Ok(runtime.block_on(async {
-        let watcher = tokio::spawn(cancel_on_ctrl_c(options.cancel.clone()));
-        let reports = sync(&warehouse, plans, &options).await;
-        watcher.abort();
-        reports
-    }))
+    if let Err(e) = watch_signals(options.interrupt.clone()) {
+        // Without it a signal ends Dango as it would any program: the load is lost, not kept.
+        tracing::warn!("Ctrl-C and SIGTERM will not roll back cleanly: {e}");
+    }
+    let reports = runtime.block_on(sync(&warehouse, plans, &options));
+    drop(warehouse);
+    // An interrupted Python source's reader is still waiting for its process to stop; a
+    // process that even SIGKILL cannot end must not keep Dango from exiting.
+    runtime.shutdown_timeout(SHUTDOWN_WAIT);
+    Ok(reports)
 }
 
 /// Prints one block per source: resources with pages, rows and seconds, or the error.

@@ -2,9 +2,11 @@
 //! concurrently within and across sources, and one commit per source.
 
 pub mod decode_stage;
+mod interrupt;
 pub mod progress;
 pub mod resource_run;
 pub mod sync;
 
+pub use interrupt::{Interrupt, StopSignal};
 pub use progress::{Advance, Progress, ProgressSink};
 pub use sync::{SourceReport, SyncError, SyncOptions, sync};

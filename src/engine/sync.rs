@@ -9,9 +9,9 @@ use std::time::{Duration, Instant};
 
 use futures::future::{join_all, try_join_all};
 use tokio::sync::Semaphore;
-use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
+use super::interrupt::{Interrupt, StopSignal};
 use super::progress::ResourceProgress;
 use super::resource_run::{ResourceError, ResourceReport, ResourceRun, RunInput, run_resource};
 use crate::hints::{CursorState, LoadId, WriteDisposition};
@@ -32,9 +32,9 @@ pub struct SyncOptions {
     /// Resources fetched and loaded at the same time, across all sources (default: one per
     /// CPU core).
     pub parallel: Option<usize>,
-    /// Cancelled (on Ctrl-C): every source not yet committing rolls back and reports
-    /// [`SyncError::Interrupted`].
-    pub cancel: CancellationToken,
+    /// Pulled by a signal (Ctrl-C, SIGTERM): every source not yet committing rolls back and
+    /// reports [`SyncError::Interrupted`].
+    pub interrupt: Interrupt,
     /// Load at most this many records per resource (trying a config); a limited run saves no
     /// cursor, so the next full sync starts where it would have.
     pub limit: Option<usize>,
@@ -57,9 +57,9 @@ impl SyncOptions {
 /// Why a source loaded nothing; its tables and state are as they were.
 #[derive(Debug, thiserror::Error)]
 pub enum SyncError {
-    /// The sync was cancelled (Ctrl-C) before the source committed.
-    #[error("interrupted (Ctrl-C): rolled back")]
-    Interrupted,
+    /// The sync was interrupted (Ctrl-C, SIGTERM) before the source committed.
+    #[error("interrupted ({0}): rolled back")]
+    Interrupted(StopSignal),
     /// The load could not begin.
     #[error(transparent)]
     Begin(#[from] BeginError),
@@ -170,7 +170,7 @@ async fn sync_source(
 fn history_record(report: &SourceReport, started_at: chrono::DateTime<chrono::Utc>) -> SyncRecord {
     let status = match &report.error {
         None => "ok",
-        Some(SyncError::Interrupted) => "interrupted",
+        Some(SyncError::Interrupted(_)) => "interrupted",
         Some(_) => "failed",
     };
     let committed = report.error.is_none();
@@ -258,12 +258,12 @@ async fn load_and_commit(
     let name = source.name().to_string();
     let loaded = tokio::select! {
         loaded = load_resources(&ctx, source.into_resources()) => loaded,
-        () = options.cancel.cancelled() => Err(SyncError::Interrupted),
+        by = options.interrupt.interrupted() => Err(SyncError::Interrupted(by)),
     };
     // Past this point the commit runs whole: a Ctrl-C during it does not undo it.
-    let loaded = loaded.and_then(|runs| match options.cancel.is_cancelled() {
-        true => Err(SyncError::Interrupted),
-        false => Ok(runs),
+    let loaded = loaded.and_then(|runs| match options.interrupt.by() {
+        Some(by) => Err(SyncError::Interrupted(by)),
+        None => Ok(runs),
     });
     let runs = match loaded {
         Ok(runs) => runs,

@@ -207,6 +207,15 @@ impl PageSender {
         self.ahead
     }
 
+    /// Resolves once the engine takes no more pages, for a resource whose sending side may be
+    /// blocked elsewhere (a thread reading a process) when the sync stops. The future holds a
+    /// handle on the channel, which keeps the engine from seeing the last page: drop it as soon
+    /// as the resource is done.
+    pub fn stopped(&self) -> impl Future<Output = ()> + Send + 'static {
+        let tx = self.tx.clone();
+        async move { tx.closed().await }
+    }
+
     /// Hands one page over, waiting while the engine is busy with earlier ones.
     pub async fn send(&mut self, records: Records) -> Result<(), Stopped> {
         let page = self.page(None, records);

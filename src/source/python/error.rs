@@ -1,7 +1,7 @@
 //! Why a Python source failed: one clear message each, naming what to do next.
 
 use super::interpreter::NoPython;
-use super::process::ErrorFrame;
+use super::process::{ErrorFrame, RunnerProcess};
 
 /// Why a Python source could not be planned or run; nothing of it is loaded.
 #[derive(Debug, thiserror::Error)]
@@ -120,6 +120,19 @@ impl PythonError {
                 message: frame.message,
                 traceback,
             },
+        }
+    }
+
+    /// The error for a frame of `process` that could not be read. Its output ending inside a
+    /// frame means the process died while writing (killed, or `os._exit` in the user's code):
+    /// that is a crash, told with its exit status and stderr, not a broken protocol.
+    pub fn unreadable(process: RunnerProcess, error: std::io::Error) -> Self {
+        match error.kind() {
+            std::io::ErrorKind::UnexpectedEof => {
+                let (status, tail) = process.finish();
+                Self::crashed(status, tail)
+            }
+            _ => Self::Protocol(error),
         }
     }
 

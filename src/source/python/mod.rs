@@ -101,7 +101,11 @@ fn start(
         python: shown.clone(),
         error,
     })?;
-    match process.next_frame().map_err(PythonError::Protocol)? {
+    let frame = match process.next_frame() {
+        Ok(frame) => frame,
+        Err(e) => return Err(PythonError::unreadable(process, e)),
+    };
+    match frame {
         Some(Frame::Describe(describe)) => Ok((process, describe, interpreter)),
         Some(Frame::Error(e)) => Err(PythonError::from_frame(e, &shown, &config.source_module)),
         Some(_) => Err(PythonError::Protocol(std::io::Error::other(

@@ -1,14 +1,15 @@
 //! The Python process of one source: started with the runner script, read as a stream of
 //! frames (see `runner.py`), its stderr passed to Dango's log and its tail kept for errors. The
 //! process is killed when this handle is dropped, so a failed or interrupted sync leaves none
-//! behind.
+//! behind; a [`ProcessStopper`] stops it from outside while its reader is blocked on it.
 
 use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Child, ChildStdin, ChildStdout, Command, ExitStatus, Stdio};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use serde::Deserialize;
@@ -25,6 +26,19 @@ const TAIL_LINES: usize = 20;
 
 /// Largest frame accepted: a page or an Arrow table bigger than this is a bug in the runner.
 const MAX_FRAME: usize = 1 << 31;
+
+/// How long a process asked to stop (SIGINT) has before it is terminated (SIGTERM): Python's
+/// KeyboardInterrupt runs the user's `finally` blocks and dlt's cleanup, which take moments.
+const INTERRUPT_GRACE: Duration = Duration::from_secs(4);
+
+/// How long a terminated process has before it is killed (SIGKILL).
+const TERMINATE_GRACE: Duration = Duration::from_secs(2);
+
+/// How long a killed process has to be reaped before Dango stops waiting for it.
+const KILL_WAIT: Duration = Duration::from_secs(2);
+
+/// How often a wait looks whether the process has ended.
+const POLL: Duration = Duration::from_millis(10);
 
 /// One frame from the runner.
 #[derive(Debug)]
@@ -154,7 +168,7 @@ pub struct RunnerConfig {
 
 /// A running Python process of one source.
 pub struct RunnerProcess {
-    child: Child,
+    child: SharedChild,
     stdin: Option<ChildStdin>,
     stdout: BufReader<ChildStdout>,
     tail: Arc<Mutex<VecDeque<String>>>,
@@ -206,7 +220,7 @@ impl RunnerProcess {
         let tail = Arc::new(Mutex::new(VecDeque::new()));
         let logger = log_stderr(stderr, tail.clone(), redactor);
         Ok(Self {
-            child,
+            child: SharedChild::new(child),
             stdin,
             stdout,
             tail,
@@ -269,6 +283,11 @@ impl RunnerProcess {
         (status, self.stderr_tail())
     }
 
+    /// What stops the process from another thread than its reader's.
+    pub fn stopper(&self) -> ProcessStopper {
+        ProcessStopper(self.child.clone())
+    }
+
     /// The last lines the process wrote to stderr.
     pub fn stderr_tail(&self) -> String {
         let tail = self.tail.lock().unwrap_or_else(PoisonError::into_inner);
@@ -278,9 +297,146 @@ impl RunnerProcess {
 
 impl Drop for RunnerProcess {
     fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
+        // A stopper at work is giving the process its chance to end cleanly: leave it that long.
+        let grace = match self.child.lock().stopping {
+            true => INTERRUPT_GRACE + TERMINATE_GRACE,
+            false => Duration::ZERO,
+        };
+        if let Ok(None) = self.child.wait_within(grace) {
+            self.child.signal(libc::SIGKILL);
+            let _ = self.child.wait_within(KILL_WAIT);
+        }
+    }
+}
+
+/// Stops a running process from outside its reader: when the sync is interrupted, the reader
+/// may be blocked waiting for a frame that a process stuck in the user's code (`time.sleep`, a
+/// hung socket) will never write, and the process, in a process group of its own, never sees
+/// the terminal's Ctrl-C.
+#[derive(Clone)]
+pub struct ProcessStopper(SharedChild);
+
+impl ProcessStopper {
+    /// Asks the process to stop as Ctrl-C in its terminal would (SIGINT: Python raises
+    /// KeyboardInterrupt where the user's code is, so its `finally` blocks run); terminates it
+    /// (SIGTERM) if it is still running [`INTERRUPT_GRACE`] later, and kills it (SIGKILL)
+    /// [`TERMINATE_GRACE`] after that. Each signal goes to its whole process group, so what the
+    /// user's code started stops too. Returns at once: the waiting happens on a thread of its
+    /// own, which outlives the caller (an async task the runtime may drop while shutting down).
+    /// Does nothing once the process has ended or is being stopped already.
+    pub fn stop(&self) {
+        {
+            let mut state = self.0.lock();
+            if state.stopping || !matches!(state.status(), Ok(None)) {
+                return;
+            }
+            state.stopping = true;
+        }
+        let child = self.0.clone();
+        let escalation = std::thread::Builder::new()
+            .name("dango-python-stop".into())
+            .spawn(move || escalate(&child));
+        if escalation.is_err() {
+            // No thread to wait on: kill it now rather than leave it running.
+            self.0.signal(libc::SIGKILL);
+        }
+    }
+}
+
+/// SIGINT, then SIGTERM, then SIGKILL to `child`'s group, each once the one before has had its
+/// time; stops as soon as the process has ended.
+fn escalate(child: &SharedChild) {
+    let steps = [
+        (libc::SIGINT, INTERRUPT_GRACE),
+        (libc::SIGTERM, TERMINATE_GRACE),
+        (libc::SIGKILL, KILL_WAIT),
+    ];
+    for (signal, grace) in steps {
+        child.signal(signal);
+        if !matches!(child.wait_within(grace), Ok(None)) {
+            return;
+        }
+        tracing::warn!(
+            signal,
+            "the Python process did not stop; signalling it again"
+        );
+    }
+}
+
+/// The child process, shared by its reader (which reaps it) and a [`ProcessStopper`] (which
+/// signals it). A signal is sent only while the child is not yet reaped, under the lock that
+/// reaping takes: its pid, which also names its process group, cannot have been reused.
+#[derive(Clone)]
+struct SharedChild(Arc<Mutex<ChildState>>);
+
+struct ChildState {
+    child: Child,
+    /// Its exit status, once reaped.
+    ended: Option<ExitStatus>,
+    /// Whether a [`ProcessStopper`] is stopping it.
+    stopping: bool,
+}
+
+impl ChildState {
+    /// Its exit status if it has ended (reaping it then), `None` while it runs.
+    fn status(&mut self) -> std::io::Result<Option<ExitStatus>> {
+        if self.ended.is_none() {
+            self.ended = self.child.try_wait()?;
+        }
+        Ok(self.ended)
+    }
+}
+
+impl SharedChild {
+    fn new(child: Child) -> Self {
+        Self(Arc::new(Mutex::new(ChildState {
+            child,
+            ended: None,
+            stopping: false,
+        })))
+    }
+
+    fn lock(&self) -> MutexGuard<'_, ChildState> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Sends `signal` to the child's process group (it leads one of its own), unless the child
+    /// has already been reaped.
+    fn signal(&self, signal: libc::c_int) {
+        let state = self.lock();
+        let Ok(pid) = libc::pid_t::try_from(state.child.id()) else {
+            return;
+        };
+        if state.ended.is_none() {
+            // SAFETY: `kill` touches no memory; the group is the child's own, named by the pid
+            // of a child that is not reaped yet (checked under the lock that reaping holds).
+            unsafe {
+                libc::kill(-pid, signal);
+            }
+        }
+    }
+
+    /// Waits up to `limit` for the child to end; `None` if it still runs. Polls rather than
+    /// blocks in `wait`, so a stopper can take the lock and signal it meanwhile.
+    fn wait_within(&self, limit: Duration) -> std::io::Result<Option<ExitStatus>> {
+        let started = Instant::now();
+        loop {
+            if let Some(status) = self.lock().status()? {
+                return Ok(Some(status));
+            }
+            if started.elapsed() >= limit {
+                return Ok(None);
+            }
+            std::thread::sleep(POLL);
+        }
+    }
+
+    /// Waits for the child to end, however long it takes.
+    fn wait(&self) -> std::io::Result<ExitStatus> {
+        loop {
+            if let Some(status) = self.wait_within(Duration::from_secs(3600))? {
+                return Ok(status);
+            }
         }
     }
 }

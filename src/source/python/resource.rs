@@ -9,7 +9,7 @@ use futures::future::BoxFuture;
 
 use super::error::PythonError;
 use super::interpreter::Interpreter;
-use super::process::{Describe, Frame, RunnerProcess, StateFrame, TableFrame};
+use super::process::{Describe, Frame, ProcessStopper, RunnerProcess, StateFrame, TableFrame};
 use crate::hints::{
     ColumnHint, ColumnHints, CursorState, DEFAULT_MAX_NESTING, SchemaContract, TableHints,
     WriteDisposition,
@@ -89,7 +89,10 @@ impl PythonResource {
             .collect();
         let mut state = None;
         loop {
-            let frame = self.process.next_frame().map_err(PythonError::Protocol)?;
+            let frame = match self.process.next_frame() {
+                Ok(frame) => frame,
+                Err(e) => return Err(PythonError::unreadable(self.process, e)),
+            };
             let records = match frame {
                 None => break,
                 Some(Frame::Table(t)) => {
@@ -183,12 +186,36 @@ impl Resource for PythonResource {
         pages: PageSender,
     ) -> BoxFuture<'static, Result<FetchOutcome, BoxError>> {
         Box::pin(async move {
-            let run = tokio::task::spawn_blocking(move || self.run(input, pages));
-            match run.await {
+            let stopper = self.process.stopper();
+            // The runtime shutting down after an interrupted sync drops this future without a
+            // word: the process must not outlive it.
+            let _stop_on_drop = StopOnDrop(stopper.clone());
+            let engine_stopped = pages.stopped();
+            let mut run = tokio::task::spawn_blocking(move || self.run(input, pages));
+            let outcome = tokio::select! {
+                outcome = &mut run => outcome,
+                () = engine_stopped => {
+                    // The engine takes no more pages (the sync was interrupted, --limit was
+                    // reached, a later stage failed), while the reader may be blocked on a
+                    // process that writes nothing: stop the process, then its reader ends.
+                    stopper.stop();
+                    run.await
+                }
+            };
+            match outcome {
                 Ok(outcome) => outcome.map_err(BoxError::from),
                 Err(e) => Err(BoxError::from(e)),
             }
         })
+    }
+}
+
+/// Stops the process when dropped, unless it has ended.
+struct StopOnDrop(ProcessStopper);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        self.0.stop();
     }
 }
 
