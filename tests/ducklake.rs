@@ -237,6 +237,140 @@ fn an_unreachable_catalog_or_a_missing_extension_is_told_without_secrets() {
     );
 }
 
+/// A lake whose Postgres catalog goes away while a sync is loading: before it opens, while
+/// pages are appended, and while it commits (its connections cut, then the server stopped).
+/// The catalog's password is in no output and no history row, whichever step failed.
+#[test]
+fn a_catalog_lost_mid_sync_never_shows_its_password() {
+    const PASSWORD: &str = "pg-pass-4f9d2c";
+    let pg = Postgres::start("lake");
+    let api = MockApi::start(MockApiConfig {
+        orders: 3000,
+        latency: std::time::Duration::from_millis(100),
+        ..MockApiConfig::default()
+    })
+    .unwrap();
+    let p = lake_project(&pg, &api, &["shop"], "merge");
+    let yml = std::fs::read_to_string(p.path().join(".dango/sources.yml")).unwrap();
+    p.write(
+        ".dango/sources.yml",
+        &yml.replace(
+            "user=postgres",
+            "user=postgres password=${LAKE_PG_PASSWORD}",
+        ),
+    );
+    p.write(".env", &format!("LAKE_PG_PASSWORD={PASSWORD}\n"));
+    lake_dango(&p, &["sync"]).assert_ok();
+    let pages = api.counters().path("/orders");
+
+    // Starts a sync and waits until it has fetched `after` of its pages (or, past the last
+    // page, until the commit has had a moment to begin).
+    let sync_until = |after: u64| {
+        let start = api.counters().path("/orders");
+        let child = spawn_dango(&p, &["sync", "--full-refresh", "-y"]);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while api.counters().path("/orders") < start + after.min(pages)
+            && std::time::Instant::now() < deadline
+        {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        if after >= pages {
+            std::thread::sleep(std::time::Duration::from_millis(30));
+        }
+        child
+    };
+    let cut = "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity \
+               WHERE datname = 'lake' AND pid <> pg_backend_pid()";
+    let mut outputs = Vec::new();
+    // The catalog's connections cut while pages are appended, and as the commit begins.
+    for after in [3, pages] {
+        let child = sync_until(after);
+        pg.psql("postgres", cut);
+        let run = finish(child);
+        run.assert_failed();
+        outputs.push(run.all());
+    }
+    let history = lake_dango(&p, &["history"]);
+    history.assert_ok();
+    let recorded: String = support::lake::open(p.path())
+        .query_row(
+            "SELECT coalesce(string_agg(error, ' | '), '') FROM _dango.syncs",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap_or_else(|e| panic!("history table: {e}"));
+    // The server gone while pages are appended: the commit cannot reconnect.
+    let child = sync_until(3);
+    pg.stop();
+    let stopped = finish(child);
+    stopped.assert_failed();
+    let after = lake_dango(&p, &["sync"]);
+    after.assert_failed();
+    outputs.extend([stopped.all(), after.all(), history.all(), recorded]);
+    for text in &outputs {
+        assert!(!text.contains(PASSWORD), "password shown:\n{text}");
+    }
+    let stopped = &outputs[outputs.len() - 4];
+    assert!(stopped.contains("password=***"), "{stopped}");
+}
+
+/// A lake's data folder that cannot be written is told by `validate` and `sync` before any
+/// catalog records it; a folder moved in `sources.yml` is refused while the old one holds the
+/// lake's files, and taken (and recorded) once they were moved there.
+#[test]
+fn an_unwritable_or_moved_data_path_is_told_in_dangos_terms() {
+    let api = MockApi::start(MockApiConfig::default()).unwrap();
+    let users = "        - name: users\n          endpoint: /users\n          data_selector: data\n          \
+                 write_disposition: append\n";
+    let with_path = |path: &str| {
+        format!(
+            "warehouse: {{type: ducklake, catalog: data/lake.ducklake, data_path: {path}}}\n{}",
+            rest_source("crm", &api.base_url(), "", users)
+        )
+    };
+    let p = Project::new(&with_path("blocker/lake/"));
+    // A file where a folder must go: unwritable even for root.
+    p.write("blocker", "not a folder");
+    for command in ["validate", "sync"] {
+        let run = lake_dango(&p, &[command]);
+        run.assert_failed();
+        assert!(
+            run.all().contains("cannot write to the lake's data_path"),
+            "{command}: {}",
+            run.all()
+        );
+    }
+    assert!(
+        !p.path().join("data/lake.ducklake").exists(),
+        "no catalog made"
+    );
+
+    p.write(".dango/sources.yml", &with_path("data/lake-a/"));
+    lake_dango(&p, &["sync"]).assert_ok();
+    p.write(".dango/sources.yml", &with_path("data/lake-b/"));
+    let moved = lake_dango(&p, &["sync"]);
+    moved.assert_failed();
+    assert!(
+        moved.all().contains("Set data_path back to")
+            && !moved.all().contains("OVERRIDE_DATA_PATH"),
+        "{}",
+        moved.all()
+    );
+    std::fs::rename(p.path().join("data/lake-a"), p.path().join("data/lake-b")).unwrap();
+    lake_dango(&p, &["sync"]).assert_ok();
+    let count = lake_dango(&p, &["query", "select count(*) as n from raw_crm.users"]);
+    count.assert_ok();
+    assert!(
+        count.stdout().contains("50"),
+        "both syncs' rows read: {}",
+        count.stdout()
+    );
+    // Recorded: the next sync attaches the new place without moving anything.
+    let again = lake_dango(&p, &["sync"]);
+    again.assert_ok();
+    assert!(!again.all().contains("data path moved"), "{}", again.all());
+}
+
 /// `dango init --warehouse ducklake` makes a project whose lake `validate` accepts and whose
 /// `warehouse:` block a sync loads into (a local catalog and Parquet files under data/).
 #[test]

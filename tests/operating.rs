@@ -71,6 +71,20 @@ fn state_shows_the_cursor_and_reset_reloads_from_the_initial_value() {
     // Nothing new: the next sync loads nothing. After a reset, everything again.
     let again = project.dango(&["sync"]);
     assert!(again.stdout().contains(" 0 rows"), "{}", again.stdout());
+    // A misspelt resource is an error that suggests the name, and clears nothing.
+    let typo = project.dango(&["state", "reset", "shop", "--resource", "order", "--yes"]);
+    typo.assert_failed();
+    assert!(
+        typo.stderr().contains("no resource `order`") && typo.stderr().contains("`orders`?"),
+        "{}",
+        typo.stderr()
+    );
+    assert!(
+        project
+            .dango(&["state", "shop"])
+            .stdout()
+            .contains("= 2024-01-07")
+    );
     let reset = project.dango(&["state", "reset", "shop", "--resource", "orders", "--yes"]);
     reset.assert_ok();
     assert!(
@@ -95,6 +109,41 @@ fn state_shows_the_cursor_and_reset_reloads_from_the_initial_value() {
         240,
         "append: reloaded from the initial value"
     );
+}
+
+/// `dango query ... | head -1` and `dango state | head -1`: the reader goes away after one line,
+/// and dango stops quietly (no panic, success) as `cat` would.
+#[test]
+fn a_closed_pipe_ends_the_output_quietly() {
+    use std::io::{BufRead, BufReader};
+    let api = MockApi::start(MockApiConfig::default()).unwrap();
+    let project = incremental_orders(&api.base_url(), 50, "2024-01-01T00:00:00Z");
+    project.dango(&["sync"]).assert_ok();
+    for args in [
+        &["query", "select * from range(300000)", "--format", "csv"][..],
+        &["state"][..],
+    ] {
+        let mut child = support::dango_command()
+            .args(args)
+            .current_dir(project.path())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut first = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut first)
+            .unwrap();
+        assert!(!first.is_empty(), "{args:?} printed a line");
+        // The reader is dropped here: the pipe is closed.
+        let out = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !err.contains("panicked") && !err.contains("Broken pipe"),
+            "{args:?}: {err}"
+        );
+        assert!(out.status.success(), "{args:?}: {:?} {err}", out.status);
+    }
 }
 
 both_warehouses!(query_prints_rows_in_each_format_and_fails_on_bad_sql);
@@ -424,6 +473,27 @@ fn a_limited_sync_loads_at_most_n_records_and_saves_no_cursor() {
     })
     .unwrap();
     let project = incremental_orders(&api.base_url(), 10, "2024-01-01T00:00:00Z");
+    // An incremental append would load the limited rows again next time: refused, untouched.
+    let refused = project.dango(&["sync", "--limit", "25"]);
+    refused.assert_failed();
+    assert!(
+        refused
+            .stdout()
+            .contains("--limit cannot load resource `orders`")
+            && refused.stdout().contains("load the limited rows again"),
+        "{}",
+        refused.stdout()
+    );
+    assert_eq!(api.counters().path("/orders"), 0, "refused before fetching");
+    // Merged by key, a limited run does no harm: the next full sync completes the table.
+    let yml = std::fs::read_to_string(project.path().join(".dango/sources.yml")).unwrap();
+    project.write(
+        ".dango/sources.yml",
+        &yml.replace(
+            "write_disposition: append",
+            "write_disposition: merge\n          primary_key: id",
+        ),
+    );
     let run = project.dango(&["sync", "--limit", "25"]);
     run.assert_ok();
     assert!(
@@ -440,10 +510,15 @@ fn a_limited_sync_loads_at_most_n_records_and_saves_no_cursor() {
             .contains("cursors: none saved")
     );
     project.dango(&["sync"]).assert_ok();
-    assert_eq!(
-        project.count("SELECT count(DISTINCT id) FROM raw_shop.orders"),
-        120
-    );
+    assert_eq!(project.count("SELECT count(*) FROM raw_shop.orders"), 120);
+
+    // A replaced table would keep only the limited rows: refused, and the table stays whole.
+    let replace = yml.replace("write_disposition: append", "write_disposition: replace");
+    project.write(".dango/sources.yml", &replace);
+    let cut = project.dango(&["sync", "--limit", "5"]);
+    cut.assert_failed();
+    assert!(cut.stdout().contains("is replaced"), "{}", cut.stdout());
+    assert_eq!(project.count("SELECT count(*) FROM raw_shop.orders"), 120);
 }
 
 #[test]
@@ -526,6 +601,80 @@ fn since_and_until_load_a_range_without_moving_the_cursor_back() {
         "{}",
         refused.all()
     );
+}
+
+#[test]
+fn a_range_flag_can_never_wedge_or_move_the_saved_cursor() {
+    let api = MockApi::start(MockApiConfig::default()).unwrap();
+    let project = incremental_orders(&api.base_url(), 50, "2024-01-01T00:00:00Z");
+    // Values that are no cursor value, empty or reversed ranges and absurd periods are refused
+    // before anything is loaded or saved, and never panic.
+    for (args, says) in [
+        (
+            &["--since", "garbage"][..],
+            "--since `garbage` is not a cursor value",
+        ),
+        (
+            &["--until", "soon"][..],
+            "--until `soon` is not a cursor value",
+        ),
+        (
+            &["--since", "2024-01-06", "--until", "2024-01-05"][..],
+            "is not before --until",
+        ),
+        (
+            &["--since", "5", "--until", "2024-01-05"][..],
+            "give both alike",
+        ),
+        (&["--backfill", "99999999999d"][..], "is not a period"),
+        (&["--backfill", "0d"][..], "is not a period"),
+    ] {
+        let run = project.dango(&[&["sync"], args].concat());
+        run.assert_failed();
+        assert!(run.all().contains(says), "{args:?}: {}", run.all());
+        assert!(!run.all().contains("panicked"), "{}", run.all());
+    }
+    assert!(!project.warehouse().exists() || project.tables("raw_shop").is_empty());
+
+    // A range in the future loads nothing and leaves no cursor behind: the next sync loads all.
+    let future = project.dango(&["sync", "--since", "2030-01-01"]);
+    future.assert_ok();
+    assert!(future.stdout().contains(" 0 rows"), "{}", future.stdout());
+    assert!(
+        !project.dango(&["state", "shop"]).stdout().contains("2030"),
+        "a range saves no cursor"
+    );
+    project.dango(&["sync"]).assert_ok();
+    assert_eq!(project.count("SELECT count(*) FROM raw_shop.orders"), 120);
+    // The saved cursor's line, with the time it was saved.
+    let cursor = || {
+        let state = project.dango(&["state", "shop"]).stdout();
+        state
+            .lines()
+            .find(|l| l.contains("cursor orders.updatedAt"))
+            .map(str::to_string)
+            .unwrap_or_else(|| panic!("no cursor: {state}"))
+    };
+    let saved = cursor();
+    assert!(saved.contains("= 2024-01-07T00:00:00Z"), "{saved}");
+
+    // A range ahead of the saved cursor loads it and still does not move the cursor.
+    let ahead = project.dango(&["sync", "--since", "2024-01-06T00:00:00Z"]);
+    ahead.assert_ok();
+    assert!(!ahead.stdout().contains(" 0 rows"), "{}", ahead.stdout());
+    assert_eq!(cursor(), saved);
+
+    // A bound of another kind than the cursor's values is refused, naming the cursor.
+    let number = project.dango(&["sync", "--since", "1700000000"]);
+    number.assert_failed();
+    assert!(
+        number
+            .all()
+            .contains("cursor `updatedAt`, which holds a date-time"),
+        "{}",
+        number.all()
+    );
+    assert_eq!(cursor(), saved);
 }
 
 #[test]

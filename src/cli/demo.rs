@@ -73,19 +73,19 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         ..MockApiConfig::default()
     })
     .context("starting the mock API")?;
-    println!("Mock API listening on {}", api.base_url());
+    outln!("Mock API listening on {}", api.base_url());
     let layout = scaffold(&args.dir, true, false)?;
     std::fs::write(layout.sources_file(), demo_sources(&api.base_url()))?;
     std::fs::write(
         layout.root().join(".env"),
         format!("MY_API_TOKEN={TOKEN}\n"),
     )?;
-    println!("Wrote the demo project to {}\n", layout.root().display());
+    outln!("Wrote the demo project to {}\n", layout.root().display());
     let reports = run_sync(&layout, &[], &SyncOptions::default())?;
     print_reports(&reports);
     show_warehouse(&layout).context("reading the warehouse back")?;
     let ok = reports.iter().all(|r| r.error.is_none());
-    println!(
+    outln!(
         "\nExplore it: duckdb {} \"select * from raw_my_api.orders limit 5\"",
         layout.warehouse_file().display()
     );
@@ -107,14 +107,14 @@ fn show_warehouse(layout: &ProjectLayout) -> anyhow::Result<()> {
     let tables: Vec<(String, String)> = stmt
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect::<Result<_, _>>()?;
-    println!("\nWhat landed in {}:", layout.warehouse_file().display());
+    outln!("\nWhat landed in {}:", layout.warehouse_file().display());
     for (table, columns) in tables {
         let n: i64 = conn.query_row(
             &format!("SELECT count(*) FROM {}", qualified("raw_my_api", &table)),
             [],
             |r| r.get(0),
         )?;
-        println!("  raw_my_api.{table}: {n} rows\n      {columns}");
+        outln!("  raw_my_api.{table}: {n} rows\n      {columns}");
     }
     Ok(())
 }

@@ -21,29 +21,30 @@ pub fn run(
     let conn = super::warehouse(layout)?.open_read_only()?;
     for source in &planned {
         let dataset = source.dataset();
-        println!("source {} → {dataset}", source.name());
+        outln!("source {} → {dataset}", source.name());
         let saved = conn
             .as_ref()
             .and_then(|c| cursors::load(c, dataset).ok())
             .unwrap_or_default();
         for resource in source.resources() {
-            println!("  resource {}", resource.name());
+            outln!("  resource {}", resource.name());
             for table in resource.tables() {
                 let keys = match table.primary_key.is_empty() {
                     true => String::new(),
                     false => format!(" on {}", table.primary_key.join(", ")),
                 };
-                println!(
+                outln!(
                     "    → {dataset}.{}: {}{keys}",
-                    table.table_name, table.write_disposition
+                    table.table_name,
+                    table.write_disposition
                 );
             }
             let cursor = saved.get(resource.name());
             if let Some(c) = cursor.filter(|c| !c.cursor_path.is_empty()) {
-                println!("    cursor {} from {}", c.cursor_path, c.last_value);
+                outln!("    cursor {} from {}", c.cursor_path, c.last_value);
             }
             if let Some(first) = resource.first_request(cursor) {
-                println!("    first request: {first}");
+                outln!("    first request: {first}");
             }
         }
         let existing = conn
@@ -57,13 +58,13 @@ pub fn run(
             .unwrap_or(0);
         match full_refresh {
             true => {
-                println!("  --full-refresh: drops {dataset} ({existing} tables) and its cursors")
+                outln!("  --full-refresh: drops {dataset} ({existing} tables) and its cursors")
             }
-            false => println!(
-                "  --full-refresh would drop {dataset} ({existing} tables) and its cursors"
-            ),
+            false => {
+                outln!("  --full-refresh would drop {dataset} ({existing} tables) and its cursors")
+            }
         }
     }
-    println!("Dry run: no request was sent and nothing was written.");
+    outln!("Dry run: no request was sent and nothing was written.");
     Ok(ExitCode::SUCCESS)
 }

@@ -23,22 +23,25 @@ pub fn run(args: HistoryArgs) -> anyhow::Result<ExitCode> {
     let layout = args.project.layout()?;
     let location = super::warehouse(&layout)?;
     let Some(conn) = location.open_read_only()? else {
-        println!("No syncs yet: {location} does not exist.");
+        outln!("No syncs yet: {location} does not exist.");
         return Ok(ExitCode::SUCCESS);
     };
     let records = history::read(&conn, args.source.as_deref(), args.limit)?;
     if records.is_empty() {
-        println!("No syncs recorded yet.");
+        outln!("No syncs recorded yet.");
     }
     for r in records {
         let load = r.load_id.as_deref().unwrap_or("-");
-        println!(
+        outln!(
             "{}  {:<11}  {:<20} {:>10} rows  load {load}",
-            r.finished_at, r.status, r.source, r.rows
+            r.finished_at,
+            r.status,
+            r.source,
+            r.rows
         );
         if let Some(resources) = r.resources.as_array() {
             for res in resources {
-                println!(
+                outln!(
                     "    {:<20} {:>10} rows  → {}.{}",
                     res["resource"].as_str().unwrap_or_default(),
                     res["rows"].as_u64().unwrap_or_default(),
@@ -49,7 +52,7 @@ pub fn run(args: HistoryArgs) -> anyhow::Result<ExitCode> {
         }
         if let Some(error) = r.error {
             let first = error.lines().next().unwrap_or_default();
-            println!("    error: {first}");
+            outln!("    error: {first}");
         }
     }
     Ok(ExitCode::SUCCESS)

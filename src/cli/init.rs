@@ -33,17 +33,17 @@ pub fn run(args: InitArgs) -> anyhow::Result<ExitCode> {
     let dir = args.dir.unwrap_or_else(|| PathBuf::from("."));
     let lake = args.warehouse == WarehouseChoice::Ducklake;
     let layout = scaffold(&dir, args.force, lake)?;
-    println!("Created a Dango project in {}", layout.root().display());
-    println!("  .dango/sources.yml   sources to sync (an example is filled in)");
-    println!("  .dlt/secrets.toml    credentials, dlt style   (git-ignored)");
-    println!("  .env                 credentials, KEY=value   (git-ignored)");
-    println!("  custom_sources/      Python dlt sources");
+    outln!("Created a Dango project in {}", layout.root().display());
+    outln!("  .dango/sources.yml   sources to sync (an example is filled in)");
+    outln!("  .dlt/secrets.toml    credentials, dlt style   (git-ignored)");
+    outln!("  .env                 credentials, KEY=value   (git-ignored)");
+    outln!("  custom_sources/      Python dlt sources");
     match lake {
-        true => println!(
-            "  data/                the DuckLake: lake.ducklake (catalog), lake/ (Parquet)"
-        ),
-        false => println!("  data/                the DuckDB warehouse"),
+        true => {
+            outln!("  data/                the DuckLake: lake.ducklake (catalog), lake/ (Parquet)")
+        }
+        false => outln!("  data/                the DuckDB warehouse"),
     }
-    println!("Next: edit .dango/sources.yml, then run `dango sync`.");
+    outln!("Next: edit .dango/sources.yml, then run `dango sync`.");
     Ok(ExitCode::SUCCESS)
 }

@@ -35,7 +35,7 @@ pub fn run(args: MockApiArgs) -> anyhow::Result<ExitCode> {
         ..MockApiConfig::default()
     };
     let api = MockApi::start(config).context("starting the mock API")?;
-    println!("{}", api.base_url());
+    outln!("{}", api.base_url());
     std::io::stdout().flush()?;
     // Serve until the process is killed; the server runs on its own thread.
     loop {

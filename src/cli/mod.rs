@@ -1,5 +1,20 @@
 //! The command line: one file per command. Errors become messages and exit codes here.
 
+/// `println!` for a command's output: a closed pipe (`dango query ... | head -1`) ends the
+/// process quietly, as `cat` and ripgrep do, instead of panicking.
+macro_rules! outln {
+    ($($arg:tt)*) => {
+        $crate::cli::write_stdout(format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
+
+/// `print!` with [`outln!`]'s handling of a closed pipe.
+macro_rules! out {
+    ($($arg:tt)*) => {
+        $crate::cli::write_stdout(format_args!($($arg)*))
+    };
+}
+
 mod demo;
 mod dry_run;
 mod history;
@@ -80,6 +95,22 @@ pub fn main() -> ExitCode {
             eprintln!("error: {e:#}");
             ExitCode::from(2)
         }
+    }
+}
+
+/// Writes a command's output to stdout. A reader that went away (`| head`) wants no more: the
+/// process ends at once with success, as a pipe's writer does; any other failure to write
+/// (a full disk behind `>`) is an error exit that says so. Commands print only after their
+/// work is committed, so ending here loses nothing.
+fn write_stdout(args: std::fmt::Arguments) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out.write_fmt(args) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("error: writing the output failed: {e}");
+        std::process::exit(2);
     }
 }
 

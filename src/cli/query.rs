@@ -62,6 +62,6 @@ pub fn run(args: QueryArgs) -> anyhow::Result<ExitCode> {
             if text.is_empty() { "[]".into() } else { text }
         }
     };
-    println!("{out}");
+    outln!("{out}");
     Ok(ExitCode::SUCCESS)
 }

@@ -58,7 +58,7 @@ pub fn run(args: SourceArgs) -> anyhow::Result<ExitCode> {
                 .map(|r| format!("last sync {} {} ({} rows)", r.finished_at, r.status, r.rows)),
             None => None,
         };
-        println!(
+        outln!(
             "{:<20} {:<8} {kind:<36} → {:<24} {}",
             s.name,
             if s.enabled { "enabled" } else { "disabled" },

@@ -79,7 +79,7 @@ pub fn run(args: TestArgs) -> anyhow::Result<ExitCode> {
             window: None,
         };
         let fields = needs.get(&name).cloned().unwrap_or_default();
-        println!("── resource `{name}`");
+        outln!("── resource `{name}`");
         match runtime.block_on(test_one(resource, input, args.pages, &fields, &known)) {
             Ok(captured) => {
                 parent_rows.insert(name, captured);
@@ -91,7 +91,7 @@ pub fn run(args: TestArgs) -> anyhow::Result<ExitCode> {
             }
         }
     }
-    println!("Nothing was written: the warehouse and the cursors are unchanged.");
+    outln!("Nothing was written: the warehouse and the cursors are unchanged.");
     Ok(if failed {
         ExitCode::FAILURE
     } else {
@@ -202,7 +202,7 @@ async fn test_one(
             batches.entry(table).or_default().push(batch);
         }
     }
-    println!("  {records} record(s) in {fetched} page(s)");
+    outln!("  {records} record(s) in {fetched} page(s)");
     for (root, decoder, _) in &decoders {
         for table in decoder.loaded_tables() {
             // The columns of its last batch: what a transform made, in the types they land as.
@@ -221,12 +221,12 @@ async fn test_one(
                     format!("{} {ty}", f.name())
                 })
                 .collect();
-            println!("  table {}: {}", table.name, columns.join(", "));
+            outln!("  table {}: {}", table.name, columns.join(", "));
         }
         if let Some(first) = batches.get(root).and_then(|b| b.first()) {
             let shown = first.slice(0, first.num_rows().min(SHOWN_ROWS));
-            println!("  first rows of {root}:");
-            println!("{}", arrow::util::pretty::pretty_format_batches(&[shown])?);
+            outln!("  first rows of {root}:");
+            outln!("{}", arrow::util::pretty::pretty_format_batches(&[shown])?);
         }
     }
     Ok(captured)
@@ -234,20 +234,20 @@ async fn test_one(
 
 /// One request and response, as the tutorial's "Inspect Raw Response" shows them.
 fn print_exchange(e: &Exchange) {
-    println!(
+    outln!(
         "  {} → {} in {} ms",
         e.request,
         e.status,
         e.elapsed.as_millis()
     );
     for (name, value) in &e.headers {
-        println!("    {name}: {value}");
+        outln!("    {name}: {value}");
     }
-    println!("  body (first 500 characters): {}", e.body_head);
-    println!("  data selector: {}", e.selector);
-    println!("  paginator: {}", e.paginator);
+    outln!("  body (first 500 characters): {}", e.body_head);
+    outln!("  data selector: {}", e.selector);
+    outln!("  paginator: {}", e.paginator);
     match &e.next {
-        Some(next) => println!("  next request: {next}"),
-        None => println!("  next request: none (last page)"),
+        Some(next) => outln!("  next request: {next}"),
+        None => outln!("  next request: none (last page)"),
     }
 }

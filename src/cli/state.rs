@@ -11,6 +11,7 @@ use serde_json::Value;
 
 use super::ProjectArg;
 use crate::project::config::SourceConfig;
+use crate::project::errors::did_you_mean;
 use crate::project::loader::load_sources_file;
 use crate::warehouse::catalog::table_exists;
 use crate::warehouse::cursors::{self, CURSOR_TABLE};
@@ -73,9 +74,9 @@ pub fn run(args: StateArgs) -> anyhow::Result<ExitCode> {
     let conn = super::warehouse(&layout)?.open_read_only()?;
     for source in sources {
         let dataset = source.dataset();
-        println!("{} → {dataset}", source.name);
+        outln!("{} → {dataset}", source.name);
         let Some(conn) = &conn else {
-            println!("  never synced");
+            outln!("  never synced");
             continue;
         };
         print_source(conn, &dataset)?;
@@ -106,14 +107,14 @@ fn chosen<'a>(
 fn print_source(conn: &Connection, dataset: &str) -> anyhow::Result<()> {
     let saved = saved_cursors(conn, dataset)?;
     if saved.is_empty() {
-        println!("  cursors: none saved");
+        outln!("  cursors: none saved");
     }
     for s in &saved {
         match &s.state {
             Some(state) => print_dlt_state(&s.resource, state, &s.updated_at),
             None => {
                 let last: Value = serde_json::from_str(&s.last_value).unwrap_or_default();
-                println!(
+                outln!(
                     "  cursor {}.{} = {} (saved {})",
                     s.resource,
                     s.cursor_path,
@@ -130,12 +131,12 @@ fn print_source(conn: &Connection, dataset: &str) -> anyhow::Result<()> {
             } else {
                 "not committed"
             };
-            println!("  last load {load_id} ({status}, {at})")
+            outln!("  last load {load_id} ({status}, {at})")
         }
-        None => println!("  last load: none"),
+        None => outln!("  last load: none"),
     }
     for (table, rows) in table_rows(conn, dataset)? {
-        println!("  {table:<32} {rows:>10} rows");
+        outln!("  {table:<32} {rows:>10} rows");
     }
     Ok(())
 }
@@ -145,7 +146,7 @@ fn print_dlt_state(source: &str, state: &str, saved: &str) {
     let state: Value = serde_json::from_str(state).unwrap_or_default();
     let resources = state["resources"].as_object().cloned().unwrap_or_default();
     if resources.is_empty() {
-        println!("  dlt source {source}: no resource state (saved {saved})");
+        outln!("  dlt source {source}: no resource state (saved {saved})");
     }
     for (resource, value) in resources {
         let incremental = value["incremental"]
@@ -153,10 +154,10 @@ fn print_dlt_state(source: &str, state: &str, saved: &str) {
             .cloned()
             .unwrap_or_default();
         if incremental.is_empty() {
-            println!("  {resource}: state without a cursor (saved {saved})");
+            outln!("  {resource}: state without a cursor (saved {saved})");
         }
         for (path, cursor) in incremental {
-            println!(
+            outln!(
                 "  cursor {resource}.{path} = {} (saved {saved})",
                 readable(&cursor["last_value"])
             );
@@ -245,25 +246,73 @@ fn run_reset(args: ResetArgs) -> anyhow::Result<ExitCode> {
         None => format!("every cursor of `{}`", source.name),
     };
     if !args.yes && std::io::stdin().is_terminal() {
-        print!("Clear {what}? Its next sync loads from the initial value. [y/N] ");
+        out!("Clear {what}? Its next sync loads from the initial value. [y/N] ");
         std::io::stdout().flush()?;
         let mut answer = String::new();
         std::io::stdin().read_line(&mut answer)?;
         if !matches!(answer.trim(), "y" | "Y" | "yes") {
-            println!("Nothing changed.");
+            outln!("Nothing changed.");
             return Ok(ExitCode::FAILURE);
         }
     }
     let location = super::warehouse(&layout)?;
     if location.open_read_only()?.is_none() {
-        println!("Nothing to clear: {} was never synced.", source.name);
+        outln!("Nothing to clear: {} was never synced.", source.name);
         return Ok(ExitCode::SUCCESS);
     }
     let conn = location.open(&memory_limit()?)?;
+    if let Some(resource) = &args.resource {
+        check_resource(&conn, source, &dataset, resource)?;
+    }
     let cleared = reset(&conn, &dataset, args.resource.as_deref())
         .with_context(|| format!("clearing {what}"))?;
-    println!("Cleared {cleared} cursor(s) of {}.", source.name);
+    outln!("Cleared {cleared} cursor(s) of {}.", source.name);
     Ok(ExitCode::SUCCESS)
+}
+
+/// Refuses a `--resource` that is neither configured nor has a saved cursor: a typo must not
+/// read as "cleared 0 cursors" and leave the cursor the user meant in place.
+fn check_resource(
+    conn: &Connection,
+    source: &SourceConfig,
+    dataset: &str,
+    resource: &str,
+) -> anyhow::Result<()> {
+    let mut known: Vec<String> = source
+        .rest_api
+        .iter()
+        .flat_map(|api| api.resources.iter().map(|r| r.name.clone()))
+        .collect();
+    if table_exists(conn, dataset, CURSOR_TABLE)? {
+        for s in saved_cursors(conn, dataset)? {
+            match &s.state {
+                Some(state) => {
+                    let state: Value = serde_json::from_str(state).unwrap_or_default();
+                    if let Some(resources) = state["resources"].as_object() {
+                        known.extend(resources.keys().cloned());
+                    }
+                }
+                None => known.push(s.resource),
+            }
+        }
+    }
+    known.sort();
+    known.dedup();
+    if known.iter().any(|k| k == resource) {
+        return Ok(());
+    }
+    let hint = did_you_mean(resource, known.iter().map(String::as_str))
+        .map(|h| format!(" {h}"))
+        .unwrap_or_default();
+    let listed = match known.is_empty() {
+        true => "none".to_string(),
+        false => known.join(", "),
+    };
+    anyhow::bail!(
+        "source `{}` has no resource `{resource}` (its resources and saved cursors: \
+         {listed}); nothing was cleared.{hint}",
+        source.name
+    )
 }
 
 /// Clears the cursors of `dataset` (of `resource` only, if given) in one transaction; how many.

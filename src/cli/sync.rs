@@ -12,7 +12,7 @@ use super::shard::Shard;
 use crate::engine::{Interrupt, SourceReport, StopSignal, SyncError, SyncOptions, sync};
 use crate::project::loader::load_sources_file;
 use crate::project::{Credentials, ProjectLayout, plan, warehouse};
-use crate::source::CursorWindow;
+use crate::source::{CursorWindow, backfill_start};
 use crate::warehouse::Warehouse;
 use crate::warehouse::lock::SyncLock;
 
@@ -45,11 +45,12 @@ pub struct SyncArgs {
     /// Print only errors and the final summary (no progress).
     #[arg(short, long)]
     quiet: bool,
-    /// Load incremental resources from this cursor value on (a date or timestamp), instead of
-    /// from the saved cursor; the saved cursor never moves backwards.
+    /// Load incremental resources from this cursor value on (an integer, a date or a
+    /// date-time), instead of from the saved cursor; the saved cursor is left as it was.
     #[arg(long, value_name = "VALUE", conflicts_with = "backfill")]
     since: Option<String>,
-    /// Load incremental resources up to (not including) this cursor value.
+    /// Load incremental resources up to (not including) this cursor value; the saved cursor
+    /// is left as it was.
     #[arg(long, value_name = "VALUE")]
     until: Option<String>,
     /// Load the last period again: `7d`, `2w` or `1m` (30 days) before now.
@@ -83,7 +84,7 @@ pub fn run(mut args: SyncArgs) -> anyhow::Result<ExitCode> {
         let total = all.len();
         args.sources = shard.select(all);
         if args.sources.is_empty() {
-            println!("Shard {shard} has no sources (of {total}): nothing to sync.");
+            outln!("Shard {shard} has no sources (of {total}): nothing to sync.");
             return Ok(ExitCode::SUCCESS);
         }
         if !args.quiet {
@@ -98,7 +99,7 @@ pub fn run(mut args: SyncArgs) -> anyhow::Result<ExitCode> {
         return super::dry_run::run(&layout, &args.sources, args.full_refresh);
     }
     if args.full_refresh && !args.yes && !confirm_full_refresh(&args.sources)? {
-        println!("Nothing changed.");
+        outln!("Nothing changed.");
         return Ok(ExitCode::FAILURE);
     }
     let options = SyncOptions {
@@ -108,10 +109,10 @@ pub fn run(mut args: SyncArgs) -> anyhow::Result<ExitCode> {
         interrupt: Interrupt::default(),
         limit: args.limit,
         progress: (!args.quiet).then(super::progress::for_stderr),
-        window: window(
+        window: CursorWindow::parse(
             args.since.as_deref().or(args.backfill.as_deref()),
             args.until.as_deref(),
-        ),
+        )?,
     };
     // One sync at a time per DuckDB warehouse; held until this process ends. A lake takes
     // many writers at once.
@@ -153,7 +154,7 @@ fn confirm_full_refresh(sources: &[String]) -> anyhow::Result<bool> {
         true => "every enabled source".to_string(),
         false => sources.join(", "),
     };
-    print!(
+    out!(
         "--full-refresh drops the tables and cursors of {which} and loads everything again. Go on? [y/N] "
     );
     std::io::stdout().flush()?;
@@ -162,32 +163,9 @@ fn confirm_full_refresh(sources: &[String]) -> anyhow::Result<bool> {
     Ok(matches!(answer.trim(), "y" | "Y" | "yes"))
 }
 
-/// The cursor range of `--since`/`--backfill` and `--until`, if either is given.
-fn window(since: Option<&str>, until: Option<&str>) -> Option<CursorWindow> {
-    // A number stays a number (an id or Unix-time cursor); anything else is compared as text.
-    let value = |v: &str| match v.parse::<serde_json::Number>() {
-        Ok(n) => serde_json::Value::Number(n),
-        Err(_) => serde_json::Value::String(v.to_string()),
-    };
-    (since.is_some() || until.is_some()).then(|| CursorWindow {
-        since: since.map(value),
-        until: until.map(value),
-    })
-}
-
 /// `--backfill 7d|2w|1m` as the ISO timestamp that long before now.
 fn parse_backfill(period: &str) -> Result<String, String> {
-    let bad = || format!("`{period}` is not a period: write it like 7d, 2w or 1m");
-    let (n, unit) = period.split_at(period.len().saturating_sub(1));
-    let n: i64 = n.parse().map_err(|_| bad())?;
-    let days = match unit {
-        "d" => n,
-        "w" => n * 7,
-        "m" => n * 30,
-        _ => return Err(bad()),
-    };
-    let since = chrono::Utc::now() - chrono::Duration::days(days);
-    Ok(since.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+    backfill_start(period, chrono::Utc::now()).map_err(|e| e.to_string())
 }
 
 /// How long the sync's runtime may take to shut down: an interrupted Python source's reader
@@ -349,22 +327,22 @@ pub fn run_sync(
 /// Prints one block per source: resources with pages, rows and seconds, or the error.
 pub fn print_reports(reports: &[SourceReport]) {
     for r in reports {
-        match (&r.error, &r.load_id) {
+        match (&r.message, &r.load_id) {
             (Some(e), _) => {
-                println!(
+                outln!(
                     "✗ {} → {}: FAILED after {:.2} s",
                     r.name,
                     r.dataset,
                     r.elapsed.as_secs_f64()
                 );
-                println!("  {e}");
-                println!(
+                outln!("  {e}");
+                outln!(
                     "  Nothing from this source was loaded; its tables and cursors are unchanged."
                 );
             }
             (None, load_id) => {
                 let id = load_id.as_deref().unwrap_or("-");
-                println!(
+                outln!(
                     "✓ {} → {} (load {id}, {:.2} s)",
                     r.name,
                     r.dataset,
@@ -375,7 +353,7 @@ pub fn print_reports(reports: &[SourceReport]) {
         let width = r.resources.iter().map(|x| x.name.len()).max().unwrap_or(0);
         // A failed source's resources loaded nothing: their counts would read as loaded rows.
         for res in r.resources.iter().filter(|_| r.error.is_none()) {
-            println!(
+            outln!(
                 "  {:<width$}  {:>6} pages  {:>9} rows  {:>7.2} s  → {}.{}",
                 res.name,
                 res.pages,
@@ -385,18 +363,16 @@ pub fn print_reports(reports: &[SourceReport]) {
                 res.table,
             );
             if res.limited {
-                println!(
-                    "    limited by --limit: the rest was not loaded, and no cursor was saved"
-                );
+                outln!("    limited by --limit: the rest was not loaded, and no cursor was saved");
             }
             if res.dropped.filtered > 0 {
-                println!(
+                outln!(
                     "    {} records filtered out by the transform",
                     res.dropped.filtered
                 );
             }
             if res.dropped.discarded > 0 {
-                println!(
+                outln!(
                     "    {} rows discarded by the schema contract",
                     res.dropped.discarded
                 );
@@ -411,7 +387,7 @@ pub fn print_reports(reports: &[SourceReport]) {
         .flat_map(|r| &r.resources)
         .map(|r| r.rows)
         .sum();
-    println!(
+    outln!(
         "{} of {} source(s) synced, {rows} rows.",
         reports.len() - failed,
         reports.len()

@@ -1,7 +1,9 @@
 //! `dango validate`: every config and credential problem, without a single request. Python
 //! sources are imported and their source functions called (which resolves their secrets), so
-//! the interpreter, dlt version and resources each will use are shown.
+//! the interpreter, dlt version and resources each will use are shown. Every source is checked
+//! on its own, so one source's problems hide none of the others'.
 
+use std::collections::BTreeSet;
 use std::process::ExitCode;
 
 use arrow::datatypes::{Field, Schema};
@@ -11,8 +13,9 @@ use crate::dedupe::transform::Transform;
 use crate::hints::{DltType, WriteDisposition};
 use crate::project::ProjectLayout;
 use crate::project::config::SourceKind;
-use crate::project::loader::load_sources_file;
-use crate::project::{Credentials, plan, warehouse};
+use crate::project::loader::{PartialSourcesFile, load_sources_partial};
+use crate::project::plan::plan_each;
+use crate::project::{ConfigErrors, Credentials, PlanError, SourceConfig, warehouse};
 use crate::source::Source;
 use crate::warehouse::catalog::schema_columns;
 
@@ -26,38 +29,104 @@ pub struct ValidateArgs {
 
 pub fn run(args: ValidateArgs) -> anyhow::Result<ExitCode> {
     let layout = args.project.layout()?;
-    let file = load_sources_file(&layout.sources_file())?;
+    let PartialSourcesFile {
+        file,
+        errors: mut config_errors,
+    } = load_sources_partial(&layout.sources_file())?;
     let creds = Credentials::load(layout.root())?;
-    let planned = plan(&layout, &file, &[], &creds, 1)?;
-    for s in &file.sources {
-        let state = if s.enabled { "enabled" } else { "disabled" };
-        let source = planned.iter().find(|p| p.name() == s.name);
-        match (s.kind, source) {
-            (SourceKind::DltNative, Some(source)) => print_python(source, state),
-            _ => {
-                let resources = s.rest_api.as_ref().map_or(0, |r| r.resources.len());
-                println!(
-                    "  {} ({state}) → {}, {resources} resource(s)",
-                    s.name,
-                    s.dataset()
-                );
+    // A source the file gets wrong is reported as written, not planned from what parsed of it.
+    let mut failed: BTreeSet<String> = config_errors
+        .iter()
+        .filter_map(|e| e.source.clone())
+        .collect();
+    let checked = file
+        .sources
+        .iter()
+        .filter(|s| s.enabled && !failed.contains(&s.name));
+    let mut planned = Vec::new();
+    let mut plan_errors = Vec::new();
+    for (name, result) in plan_each(&layout, checked, &creds, 1) {
+        match result {
+            Ok(source) => planned.push(source),
+            Err(e) => {
+                failed.insert(name);
+                match e {
+                    PlanError::Config(e) => config_errors.extend(e.0),
+                    e => plan_errors.push(e),
+                }
             }
         }
     }
-    let location = warehouse::resolve(&layout, &layout.sources_file(), &file.warehouse, &creds)?;
-    // A lake is opened to check its catalog and extensions (read-only: nothing is written).
-    if location.is_lake()
-        && let Err(e) = location.open_read_only()
-    {
-        eprintln!("error: {e}");
+    for s in &file.sources {
+        print_source(s, &planned, failed.contains(&s.name));
+    }
+    let warehouse_written_wrong = config_errors
+        .iter()
+        .any(|e| e.field == "warehouse" || e.field.starts_with("warehouse."));
+    let mut location = None;
+    if !warehouse_written_wrong {
+        match warehouse::resolve(&layout, &layout.sources_file(), &file.warehouse, &creds) {
+            Ok(l) => location = Some(l),
+            Err(e) => config_errors.extend(e.0),
+        }
+    }
+    // Printed as `dango sync` prints them, so the two commands agree on a broken file.
+    let sources_ok = config_errors.is_empty() && plan_errors.is_empty();
+    if !config_errors.is_empty() {
+        eprintln!("error: {}", ConfigErrors(config_errors));
+    }
+    for e in plan_errors {
+        eprintln!("error: {:#}", anyhow::Error::from(e));
+    }
+    let mut ok = sources_ok;
+    if let Some(location) = location {
+        // A lake is opened to check its catalog and extensions (read-only: nothing is written),
+        // and its data folder is checked before a first sync records it in a new catalog.
+        let opened = match &location {
+            crate::warehouse::Location::Lake(lake) => Some(
+                lake.check_data_path_writable()
+                    .and_then(|()| location.open_read_only()),
+            ),
+            crate::warehouse::Location::File(_) => None,
+        };
+        match opened {
+            Some(Err(e)) => {
+                eprintln!("error: {e}");
+                ok = false;
+            }
+            _ => outln!("  warehouse: {location}"),
+        }
+    }
+    ok &= check_transforms(&layout, &planned)?;
+    if !sources_ok {
+        // As when a broken file stopped the command before it checked every source.
+        return Ok(ExitCode::from(2));
+    }
+    if !ok {
         return Ok(ExitCode::FAILURE);
     }
-    println!("  warehouse: {location}");
-    if !check_transforms(&layout, &planned)? {
-        return Ok(ExitCode::FAILURE);
-    }
-    println!("{} is valid.", layout.sources_file().display());
+    outln!("{} is valid.", layout.sources_file().display());
     Ok(ExitCode::SUCCESS)
+}
+
+/// A source's line: what it loads, or that it has problems (printed after).
+fn print_source(s: &SourceConfig, planned: &[Source], failed: bool) {
+    let state = if s.enabled { "enabled" } else { "disabled" };
+    if failed {
+        outln!("  {} ({state}): not valid, see the errors", s.name);
+        return;
+    }
+    match (s.kind, planned.iter().find(|p| p.name() == s.name)) {
+        (SourceKind::DltNative, Some(source)) => print_python(source, state),
+        _ => {
+            let resources = s.rest_api.as_ref().map_or(0, |r| r.resources.len());
+            outln!(
+                "  {} ({state}) → {}, {resources} resource(s)",
+                s.name,
+                s.dataset()
+            );
+        }
+    }
 }
 
 /// Plans every transform against its table's columns in the warehouse (none if it has no such
@@ -128,7 +197,7 @@ fn print_python(source: &Source, state: &str) {
             .iter()
             .map(|t| t.table_name.as_str())
             .collect();
-        println!(
+        outln!(
             "  {} ({state}) → {}, dlt source `{}`: tables {}",
             source.name(),
             source.dataset(),
@@ -136,7 +205,7 @@ fn print_python(source: &Source, state: &str) {
             tables.join(", ")
         );
         if let Some(about) = resource.describe() {
-            println!("    {about}");
+            outln!("    {about}");
         }
     }
 }

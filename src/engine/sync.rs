@@ -77,6 +77,17 @@ pub enum SyncError {
     /// The load's tables could not be read.
     #[error(transparent)]
     Warehouse(#[from] AppendError),
+    /// `--limit` on a resource whose table a partial load would damage.
+    #[error(
+        "--limit cannot load resource `{resource}`: {why}. Nothing was loaded; sync it without \
+         --limit, or try the config with `dango source test`"
+    )]
+    LimitWouldDamage {
+        /// The resource.
+        resource: String,
+        /// What a partial load would do to its table.
+        why: String,
+    },
 }
 
 /// The outcome of one source.
@@ -92,6 +103,9 @@ pub struct SourceReport {
     pub resources: Vec<ResourceReport>,
     /// The error that stopped the source, if any.
     pub error: Option<SyncError>,
+    /// The error as it may be shown, logged or recorded: the warehouse's secrets (a catalog
+    /// password in a connection error) scrubbed, whichever stage raised it.
+    pub message: Option<String>,
     /// Wall time.
     pub elapsed: Duration,
 }
@@ -147,12 +161,16 @@ async fn sync_source(
         load_id: None,
         resources: Vec::new(),
         error: None,
+        message: None,
         elapsed: Duration::ZERO,
     };
     let started_at = chrono::Utc::now();
     match load_and_commit(warehouse, source, options, permits, &mut report).await {
         Ok(load_id) => report.load_id = Some(load_id),
-        Err(e) => report.error = Some(e),
+        Err(e) => {
+            report.message = Some(warehouse.redact(&e.to_string()));
+            report.error = Some(e);
+        }
     }
     report.elapsed = started.elapsed();
     // Recorded after the commit or rollback, in a transaction of its own: a failed sync stays in
@@ -161,6 +179,7 @@ async fn sync_source(
         .record_sync(history_record(&report, started_at))
         .await
     {
+        let e = warehouse.redact(&e.to_string());
         tracing::warn!(source = %report.name, "could not record the sync in the history: {e}");
     }
     report
@@ -203,7 +222,7 @@ fn history_record(report: &SourceReport, started_at: chrono::DateTime<chrono::Ut
         status: status.to_string(),
         rows,
         resources: serde_json::Value::Array(resources),
-        error: report.error.as_ref().map(ToString::to_string),
+        error: report.message.clone(),
     }
 }
 
@@ -239,6 +258,9 @@ async fn load_and_commit(
         .filter(|t| t.write_disposition == WriteDisposition::Replace)
         .map(|t| t.table_name.clone())
         .collect();
+    if options.limit.is_some() {
+        refuse_damaging_limit(&source)?;
+    }
     let begin = BeginOptions {
         full_refresh: options.full_refresh,
         replace,
@@ -286,6 +308,32 @@ async fn load_and_commit(
     };
     load.commit(plan).await?;
     Ok(load_id)
+}
+
+/// `--limit` loads part of each resource and saves no cursor: harmless where the rest can
+/// follow (merge replaces by key; a plain append loads everything each run anyway), but it
+/// would cut a `replace` table to the limited rows, and an incremental append would load the
+/// limited rows a second time in the next sync.
+fn refuse_damaging_limit(source: &Source) -> Result<(), SyncError> {
+    for r in source.resources().iter().filter(|r| r.selected()) {
+        let why = match r.hints().write_disposition {
+            WriteDisposition::Replace => format!(
+                "its table `{}` is replaced, so it would keep only the limited rows",
+                r.hints().table_name
+            ),
+            WriteDisposition::Append if r.incremental() => format!(
+                "it appends to `{}` from an incremental cursor that a limited run does not \
+                 save, so the next sync would load the limited rows again",
+                r.hints().table_name
+            ),
+            _ => continue,
+        };
+        return Err(SyncError::LimitWouldDamage {
+            resource: r.name().to_string(),
+            why,
+        });
+    }
+    Ok(())
 }
 
 /// One finished resource of a load, in the source's order.

@@ -10,12 +10,14 @@ pub mod python;
 mod redact;
 mod resource;
 pub mod rest;
+mod secret_origin;
+mod window;
 
 pub use page::{Page, PageSender, Records, RecordsError, Stopped};
 pub use redact::Redactor;
-pub use resource::{
-    BoxError, CursorWindow, Exchange, FetchInput, FetchOutcome, ParentLink, ParentRow, Resource,
-};
+pub use resource::{BoxError, Exchange, FetchInput, FetchOutcome, ParentLink, ParentRow, Resource};
+pub use secret_origin::{SecretOrigin, SecretStore, describe_origins};
+pub use window::{CursorKind, CursorWindow, WindowError, backfill_start};
 
 /// A source ready to run: its resources ordered so every parent comes before its dependents.
 pub struct Source {

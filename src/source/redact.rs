@@ -5,19 +5,28 @@ use std::sync::{Arc, RwLock};
 
 /// Replaces known secret values with `***` in text that is about to be shown or logged: each
 /// secret in every form Dango sends it or an API may echo it back in (raw, URL-encoded,
-/// JSON-escaped, and the base64 of `user:password` of HTTP basic auth).
+/// JSON-escaped, and the base64 of `user:password` of HTTP basic auth), whatever its length.
 #[derive(Debug, Clone, Default)]
 pub struct Redactor {
-    secrets: Arc<RwLock<Vec<String>>>,
+    secrets: Arc<RwLock<Secrets>>,
+}
+
+/// The forms to scrub: long ones wherever they occur, short ones where they stand alone.
+#[derive(Debug, Default)]
+struct Secrets {
+    anywhere: Vec<String>,
+    tokens: Vec<String>,
 }
 
 impl Redactor {
-    /// Values shorter than this are not redacted: they would mangle ordinary text.
+    /// Forms shorter than this are scrubbed only where they stand alone (between characters
+    /// that are not letters or digits): a two-letter password inside every word it spells
+    /// would mangle the message without hiding anything more.
     const MIN_LEN: usize = 3;
 
     /// Remembers `secret`, in all its forms, so it is scrubbed from now on.
     pub fn add(&self, secret: &str) {
-        if secret.len() < Self::MIN_LEN {
+        if secret.is_empty() {
             return;
         }
         self.add_forms(secret_forms(secret));
@@ -27,20 +36,25 @@ impl Redactor {
     /// `user:password` that goes on the wire.
     pub fn add_basic(&self, user: &str, password: &str) {
         self.add(password);
-        if password.len() >= Self::MIN_LEN {
+        if !password.is_empty() {
             self.add_forms(basic_forms(user, password));
         }
     }
 
     fn add_forms(&self, forms: Vec<String>) {
         if let Ok(mut secrets) = self.secrets.write() {
-            for form in forms {
-                if !secrets.contains(&form) {
-                    secrets.push(form);
+            for form in forms.into_iter().filter(|f| !f.is_empty()) {
+                let list = match form.chars().count() < Self::MIN_LEN {
+                    true => &mut secrets.tokens,
+                    false => &mut secrets.anywhere,
+                };
+                if !list.contains(&form) {
+                    list.push(form);
                 }
             }
             // Longest first, so a secret containing another is replaced whole.
-            secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+            secrets.anywhere.sort_by_key(|s| std::cmp::Reverse(s.len()));
+            secrets.tokens.sort_by_key(|s| std::cmp::Reverse(s.len()));
         }
     }
 
@@ -48,14 +62,37 @@ impl Redactor {
     pub fn redact(&self, text: &str) -> String {
         let mut out = text.to_string();
         if let Ok(secrets) = self.secrets.read() {
-            for s in secrets.iter() {
+            for s in secrets.anywhere.iter() {
                 if out.contains(s.as_str()) {
                     out = out.replace(s.as_str(), "***");
+                }
+            }
+            for s in secrets.tokens.iter() {
+                if out.contains(s.as_str()) {
+                    out = replace_token(&out, s);
                 }
             }
         }
         out
     }
+}
+
+/// `text` with each occurrence of `token` that no letter or digit touches replaced by `***`.
+fn replace_token(text: &str, token: &str) -> String {
+    let alone = |c: Option<char>| !c.is_some_and(char::is_alphanumeric);
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(token) {
+        let (before, after) = (&rest[..at], &rest[at + token.len()..]);
+        out.push_str(before);
+        match alone(out.chars().next_back()) && alone(after.chars().next()) {
+            true => out.push_str("***"),
+            false => out.push_str(token),
+        }
+        rest = after;
+    }
+    out.push_str(rest);
+    out
 }
 
 /// `secret` as it is, and as it reads once put in a URL (as a query value, a path segment, a
@@ -161,5 +198,18 @@ mod tests {
             "{shown}"
         );
         assert_eq!(r.redact("nothing secret"), "nothing secret");
+    }
+
+    #[test]
+    fn short_secrets_are_redacted_where_they_stand_alone() {
+        use base64::Engine;
+        let r = Redactor::default();
+        r.add_basic("bob", "pw");
+        r.add("x");
+        let b64 = base64::engine::general_purpose::STANDARD.encode("bob:pw");
+        let shown = r.redact(&format!("Basic {b64} password=pw key x; pwned x-ray"));
+        assert_eq!(shown, "Basic *** password=*** key ***; pwned ***-ray");
+        assert_eq!(r.redact("pw"), "***");
+        assert_eq!(r.redact("xylophone"), "xylophone");
     }
 }

@@ -8,6 +8,7 @@ use std::time::Duration;
 use futures::future::BoxFuture;
 use serde_json::{Map, Value};
 
+use super::CursorWindow;
 use super::page::PageSender;
 use crate::hints::{CursorState, TableHints};
 
@@ -46,16 +47,6 @@ pub struct Exchange {
     pub paginator: String,
     /// The next request it would make, if any.
     pub next: Option<String>,
-}
-
-/// A range of an incremental cursor to load in this run (`--since`, `--until`, `--backfill`):
-/// it replaces the cursor's start and end values; the saved cursor never moves backwards.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct CursorWindow {
-    /// Load records from this value on, whatever the saved cursor says.
-    pub since: Option<serde_json::Value>,
-    /// Load records before this value only.
-    pub until: Option<serde_json::Value>,
 }
 
 /// What the engine hands a resource when it runs.
@@ -105,6 +96,12 @@ pub trait Resource: Send + 'static {
     /// --dry-run` (secrets redacted); `None` if it sends none it can tell in advance.
     fn first_request(&self, _saved: Option<&CursorState>) -> Option<String> {
         None
+    }
+
+    /// Whether it loads from an incremental cursor it declares up front (`incremental:` of a
+    /// REST resource), so a partial run would have it load the same records again.
+    fn incremental(&self) -> bool {
+        false
     }
 
     /// `false`: run only to feed the resources that depend on it; its rows are not loaded.

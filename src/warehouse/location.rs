@@ -81,12 +81,7 @@ impl Lake {
 
     /// `text` without the catalog's password or any substituted secret.
     pub fn redact(&self, text: &str) -> String {
-        static PASSWORD: LazyLock<Regex> = LazyLock::new(|| {
-            Regex::new(r"(?i)(password\s*=\s*)('[^']*'|[^\s'\x22]+)").expect("valid regex")
-        });
-        PASSWORD
-            .replace_all(&self.redactor.redact(text), "${1}***")
-            .into_owned()
+        scrub_passwords(&self.redactor.redact(text))
     }
 
     /// The extensions the lake needs, in the order they must be loaded (Parquet is an
@@ -134,20 +129,94 @@ impl Lake {
             conn.execute_batch("SET GLOBAL s3_uploader_max_filesize = '50GB'")
                 .map_err(fail)?;
         }
-        if !is_remote(&self.data_path) {
-            let _ = std::fs::create_dir_all(&self.data_path);
+        if !read_only {
+            // Before the catalog is created: a catalog made with a folder it cannot write
+            // would keep that folder as its data path.
+            self.check_data_path_writable()?;
         }
-        let attach = format!(
-            "ATTACH {} AS {} (DATA_PATH {}{})",
-            literal(&format!("ducklake:{}", self.catalog)),
-            ident(LAKE),
-            literal(&self.data_path),
-            if read_only { ", READ_ONLY" } else { "" }
-        );
-        attach_retrying(&conn, &attach).map_err(fail)?;
+        if let Err(e) = attach_retrying(&conn, &self.attach(read_only, false)) {
+            match recorded_data_path(&describe(&e)) {
+                Some(recorded) => self.move_data_path(&conn, &recorded, read_only)?,
+                None => return Err(fail(e)),
+            }
+        }
         conn.execute_batch(&format!("USE {}", ident(LAKE)))
             .map_err(fail)?;
         Ok(conn)
+    }
+
+    /// The ATTACH statement of the lake, taking `data_path` over the catalog's when `moved`.
+    fn attach(&self, read_only: bool, moved: bool) -> String {
+        format!(
+            "ATTACH {} AS {} (DATA_PATH {}{}{})",
+            literal(&format!("ducklake:{}", self.catalog)),
+            ident(LAKE),
+            literal(&self.data_path),
+            if read_only { ", READ_ONLY" } else { "" },
+            if moved {
+                ", OVERRIDE_DATA_PATH true"
+            } else {
+                ""
+            },
+        )
+    }
+
+    /// Makes a local `data_path` and writes a file into it, so an unwritable folder is told
+    /// (by `validate` too) before any catalog records it.
+    pub fn check_data_path_writable(&self) -> Result<(), WarehouseError> {
+        if is_remote(&self.data_path) {
+            return Ok(());
+        }
+        let dir = Path::new(&self.data_path);
+        let probe = dir.join(".dango-write-check");
+        let written = std::fs::create_dir_all(dir)
+            .and_then(|()| std::fs::write(&probe, b""))
+            .and_then(|()| std::fs::remove_file(&probe));
+        written.map_err(|e| WarehouseError::DataPath {
+            path: self.redact(&self.data_path),
+            reason: e.to_string(),
+        })
+    }
+
+    /// The catalog keeps its data in `recorded`, and `sources.yml` now names another place.
+    /// Where `recorded` is a local folder that holds no files (it was never writable, or its
+    /// files were moved away), the new place is taken and recorded in the catalog; otherwise
+    /// the lake's files are still there, and moving on without them would lose them.
+    fn move_data_path(
+        &self,
+        conn: &Connection,
+        recorded: &str,
+        read_only: bool,
+    ) -> Result<(), WarehouseError> {
+        let refuse = || WarehouseError::DataPathMoved {
+            recorded: self.redact(recorded),
+            configured: self.redact(&self.data_path),
+        };
+        if is_remote(recorded) || holds_files(Path::new(recorded)) {
+            return Err(refuse());
+        }
+        let fail = |e: duckdb::Error| WarehouseError::Lake {
+            catalog: self.shown_catalog(),
+            reason: self.redact(&describe(&e)),
+        };
+        conn.execute_batch(&self.attach(read_only, true))
+            .map_err(fail)?;
+        if !read_only {
+            let metadata = ident(&format!("__ducklake_metadata_{LAKE}"));
+            conn.execute(
+                &format!(
+                    "UPDATE {metadata}.ducklake_metadata SET value = ? WHERE key = 'data_path'"
+                ),
+                [&self.data_path],
+            )
+            .map_err(fail)?;
+            tracing::warn!(
+                from = %self.redact(recorded),
+                to = %self.redact(&self.data_path),
+                "the lake's data path moved (the old one held no files)"
+            );
+        }
+        Ok(())
     }
 
     /// Loads `name`, installing it first from DuckDB's repository if it is not installed.
@@ -169,6 +238,26 @@ impl Lake {
                 .unwrap_or_else(|| PathBuf::from("~/.duckdb/extensions")),
         })
     }
+}
+
+/// The data path a lake's catalog records, from DuckLake's refusal of another `DATA_PATH`.
+fn recorded_data_path(reason: &str) -> Option<String> {
+    static RECORDED: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r#"does not match existing data path in the catalog "([^"]*)""#)
+            .expect("valid regex")
+    });
+    RECORDED.captures(reason).map(|c| c[1].to_string())
+}
+
+/// Whether a folder holds any file, at any depth (a folder that does not exist holds none).
+fn holds_files(dir: &Path) -> bool {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return false;
+    };
+    entries.flatten().any(|entry| match entry.file_type() {
+        Ok(t) if t.is_dir() => holds_files(&entry.path()),
+        _ => true,
+    })
 }
 
 /// Runs `attach`, trying again while another process is creating the same new catalog: workers
@@ -231,7 +320,30 @@ pub fn is_remote(path: &str) -> bool {
     path.contains("://")
 }
 
+/// `text` with the password of any connection string in it replaced by `***`: libpq's and
+/// MySQL's `password=...` and a URL's `user:password@`. Every DuckDB error passes through it
+/// ([`describe`]), so a catalog's password cannot reach a message whatever path raised it.
+pub fn scrub_passwords(text: &str) -> String {
+    static PASSWORD: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"(?i)(password\s*=\s*)('[^']*'|[^\s'\x22]+)").expect("valid regex")
+    });
+    static USERINFO: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"(?i)([a-z][a-z0-9+.-]*://[^:/@\s]*:)[^@/\s]+@").expect("valid regex")
+    });
+    let text = PASSWORD.replace_all(text, "${1}***");
+    USERINFO.replace_all(&text, "${1}***@").into_owned()
+}
+
 impl Location {
+    /// `text` without the warehouse's secrets (a lake catalog's password, bucket keys), for
+    /// every message about this warehouse.
+    pub fn redact(&self, text: &str) -> String {
+        match self {
+            Self::Lake(lake) => lake.redact(text),
+            Self::File(_) => scrub_passwords(text),
+        }
+    }
+
     /// Whether this is a lake.
     pub fn is_lake(&self) -> bool {
         matches!(self, Self::Lake(_))

@@ -146,6 +146,30 @@ pub enum WarehouseError {
         /// Where DuckDB looks for it.
         dir: PathBuf,
     },
+    /// A lake's local `data_path` cannot be written.
+    #[error(
+        "cannot write to the lake's data_path {path}: {reason}. Make the folder writable, or \
+         set another `data_path` in the `warehouse:` block of .dango/sources.yml"
+    )]
+    DataPath {
+        /// The folder.
+        path: String,
+        /// Why not.
+        reason: String,
+    },
+    /// `sources.yml` names another data path than the one the lake's files are in.
+    #[error(
+        "the lake's catalog keeps its files in {recorded}, but the `warehouse:` block of \
+         .dango/sources.yml says data_path: {configured}. Set data_path back to {recorded}; or, \
+         to move the lake, move everything in {recorded} into {configured} and sync again \
+         (Dango records the new place once the old one holds no files)"
+    )]
+    DataPathMoved {
+        /// Where the catalog says the files are.
+        recorded: String,
+        /// Where `sources.yml` says they are.
+        configured: String,
+    },
     /// A statement of Dango's own bookkeeping (the sync history) failed.
     #[error("warehouse error: {}", describe(.0))]
     Db(duckdb::Error),
@@ -182,13 +206,14 @@ fn lake_hint(reason: &str) -> &'static str {
 }
 
 /// A DuckDB error as users read it: DuckDB's own message, without the code line duckdb-rs shows
-/// when DuckDB gave no message.
+/// when DuckDB gave no message, and without any connection string's password.
 pub fn describe(e: &duckdb::Error) -> String {
-    match e {
+    let message = match e {
         duckdb::Error::DuckDBFailure(_, Some(message)) => message.trim().to_string(),
         duckdb::Error::DuckDBFailure(_, None) => "DuckDB failed without saying why".into(),
         other => other.to_string(),
-    }
+    };
+    super::location::scrub_passwords(&message)
 }
 
 /// Handle to the writer thread; cheap to clone, usable from async code. When the last clone is
@@ -202,6 +227,8 @@ pub struct Warehouse {
 struct WriterThread {
     jobs: Option<mpsc::Sender<Job>>,
     thread: Option<std::thread::JoinHandle<()>>,
+    /// Where the warehouse is, to scrub its secrets from messages.
+    location: Location,
 }
 
 impl Drop for WriterThread {
@@ -249,10 +276,17 @@ impl Warehouse {
         let inner = WriterThread {
             jobs: Some(jobs),
             thread: Some(thread),
+            location: location.clone(),
         };
         Ok(Self {
             inner: Arc::new(inner),
         })
+    }
+
+    /// `text` without this warehouse's secrets: every error about a source's load passes
+    /// through it before it is shown, logged or recorded in the history.
+    pub fn redact(&self, text: &str) -> String {
+        self.inner.location.redact(text)
     }
 
     /// Runs `f` on the writer thread and returns its result.

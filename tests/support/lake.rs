@@ -135,6 +135,14 @@ impl Postgres {
     }
 }
 
+impl Postgres {
+    /// Stops the server at once (as a crash would), for tests of a catalog that goes away.
+    pub fn stop(&self) {
+        let cluster = self.dir.path().join("pg");
+        super::run_script("postgres.sh", &["stop".as_ref(), cluster.as_os_str()]);
+    }
+}
+
 impl Drop for Postgres {
     fn drop(&mut self) {
         let cluster = self.dir.path().join("pg");

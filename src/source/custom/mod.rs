@@ -32,8 +32,10 @@ use serde_json::Value;
 
 pub use client::{HttpClient, HttpClientBuilder, Pages};
 
-use super::rest::incremental::{FilterError, Incremental, IncrementalConfig};
-use super::{BoxError, FetchInput, FetchOutcome, PageSender, ParentLink, ParentRow, Records};
+use super::rest::incremental::{FilterError, Incremental, IncrementalConfig, WindowMismatch};
+use super::{
+    BoxError, CursorWindow, FetchInput, FetchOutcome, PageSender, ParentLink, ParentRow, Records,
+};
 use super::{Resource, Stopped};
 use crate::hints::{CursorState, TableHints, WriteDisposition};
 use crate::normalize::naming::normalize_identifier;
@@ -153,16 +155,33 @@ impl Resource for FnResource {
         pages: PageSender,
     ) -> BoxFuture<'static, Result<FetchOutcome, BoxError>> {
         let state = Arc::new(Mutex::new(None));
+        let window = Arc::new(Mutex::new(input.window.map(WindowUse::Given)));
         let ctx = ResourceContext {
             name: self.name.clone(),
             pages,
             parents: input.parents.unwrap_or_default(),
             saved: input.saved,
             state: state.clone(),
+            window: window.clone(),
         };
         let run = (self.run)(ctx);
+        let name = self.name.clone();
         Box::pin(async move {
-            run.await?;
+            let ran = run.await;
+            // A range the resource could not apply fails the load (rolled back) rather than
+            // loading records outside it.
+            match window.lock().unwrap_or_else(PoisonError::into_inner).take() {
+                Some(WindowUse::Refused(e)) => return Err(format!("resource `{name}`: {e}").into()),
+                Some(WindowUse::Given(_)) => {
+                    return Err(format!(
+                        "resource `{name}` has no incremental cursor, so --since, --until and \
+                         --backfill cannot apply to it"
+                    )
+                    .into());
+                }
+                Some(WindowUse::Applied) | None => {}
+            }
+            ran?;
             let cursor = state.lock().unwrap_or_else(PoisonError::into_inner).take();
             Ok(FetchOutcome {
                 cursor,
@@ -180,6 +199,17 @@ pub struct ResourceContext {
     parents: Vec<ParentRow>,
     saved: Option<CursorState>,
     state: Arc<Mutex<Option<CursorState>>>,
+    window: Arc<Mutex<Option<WindowUse>>>,
+}
+
+/// What became of a `--since`/`--until` range given to a Rust resource.
+enum WindowUse {
+    /// Given, and no cursor has taken it (yet).
+    Given(CursorWindow),
+    /// The resource's cursor loads it.
+    Applied,
+    /// The cursor's values do not compare with it.
+    Refused(WindowMismatch),
 }
 
 impl ResourceContext {
@@ -201,7 +231,8 @@ impl ResourceContext {
     }
 
     /// An incremental cursor over `cursor_path` that starts where the last successful sync of
-    /// this resource stopped (else at `initial_value`). Its state is committed with the rows.
+    /// this resource stopped (else at `initial_value`); a `--since`/`--until` range replaces
+    /// both ends for one run. Its state is committed with the rows.
     pub fn incremental(&self, cursor_path: &str, initial_value: Option<Value>) -> Cursor {
         let config = IncrementalConfig {
             cursor_path: cursor_path.to_string(),
@@ -211,9 +242,22 @@ impl ResourceContext {
             start_param: None,
             end_param: None,
         };
+        let mut inner = Incremental::new(config, self.saved.as_ref());
+        let mut window = self.window.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(WindowUse::Given(range)) = window.take() {
+            *window = Some(
+                match inner.clone().with_window(&range, self.saved.as_ref()) {
+                    Ok(ranged) => {
+                        inner = ranged;
+                        WindowUse::Applied
+                    }
+                    Err(e) => WindowUse::Refused(e),
+                },
+            );
+        }
         Cursor {
             name: self.name.clone(),
-            inner: Incremental::new(config, self.saved.as_ref()),
+            inner,
             state: self.state.clone(),
         }
     }

@@ -10,6 +10,9 @@ pub enum FetchError {
          to it: give it `incremental:` in sources.yml, or sync a source without it"
     )]
     NoCursorForWindow(String),
+    /// A `--since`/`--until` bound that does not compare with the resource's cursor.
+    #[error("resource `{0}`: {1}")]
+    Window(String, #[source] super::incremental::WindowMismatch),
     /// The server answered with an error status that retries did not cure.
     #[error("{method} {url} failed with HTTP {status}{after}: {excerpt}{hint}")]
     Status {

@@ -15,8 +15,8 @@ use super::selector::{simple_keys, value_at};
 use crate::hints::CursorState;
 use crate::json::compact::to_compact;
 use crate::normalize::relational::digest128;
-use crate::source::CursorWindow;
 use crate::source::json_path;
+use crate::source::{CursorKind, CursorWindow};
 
 /// `incremental:` of a resource or its endpoint.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -52,6 +52,25 @@ pub enum LastValueFunc {
     Min,
 }
 
+/// A `--since`/`--until` bound of another kind than the resource's cursor.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error(
+    "{flag} {bound} cannot be compared with cursor `{cursor_path}`, which holds {cursor_kind} \
+     (e.g. {example}): give {flag} as {cursor_kind}"
+)]
+pub struct WindowMismatch {
+    /// `--since` or `--until`.
+    pub flag: &'static str,
+    /// The bound, as JSON.
+    pub bound: String,
+    /// The resource's cursor path.
+    pub cursor_path: String,
+    /// What its values are.
+    pub cursor_kind: CursorKind,
+    /// A value it holds (the saved or initial one).
+    pub example: String,
+}
+
 /// A record without the cursor field.
 #[derive(Debug, Clone, thiserror::Error)]
 #[error(
@@ -80,9 +99,8 @@ pub struct Incremental {
     boundary: HashSet<String>,
     last: Option<Value>,
     last_hashes: Vec<String>,
-    /// The saved state, when a window replaced its start: the state this sync saves is never
-    /// older than it.
-    floor: Option<CursorState>,
+    /// A `--since`/`--until` range is loading: the saved state is kept as it is.
+    stateless: bool,
 }
 
 impl Incremental {
@@ -103,22 +121,46 @@ impl Incremental {
             boundary,
             last: None,
             last_hashes: Vec::new(),
-            floor: None,
+            stateless: false,
         }
     }
 
     /// This run loads `window` instead: from `since` (not the saved cursor) and before `until`.
-    /// `saved` is kept as a floor, so the cursor saved afterwards never moves backwards.
-    pub fn with_window(mut self, window: &CursorWindow, saved: Option<&CursorState>) -> Self {
+    /// A range is stateless, as dlt's is: the saved cursor is left exactly as it was, so a
+    /// range can neither rewind nor wedge the syncs after it. A bound that cannot compare with
+    /// this cursor's values (a date for an integer cursor) is refused.
+    pub fn with_window(
+        mut self,
+        window: &CursorWindow,
+        saved: Option<&CursorState>,
+    ) -> Result<Self, WindowMismatch> {
+        let reference = saved
+            .map(|s| &s.last_value)
+            .filter(|v| !v.is_null())
+            .or(self.config.initial_value.as_ref());
+        if let Some(cursor) = reference.and_then(|v| CursorKind::of(v).map(|k| (v, k))) {
+            for (flag, bound) in window.bounds() {
+                let kind = CursorKind::of(bound);
+                if kind.is_some_and(|k| !k.compares_with(cursor.1)) {
+                    return Err(WindowMismatch {
+                        flag,
+                        bound: bound.to_string(),
+                        cursor_path: self.config.cursor_path.clone(),
+                        cursor_kind: cursor.1,
+                        example: cursor.0.to_string(),
+                    });
+                }
+            }
+        }
         if let Some(since) = &window.since {
             self.start = Some(since.clone());
             self.boundary.clear();
-            self.floor = saved.cloned();
         }
         if let Some(until) = &window.until {
             self.config.end_value = Some(until.clone());
         }
-        self
+        self.stateless = true;
+        Ok(self)
     }
 
     /// Where this sync starts: the last committed value, else the initial value.
@@ -241,17 +283,12 @@ impl Incremental {
         })
     }
 
-    /// The state to commit with this sync's rows: the newest value seen, or the old one.
+    /// The state to commit with this sync's rows: the newest value seen, or the old one;
+    /// `None` (keep the saved state) for a range.
     pub fn state(&self, resource: &str) -> Option<CursorState> {
-        let new = self.new_state(resource);
-        match (&self.floor, new) {
-            (Some(floor), Some(new))
-                if self.newer(&floor.last_value, &new.last_value) == Some(Ordering::Greater) =>
-            {
-                Some(floor.clone())
-            }
-            (Some(floor), None) => Some(floor.clone()),
-            (_, new) => new,
+        match self.stateless {
+            true => None,
+            false => self.new_state(resource),
         }
     }
 

@@ -108,7 +108,10 @@ impl RestResource {
             .clone()
             .map(|c| Incremental::new(c, input.saved.as_ref()));
         let incremental = match (incremental, &input.window) {
-            (Some(inc), Some(window)) => Some(inc.with_window(window, input.saved.as_ref())),
+            (Some(inc), Some(window)) => Some(
+                inc.with_window(window, input.saved.as_ref())
+                    .map_err(|e| FetchError::Window(self.name.clone(), e))?,
+            ),
             (None, Some(_)) => return Err(FetchError::NoCursorForWindow(self.name.clone())),
             (inc, None) => inc,
         };
@@ -550,6 +553,10 @@ impl Resource for RestResource {
 
     fn selected(&self) -> bool {
         self.selected
+    }
+
+    fn incremental(&self) -> bool {
+        self.endpoint.incremental.is_some()
     }
 
     fn parent(&self) -> Option<&ParentLink> {
