@@ -91,3 +91,107 @@ fn same_tables_columns_types_and_counts_as_dlt() {
         theirs.keys().collect::<Vec<_>>()
     );
 }
+
+/// The hinted columns of [`out_of_range_values_go_to_the_variant_columns_dlt_makes`].
+const OUT_OF_RANGE_HINTS: [(&str, &str); 8] = [
+    ("ts_text", "timestamp"),
+    ("ts_double", "timestamp"),
+    ("ts_bigint", "timestamp"),
+    ("ts_last", "timestamp"),
+    ("day_bigint", "date"),
+    ("day_double", "date"),
+    ("day_text", "date"),
+    ("at_text", "time"),
+];
+
+/// `/out_of_range` loaded under timestamp, date and time hints by dlt and by Dango: the same
+/// columns, types and values. A number of seconds or a text beyond the years 1 to 9999 (or a
+/// day's hours) lands in a variant column of its own type, never as `infinity` or NULL.
+#[test]
+fn out_of_range_values_go_to_the_variant_columns_dlt_makes() {
+    let api = MockApi::start(MockApiConfig::default()).unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let json_hints: Vec<String> = OUT_OF_RANGE_HINTS
+        .iter()
+        .map(|(c, t)| format!(r#""{c}": {{"data_type": "{t}"}}"#))
+        .collect();
+    let yaml_hints: String = OUT_OF_RANGE_HINTS
+        .iter()
+        .map(|(c, t)| format!("            {c}: {{data_type: {t}}}\n"))
+        .collect();
+    // Every data column, a timestamp as microseconds (its text would depend on the time zone).
+    let columns = [
+        "id",
+        "epoch_us(ts_text)",
+        "ts_text__v_text",
+        "epoch_us(ts_double)",
+        "ts_double__v_double",
+        "epoch_us(ts_bigint)",
+        "ts_bigint__v_bigint",
+        "epoch_us(ts_last)",
+        "ts_last__v_bigint",
+        "day_bigint",
+        "day_bigint__v_bigint",
+        "day_double",
+        "day_double__v_double",
+        "day_text",
+        "day_text__v_text",
+        "at_text",
+        "at_text__v_text",
+        "at_text__v_bigint",
+    ];
+    let values: Vec<String> = columns
+        .iter()
+        .map(|c| format!("coalesce(({c})::VARCHAR, '-')"))
+        .collect();
+    let sample = format!(
+        "SELECT string_agg(concat_ws('/', {}), ' ' ORDER BY id) FROM raw_shop.orders",
+        values.join(", ")
+    );
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/support/dlt_contract_reference.py"
+    );
+    let out = Command::new(support::reference_python())
+        .arg(script)
+        .arg(format!("{}/out_of_range", api.base_url()))
+        .arg(work.path().join("dlt.duckdb"))
+        .arg(work.path().join("pipelines"))
+        .arg("null")
+        .arg(format!("{{{}}}", json_hints.join(", ")))
+        .arg(&sample)
+        .output()
+        .expect("the reference Python runs");
+    assert!(
+        out.status.success(),
+        "dlt failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let theirs: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(theirs["ok"], true, "{theirs}");
+    let their_types: Vec<(String, String)> =
+        serde_json::from_value(theirs["types"].clone()).unwrap();
+    let their_values = theirs["sample"][0][0].as_str().unwrap_or_default();
+    // What dlt did, so that a change in dlt shows here rather than as a puzzling difference.
+    assert!(their_values.contains("/1e+23/"), "{their_values}");
+    assert!(
+        their_values.contains("/12345678901234.5678/"),
+        "{their_values}"
+    );
+
+    let resource = format!(
+        "        - name: orders\n          endpoint: /out_of_range\n          data_selector: items\n          columns:\n{yaml_hints}"
+    );
+    let p = Project::new(&support::rest_source(
+        "shop",
+        &api.base_url(),
+        "",
+        &resource,
+    ));
+    p.dango(&["sync"]).assert_ok();
+    assert_eq!(p.columns("raw_shop", "orders"), their_types);
+    assert_eq!(p.text(&sample), their_values);
+    let infinite = "SELECT count(*) FROM raw_shop.orders WHERE isinf(ts_text) OR isinf(ts_double) \
+                    OR isinf(ts_bigint) OR isinf(ts_last) OR isinf(day_bigint) OR isinf(day_double)";
+    assert_eq!(p.count(infinite), 0);
+}

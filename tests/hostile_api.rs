@@ -17,8 +17,13 @@ fn api() -> MockApi {
 /// A `hostile` source with one `items` resource at `endpoint`, with more resource settings
 /// (`extra`, indented as resource keys).
 fn project(api: &MockApi, endpoint: &str, extra: &str) -> Project {
+    Project::new(&project_yml(api, endpoint, extra))
+}
+
+/// The `sources.yml` of [`project`].
+fn project_yml(api: &MockApi, endpoint: &str, extra: &str) -> String {
     let resource = format!("        - name: items\n          endpoint: \"{endpoint}\"\n{extra}");
-    Project::new(&rest_source("hostile", &api.base_url(), "", &resource))
+    rest_source("hostile", &api.base_url(), "", &resource)
 }
 
 #[test]
@@ -140,6 +145,76 @@ fn integers_beyond_64_bits_load_exactly_and_a_resync_adds_no_copy() {
     assert!(
         columns.contains(&("amount__v_double".into(), "DOUBLE".into())),
         "{columns:?}"
+    );
+}
+
+#[test]
+fn a_key_no_column_type_holds_fails_the_sync_naming_it_and_never_lands_null() {
+    // dlt 1.31 fails on a 40-digit id too (orjson: "Integer exceeds 64-bit range"); a key
+    // value it can parse but not store as the column's type ("abc" after bigint ids) goes to a
+    // variant, and DuckDB's NOT NULL on the key then fails the load.
+    let api = api();
+    let key = "          primary_key: id\n";
+    let p = project(&api, "/long_ids", key);
+    p.dango(&["sync"]).assert_ok();
+    let rows = "select count(*) from raw_hostile.items";
+    assert_eq!(p.count(rows), 2);
+    let before = p.columns("raw_hostile", "items");
+    let loads = "select count(*) from raw_hostile._dlt_loads";
+    // The 40-digit id comes third, after the table made `id` a BIGINT.
+    let long = project_yml(&api, "/long_ids?long=last", key);
+    p.write(".dango/sources.yml", &long);
+    for _ in 0..3 {
+        let run = p.dango(&["sync"]);
+        run.assert_failed();
+        let said = run.all();
+        for part in [
+            "resource `items`",
+            "record 3 of page 1",
+            "key `id` is `1234567890123456789012345678901234567890`",
+            "BIGINT",
+            "data_type: text",
+        ] {
+            assert!(said.contains(part), "{part}: {said}");
+        }
+        assert_eq!(p.count(rows), 2, "the warehouse is as it was");
+        assert_eq!(p.count(loads), 1);
+        assert_eq!(p.columns("raw_hostile", "items"), before);
+    }
+    // As the error advises: a text key holds it; three syncs keep one row per key.
+    let declared = format!("{key}          columns: {{id: {{data_type: text}}}}\n");
+    p.write(
+        ".dango/sources.yml",
+        &project_yml(&api, "/long_ids?long=last", &declared),
+    );
+    p.dango(&["sync", "--full-refresh", "--yes"]).assert_ok();
+    for _ in 0..2 {
+        p.dango(&["sync"]).assert_ok();
+    }
+    let ids = "select string_agg(id, ' ' order by id) from raw_hostile.items";
+    assert_eq!(p.text(ids), "1 1234567890123456789012345678901234567890 2");
+    assert_eq!(p.count(rows), 3);
+    let columns = p.columns("raw_hostile", "items");
+    assert!(
+        columns.contains(&("id".into(), "VARCHAR".into())),
+        "{columns:?}"
+    );
+    assert!(
+        !columns.iter().any(|(c, _)| c.contains("__v_")),
+        "{columns:?}"
+    );
+
+    // A 40-digit id that comes first makes `id` text by itself: one row per key, none NULL.
+    let p = project(&api, "/long_ids?long=first", key);
+    for _ in 0..3 {
+        p.dango(&["sync"]).assert_ok();
+    }
+    assert_eq!(p.count(rows), 3);
+    let nulls = "select count(*) from raw_hostile.items where id is null";
+    assert_eq!(p.count(nulls), 0);
+    assert_eq!(
+        p.text("select count(distinct id)::varchar from raw_hostile.items"),
+        "3"
     );
 }
 

@@ -33,6 +33,20 @@ struct Slot {
     column: Option<usize>,
 }
 
+/// A value of a key column that the column's type cannot hold. It is not put in a variant
+/// column: that would leave the key NULL, and a `merge` could never replace the record.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KeyMisfit {
+    /// The key column.
+    pub column: String,
+    /// The column's type.
+    pub column_type: DltType,
+    /// The value, as text.
+    pub value: String,
+    /// Its row in the batch being built (0-based).
+    pub row: usize,
+}
+
 /// The columns of one table so far and the rows of the current batch.
 pub struct TableBuilder {
     columns: Vec<Column>,
@@ -42,6 +56,10 @@ pub struct TableBuilder {
     /// Types of columns the warehouse already has: a value must fit them, not start a new type.
     known: HashMap<String, DltType>,
     rows: usize,
+    /// Key columns: a value that fits none of them is a [`KeyMisfit`], never a variant.
+    keys: Vec<String>,
+    /// The first key value of this batch that did not fit its column.
+    misfit: Option<KeyMisfit>,
 }
 
 impl TableBuilder {
@@ -53,7 +71,22 @@ impl TableBuilder {
             by_id: Vec::new(),
             known,
             rows: 0,
+            keys: Vec::new(),
+            misfit: None,
         }
+    }
+
+    /// Makes `keys` key columns (a `merge` table's primary and merge keys): a value one of
+    /// them cannot hold is kept back as a [`KeyMisfit`] instead of going to a variant column.
+    pub fn with_keys(mut self, keys: Vec<String>) -> Self {
+        self.keys = keys;
+        self
+    }
+
+    /// The first key value since the last call that did not fit its column, if any. The
+    /// batch then lacks that row's key, so it must not be loaded.
+    pub fn take_misfit(&mut self) -> Option<KeyMisfit> {
+        self.misfit.take()
     }
 
     /// Rows added since the last [`TableBuilder::finish`].
@@ -148,6 +181,16 @@ impl TableBuilder {
                 self.by_id[id as usize].column = Some(i);
                 self.columns[i].builder.append(fitted);
             }
+            None if self.keys.iter().any(|k| **k == *name) => {
+                if self.misfit.is_none() {
+                    self.misfit = Some(KeyMisfit {
+                        column: name.to_string(),
+                        column_type: ty,
+                        value: as_text(value),
+                        row: self.rows,
+                    });
+                }
+            }
             None => {
                 let from = value.dlt_type();
                 let variant = format!("{name}__v_{}", from.dlt_name());
@@ -218,6 +261,15 @@ impl TableBuilder {
             return Ok(None);
         }
         RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays).map(Some)
+    }
+}
+
+/// `value` as it would read in a text column.
+fn as_text(value: Scalar<'_>) -> String {
+    match coerce(value.clone(), DltType::Text) {
+        Some(Scalar::Text(t)) => t.to_string(),
+        Some(Scalar::Json(j)) => j.into_owned(),
+        _ => format!("{value:?}"),
     }
 }
 
@@ -326,6 +378,60 @@ mod tests {
         let (mut b, mut n) = (TableBuilder::new(known), normalizer());
         push(&mut b, &mut n, json!([{"id": u64::MAX}]));
         assert_eq!(b.columns()[0], ("id".to_string(), DltType::Wei));
+    }
+
+    #[test]
+    fn a_key_value_its_column_cannot_hold_is_kept_back_not_put_in_a_variant() {
+        let forty = "1234567890123456789012345678901234567890";
+        let body = format!(r#"[{{"id": 1, "n": "a"}}, {{"id": {forty}, "n": "b"}}]"#);
+        let keys = vec!["id".to_string()];
+        let mut b = TableBuilder::new(HashMap::new()).with_keys(keys.clone());
+        let mut n = normalizer();
+        let mut rows = Rows::of_body(bytes::Bytes::from(body.clone()), 2);
+        let second = body.find("}, ").unwrap() + 3;
+        for span in [1..second - 2, second..body.len() - 1] {
+            n.normalize_json(span, &mut rows).unwrap();
+        }
+        let text = rows.text();
+        for (_, cells) in rows.iter() {
+            b.push(cells, &text, n.names());
+        }
+        let misfit = b.take_misfit().expect("the 40-digit id fits no bigint");
+        assert_eq!(
+            misfit,
+            KeyMisfit {
+                column: "id".into(),
+                column_type: DltType::BigInt,
+                value: forty.into(),
+                row: 1,
+            }
+        );
+        assert_eq!(b.take_misfit(), None);
+        let batch = b.finish().unwrap().unwrap();
+        assert_eq!(data_columns(&batch), ["id", "n"]);
+        // Not a key: the same value goes to a variant, as in dlt.
+        let mut b = TableBuilder::new(HashMap::new());
+        let mut n = normalizer();
+        push(&mut b, &mut n, json!([{"id": 1}, {"id": "x"}]));
+        assert_eq!(b.take_misfit(), None);
+        let variant = ("id__v_text".to_string(), DltType::Text);
+        assert!(b.columns().contains(&variant), "{:?}", b.columns());
+        // A key column the warehouse has keeps its type; a value of that type fits.
+        let known = HashMap::from([("id".to_string(), DltType::Timestamp)]);
+        let mut b = TableBuilder::new(known).with_keys(keys);
+        let mut n = normalizer();
+        push(
+            &mut b,
+            &mut n,
+            json!([{"id": "2024-01-01T00:00:00Z"}, {"id": 1e15 + 0.5}]),
+        );
+        let misfit = b
+            .take_misfit()
+            .expect("1e15 seconds is beyond the year 9999");
+        assert_eq!(
+            (misfit.value.as_str(), misfit.row),
+            ("1000000000000000.5", 1)
+        );
     }
 
     #[test]

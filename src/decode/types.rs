@@ -93,9 +93,13 @@ pub fn classify_date(s: &str) -> Scalar<'_> {
     }
 }
 
-/// Days since 1970-01-01 of an ISO date.
+/// Days since 1970-01-01 of an ISO date, of the years Python's `date` holds (1 to 9999),
+/// as dlt reads dates.
 fn parse_date(s: &str) -> Option<i32> {
     let date = chrono::NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").ok()?;
+    if !(1..=9999).contains(&chrono::Datelike::year(&date)) {
+        return None;
+    }
     let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1)?;
     i32::try_from((date - epoch).num_days()).ok()
 }
@@ -192,8 +196,8 @@ pub fn coerce<'a>(value: Scalar<'a>, to: DltType) -> Option<Scalar<'a>> {
             "false" | "no" | "f" | "n" | "0" => S::Bool(false),
             _ => return None,
         },
-        (S::BigInt(i), DltType::Timestamp) => S::Timestamp(i.checked_mul(1_000_000)?, ""),
-        (S::Double(f), DltType::Timestamp) if f.is_finite() => S::Timestamp((f * 1e6) as i64, ""),
+        (S::BigInt(i), DltType::Timestamp) => S::Timestamp(micros_of_seconds(i)?, ""),
+        (S::Double(f), DltType::Timestamp) => S::Timestamp(micros_of_float_seconds(f)?, ""),
         (S::Text(t), DltType::Timestamp) => S::Timestamp(parse_loose_timestamp(t)?, t),
         (S::Decimal(_, t) | S::Date(_, t), DltType::Text) => S::Text(t),
         (S::Decimal(v, _), DltType::Double) => S::Double(v as f64 / 1e9),
@@ -201,7 +205,12 @@ pub fn coerce<'a>(value: Scalar<'a>, to: DltType) -> Option<Scalar<'a>> {
             S::BigInt(i64::try_from(v / 1_000_000_000).ok()?)
         }
         (S::BigInt(i), DltType::Decimal) => S::Decimal(i128::from(i) * 1_000_000_000, ""),
-        (S::Wei(v), DltType::Decimal) => S::Decimal(v.checked_mul(1_000_000_000)?, ""),
+        (S::Wei(v), DltType::Decimal) => {
+            let scaled = v.checked_mul(1_000_000_000)?;
+            // DECIMAL(38,9) holds 29 digits before the point; Arrow would not check.
+            (scaled.unsigned_abs() < 10u128.pow(u32::from(DECIMAL_DIGITS))).then_some(())?;
+            S::Decimal(scaled, "")
+        }
         (S::Double(f), DltType::Decimal) if f.is_finite() && f.abs() < 1e28 => {
             S::Decimal((f * 1e9).round() as i128, "")
         }
@@ -209,10 +218,20 @@ pub fn coerce<'a>(value: Scalar<'a>, to: DltType) -> Option<Scalar<'a>> {
         (S::Date(days, t), DltType::Timestamp) => {
             S::Timestamp(i64::from(days).checked_mul(86_400_000_000)?, t)
         }
-        (S::Text(t), DltType::Date) => S::Date(parse_date(t)?, t),
-        // dlt keeps a datetime's day (UTC), and reads an integer as Unix seconds.
-        // Declared types: a naive timestamp is read as any timestamp (and kept as UTC).
-        (value, DltType::NaiveTimestamp(_)) => return coerce(value, DltType::Timestamp),
+        // As dlt: a date, else a date-time or Unix seconds, whose (UTC) day it keeps.
+        (S::Text(t), DltType::Date) => match parse_date(t) {
+            Some(days) => S::Date(days, t),
+            None => S::Date(day_of(parse_loose_timestamp(t)?)?, t),
+        },
+        // Declared types: a naive timestamp is read as any timestamp (and kept as UTC); one
+        // in nanoseconds holds only the years 1677 to 2262, and a value beyond them goes to a
+        // variant rather than to Arrow's cast, which would make it NULL.
+        (value, DltType::NaiveTimestamp(digits)) => match coerce(value, DltType::Timestamp)? {
+            S::Timestamp(micros, t) if digits <= 6 || micros.checked_mul(1_000).is_some() => {
+                S::Timestamp(micros, t)
+            }
+            _ => return None,
+        },
         (value, DltType::SmallInt(bits)) => match coerce(value, DltType::BigInt)? {
             S::BigInt(i) if fits_bits(i, bits) => S::BigInt(i),
             _ => return None,
@@ -230,14 +249,50 @@ pub fn coerce<'a>(value: Scalar<'a>, to: DltType) -> Option<Scalar<'a>> {
                     .ok()?,
             )
         }
-        (S::Timestamp(micros, t), DltType::Date) => {
-            S::Date(i32::try_from(micros.div_euclid(86_400_000_000)).ok()?, t)
-        }
-        (S::BigInt(secs), DltType::Date) => {
-            S::Date(i32::try_from(secs.div_euclid(86_400)).ok()?, "")
-        }
+        // dlt keeps a datetime's day (UTC), and reads a number as Unix seconds.
+        (S::Timestamp(micros, t), DltType::Date) => S::Date(day_of(micros)?, t),
+        (S::BigInt(secs), DltType::Date) => S::Date(day_of(micros_of_seconds(secs)?)?, ""),
+        (S::Double(secs), DltType::Date) => S::Date(day_of(micros_of_float_seconds(secs)?)?, ""),
         _ => return None,
     })
+}
+
+/// The first instant Python's `datetime` holds, 0001-01-01T00:00:00Z, in microseconds since
+/// the epoch. dlt coerces a value into a timestamp or date through `datetime`, so one outside
+/// its years (1 to 9999) goes to a variant column there; here too, and never to a number that
+/// DuckDB would read as `infinity` (`i64::MAX` microseconds) or a wrapped one.
+const FIRST_MICROS: i64 = -62_135_596_800_000_000;
+
+/// The last instant Python's `datetime` holds, 9999-12-31T23:59:59.999999Z (see
+/// [`FIRST_MICROS`]).
+const LAST_MICROS: i64 = 253_402_300_799_999_999;
+
+/// `micros` if Python's `datetime` holds that instant (see [`FIRST_MICROS`]).
+fn in_datetime_range(micros: i64) -> Option<i64> {
+    (FIRST_MICROS..=LAST_MICROS)
+        .contains(&micros)
+        .then_some(micros)
+}
+
+/// Microseconds since the epoch of `secs` Unix seconds, if a `datetime` holds them.
+fn micros_of_seconds(secs: i64) -> Option<i64> {
+    in_datetime_range(secs.checked_mul(1_000_000)?)
+}
+
+/// Microseconds since the epoch of `secs` Unix seconds (with a fraction), if a `datetime`
+/// holds them. The cast to an integer saturates (`1e23` seconds would become `i64::MAX`,
+/// DuckDB's `infinity`), so only a float within `i64` is cast; the range is then checked
+/// exactly, which a float near 9999-12-31 is not.
+fn micros_of_float_seconds(secs: f64) -> Option<i64> {
+    let micros = secs * 1e6;
+    (micros.abs() < i64::MAX as f64)
+        .then_some(micros as i64)
+        .and_then(in_datetime_range)
+}
+
+/// Days since 1970-01-01 of the (UTC) day of `micros`.
+fn day_of(micros: i64) -> Option<i32> {
+    i32::try_from(micros.div_euclid(86_400_000_000)).ok()
 }
 
 /// Whether `i` fits a signed integer of `bits` bits.
@@ -289,13 +344,10 @@ fn parse_loose_timestamp(t: &str) -> Option<i64> {
     if let Some(micros) = parse_iso_timestamp(t) {
         return Some(micros);
     }
-    if let Ok(date) = chrono::NaiveDate::parse_from_str(t.trim(), "%Y-%m-%d") {
-        return date
-            .and_hms_opt(0, 0, 0)
-            .map(|d| d.and_utc().timestamp_micros());
+    if let Some(days) = parse_date(t) {
+        return i64::from(days).checked_mul(86_400_000_000);
     }
-    let seconds: f64 = t.trim().parse().ok().filter(|f: &f64| f.is_finite())?;
-    Some((seconds * 1e6) as i64)
+    micros_of_float_seconds(t.trim().parse().ok()?)
 }
 
 static ISO_SHAPE: LazyLock<Regex> = LazyLock::new(|| {
@@ -308,7 +360,11 @@ static ISO_SHAPE: LazyLock<Regex> = LazyLock::new(|| {
 /// Microseconds since the epoch of an ISO-8601 date-time string, as dlt's `iso_timestamp`
 /// detection accepts them (a date and a time; naive times are UTC). Dates alone are text.
 pub fn parse_iso_timestamp(s: &str) -> Option<i64> {
-    full_utc_timestamp(s).or_else(|| any_iso_timestamp(s))
+    // Year 0, or an offset that carries 9999-12-31 into year 10000, is beyond `datetime`:
+    // text to dlt.
+    full_utc_timestamp(s)
+        .or_else(|| any_iso_timestamp(s))
+        .and_then(in_datetime_range)
 }
 
 /// The common case of [`parse_iso_timestamp`] without a regex or an intermediate string:
@@ -611,6 +667,103 @@ mod tests {
             matches!(naive, Some(Scalar::Timestamp(m, _)) if m == utc),
             "{naive:?}"
         );
+    }
+
+    #[test]
+    fn values_beyond_a_type_go_to_a_variant_never_to_infinity_or_a_wrapped_number() {
+        // Each case was loaded with dlt 1.31 under the same column hint: it keeps the value in
+        // a variant column (timestamps and dates: beyond Python's years 1 to 9999).
+        let ts = DltType::Timestamp;
+        for value in [
+            Scalar::Text("12345678901234.5678"),
+            Scalar::Text("253402300800"),
+            Scalar::Text("10000-01-01"),
+            Scalar::Double(1e23),
+            Scalar::Double(-1e20),
+            Scalar::Double(f64::INFINITY),
+            Scalar::BigInt(12_345_678_901_234),
+            Scalar::BigInt(253_402_300_800),
+            Scalar::BigInt(-62_135_596_801),
+            Scalar::BigInt(i64::MAX),
+        ] {
+            assert_eq!(coerce(value.clone(), ts), None, "{value:?}");
+        }
+        // The first and last seconds `datetime` holds fit; so does a fraction.
+        let last = coerce(Scalar::BigInt(253_402_300_799), ts);
+        assert_eq!(last, Some(Scalar::Timestamp(253_402_300_799_000_000, "")));
+        let first = coerce(Scalar::BigInt(-62_135_596_800), ts);
+        assert_eq!(first, Some(Scalar::Timestamp(FIRST_MICROS, "")));
+        let text = coerce(Scalar::Text("1700000000.5"), ts);
+        assert_eq!(
+            text,
+            Some(Scalar::Timestamp(1_700_000_000_500_000, "1700000000.5"))
+        );
+        // dlt reads these as text: year 0, and a time zone that carries 9999 into 10000.
+        for s in ["0000-01-01T00:00:00Z", "9999-12-31T23:00:00-05:00"] {
+            assert_eq!(classify_str(s), Scalar::Text(s));
+        }
+        assert!(parse_iso_timestamp("9999-12-31T23:59:59.999999Z").is_some());
+
+        let date = DltType::Date;
+        for value in [
+            Scalar::BigInt(12_345_678_901_234),
+            Scalar::BigInt(253_402_300_800),
+            Scalar::Double(1e23),
+            Scalar::Text("99999-01-01"),
+            Scalar::Text("0000-01-01"),
+            Scalar::Text("12345678901234"),
+        ] {
+            assert_eq!(coerce(value.clone(), date), None, "{value:?}");
+        }
+        // As dlt: a float or a text of Unix seconds is read as its (UTC) day.
+        let day = parse_date("2023-11-14");
+        assert_eq!(
+            coerce(Scalar::Double(1.7e9), date),
+            Some(Scalar::Date(19675, ""))
+        );
+        assert_eq!(day, Some(19675));
+        let text = coerce(Scalar::Text("1700000000"), date);
+        assert_eq!(text, Some(Scalar::Date(19675, "1700000000")));
+
+        // Nanoseconds hold the years 1677 to 2262 only: not NULL through Arrow's cast.
+        let far = classify_str("2500-01-01T00:00:00Z");
+        assert_eq!(coerce(far.clone(), DltType::NaiveTimestamp(9)), None);
+        assert!(coerce(far, DltType::NaiveTimestamp(6)).is_some());
+        let near = classify_str("2200-01-01T00:00:00Z");
+        assert!(coerce(near, DltType::NaiveTimestamp(9)).is_some());
+
+        // DECIMAL(38,9) holds 29 digits before the point.
+        let widest = 10i128.pow(29) - 1;
+        let fits = coerce(Scalar::Wei(widest), DltType::Decimal);
+        assert_eq!(fits, Some(Scalar::Decimal(widest * 1_000_000_000, "")));
+        assert_eq!(coerce(Scalar::Wei(widest + 1), DltType::Decimal), None);
+        assert_eq!(coerce(Scalar::Wei(-widest - 1), DltType::Decimal), None);
+
+        // Integers narrower than the value (dlt fails the load on these; see the README).
+        assert_eq!(coerce(Scalar::Double(1e23), DltType::BigInt), None);
+        assert_eq!(
+            coerce(Scalar::Text("99999999999999999999"), DltType::BigInt),
+            None
+        );
+        assert_eq!(coerce(Scalar::Wei(1 << 70), DltType::BigInt), None);
+        for (bits, value) in [(8, 128), (8, -129), (16, 32_768), (32, 2_147_483_648)] {
+            let narrow = DltType::SmallInt(bits);
+            assert_eq!(
+                coerce(Scalar::BigInt(value), narrow),
+                None,
+                "{bits}: {value}"
+            );
+            let edge = if value < 0 { value + 1 } else { value - 1 };
+            let fitted = coerce(Scalar::BigInt(edge), narrow);
+            assert_eq!(fitted, Some(Scalar::BigInt(edge)), "{bits}: {edge}");
+        }
+        assert_eq!(coerce(Scalar::Wei(1 << 70), DltType::SmallInt(32)), None);
+        assert_eq!(coerce(Scalar::Double(1e23), DltType::SmallInt(16)), None);
+
+        // Times, as dlt: a time of day only.
+        assert_eq!(coerce(Scalar::Text("25:00:00"), DltType::Time), None);
+        assert_eq!(coerce(Scalar::Double(1e23), DltType::Time), None);
+        assert_eq!(coerce(Scalar::BigInt(3600), DltType::Time), None);
     }
 
     #[test]

@@ -41,6 +41,9 @@ pub enum DedupeError {
     /// A primary-key column is not in the batch.
     #[error("primary key column `{0}` is missing")]
     MissingKey(String),
+    /// A row has no value in a key column.
+    #[error(transparent)]
+    NullKey(#[from] not_null::NullKey),
     /// DataFusion or Arrow failed.
     #[error("deduplication failed: {0}")]
     Engine(#[from] DataFusionError),
@@ -67,6 +70,8 @@ pub async fn latest_per_key_in_page(
         return Ok(batches);
     };
     let (_, batch) = &batches[at];
+    // The decoder refuses keys that fit no column; this also catches one a transform nulled.
+    not_null::check_keys(root, batch, key)?;
     let Some(keep) = survivors(ctx, batch, key).await? else {
         return Ok(batches);
     };

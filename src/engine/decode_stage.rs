@@ -31,6 +31,26 @@ pub enum DecodeError {
         /// The key column.
         column: String,
     },
+    /// A `merge` key's value that the key column's type cannot hold. Stored anywhere else, the
+    /// key would be NULL, and the record would be added again on every sync.
+    #[error(
+        "record {record} of page {page}: key `{column}` is `{value}`, which its column (type \
+         {column_type}) cannot hold; nothing was loaded. Declare a type that holds every key, e.g. \
+         `columns: {{{column}: {{data_type: text}}}}` on the resource (a table that has the column \
+         keeps its type until a `dango sync --full-refresh`)"
+    )]
+    KeyDoesNotFit {
+        /// 1-based page number.
+        page: usize,
+        /// 1-based record number within the page.
+        record: usize,
+        /// The key column.
+        column: String,
+        /// The column's type, as DuckDB names it.
+        column_type: String,
+        /// The value, as text.
+        value: String,
+    },
     /// A record's JSON could not be read (the body was checked when fetched, so this is a bug).
     #[error("record {record} of page {page} could not be read: {source}")]
     Json {
@@ -57,8 +77,8 @@ pub enum DecodeError {
 /// One page's records as normalised rows of the root and child tables, or an Arrow page,
 /// which is loaded as it is.
 pub enum NormalizedPage {
-    /// Rows of the root and child tables.
-    Rows(Rows),
+    /// Rows of the root and child tables, with their 1-based page number.
+    Rows(usize, Rows),
     /// An Arrow batch for the root table, with its 1-based page number.
     Arrow(usize, RecordBatch),
 }
@@ -133,7 +153,7 @@ impl PageNormalizer {
             }
             Records::Arrow(batch) => return Ok(NormalizedPage::Arrow(page.number + 1, batch)),
         };
-        Ok(NormalizedPage::Rows(out))
+        Ok(NormalizedPage::Rows(page.number + 1, out))
     }
 
     /// Rows for the records of `body`, with room for `n` rows: spare ones if there are any.
@@ -239,8 +259,8 @@ impl PageDecoder {
         &mut self,
         page: NormalizedPage,
     ) -> Result<Vec<(String, RecordBatch)>, DecodeError> {
-        let rows = match page {
-            NormalizedPage::Rows(rows) => rows,
+        let (number, rows) = match page {
+            NormalizedPage::Rows(number, rows) => (number, rows),
             NormalizedPage::Arrow(number, batch) => return self.build_arrow(number, &batch),
         };
         let names = self.normalizer.normalizer.names().clone();
@@ -254,6 +274,19 @@ impl PageDecoder {
             self.tables[slots[t]].1.push(cells, &text, &names);
         }
         self.normalizer.give_back(rows);
+        let root = &self.normalizer.hints.table_name;
+        if let Some(&at) = self.index.get(root)
+            && let Some(misfit) = self.tables[at].1.take_misfit()
+        {
+            // The root table has one row per record, in order.
+            return Err(DecodeError::KeyDoesNotFit {
+                page: number,
+                record: misfit.row + 1,
+                column: misfit.column,
+                column_type: misfit.column_type.duckdb_type().into_owned(),
+                value: misfit.value,
+            });
+        }
         let mut out = Vec::new();
         for (name, builder) in &mut self.tables {
             if let Some(batch) = builder.finish()? {
@@ -322,7 +355,16 @@ impl PageDecoder {
                     .filter(|(c, _)| !known.contains_key(c))
                     .collect();
                 known.extend(declared.iter().cloned());
-                let mut builder = TableBuilder::new(known);
+                let hints = &self.normalizer.hints;
+                // A `merge` table's keys must land in their columns (see `KeyMisfit`).
+                let keys = match hints.write_disposition {
+                    WriteDisposition::Merge if table == hints.table_name => {
+                        let keys = hints.primary_key.iter().chain(&hints.merge_key);
+                        keys.cloned().collect()
+                    }
+                    _ => Vec::new(),
+                };
+                let mut builder = TableBuilder::new(known).with_keys(keys);
                 // As dlt, a declared column exists even before (or without) a value.
                 for (column, ty) in declared {
                     builder.declare(&column, ty);

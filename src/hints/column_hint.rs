@@ -12,7 +12,8 @@ use super::DltType;
 pub struct ColumnHint {
     /// The column's type: `text`, `bigint`, `double`, `bool`, `timestamp`, `date`, `time`,
     /// `decimal`, `json`, `binary` or `wei`. Values are coerced to it as dlt coerces them; one that cannot be goes to
-    /// a variant column (`price__v_text`), or follows the schema contract. Example: `data_type: text`
+    /// a variant column (`price__v_text`), or follows the schema contract; a `merge` key's
+    /// fails the sync, naming the record. Example: `data_type: text`
     #[serde(default)]
     pub data_type: Option<String>,
     /// Digits of a `decimal` (with `scale`), fractional-second digits of a `timestamp`.

@@ -10,6 +10,8 @@
 //! | `/binary`     | undecodable bytes claiming `Content-Encoding: br`                         |
 //! | `/deep`       | `?depth=N` (default 200): a record nested N objects (or `&kind=list`) deep |
 //! | `/bigints`    | records whose ids and amounts do not fit 64 bits                          |
+//! | `/long_ids`   | ids 1 and 2; `?long=last` (or `first`) adds a 40-digit id, beyond DECIMAL(38,0) |
+//! | `/out_of_range` | `items` with numbers and texts beyond the years 1 to 9999 and a day's hours, for timestamp, date and time hints |
 //! | `/truncated`  | `?drop=N`: the first N requests get headers and half the body, then the connection closes |
 //! | `/echo`       | `?status=S` (default 400): the request's method, URI and headers echoed back with status S |
 
@@ -104,6 +106,31 @@ pub(super) async fn bigints() -> Response {
  {"id": -9300000000000000000, "amount": -9300000000000000000},
  {"id": 123456789012345678901234567890, "amount": 1e30},
  {"id": 9223372036854775807, "amount": 2.5}]"#,
+    )
+}
+
+/// `/long_ids?long=last|first`: ids 1 and 2, and with `long` a 40-digit id after (or before)
+/// them, which no DuckDB number type holds.
+pub(super) async fn long_ids(Query(q): Query<HashMap<String, String>>) -> Response {
+    let short = r#"{"id": 1, "name": "one"}, {"id": 2, "name": "two"}"#;
+    let long = r#"{"id": 1234567890123456789012345678901234567890, "name": "long"}"#;
+    json_response(match q.get("long").map(String::as_str) {
+        Some("first") => format!("[{long}, {short}]"),
+        Some(_) => format!("[{short}, {long}]"),
+        None => format!("[{short}]"),
+    })
+}
+
+/// `/out_of_range`: record 1 has values that fit timestamp (`ts_*`), date (`day_*`) and time
+/// (`at_text`) columns; records 2 and 3 have numbers of seconds and texts beyond the years
+/// Python's `datetime` holds (1 to 9999), or beyond a day's hours, and a few that just fit.
+pub(super) async fn out_of_range() -> Response {
+    json_response(
+        r#"{"items": [
+ {"id": 1, "ts_text": "2024-01-01T00:00:00Z", "ts_double": 1700000000.5, "ts_bigint": 1700000000, "ts_last": 253402300799, "day_bigint": 1700000000, "day_double": 1.7e9, "day_text": "2024-01-02", "at_text": "10:00:00"},
+ {"id": 2, "ts_text": "12345678901234.5678", "ts_double": 1e23, "ts_bigint": 12345678901234, "ts_last": 253402300800, "day_bigint": 12345678901234, "day_double": 1e23, "day_text": "99999-01-01", "at_text": "25:00:00"},
+ {"id": 3, "ts_text": "0000-01-01T00:00:00Z", "ts_double": -1e20, "ts_bigint": -62135596801, "ts_last": -62135596800, "day_bigint": 253402300800, "day_double": -1e20, "day_text": "1700000000", "at_text": 3600}
+]}"#,
     )
 }
 

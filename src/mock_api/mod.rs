@@ -305,6 +305,8 @@ fn router(state: Arc<AppState>) -> Router {
         .route("/binary", get(hostile::binary))
         .route("/deep", get(hostile::deep))
         .route("/bigints", get(hostile::bigints))
+        .route("/long_ids", get(hostile::long_ids))
+        .route("/out_of_range", get(hostile::out_of_range))
         .route("/truncated", get(hostile::truncated))
         .route("/echo", get(hostile::echo))
         .layer(middleware::from_fn_with_state(state.clone(), gatekeeper))
