@@ -18,10 +18,15 @@ fn api(orders: usize) -> MockApi {
 
 /// A `shop` project loading the API's orders with these extra resource lines (indented 10).
 fn orders_project(api: &MockApi, extra: &str) -> Project {
+    Project::new(&orders_sources(api, extra))
+}
+
+/// The `sources.yml` of [`orders_project`].
+fn orders_sources(api: &MockApi, extra: &str) -> String {
     let resources = format!(
         "        - name: orders\n          endpoint: /orders\n          data_selector: items\n          paginator: {{type: offset, limit: 20, total_path: total}}\n{extra}"
     );
-    Project::new(&rest_source("shop", &api.base_url(), "", &resources))
+    rest_source("shop", &api.base_url(), "", &resources)
 }
 
 /// The column names of `raw_shop.<table>`.
@@ -163,6 +168,93 @@ fn validate_reports_transform_and_hint_mistakes_where_they_are_written() {
         run.all()
     );
     assert_eq!(api.counters().total(), 0, "validate sends no request");
+}
+
+/// The `sources.yml` appending `api`'s orders through `transform` (a YAML line of the resource).
+fn appended_through(api: &MockApi, transform: &str) -> String {
+    orders_sources(
+        api,
+        &format!("          write_disposition: append\n          {transform}\n"),
+    )
+}
+
+#[test]
+fn transforms_that_do_not_make_one_row_per_record_of_data_are_refused_before_anything_loads() {
+    let api = api(30);
+    // A filter and a projection over `data` load what they say: the real ids, a third filtered.
+    let good = r#"transform: "SELECT id, upper(order_number) AS ref, total FROM data WHERE status <> 'cancelled'""#;
+    let p = Project::new(&appended_through(&api, good));
+    p.dango(&["validate"]).assert_ok();
+    let run = p.dango(&["sync"]);
+    run.assert_ok();
+    assert!(
+        run.stdout()
+            .contains("10 records filtered out by the transform"),
+        "{}",
+        run.stdout()
+    );
+    let kept: Vec<i64> = (1..=30).filter(|id| id % 3 != 2).collect();
+    let rows = "SELECT count(*) FROM raw_shop.orders";
+    assert_eq!(p.count(rows), kept.len() as i64);
+    assert_eq!(
+        p.count("SELECT sum(id) FROM raw_shop.orders"),
+        kept.iter().sum::<i64>()
+    );
+    assert_eq!(
+        p.text("SELECT ref FROM raw_shop.orders WHERE id = 4"),
+        "ORD-00000004"
+    );
+    let load = "SELECT max(_dlt_load_id) FROM raw_shop.orders";
+    let loaded = p.text(load);
+    let requests = api.counters().total();
+
+    for (transform, says) in [
+        // The issue's case: it used to load `generate_series`'s `value` bound to the first
+        // column of each batch, and exit 0.
+        (
+            r#"transform: "SELECT value AS id FROM generate_series(1, 3)""#,
+            "the transform of resource `orders` reads `generate_series()` instead of `data`",
+        ),
+        (
+            r#"transform: "SELECT d.id, e.status FROM data d JOIN data e ON d.id = e.id""#,
+            "the transform of resource `orders` uses a join",
+        ),
+        (
+            r#"transform: "SELECT id FROM data UNION ALL SELECT id FROM data""#,
+            "the transform of resource `orders` uses UNION",
+        ),
+        (
+            r#"transform: "SELECT status, count(*) AS n FROM data GROUP BY status""#,
+            "the transform of resource `orders` uses an aggregate",
+        ),
+        (
+            r#"transform: "SELECT 1 AS id""#,
+            "the transform of resource `orders` does not read `data`",
+        ),
+        (
+            r#"transforms: {orders__line_items: "SELECT value AS sku FROM range(3)"}"#,
+            "the transform of table `orders__line_items` reads `range()` instead of `data`",
+        ),
+    ] {
+        p.write(".dango/sources.yml", &appended_through(&api, transform));
+        for command in ["validate", "sync"] {
+            let run = p.dango(&[command]);
+            run.assert_failed();
+            let out = run.all();
+            assert!(out.contains(says), "{command} of {transform}: {out}");
+            assert!(
+                out.contains("resources[0].transform"),
+                "{command} of {transform} names the field: {out}"
+            );
+            assert!(
+                out.contains("SELECT <expressions> FROM data [WHERE <condition>]"),
+                "{command} of {transform} says what to write: {out}"
+            );
+        }
+    }
+    assert_eq!(api.counters().total(), requests, "no request was sent");
+    assert_eq!(p.count(rows), kept.len() as i64);
+    assert_eq!(p.text(load), loaded, "nothing was loaded");
 }
 
 /// Syncs `p` once as it is, then makes the API add `discountCode` to every order and writes

@@ -4,6 +4,13 @@
 //! record's `_dlt_*` columns and child rows follow it. The query is planned once per batch
 //! schema into physical expressions evaluated straight on each batch: no per-batch planning, no
 //! copy of columns it does not touch.
+//!
+//! So the logical plan must be a projection, at most one filter and one scan of the table
+//! `data` itself, and nothing else, subqueries included: a scan of anything else (a table
+//! function such as `generate_series`) would bind its columns to the batch's by position and
+//! load the wrong values. [`shape_problem`] applies that rule to the config before a sync, the
+//! plan of each batch schema applies it again, and each batch's output is checked to be that
+//! batch's records.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
@@ -11,10 +18,12 @@ use std::sync::Arc;
 use arrow::array::{Array, ArrayRef, AsArray, RecordBatch, new_null_array};
 use arrow::compute::{CastOptions, cast_with_options, filter_record_batch};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use datafusion::catalog::TableProvider;
 use datafusion::catalog::empty::EmptyTable;
-use datafusion::common::tree_node::TreeNode;
+use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
+use datafusion::datasource::source_as_provider;
 use datafusion::error::DataFusionError;
-use datafusion::logical_expr::{Expr, LogicalPlan};
+use datafusion::logical_expr::{Expr, LogicalPlan, TableScan};
 use datafusion::physical_expr::PhysicalExpr;
 use datafusion::prelude::SessionContext;
 
@@ -52,6 +61,31 @@ pub enum TransformError {
         /// What failed.
         message: String,
     },
+    /// A batch's output is not rows of that batch's records, one at most per record. Planning
+    /// refuses every query that could do this; this is the last guard before the load.
+    #[error(
+        "the transform of table `{table}` {found}, so its rows are not the batch's records: \
+         nothing was loaded (a transform is `SELECT <expressions> FROM data [WHERE <condition>]`)"
+    )]
+    NotTheRecords {
+        /// The table whose transform it is.
+        table: String,
+        /// What the output was.
+        found: String,
+    },
+}
+
+/// Why `sql` cannot be the transform of `table` (passing `keys` through), whatever columns its
+/// records turn out to have: what it reads, that it makes at most one row per record, the
+/// columns it makes and passes. For the config check, before any request; a type error shows
+/// only against real columns, so it is not reported here (`None`), but when a batch comes.
+pub fn shape_problem(table: &str, sql: &str, keys: &[String]) -> Option<String> {
+    let transform = Transform::new(table, sql, keys);
+    // Planning awaits nothing (the one table is in memory): no runtime needed.
+    match futures::executor::block_on(transform.check(&Schema::empty())) {
+        Err(TransformError::Shape { reason, .. }) => Some(reason),
+        _ => None,
+    }
 }
 
 /// One table's transform, compiled for the batch schema it last saw.
@@ -66,6 +100,8 @@ pub struct Transform {
 /// A transform planned for one input schema.
 struct Compiled {
     input: SchemaRef,
+    /// The columns the expressions are bound to, by position: the input's and the missing ones.
+    reads: SchemaRef,
     /// Columns the query names that no batch has had yet: given to it as nulls.
     missing: Vec<String>,
     filter: Option<Arc<dyn PhysicalExpr>>,
@@ -104,9 +140,17 @@ impl Transform {
     }
 
     /// Plans it against `schema` (a table's columns so far), for `dango validate`: the SQL
-    /// error or shape problem, if any, else the columns it names that the schema lacks.
+    /// error or shape problem, if any, else the columns it names that the schema lacks. The
+    /// keys are in every batch of a `merge` table, whether `schema` has them yet or not (so
+    /// that `SELECT *` passes them).
     pub async fn check(&self, schema: &Schema) -> Result<Vec<String>, TransformError> {
-        let compiled = self.compile(&Arc::new(schema.clone())).await?;
+        let keys = self
+            .keys
+            .iter()
+            .filter(|k| schema.field_with_name(k).is_err());
+        let compiled = self
+            .compile(&Arc::new(schema.clone()), keys.cloned().collect())
+            .await?;
         Ok(compiled.missing)
     }
 
@@ -115,31 +159,35 @@ impl Transform {
         let schema = batch.schema();
         let compiled = match self.compiled.take() {
             Some(compiled) if compiled.input == schema => compiled,
-            _ => self.compile(&schema).await?,
+            _ => self.compile(&schema, Vec::new()).await?,
         };
-        let out = compiled.run(batch).map_err(|e| TransformError::Eval {
-            table: self.table.clone(),
-            message: e.to_string(),
-        });
+        let out = compiled.run(&self.table, batch);
         self.compiled = Some(compiled);
         out
     }
 
-    /// Plans the query over `input`. Columns it names that `input` lacks are nulls: a field
-    /// no record has had yet (as a field always null makes no column).
-    async fn compile(&self, input: &SchemaRef) -> Result<Compiled, TransformError> {
-        let mut missing: Vec<String> = Vec::new();
+    /// Plans the query over `input`, with columns `missing` (which it lacks) as nulls, and any
+    /// other column the query names that `input` lacks: a field no record has had yet (as a
+    /// field always null makes no column).
+    async fn compile(
+        &self,
+        input: &SchemaRef,
+        mut missing: Vec<String>,
+    ) -> Result<Compiled, TransformError> {
         loop {
             let schema = with_null_columns(input, &missing);
             let ctx = SessionContext::new();
-            ctx.register_table(DATA, Arc::new(EmptyTable::new(schema)))
+            let data: Arc<dyn TableProvider> = Arc::new(EmptyTable::new(schema));
+            ctx.register_table(DATA, data.clone())
                 .map_err(|e| self.sql_error(&e))?;
             match ctx.state().create_logical_plan(&self.sql).await {
                 Ok(plan) => {
                     if !missing.is_empty() {
                         tracing::debug!(table = %self.table, ?missing, "transform names columns no record had yet: nulls");
                     }
-                    return self.physical(&ctx, &plan, input.clone(), missing);
+                    let compiled = self.physical(&ctx, &plan, &data, input.clone(), missing)?;
+                    self.reads_data_once(&plan, &data)?;
+                    return Ok(compiled);
                 }
                 Err(e) => match unknown_column(&e) {
                     Some(name) if !missing.contains(&name) => missing.push(name),
@@ -163,18 +211,50 @@ impl Transform {
         }
     }
 
+    /// Refuses a plan that, subqueries included, reads anything but `data`, or reads it more
+    /// than once. (The shape [`Self::physical`] takes admits neither; this holds whatever
+    /// expressions DataFusion's plans come to contain.)
+    fn reads_data_once(
+        &self,
+        plan: &LogicalPlan,
+        data: &Arc<dyn TableProvider>,
+    ) -> Result<(), TransformError> {
+        let mut reads = 0;
+        let mut other = None;
+        plan.apply_with_subqueries(|node| {
+            match node {
+                LogicalPlan::TableScan(scan) if is_scan_of(scan, data) => reads += 1,
+                LogicalPlan::TableScan(scan) => other = Some(format!("`{}`", scan.table_name)),
+                LogicalPlan::Values(_) => other = Some("VALUES".to_string()),
+                _ => {}
+            }
+            Ok(TreeNodeRecursion::Continue)
+        })
+        .map_err(|e| self.sql_error(&e))?;
+        match (other, reads) {
+            (Some(other), _) => Err(self.shape_error(reads_other(&other))),
+            (None, 0) => Err(self.shape_error(refused("does not read `data`"))),
+            (None, 1) => Ok(()),
+            (None, n) => Err(self.shape_error(refused(&format!(
+                "reads `data` {n} times (a self-join or a subquery)"
+            )))),
+        }
+    }
+
     /// The plan as a filter and projections evaluated on the input batch.
     fn physical(
         &self,
         ctx: &SessionContext,
         plan: &LogicalPlan,
+        data: &Arc<dyn TableProvider>,
         input: SchemaRef,
         missing: Vec<String>,
     ) -> Result<Compiled, TransformError> {
         let LogicalPlan::Projection(projection) = plan else {
             return Err(self.shape_error(not_row_wise(plan)));
         };
-        let (scan_schema, filter) = self.scan_and_filter(&projection.input)?;
+        let (scan_schema, filter) = self.scan_and_filter(&projection.input, data)?;
+        let reads = Arc::new(scan_schema.as_arrow().clone());
         let filter = filter
             .map(|predicate| ctx.create_physical_expr(predicate, &scan_schema))
             .transpose()
@@ -228,28 +308,34 @@ impl Transform {
         }
         Ok(Compiled {
             input,
+            reads,
             missing,
             filter,
             outputs,
         })
     }
 
-    /// Below the projection: the table scan (perhaps aliased) and at most one `WHERE`.
+    /// Below the projection: the scan of `data` (perhaps aliased) and at most one `WHERE`.
     fn scan_and_filter(
         &self,
         plan: &LogicalPlan,
+        data: &Arc<dyn TableProvider>,
     ) -> Result<(datafusion::common::DFSchema, Option<Expr>), TransformError> {
+        let scan_of_data = |scan: &TableScan| match is_scan_of(scan, data) {
+            true => Ok((plan.schema().as_ref().clone(), None)),
+            false => Err(self.shape_error(reads_other(&format!("`{}`", scan.table_name)))),
+        };
         match plan {
-            LogicalPlan::TableScan(_) => Ok((plan.schema().as_ref().clone(), None)),
+            LogicalPlan::TableScan(scan) => scan_of_data(scan),
             LogicalPlan::SubqueryAlias(alias) => match alias.input.as_ref() {
-                LogicalPlan::TableScan(_) => Ok((plan.schema().as_ref().clone(), None)),
+                LogicalPlan::TableScan(scan) => scan_of_data(scan),
                 other => Err(self.shape_error(not_row_wise(other))),
             },
             LogicalPlan::Filter(filter) => {
                 if has_subquery(&filter.predicate) {
                     return Err(self.shape_error(not_row_wise(plan)));
                 }
-                let (schema, below) = self.scan_and_filter(&filter.input)?;
+                let (schema, below) = self.scan_and_filter(&filter.input, data)?;
                 match below {
                     None => Ok((schema, Some(filter.predicate.clone()))),
                     Some(_) => Err(self.shape_error(not_row_wise(plan))),
@@ -261,8 +347,49 @@ impl Transform {
 }
 
 impl Compiled {
-    fn run(&self, batch: &RecordBatch) -> Result<Transformed, DataFusionError> {
-        let batch = add_null_columns(batch, &self.missing)?;
+    /// Runs it on `batch`, the transform of `table`: its output must be rows of the batch's
+    /// records, which the checks here hold to whatever the plan was.
+    fn run(&self, table: &str, batch: &RecordBatch) -> Result<Transformed, TransformError> {
+        let eval = |e: DataFusionError| TransformError::Eval {
+            table: table.to_string(),
+            message: e.to_string(),
+        };
+        let batch = add_null_columns(batch, &self.missing).map_err(eval)?;
+        if !same_columns(&batch.schema(), &self.reads) {
+            return Err(TransformError::NotTheRecords {
+                table: table.to_string(),
+                found: format!(
+                    "was planned over columns ({}) that are not the batch's ({})",
+                    column_list(&self.reads),
+                    column_list(&batch.schema())
+                ),
+            });
+        }
+        let Evaluated {
+            fields,
+            arrays,
+            kept,
+            dropped,
+        } = self.evaluate(batch.clone()).map_err(eval)?;
+        if let Some(made) = arrays.iter().map(|a| a.len()).find(|&n| n != kept) {
+            let records = batch.num_rows();
+            let filtered = match kept == records {
+                true => String::new(),
+                false => format!(", of which its `WHERE` kept {kept}"),
+            };
+            return Err(TransformError::NotTheRecords {
+                table: table.to_string(),
+                found: format!("made {made} rows from {records} records{filtered}"),
+            });
+        }
+        let batch = RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays)
+            .map_err(|e| eval(e.into()))?;
+        Ok(Transformed { batch, dropped })
+    }
+
+    /// The filter and the projections, evaluated on `batch` (with its missing columns): the
+    /// output columns, and the rows the filter kept and the `_dlt_id`s of those it dropped.
+    fn evaluate(&self, batch: RecordBatch) -> Result<Evaluated, DataFusionError> {
         let (kept, dropped) = match &self.filter {
             None => (batch, HashSet::new()),
             Some(predicate) => {
@@ -300,9 +427,42 @@ impl Compiled {
                 arrays.push(kept.column(i).clone());
             }
         }
-        let batch = RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays)?;
-        Ok(Transformed { batch, dropped })
+        Ok(Evaluated {
+            fields,
+            arrays,
+            kept: rows,
+            dropped,
+        })
     }
+}
+
+/// A batch's output columns before they become a batch.
+struct Evaluated {
+    fields: Vec<Field>,
+    arrays: Vec<ArrayRef>,
+    /// Rows the filter kept: each output column must have as many.
+    kept: usize,
+    dropped: HashSet<String>,
+}
+
+/// Whether `a` and `b` have the same columns (names and types), in the same order.
+fn same_columns(a: &Schema, b: &Schema) -> bool {
+    a.fields().len() == b.fields().len()
+        && a.fields()
+            .iter()
+            .zip(b.fields())
+            .all(|(a, b)| a.name() == b.name() && a.data_type() == b.data_type())
+}
+
+/// `schema`'s column names, for a message.
+fn column_list(schema: &Schema) -> String {
+    let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+    names.join(", ")
+}
+
+/// Whether `scan` reads the table provider `data` (not a table function, not another table).
+fn is_scan_of(scan: &TableScan, data: &Arc<dyn TableProvider>) -> bool {
+    source_as_provider(&scan.source).is_ok_and(|provider| Arc::ptr_eq(&provider, data))
 }
 
 /// The column an output expression passes through unchanged, if it is one (perhaps renamed).
@@ -318,7 +478,10 @@ fn has_subquery(expr: &Expr) -> bool {
     expr.exists(|e| {
         Ok(matches!(
             e,
-            Expr::ScalarSubquery(_) | Expr::InSubquery(_) | Expr::Exists(_)
+            Expr::ScalarSubquery(_)
+                | Expr::InSubquery(_)
+                | Expr::Exists(_)
+                | Expr::SetComparison(_)
         ))
     })
     .unwrap_or(true)
@@ -327,6 +490,8 @@ fn has_subquery(expr: &Expr) -> bool {
 /// Why a plan is not a transform, and what one looks like.
 fn not_row_wise(plan: &LogicalPlan) -> String {
     let found = match plan {
+        LogicalPlan::EmptyRelation(_) => return refused("does not read `data`"),
+        LogicalPlan::Values(_) => return reads_other("VALUES"),
         LogicalPlan::Aggregate(_) => "an aggregate (GROUP BY, count, sum, ...)",
         LogicalPlan::Window(_) => "a window function",
         LogicalPlan::Join(_) => "a join",
@@ -334,13 +499,24 @@ fn not_row_wise(plan: &LogicalPlan) -> String {
         LogicalPlan::Limit(_) => "LIMIT",
         LogicalPlan::Distinct(_) => "DISTINCT",
         LogicalPlan::Union(_) => "UNION",
+        LogicalPlan::Unnest(_) => "UNNEST",
         LogicalPlan::Filter(_) | LogicalPlan::Projection(_) => "a subquery",
         _ => "more than a SELECT over `data`",
     };
+    refused(&format!("uses {found}"))
+}
+
+/// The reason for reading `what` (a table function, say) instead of `data`.
+fn reads_other(what: &str) -> String {
+    refused(&format!("reads {what} instead of `data`"))
+}
+
+/// `found`, why a transform cannot do it, and what one looks like.
+fn refused(found: &str) -> String {
     format!(
-        "uses {found}, which a transform cannot: it keeps or drops each record and computes its \
-         columns (`SELECT <expressions> FROM data [WHERE <condition>]`), so that every row it \
-         loads comes from one record and the record's child rows follow it"
+        "{found}, which a transform cannot: it keeps or drops each record of `data` and computes \
+         its columns (`SELECT <expressions> FROM data [WHERE <condition>]`), so that every row it \
+         loads comes from one record and the record's `_dlt_id` and child rows follow it"
     )
 }
 
@@ -551,11 +727,195 @@ mod tests {
         let missing = t.check(&Schema::empty()).await.unwrap();
         assert_eq!(
             missing,
-            ["status", "id", "order_number"],
-            "as DataFusion meets them"
+            ["id", "status", "order_number"],
+            "the key first, then as DataFusion meets them"
         );
         let t = Transform::new("orders", "SELECT _dlt_id FROM data", &[]);
         assert!(t.check(&Schema::empty()).await.is_ok());
+        // A merge table's key is in every batch, so `*` passes it even before the first sync.
+        let t = Transform::new("orders", "SELECT * FROM data", &["id".to_string()]);
+        assert!(t.check(&Schema::empty()).await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn queries_that_do_not_read_data_once_are_refused() {
+        for (sql, found) in [
+            (
+                "SELECT value AS id FROM generate_series(1, 3)",
+                "reads `generate_series()` instead of `data`",
+            ),
+            (
+                "SELECT value AS id FROM range(3) AS data",
+                "reads `range()` instead of `data`",
+            ),
+            (
+                "SELECT column1 AS id FROM (VALUES (1), (2))",
+                "reads VALUES instead of `data`",
+            ),
+            ("SELECT 1 AS id", "does not read `data`"),
+            (
+                "SELECT d.id FROM data d JOIN data e ON d.id = e.id",
+                "uses a join",
+            ),
+            ("SELECT id FROM data, generate_series(1, 3)", "uses a join"),
+            (
+                "SELECT id FROM data UNION ALL SELECT id FROM data",
+                "uses UNION",
+            ),
+            (
+                "WITH data AS (SELECT value AS id FROM generate_series(1, 3)) SELECT id FROM data",
+                "uses a subquery",
+            ),
+            (
+                "SELECT id, (SELECT max(value) FROM range(3)) AS m FROM data",
+                "uses a subquery",
+            ),
+            (
+                "SELECT id, sum(total) OVER () AS s FROM data",
+                "uses a window function",
+            ),
+        ] {
+            let err = refusal(sql).await;
+            assert!(err.contains(found), "{sql}: {err}");
+            assert!(
+                err.contains("SELECT <expressions> FROM data"),
+                "{sql}: {err}"
+            );
+        }
+        // A row per element of a list column.
+        let tags = Field::new_list("tags", Field::new_list_field(DataType::Utf8, true), true);
+        let schema = Schema::new(vec![Field::new("id", DataType::Int64, true), tags]);
+        let sql = "SELECT id, unnest(tags) AS tag FROM data";
+        let err = Transform::new("orders", sql, &[]).check(&schema).await;
+        let err = err.err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(err.contains("uses UNNEST"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn an_aliased_data_scan_still_filters_and_computes() {
+        let sql = "SELECT o.id, o.total * 2 AS doubled FROM data AS o WHERE o.total > 10";
+        let mut t = Transform::new("orders", sql, &["id".to_string()]);
+        let out = t.apply(&orders()).await.unwrap();
+        assert_eq!(
+            names(&out.batch),
+            ["id", "doubled", "_dlt_load_id", "_dlt_id"]
+        );
+        let doubled = out
+            .batch
+            .column(1)
+            .as_primitive::<arrow::datatypes::Int64Type>();
+        assert_eq!(doubled.values().to_vec(), [40, 60]);
+        assert_eq!(out.dropped, HashSet::from(["r1".to_string()]));
+    }
+
+    #[test]
+    fn the_config_check_reports_shapes_but_not_types() {
+        let key = ["id".to_string()];
+        let reason = shape_problem(
+            "orders",
+            "SELECT value AS id FROM generate_series(1, 3)",
+            &[],
+        );
+        assert!(
+            reason
+                .as_deref()
+                .unwrap_or_default()
+                .contains("generate_series()"),
+            "{reason:?}"
+        );
+        let reason = shape_problem("orders", "SELECT id + 1 AS id FROM data", &key);
+        assert!(
+            reason
+                .as_deref()
+                .unwrap_or_default()
+                .contains("`id` through unchanged"),
+            "{reason:?}"
+        );
+        for fine in [
+            "SELECT * FROM data",
+            "SELECT id, lower(email) AS email FROM data WHERE status <> 'test'",
+            // Not valid over real columns, perhaps, but only a batch can tell.
+            "SELECT id, email + 1 AS x FROM data",
+        ] {
+            assert_eq!(shape_problem("orders", fine, &key), None, "{fine}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_batch_the_plan_was_not_made_for_is_refused() {
+        let t = Transform::new("orders", "SELECT id, email FROM data", &[]);
+        let compiled = t.compile(&orders().schema(), Vec::new()).await.unwrap();
+        // Same number of columns, others in their places: positions would read the wrong ones.
+        let swapped = orders().project(&[1, 0, 2, 3, 4, 5]).unwrap();
+        let err = compiled
+            .run("orders", &swapped)
+            .err()
+            .map(|e| e.to_string());
+        let err = err.unwrap_or_default();
+        assert!(err.contains("are not the batch's"), "{err}");
+        assert!(err.contains("nothing was loaded"), "{err}");
+        assert!(compiled.run("orders", &orders()).is_ok());
+    }
+
+    #[tokio::test]
+    async fn more_rows_than_the_batch_has_records_are_refused() {
+        let t = Transform::new("orders", "SELECT id FROM data WHERE total > 10", &[]);
+        let mut compiled = t.compile(&orders().schema(), Vec::new()).await.unwrap();
+        compiled.outputs[0].expr = Arc::new(Rows(5));
+        let err = compiled
+            .run("orders", &orders())
+            .err()
+            .map(|e| e.to_string());
+        let err = err.unwrap_or_default();
+        assert!(
+            err.contains("made 5 rows from 3 records, of which its `WHERE` kept 2"),
+            "{err}"
+        );
+    }
+
+    /// An expression that makes a column of a fixed number of rows, whatever the batch.
+    #[derive(Debug, PartialEq, Eq, Hash)]
+    struct Rows(usize);
+
+    impl std::fmt::Display for Rows {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "rows({})", self.0)
+        }
+    }
+
+    impl PhysicalExpr for Rows {
+        fn data_type(&self, _: &Schema) -> datafusion::error::Result<DataType> {
+            Ok(DataType::Int64)
+        }
+
+        fn nullable(&self, _: &Schema) -> datafusion::error::Result<bool> {
+            Ok(false)
+        }
+
+        fn evaluate(
+            &self,
+            _: &RecordBatch,
+        ) -> datafusion::error::Result<datafusion::logical_expr::ColumnarValue> {
+            let column = Int64Array::from(vec![0; self.0]);
+            Ok(datafusion::logical_expr::ColumnarValue::Array(Arc::new(
+                column,
+            )))
+        }
+
+        fn children(&self) -> Vec<&Arc<dyn PhysicalExpr>> {
+            Vec::new()
+        }
+
+        fn with_new_children(
+            self: Arc<Self>,
+            _: Vec<Arc<dyn PhysicalExpr>>,
+        ) -> datafusion::error::Result<Arc<dyn PhysicalExpr>> {
+            Ok(self)
+        }
+
+        fn fmt_sql(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            std::fmt::Display::fmt(self, f)
+        }
     }
 
     /// Why the orders' transform `sql` (keeping key `id`) does not run.

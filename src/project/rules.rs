@@ -375,6 +375,8 @@ fn schema_problems(res: &ResourceConfig) -> Vec<Problem> {
             out.push(Problem::at(&path, problem).hint(
                 "write one query over the table's rows, named `data`:                  `SELECT id, lower(email) AS email FROM data WHERE status <> 'test'`",
             ));
+        } else if let Some(problem) = transform_shape_problem(res, &path, sql) {
+            out.push(Problem::at(&path, problem));
         }
     }
     for table in res.transforms.keys() {
@@ -391,6 +393,28 @@ fn schema_problems(res: &ResourceConfig) -> Vec<Problem> {
         }
     }
     out
+}
+
+/// Why the transform `sql` at `path` (`transform` or `transforms.<table>`) of `res` cannot be
+/// one, whatever its records hold: it reads something other than `data`, or makes more than
+/// one row of a record, or does not pass a `merge` key through (planned, not string-matched).
+fn transform_shape_problem(res: &ResourceConfig, path: &[&str], sql: &str) -> Option<String> {
+    let (table, whose, keys) = match path {
+        [_, child] => {
+            let table = normalize_path(child);
+            let whose = format!("table `{table}`");
+            (table, whose, Vec::new())
+        }
+        _ => {
+            let keys = match res.write_disposition.unwrap_or_default() {
+                WriteDisposition::Merge => res.keys().0,
+                _ => Vec::new(),
+            };
+            (res.table(), format!("resource `{}`", res.name), keys)
+        }
+    };
+    let reason = crate::dedupe::transform::shape_problem(&table, sql, &keys)?;
+    Some(format!("the transform of {whose} {reason}"))
 }
 
 /// Why `sql` is not one SQL query, if it is not.
