@@ -37,9 +37,13 @@ async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let creds = Credentials::load(std::path::Path::new("."))?;
     let key = creds
-        .lookup("hubspot", "HUBSPOT_API_KEY")
+        .secret("hubspot", "HUBSPOT_API_KEY")
         .context("set HUBSPOT_API_KEY in the environment, .env or .dlt/secrets.toml")?;
-    let client = HttpClient::builder().bearer_token(&key).build()?;
+    // A rejected key is then named by where it was found.
+    let client = HttpClient::builder()
+        .bearer_token(&key.value)
+        .secret_origin(key.origin)
+        .build()?;
     let url = format!(
         "{}/crm/v3/objects/contacts",
         args.base_url.trim_end_matches('/')

@@ -327,7 +327,17 @@ fn only_http_urls_are_accepted_also_after_substitution_without_echoing_secrets()
         ".env",
         "HIDDEN_BASE=ftp://files.example.com/tok-5ecr3t-value\n",
     );
-    let err = rejected(&p);
+    // The first source's problems come from loading, the second's only once its variable is
+    // in: sync stops at the first, validate checks every source to the end.
+    let validate = p.dango(&["validate"]);
+    validate.assert_failed();
+    let sync = p.dango(&["sync"]);
+    sync.assert_failed();
+    assert!(!p.warehouse().exists(), "{}", sync.all());
+    let err = validate.stderr();
+    for problem in sync.stderr().lines().filter(|l| l.starts_with("  - ")) {
+        assert!(err.contains(problem), "validate misses `{problem}`:\n{err}");
+    }
     assert_reported(
         &err,
         yml,
@@ -342,7 +352,14 @@ fn only_http_urls_are_accepted_also_after_substitution_without_echoing_secrets()
         "sources[0].rest_api.resources[0].endpoint",
         "`file:` URLs",
     );
-    // The first source's problems come from loading; the second's only once its variable is in.
+    assert_reported(
+        &err,
+        yml,
+        "hidden",
+        "sources[1].rest_api.base_url",
+        "`ftp:` URLs",
+    );
+    assert!(!err.contains("5ecr3t"), "the value leaked:\n{err}");
     let fixed = yml.replace("ftp://files.example.com\"", "https://files.example.com\"");
     let fixed = fixed.replace("file:///etc/passwd", "/passwd");
     let p = Project::new(&fixed);
@@ -718,4 +735,65 @@ fn fields_with_two_forms_show_both_when_neither_fits() {
         "sources[0].rest_api.resources[0].primary_key",
         "`[org, id]`",
     );
+}
+
+/// `dango validate` checks every source on its own: three broken Python sources (a missing
+/// module, a module that fails to import, a missing function) and two broken REST sources (a
+/// misspelt field, an unset variable) are all named in one run, and the valid one is listed.
+#[test]
+fn validate_reports_every_sources_problems_in_one_run() {
+    let py = support::reference_python().display().to_string();
+    let python_source = |name: &str, module: &str, function: &str| {
+        format!(
+            "  - name: {name}\n    type: dlt_native\n    dlt_native:\n      source_module: {module}\n      source_name: {function}\n      python: \"{py}\"\n"
+        )
+    };
+    let yml = [
+        "sources:\n  - name: fine\n    type: rest_api\n    rest_api:\n      base_url: https://api.example.com\n      resources: [users]\n".to_string(),
+        python_source("py_no_module", "custom_sources.nope", "anything"),
+        python_source("py_bad_import", "custom_sources.broken", "broken_source"),
+        python_source("py_no_function", "custom_sources.present", "not_there"),
+        "  - name: rest_typo\n    type: rest_api\n    rest_api:\n      base_url: https://api.example.com\n      resources:\n        - name: users\n          endpoint: /users\n          paginaton: {type: page_number}\n".to_string(),
+        "  - name: rest_unset\n    type: rest_api\n    rest_api:\n      base_url: https://api.example.com\n      headers: {Authorization: \"Bearer ${UNSET_TOKEN_FOR_TEST}\"}\n      resources: [users]\n".to_string(),
+    ]
+    .concat();
+    let p = Project::new(&yml);
+    p.write(
+        "custom_sources/broken.py",
+        "import dlt\nimport not_a_module_xyz\n",
+    );
+    p.write(
+        "custom_sources/present.py",
+        "import dlt\n\n@dlt.source\ndef present_source():\n    return []\n",
+    );
+    let run = p.dango(&["validate"]);
+    run.assert_failed();
+    let err = run.stderr();
+    let expect = [
+        (
+            "source `py_no_module`",
+            "importing `custom_sources.nope` failed",
+        ),
+        ("source `py_bad_import`", "not_a_module_xyz"),
+        ("source `py_no_function`", "has no function `not_there`"),
+        ("source `rest_typo`", "paginaton"),
+        (
+            "source `rest_unset`",
+            "`${UNSET_TOKEN_FOR_TEST}` is not set",
+        ),
+    ];
+    for (source, what) in expect {
+        let line = err
+            .lines()
+            .find(|l| l.contains(source))
+            .unwrap_or_else(|| panic!("no `{source}` in:\n{err}"));
+        assert!(line.contains(what), "`{line}` should say `{what}`");
+    }
+    let out = run.stdout();
+    assert!(
+        out.contains("fine (enabled) → raw_fine, 1 resource(s)"),
+        "{out}"
+    );
+    assert!(out.contains("py_no_function (enabled): not valid"), "{out}");
+    assert!(!out.contains("is valid."), "{out}");
 }

@@ -134,6 +134,140 @@ fn http_basic_and_a_rejected_password_names_the_credential_not_its_value() {
     assert!(!run.all().contains("wrong-pass-1"));
 }
 
+/// Syncs `p` (expected to be refused by the API) with `env` set; what it printed, after
+/// checking that no value in `never` shows.
+fn refused(p: &Project, env: &[(&str, &str)], never: &[&str]) -> String {
+    let run = p.dango_env(&["sync"], env);
+    run.assert_failed();
+    let out = run.all();
+    for value in never {
+        assert!(!out.contains(value), "`{value}` shown:\n{out}");
+    }
+    out
+}
+
+#[test]
+fn a_rejected_token_names_its_variable_and_where_it_was_found_never_its_value() {
+    let mock = api(MockAuth::Bearer("right-token-1".into()));
+    let p = auth_source(&mock, r#"{type: bearer, token: "${MY_API_TOKEN}"}"#);
+    let values = ["wrong-from-dotenv", "wrong-from-env", "wrong-from-toml"];
+    p.write(".env", "MY_API_TOKEN=wrong-from-dotenv\n");
+    let out = refused(&p, &[], &values);
+    assert!(
+        out.contains("HTTP 401") && out.contains("the bearer token (auth.token) was rejected"),
+        "{out}"
+    );
+    assert!(out.contains("check MY_API_TOKEN (from .env)"), "{out}");
+
+    let out = refused(&p, &[("MY_API_TOKEN", "wrong-from-env")], &values);
+    assert!(
+        out.contains("check MY_API_TOKEN (from the environment)"),
+        "{out}"
+    );
+    assert!(!out.contains("from .env"), "the environment wins:\n{out}");
+
+    std::fs::remove_file(p.path().join(".env")).expect("remove .env");
+    p.write(
+        ".dlt/secrets.toml",
+        "[sources.secure]\nmy_api_token = \"wrong-from-toml\"\n",
+    );
+    let out = refused(&p, &[], &values);
+    assert!(
+        out.contains("check MY_API_TOKEN (from .dlt/secrets.toml, [sources.secure] my_api_token)"),
+        "{out}"
+    );
+}
+
+#[test]
+fn every_kind_of_rejected_credential_names_its_variable() {
+    let cases: [(MockAuth, &str, &str, &str); 5] = [
+        (
+            MockAuth::ApiKeyHeader("X-API-Key".into(), "k-123456".into()),
+            r#"      auth: {type: api_key, name: X-API-Key, api_key: "${KEY}"}"#,
+            "the API key in header `X-API-Key` was rejected: check KEY (from .env)",
+            "",
+        ),
+        (
+            MockAuth::ApiKeyQuery("api_key".into(), "k-123456".into()),
+            r#"      auth: {type: api_key, name: api_key, api_key: "${KEY}", location: query}"#,
+            "the API key in query parameter `api_key` was rejected: check KEY (from .env)",
+            "",
+        ),
+        (
+            MockAuth::Basic("reporter".into(), "pa55word".into()),
+            r#"      auth: {type: http_basic, username: reporter, password: "${PASSWORD}"}"#,
+            "HTTP basic auth for user `reporter` was rejected: check PASSWORD (from .env)",
+            "",
+        ),
+        (
+            MockAuth::Bearer("right-token-1".into()),
+            r#"      headers: {Authorization: "Bearer ${TOKEN}"}"#,
+            "the credential sent in header authorization was rejected: check TOKEN (from .env)",
+            "",
+        ),
+        (
+            MockAuth::ApiKeyQuery("api_key".into(), "k-123456".into()),
+            "",
+            "a credential was rejected: check KEY (from .env)",
+            "          params: {api_key: \"${KEY}\"}\n",
+        ),
+    ];
+    let env = "KEY=wrong-key-1\nPASSWORD=wrong-pass-1\nTOKEN=wrong-token-1\n";
+    let never = ["wrong-key-1", "wrong-pass-1", "wrong-token-1"];
+    for (auth, extra, expected, params) in cases {
+        let mock = api(auth);
+        let extra = match extra.is_empty() {
+            true => String::new(),
+            false => format!("{extra}\n"),
+        };
+        let resources = format!("        - name: tags\n          endpoint: /tags\n{params}");
+        let p = Project::new(&rest_source("secure", &mock.base_url(), &extra, &resources));
+        p.write(".env", env);
+        let out = refused(&p, &[], &never);
+        assert!(out.contains("HTTP 401"), "{out}");
+        assert!(out.contains(expected), "no `{expected}` in:\n{out}");
+    }
+}
+
+#[test]
+fn rejected_oauth2_and_dlt_style_secrets_name_where_they_were_found() {
+    let mock = api(MockAuth::OAuth2 {
+        client_id: "dango".into(),
+        client_secret: "shh-secret".into(),
+        revoke_after: 2,
+    });
+    let auth = format!(
+        r#"{{type: oauth2_client_credentials, access_token_url: "{}/oauth/token", client_id: dango, client_secret: "${{CLIENT_SECRET}}"}}"#,
+        mock.base_url()
+    );
+    let p = auth_source(&mock, &auth);
+    p.write(".env", "CLIENT_SECRET=wrong-secret-1\n");
+    let out = refused(&p, &[], &["wrong-secret-1"]);
+    assert!(
+        out.contains("check client_id and client_secret; they come from CLIENT_SECRET (from .env)"),
+        "{out}"
+    );
+
+    // No `${VAR}`: dlt fills `token` from SOURCES__SECURE__TOKEN, else from secrets.toml.
+    let mock = api(MockAuth::Bearer("right-token-1".into()));
+    let p = auth_source(&mock, "{type: bearer}");
+    p.write(
+        ".dlt/secrets.toml",
+        "[sources.secure]\ntoken = \"wrong-from-toml\"\n",
+    );
+    let never = ["wrong-from-toml", "wrong-from-env"];
+    let out = refused(&p, &[], &never);
+    assert!(
+        out.contains("check [sources.secure] token (from .dlt/secrets.toml)"),
+        "{out}"
+    );
+    let out = refused(&p, &[("SOURCES__SECURE__TOKEN", "wrong-from-env")], &never);
+    assert!(
+        out.contains("check SOURCES__SECURE__TOKEN (from the environment)"),
+        "{out}"
+    );
+}
+
 #[test]
 fn oauth2_client_credentials_fetches_caches_and_refreshes_once() {
     let mock = api(MockAuth::OAuth2 {

@@ -10,6 +10,7 @@ use serde_json::Value;
 pub use super::warehouse::{WarehouseConfig, WarehouseKind};
 use crate::normalize::naming::normalize_identifier;
 pub use crate::source::python::DltNativeConfig;
+use crate::source::rest::SecretOrigins;
 pub use crate::source::rest::config::*;
 
 /// The whole `.dango/sources.yml` file.
@@ -56,6 +57,9 @@ pub struct SourceConfig {
     /// Where the source was written, so problems found later (an unset `${VAR}`) name a line.
     #[serde(skip)]
     pub origin: SourceOrigin,
+    /// Where the secrets its requests send were found (set once `${VAR}`s are resolved).
+    #[serde(skip)]
+    pub secret_origins: SecretOrigins,
 }
 
 /// The file text a source came from and its position in `sources:`.

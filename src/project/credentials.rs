@@ -2,7 +2,7 @@
 //! then `.dlt/secrets.toml`. Every value handed out is remembered by a [`Redactor`] so it can be
 //! scrubbed from anything Dango prints.
 
-use crate::source::Redactor;
+use crate::source::{Redactor, SecretOrigin, SecretStore};
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -28,6 +28,24 @@ pub enum CredentialsError {
         /// The parser's message.
         reason: String,
     },
+}
+
+/// A value found in a credential store, with where it was found.
+#[derive(Clone)]
+pub struct Secret {
+    /// The value (never shown).
+    pub value: String,
+    /// The variable and the store it came from.
+    pub origin: SecretOrigin,
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Secret")
+            .field("value", &"***")
+            .field("origin", &self.origin)
+            .finish()
+    }
 }
 
 /// The credential stores of one project, looked up by variable name.
@@ -97,43 +115,70 @@ impl Credentials {
     /// The value of `${name}` for source `source`: environment, `.env`, then `secrets.toml`
     /// (top-level `name`, then `[sources.<source>] name` in lower case). Remembered for redaction.
     pub fn lookup(&self, source: &str, name: &str) -> Option<String> {
+        self.secret(source, name).map(|s| s.value)
+    }
+
+    /// Like [`Credentials::lookup`], with where the value was found, for naming a credential
+    /// the API rejects.
+    pub fn secret(&self, source: &str, name: &str) -> Option<Secret> {
         let found = self
-            .env
-            .get(name)
-            .or_else(|| self.dotenv.get(name))
-            .cloned()
+            .in_env_or_dotenv(name)
             .or_else(|| self.secrets_toml_value(source, name));
-        if let Some(value) = &found {
-            self.redactor.add(value);
-        }
-        found
+        self.remember(found)
     }
 
     /// A secret dlt would inject into source `source`'s `field` argument: environment or `.env`
     /// `SOURCES__<SOURCE>__<FIELD>`, else `field` under `[sources.<source>]` in secrets.toml.
     /// Remembered for redaction.
     pub fn lookup_field(&self, source: &str, field: &str) -> Option<String> {
+        self.field_secret(source, field).map(|s| s.value)
+    }
+
+    /// Like [`Credentials::lookup_field`], with where the value was found.
+    pub fn field_secret(&self, source: &str, field: &str) -> Option<Secret> {
         let env_name = format!(
             "SOURCES__{}__{}",
             source.to_uppercase(),
             field.to_uppercase()
         );
-        let found = self
-            .env
-            .get(&env_name)
-            .or_else(|| self.dotenv.get(&env_name))
-            .cloned()
-            .or_else(|| {
-                let section = self.secrets.get("sources")?.get(source)?;
-                section.get(field)?.as_str().map(str::to_string)
-            });
-        if let Some(value) = &found {
-            self.redactor.add(value);
+        let found = self.in_env_or_dotenv(&env_name).or_else(|| {
+            let section = self.secrets.get("sources")?.get(source)?;
+            let value = section.get(field)?.as_str()?.to_string();
+            let key = format!("[sources.{source}] {field}");
+            Some(Secret {
+                value,
+                origin: SecretOrigin {
+                    variable: key.clone(),
+                    store: SecretStore::SecretsToml { key },
+                },
+            })
+        });
+        self.remember(found)
+    }
+
+    /// `name` from the environment, else from `.env`.
+    fn in_env_or_dotenv(&self, name: &str) -> Option<Secret> {
+        let (value, store) = match self.env.get(name) {
+            Some(v) => (v, SecretStore::Environment),
+            None => (self.dotenv.get(name)?, SecretStore::DotEnv),
+        };
+        Some(Secret {
+            value: value.clone(),
+            origin: SecretOrigin {
+                variable: name.to_string(),
+                store,
+            },
+        })
+    }
+
+    fn remember(&self, found: Option<Secret>) -> Option<Secret> {
+        if let Some(secret) = &found {
+            self.redactor.add(&secret.value);
         }
         found
     }
 
-    fn secrets_toml_value(&self, source: &str, name: &str) -> Option<String> {
+    fn secrets_toml_value(&self, source: &str, name: &str) -> Option<Secret> {
         let scalar = |v: &toml::Value| match v {
             toml::Value::String(s) => Some(s.clone()),
             toml::Value::Integer(i) => Some(i.to_string()),
@@ -141,14 +186,23 @@ impl Credentials {
             toml::Value::Boolean(b) => Some(b.to_string()),
             _ => None,
         };
+        let found = |value: String, key: String| Secret {
+            value,
+            origin: SecretOrigin {
+                variable: name.to_string(),
+                store: SecretStore::SecretsToml { key },
+            },
+        };
         if let Some(v) = self.secrets.get(name).and_then(scalar) {
-            return Some(v);
+            return Some(found(v, name.to_string()));
         }
         let section = self.secrets.get("sources")?.get(source)?;
-        section
-            .get(name)
-            .or_else(|| section.get(name.to_lowercase()))
-            .and_then(scalar)
+        let lower = name.to_lowercase();
+        let (key, value) = match section.get(name).and_then(scalar) {
+            Some(v) => (name, v),
+            None => (lower.as_str(), section.get(&lower).and_then(scalar)?),
+        };
+        Some(found(value, format!("[sources.{source}] {key}")))
     }
 
     /// The redactor that knows every value handed out so far.
@@ -194,6 +248,52 @@ mod tests {
         assert_eq!(creds.lookup("my_api", "ONLY_DOTENV").as_deref(), Some("d"));
         assert_eq!(creds.lookup("my_api", "API_KEY").as_deref(), Some("k-toml"));
         assert_eq!(creds.lookup("other", "API_KEY"), None);
+    }
+
+    #[test]
+    fn each_secret_says_where_it_was_found() {
+        let dir = project(&[
+            (
+                ".env",
+                "DOTENV_TOKEN=dotenv-value-9\nSOURCES__SHOP__PASSWORD=p\n",
+            ),
+            (
+                ".dlt/secrets.toml",
+                "TOP = \"t\"\n[sources.shop]\napi_key = \"k\"\ntoken = \"x\"\n",
+            ),
+        ]);
+        let env = BTreeMap::from([("ENV_TOKEN".to_string(), "e".to_string())]);
+        let creds = Credentials::from_parts(env, dir.path()).unwrap();
+        let shown = |s: Option<Secret>| s.map(|s| s.origin.to_string()).unwrap_or_default();
+        assert_eq!(
+            shown(creds.secret("shop", "ENV_TOKEN")),
+            "ENV_TOKEN (from the environment)"
+        );
+        assert_eq!(
+            shown(creds.secret("shop", "DOTENV_TOKEN")),
+            "DOTENV_TOKEN (from .env)"
+        );
+        assert_eq!(
+            shown(creds.secret("shop", "TOP")),
+            "TOP (from .dlt/secrets.toml)"
+        );
+        assert_eq!(
+            shown(creds.secret("shop", "API_KEY")),
+            "API_KEY (from .dlt/secrets.toml, [sources.shop] api_key)"
+        );
+        assert_eq!(
+            shown(creds.field_secret("shop", "token")),
+            "[sources.shop] token (from .dlt/secrets.toml)"
+        );
+        assert_eq!(
+            shown(creds.field_secret("shop", "password")),
+            "SOURCES__SHOP__PASSWORD (from .env)"
+        );
+        let secret = creds.secret("shop", "DOTENV_TOKEN").unwrap();
+        assert!(
+            !format!("{secret:?}").contains("dotenv-value-9"),
+            "{secret:?}"
+        );
     }
 
     #[test]

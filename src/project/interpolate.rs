@@ -4,6 +4,7 @@ use serde_json::Value;
 
 use super::credentials::Credentials;
 use super::errors::FieldSeg;
+use crate::source::SecretOrigin;
 
 /// A `${VAR}` that no credential store defines.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -14,25 +15,60 @@ pub struct UnsetVariable {
     pub name: String,
 }
 
+/// A `${VAR}` that was substituted: where in the config, and where its value was found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsedVariable {
+    /// Where in the source's config the reference is.
+    pub path: Vec<FieldSeg>,
+    /// The variable and its store.
+    pub origin: SecretOrigin,
+}
+
+/// What substituting the `${VAR}`s of a config found.
+#[derive(Debug, Default)]
+pub struct Interpolation {
+    /// The variables no store defines.
+    pub unset: Vec<UnsetVariable>,
+    /// The variables substituted, in strings that had none unset.
+    pub used: Vec<UsedVariable>,
+}
+
 /// Replaces every `${VAR}` in the strings of `value`; returns the variables that are not set.
 /// Strings with unset variables are left untouched, so nothing partial is ever sent.
 pub fn interpolate(value: &mut Value, source: &str, creds: &Credentials) -> Vec<UnsetVariable> {
-    let mut unset = Vec::new();
-    walk(
-        value,
-        &mut Vec::new(),
-        &mut |path, text| match substitute(text, |name| creds.lookup(source, name)) {
-            Ok(new) => Some(new),
+    interpolate_traced(value, source, creds).unset
+}
+
+/// Like [`interpolate`], also saying where each substituted variable was found.
+pub fn interpolate_traced(value: &mut Value, source: &str, creds: &Credentials) -> Interpolation {
+    let mut out = Interpolation::default();
+    walk(value, &mut Vec::new(), &mut |path, text| {
+        let mut origins = Vec::new();
+        let substituted = substitute(text, |name| {
+            let secret = creds.secret(source, name)?;
+            origins.push(secret.origin);
+            Some(secret.value)
+        });
+        match substituted {
+            Ok(new) => {
+                out.used
+                    .extend(origins.into_iter().map(|origin| UsedVariable {
+                        path: path.to_vec(),
+                        origin,
+                    }));
+                Some(new)
+            }
             Err(names) => {
-                unset.extend(names.into_iter().map(|name| UnsetVariable {
-                    path: path.to_vec(),
-                    name,
-                }));
+                out.unset
+                    .extend(names.into_iter().map(|name| UnsetVariable {
+                        path: path.to_vec(),
+                        name,
+                    }));
                 None
             }
-        },
-    );
-    unset
+        }
+    });
+    out
 }
 
 fn walk(
@@ -68,7 +104,7 @@ fn walk(
 /// `$${` escapes a literal `${`.
 pub fn substitute(
     text: &str,
-    lookup: impl Fn(&str) -> Option<String>,
+    mut lookup: impl FnMut(&str) -> Option<String>,
 ) -> Result<String, Vec<String>> {
     let mut out = String::with_capacity(text.len());
     let mut missing = Vec::new();
@@ -124,6 +160,25 @@ mod tests {
             substitute("${A} ${TOKEN} ${B}", lookup).unwrap_err(),
             vec!["A".to_string(), "B".to_string()]
         );
+    }
+
+    #[test]
+    fn substituted_variables_are_traced_to_their_store() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(".env"), "TOKEN=abc\n").unwrap();
+        let creds = Credentials::from_parts(Default::default(), dir.path()).unwrap();
+        let mut v = serde_json::json!({
+            "headers": {"Authorization": "Bearer ${TOKEN}"},
+            "base_url": "${UNSET}/${TOKEN}",
+        });
+        let found = interpolate_traced(&mut v, "shop", &creds);
+        assert_eq!(found.used.len(), 1, "{:?}", found.used);
+        let path = super::super::errors::render_path(&found.used[0].path);
+        assert_eq!(path, "headers.Authorization");
+        assert_eq!(found.used[0].origin.to_string(), "TOKEN (from .env)");
+        assert_eq!(found.unset.len(), 1);
+        assert_eq!(found.unset[0].name, "UNSET");
+        assert_eq!(v["headers"]["Authorization"], "Bearer abc");
     }
 
     #[test]

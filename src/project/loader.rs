@@ -14,11 +14,12 @@ use super::config::{
 };
 use super::credentials::Credentials;
 use super::errors::{ConfigError, ConfigErrors, FieldSeg, Problem, did_you_mean, render_path};
-use super::interpolate::interpolate;
+use super::interpolate::{Interpolation, UsedVariable, interpolate_traced};
 use super::locate::locate;
 use super::yaml_scan::{self, Finding};
 use super::{dependencies, dlt_forms, rules, tables};
-use crate::source::Redactor;
+use crate::source::rest::SecretOrigins;
+use crate::source::{Redactor, SecretOrigin};
 
 const TOP_LEVEL_KEYS: [&str; 4] = ["version", "parallel", "warehouse", "sources"];
 const SUPPORTED_VERSIONS: [&str; 2] = ["1", "1.0"];
@@ -122,8 +123,33 @@ impl ParsedSource {
     }
 }
 
+/// A sources file read as far as it goes: what parsed, and every problem found.
+#[derive(Debug, Default)]
+pub struct PartialSourcesFile {
+    /// The sources that parsed (a source with a broken resource keeps its other resources),
+    /// the settings that parsed, defaults for the rest.
+    pub file: SourcesFile,
+    /// Every problem found; the sources they name are incomplete.
+    pub errors: Vec<ConfigError>,
+}
+
+impl PartialSourcesFile {
+    fn into_result(self) -> Result<SourcesFile, ConfigErrors> {
+        match self.errors.is_empty() {
+            true => Ok(self.file),
+            false => Err(ConfigErrors(self.errors)),
+        }
+    }
+}
+
 /// Parses and validates the sources file at `file`.
 pub fn load_sources_file(file: &Path) -> Result<SourcesFile, ConfigErrors> {
+    load_sources_partial(file)?.into_result()
+}
+
+/// Like [`load_sources_file`], keeping what parsed when some of it is wrong, so a command
+/// can go on to check the rest; `Err` only if the file cannot be read.
+pub fn load_sources_partial(file: &Path) -> Result<PartialSourcesFile, ConfigErrors> {
     let text = std::fs::read_to_string(file).map_err(|e| {
         ConfigErrors(vec![ConfigError {
             file: file.to_path_buf(),
@@ -134,11 +160,16 @@ pub fn load_sources_file(file: &Path) -> Result<SourcesFile, ConfigErrors> {
             hint: Some("run `dango init` to create a project, or pass --project DIR".into()),
         }])
     })?;
-    parse_sources(file, &text)
+    Ok(parse_sources_partial(file, &text))
 }
 
 /// Parses and validates sources-file `text` (read from `file`, used in messages).
 pub fn parse_sources(file: &Path, text: &str) -> Result<SourcesFile, ConfigErrors> {
+    parse_sources_partial(file, text).into_result()
+}
+
+/// Like [`parse_sources`], keeping what parsed alongside the problems.
+pub fn parse_sources_partial(file: &Path, text: &str) -> PartialSourcesFile {
     // Editors on Windows start files with a byte-order mark. It is not YAML, and it comes before
     // the first line's text, so dropping it moves no line.
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
@@ -170,7 +201,10 @@ pub fn parse_sources(file: &Path, text: &str) -> Result<SourcesFile, ConfigError
                 format!("not valid YAML: {e}"),
                 Some(hint.into()),
             );
-            return Err(ConfigErrors(r.errors));
+            return PartialSourcesFile {
+                file: SourcesFile::default(),
+                errors: r.errors,
+            };
         }
     };
     for found in yaml_scan::scan(text) {
@@ -195,7 +229,10 @@ pub fn parse_sources(file: &Path, text: &str) -> Result<SourcesFile, ConfigError
             "the file must be a mapping with a `sources:` list".into(),
             None,
         );
-        return Err(ConfigErrors(r.errors));
+        return PartialSourcesFile {
+            file: SourcesFile::default(),
+            errors: r.errors,
+        };
     };
     for key in top.keys().filter(|k| !TOP_LEVEL_KEYS.contains(&k.as_str())) {
         let hint = did_you_mean(key, TOP_LEVEL_KEYS);
@@ -263,14 +300,13 @@ pub fn parse_sources(file: &Path, text: &str) -> Result<SourcesFile, ConfigError
         ];
         r.problems(Some(&source.name), &base, vec![problem]);
     }
-    if r.errors.is_empty() {
-        Ok(SourcesFile {
+    PartialSourcesFile {
+        file: SourcesFile {
             sources: parsed.into_iter().map(ParsedSource::into_config).collect(),
             parallel,
             warehouse,
-        })
-    } else {
-        Err(ConfigErrors(r.errors))
+        },
+        errors: r.errors,
     }
 }
 
@@ -498,11 +534,16 @@ pub fn resolve_source(
     creds: &Credentials,
 ) -> Result<SourceConfig, ConfigErrors> {
     let mut value = source.raw.clone();
+    let filled = std::cell::RefCell::new(Vec::new());
     if let Some(rest) = value.get_mut("rest_api").and_then(Value::as_object_mut) {
         dlt_forms::expand_rest_api(rest);
-        dlt_forms::fill_auth_secrets(rest, &|field| creds.lookup_field(&source.name, field));
+        dlt_forms::fill_auth_secrets(rest, &|field| {
+            let secret = creds.field_secret(&source.name, field)?;
+            filled.borrow_mut().push(secret.origin);
+            Some(secret.value)
+        });
     }
-    let mut unset = interpolate(&mut value, &source.name, creds);
+    let Interpolation { mut unset, used } = interpolate_traced(&mut value, &source.name, creds);
     unset.dedup();
     let mut r = Reporter {
         file,
@@ -532,6 +573,7 @@ pub fn resolve_source(
         Some(parsed) if r.errors.is_empty() => {
             let mut resolved = parsed.into_config();
             resolved.origin = source.origin.clone();
+            resolved.secret_origins = secret_origins(filled.into_inner(), used);
             check_secrets(&mut r, &base, &resolved);
             if r.errors.is_empty() {
                 Ok(resolved)
@@ -541,6 +583,38 @@ pub fn resolve_source(
         }
         _ => Err(ConfigErrors(r.errors)),
     }
+}
+
+/// The origins of the secrets a source's requests send: those dlt-style `auth` filling found
+/// (`filled`), and the `${VAR}`s `used` in an `auth`, `headers`, `params` or `json` block, each
+/// for every request or for its resource's only.
+fn secret_origins(filled: Vec<SecretOrigin>, used: Vec<UsedVariable>) -> SecretOrigins {
+    const SENT: [&str; 4] = ["auth", "headers", "params", "json"];
+    let mut out = SecretOrigins {
+        source: filled,
+        resources: Default::default(),
+    };
+    for u in used {
+        let sent = u
+            .path
+            .iter()
+            .any(|seg| matches!(seg, FieldSeg::Key(k) if SENT.contains(&k.as_str())));
+        if !sent {
+            continue;
+        }
+        match u.path.as_slice() {
+            [
+                FieldSeg::Key(block),
+                FieldSeg::Key(list),
+                FieldSeg::Index(i),
+                ..,
+            ] if block == "rest_api" && list == "resources" => {
+                out.resources.entry(*i).or_default().push(u.origin);
+            }
+            _ => out.source.push(u.origin),
+        }
+    }
+    out
 }
 
 /// An `auth` block whose secret is neither written nor found where dlt would look for it.

@@ -97,12 +97,7 @@ pub fn plan(
     });
     let mut plans = Vec::new();
     let mut errors = Vec::new();
-    let python = PythonContext {
-        project_root: std::path::absolute(layout.root()).unwrap_or_else(|_| layout.root().into()),
-        dotenv: creds.dotenv(),
-        redactor: creds.redactor(),
-        workers: parallel,
-    };
+    let python = python_context(layout, creds, parallel);
     let mut resolved = Vec::new();
     for source in chosen {
         match resolve_source(&layout.sources_file(), source, creds) {
@@ -114,12 +109,51 @@ pub fn plan(
         return Err(ConfigErrors(errors).into());
     }
     for source in &resolved {
-        plans.push(match source.kind {
-            SourceKind::RestApi => plan_source(source, creds)?,
-            SourceKind::DltNative => plan_python(source, &python)?,
-        });
+        plans.push(plan_resolved(source, creds, &python)?);
     }
     Ok(plans)
+}
+
+/// Plans each of `sources` on its own, so that one failing hides none of the others: every
+/// source's name with its plan or what is wrong with it, in order. Python sources get
+/// `parallel` worker threads.
+pub fn plan_each<'a>(
+    layout: &ProjectLayout,
+    sources: impl IntoIterator<Item = &'a SourceConfig>,
+    creds: &Credentials,
+    parallel: usize,
+) -> Vec<(String, Result<Source, PlanError>)> {
+    let python = python_context(layout, creds, parallel);
+    sources
+        .into_iter()
+        .map(|source| {
+            let planned = resolve_source(&layout.sources_file(), source, creds)
+                .map_err(PlanError::from)
+                .and_then(|resolved| plan_resolved(&resolved, creds, &python));
+            (source.name.clone(), planned)
+        })
+        .collect()
+}
+
+fn python_context(layout: &ProjectLayout, creds: &Credentials, parallel: usize) -> PythonContext {
+    PythonContext {
+        project_root: std::path::absolute(layout.root()).unwrap_or_else(|_| layout.root().into()),
+        dotenv: creds.dotenv(),
+        redactor: creds.redactor(),
+        workers: parallel,
+    }
+}
+
+/// A source whose `${VAR}`s are resolved, built by the implementation its `type:` names.
+fn plan_resolved(
+    source: &SourceConfig,
+    creds: &Credentials,
+    python: &PythonContext,
+) -> Result<Source, PlanError> {
+    match source.kind {
+        SourceKind::RestApi => plan_source(source, creds),
+        SourceKind::DltNative => plan_python(source, python),
+    }
 }
 
 fn plan_source(source: &SourceConfig, creds: &Credentials) -> Result<Source, PlanError> {
@@ -132,12 +166,11 @@ fn plan_source(source: &SourceConfig, creds: &Credentials) -> Result<Source, Pla
             field,
         });
     }
-    let resources = crate::source::rest::resources(api, &creds.redactor()).map_err(|error| {
-        PlanError::Fetch {
+    let resources = crate::source::rest::resources(api, &creds.redactor(), &source.secret_origins)
+        .map_err(|error| PlanError::Fetch {
             source_name: source.name.clone(),
             error: Box::new(error),
-        }
-    })?;
+        })?;
     Ok(Source::new(&source.name, source.dataset(), resources)?)
 }
 

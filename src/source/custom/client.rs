@@ -11,7 +11,7 @@ use crate::source::rest::config::{HttpMethod, PaginationConfig, RateLimitConfig,
 use crate::source::rest::paginate::{self, Paginator, Progress, ResponseView};
 use crate::source::rest::request::PageRequest;
 use crate::source::rest::selector::take_records;
-use crate::source::{Records, Redactor};
+use crate::source::{Records, Redactor, SecretOrigin};
 
 /// Sends requests for one source; clones share the rate limit and the auth token.
 #[derive(Clone, Debug)]
@@ -28,6 +28,7 @@ pub struct HttpClientBuilder {
     retry: RetryConfig,
     rate_limit: Option<RateLimitConfig>,
     redactor: Redactor,
+    secret_origins: Vec<SecretOrigin>,
 }
 
 impl HttpClient {
@@ -134,6 +135,13 @@ impl HttpClientBuilder {
         self
     }
 
+    /// Names `origin` (where a credential given to this builder was found, e.g. by
+    /// `Credentials::secret`) when the API rejects it with a 401 or 403.
+    pub fn secret_origin(mut self, origin: SecretOrigin) -> Self {
+        self.secret_origins.push(origin);
+        self
+    }
+
     /// Retries, backoff and timeout.
     pub fn retry(mut self, retry: RetryConfig) -> Self {
         self.retry = retry;
@@ -157,7 +165,8 @@ impl HttpClientBuilder {
             self.redactor.clone(),
             self.auth,
             self.rate_limit,
-        )?;
+        )?
+        .with_secret_origins(self.secret_origins);
         Ok(HttpClient {
             client,
             redactor: self.redactor,
@@ -220,5 +229,41 @@ impl Pages {
             self.next = Some(req);
         }
         Ok(Some(records))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mock_api::{MockApi, MockApiConfig, MockAuth};
+    use crate::source::SecretStore;
+
+    #[tokio::test]
+    async fn a_rejected_token_is_named_by_its_variable_never_its_value() {
+        let api = MockApi::start(MockApiConfig {
+            auth: MockAuth::Bearer("right-token".into()),
+            ..MockApiConfig::default()
+        })
+        .expect("mock API");
+        let origin = SecretOrigin {
+            variable: "HUBSPOT_API_KEY".into(),
+            store: SecretStore::DotEnv,
+        };
+        let client = HttpClient::builder()
+            .bearer_token("wrong-token-17")
+            .secret_origin(origin)
+            .build()
+            .expect("client");
+        let err = client
+            .get_json(&format!("{}/users", api.base_url()), &[])
+            .await
+            .expect_err("the token is wrong")
+            .to_string();
+        assert!(err.contains("HTTP 401"), "{err}");
+        assert!(
+            err.contains("was rejected: check HUBSPOT_API_KEY (from .env)"),
+            "{err}"
+        );
+        assert!(!err.contains("wrong-token-17"), "{err}");
     }
 }

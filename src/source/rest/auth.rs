@@ -183,6 +183,8 @@ pub struct TokenError {
     pub url: String,
     /// What happened.
     pub reason: String,
+    /// The endpoint's HTTP status, when it answered with an error.
+    pub status: Option<u16>,
 }
 
 impl Authenticator {
@@ -252,6 +254,7 @@ impl Authenticator {
         let err = |reason: String| TokenError {
             url: self.redactor.redact(&c.access_token_url),
             reason: self.redactor.redact(&reason),
+            status: None,
         };
         let form = {
             let mut form = url::form_urlencoded::Serializer::new(String::new());
@@ -276,9 +279,10 @@ impl Authenticator {
         let status = resp.status();
         let body = resp.bytes().await.map_err(|e| err(e.to_string()))?;
         if !status.is_success() {
-            return Err(err(format!(
-                "HTTP {status}; check client_id and client_secret"
-            )));
+            return Err(TokenError {
+                status: Some(status.as_u16()),
+                ..err(format!("HTTP {status}; check client_id and client_secret"))
+            });
         }
         let json: serde_json::Value =
             serde_json::from_slice(&body).map_err(|_| err("the response is not JSON".into()))?;

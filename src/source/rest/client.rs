@@ -17,7 +17,7 @@ use super::auth::{AuthConfig, Authenticator};
 use super::config::{HttpMethod, RateLimitConfig, ResponseAction, ResponseActionKind, RetryConfig};
 use super::error::FetchError;
 use super::request::PageRequest;
-use crate::source::Redactor;
+use crate::source::{Redactor, SecretOrigin, describe_origins};
 
 /// Longest body excerpt put in an error message.
 const EXCERPT_CHARS: usize = 300;
@@ -44,6 +44,8 @@ pub struct RestClient {
     redactor: Redactor,
     auth: Option<Arc<Authenticator>>,
     limiter: Option<Arc<DefaultDirectRateLimiter>>,
+    /// The variables the credentials it sends were read from, named when one is rejected.
+    secret_origins: Arc<[SecretOrigin]>,
 }
 
 impl std::fmt::Debug for RestClient {
@@ -115,7 +117,15 @@ impl RestClient {
             redactor,
             auth,
             limiter: rate_limit.as_ref().and_then(limiter),
+            secret_origins: Arc::new([]),
         })
+    }
+
+    /// The same client (sharing its rate limit and token) naming `origins`, the variables its
+    /// credentials came from, when the API rejects one.
+    pub fn with_secret_origins(mut self, origins: Vec<SecretOrigin>) -> Self {
+        self.secret_origins = origins.into();
+        self
     }
 
     /// Sends `req` until it succeeds, fails for good, or runs out of attempts; `None` when a
@@ -192,7 +202,7 @@ impl RestClient {
                         hint: self.status_hint(resp.status),
                     });
                 }
-                Err(SendError::Token(e)) => return Err(FetchError::Auth(e.to_string())),
+                Err(SendError::Token(e)) => return Err(self.token_error(e)),
                 Err(SendError::Http(e)) if is_retryable_error(&e) && attempt < max => {
                     let wait = self.backoff(attempt, None);
                     let wait_ms = wait.as_millis() as u64;
@@ -264,17 +274,42 @@ impl RestClient {
         })
     }
 
-    /// What to check after a 401/403: which credential was sent, never its value.
+    /// What to check after a 401/403: which credential was sent and the variables it came
+    /// from, never its value.
     fn status_hint(&self, status: u16) -> String {
         if status != 401 && status != 403 {
             return String::new();
         }
-        match &self.auth {
-            Some(auth) => format!(
-                " ({} was rejected: check the variable it comes from)",
-                auth.config().describe()
-            ),
-            None => header_hint(&self.headers),
+        let sent = match &self.auth {
+            Some(auth) => Some(auth.config().describe()),
+            None => credential_headers(&self.headers),
+        };
+        let check = match self.secret_origins.is_empty() {
+            true => "check the variable it comes from".to_string(),
+            false => format!("check {}", describe_origins(&self.secret_origins)),
+        };
+        match sent {
+            Some(sent) => format!("; {sent} was rejected: {check}"),
+            // A key in the query (`params:`) or a resource's own header.
+            None if !self.secret_origins.is_empty() => {
+                format!("; a credential was rejected: {check}")
+            }
+            None => "; no credential was sent: add `auth:` or an Authorization header using \
+                     ${YOUR_TOKEN} in sources.yml"
+                .to_string(),
+        }
+    }
+
+    /// Why a token could not be had; where the client credentials came from if the token
+    /// endpoint refused them.
+    fn token_error(&self, e: super::auth::TokenError) -> FetchError {
+        let refused = matches!(e.status, Some(400 | 401 | 403));
+        match refused && !self.secret_origins.is_empty() {
+            true => FetchError::Auth(format!(
+                "{e}; they come from {}",
+                describe_origins(&self.secret_origins)
+            )),
+            false => FetchError::Auth(e.to_string()),
         }
     }
 
@@ -423,8 +458,8 @@ fn matches_action(resp: &RawResponse, actions: &[ResponseAction]) -> bool {
     })
 }
 
-/// The credential headers that were sent, by name, for a 401/403 message.
-fn header_hint(headers: &HeaderMap) -> String {
+/// The credential headers that were sent, by name, for a 401/403 message: `None` if none was.
+fn credential_headers(headers: &HeaderMap) -> Option<String> {
     let sent: Vec<&str> = headers
         .keys()
         .map(HeaderName::as_str)
@@ -433,14 +468,9 @@ fn header_hint(headers: &HeaderMap) -> String {
             h == "authorization" || h.contains("key") || h.contains("token")
         })
         .collect();
-    if sent.is_empty() {
-        " (no credential was sent: add `auth:` or an Authorization header using ${YOUR_TOKEN} in sources.yml)"
-            .to_string()
-    } else {
-        format!(
-            " (the credential sent in header {} was rejected: check the variable it comes from)",
-            sent.join(", ")
-        )
+    match sent.is_empty() {
+        true => None,
+        false => Some(format!("the credential sent in header {}", sent.join(", "))),
     }
 }
 
@@ -534,10 +564,46 @@ mod tests {
     fn auth_hints_name_the_header_not_the_value() {
         let mut h = HeaderMap::new();
         h.insert("authorization", HeaderValue::from_static("Bearer hunter2"));
-        let hint = header_hint(&h);
+        let hint = credential_headers(&h).unwrap_or_default();
         assert!(
             hint.contains("authorization") && !hint.contains("hunter2"),
             "{hint}"
         );
+        assert_eq!(credential_headers(&HeaderMap::new()), None);
+    }
+
+    #[test]
+    fn a_rejected_credential_names_the_variables_it_came_from() {
+        use crate::source::SecretStore;
+        let headers = [("Authorization".to_string(), "Bearer hunter2".to_string())];
+        let plain = RestClient::new(
+            &headers,
+            RetryConfig::default(),
+            Redactor::default(),
+            None,
+            None,
+        )
+        .unwrap();
+        let origin = SecretOrigin {
+            variable: "MY_API_TOKEN".into(),
+            store: SecretStore::DotEnv,
+        };
+        let named = plain.clone().with_secret_origins(vec![origin]);
+        assert_eq!(
+            named.status_hint(401),
+            "; the credential sent in header authorization was rejected: \
+             check MY_API_TOKEN (from .env)"
+        );
+        assert!(named.status_hint(403).contains("MY_API_TOKEN (from .env)"));
+        assert_eq!(named.status_hint(404), "");
+        assert!(
+            plain
+                .status_hint(401)
+                .ends_with("check the variable it comes from"),
+            "{}",
+            plain.status_hint(401)
+        );
+        let bare = client(1.0, 1.0);
+        assert!(bare.status_hint(401).contains("no credential was sent"));
     }
 }

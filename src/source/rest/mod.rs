@@ -17,14 +17,28 @@ pub use resource::RestResource;
 
 use config::RestApiConfig;
 
-use super::{Redactor, Resource};
+use std::collections::BTreeMap;
+
+use super::{Redactor, Resource, SecretOrigin};
 use crate::hints::{DEFAULT_MAX_NESTING, SchemaContract, TableHints};
 
+/// Where the secrets a `rest_api` block sends were found, so a rejected one can be named.
+#[derive(Debug, Clone, Default)]
+pub struct SecretOrigins {
+    /// Sent with every request of the source (its `auth`, `headers`, `params`, and
+    /// `resource_defaults`).
+    pub source: Vec<SecretOrigin>,
+    /// Sent by one resource only, by its position in `resources:`.
+    pub resources: BTreeMap<usize, Vec<SecretOrigin>>,
+}
+
 /// The resources of a `rest_api` block whose `${VAR}`s are already substituted, sharing one
-/// client (and so one rate limit); secrets they send are registered with `redactor`.
+/// client (and so one rate limit); secrets they send are registered with `redactor`, and a
+/// rejected one is named by the variables `origins` lists.
 pub fn resources(
     api: &RestApiConfig,
     redactor: &Redactor,
+    origins: &SecretOrigins,
 ) -> Result<Vec<Box<dyn Resource>>, FetchError> {
     let headers: Vec<(String, String)> = api.effective_headers().into_iter().collect();
     let client = RestClient::new(
@@ -35,7 +49,7 @@ pub fn resources(
         api.rate_limit,
     )?;
     let mut out: Vec<Box<dyn Resource>> = Vec::new();
-    for res in &api.resources {
+    for (i, res) in api.resources.iter().enumerate() {
         let (primary_key, merge_key) = res.keys();
         let source_contract = api
             .schema_contract
@@ -53,7 +67,10 @@ pub fn resources(
                 .map_or(source_contract, |c| c.over(source_contract)),
             transforms: res.table_transforms(),
         };
-        let resource = RestResource::new(api, res, hints, client.clone(), redactor.clone())?;
+        let mut used = origins.source.clone();
+        used.extend(origins.resources.get(&i).into_iter().flatten().cloned());
+        let client = client.clone().with_secret_origins(used);
+        let resource = RestResource::new(api, res, hints, client, redactor.clone())?;
         out.push(Box::new(resource));
     }
     Ok(out)
