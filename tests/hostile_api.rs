@@ -26,6 +26,26 @@ fn project_yml(api: &MockApi, endpoint: &str, extra: &str) -> String {
     rest_source("hostile", &api.base_url(), "", &resource)
 }
 
+/// Records with thousands of distinct keys make a table of thousands of columns: DuckDB needs
+/// memory per column to append, more than the default budget holds, whatever the row count.
+#[test]
+fn records_with_thousands_of_keys_load_within_the_default_budget() {
+    let api = api();
+    let p = project(&api, "/wide?keys=1000&rows=4", "");
+    p.dango(&["sync"]).assert_ok();
+    assert_eq!(p.count("select count(*) from raw_hostile.items"), 4);
+    assert_eq!(p.columns("raw_hostile", "items").len(), 4000 + 3);
+    // A budget the user set is kept, and the error says to raise it.
+    let tight = project(&api, "/wide?keys=1000&rows=4", "");
+    let refused = tight.dango_env(&["sync"], &[("DANGO_MEMORY_LIMIT", "64MB")]);
+    refused.assert_failed();
+    assert!(
+        refused.stdout().contains("set DANGO_MEMORY_LIMIT higher"),
+        "{}",
+        refused.stdout()
+    );
+}
+
 #[test]
 fn a_body_with_a_byte_order_mark_loads() {
     // dlt (requests' `.json()`) skips the BOM, with or without `charset=utf-8`.

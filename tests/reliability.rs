@@ -163,6 +163,14 @@ fn after_a_load_fills_the_disk_the_next_sync_still_fits() {
     assert!(!out.status.success(), "{all}");
     assert!(all.contains("File too large"), "the cause is told: {all}");
     assert!(all.contains("0 of 1 source(s) synced, 0 rows."), "{all}");
+    // The failed sync is in the history, with its cause.
+    let history = p.dango(&["history"]);
+    history.assert_ok();
+    assert!(
+        history.stdout().contains("failed") && history.stdout().contains("File too large"),
+        "{}\n{all}",
+        history.stdout()
+    );
     let users = r#"        - name: users
           endpoint: /users
 "#;
@@ -359,3 +367,31 @@ sources:
     );
     assert_eq!(p.count("select count(*) from shared._dlt_loads"), 4);
 }
+
+/// A history row the warehouse cannot take (here its table was changed under it; on a full
+/// disk, the write fails) waits in a file beside the warehouse, the sync says so, and the next
+/// sync that can records it before its own.
+#[test]
+fn a_history_row_the_warehouse_cannot_take_waits_for_the_next_sync() {
+    let api = orders_api(30);
+    let p = Project::new(&rest_source("shop", &api.base_url(), "", LARGE_PAGES));
+    p.dango(&["sync"]).assert_ok();
+    p.db()
+        .execute_batch("ALTER TABLE _dango.syncs ADD COLUMN blocker INTEGER DEFAULT 0")
+        .unwrap();
+    let kept = p.dango(&["sync"]);
+    kept.assert_ok();
+    let pending = p.path().join("data/warehouse.duckdb.history-pending.jsonl");
+    assert!(
+        kept.stderr().contains("kept in") && pending.exists(),
+        "{}",
+        kept.stderr()
+    );
+    p.db()
+        .execute_batch("ALTER TABLE _dango.syncs DROP COLUMN blocker")
+        .unwrap();
+    p.dango(&["sync"]).assert_ok();
+    assert!(!pending.exists(), "written, then removed");
+    assert_eq!(p.count("SELECT count(*) FROM _dango.syncs WHERE status = 'ok'"), 3);
+}
+

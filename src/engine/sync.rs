@@ -179,8 +179,7 @@ async fn sync_source(
         .record_sync(history_record(&report, started_at))
         .await
     {
-        let e = warehouse.redact(&e.to_string());
-        tracing::warn!(source = %report.name, "could not record the sync in the history: {e}");
+        tracing::warn!(source = %report.name, "{e}");
     }
     report
 }

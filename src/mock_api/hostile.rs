@@ -98,6 +98,22 @@ pub(super) async fn deep(Query(q): Query<HashMap<String, String>>) -> Response {
     json_response(body)
 }
 
+/// `/wide?keys=N&rows=R`: R records, each with its own N keys (`k0`, `k1`, ...), so the table
+/// has R x N columns however few rows it has.
+pub(super) async fn wide(Query(q): Query<HashMap<String, String>>) -> Response {
+    let (keys, rows) = (param(&q, "keys", 2000), param(&q, "rows", 4));
+    let records: Vec<serde_json::Value> = (0..rows)
+        .map(|r| {
+            let mut record: serde_json::Map<String, serde_json::Value> = (r * keys..(r + 1) * keys)
+                .map(|k| (format!("k{k}"), k.into()))
+                .collect();
+            record.insert("id".into(), r.into());
+            record.into()
+        })
+        .collect();
+    json_response(serde_json::Value::from(records).to_string())
+}
+
 /// `/bigints`: integers beyond `i64` (and `u64`), as ids and as amounts, next to small ones.
 pub(super) async fn bigints() -> Response {
     json_response(

@@ -305,6 +305,7 @@ fn router(state: Arc<AppState>) -> Router {
         .route("/binary", get(hostile::binary))
         .route("/deep", get(hostile::deep))
         .route("/bigints", get(hostile::bigints))
+        .route("/wide", get(hostile::wide))
         .route("/long_ids", get(hostile::long_ids))
         .route("/out_of_range", get(hostile::out_of_range))
         .route("/truncated", get(hostile::truncated))

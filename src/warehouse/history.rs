@@ -1,6 +1,9 @@
 //! The sync history: one row per sync of a source, committed or not, in `_dango.syncs`. It is
 //! written in a transaction of its own after the load's commit or rollback, so a failed sync is
-//! recorded though its rows are gone.
+//! recorded though its rows are gone. A row the warehouse cannot take then (its disk is full)
+//! waits in a file beside a DuckDB warehouse, and the next sync that can writes it.
+
+use std::path::{Path, PathBuf};
 
 use duckdb::Connection;
 
@@ -14,7 +17,7 @@ pub const HISTORY_SCHEMA: &str = "_dango";
 pub const HISTORY_TABLE: &str = "syncs";
 
 /// One sync of one source.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct SyncRecord {
     /// The source.
     pub source: String,
@@ -36,12 +39,85 @@ pub struct SyncRecord {
     pub error: Option<String>,
 }
 
+/// Why a sync is not in the history (yet).
+#[derive(Debug, thiserror::Error)]
+pub enum HistoryError {
+    /// The warehouse could not take the row; it waits in a file for the next sync.
+    #[error(
+        "the history could not record this sync now ({reason}); it is kept in {} and the next \
+         sync records it",
+        file.display()
+    )]
+    Kept {
+        /// Why the warehouse could not take it.
+        reason: String,
+        /// Where it waits.
+        file: PathBuf,
+    },
+    /// Neither the warehouse nor the file beside it could take the row.
+    #[error("the history could not record this sync: {0}")]
+    Lost(String),
+}
+
 impl Warehouse {
-    /// Records `record` in the history, in a transaction of its own.
-    pub async fn record_sync(&self, record: SyncRecord) -> Result<(), WarehouseError> {
-        self.run(move |w| record_in(w.conn(), &record))
-            .await?
-            .map_err(WarehouseError::Db)
+    /// Records `record` in the history, in a transaction of its own, after any rows earlier
+    /// syncs could not write. What the warehouse cannot take now waits in
+    /// [`Location::pending_history`] for the next sync.
+    pub async fn record_sync(&self, record: SyncRecord) -> Result<(), HistoryError> {
+        let pending = self.location().pending_history();
+        let mut records = pending.as_deref().map(read_pending).unwrap_or_default();
+        records.push(record);
+        let batch = records.clone();
+        let written = self
+            .run(move |w| record_all(w.conn(), &batch))
+            .await
+            .and_then(|r| r.map_err(WarehouseError::Db));
+        let reason = match written {
+            Ok(()) => {
+                if let Some(file) = &pending {
+                    let _ = std::fs::remove_file(file);
+                }
+                return Ok(());
+            }
+            Err(e) => self.redact(&e.to_string()),
+        };
+        let Some(file) = pending else {
+            return Err(HistoryError::Lost(reason));
+        };
+        let lines: Vec<String> = records
+            .iter()
+            .filter_map(|r| serde_json::to_string(r).ok())
+            .collect();
+        match std::fs::write(&file, lines.join("\n") + "\n") {
+            Ok(()) => Err(HistoryError::Kept { reason, file }),
+            Err(e) => Err(HistoryError::Lost(format!(
+                "{reason}; nor could {} take it: {e}",
+                file.display()
+            ))),
+        }
+    }
+}
+
+/// The rows waiting in `file` (none if there is none; a line that does not read is skipped,
+/// as a half-written one would be).
+fn read_pending(file: &Path) -> Vec<SyncRecord> {
+    std::fs::read_to_string(file)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|line| serde_json::from_str(line).ok())
+        .collect()
+}
+
+/// Appends `records` in one transaction: all of them, or none.
+fn record_all(conn: &Connection, records: &[SyncRecord]) -> duckdb::Result<()> {
+    conn.execute_batch("BEGIN TRANSACTION")?;
+    let written = records.iter().try_for_each(|r| record_in(conn, r));
+    match written {
+        Ok(()) => conn.execute_batch("COMMIT"),
+        Err(e) => {
+            let _ = conn.execute_batch("ROLLBACK");
+            Err(e)
+        }
     }
 }
 

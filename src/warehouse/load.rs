@@ -22,6 +22,14 @@ use crate::hints::field_dlt_type;
 /// the writer's time (criterion `load_into_duckdb`), for a few megabytes of held batches.
 const APPEND_ROWS: usize = 10_000;
 
+/// DuckDB memory an append takes per column of the tables being loaded (a vector buffer and a
+/// segment each), on top of [`BASE_BYTES`]. Measured on a table with 4 rows: 1,800 columns fit
+/// the default 64 MB budget, 2,000 did not; 4,000 needed between 128 and 160 MB.
+const PER_COLUMN_BYTES: u64 = 40 << 10;
+
+/// What a narrow load takes besides its columns.
+const BASE_BYTES: u64 = 16 << 20;
+
 /// A source's open load transaction and what it has written so far.
 pub struct Load {
     conn: Connection,
@@ -42,6 +50,9 @@ pub struct Load {
     /// (table, column) of the `wei` (DECIMAL(38,0)) columns, so a `bigint` column that a batch
     /// brings as `wei` (an integer beyond 64 bits arrived) is widened once.
     wei: std::collections::HashSet<(String, String)>,
+    /// DuckDB's memory budget when it is Dango's default, which [`Load::fit_memory`] raises
+    /// for wide tables; `None` when the user set `DANGO_MEMORY_LIMIT`, which is kept.
+    budget: Option<u64>,
 }
 
 impl Load {
@@ -61,6 +72,7 @@ impl Load {
             held: HashMap::new(),
             compress_ids,
             wei: Default::default(),
+            budget: super::default_memory_budget(),
         };
         if full_refresh {
             load.conn
@@ -223,6 +235,25 @@ impl Load {
                     }
                 }
             }
+        }
+        self.fit_memory()
+    }
+
+    /// Raises DuckDB's default memory budget to what appending into tables as wide as this
+    /// load's takes: thousands of columns (records with many distinct keys) would otherwise
+    /// fail within the default, however few their rows. A budget the user set is kept (the
+    /// out-of-memory error then says to raise it).
+    fn fit_memory(&mut self) -> duckdb::Result<()> {
+        let Some(budget) = self.budget else {
+            return Ok(());
+        };
+        let columns: usize = self.columns.values().map(Vec::len).sum();
+        let needed = BASE_BYTES + columns as u64 * PER_COLUMN_BYTES;
+        if needed > budget {
+            let megabytes = needed.div_ceil(1 << 20);
+            self.conn
+                .execute_batch(&format!("SET memory_limit = '{megabytes}MB'"))?;
+            self.budget = Some(megabytes << 20);
         }
         Ok(())
     }

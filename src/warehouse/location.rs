@@ -335,6 +335,18 @@ pub fn scrub_passwords(text: &str) -> String {
 }
 
 impl Location {
+    /// The file beside a DuckDB warehouse where history rows wait that the warehouse could
+    /// not take (a full disk); `None` for a lake, whose catalog is elsewhere.
+    pub fn pending_history(&self) -> Option<PathBuf> {
+        match self {
+            Self::File(path) => {
+                let name = path.file_name()?.to_string_lossy();
+                Some(path.with_file_name(format!("{name}.history-pending.jsonl")))
+            }
+            Self::Lake(_) => None,
+        }
+    }
+
     /// `text` without the warehouse's secrets (a lake catalog's password, bucket keys), for
     /// every message about this warehouse.
     pub fn redact(&self, text: &str) -> String {

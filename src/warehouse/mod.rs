@@ -79,12 +79,28 @@ pub fn memory_limit() -> Result<String, WarehouseError> {
     }
 }
 
+/// [`DEFAULT_MEMORY_LIMIT`] in bytes when it is in force (`DANGO_MEMORY_LIMIT` unset): a
+/// budget Dango may raise for what a load needs, where one the user chose is kept.
+pub fn default_memory_budget() -> Option<u64> {
+    std::env::var_os("DANGO_MEMORY_LIMIT")
+        .is_none()
+        .then_some(DEFAULT_MEMORY_BYTES)
+}
+
+/// [`DEFAULT_MEMORY_LIMIT`] in bytes.
+const DEFAULT_MEMORY_BYTES: u64 = 64 << 20;
+
 /// Whether DuckDB failed for lack of memory within its budget.
 pub fn out_of_memory(e: &duckdb::Error) -> bool {
     let text = e.to_string();
-    ["Out of Memory", "could not allocate", "failed to pin"]
-        .iter()
-        .any(|m| text.contains(m))
+    [
+        "Out of Memory",
+        "could not allocate",
+        "failed to allocate",
+        "failed to pin",
+    ]
+    .iter()
+    .any(|m| text.contains(m))
 }
 
 pub(crate) fn offline_config(limit: &str) -> duckdb::Result<duckdb::Config> {

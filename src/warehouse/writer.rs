@@ -283,6 +283,11 @@ impl Warehouse {
         })
     }
 
+    /// Where the warehouse is.
+    pub fn location(&self) -> &Location {
+        &self.inner.location
+    }
+
     /// `text` without this warehouse's secrets: every error about a source's load passes
     /// through it before it is shown, logged or recorded in the history.
     pub fn redact(&self, text: &str) -> String {
