@@ -11,7 +11,7 @@ use crate::engine::SyncOptions;
 use crate::mock_api::{MockApi, MockApiConfig, MockAuth};
 use crate::project::ProjectLayout;
 use crate::project::scaffold::scaffold;
-use crate::warehouse::sql::qualified;
+use crate::warehouse::status;
 
 /// Arguments of `dango demo`.
 #[derive(Debug, clap::Args)]
@@ -99,22 +99,20 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
 /// Prints each table of the demo's schema with its row count and columns.
 fn show_warehouse(layout: &ProjectLayout) -> anyhow::Result<()> {
     let conn = crate::warehouse::connect(&layout.warehouse_file())?;
-    let mut stmt = conn.prepare(
-        "SELECT table_name, string_agg(column_name || ' ' || data_type, ', ' ORDER BY ordinal_position) \
-         FROM information_schema.columns WHERE table_schema = 'raw_my_api' \
-         GROUP BY table_name ORDER BY table_name",
-    )?;
-    let tables: Vec<(String, String)> = stmt
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-        .collect::<Result<_, _>>()?;
+    let tables = status::tables(&conn, "raw_my_api")?;
     outln!("\nWhat landed in {}:", layout.warehouse_file().display());
-    for (table, columns) in tables {
-        let n: i64 = conn.query_row(
-            &format!("SELECT count(*) FROM {}", qualified("raw_my_api", &table)),
-            [],
-            |r| r.get(0),
-        )?;
-        outln!("  raw_my_api.{table}: {n} rows\n      {columns}");
+    for table in tables {
+        let columns: Vec<String> = table
+            .columns
+            .iter()
+            .map(|(name, data_type)| format!("{name} {data_type}"))
+            .collect();
+        outln!(
+            "  raw_my_api.{}: {} rows\n      {}",
+            table.name,
+            table.rows,
+            columns.join(", ")
+        );
     }
     Ok(())
 }

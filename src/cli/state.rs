@@ -13,10 +13,10 @@ use super::ProjectArg;
 use crate::project::config::SourceConfig;
 use crate::project::errors::did_you_mean;
 use crate::project::loader::load_sources_file;
-use crate::warehouse::catalog::table_exists;
-use crate::warehouse::cursors::{self, CURSOR_TABLE};
+use crate::warehouse::cursors::{self, SavedCursor, SavedState};
+use crate::warehouse::dlt_state::DltState;
 use crate::warehouse::memory_limit;
-use crate::warehouse::sql::{ident, qualified};
+use crate::warehouse::status;
 
 /// Arguments of `dango state`.
 #[derive(Debug, clap::Args)]
@@ -53,15 +53,6 @@ struct ResetArgs {
     yes: bool,
     #[command(flatten)]
     project: ProjectArg,
-}
-
-/// One saved cursor row.
-struct Saved {
-    resource: String,
-    cursor_path: String,
-    last_value: String,
-    updated_at: String,
-    state: Option<String>,
 }
 
 pub fn run(args: StateArgs) -> anyhow::Result<ExitCode> {
@@ -105,61 +96,68 @@ fn chosen<'a>(
 }
 
 fn print_source(conn: &Connection, dataset: &str) -> anyhow::Result<()> {
-    let saved = saved_cursors(conn, dataset)?;
+    let saved = cursors::saved(conn, dataset)?;
     if saved.is_empty() {
         outln!("  cursors: none saved");
     }
     for s in &saved {
-        match &s.state {
-            Some(state) => print_dlt_state(&s.resource, state, &s.updated_at),
-            None => {
-                let last: Value = serde_json::from_str(&s.last_value).unwrap_or_default();
-                outln!(
-                    "  cursor {}.{} = {} (saved {})",
-                    s.resource,
-                    s.cursor_path,
-                    readable(&last),
-                    s.updated_at
-                )
-            }
-        }
+        print_saved(s);
     }
-    match last_load(conn, dataset)? {
-        Some((load_id, status, at)) => {
-            let status = if status == 0 {
+    match status::last_load(conn, dataset)? {
+        Some(load) => {
+            let state = if load.committed() {
                 "committed"
             } else {
                 "not committed"
             };
-            outln!("  last load {load_id} ({status}, {at})")
+            outln!(
+                "  last load {} ({state}, {})",
+                load.load_id,
+                load.inserted_at
+            )
         }
         None => outln!("  last load: none"),
     }
-    for (table, rows) in table_rows(conn, dataset)? {
-        outln!("  {table:<32} {rows:>10} rows");
+    for table in status::tables(conn, dataset)? {
+        if !table.is_bookkeeping() {
+            outln!("  {:<32} {:>10} rows", table.name, table.rows);
+        }
     }
     Ok(())
 }
 
+/// One saved cursor: a REST resource's, or each cursor of a Python source's dlt state.
+fn print_saved(saved: &SavedCursor) {
+    match &saved.saved {
+        SavedState::Dlt(state) => print_dlt_state(&saved.resource, state, &saved.updated_at),
+        SavedState::Cursor { path, last_value } => outln!(
+            "  cursor {}.{path} = {} (saved {})",
+            saved.resource,
+            readable(last_value),
+            saved.updated_at
+        ),
+    }
+}
+
 /// A Python source's dlt state: each resource's incremental cursors.
-fn print_dlt_state(source: &str, state: &str, saved: &str) {
-    let state: Value = serde_json::from_str(state).unwrap_or_default();
-    let resources = state["resources"].as_object().cloned().unwrap_or_default();
+fn print_dlt_state(source: &str, state: &DltState, saved: &str) {
+    let resources = state.resources();
     if resources.is_empty() {
         outln!("  dlt source {source}: no resource state (saved {saved})");
     }
-    for (resource, value) in resources {
-        let incremental = value["incremental"]
-            .as_object()
-            .cloned()
-            .unwrap_or_default();
-        if incremental.is_empty() {
-            outln!("  {resource}: state without a cursor (saved {saved})");
-        }
-        for (path, cursor) in incremental {
+    for resource in resources {
+        if resource.cursors.is_empty() {
             outln!(
-                "  cursor {resource}.{path} = {} (saved {saved})",
-                readable(&cursor["last_value"])
+                "  {}: state without a cursor (saved {saved})",
+                resource.name
+            );
+        }
+        for cursor in resource.cursors {
+            outln!(
+                "  cursor {}.{} = {} (saved {saved})",
+                resource.name,
+                cursor.path,
+                readable(&cursor.last_value)
             );
         }
     }
@@ -173,67 +171,6 @@ fn readable(value: &Value) -> String {
             .to_string(),
         None => value.to_string(),
     }
-}
-
-fn saved_cursors(conn: &Connection, dataset: &str) -> anyhow::Result<Vec<Saved>> {
-    if !table_exists(conn, dataset, CURSOR_TABLE)? {
-        return Ok(Vec::new());
-    }
-    let state = match cursors::has_state_column(conn, dataset)? {
-        true => "state",
-        false => "NULL",
-    };
-    let sql = format!(
-        "SELECT resource, cursor_path, last_value, strftime(CAST(updated_at AS TIMESTAMP), '%Y-%m-%dT%H:%M:%SZ'), {state} \
-         FROM {} ORDER BY resource",
-        qualified(dataset, CURSOR_TABLE)
-    );
-    let mut stmt = conn.prepare(&sql)?;
-    let rows = stmt.query_map([], |r| {
-        Ok(Saved {
-            resource: r.get(0)?,
-            cursor_path: r.get(1)?,
-            last_value: r.get(2)?,
-            updated_at: r.get(3)?,
-            state: r.get(4)?,
-        })
-    })?;
-    Ok(rows.collect::<Result<_, _>>()?)
-}
-
-fn last_load(conn: &Connection, dataset: &str) -> anyhow::Result<Option<(String, i64, String)>> {
-    if !table_exists(conn, dataset, "_dlt_loads")? {
-        return Ok(None);
-    }
-    let sql = format!(
-        "SELECT load_id, status, strftime(CAST(inserted_at AS TIMESTAMP), '%Y-%m-%dT%H:%M:%SZ') FROM {} \
-         ORDER BY load_id DESC LIMIT 1",
-        qualified(dataset, "_dlt_loads")
-    );
-    let mut stmt = conn.prepare(&sql)?;
-    let mut rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
-    Ok(rows.next().transpose()?)
-}
-
-fn table_rows(conn: &Connection, dataset: &str) -> anyhow::Result<Vec<(String, i64)>> {
-    let mut stmt = conn.prepare(
-        "SELECT table_name FROM information_schema.tables \
-         WHERE table_catalog = current_database() AND table_schema = ? \
-         AND table_name NOT LIKE '\\_d%' ESCAPE '\\' ORDER BY table_name",
-    )?;
-    let tables: Vec<String> = stmt
-        .query_map([dataset], |r| r.get(0))?
-        .collect::<Result<_, _>>()?;
-    let mut out = Vec::new();
-    for table in tables {
-        let rows: i64 = conn.query_row(
-            &format!("SELECT count(*) FROM {}", qualified(dataset, &table)),
-            [],
-            |r| r.get(0),
-        )?;
-        out.push((table, rows));
-    }
-    Ok(out)
 }
 
 fn run_reset(args: ResetArgs) -> anyhow::Result<ExitCode> {
@@ -264,9 +201,13 @@ fn run_reset(args: ResetArgs) -> anyhow::Result<ExitCode> {
     if let Some(resource) = &args.resource {
         check_resource(&conn, source, &dataset, resource)?;
     }
-    let cleared = reset(&conn, &dataset, args.resource.as_deref())
+    let outcome = cursors::reset(&conn, &dataset, args.resource.as_deref())
         .with_context(|| format!("clearing {what}"))?;
-    outln!("Cleared {cleared} cursor(s) of {}.", source.name);
+    outln!(
+        "Cleared {} cursor(s) of {}.",
+        outcome.cleared(),
+        source.name
+    );
     Ok(ExitCode::SUCCESS)
 }
 
@@ -283,18 +224,8 @@ fn check_resource(
         .iter()
         .flat_map(|api| api.resources.iter().map(|r| r.name.clone()))
         .collect();
-    if table_exists(conn, dataset, CURSOR_TABLE)? {
-        for s in saved_cursors(conn, dataset)? {
-            match &s.state {
-                Some(state) => {
-                    let state: Value = serde_json::from_str(state).unwrap_or_default();
-                    if let Some(resources) = state["resources"].as_object() {
-                        known.extend(resources.keys().cloned());
-                    }
-                }
-                None => known.push(s.resource),
-            }
-        }
+    for saved in cursors::saved(conn, dataset)? {
+        known.extend(saved.resources());
     }
     known.sort();
     known.dedup();
@@ -313,60 +244,4 @@ fn check_resource(
          {listed}); nothing was cleared.{hint}",
         source.name
     )
-}
-
-/// Clears the cursors of `dataset` (of `resource` only, if given) in one transaction; how many.
-fn reset(conn: &Connection, dataset: &str, resource: Option<&str>) -> anyhow::Result<usize> {
-    if !table_exists(conn, dataset, CURSOR_TABLE)? {
-        return Ok(0);
-    }
-    let saved = saved_cursors(conn, dataset)?;
-    let table = qualified(dataset, CURSOR_TABLE);
-    conn.execute_batch("BEGIN TRANSACTION")?;
-    let done = (|| -> anyhow::Result<usize> {
-        let mut cleared = 0;
-        for s in saved {
-            match (&s.state, resource) {
-                (_, None) => {}
-                (None, Some(r)) if s.resource != r => continue,
-                (None, Some(_)) => {}
-                (Some(state), Some(r)) => {
-                    // A Python source keeps every resource's state in one dlt state: drop the
-                    // one resource's part.
-                    let mut state: Value = serde_json::from_str(state).unwrap_or_default();
-                    let removed = state["resources"]
-                        .as_object_mut()
-                        .and_then(|m| m.remove(r))
-                        .is_some();
-                    if removed {
-                        conn.execute(
-                            &format!(
-                                "UPDATE {table} SET {} = ? WHERE resource = ?",
-                                ident("state")
-                            ),
-                            [state.to_string(), s.resource.clone()],
-                        )?;
-                        cleared += 1;
-                    }
-                    continue;
-                }
-            }
-            conn.execute(
-                &format!("DELETE FROM {table} WHERE resource = ?"),
-                [&s.resource],
-            )?;
-            cleared += 1;
-        }
-        Ok(cleared)
-    })();
-    match done {
-        Ok(n) => {
-            conn.execute_batch("COMMIT")?;
-            Ok(n)
-        }
-        Err(e) => {
-            let _ = conn.execute_batch("ROLLBACK");
-            Err(e)
-        }
-    }
 }

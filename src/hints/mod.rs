@@ -5,6 +5,7 @@ mod column_hint;
 pub mod columns;
 mod contract;
 mod dlt_type;
+pub mod tables;
 
 use std::collections::BTreeMap;
 use std::fmt;

@@ -9,6 +9,7 @@ use super::sql::{ident, key_match, literal, qualified};
 use crate::hints::CursorState;
 use crate::hints::DltType;
 use crate::hints::columns::{DLT_ID, DLT_LOAD_ID, DLT_ROOT_ID};
+use crate::hints::tables::DLT_LOADS;
 use crate::hints::{TableHints, WriteDisposition};
 
 /// A table that received rows in this load, with its columns' types in order.
@@ -368,7 +369,7 @@ fn has_root_key(load: &Load, resource: &ResourceCommit, table: &str) -> bool {
 
 /// Adds this load's row to `_dlt_loads` (created as dlt creates it), status 0 = loaded.
 fn record_load(conn: &Connection, dataset: &str, plan: &CommitPlan) -> duckdb::Result<()> {
-    let loads = qualified(dataset, "_dlt_loads");
+    let loads = qualified(dataset, DLT_LOADS);
     conn.execute_batch(&format!(
         "CREATE TABLE IF NOT EXISTS {loads} (\"load_id\" VARCHAR NOT NULL, \"schema_name\" VARCHAR, \
          \"status\" BIGINT NOT NULL, \"inserted_at\" TIMESTAMP WITH TIME ZONE NOT NULL, \

@@ -4,6 +4,7 @@
 pub mod catalog;
 pub mod commit;
 pub mod cursors;
+pub mod dlt_state;
 pub mod history;
 pub mod load;
 pub mod location;
@@ -11,6 +12,7 @@ pub mod lock;
 mod open_load;
 pub mod space;
 pub mod sql;
+pub mod status;
 pub mod writer;
 
 pub use commit::{CommitError, CommitPlan, LoadedTable, ResourceCommit};
