@@ -464,6 +464,7 @@ fn a_bucket_data_path_loads_through_s3_with_keys_never_shown() {
          for _ in range(100):\n    \
            try:\n        s3.create_bucket(Bucket='lake'); break\n    \
            except Exception: time.sleep(0.1)\n\
+         print('ready', flush=True)\n\
          import sys; sys.stdin.read()\n\
          print('\\n'.join(o['Key'] for o in s3.list_objects_v2(Bucket='lake').get('Contents', [])))\n"
     );
@@ -473,6 +474,14 @@ fn a_bucket_data_path_loads_through_s3_with_keys_never_shown() {
         .stdout(Stdio::piped())
         .spawn()
         .expect("python runs");
+    // The sync needs the server up and the bucket made.
+    let mut ready = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(client.stdout.as_mut().expect("piped")),
+        &mut ready,
+    )
+    .expect("the client says when the bucket is made");
+    assert_eq!(ready.trim(), "ready");
     let api = MockApi::start(MockApiConfig::default()).unwrap();
     let yml = format!(
         "warehouse: {{type: ducklake, catalog: data/lake.ducklake, data_path: 's3://lake/raw/'}}\n{}",
