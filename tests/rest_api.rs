@@ -229,8 +229,9 @@ fn every_kind_of_rejected_credential_names_its_variable() {
     }
 }
 
-#[test]
-fn rejected_oauth2_and_dlt_style_secrets_name_where_they_were_found() {
+/// A mock API behind OAuth2 client credentials (`dango` / `shh-secret`, tokens good for two
+/// requests) and the `auth:` block that takes the secret from `${CLIENT_SECRET}`.
+fn oauth2_api() -> (MockApi, String) {
     let mock = api(MockAuth::OAuth2 {
         client_id: "dango".into(),
         client_secret: "shh-secret".into(),
@@ -240,6 +241,12 @@ fn rejected_oauth2_and_dlt_style_secrets_name_where_they_were_found() {
         r#"{{type: oauth2_client_credentials, access_token_url: "{}/oauth/token", client_id: dango, client_secret: "${{CLIENT_SECRET}}"}}"#,
         mock.base_url()
     );
+    (mock, auth)
+}
+
+#[test]
+fn rejected_oauth2_and_dlt_style_secrets_name_where_they_were_found() {
+    let (mock, auth) = oauth2_api();
     let p = auth_source(&mock, &auth);
     p.write(".env", "CLIENT_SECRET=wrong-secret-1\n");
     let out = refused(&p, &[], &["wrong-secret-1"]);
@@ -270,15 +277,7 @@ fn rejected_oauth2_and_dlt_style_secrets_name_where_they_were_found() {
 
 #[test]
 fn oauth2_client_credentials_fetches_caches_and_refreshes_once() {
-    let mock = api(MockAuth::OAuth2 {
-        client_id: "dango".into(),
-        client_secret: "shh-secret".into(),
-        revoke_after: 2,
-    });
-    let auth = format!(
-        r#"{{type: oauth2_client_credentials, access_token_url: "{}/oauth/token", client_id: dango, client_secret: "${{CLIENT_SECRET}}"}}"#,
-        mock.base_url()
-    );
+    let (mock, auth) = oauth2_api();
     let resources = "        - name: users\n          endpoint: /users\n";
     let p = Project::new(&rest_source(
         "secure",
