@@ -341,7 +341,7 @@ pub fn print_reports(reports: &[SourceReport]) {
                 );
             }
             (None, load_id) => {
-                let id = load_id.as_deref().unwrap_or("-");
+                let id = load_id.as_ref().map_or("-", |id| id.as_str());
                 outln!(
                     "✓ {} → {} (load {id}, {:.2} s)",
                     r.name,

@@ -16,7 +16,7 @@ use super::decode_stage::{DecodeError, NormalizedPage, PageDecoder, PageNormaliz
 use super::progress::ResourceProgress;
 use crate::dedupe::rules::{Dropped, RulesError, TableRules};
 use crate::dedupe::{DedupeError, KeyLedger, latest_per_key_in_page};
-use crate::hints::{CursorState, TableHints, WriteDisposition};
+use crate::hints::{CursorState, LoadId, TableHints, WriteDisposition};
 use crate::source::{
     BoxError, CursorWindow, FetchInput, Page, PageSender, ParentRow, RecordsError, Resource,
 };
@@ -136,7 +136,7 @@ pub enum ResourceError {
 /// What a resource run needs besides the resource.
 pub struct RunInput<'a> {
     /// The load's id, stamped on root rows.
-    pub load_id: &'a str,
+    pub load_id: &'a LoadId,
     /// Current warehouse tables of the dataset, so types stay as they are.
     pub known: SchemaColumns,
     /// Appends to the source's open load.
@@ -225,12 +225,12 @@ struct Built {
 }
 
 /// The decoders of a resource's root tables known before it runs, its own first.
-fn known_tables(resource: &dyn Resource, load_id: &str, known: &SchemaColumns) -> Vec<TableRun> {
+fn known_tables(resource: &dyn Resource, load_id: &LoadId, known: &SchemaColumns) -> Vec<TableRun> {
     resource
         .tables()
         .into_iter()
         .map(|hints| {
-            let decoder = PageDecoder::new(hints.clone(), load_id, known.clone());
+            let decoder = PageDecoder::new(hints.clone(), load_id.as_str(), known.clone());
             TableRun::new(Arc::new(hints.clone()), decoder)
         })
         .collect()
@@ -268,7 +268,7 @@ pub async fn run_resource(
             })
             .collect(),
         own: tables[0].hints.clone(),
-        load_id: input.load_id.to_string(),
+        load_id: input.load_id.clone(),
         known: input.known,
     };
     let limit = Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -346,7 +346,7 @@ pub async fn run_resource(
 struct Normalizers {
     by_table: HashMap<String, (Arc<TableHints>, PageNormalizer)>,
     own: Arc<TableHints>,
-    load_id: String,
+    load_id: LoadId,
     known: SchemaColumns,
 }
 
@@ -357,7 +357,7 @@ impl Normalizers {
         if let Some((hints, normalizer)) = self.by_table.get(&hints.table_name) {
             return (hints.clone(), normalizer.clone(), None);
         }
-        let decoder = PageDecoder::new((*hints).clone(), &self.load_id, self.known.clone());
+        let decoder = PageDecoder::new((*hints).clone(), self.load_id.as_str(), self.known.clone());
         let normalizer = decoder.normalizer();
         self.by_table.insert(
             hints.table_name.clone(),

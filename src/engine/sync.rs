@@ -98,7 +98,7 @@ pub struct SourceReport {
     /// Warehouse schema.
     pub dataset: String,
     /// The load id, when the source committed.
-    pub load_id: Option<String>,
+    pub load_id: Option<LoadId>,
     /// Per-resource reports (of resources that finished loading).
     pub resources: Vec<ResourceReport>,
     /// The error that stopped the source, if any.
@@ -215,7 +215,7 @@ fn history_record(report: &SourceReport, started_at: chrono::DateTime<chrono::Ut
     SyncRecord {
         source: report.name.clone(),
         dataset: report.dataset.clone(),
-        load_id: report.load_id.clone(),
+        load_id: report.load_id.as_ref().map(LoadId::to_string),
         started_at: iso(started_at),
         finished_at: iso(chrono::Utc::now()),
         status: status.to_string(),
@@ -246,7 +246,7 @@ async fn load_and_commit(
     options: &SyncOptions,
     permits: &Semaphore,
     report: &mut SourceReport,
-) -> Result<String, SyncError> {
+) -> Result<LoadId, SyncError> {
     // `replace` resources start from empty tables: emptied inside the load, so a failure brings
     // their rows back.
     let replace: Vec<String> = source
@@ -298,15 +298,14 @@ async fn load_and_commit(
         commits.extend(run.run.commits);
         report.resources.push(run.run.report);
     }
-    let load_id = ctx.load_id.to_string();
     let plan = CommitPlan {
-        load_id: load_id.clone(),
+        load_id: ctx.load_id.clone(),
         schema_name: name,
         resources: commits,
         allow_empty_replace: options.allow_empty_replace,
     };
     load.commit(plan).await?;
-    Ok(load_id)
+    Ok(ctx.load_id)
 }
 
 /// `--limit` loads part of each resource and saves no cursor: harmless where the rest can
@@ -443,7 +442,7 @@ async fn load_one(
         true => ctx.writer.columns().await?,
     };
     let input = RunInput {
-        load_id: ctx.load_id.as_str(),
+        load_id: &ctx.load_id,
         known,
         writer: ctx.writer.clone(),
         parents,

@@ -6,10 +6,10 @@ use duckdb::Connection;
 
 use super::load::Load;
 use super::sql::{ident, key_match, literal, qualified};
-use crate::hints::CursorState;
 use crate::hints::DltType;
 use crate::hints::columns::{DLT_ID, DLT_LOAD_ID, DLT_ROOT_ID};
 use crate::hints::tables::DLT_LOADS;
+use crate::hints::{CursorState, LoadId};
 use crate::hints::{TableHints, WriteDisposition};
 
 /// A table that received rows in this load, with its columns' types in order.
@@ -40,7 +40,7 @@ pub struct ResourceCommit {
 #[derive(Debug, Clone)]
 pub struct CommitPlan {
     /// The load's id, for `_dlt_loads`.
-    pub load_id: String,
+    pub load_id: LoadId,
     /// `_dlt_loads.schema_name`: the source's name.
     pub schema_name: String,
     /// Per-resource work.
@@ -218,7 +218,7 @@ fn apply_resource(
 /// Tells this load's root rows from older ones: root rows carry their load's id.
 struct Rows<'a> {
     dataset: &'a str,
-    load_id: &'a str,
+    load_id: &'a LoadId,
 }
 
 impl Rows<'_> {
@@ -232,7 +232,7 @@ impl Rows<'_> {
         format!(
             "{alias}.{} {op} {}",
             ident(DLT_LOAD_ID),
-            literal(self.load_id)
+            literal(self.load_id.as_str())
         )
     }
 
@@ -375,7 +375,7 @@ fn record_load(conn: &Connection, dataset: &str, plan: &CommitPlan) -> duckdb::R
          \"status\" BIGINT NOT NULL, \"inserted_at\" TIMESTAMP WITH TIME ZONE NOT NULL, \
          \"schema_version_hash\" VARCHAR); \
          INSERT INTO {loads} VALUES ({}, {}, 0, now(), NULL);",
-        literal(&plan.load_id),
+        literal(plan.load_id.as_str()),
         literal(&plan.schema_name),
     ))
 }

@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use super::dlt_state::DltState;
 use super::sql::{ident, qualified};
-use crate::hints::CursorState;
+use crate::hints::{CursorState, LoadId};
 
 /// Name of the cursor table in each dataset.
 pub const CURSOR_TABLE: &str = "_dango_cursors";
@@ -60,7 +60,7 @@ pub fn load(conn: &Connection, dataset: &str) -> duckdb::Result<HashMap<String, 
 pub fn save(
     conn: &Connection,
     dataset: &str,
-    load_id: &str,
+    load_id: &LoadId,
     cursors: &[CursorState],
 ) -> duckdb::Result<()> {
     if cursors.is_empty() {
@@ -99,7 +99,7 @@ pub fn save(
                 c.cursor_path.as_str(),
                 &c.last_value.to_string(),
                 &serde_json::to_string(&c.boundary).unwrap_or_else(|_| "[]".into()),
-                load_id,
+                load_id.as_str(),
                 c.native.as_deref(),
             ],
         )?;
@@ -316,7 +316,7 @@ mod tests {
             native: native.map(String::from),
         };
         let cursors = [cursor("orders", None), cursor("py", Some(DLT_STATE))];
-        save(&conn, "raw", "1.0", &cursors).unwrap();
+        save(&conn, "raw", &LoadId::new(), &cursors).unwrap();
         conn
     }
 
@@ -392,7 +392,7 @@ mod tests {
             .unwrap()
             .into_values()
             .collect();
-        save(&conn, "raw", "1.0", &cursors).unwrap();
+        save(&conn, "raw", &LoadId::new(), &cursors).unwrap();
         let before = saved(&conn, "raw").unwrap();
         let err = reset(&conn, "raw", Some("orders")).unwrap_err();
         assert!(matches!(err, CursorError::Reset { .. }), "{err}");

@@ -9,7 +9,7 @@ use arrow::record_batch::RecordBatch;
 
 use super::catalog::{SchemaColumns, schema_columns};
 use super::commit::{CommitError, CommitPlan};
-use super::writer::{LoadId, Pending, Warehouse, WarehouseError};
+use super::writer::{LoadSlot, Pending, Warehouse, WarehouseError};
 use crate::hints::CursorState;
 
 /// How a load starts.
@@ -65,7 +65,7 @@ pub struct OpenLoad {
 #[derive(Clone)]
 pub struct LoadWriter {
     warehouse: Warehouse,
-    id: LoadId,
+    id: LoadSlot,
     dataset: String,
 }
 

@@ -18,7 +18,7 @@ use super::space;
 /// with its own connection and open transaction.
 pub(super) struct WriterState {
     conn: Connection,
-    loads: HashMap<LoadId, Load>,
+    loads: HashMap<LoadSlot, Load>,
     next_id: u64,
     /// A load rolled back since the file's space was last reclaimed.
     rolled_back: bool,
@@ -27,17 +27,18 @@ pub(super) struct WriterState {
     reclaims: bool,
 }
 
-/// Which open load a job is for: loads of one dataset come one after another, and a late
-/// rollback of an old one must not touch the next.
+/// Which open load a job is for (the writer's own key, not the load id written to the
+/// warehouse): loads of one dataset come one after another, and a late rollback of an old one
+/// must not touch the next.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub(super) struct LoadId(u64);
+pub(super) struct LoadSlot(u64);
 
 impl WriterState {
     /// Begins a load on a connection of its own (see [`Load::begin`]).
-    pub(super) fn begin(&mut self, dataset: &str, full_refresh: bool) -> duckdb::Result<LoadId> {
+    pub(super) fn begin(&mut self, dataset: &str, full_refresh: bool) -> duckdb::Result<LoadSlot> {
         let load = Load::begin(&self.conn, dataset, full_refresh)?;
         self.next_id += 1;
-        let id = LoadId(self.next_id);
+        let id = LoadSlot(self.next_id);
         self.loads.insert(id, load);
         Ok(id)
     }
@@ -48,13 +49,13 @@ impl WriterState {
     }
 
     /// The open load `id`.
-    pub(super) fn load(&mut self, id: LoadId) -> Result<&mut Load, WarehouseError> {
+    pub(super) fn load(&mut self, id: LoadSlot) -> Result<&mut Load, WarehouseError> {
         self.loads.get_mut(&id).ok_or(WarehouseError::NoLoad)
     }
 
     /// Ends load `id` without committing: its rows are gone and the warehouse is as it was, file
     /// size included once no other load is open.
-    pub(super) fn roll_back(&mut self, id: LoadId) {
+    pub(super) fn roll_back(&mut self, id: LoadSlot) {
         if self.loads.remove(&id).is_some() {
             self.rolled_back = true;
         }
@@ -63,7 +64,7 @@ impl WriterState {
 
     /// Commits load `id` as `plan` says (see [`commit`](super::commit::commit)); a commit that
     /// fails rolls the load back.
-    pub(super) fn commit(&mut self, id: LoadId, plan: &CommitPlan) -> Result<(), CommitError> {
+    pub(super) fn commit(&mut self, id: LoadSlot, plan: &CommitPlan) -> Result<(), CommitError> {
         let load = self
             .loads
             .remove(&id)

@@ -8,7 +8,7 @@ use crate::source::rest::FetchError;
 use crate::source::rest::RestClient;
 use crate::source::rest::auth::{AuthConfig, BearerConfig};
 use crate::source::rest::config::{HttpMethod, PaginationConfig, RateLimitConfig, RetryConfig};
-use crate::source::rest::paginate::{self, Paginator, Progress, ResponseView};
+use crate::source::rest::paginate::{self, Paginator, ResponseView, StallGuard};
 use crate::source::rest::request::PageRequest;
 use crate::source::rest::selector::take_records;
 use crate::source::{Records, Redactor, SecretOrigin};
@@ -66,7 +66,7 @@ impl HttpClient {
         Ok(Pages {
             client: self.clone(),
             next: Some(req),
-            progress: Progress::new(paginator.as_ref().and_then(|p| p.max_pages())),
+            stall_guard: StallGuard::new(paginator.as_ref().and_then(|p| p.max_pages())),
             paginator: pager,
             selector: data_selector.map(str::to_string),
         })
@@ -179,7 +179,7 @@ pub struct Pages {
     client: HttpClient,
     next: Option<PageRequest>,
     paginator: Box<dyn Paginator>,
-    progress: Progress,
+    stall_guard: StallGuard,
     selector: Option<String>,
 }
 
@@ -199,7 +199,7 @@ impl Pages {
             }
         })?;
         let page = Records::Parsed(records);
-        self.progress
+        self.stall_guard
             .page(&page)
             .map_err(|stall| FetchError::NoProgress {
                 url: shown(),
@@ -220,7 +220,7 @@ impl Pages {
                     detail: e.to_string(),
                 })?;
         if more {
-            self.progress
+            self.stall_guard
                 .next()
                 .map_err(|stall| FetchError::NoProgress {
                     url: shown(),

@@ -13,7 +13,7 @@ use super::config::{EndpointConfig, HttpMethod, PaginationConfig, ResourceConfig
 use super::dependent;
 use super::error::FetchError;
 use super::incremental::Incremental;
-use super::paginate::{self, Paginator, Progress, Requests, ResponseView, Stall};
+use super::paginate::{self, Paginator, Requests, ResponseView, Stall, StallGuard};
 use super::request::{PageRequest, param_text};
 use super::selector::{LocateError, Located, locate_records, take_records};
 use crate::hints::{CursorState, TableHints};
@@ -212,7 +212,7 @@ impl RestResource {
     ) -> Result<(), FetchError> {
         let mut pager = Pager {
             paginator: paginate::build(self.paginator.as_ref()),
-            progress: Progress::new(self.paginator.as_ref().and_then(|p| p.max_pages())),
+            stall_guard: StallGuard::new(self.paginator.as_ref().and_then(|p| p.max_pages())),
         };
         pager.paginator.prepare(&mut req);
         loop {
@@ -321,7 +321,7 @@ impl RestResource {
         } = page;
         run.parse += parse_time;
         pager
-            .progress
+            .stall_guard
             .page(&records)
             .map_err(|stall| self.stalled(&url, &stall, pager))?;
         // Paginators judge the page by what the API sent; incremental filtering comes after.
@@ -349,7 +349,7 @@ impl RestResource {
         })?;
         if more {
             pager
-                .progress
+                .stall_guard
                 .next()
                 .map_err(|stall| self.stalled(&url, &stall, pager))?;
             // A dependent resource paginates once per parent row: one row's total is not its own.
@@ -466,7 +466,7 @@ impl RestResource {
 /// The paginator of one run and its watch against pagination that never ends.
 struct Pager {
     paginator: Box<dyn Paginator>,
-    progress: Progress,
+    stall_guard: StallGuard,
 }
 
 /// One response, parsed, with its records selected but not yet delivered.

@@ -8,9 +8,9 @@ mod cursor;
 mod links;
 mod offset;
 mod page_number;
-mod progress;
+mod stall_guard;
 
-pub use progress::{DEFAULT_MAX_PAGES, Progress, Stall};
+pub use stall_guard::{DEFAULT_MAX_PAGES, Stall, StallGuard};
 
 use reqwest::header::HeaderMap;
 use serde_json::Value;

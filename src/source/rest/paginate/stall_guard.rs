@@ -109,14 +109,14 @@ fn digest(values: &[Value]) -> u64 {
 }
 
 /// Watches one run of a paginator.
-pub struct Progress {
+pub struct StallGuard {
     pages: u64,
     max: u64,
     configured: bool,
     last: Option<Fingerprint>,
 }
 
-impl Progress {
+impl StallGuard {
     /// A watch allowing `max_pages` pages, or [`DEFAULT_MAX_PAGES`].
     pub fn new(max_pages: Option<NonZeroU64>) -> Self {
         Self {
@@ -179,7 +179,7 @@ mod tests {
 
     #[test]
     fn a_repeated_page_is_caught_and_a_new_one_is_not() {
-        let mut p = Progress::new(None);
+        let mut p = StallGuard::new(None);
         p.page(&text("{\"id\":1},{\"id\":2}")).unwrap();
         p.page(&text("{\"id\":3},{\"id\":4}")).unwrap();
         assert_eq!(
@@ -190,7 +190,7 @@ mod tests {
             })
         );
         // Same first record, different rest; empty pages never repeat.
-        let mut p = Progress::new(None);
+        let mut p = StallGuard::new(None);
         p.page(&text("{\"id\":1},{\"id\":2}")).unwrap();
         p.page(&text("{\"id\":1},{\"id\":5}")).unwrap();
         p.page(&text("")).unwrap();
@@ -202,7 +202,7 @@ mod tests {
 
     #[test]
     fn the_cap_allows_exactly_max_pages() {
-        let mut p = Progress::new(NonZeroU64::new(2));
+        let mut p = StallGuard::new(NonZeroU64::new(2));
         p.page(&text("1")).unwrap();
         p.next().unwrap();
         p.page(&text("2")).unwrap();
@@ -213,6 +213,6 @@ mod tests {
                 configured: true
             })
         );
-        assert!(Progress::new(None).next().is_ok());
+        assert!(StallGuard::new(None).next().is_ok());
     }
 }
