@@ -392,6 +392,8 @@ fn a_history_row_the_warehouse_cannot_take_waits_for_the_next_sync() {
         .unwrap();
     p.dango(&["sync"]).assert_ok();
     assert!(!pending.exists(), "written, then removed");
-    assert_eq!(p.count("SELECT count(*) FROM _dango.syncs WHERE status = 'ok'"), 3);
+    assert_eq!(
+        p.count("SELECT count(*) FROM _dango.syncs WHERE status = 'ok'"),
+        3
+    );
 }
-
