@@ -3,7 +3,7 @@
 //! the interpreter, dlt version and resources each will use are shown. Every source is checked
 //! on its own, so one source's problems hide none of the others'.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::process::ExitCode;
 
 use arrow::datatypes::{Field, Schema};
@@ -57,8 +57,11 @@ pub fn run(args: ValidateArgs) -> anyhow::Result<ExitCode> {
             }
         }
     }
+    // By name, not searched for each source: a file can have thousands.
+    let by_name: HashMap<&str, &Source> = planned.iter().map(|p| (p.name(), p)).collect();
     for s in &file.sources {
-        print_source(s, &planned, failed.contains(&s.name));
+        let source = by_name.get(s.name.as_str()).copied();
+        print_source(s, source, failed.contains(&s.name));
     }
     let warehouse_written_wrong = config_errors
         .iter()
@@ -109,14 +112,15 @@ pub fn run(args: ValidateArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// A source's line: what it loads, or that it has problems (printed after).
-fn print_source(s: &SourceConfig, planned: &[Source], failed: bool) {
+/// A source's line: what it loads (`planned`: as planned, if it was), or that it has problems
+/// (printed after).
+fn print_source(s: &SourceConfig, planned: Option<&Source>, failed: bool) {
     let state = if s.enabled { "enabled" } else { "disabled" };
     if failed {
         outln!("  {} ({state}): not valid, see the errors", s.name);
         return;
     }
-    match (s.kind, planned.iter().find(|p| p.name() == s.name)) {
+    match (s.kind, planned) {
         (SourceKind::DltNative, Some(source)) => print_python(source, state),
         _ => {
             let resources = s.rest_api.as_ref().map_or(0, |r| r.resources.len());

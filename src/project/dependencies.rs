@@ -2,7 +2,7 @@
 //! same source, a resource has at most one parent, and no resources depend on each other in a
 //! circle (none of them could run first).
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashSet, VecDeque};
 
 use serde_json::Value;
 
@@ -19,6 +19,8 @@ pub fn dependency_problems(resources: &[ParsedResource]) -> Vec<Problem> {
             parent_refs(&ep).into_iter().map(|p| p.resource).collect()
         })
         .collect();
+    // A set, not a search of the list per reference: a source may have thousands of resources.
+    let names: HashSet<&str> = resources.iter().map(|r| r.config.name.as_str()).collect();
     let mut out = Vec::new();
     for (res, parents) in resources.iter().zip(&parents) {
         let at = |parent: &str| {
@@ -48,7 +50,7 @@ pub fn dependency_problems(resources: &[ParsedResource]) -> Vec<Problem> {
                     message: "refers to itself in `{resources....}`".into(),
                     hint: Some("a resource can only use the records of another resource".into()),
                 });
-            } else if !resources.iter().any(|r| &r.config.name == parent) {
+            } else if !names.contains(parent.as_str()) {
                 let names = resources.iter().map(|r| r.config.name.as_str());
                 out.push(Problem {
                     path: at(parent),
@@ -81,10 +83,11 @@ fn circles(resources: &[ParsedResource], parents: &[BTreeSet<String>]) -> Vec<Pr
                 .collect()
         })
         .collect();
+    let tangled = tangled(&edges);
     let mut reported = BTreeSet::new();
     let mut out = Vec::new();
     for start in 0..resources.len() {
-        if reported.contains(&start) {
+        if !tangled[start] || reported.contains(&start) {
             continue;
         }
         let Some(circle) = shortest_circle(&edges, start) else {
@@ -110,6 +113,47 @@ fn circles(resources: &[ParsedResource], parents: &[BTreeSet<String>]) -> Vec<Pr
         });
     }
     out
+}
+
+/// Which resources may lie on a circle: those left once every resource that depends on none of
+/// the others left, and then every one that none of the others left depends on, is taken away.
+/// Every other resource would search for a circle through it in vain, and each search can walk
+/// the whole source: a valid source of thousands of chained resources would take quadratic
+/// time. This takes time linear in resources and references.
+fn tangled(edges: &[Vec<usize>]) -> Vec<bool> {
+    let mut dependents = vec![Vec::new(); edges.len()];
+    for (child, parents) in edges.iter().enumerate() {
+        for &parent in parents {
+            dependents[parent].push(child);
+        }
+    }
+    let mut left = vec![true; edges.len()];
+    peel(&mut left, edges, &dependents);
+    peel(&mut left, &dependents, edges);
+    left
+}
+
+/// Takes away from `left`, until none is left, each node without an edge in `out` to a node
+/// left (Kahn's algorithm); `back` holds the same edges, reversed.
+fn peel(left: &mut [bool], out: &[Vec<usize>], back: &[Vec<usize>]) {
+    let mut edges_left: Vec<usize> = out
+        .iter()
+        .map(|targets| targets.iter().filter(|&&t| left[t]).count())
+        .collect();
+    let mut ready: Vec<usize> = (0..out.len())
+        .filter(|&i| left[i] && edges_left[i] == 0)
+        .collect();
+    while let Some(node) = ready.pop() {
+        left[node] = false;
+        for &from in &back[node] {
+            if left[from] {
+                edges_left[from] -= 1;
+                if edges_left[from] == 0 {
+                    ready.push(from);
+                }
+            }
+        }
+    }
 }
 
 /// The resources of the shortest circle through `start`, beginning with it, if there is one.
@@ -181,6 +225,28 @@ mod tests {
             "{}",
             found[0].message
         );
+    }
+
+    #[test]
+    fn only_resources_between_circles_are_searched() {
+        // Chains hang above and below the circle b → c → d → b, and the circle e ⇄ f depends
+        // on it: only the circles and what joins them are left, however long the chains.
+        let edges = vec![
+            vec![],     // a
+            vec![3, 0], // b: on d, a
+            vec![1],    // c: on b
+            vec![2],    // d: on c
+            vec![5, 3], // e: on f, d
+            vec![4],    // f: on e
+            vec![4],    // g: on e
+        ];
+        let left = tangled(&edges);
+        let left: Vec<usize> = (0..edges.len()).filter(|&i| left[i]).collect();
+        assert_eq!(left, [1, 2, 3, 4, 5]);
+        let chain: Vec<Vec<usize>> = (0..10_000_usize)
+            .map(|i| i.checked_sub(1).into_iter().collect())
+            .collect();
+        assert!(!tangled(&chain).contains(&true));
     }
 
     #[test]

@@ -5,7 +5,7 @@ use std::fmt;
 use std::path::PathBuf;
 
 /// One step of a path into the config document: a mapping key or a list index.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum FieldSeg {
     /// A mapping key, e.g. `rest_api`.
     Key(String),

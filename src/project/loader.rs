@@ -15,7 +15,7 @@ use super::config::{
 use super::credentials::Credentials;
 use super::errors::{ConfigError, ConfigErrors, FieldSeg, Problem, did_you_mean, render_path};
 use super::interpolate::{Interpolation, UsedVariable, interpolate_traced};
-use super::locate::locate;
+use super::locate::locate_all;
 use super::yaml_scan::{self, Finding};
 use super::{dependencies, dlt_forms, rules, tables};
 use crate::source::rest::SecretOrigins;
@@ -35,6 +35,10 @@ struct Reporter<'a> {
     /// them is that same problem.
     muted: Vec<Vec<FieldSeg>>,
     errors: Vec<ConfigError>,
+    /// Errors whose line is still to be found, as (index in `errors`, path): found all at once
+    /// when the errors are handed over (see `into_errors`), since each search reads the whole
+    /// file and a large one can have thousands of mistakes.
+    unlocated: Vec<(usize, Vec<FieldSeg>)>,
 }
 
 impl Reporter<'_> {
@@ -45,8 +49,8 @@ impl Reporter<'_> {
         message: String,
         hint: Option<String>,
     ) {
-        let line = locate(self.text, path);
-        self.report_at(line, source, path, message, hint);
+        self.report_at(None, source, path, message, hint);
+        self.unlocated.push((self.errors.len() - 1, path.to_vec()));
     }
 
     fn report_at(
@@ -78,6 +82,18 @@ impl Reporter<'_> {
             self.report(source, &path, p.message, p.hint);
         }
     }
+
+    /// The errors reported, each with its line.
+    fn into_errors(mut self) -> Vec<ConfigError> {
+        let paths: Vec<&[FieldSeg]> = self.unlocated.iter().map(|(_, p)| p.as_slice()).collect();
+        let lines = locate_all(self.text, &paths);
+        for ((i, _), line) in self.unlocated.iter().zip(lines) {
+            if let Some(error) = self.errors.get_mut(*i) {
+                error.line = line;
+            }
+        }
+        self.errors
+    }
 }
 
 /// A resource that parsed: its position in `resources:`, as written (with `resource_defaults`
@@ -85,7 +101,8 @@ impl Reporter<'_> {
 pub(super) struct ParsedResource {
     /// Index in the source's `resources:` list.
     pub index: usize,
-    /// The entry as written, after dlt's shorthands are expanded.
+    /// The entry as written, after dlt's shorthands are expanded (`Null` once the source's
+    /// checks are done).
     pub raw: Value,
     /// The entry as typed.
     pub config: ResourceConfig,
@@ -179,6 +196,7 @@ pub fn parse_sources_partial(file: &Path, text: &str) -> PartialSourcesFile {
         redactor: None,
         muted: Vec::new(),
         errors: Vec::new(),
+        unlocated: Vec::new(),
     };
     let doc: Value = match serde_yaml_ng::from_str(text) {
         Ok(Value::Null) => Value::Object(Map::new()),
@@ -203,7 +221,7 @@ pub fn parse_sources_partial(file: &Path, text: &str) -> PartialSourcesFile {
             );
             return PartialSourcesFile {
                 file: SourcesFile::default(),
-                errors: r.errors,
+                errors: r.into_errors(),
             };
         }
     };
@@ -222,7 +240,7 @@ pub fn parse_sources_partial(file: &Path, text: &str) -> PartialSourcesFile {
             p.hint,
         );
     }
-    let Value::Object(top) = doc else {
+    let Value::Object(mut top) = doc else {
         r.report(
             None,
             &[],
@@ -231,7 +249,7 @@ pub fn parse_sources_partial(file: &Path, text: &str) -> PartialSourcesFile {
         );
         return PartialSourcesFile {
             file: SourcesFile::default(),
-            errors: r.errors,
+            errors: r.into_errors(),
         };
     };
     for key in top.keys().filter(|k| !TOP_LEVEL_KEYS.contains(&k.as_str())) {
@@ -253,9 +271,10 @@ pub fn parse_sources_partial(file: &Path, text: &str) -> PartialSourcesFile {
             WarehouseConfig::default()
         }),
     };
-    let sources = match top.get("sources") {
+    // Taken, not copied: the list is most of the file.
+    let sources = match top.remove("sources") {
         None | Some(Value::Null) => Vec::new(),
-        Some(Value::Array(items)) => items.clone(),
+        Some(Value::Array(items)) => items,
         Some(_) => {
             let path = [FieldSeg::Key("sources".into())];
             r.report(
@@ -306,7 +325,7 @@ pub fn parse_sources_partial(file: &Path, text: &str) -> PartialSourcesFile {
             parallel,
             warehouse,
         },
-        errors: r.errors,
+        errors: r.into_errors(),
     }
 }
 
@@ -369,7 +388,7 @@ fn parse_source(r: &mut Reporter<'_>, path: &[FieldSeg], mut raw: Value) -> Opti
         }
         None => (None, None),
     };
-    let source: Option<SourceConfig> = deserialize(r, name, path, raw);
+    let source: Option<SourceConfig> = deserialize(r, name, path, &raw);
     let rest_path = [path, &[FieldSeg::Key("rest_api".into())]].concat();
     let res_path = [rest_path.as_slice(), &[FieldSeg::Key("resources".into())]].concat();
     let mut parsed = Vec::new();
@@ -393,7 +412,7 @@ fn parse_source(r: &mut Reporter<'_>, path: &[FieldSeg], mut raw: Value) -> Opti
                         None,
                     );
                 }
-                if let Some(config) = deserialize::<ResourceConfig>(r, name, &at, item.clone()) {
+                if let Some(config) = deserialize::<ResourceConfig>(r, name, &at, &item) {
                     r.problems(name, &at, rules::resource_problems(&config, &item));
                     parsed.push(ParsedResource {
                         index: i,
@@ -411,6 +430,11 @@ fn parse_source(r: &mut Reporter<'_>, path: &[FieldSeg], mut raw: Value) -> Opti
     }
     r.problems(name, &res_path, dependencies::dependency_problems(&parsed));
     r.problems(name, &res_path, tables::table_problems(&parsed));
+    // The source as written is kept (`raw`, below); its resources' expanded copies have served
+    // their checks, and would otherwise double what a large file holds until it is loaded.
+    for resource in &mut parsed {
+        resource.raw = Value::Null;
+    }
     let mut source = source?;
     check_source(r, path, &source, &original, written);
     source.raw = original;
@@ -463,7 +487,7 @@ fn deserialize<T: DeserializeOwned>(
     r: &mut Reporter<'_>,
     source: Option<&str>,
     path: &[FieldSeg],
-    raw: Value,
+    raw: &Value,
 ) -> Option<T> {
     match serde_path_to_error::deserialize::<_, T>(raw) {
         Ok(v) => Some(v),
@@ -551,6 +575,7 @@ pub fn resolve_source(
         redactor: Some(creds.redactor()),
         muted: Vec::new(),
         errors: Vec::new(),
+        unlocated: Vec::new(),
     };
     let base = [
         FieldSeg::Key("sources".into()),
@@ -566,7 +591,7 @@ pub fn resolve_source(
         r.report(Some(&source.name), &path, message, Some(hint));
     }
     if !r.errors.is_empty() {
-        return Err(ConfigErrors(r.errors));
+        return Err(ConfigErrors(r.into_errors()));
     }
     let parsed = parse_source(&mut r, &base, value);
     match parsed {
@@ -578,10 +603,10 @@ pub fn resolve_source(
             if r.errors.is_empty() {
                 Ok(resolved)
             } else {
-                Err(ConfigErrors(r.errors))
+                Err(ConfigErrors(r.into_errors()))
             }
         }
-        _ => Err(ConfigErrors(r.errors)),
+        _ => Err(ConfigErrors(r.into_errors())),
     }
 }
 
@@ -637,4 +662,61 @@ fn check_secrets(r: &mut Reporter<'_>, base: &[FieldSeg], s: &SourceConfig) {
     );
     let at = Problem::at(block, format!("auth `{field}` is not set")).hint(hint);
     r.problems(Some(&s.name), base, vec![at]);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A sources file of `sources` sources of 60 resources each, with a repeated key in every
+    /// tenth source and a page size of 0 in every third resource, and the (line, field) each
+    /// problem must be reported with, in the order they are reported.
+    fn many_mistakes(sources: usize) -> (String, Vec<(Option<usize>, String)>) {
+        let mut lines = vec!["sources:".to_string()];
+        let (mut repeated, mut zero_pages) = (Vec::new(), Vec::new());
+        for s in 0..sources {
+            lines.push(format!("  - name: s{s}"));
+            lines.push("    type: rest_api".into());
+            lines.push("    description: first".into());
+            if s % 10 == 0 {
+                lines.push("    description: again".into());
+                repeated.push((Some(lines.len()), format!("sources[{s}].description")));
+            }
+            lines.push("    rest_api:".into());
+            lines.push(format!("      base_url: https://s{s}.example.com"));
+            lines.push("      resources:".into());
+            for r in 0..60 {
+                lines.push(format!("        - name: r{r}"));
+                lines.push("          endpoint:".into());
+                lines.push(format!("            path: /r{r}"));
+                lines.push("            paginator:".into());
+                lines.push("              type: page_number".into());
+                let size = if r % 3 == 0 { 0 } else { 50 };
+                lines.push(format!("              page_size: {size}"));
+                if size == 0 {
+                    let field = format!(
+                        "sources[{s}].rest_api.resources[{r}].endpoint.paginator.page_size"
+                    );
+                    zero_pages.push((Some(lines.len()), field));
+                }
+            }
+        }
+        repeated.extend(zero_pages);
+        (lines.join("\n") + "\n", repeated)
+    }
+
+    #[test]
+    fn every_problem_of_a_large_file_names_its_own_line_and_field() {
+        // 2,400 resources, 800 of them wrong: each problem's line is found, in one reading of
+        // the text for all of them, and given to that problem and no other.
+        let (text, expected) = many_mistakes(40);
+        let errors = match parse_sources(Path::new("sources.yml"), &text) {
+            Ok(_) => panic!("the file has mistakes"),
+            Err(e) => e.0,
+        };
+        let found: Vec<(Option<usize>, String)> =
+            errors.iter().map(|e| (e.line, e.field.clone())).collect();
+        assert_eq!(found.len(), expected.len());
+        assert_eq!(found, expected);
+    }
 }

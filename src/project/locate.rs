@@ -3,26 +3,51 @@
 //! deepest part of its path that is written (a value merged in from `resource_defaults`, or a
 //! field of a bare-string resource, points at its entry).
 
+use std::collections::HashMap;
+
 use super::errors::FieldSeg;
 use super::yaml_scan::walk;
 
 /// 1-based line of `path` in `text`, or of the deepest part of it that was found (the first
 /// line of the document for a path not written at all, or for text the event parser cannot
 /// read). `None` only for text with nothing but blanks and comments.
+#[cfg(test)]
 pub fn locate(text: &str, path: &[FieldSeg]) -> Option<usize> {
-    // (depth, line) of the deepest node on the path so far; a key comes before its value, so
-    // a field points at its key's line.
-    let mut best: Option<(usize, usize)> = None;
-    walk(text, |node| {
-        if path.starts_with(node.path) && best.is_none_or(|(depth, _)| node.path.len() > depth) {
-            best = Some((node.path.len(), node.line));
+    locate_all(text, &[path]).into_iter().next().flatten()
+}
+
+/// The line of each of `paths` in `text`, as [`locate`] finds it, from one walk of the text
+/// however many paths there are: a file with many mistakes is still read once.
+pub fn locate_all(text: &str, paths: &[&[FieldSeg]]) -> Vec<Option<usize>> {
+    // Every prefix of every path asked for, with the line of the first node written at it (a
+    // key comes before its value, so a field points at its key's line).
+    let mut first_line: HashMap<&[FieldSeg], Option<usize>> = HashMap::new();
+    for path in paths {
+        for depth in 0..=path.len() {
+            first_line.entry(&path[..depth]).or_insert(None);
         }
-    });
-    best.map(|(_, line)| line).or_else(|| {
+    }
+    if !first_line.is_empty() {
+        walk(text, |node| {
+            if let Some(line @ None) = first_line.get_mut(node.path) {
+                *line = Some(node.line);
+            }
+        });
+    }
+    let first_written = || {
         text.lines()
             .position(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
             .map(|i| i + 1)
-    })
+    };
+    paths
+        .iter()
+        .map(|path| {
+            (0..=path.len())
+                .rev()
+                .find_map(|depth| first_line.get(&path[..depth]).copied().flatten())
+                .or_else(first_written)
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -94,6 +119,29 @@ sources:
     #[test]
     fn text_the_event_parser_cannot_read_points_at_its_first_line() {
         assert_eq!(locate("# c\n  \u{feff}x: [\n", &[key("x")]), Some(2));
+    }
+
+    #[test]
+    fn many_paths_of_a_large_file_are_found_together() {
+        // 3,000 items of three lines each: every item's `id`, and a field it lacks (its line),
+        // asked for at once, in reverse order.
+        let items = 3_000;
+        let mut doc = String::from("items:\n");
+        for i in 0..items {
+            doc.push_str(&format!("  - name: n{i}\n    id: {i}\n    tags: [a, b]\n"));
+        }
+        let path = |i: usize, field: &str| vec![key("items"), FieldSeg::Index(i), key(field)];
+        let mut paths = Vec::new();
+        let mut expected = Vec::new();
+        for i in (0..items).rev() {
+            paths.push(path(i, "id"));
+            expected.push(Some(3 + 3 * i));
+            paths.push(path(i, "missing"));
+            expected.push(Some(2 + 3 * i));
+        }
+        let asked: Vec<&[FieldSeg]> = paths.iter().map(Vec::as_slice).collect();
+        assert_eq!(locate_all(&doc, &asked), expected);
+        assert!(locate_all(&doc, &[]).is_empty());
     }
 
     #[test]

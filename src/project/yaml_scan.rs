@@ -30,10 +30,8 @@ enum Frame {
     Mapping {
         /// Unique number of this mapping in the document.
         id: usize,
-        /// Whether the next node is a key (else it is the value of `key`).
+        /// Whether the next node is a key (else it is the value of the last key).
         expect_key: bool,
-        /// The current key; a placeholder for a complex (non-scalar) one.
-        key: String,
     },
     Sequence {
         /// Items started so far.
@@ -41,29 +39,28 @@ enum Frame {
     },
 }
 
-fn path_of(frames: &[Frame]) -> Vec<FieldSeg> {
-    frames
-        .iter()
-        .map(|f| match f {
-            Frame::Mapping { key, .. } => FieldSeg::Key(key.clone()),
-            Frame::Sequence { items } => FieldSeg::Index(items.saturating_sub(1)),
-        })
-        .collect()
-}
-
-/// Calls `visit` with every node of `text`'s first document, in order. Stops quietly where the
-/// event parser cannot go on: syntax errors are serde_yaml_ng's to report.
-pub fn walk(text: &str, mut visit: impl FnMut(Node<'_>)) {
+/// Calls `visit` with every node of `text`'s first document, in order; returns how many nodes
+/// it visited. Stops quietly where the event parser cannot go on: syntax errors are
+/// serde_yaml_ng's to report.
+pub fn walk(text: &str, mut visit: impl FnMut(Node<'_>)) -> usize {
     let mut frames: Vec<Frame> = Vec::new();
+    // The path of the node visited, one segment per frame, updated in place (a new key or
+    // index replaces the last segment) rather than rebuilt for every node: a large file has
+    // millions of nodes.
+    let mut path: Vec<FieldSeg> = Vec::new();
     let mut mappings = 0;
+    let mut visited = 0;
     for event in Parser::new_from_str(text) {
-        let Ok((event, span)) = event else { return };
+        let Ok((event, span)) = event else {
+            return visited;
+        };
         match event {
             Event::MappingEnd | Event::SequenceEnd => {
                 frames.pop();
+                path.pop();
                 continue;
             }
-            Event::DocumentEnd => return,
+            Event::DocumentEnd => return visited,
             Event::Scalar(..)
             | Event::Alias(_)
             | Event::MappingStart(..)
@@ -76,28 +73,28 @@ pub fn walk(text: &str, mut visit: impl FnMut(Node<'_>)) {
         };
         let mut is_key = false;
         let mut mapping = 0;
-        match frames.last_mut() {
-            Some(Frame::Mapping {
-                id,
-                expect_key,
-                key,
-            }) => {
+        match (frames.last_mut(), path.last_mut()) {
+            (Some(Frame::Mapping { id, expect_key }), Some(last)) => {
                 mapping = *id;
                 is_key = *expect_key;
                 *expect_key = !*expect_key;
                 if is_key {
-                    *key = scalar.unwrap_or("<complex key>").to_string();
+                    set_key(last, scalar.unwrap_or("<complex key>"));
                 }
             }
-            Some(Frame::Sequence { items }) => *items += 1,
-            None => {}
+            (Some(Frame::Sequence { items }), Some(last)) => {
+                *last = FieldSeg::Index(*items);
+                *items += 1;
+            }
+            _ => {}
         }
         let plain = match &event {
             Event::Scalar(text, ScalarStyle::Plain, _, None) => Some(text.as_ref()),
             _ => None,
         };
+        visited += 1;
         visit(Node {
-            path: &path_of(&frames),
+            path: &path,
             line: span.start.line(),
             is_key,
             mapping,
@@ -110,12 +107,27 @@ pub fn walk(text: &str, mut visit: impl FnMut(Node<'_>)) {
                 frames.push(Frame::Mapping {
                     id: mappings,
                     expect_key: true,
-                    key: String::new(),
                 });
+                path.push(FieldSeg::Key(String::new()));
             }
-            Event::SequenceStart(..) => frames.push(Frame::Sequence { items: 0 }),
+            Event::SequenceStart(..) => {
+                frames.push(Frame::Sequence { items: 0 });
+                path.push(FieldSeg::Index(0));
+            }
             _ => {}
         }
+    }
+    visited
+}
+
+/// Makes `seg` the key `key`, reusing its buffer: most keys fit the one before.
+fn set_key(seg: &mut FieldSeg, key: &str) {
+    match seg {
+        FieldSeg::Key(k) => {
+            k.clear();
+            k.push_str(key);
+        }
+        FieldSeg::Index(_) => *seg = FieldSeg::Key(key.to_string()),
     }
 }
 
@@ -142,13 +154,25 @@ pub struct LinedProblem {
 /// Duplicate keys and non-finite numbers in `text`.
 pub fn scan(text: &str) -> Vec<LinedProblem> {
     let mut found = Vec::new();
-    // Line of each key's first writing, by its mapping and text.
-    let mut first_seen: HashMap<(usize, String), usize> = HashMap::new();
+    // The keys of each mapping on the path, by depth: its number and the line of each key's
+    // first writing. A mapping's keys are dropped once the walk leaves it, so what is kept
+    // follows the nesting, not the size of the file.
+    let mut open: Vec<(usize, HashMap<String, usize>)> = Vec::new();
     walk(text, |node| {
         let Some(text) = node.scalar else { return };
         if node.is_key {
-            let id = (node.mapping, text.to_string());
-            if let Some(&first) = first_seen.get(&id) {
+            // A key's path ends with it: its mapping sits one level up.
+            let depth = node.path.len().saturating_sub(1);
+            open.truncate(depth + 1);
+            open.resize_with(depth + 1, || (0, HashMap::new()));
+            let Some((mapping, keys)) = open.last_mut() else {
+                return;
+            };
+            if *mapping != node.mapping {
+                *mapping = node.mapping;
+                keys.clear();
+            }
+            if let Some(&first) = keys.get(text) {
                 let message = format!(
                     "`{text}` is written twice in one mapping (first on line {first}); only the \
                      last would count"
@@ -163,7 +187,7 @@ pub fn scan(text: &str) -> Vec<LinedProblem> {
                     },
                 });
             } else {
-                first_seen.insert(id, node.line);
+                keys.insert(text.to_string(), node.line);
             }
         } else if node.plain.is_some_and(is_non_finite) {
             found.push(LinedProblem {
@@ -190,20 +214,52 @@ fn is_non_finite(scalar: &str) -> bool {
 }
 
 /// Line where serde_yaml_ng sees a second document begin, which it refuses without saying
-/// where: the first line by which the text already holds two documents. (Its parser, not the
-/// event parser above, since the two disagree on where some documents end.)
+/// where: the first line by which the text already holds two documents (in all but odd cases,
+/// see `first_line_where`). (Its parser, not the event parser above, since the two disagree on
+/// where some documents end.)
 pub fn second_document_line(text: &str) -> Option<usize> {
-    let mut end = 0;
-    for (i, line) in text.split_inclusive('\n').enumerate() {
-        end += line.len();
-        if let Err(e) = serde_yaml_ng::from_str::<serde::de::IgnoredAny>(&text[..end])
-            && e.location().is_none()
-            && e.to_string().contains("more than one document")
-        {
-            return Some(i + 1);
+    let ends: Vec<usize> = text
+        .split_inclusive('\n')
+        .scan(0, |end, line| {
+            *end += line.len();
+            Some(*end)
+        })
+        .collect();
+    first_line_where(ends.len(), |lines| {
+        ends.get(lines - 1)
+            .is_some_and(|&end| holds_two_documents(&text[..end]))
+    })
+}
+
+/// The least number of lines, of `count`, for which `holds` is true, found by bisection:
+/// `holds(count)` must be true (else `None`), and once true it is taken to stay true. Each call
+/// parses that many lines of the file, so trying them one by one would be quadratic; this makes
+/// about log2(count) calls. Adding a line takes a second document away again only by cutting
+/// into it (an unclosed `[`), so in such odd files a later line of the second document may be
+/// named instead of its first.
+fn first_line_where(count: usize, mut holds: impl FnMut(usize) -> bool) -> Option<usize> {
+    if count == 0 || !holds(count) {
+        return None;
+    }
+    // `holds(no)` is false (no lines hold nothing) and `holds(yes)` true.
+    let (mut no, mut yes) = (0, count);
+    while yes - no > 1 {
+        let mid = no + (yes - no) / 2;
+        if holds(mid) {
+            yes = mid;
+        } else {
+            no = mid;
         }
     }
-    None
+    Some(yes)
+}
+
+/// Whether serde_yaml_ng refuses `text` for holding more than one document.
+fn holds_two_documents(text: &str) -> bool {
+    match serde_yaml_ng::from_str::<serde::de::IgnoredAny>(text) {
+        Ok(_) => false,
+        Err(e) => e.location().is_none() && e.to_string().contains("more than one document"),
+    }
 }
 
 #[cfg(test)]
@@ -247,6 +303,18 @@ mod tests {
     }
 
     #[test]
+    fn keys_are_compared_within_their_own_mapping_only() {
+        // Mappings at one depth, one after another, each with its own keys (the walk forgets a
+        // mapping's keys when it leaves it).
+        let text = "- a:\n    k: 1\n  b: 2\n- a:\n    k: 1\n    j: {k: 2}\n  b: 2\n  b: 3\n";
+        let found = scan(text);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].line, 8);
+        assert_eq!(found[0].problem.path, vec![FieldSeg::Index(1), key("b")]);
+        assert!(found[0].problem.message.contains("first on line 7"));
+    }
+
+    #[test]
     fn quoted_and_plain_spellings_of_one_key_collide() {
         // Both become the JSON key "1", so one would be lost.
         assert_eq!(scan("1: a\n\"1\": b\n").len(), 1);
@@ -278,5 +346,32 @@ mod tests {
         assert_eq!(second_document_line("a: 1\n"), None);
         // libyaml ends the first document where a less indented mapping begins.
         assert_eq!(second_document_line("  - a\n# x\nb: 1\n"), Some(3));
+        let long = format!("a: 1\n{}---\nb: 2\n", "# c\n".repeat(5_000));
+        assert_eq!(second_document_line(&long), Some(5_002));
+    }
+
+    #[test]
+    fn the_second_document_is_bisected_not_tried_line_by_line() {
+        // Each try parses the file so far: with n and 4n lines, the tries must grow by a few,
+        // not fourfold.
+        let tries = |count: usize| {
+            // The second document begins on the line after the middle.
+            let second = count / 2 + 1;
+            let mut tries = 0;
+            let line = first_line_where(count, |lines| {
+                tries += 1;
+                lines >= second
+            });
+            assert_eq!(line, Some(second));
+            tries
+        };
+        let (n, four_n) = (tries(10_000), tries(40_000));
+        assert!(n <= 16, "{n} tries for 10,000 lines");
+        assert!(
+            four_n <= n + 3,
+            "{four_n} tries for 40,000 lines, {n} for 10,000"
+        );
+        assert_eq!(first_line_where(10, |_| false), None);
+        assert_eq!(first_line_where(0, |_| true), None);
     }
 }

@@ -4,7 +4,7 @@
 //! an error goes through the redactor first.
 
 use std::num::NonZeroU32;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
@@ -38,7 +38,11 @@ pub struct PageResponse {
 /// Sends requests for one source; clones share the rate limiter and the auth token.
 #[derive(Clone)]
 pub struct RestClient {
-    http: reqwest::Client,
+    /// Built on the first request, not with the source: building one loads and parses the
+    /// system's root certificates (about 50 ms in a debug build, and some 100 KB kept per
+    /// client), and planning, which `dango validate` does for every source of a file that can
+    /// hold thousands, sends no request.
+    http: Arc<OnceLock<Result<reqwest::Client, String>>>,
     headers: HeaderMap,
     retry: RetryConfig,
     redactor: Redactor,
@@ -100,18 +104,9 @@ impl RestClient {
             value.set_sensitive(true);
             map.insert(name, value);
         }
-        let http = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(10).min(secs(retry.timeout_seconds)))
-            .timeout(secs(retry.timeout_seconds))
-            .user_agent(concat!("dango/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| FetchError::BadUrl {
-                url: String::new(),
-                reason: e.to_string(),
-            })?;
         let auth = auth.map(|a| Arc::new(Authenticator::new(a, redactor.clone())));
         Ok(Self {
-            http,
+            http: Arc::default(),
             headers: map,
             retry,
             redactor,
@@ -128,6 +123,23 @@ impl RestClient {
         self
     }
 
+    /// The HTTP client, built on first use (see the field).
+    fn http(&self) -> Result<&reqwest::Client, FetchError> {
+        let timeout = secs(self.retry.timeout_seconds);
+        let built = self.http.get_or_init(|| {
+            reqwest::Client::builder()
+                .connect_timeout(Duration::from_secs(10).min(timeout))
+                .timeout(timeout)
+                .user_agent(concat!("dango/", env!("CARGO_PKG_VERSION")))
+                .build()
+                .map_err(|e| e.to_string())
+        });
+        built.as_ref().map_err(|reason| FetchError::BadUrl {
+            url: String::new(),
+            reason: reason.clone(),
+        })
+    }
+
     /// Sends `req` until it succeeds, fails for good, or runs out of attempts; `None` when a
     /// response action says to ignore the response.
     pub async fn send(
@@ -135,6 +147,7 @@ impl RestClient {
         req: &PageRequest,
         actions: &[ResponseAction],
     ) -> Result<Option<PageResponse>, FetchError> {
+        let http = self.http()?;
         let url = req.full_url();
         let shown = self.redactor.redact(url.as_str());
         let method = method_name(req.method);
@@ -148,7 +161,7 @@ impl RestClient {
                 n => format!(" after {n} attempts"),
             };
             let sent = std::time::Instant::now();
-            let answer = self.send_once(req, url.clone()).await;
+            let answer = self.send_once(http, req, url.clone()).await;
             if let Ok(resp) = &answer {
                 // `-vv`: one line per response.
                 tracing::debug!(
@@ -225,6 +238,7 @@ impl RestClient {
     /// One attempt: waits for the rate limiter, adds credentials, reads the whole response.
     async fn send_once(
         &self,
+        http: &reqwest::Client,
         req: &PageRequest,
         mut url: url::Url,
     ) -> Result<RawResponse, SendError> {
@@ -233,10 +247,7 @@ impl RestClient {
         }
         let mut headers = self.headers.clone();
         if let Some(auth) = &self.auth {
-            let credential = auth
-                .credential(&self.http)
-                .await
-                .map_err(SendError::Token)?;
+            let credential = auth.credential(http).await.map_err(SendError::Token)?;
             for (name, value) in credential.headers {
                 if let (Ok(n), Ok(mut v)) = (
                     HeaderName::from_bytes(name.as_bytes()),
@@ -251,8 +262,8 @@ impl RestClient {
             }
         }
         let mut builder = match req.method {
-            HttpMethod::GET => self.http.get(url),
-            HttpMethod::POST => self.http.post(url),
+            HttpMethod::GET => http.get(url),
+            HttpMethod::POST => http.post(url),
         }
         .headers(headers);
         for (name, value) in &req.headers {
@@ -485,6 +496,19 @@ mod tests {
             ..RetryConfig::default()
         };
         RestClient::new(&[], retry, Redactor::default(), None, None).unwrap()
+    }
+
+    #[test]
+    fn planning_builds_no_http_client_and_clones_share_the_one_built() {
+        // Planning makes one client per source, and a large file has thousands of sources:
+        // none of them may load the system's root certificates before it sends a request.
+        let c = client(1.0, 5.0);
+        let clone = c.clone();
+        assert!(c.http.get().is_none());
+        let (Ok(built), Ok(shared)) = (c.http(), clone.http()) else {
+            panic!("a client with default settings builds");
+        };
+        assert!(std::ptr::eq(built, shared));
     }
 
     #[test]
