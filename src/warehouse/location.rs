@@ -167,8 +167,12 @@ impl Lake {
         if is_remote(&self.data_path) {
             return Ok(());
         }
+        // A name of this process and call alone: workers that start together on one lake
+        // probe the same folder at once, and a shared name lets one remove another's file.
+        static PROBES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let nth = PROBES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let dir = Path::new(&self.data_path);
-        let probe = dir.join(".dango-write-check");
+        let probe = dir.join(format!(".dango-write-check-{}-{nth}", std::process::id()));
         let written = std::fs::create_dir_all(dir)
             .and_then(|()| std::fs::write(&probe, b""))
             .and_then(|()| std::fs::remove_file(&probe));
