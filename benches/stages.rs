@@ -1,20 +1,21 @@
 //! Per-stage benchmarks on a page of mock orders (nested, ~2.5 line items each), in pipeline
-//! order: locate the records in the response body, normalize them from the text, normalize +
-//! Arrow decode, a transform and dedupe in DataFusion, and load into DuckDB through the
-//! appender. `parse_values` times what the records cost parsed into a tree first, which Dango
+//! order: locate the records in the response body, normalize them from the text, a merge
+//! table's stages as a sync runs them (normalize, then build + dedupe), a transform and dedupe
+//! in DataFusion alone, and load into DuckDB through the appender. `parse_values` times what the records cost parsed into a tree first, which Dango
 //! now does only when a fetch step must look inside them (incremental cursors, dependents).
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use bytes::Bytes;
 use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
-use dango::dedupe::transform::Transform;
-use dango::engine::decode_stage::PageDecoder;
-use dango::hints::{TableHints, WriteDisposition};
+use dango::hints::{LoadId, TableHints, WriteDisposition};
 use dango::mock_api::order;
 use dango::normalize::{Normalizer, Rows};
 use dango::source::rest::selector::locate_records;
 use dango::source::{Page, Records};
+use dango::table::TableStages;
+use dango::table::transform::Transform;
 use dango::warehouse::Load;
 use serde_json::Value;
 
@@ -53,33 +54,36 @@ fn records(body: &Bytes) -> Records {
     }
 }
 
-/// A decoder for the mock orders, as a sync makes one per resource.
-fn decoder() -> PageDecoder {
+/// The stages of the mock orders' table, as a sync makes them once per table.
+fn stages() -> TableStages {
     let hints = TableHints {
         write_disposition: WriteDisposition::Merge,
         primary_key: vec!["id".into()],
         ..TableHints::named("orders")
     };
-    PageDecoder::new(hints, "1.0", HashMap::new())
+    TableStages::new(Arc::new(hints), &LoadId::new(), HashMap::new())
 }
 
-/// The decode stage as a sync runs it: normalize, then Arrow batches per table.
-fn normalize_and_build(
-    decoder: &mut PageDecoder,
+/// A page through the table's stages as a sync runs them: normalize, then build and dedupe.
+fn through_stages(
+    runtime: &tokio::runtime::Runtime,
+    stages: &mut TableStages,
     records: Records,
 ) -> Vec<(String, arrow::record_batch::RecordBatch)> {
-    decoder
-        .decode(Page {
-            number: 0,
-            records,
-            table: None,
-            expected: None,
-        })
-        .expect("decodes")
+    let page = Page {
+        number: 0,
+        records,
+        table: None,
+        expected: None,
+    };
+    let mut normalizer = stages.normalizer().expect("a decoder");
+    let rows = normalizer.normalize(page).expect("normalizes");
+    runtime.block_on(stages.page(rows)).expect("builds")
 }
 
-fn stages(c: &mut Criterion) {
+fn bench_stages(c: &mut Criterion) {
     let body = body();
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
     let mut group = c.benchmark_group("page_of_1000_orders");
     group.throughput(Throughput::Elements(ROWS as u64));
     group.bench_function("parse_values", |b| {
@@ -99,30 +103,32 @@ fn stages(c: &mut Criterion) {
             rows.len()
         })
     });
-    group.bench_function("normalize_and_decode", |b| {
-        // One decoder for every page, as in a sync: its columns and builders carry over.
-        let mut decoder = decoder();
+    group.bench_function("table_stages", |b| {
+        // One table's stages for every page, as in a sync: its columns and builders carry over.
+        let mut stages = stages();
         b.iter_batched(
             || records(&body),
-            |recs| normalize_and_build(&mut decoder, recs),
+            |recs| through_stages(&runtime, &mut stages, recs),
             criterion::BatchSize::LargeInput,
         )
     });
-    let batches = normalize_and_build(&mut decoder(), records(&body));
+    let batches = through_stages(&runtime, &mut stages(), records(&body));
     let root = batches[0].1.clone();
     group.bench_function("dedupe", |b| {
-        let runtime = tokio::runtime::Runtime::new().expect("runtime");
         let ctx = datafusion::prelude::SessionContext::new();
         let key = vec!["id".to_string()];
         b.iter(|| {
             runtime
-                .block_on(dango::dedupe::latest_per_key(&ctx, root.clone(), &key))
+                .block_on(dango::table::dedupe::latest_per_key(
+                    &ctx,
+                    root.clone(),
+                    &key,
+                ))
                 .expect("dedupes")
         })
     });
     group.bench_function("transform", |b| {
         // The end-to-end bench's transform: a filter and two computed columns, planned once.
-        let runtime = tokio::runtime::Runtime::new().expect("runtime");
         let sql = "SELECT *, total * 100 AS total_cents, lower(order_number) AS order_ref \
                    FROM data WHERE status <> 'test'";
         let mut transform = Transform::new("orders", sql, &["id".to_string()]);
@@ -139,9 +145,9 @@ fn stages(c: &mut Criterion) {
     // Pages of different orders, each with ids of its own, and more of them than a row group
     // holds: DuckDB picks each column's compression per row group, and one page loaded over and
     // over would show it ids that repeat, which a sync never does.
-    let mut pages_decoder = decoder();
+    let mut pages_stages = stages();
     let pages: Vec<_> = (0..DISTINCT_PAGES)
-        .map(|page| normalize_and_build(&mut pages_decoder, records(&body_at(page))))
+        .map(|page| through_stages(&runtime, &mut pages_stages, records(&body_at(page))))
         .collect();
     let dir = tempfile::tempdir().unwrap();
     let conn = dango::warehouse::connect(&dir.path().join("warehouse.duckdb")).unwrap();
@@ -168,5 +174,5 @@ fn stages(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, stages);
+criterion_group!(benches, bench_stages);
 criterion_main!(benches);

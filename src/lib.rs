@@ -15,7 +15,9 @@
 //!             read from the text in one pass; several pages at once on blocking workers
 //! decode      rows     → Arrow RecordBatches, schema inferred and widened as data arrives
 //!             (Arrow pages skip both: loaded as they are, as dlt loads Arrow items)
-//! dedupe      batches  → one row per primary key (DataFusion), for `merge`
+//! table       one root table's stages, owned by `TableStages`: build the batches (decode),
+//!             the user's rules (SQL transforms, schema contract, `nullable: false`) and one
+//!             row per primary key for `merge` (DataFusion); the table's commit entry
 //! warehouse   batches  → final tables, inside one open load per source (Warehouse::begin,
 //!                        append, commit: rows, cursors and `_dlt_loads` in one transaction)
 //! ```
@@ -63,7 +65,6 @@
 
 pub mod cli;
 pub mod decode;
-pub mod dedupe;
 pub mod engine;
 pub mod hints;
 mod json;
@@ -72,6 +73,7 @@ pub mod normalize;
 mod pipeline;
 pub mod project;
 pub mod source;
+pub mod table;
 pub mod warehouse;
 
 pub use pipeline::{Pipeline, PipelineError};

@@ -4,6 +4,8 @@
 mod support;
 
 use dango::mock_api::{MockApi, MockApiConfig};
+use serde_json::json;
+use support::pages::PagesApi;
 use support::{Project, rest_source};
 
 /// A mock API with `orders` orders, 20 to a page.
@@ -423,6 +425,67 @@ fn source_test_shows_rows_as_the_transform_makes_them() {
     }
     assert!(!out.contains("ord-00000001"), "{out}");
     assert!(!p.warehouse().exists(), "nothing written");
+}
+
+/// `dango source test` runs a table through the stages a sync runs: a page that repeats a key
+/// shows its last record once, a transform's filter keeps out what a sync keeps out, and a
+/// frozen contract refuses what a sync refuses.
+#[test]
+fn source_test_shows_what_a_sync_loads() {
+    let api = PagesApi::start();
+    let resources = r#"        - name: items
+          endpoint: /items
+          pagination: {type: page_number, param: page, start: 1}
+          data_selector: data
+          write_disposition: merge
+          primary_key: id
+          transform: "SELECT * FROM data WHERE status <> 'test'"
+          schema_contract: {columns: freeze}
+"#;
+    let p = Project::new(&rest_source("gen", api.base_url(), "", resources));
+    api.set(
+        "items",
+        vec![vec![
+            json!({"id": 1, "v": "first-of-1", "status": "ok"}),
+            json!({"id": 2, "v": "filtered-2", "status": "test"}),
+            json!({"id": 1, "v": "last-of-1", "status": "ok"}),
+            json!({"id": 3, "v": "only-3", "status": "ok"}),
+        ]],
+    );
+    let shown = p.dango(&["source", "test", "gen"]);
+    shown.assert_ok();
+    let out = shown.stdout();
+    // The raw body is shown too: only the rows count.
+    let rows = out
+        .split_once("first rows of items:")
+        .map_or("", |(_, rows)| rows);
+    for expected in ["last-of-1", "only-3"] {
+        assert!(rows.contains(expected), "no `{expected}` in:\n{out}");
+    }
+    for unexpected in ["first-of-1", "filtered-2"] {
+        assert!(!rows.contains(unexpected), "`{unexpected}` shown:\n{out}");
+    }
+    p.dango(&["sync", "gen"]).assert_ok();
+    assert_eq!(
+        p.text("SELECT string_agg(v, ',' ORDER BY id) FROM raw_gen.items"),
+        "last-of-1,only-3",
+        "the sync loads the rows source test showed"
+    );
+    // A new column under `columns: freeze`: both refuse the page, with the same reason.
+    api.set(
+        "items",
+        vec![vec![
+            json!({"id": 4, "v": "new", "status": "ok", "extra": 1}),
+        ]],
+    );
+    let refused = p.dango(&["source", "test", "gen"]);
+    refused.assert_failed();
+    let synced = p.dango(&["sync", "gen"]);
+    synced.assert_failed();
+    for run in [&refused, &synced] {
+        assert!(run.all().contains("`extra`"), "{}", run.all());
+    }
+    assert_eq!(p.count("SELECT count(*) FROM raw_gen.items"), 2);
 }
 
 /// One sync's outcome, as compared with dlt's: whether it succeeded, the orders table's

@@ -6,18 +6,19 @@
 
 use std::collections::HashMap;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::Context;
 use arrow::record_batch::RecordBatch;
 use tokio::sync::mpsc;
 
 use super::ProjectArg;
-use crate::dedupe::rules::TableRules;
-use crate::engine::decode_stage::PageDecoder;
-use crate::hints::field_dlt_type;
+use crate::decode::page::PageNormalizer;
+use crate::hints::{LoadId, field_dlt_type};
 use crate::project::loader::load_sources_file;
 use crate::project::{Credentials, plan};
 use crate::source::{Exchange, FetchInput, Page, PageSender, ParentRow, Resource};
+use crate::table::TableStages;
 use crate::warehouse::catalog::{SchemaColumns, schema_columns};
 use crate::warehouse::cursors;
 
@@ -145,6 +146,17 @@ async fn test_one(
     fields: &[String],
     known: &SchemaColumns,
 ) -> anyhow::Result<Vec<ParentRow>> {
+    // Each table's pages go through the stages a sync runs, so the rows shown are the rows a
+    // sync would load: transformed, under the contract, one per key.
+    let load_id = LoadId::new();
+    let mut tables: Vec<(TableStages, PageNormalizer)> =
+        TableStages::of_resource(resource.as_ref(), &load_id, known)
+            .into_iter()
+            .filter_map(|stages| {
+                let normalizer = stages.normalizer()?;
+                Some((stages, normalizer))
+            })
+            .collect();
     let own = resource.hints().clone();
     let (tx, mut rx) = mpsc::channel::<Page>(pages.max(1) + 1);
     let (exchanges, mut heard) = mpsc::unbounded_channel::<Exchange>();
@@ -168,7 +180,6 @@ async fn test_one(
         outcome.map_err(|e| anyhow::anyhow!("{e}"))?;
     }
     let mut captured = Vec::new();
-    let mut decoders: Vec<(String, PageDecoder, Option<TableRules>)> = Vec::new();
     let mut batches: HashMap<String, Vec<RecordBatch>> = HashMap::new();
     let mut records = 0;
     let fetched = got.len();
@@ -177,34 +188,32 @@ async fn test_one(
         if !fields.is_empty() {
             captured.extend(page.records.capture(fields)?);
         }
-        let hints = page
-            .table
-            .as_deref()
-            .cloned()
-            .unwrap_or_else(|| own.clone());
-        let at = match decoders.iter().position(|(t, ..)| *t == hints.table_name) {
+        let hints = page.table.clone().unwrap_or_else(|| Arc::new(own.clone()));
+        let at = match tables
+            .iter()
+            .position(|(t, _)| t.hints().table_name == hints.table_name)
+        {
             Some(i) => i,
             None => {
-                let name = hints.table_name.clone();
-                let rules = TableRules::new(&hints, known);
-                let decoder = PageDecoder::new(hints, "source-test", known.clone());
-                decoders.push((name, decoder, rules));
-                decoders.len() - 1
+                let stages = TableStages::found_while_running(hints, &load_id, known.clone())?;
+                let normalizer = stages
+                    .normalizer()
+                    .context("the table's stages lost their decoder")?;
+                tables.push((stages, normalizer));
+                tables.len() - 1
             }
         };
-        let (_, decoder, rules) = &mut decoders[at];
-        let mut built = decoder.decode(page)?;
-        // Rows as they would land: after the transform, contract and checks.
-        if let Some(rules) = rules {
-            rules.apply(&mut built).await?;
-        }
-        for (table, batch) in built {
+        let (stages, normalizer) = &mut tables[at];
+        let rows = normalizer.normalize(page)?;
+        for (table, batch) in stages.page(rows).await? {
             batches.entry(table).or_default().push(batch);
         }
     }
     outln!("  {records} record(s) in {fetched} page(s)");
-    for (root, decoder, _) in &decoders {
-        for table in decoder.loaded_tables() {
+    for (stages, _) in tables {
+        let root = stages.hints().table_name.clone();
+        let done = stages.finish().await?;
+        for table in done.commit.tables {
             // The columns of its last batch: what a transform made, in the types they land as.
             let Some(last) = batches.get(&table.name).and_then(|b| b.last()) else {
                 continue;
@@ -223,7 +232,7 @@ async fn test_one(
                 .collect();
             outln!("  table {}: {}", table.name, columns.join(", "));
         }
-        if let Some(first) = batches.get(root).and_then(|b| b.first()) {
+        if let Some(first) = batches.get(&root).and_then(|b| b.first()) {
             let shown = first.slice(0, first.num_rows().min(SHOWN_ROWS));
             outln!("  first rows of {root}:");
             outln!("{}", arrow::util::pretty::pretty_format_batches(&[shown])?);

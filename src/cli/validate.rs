@@ -9,7 +9,6 @@ use std::process::ExitCode;
 use arrow::datatypes::{Field, Schema};
 
 use super::ProjectArg;
-use crate::dedupe::transform::Transform;
 use crate::hints::{DltType, WriteDisposition};
 use crate::project::ProjectLayout;
 use crate::project::config::SourceKind;
@@ -17,6 +16,7 @@ use crate::project::loader::{PartialSourcesFile, load_sources_partial};
 use crate::project::plan::plan_each;
 use crate::project::{ConfigErrors, Credentials, PlanError, SourceConfig, warehouse};
 use crate::source::Source;
+use crate::table::transform::Transform;
 use crate::warehouse::catalog::schema_columns;
 
 /// Arguments of `dango validate`.

@@ -3,6 +3,7 @@
 
 pub mod arrow_items;
 pub mod columns;
+pub mod page;
 pub mod table;
 pub mod types;
 

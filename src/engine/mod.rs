@@ -1,7 +1,6 @@
 //! Runs sources: per-resource pipelines (fetch → normalize → build → dedupe → load), run
 //! concurrently within and across sources, and one commit per source.
 
-pub mod decode_stage;
 mod interrupt;
 pub mod progress;
 pub mod resource_run;

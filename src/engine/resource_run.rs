@@ -3,23 +3,22 @@
 //! worker, in page order) → dedupe (DataFusion) → load (writer thread). Bounded channels and
 //! buffers between them keep memory flat whatever the size of the resource.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use arrow::record_batch::RecordBatch;
-use datafusion::prelude::SessionContext;
 use futures::StreamExt;
 use tokio::sync::mpsc;
 
-use super::decode_stage::{DecodeError, NormalizedPage, PageDecoder, PageNormalizer};
 use super::progress::ResourceProgress;
-use crate::dedupe::rules::{Dropped, RulesError, TableRules};
-use crate::dedupe::{DedupeError, KeyLedger, latest_per_key_in_page};
-use crate::hints::{CursorState, LoadId, TableHints, WriteDisposition};
+use crate::decode::page::{DecodeError, NormalizedPage, PageNormalizer};
+use crate::hints::{CursorState, LoadId, TableHints};
 use crate::source::{
     BoxError, CursorWindow, FetchInput, Page, PageSender, ParentRow, RecordsError, Resource,
 };
+use crate::table::rules::Dropped;
+use crate::table::{self, StageError, TableStages};
 use crate::warehouse::catalog::SchemaColumns;
 use crate::warehouse::{AppendError, Appending, LoadWriter, ResourceCommit, WarehouseError};
 
@@ -40,12 +39,8 @@ struct StageTimes {
     parse: Duration,
     /// Normalising records into rows.
     normalize: Duration,
-    /// Building Arrow batches.
-    build: Duration,
-    /// The user's transforms, schema contract and `nullable: false` checks.
-    rules: Duration,
-    /// Deduplicating merge batches in DataFusion.
-    dedupe: Duration,
+    /// Building, the rules and dedupe, in the tables' stages.
+    tables: table::StageTimes,
     /// Appending batches to the load's tables in DuckDB.
     load: Duration,
 }
@@ -57,9 +52,9 @@ impl StageTimes {
             resource = %resource,
             parse = ?self.parse,
             normalize = ?self.normalize,
-            build = ?self.build,
-            rules = ?self.rules,
-            dedupe = ?self.dedupe,
+            build = ?self.tables.build,
+            rules = ?self.tables.rules,
+            dedupe = ?self.tables.dedupe,
             load = ?self.load,
             "time per stage (summed over pages and workers)"
         );
@@ -106,15 +101,12 @@ pub enum ResourceError {
     /// The fields its dependents need could not be read from its records.
     #[error("reading the fields its dependent resources need: {0}")]
     Capture(#[from] RecordsError),
-    /// A page could not be decoded.
+    /// A page could not be normalised.
     #[error(transparent)]
     Decode(#[from] DecodeError),
-    /// Deduplication failed.
+    /// A page could not go through its table's stages.
     #[error(transparent)]
-    Dedupe(#[from] DedupeError),
-    /// A page broke the table's declared rules (transform, contract, `nullable: false`).
-    #[error(transparent)]
-    Rules(#[from] RulesError),
+    Table(Box<StageError>),
     /// Appending rows to the warehouse failed.
     #[error(transparent)]
     Append(#[from] AppendError),
@@ -124,13 +116,14 @@ pub enum ResourceError {
     /// A worker task died.
     #[error("internal error: a worker task failed: {0}")]
     Join(#[from] tokio::task::JoinError),
-    /// A `replace` table named by the data, which the load could not empty before it began.
-    #[error(
-        "table `{0}` has `write_disposition: replace`, but its name came from the data: Dango empties \
-         `replace` tables when the load begins, before it can know it. Give the resource a fixed \
-         table name, or use `append` or `merge` for tables named by the data"
-    )]
-    LateReplace(String),
+}
+
+impl From<StageError> for ResourceError {
+    fn from(e: StageError) -> Self {
+        // Boxed: the stages' errors carry the record that broke them, which would make every
+        // resource's result as large.
+        Self::Table(Box::new(e))
+    }
 }
 
 /// What a resource run needs besides the resource.
@@ -182,58 +175,18 @@ struct Normalized {
     captured: Vec<ParentRow>,
     /// The root table it lands in.
     table: Arc<TableHints>,
-    /// The decoder of that table, with the first page that names a table found while running.
-    decoder: Option<PageDecoder>,
+    /// The stages of that table, with the first page that names a table found while running.
+    new_table: Option<Result<TableStages, StageError>>,
     /// Its rows (unless the resource is not loaded), with the time normalising took.
     rows: Option<(Duration, Result<NormalizedPage, DecodeError>)>,
 }
 
-/// One root table a resource loads: its decoder and which keys it saw.
-struct TableRun {
-    hints: Arc<TableHints>,
-    decoder: Option<PageDecoder>,
-    ledger: KeyLedger,
-    /// The transforms, contract and checks the user declared, if any.
-    rules: Option<TableRules>,
-    /// What its rules dropped.
-    dropped: Dropped,
-    /// The tables (root and child) that batches went to the writer for.
-    sent: HashSet<String>,
-}
-
-impl TableRun {
-    /// The run of a root table with `hints`, decoded by `decoder`.
-    fn new(hints: Arc<TableHints>, decoder: PageDecoder) -> Self {
-        let rules = TableRules::new(&hints, decoder.known());
-        Self {
-            hints,
-            decoder: Some(decoder),
-            ledger: KeyLedger::default(),
-            rules,
-            dropped: Dropped::default(),
-            sent: HashSet::new(),
-        }
-    }
-}
-
 /// What building a resource's pages gathered besides the batches it sent to the writer.
 struct Built {
-    tables: Vec<TableRun>,
+    tables: Vec<TableStages>,
     counts: Counts,
     captured: Vec<ParentRow>,
     times: StageTimes,
-}
-
-/// The decoders of a resource's root tables known before it runs, its own first.
-fn known_tables(resource: &dyn Resource, load_id: &LoadId, known: &SchemaColumns) -> Vec<TableRun> {
-    resource
-        .tables()
-        .into_iter()
-        .map(|hints| {
-            let decoder = PageDecoder::new(hints.clone(), load_id.as_str(), known.clone());
-            TableRun::new(Arc::new(hints.clone()), decoder)
-        })
-        .collect()
 }
 
 /// Fetches, decodes and loads `resource`'s rows into its source's open load. Unselected
@@ -246,7 +199,7 @@ pub async fn run_resource(
     let hints = resource.hints().clone();
     let name = resource.name().to_string();
     let load = resource.selected();
-    let tables = known_tables(resource.as_ref(), input.load_id, &input.known);
+    let tables = TableStages::of_resource(resource.as_ref(), input.load_id, &input.known);
     let (pages_tx, pages_rx) = mpsc::channel::<Page>(PAGE_BUFFER);
     let fetch_input = FetchInput {
         parents: input.parents,
@@ -263,11 +216,14 @@ pub async fn run_resource(
         by_table: tables
             .iter()
             .filter_map(|t| {
-                let normalizer = t.decoder.as_ref()?.normalizer();
-                Some((t.hints.table_name.clone(), (t.hints.clone(), normalizer)))
+                let normalizer = t.normalizer()?;
+                Some((
+                    t.hints().table_name.clone(),
+                    (t.hints().clone(), normalizer),
+                ))
             })
             .collect(),
-        own: tables[0].hints.clone(),
+        own: tables[0].hints().clone(),
         load_id: input.load_id.clone(),
         known: input.known,
     };
@@ -298,27 +254,22 @@ pub async fn run_resource(
     };
     times.load = load_time;
     times.parse = outcome.parse;
-    times.log(&name);
     // A limited run did not see everything its cursor would claim.
     let mut cursor = outcome.cursor.filter(|_| !limited);
-    let mut commits = Vec::new();
+    let mut commits: Vec<ResourceCommit> = Vec::new();
     let mut dropped = Dropped::default();
     for table in tables {
-        let ledger = table.ledger;
-        dropped.filtered += table.dropped.filtered;
-        dropped.discarded += table.dropped.discarded;
-        let keys_unique = tokio::task::spawn_blocking(move || ledger.unique()).await?;
-        // Only tables that rows went to: a transform or contract may have kept none of some.
-        let mut loaded = table.decoder.map(|d| d.loaded_tables()).unwrap_or_default();
-        loaded.retain(|t| table.sent.contains(&t.name));
+        let done = table.finish().await?;
+        dropped.filtered += done.dropped.filtered;
+        dropped.discarded += done.dropped.discarded;
+        times.tables += done.times;
         commits.push(ResourceCommit {
-            hints: (*table.hints).clone(),
-            tables: loaded,
             // Saved once, with the resource's own table.
             cursor: cursor.take(),
-            keys_unique,
+            ..done.commit
         });
     }
+    times.log(&name);
     // A resource loading several root tables (a Python source) names them all.
     let loaded: Vec<&str> = commits
         .iter()
@@ -342,7 +293,7 @@ pub async fn run_resource(
 }
 
 /// The normalisers of a resource's root tables, by name; a page naming a table not seen yet
-/// gets a new decoder, handed to the builder with that page.
+/// gets new stages, handed to the builder with that page.
 struct Normalizers {
     by_table: HashMap<String, (Arc<TableHints>, PageNormalizer)>,
     own: Arc<TableHints>,
@@ -351,19 +302,31 @@ struct Normalizers {
 }
 
 impl Normalizers {
-    /// The table `page` lands in, its normaliser, and its new decoder if it is new.
-    fn for_page(&mut self, page: &Page) -> (Arc<TableHints>, PageNormalizer, Option<PageDecoder>) {
+    /// The table `page` lands in, its normaliser (none for a table refused), and its new
+    /// stages if it is new.
+    #[allow(clippy::type_complexity)]
+    fn for_page(
+        &mut self,
+        page: &Page,
+    ) -> (
+        Arc<TableHints>,
+        Option<PageNormalizer>,
+        Option<Result<TableStages, StageError>>,
+    ) {
         let hints = page.table.clone().unwrap_or_else(|| self.own.clone());
         if let Some((hints, normalizer)) = self.by_table.get(&hints.table_name) {
-            return (hints.clone(), normalizer.clone(), None);
+            return (hints.clone(), Some(normalizer.clone()), None);
         }
-        let decoder = PageDecoder::new((*hints).clone(), self.load_id.as_str(), self.known.clone());
-        let normalizer = decoder.normalizer();
-        self.by_table.insert(
-            hints.table_name.clone(),
-            (hints.clone(), normalizer.clone()),
-        );
-        (hints, normalizer, Some(decoder))
+        let stages =
+            TableStages::found_while_running(hints.clone(), &self.load_id, self.known.clone());
+        let normalizer = stages.as_ref().ok().and_then(TableStages::normalizer);
+        if let Some(normalizer) = &normalizer {
+            self.by_table.insert(
+                hints.table_name.clone(),
+                (hints.clone(), normalizer.clone()),
+            );
+        }
+        (hints, normalizer, Some(stages))
     }
 }
 
@@ -409,7 +372,7 @@ fn normalize_pages(
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
     futures::stream::poll_fn(move |cx| pages.poll_recv(cx))
         .map(move |page| {
-            let (table, mut normalizer, decoder) = normalizers.for_page(&page);
+            let (table, normalizer, new_table) = normalizers.for_page(&page);
             let capture = capture.clone();
             tokio::task::spawn_blocking(move || {
                 let records = page.records.len();
@@ -418,13 +381,16 @@ fn normalize_pages(
                     true => Vec::new(),
                     false => page.records.capture(&capture)?,
                 };
-                let rows = load.then(|| timed(|| normalizer.normalize(page)));
+                let rows = match normalizer {
+                    Some(mut normalizer) if load => Some(timed(|| normalizer.normalize(page))),
+                    _ => None,
+                };
                 Ok(Normalized {
                     records,
                     expected,
                     captured,
                     table,
-                    decoder,
+                    new_table,
                     rows,
                 })
             })
@@ -432,17 +398,16 @@ fn normalize_pages(
         .buffered(workers)
 }
 
-/// Builds each normalised page into Arrow batches (on a blocking worker, in page order),
-/// dedupes `merge` batches, and sends them to the writer.
+/// Hands each normalised page, in page order, to its table's stages, and the batches they
+/// make to the writer.
 async fn build_pages(
     normalized: impl futures::Stream<
         Item = Result<Result<Normalized, ResourceError>, tokio::task::JoinError>,
     >,
-    mut tables: Vec<TableRun>,
+    mut tables: Vec<TableStages>,
     batches: mpsc::Sender<(String, RecordBatch)>,
     progress: &ResourceProgress,
 ) -> Result<Built, ResourceError> {
-    let ctx = SessionContext::new();
     let mut times = StageTimes::default();
     let mut counts = Counts::default();
     let mut captured = Vec::new();
@@ -453,62 +418,29 @@ async fn build_pages(
             expected,
             captured: mut rows,
             table,
-            decoder,
+            new_table,
             rows: normalized_page,
         } = page??;
         counts.pages += 1;
         counts.records += records;
         progress.advanced(counts.pages, counts.records, expected);
         captured.append(&mut rows);
-        if let Some(decoder) = decoder {
-            if table.write_disposition == WriteDisposition::Replace {
-                return Err(ResourceError::LateReplace(table.table_name.clone()));
-            }
-            tables.push(TableRun::new(table.clone(), decoder));
+        if let Some(stages) = new_table {
+            tables.push(stages?);
         }
         let Some((took, page)) = normalized_page else {
             continue;
         };
         times.normalize += took;
         let page = page?;
-        let Some(run) = tables
+        let Some(stages) = tables
             .iter_mut()
-            .find(|t| t.hints.table_name == table.table_name)
+            .find(|t| t.hints().table_name == table.table_name)
         else {
             continue;
         };
-        let Some(mut decoder) = run.decoder.take() else {
-            continue;
-        };
-        let (back, (took, built)) = tokio::task::spawn_blocking(move || {
-            let built = timed(|| decoder.build(page));
-            (decoder, built)
-        })
-        .await?;
-        run.decoder = Some(back);
-        times.build += took;
-        let mut built = built?;
-        if let Some(rules) = run.rules.as_mut() {
-            let started = Instant::now();
-            let dropped = rules.apply(&mut built).await?;
-            run.dropped.filtered += dropped.filtered;
-            run.dropped.discarded += dropped.discarded;
-            times.rules += started.elapsed();
-        }
-        let hints = &run.hints;
-        if hints.write_disposition == WriteDisposition::Merge {
-            let started = Instant::now();
-            let (root, key) = (&hints.table_name, &hints.primary_key);
-            built = latest_per_key_in_page(&ctx, built, root, key).await?;
-            if let Some((_, batch)) = built.iter().find(|(t, _)| t == root) {
-                run.ledger.record(batch, key)?;
-            }
-            times.dedupe += started.elapsed();
-        }
-        // A batch a transform or contract emptied makes no table (as dlt makes none).
-        for (table, batch) in built.into_iter().filter(|(_, b)| b.num_rows() > 0) {
-            run.sent.insert(table.clone());
-            if batches.send((table, batch)).await.is_err() {
+        for batch in stages.page(page).await? {
+            if batches.send(batch).await.is_err() {
                 // The writer stopped on an error, reported as the cause. Returning drops the
                 // pages' receiver, which stops the fetch.
                 break 'pages;

@@ -413,7 +413,7 @@ fn transform_shape_problem(res: &ResourceConfig, path: &[&str], sql: &str) -> Op
             (res.table(), format!("resource `{}`", res.name), keys)
         }
     };
-    let reason = crate::dedupe::transform::shape_problem(&table, sql, &keys)?;
+    let reason = crate::table::transform::shape_problem(&table, sql, &keys)?;
     Some(format!("the transform of {whose} {reason}"))
 }
 

@@ -31,7 +31,7 @@ pub struct ResourceCommit {
     pub tables: Vec<LoadedTable>,
     /// The incremental cursor to save with the rows.
     pub cursor: Option<CursorState>,
-    /// Whether no primary key came twice in this load (see `dedupe::KeyLedger`): then no new
+    /// Whether no primary key came twice in this load (see `table::dedupe::KeyLedger`): then no new
     /// row supersedes another, and the commit skips ranking them.
     pub keys_unique: bool,
 }

@@ -1,20 +1,11 @@
-//! The DataFusion stage, between build and load: the user's rules for a table ([`rules`]: SQL
-//! transforms, the schema contract, `nullable: false`), then, here, deduplication.
-//!
-//! For `merge` resources, keeps one row per primary key in each
-//! micro-batch, the latest by arrival, and drops the child rows of the records it drops. Only the key columns and an arrival sequence go through
-//! the aggregation; the surviving rows are then taken from the batch, so nested and wide columns
-//! never enter DataFusion (whose per-group accumulators on them explode memory). A batch whose
-//! keys are all distinct, the usual case, is recognised by hashing its keys and passes through
-//! without a query: planning one costs more than the page's other stages spend on the batch.
-//! Duplicates across micro-batches are resolved at commit, by the same rule, unless the
-//! [`KeyLedger`] saw every key only once.
-
-pub mod contract;
-pub mod families;
-pub mod not_null;
-pub mod rules;
-pub mod transform;
+//! One row per primary key, for `merge`: in each page's batches, the latest record of each key
+//! by arrival, with only the child rows of the records it keeps. Only the key columns and an
+//! arrival sequence go through DataFusion's aggregation; the surviving rows are then taken from
+//! the batch, so nested and wide columns never enter DataFusion (whose per-group accumulators
+//! on them explode memory). A batch whose keys are all distinct, the usual case, is recognised
+//! by hashing its keys and passes through without a query: planning one costs more than the
+//! page's other stages spend on the batch. Duplicates across pages are resolved at commit, by
+//! the same rule, unless the [`KeyLedger`] saw every key only once.
 
 use std::collections::HashSet;
 use std::hash::BuildHasher;
@@ -29,6 +20,7 @@ use datafusion::error::DataFusionError;
 use datafusion::functions_aggregate::expr_fn::max;
 use datafusion::prelude::{SessionContext, ident};
 
+use super::not_null;
 use crate::hints::columns::{DLT_ID, DLT_ROOT_ID};
 
 /// Name of the arrival-sequence column; cannot clash with a normalised column (they never start

@@ -1,14 +1,16 @@
 //! dlt's layout on a page with tricky values (variants, nested lists, nulls), through the
-//! library's normalize and decode stages.
+//! stages a sync runs: normalise, then a table's stages.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use arrow::array::{Array, AsArray};
 use arrow::datatypes::{DataType, Int64Type};
-use dango::engine::decode_stage::PageDecoder;
-use dango::hints::{TableHints, WriteDisposition};
-use dango::source::rest::selector::{locate_records, take_records};
-use dango::source::{Page, Records};
+
+use super::TableStages;
+use crate::hints::{LoadId, TableHints, WriteDisposition};
+use crate::source::rest::selector::{locate_records, take_records};
+use crate::source::{Page, Records};
 
 const TRICKY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/pages/tricky.json");
 
@@ -31,14 +33,19 @@ fn decoded(records: Records) -> HashMap<String, arrow::record_batch::RecordBatch
         write_disposition: WriteDisposition::Append,
         ..TableHints::named("people")
     };
-    let mut decoder = PageDecoder::new(hints, "1700000000.1", HashMap::new());
-    decoder
-        .decode(Page {
-            number: 0,
-            records,
-            table: None,
-            expected: None,
-        })
+    // One load for every page of these tests, so their `_dlt_load_id`s compare equal.
+    static LOAD: std::sync::LazyLock<LoadId> = std::sync::LazyLock::new(LoadId::new);
+    let mut stages = TableStages::new(Arc::new(hints), &LOAD, HashMap::new());
+    let page = Page {
+        number: 0,
+        records,
+        table: None,
+        expected: None,
+    };
+    let rows = stages.normalizer().unwrap().normalize(page).unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime
+        .block_on(stages.page(rows))
         .unwrap()
         .into_iter()
         .collect()
