@@ -13,8 +13,8 @@ fn main() -> ExitCode {
 }
 
 /// DuckDB's C++ still allocates through glibc, which gives each thread that allocates its own
-/// arena and keeps what those arenas free: at 1M orders that was 25-40 MB of peak RSS, with
-/// no time saved over one shared arena (measured side by side).
+/// arena and keeps what those arenas free: peak memory grows with no time saved over one
+/// shared arena (measured: docs/performance.md, "Measurements behind the code").
 fn one_malloc_arena() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: `mallopt` only sets a tunable of glibc's allocator, and runs before any thread.

@@ -18,13 +18,13 @@ use crate::hints::columns::{DLT_ID, DLT_PARENT_ID, DLT_ROOT_ID};
 use crate::hints::field_dlt_type;
 
 /// Rows of a table held back before they are appended. DuckDB runs a query for every
-/// appender flush, so a flush every few pages rather than every page saves about a fifth of
+/// appender flush, so a flush every few pages rather than every page saves a good part of
 /// the writer's time (criterion `load_into_duckdb`), for a few megabytes of held batches.
 const APPEND_ROWS: usize = 10_000;
 
 /// DuckDB memory an append takes per column of the tables being loaded (a vector buffer and a
-/// segment each), on top of [`BASE_BYTES`]. Measured on a table with 4 rows: 1,800 columns fit
-/// the default 64 MB budget, 2,000 did not; 4,000 needed between 128 and 160 MB.
+/// segment each), on top of [`BASE_BYTES`]; measured on wide tables (docs/performance.md,
+/// "Measurements behind the code").
 const PER_COLUMN_BYTES: u64 = 40 << 10;
 
 /// What a narrow load takes besides its columns.
@@ -305,9 +305,8 @@ impl Drop for Load {
 /// tries every method on every row group of every column, and on these the answer is known: a
 /// row's own id is unique, so a dictionary never pays, and a parent's or root's id repeats on
 /// each of its children's rows, which is what a dictionary is for (where every parent has one
-/// child it costs a little space). Naming them made DuckDB store the three tables of a
-/// 1M-order sync 15% faster on one thread (4.97–5.15 s against 5.83–6.04 s), in a file 5%
-/// smaller.
+/// child it costs a little space). Naming them makes DuckDB store a sync's tables faster and
+/// smaller (docs/performance.md, "Measurements behind the code").
 fn id_compression(column: &str) -> Option<&'static str> {
     match column {
         DLT_ID => Some("fsst"),

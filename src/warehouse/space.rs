@@ -3,12 +3,12 @@
 //! but leaves the file at the size the load reached, and DuckDB only cuts the free tail off in a
 //! checkpoint, which it skips while its write-ahead log is empty. A load that failed because the
 //! disk filled up would otherwise leave the disk full, and the next sync would fail at its commit.
-//! (When the failure was the disk filling up, DuckDB 1.5.6 keeps the one block it could not
-//! write, so the cut stops there; the blocks before it are free for the next sync, whose
-//! checkpoint cuts the file to what it holds. Measured on a 30 MB tmpfs: a failed 31 MB load, then
-//! a sync on the full disk that committed and left a 9 MB file.)
+//! (When the failure was the disk filling up, the bundled DuckDB (1.5) keeps the one block it
+//! could not write, so the cut stops there; the blocks before it are free for the next sync,
+//! whose checkpoint cuts the file to what it holds: see docs/performance.md, "Measurements
+//! behind the code".)
 //!
-//! A killed load's blocks stay in the file: DuckDB 1.5.6 does not know them after a restart (its
+//! A killed load's blocks stay in the file: DuckDB 1.5 does not know them after a restart (its
 //! checkpoint cuts only blocks on its free list; DuckDB 2 also cuts these), and Dango does not
 //! cut a file DuckDB has open. The next sync writes its blocks over them, so kills never add up.
 

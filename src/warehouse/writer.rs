@@ -242,8 +242,8 @@ impl Drop for WriterThread {
 }
 
 /// DuckDB's threads while rows are appended. An appender flush does its work on the calling
-/// thread, and DuckDB's other threads spent their time spinning for tasks: with one thread a
-/// sync of 1M orders used 14% less CPU and ran 6% faster (five runs each, side by side). The
+/// thread, and DuckDB's other threads spent their time spinning for tasks: one thread uses
+/// less CPU and runs faster (docs/performance.md, "Measurements behind the code"). The
 /// commit's joins and deletes do run in parallel, so it uses every core (see `commit`).
 pub const APPEND_THREADS: &str = "SET threads = 1";
 

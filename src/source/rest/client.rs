@@ -39,8 +39,8 @@ pub struct PageResponse {
 #[derive(Clone)]
 pub struct RestClient {
     /// Built on the first request, not with the source: building one loads and parses the
-    /// system's root certificates (about 50 ms in a debug build, and some 100 KB kept per
-    /// client), and planning, which `dango validate` does for every source of a file that can
+    /// system's root certificates (time and memory per client: docs/performance.md), and
+    /// planning, which `dango validate` does for every source of a file that can
     /// hold thousands, sends no request.
     http: Arc<OnceLock<Result<reqwest::Client, String>>>,
     headers: HeaderMap,
