@@ -9,14 +9,13 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
+use dango::bench::{
+    APPEND_THREADS, Load, Normalizer, Rows, TableStages, Transform, connect,
+    latest_per_key_in_page, locate_records,
+};
 use dango::hints::{LoadId, TableHints, WriteDisposition};
 use dango::mock_api::order;
-use dango::normalize::{Normalizer, Rows};
-use dango::source::rest::selector::locate_records;
 use dango::source::{Page, Records};
-use dango::table::TableStages;
-use dango::table::transform::Transform;
-use dango::warehouse::Load;
 use serde_json::Value;
 
 const ROWS: usize = 1000;
@@ -115,13 +114,15 @@ fn bench_stages(c: &mut Criterion) {
     let batches = through_stages(&runtime, &mut stages(), records(&body));
     let root = batches[0].1.clone();
     group.bench_function("dedupe", |b| {
+        // The page's root and child batches, as the stage gets them; distinct keys, as usual.
         let ctx = datafusion::prelude::SessionContext::new();
         let key = vec!["id".to_string()];
         b.iter(|| {
             runtime
-                .block_on(dango::table::dedupe::latest_per_key(
+                .block_on(latest_per_key_in_page(
                     &ctx,
-                    root.clone(),
+                    batches.clone(),
+                    "orders",
                     &key,
                 ))
                 .expect("dedupes")
@@ -150,9 +151,8 @@ fn bench_stages(c: &mut Criterion) {
         .map(|page| through_stages(&runtime, &mut pages_stages, records(&body_at(page))))
         .collect();
     let dir = tempfile::tempdir().unwrap();
-    let conn = dango::warehouse::connect(&dir.path().join("warehouse.duckdb")).unwrap();
-    conn.execute_batch(dango::warehouse::writer::APPEND_THREADS)
-        .unwrap();
+    let conn = connect(&dir.path().join("warehouse.duckdb")).unwrap();
+    conn.execute_batch(APPEND_THREADS).unwrap();
     let mut load = Load::begin(&conn, "bench", false).unwrap();
     let mut next = pages.iter().cycle();
     group.finish();

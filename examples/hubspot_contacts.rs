@@ -12,8 +12,8 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Parser;
+use dango::Credentials;
 use dango::Pipeline;
-use dango::project::Credentials;
 use dango::source::custom::{HttpClient, resource};
 use dango::source::{BoxError, Source};
 use serde_json::{Value, json};

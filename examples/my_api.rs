@@ -16,10 +16,10 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Parser;
+use dango::Credentials;
 use dango::Pipeline;
-use dango::project::Credentials;
+use dango::source::custom::PaginationConfig;
 use dango::source::custom::{HttpClient, resource};
-use dango::source::rest::config::PaginationConfig;
 use dango::source::{BoxError, Source};
 use serde_json::{Value, json};
 

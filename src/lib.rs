@@ -63,17 +63,40 @@
 
 #![warn(missing_docs)]
 
-pub mod cli;
-pub mod decode;
-pub mod engine;
+mod cli;
+mod decode;
+mod engine;
 pub mod hints;
 mod json;
+#[doc(hidden)]
 pub mod mock_api;
-pub mod normalize;
+mod normalize;
 mod pipeline;
-pub mod project;
+mod project;
 pub mod source;
-pub mod table;
+mod table;
 pub mod warehouse;
 
+pub use engine::{SourceReport, SyncError, SyncOptions};
 pub use pipeline::{Pipeline, PipelineError};
+pub use project::Credentials;
+
+/// What the criterion benchmarks (`benches/stages.rs`) time inside the crate, one stage at a
+/// time. Not an API: it changes with the code.
+#[doc(hidden)]
+pub mod bench {
+    pub use crate::normalize::{Normalizer, Rows};
+    pub use crate::source::rest::selector::locate_records;
+    pub use crate::table::TableStages;
+    pub use crate::table::dedupe::latest_per_key_in_page;
+    pub use crate::table::transform::Transform;
+    pub use crate::warehouse::connect;
+    pub use crate::warehouse::load::Load;
+    pub use crate::warehouse::writer::APPEND_THREADS;
+}
+
+/// Runs the `dango` command line (the binary's `main`); not an API.
+#[doc(hidden)]
+pub fn run_cli() -> std::process::ExitCode {
+    cli::main()
+}

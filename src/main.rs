@@ -9,7 +9,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
     one_malloc_arena();
-    dango::cli::main()
+    dango::run_cli()
 }
 
 /// DuckDB's C++ still allocates through glibc, which gives each thread that allocates its own

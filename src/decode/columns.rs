@@ -158,11 +158,6 @@ impl ColumnBuilder {
         }
     }
 
-    /// Whether nothing was appended since the last `finish`.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
     /// The column so far, as an Arrow array. The builder starts empty again, with room for as
     /// many values as this batch had: Arrow's `finish` leaves it no capacity, and growing it
     /// back by doubling on every page cost reallocations and fresh pages.

@@ -237,20 +237,9 @@ impl PageDecoder {
         }
     }
 
-    /// The warehouse's tables when the sync began, with their columns.
-    pub fn known(&self) -> &SchemaColumns {
-        &self.known
-    }
-
     /// A normaliser for this decoder's pages, to run on other workers.
     pub fn normalizer(&self) -> PageNormalizer {
         self.normalizer.clone()
-    }
-
-    /// The batches of `page`, one per table, root table first.
-    pub fn decode(&mut self, page: Page) -> Result<Vec<(String, RecordBatch)>, DecodeError> {
-        let rows = self.normalizer.normalize(page)?;
-        self.build(rows)
     }
 
     /// The batches of an already normalised page, one per table, root table first. Pages must

@@ -89,11 +89,6 @@ impl TableBuilder {
         self.misfit.take()
     }
 
-    /// Rows added since the last [`TableBuilder::finish`].
-    pub fn rows(&self) -> usize {
-        self.rows
-    }
-
     /// Every column created so far, with its type, in order.
     pub fn columns(&self) -> Vec<(String, DltType)> {
         self.columns

@@ -2,10 +2,10 @@
 //! row belongs to. Stages import these types and nothing of each other.
 
 mod column_hint;
-pub mod columns;
+pub(crate) mod columns;
 mod contract;
 mod dlt_type;
-pub mod tables;
+pub(crate) mod tables;
 
 use std::collections::BTreeMap;
 use std::fmt;

@@ -3,4 +3,4 @@
 pub mod naming;
 pub mod relational;
 
-pub use relational::{Cell, Names, Normalizer, PageText, Rows, Text};
+pub use relational::{Cell, Names, Normalizer, PageText, Rows};

@@ -29,7 +29,7 @@ pub type Name = Arc<str>;
 
 type Hasher = foldhash::fast::RandomState;
 
-pub use crate::hints::columns;
+use crate::hints::columns;
 
 /// Every name the normalisers of one resource have made, by id. Shared by the clones that
 /// normalise pages in parallel, so that an id names the same column in every page.

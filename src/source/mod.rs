@@ -4,20 +4,21 @@
 //! and sources written in Rust ([`custom`]).
 
 pub mod custom;
-pub mod json_path;
+pub(crate) mod json_path;
 mod page;
-pub mod python;
+pub(crate) mod python;
 mod redact;
 mod resource;
-pub mod rest;
+pub(crate) mod rest;
 mod secret_origin;
 mod window;
 
 pub use page::{Page, PageSender, Records, RecordsError, Stopped};
-pub use redact::Redactor;
+pub(crate) use redact::Redactor;
 pub use resource::{BoxError, Exchange, FetchInput, FetchOutcome, ParentLink, ParentRow, Resource};
-pub use secret_origin::{SecretOrigin, SecretStore, describe_origins};
-pub use window::{CursorKind, CursorWindow, WindowError, backfill_start};
+pub(crate) use secret_origin::{SecretOrigin, SecretStore, describe_origins};
+pub(crate) use window::backfill_start;
+pub use window::{CursorKind, CursorWindow, WindowError};
 
 /// A source ready to run: its resources ordered so every parent comes before its dependents.
 pub struct Source {

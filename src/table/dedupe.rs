@@ -104,7 +104,8 @@ fn superseded_ids(batch: &RecordBatch, keep: &[u64]) -> Result<HashSet<String>, 
 }
 
 /// Keeps the last row of each `key` in `batch`, in arrival order.
-pub async fn latest_per_key(
+#[cfg(test)]
+async fn latest_per_key(
     ctx: &SessionContext,
     batch: RecordBatch,
     key: &[String],

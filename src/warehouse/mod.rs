@@ -1,25 +1,28 @@
 //! The DuckDB warehouse: one writer thread, per-source load transactions filled through Arrow,
 //! and the commit that applies their write dispositions. It knows nothing of HTTP or JSON.
 
-pub mod catalog;
-pub mod commit;
-pub mod cursors;
-pub mod dlt_state;
-pub mod history;
-pub mod load;
-pub mod location;
-pub mod lock;
+pub(crate) mod catalog;
+pub(crate) mod commit;
+pub(crate) mod cursors;
+pub(crate) mod dlt_state;
+pub(crate) mod history;
+pub(crate) mod load;
+pub(crate) mod location;
+pub(crate) mod lock;
 mod open_load;
-pub mod space;
-pub mod sql;
-pub mod status;
-pub mod writer;
+pub(crate) mod space;
+pub(crate) mod sql;
+pub(crate) mod status;
+pub(crate) mod writer;
 
-pub use commit::{CommitError, CommitPlan, LoadedTable, ResourceCommit};
-pub use load::Load;
-pub use location::{Lake, Location};
-pub use open_load::{AppendError, Appending, BeginError, BeginOptions, LoadWriter, OpenLoad};
-pub use writer::{Pending, Warehouse, WarehouseError, describe};
+pub use commit::CommitError;
+pub(crate) use commit::{CommitPlan, LoadedTable, ResourceCommit};
+pub(crate) use load::Load;
+pub use location::{CatalogKind, Lake, Location, ObjectStorage};
+pub use open_load::{AppendError, BeginError};
+pub(crate) use open_load::{Appending, BeginOptions, LoadWriter};
+pub use writer::WarehouseError;
+pub(crate) use writer::{Warehouse, describe};
 
 use std::sync::LazyLock;
 

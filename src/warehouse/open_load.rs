@@ -125,11 +125,6 @@ pub enum BeginError {
 }
 
 impl OpenLoad {
-    /// The dataset (schema) being loaded.
-    pub fn dataset(&self) -> &str {
-        &self.writer.dataset
-    }
-
     /// The dataset's tables as they were when the load began.
     pub fn before(&self) -> &SchemaColumns {
         &self.before
@@ -176,11 +171,6 @@ impl Drop for OpenLoad {
 }
 
 impl LoadWriter {
-    /// The dataset (schema) being loaded.
-    pub fn dataset(&self) -> &str {
-        &self.dataset
-    }
-
     /// The dataset's tables and columns as they are inside the load now.
     pub async fn columns(&self) -> Result<SchemaColumns, AppendError> {
         let (id, ds) = (self.id, self.dataset.clone());

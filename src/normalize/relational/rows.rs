@@ -132,11 +132,6 @@ impl Rows {
         self.rows.len()
     }
 
-    /// Whether there are no rows.
-    pub fn is_empty(&self) -> bool {
-        self.rows.is_empty()
-    }
-
     /// Each row's table number (an index of [`Rows::tables`]) and cells, in order.
     pub fn iter(&self) -> impl Iterator<Item = (usize, &[(u32, Cell)])> + '_ {
         self.rows.iter().map(|r| (r.table, self.cells_of(r)))

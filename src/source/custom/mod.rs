@@ -22,6 +22,8 @@
 
 mod client;
 
+pub use crate::source::rest::config::{HttpMethod, PaginationConfig, RateLimitConfig, RetryConfig};
+
 use std::future::Future;
 use std::sync::{Arc, Mutex, PoisonError};
 

@@ -18,7 +18,7 @@ use std::path::PathBuf;
 
 pub use config::DltNativeConfig;
 pub use error::PythonError;
-pub use interpreter::{Interpreter, NoPython, find as find_interpreter};
+pub use interpreter::Interpreter;
 pub use resource::PythonResource;
 
 use process::{Frame, RunnerConfig, RunnerProcess};

@@ -87,8 +87,6 @@ pub struct DescribedResource {
     pub name: String,
     /// Its table's hints; `None` when the table name depends on the data.
     pub hints: Option<TableFrame>,
-    /// The resource a transformer takes its items from.
-    pub parent: Option<String>,
 }
 
 /// A table's hints as dlt computes them.
@@ -96,8 +94,6 @@ pub struct DescribedResource {
 pub struct TableFrame {
     /// The table name, as dlt gives it (normalised by Dango).
     pub table: String,
-    /// The resource whose items land in it.
-    pub resource: String,
     /// `append`, `replace` or `merge`.
     pub write_disposition: String,
     /// Primary-key columns.

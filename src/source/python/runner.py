@@ -141,7 +141,6 @@ def table_hints(resource, schema, source, item=None, meta=None):
     contract = computed.get("schema_contract") or source.schema_contract
     return {
         "table": computed["name"],
-        "resource": resource.name,
         "write_disposition": disposition,
         "primary_key": [c for c, h in columns.items() if h.get("primary_key")],
         "merge_key": [c for c, h in columns.items() if h.get("merge_key")],
@@ -166,8 +165,7 @@ def describe(dlt, source):
     resources = []
     for resource in source.selected_resources.values():
         hints = None if resource.has_dynamic_table_name else table_hints(resource, source.schema, source)
-        parent = resource._pipe.parent.name if resource._pipe.parent is not None else None
-        resources.append({"name": resource.name, "hints": hints, "parent": parent})
+        resources.append({"name": resource.name, "hints": hints})
     return {
         "source": source.name,
         "section": source.section,

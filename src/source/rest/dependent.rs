@@ -17,13 +17,6 @@ pub struct ParentRef {
     pub field: String,
 }
 
-impl ParentRef {
-    /// The placeholder text, braces included.
-    pub fn placeholder(&self) -> String {
-        format!("{{resources.{}.{}}}", self.resource, self.field)
-    }
-}
-
 /// Every placeholder in `text`.
 fn scan(text: &str, out: &mut Vec<ParentRef>) {
     let mut rest = text;
@@ -127,7 +120,7 @@ mod tests {
         };
         let refs = parent_refs(&ep);
         assert_eq!(refs.len(), 2);
-        assert_eq!(refs[0].placeholder(), "{resources.posts.id}");
+        assert_eq!((&*refs[0].resource, &*refs[0].field), ("posts", "id"));
         let record = json!({"id": 7, "user": {"id": "u1"}, "title": "t"});
         let fields: Vec<String> = refs
             .iter()

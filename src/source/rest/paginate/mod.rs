@@ -10,7 +10,7 @@ mod offset;
 mod page_number;
 mod stall_guard;
 
-pub use stall_guard::{DEFAULT_MAX_PAGES, Stall, StallGuard};
+pub use stall_guard::{Stall, StallGuard};
 
 use reqwest::header::HeaderMap;
 use serde_json::Value;
