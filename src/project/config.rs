@@ -50,8 +50,8 @@ pub struct SourceConfig {
 /// A source's kind (`type:`) with the settings of that kind: the block named after it.
 #[derive(Debug, Clone)]
 pub enum SourceSpec {
-    /// `type: rest_api`: its `rest_api:` block, resources included (boxed: it is most of
-    /// the file, and a `dlt_native` block is small).
+    /// `type: rest_api`: its `rest_api:` block, resources included (boxed: the block is
+    /// several times the size of a `dlt_native` one, which would otherwise carry that size).
     RestApi(Box<RestApiConfig>),
     /// `type: dlt_native`: its `dlt_native:` block.
     DltNative(DltNativeConfig),
