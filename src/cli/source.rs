@@ -3,6 +3,7 @@
 use std::process::ExitCode;
 
 use super::ProjectArg;
+use crate::project::config::SourceSpec;
 use crate::project::loader::load_sources_file;
 use crate::warehouse::history;
 
@@ -46,10 +47,9 @@ pub fn run(args: SourceArgs) -> anyhow::Result<ExitCode> {
         .iter()
         .filter(|s| s.enabled || !args.enabled_only)
     {
-        let kind = match (&s.rest_api, &s.dlt_native) {
-            (Some(api), _) => format!("rest_api, {} resource(s)", api.resources.len()),
-            (_, Some(py)) => format!("dlt_native {}", py.source_module),
-            _ => "incomplete".into(),
+        let kind = match &s.spec {
+            SourceSpec::RestApi(api) => format!("rest_api, {} resource(s)", api.resources.len()),
+            SourceSpec::DltNative(py) => format!("dlt_native {}", py.source_module),
         };
         let last = match &conn {
             Some(conn) => history::read(conn, Some(&s.name), 1)?

@@ -220,8 +220,8 @@ fn check_resource(
     resource: &str,
 ) -> anyhow::Result<()> {
     let mut known: Vec<String> = source
-        .rest_api
-        .iter()
+        .rest_api()
+        .into_iter()
         .flat_map(|api| api.resources.iter().map(|r| r.name.clone()))
         .collect();
     for saved in cursors::saved(conn, dataset)? {

@@ -11,7 +11,7 @@ use arrow::datatypes::{Field, Schema};
 use super::ProjectArg;
 use crate::hints::{DltType, WriteDisposition};
 use crate::project::ProjectLayout;
-use crate::project::config::SourceKind;
+use crate::project::config::SourceSpec;
 use crate::project::loader::{PartialSourcesFile, load_sources_partial};
 use crate::project::plan::plan_each;
 use crate::project::{ConfigErrors, Credentials, PlanError, SourceConfig, warehouse};
@@ -120,10 +120,10 @@ fn print_source(s: &SourceConfig, planned: Option<&Source>, failed: bool) {
         outln!("  {} ({state}): not valid, see the errors", s.name);
         return;
     }
-    match (s.kind, planned) {
-        (SourceKind::DltNative, Some(source)) => print_python(source, state),
-        _ => {
-            let resources = s.rest_api.as_ref().map_or(0, |r| r.resources.len());
+    match (&s.spec, planned) {
+        (SourceSpec::DltNative(_), Some(source)) => print_python(source, state),
+        (SourceSpec::DltNative(_), None) | (SourceSpec::RestApi(_), _) => {
+            let resources = s.rest_api().map_or(0, |r| r.resources.len());
             outln!(
                 "  {} ({state}) → {}, {resources} resource(s)",
                 s.name,

@@ -4,69 +4,7 @@
 use std::fmt;
 use std::path::PathBuf;
 
-/// One step of a path into the config document: a mapping key or a list index.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum FieldSeg {
-    /// A mapping key, e.g. `rest_api`.
-    Key(String),
-    /// A list position, e.g. the `1` of `resources[1]`.
-    Index(usize),
-}
-
-/// Renders a path the way users write it: `rest_api.resources[1].pagination`.
-pub fn render_path(path: &[FieldSeg]) -> String {
-    let mut out = String::new();
-    for seg in path {
-        match seg {
-            FieldSeg::Key(k) => {
-                if !out.is_empty() {
-                    out.push('.');
-                }
-                out.push_str(k);
-            }
-            FieldSeg::Index(i) => out.push_str(&format!("[{i}]")),
-        }
-    }
-    out
-}
-
-/// A problem a validation rule found, at a path relative to what the rule was given (a source,
-/// a resource, a paginator); the loader places it in the file.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Problem {
-    /// Where, relative to the checked item, e.g. `[retry, timeout_seconds]`.
-    pub path: Vec<FieldSeg>,
-    /// What is wrong.
-    pub message: String,
-    /// What to do about it.
-    pub hint: Option<String>,
-}
-
-impl Problem {
-    /// A problem at `path` (mapping keys only).
-    pub fn at(path: &[&str], message: impl Into<String>) -> Self {
-        Self {
-            path: path
-                .iter()
-                .map(|k| FieldSeg::Key((*k).to_string()))
-                .collect(),
-            message: message.into(),
-            hint: None,
-        }
-    }
-
-    /// The same problem, with what to do about it.
-    pub fn hint(mut self, hint: impl Into<String>) -> Self {
-        self.hint = Some(hint.into());
-        self
-    }
-
-    /// The same problem, placed under `prefix`.
-    pub fn under(mut self, prefix: &[FieldSeg]) -> Self {
-        self.path.splice(0..0, prefix.iter().cloned());
-        self
-    }
-}
+pub use crate::source::config_problem::{FieldSeg, Problem, render_path};
 
 /// A single problem in a config file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -141,17 +79,6 @@ pub fn did_you_mean<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn paths_render_like_yaml_users_write_them() {
-        let p = [
-            FieldSeg::Key("rest_api".into()),
-            FieldSeg::Key("resources".into()),
-            FieldSeg::Index(1),
-            FieldSeg::Key("pagination".into()),
-        ];
-        assert_eq!(render_path(&p), "rest_api.resources[1].pagination");
-    }
 
     #[test]
     fn suggestions_only_for_near_misses() {

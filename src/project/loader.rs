@@ -10,14 +10,16 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
 use super::config::{
-    ResourceConfig, SourceConfig, SourceKind, SourceOrigin, SourcesFile, WarehouseConfig,
+    ResourceConfig, RestApiConfig, SourceConfig, SourceEntry, SourceOrigin, SourceSpec,
+    SourcesFile, WarehouseConfig,
 };
 use super::credentials::Credentials;
 use super::errors::{ConfigError, ConfigErrors, FieldSeg, Problem, did_you_mean, render_path};
 use super::interpolate::{Interpolation, UsedVariable, interpolate_traced};
 use super::locate::locate_all;
 use super::yaml_scan::{self, Finding};
-use super::{dependencies, dlt_forms, rules, tables};
+use super::{dependencies, tables, transform_checks};
+use crate::source::config_problem::keys;
 use crate::source::rest::SecretOrigins;
 use crate::source::{Redactor, SecretOrigin};
 
@@ -41,7 +43,20 @@ struct Reporter<'a> {
     unlocated: Vec<(usize, Vec<FieldSeg>)>,
 }
 
-impl Reporter<'_> {
+impl<'a> Reporter<'a> {
+    /// A reporter of problems in `text`, read from `file`; `redactor` scrubs substituted
+    /// values from messages.
+    fn new(file: &'a Path, text: &'a str, redactor: Option<Redactor>) -> Self {
+        Self {
+            file,
+            text,
+            redactor,
+            muted: Vec::new(),
+            errors: Vec::new(),
+            unlocated: Vec::new(),
+        }
+    }
+
     fn report(
         &mut self,
         source: Option<&str>,
@@ -133,8 +148,12 @@ struct ParsedSource {
 impl ParsedSource {
     fn into_config(self) -> SourceConfig {
         let mut config = self.config;
-        if let Some(rest) = config.rest_api.as_mut() {
-            rest.resources = self.resources.into_iter().map(|r| r.config).collect();
+        match &mut config.spec {
+            SourceSpec::RestApi(rest) => {
+                rest.resources = self.resources.into_iter().map(|r| r.config).collect();
+            }
+            // Resources under a stray `rest_api:` block were checked; a sync ignores them.
+            SourceSpec::DltNative(_) => {}
         }
         config
     }
@@ -190,43 +209,67 @@ pub fn parse_sources_partial(file: &Path, text: &str) -> PartialSourcesFile {
     // Editors on Windows start files with a byte-order mark. It is not YAML, and it comes before
     // the first line's text, so dropping it moves no line.
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let mut r = Reporter {
-        file,
-        text,
-        redactor: None,
-        muted: Vec::new(),
-        errors: Vec::new(),
-        unlocated: Vec::new(),
+    let mut r = Reporter::new(file, text, None);
+    let mut file = SourcesFile::default();
+    let Some(doc) = read_yaml(&mut r) else {
+        return r.into_partial(file);
     };
-    let doc: Value = match serde_yaml_ng::from_str(text) {
-        Ok(Value::Null) => Value::Object(Map::new()),
-        Ok(v) => v,
-        Err(e) => {
-            let (line, hint) = match e.location() {
-                Some(at) => (
-                    Some(at.line()),
-                    "check the indentation and quoting on that line and the one before it",
-                ),
-                None => (
-                    yaml_scan::second_document_line(text),
-                    "a sources file is one YAML document: remove the `---` that starts another",
-                ),
-            };
-            r.report_at(
-                line,
-                None,
-                &[],
-                format!("not valid YAML: {e}"),
-                Some(hint.into()),
-            );
-            return PartialSourcesFile {
-                file: SourcesFile::default(),
-                errors: r.into_errors(),
-            };
+    report_scan(&mut r, &doc);
+    let Value::Object(mut top) = doc else {
+        let msg = "the file must be a mapping with a `sources:` list";
+        r.report(None, &[], msg.into(), None);
+        return r.into_partial(file);
+    };
+    check_top_keys(&mut r, &top);
+    check_version(&mut r, top.get("version"));
+    file.parallel = parse_parallel(&mut r, top.get("parallel"));
+    file.warehouse = parse_warehouse(&mut r, top.get("warehouse"));
+    // Taken, not copied: the list is most of the file.
+    let sources = take_sources(&mut r, top.remove("sources"));
+    let parsed = parse_source_list(&mut r, sources);
+    report_shared_tables(&mut r, &parsed);
+    file.sources = parsed.into_iter().map(ParsedSource::into_config).collect();
+    r.into_partial(file)
+}
+
+impl Reporter<'_> {
+    /// `file`, with the problems reported.
+    fn into_partial(self, file: SourcesFile) -> PartialSourcesFile {
+        PartialSourcesFile {
+            file,
+            errors: self.into_errors(),
         }
+    }
+}
+
+/// The document the text holds (an empty file is an empty mapping), or `None` once the
+/// reason it is not YAML is reported.
+fn read_yaml(r: &mut Reporter<'_>) -> Option<Value> {
+    let e = match serde_yaml_ng::from_str(r.text) {
+        Ok(Value::Null) => return Some(Value::Object(Map::new())),
+        Ok(v) => return Some(v),
+        Err(e) => e,
     };
-    for found in yaml_scan::scan(text) {
-        let source = source_name_at(&doc, &found.problem.path).map(str::to_string);
+    let (line, hint) = match e.location() {
+        Some(at) => (
+            Some(at.line()),
+            "check the indentation and quoting on that line and the one before it",
+        ),
+        None => (
+            yaml_scan::second_document_line(r.text),
+            "a sources file is one YAML document: remove the `---` that starts another",
+        ),
+    };
+    let message = format!("not valid YAML: {e}");
+    r.report_at(line, None, &[], message, Some(hint.into()));
+    None
+}
+
+/// Reports what the scan of the text finds that parsing hides (repeated keys, numbers that
+/// are not finite, ...), each at its own line.
+fn report_scan(r: &mut Reporter<'_>, doc: &Value) {
+    for found in yaml_scan::scan(r.text) {
+        let source = source_name_at(doc, &found.problem.path).map(str::to_string);
         if found.finding == Finding::NonFinite {
             // Reported here; its null must not be reported again as a wrong type.
             r.muted.push(found.problem.path.clone());
@@ -240,53 +283,47 @@ pub fn parse_sources_partial(file: &Path, text: &str) -> PartialSourcesFile {
             p.hint,
         );
     }
-    let Value::Object(mut top) = doc else {
-        r.report(
-            None,
-            &[],
-            "the file must be a mapping with a `sources:` list".into(),
-            None,
-        );
-        return PartialSourcesFile {
-            file: SourcesFile::default(),
-            errors: r.into_errors(),
-        };
-    };
+}
+
+/// Reports top-level keys the file does not have, with the nearest one it does.
+fn check_top_keys(r: &mut Reporter<'_>, top: &Map<String, Value>) {
     for key in top.keys().filter(|k| !TOP_LEVEL_KEYS.contains(&k.as_str())) {
         let hint = did_you_mean(key, TOP_LEVEL_KEYS);
-        r.report(
-            None,
-            &[FieldSeg::Key(key.clone())],
-            "unknown key".into(),
-            hint,
-        );
+        let at = [FieldSeg::Key(key.clone())];
+        r.report(None, &at, "unknown key".into(), hint);
     }
-    check_version(&mut r, top.get("version"));
-    let parallel = parse_parallel(&mut r, top.get("parallel"));
-    let warehouse = match top.get("warehouse") {
+}
+
+/// The top-level `warehouse:`, the default one where it is missing or wrong.
+fn parse_warehouse(r: &mut Reporter<'_>, value: Option<&Value>) -> WarehouseConfig {
+    match value {
         None | Some(Value::Null) => WarehouseConfig::default(),
         Some(value) => super::warehouse::parse(value).unwrap_or_else(|(path, message, hint)| {
             let at = [vec![FieldSeg::Key("warehouse".into())], path].concat();
             r.report(None, &at, message, hint);
             WarehouseConfig::default()
         }),
-    };
-    // Taken, not copied: the list is most of the file.
-    let sources = match top.remove("sources") {
+    }
+}
+
+/// The entries of the top-level `sources:`, none if it is missing or not a list.
+fn take_sources(r: &mut Reporter<'_>, sources: Option<Value>) -> Vec<Value> {
+    match sources {
         None | Some(Value::Null) => Vec::new(),
         Some(Value::Array(items)) => items,
         Some(_) => {
             let path = [FieldSeg::Key("sources".into())];
-            r.report(
-                None,
-                &path,
-                "must be a list of sources (`- name: ...`)".into(),
-                None,
-            );
+            let msg = "must be a list of sources (`- name: ...`)";
+            r.report(None, &path, msg.into(), None);
             Vec::new()
         }
-    };
-    let shared_text: Arc<str> = Arc::from(text);
+    }
+}
+
+/// Parses each entry of `sources:` on its own, reporting repeated names; the sources that
+/// parsed, each knowing where it was written.
+fn parse_source_list(r: &mut Reporter<'_>, sources: Vec<Value>) -> Vec<ParsedSource> {
+    let shared_text: Arc<str> = Arc::from(r.text);
     let mut parsed = Vec::new();
     let mut names = BTreeSet::new();
     for (i, raw) in sources.into_iter().enumerate() {
@@ -299,7 +336,7 @@ pub fn parse_sources_partial(file: &Path, text: &str) -> PartialSourcesFile {
             let msg = "duplicate source name; every source needs its own".to_string();
             r.report(Some(name), &at, msg, None);
         }
-        if let Some(mut source) = parse_source(&mut r, &path, raw) {
+        if let Some(mut source) = parse_source(r, &path, raw) {
             source.config.origin = SourceOrigin {
                 text: shared_text.clone(),
                 index: i,
@@ -307,6 +344,11 @@ pub fn parse_sources_partial(file: &Path, text: &str) -> PartialSourcesFile {
             parsed.push(source);
         }
     }
+    parsed
+}
+
+/// Reports tables that two sources load into one dataset.
+fn report_shared_tables(r: &mut Reporter<'_>, parsed: &[ParsedSource]) {
     let views: Vec<_> = parsed
         .iter()
         .map(|s| (&s.config, s.resources.as_slice()))
@@ -318,14 +360,6 @@ pub fn parse_sources_partial(file: &Path, text: &str) -> PartialSourcesFile {
             FieldSeg::Index(source.origin.index),
         ];
         r.problems(Some(&source.name), &base, vec![problem]);
-    }
-    PartialSourcesFile {
-        file: SourcesFile {
-            sources: parsed.into_iter().map(ParsedSource::into_config).collect(),
-            parallel,
-            warehouse,
-        },
-        errors: r.into_errors(),
     }
 }
 
@@ -383,51 +417,14 @@ fn parse_source(r: &mut Reporter<'_>, path: &[FieldSeg], mut raw: Value) -> Opti
     // Resources are parsed one by one below, so each one's errors are reported.
     let (resources, defaults) = match raw.get_mut("rest_api").and_then(Value::as_object_mut) {
         Some(rest) => {
-            dlt_forms::expand_rest_api(rest);
+            RestApiConfig::expand_shorthand(rest);
             (rest.remove("resources"), rest.remove("resource_defaults"))
         }
         None => (None, None),
     };
-    let source: Option<SourceConfig> = deserialize(r, name, path, &raw);
-    let rest_path = [path, &[FieldSeg::Key("rest_api".into())]].concat();
-    let res_path = [rest_path.as_slice(), &[FieldSeg::Key("resources".into())]].concat();
-    let mut parsed = Vec::new();
-    // Entries written under `resources:`, parsed or not: only none at all is "no resources".
-    let mut written = 0;
-    match resources {
-        Some(Value::Array(items)) => {
-            written = items.len();
-            let mut seen = BTreeSet::new();
-            for (i, item) in items.into_iter().enumerate() {
-                let at = [res_path.as_slice(), &[FieldSeg::Index(i)]].concat();
-                let item = dlt_forms::expand_resource(item, defaults.as_ref());
-                if let Some(res_name) = item.get("name").and_then(Value::as_str)
-                    && !seen.insert(res_name.to_string())
-                {
-                    let at = [at.clone(), vec![FieldSeg::Key("name".into())]].concat();
-                    r.report(
-                        name,
-                        &at,
-                        "duplicate resource name in this source".into(),
-                        None,
-                    );
-                }
-                if let Some(config) = deserialize::<ResourceConfig>(r, name, &at, &item) {
-                    r.problems(name, &at, rules::resource_problems(&config, &item));
-                    parsed.push(ParsedResource {
-                        index: i,
-                        raw: item,
-                        config,
-                    });
-                }
-            }
-        }
-        Some(Value::Null) | None => {}
-        Some(_) => {
-            written = 1;
-            r.report(name, &res_path, "must be a list of resources".into(), None);
-        }
-    }
+    let entry: Option<SourceEntry> = deserialize(r, name, path, &raw);
+    let res_path = [path, &keys(&["rest_api", "resources"])].concat();
+    let (mut parsed, written) = parse_resources(r, name, &res_path, resources, defaults.as_ref());
     r.problems(name, &res_path, dependencies::dependency_problems(&parsed));
     r.problems(name, &res_path, tables::table_problems(&parsed));
     // The source as written is kept (`raw`, below); its resources' expanded copies have served
@@ -435,51 +432,56 @@ fn parse_source(r: &mut Reporter<'_>, path: &[FieldSeg], mut raw: Value) -> Opti
     for resource in &mut parsed {
         resource.raw = Value::Null;
     }
-    let mut source = source?;
-    check_source(r, path, &source, &original, written);
-    source.raw = original;
+    let entry = entry?;
+    let name = Some(entry.name.as_str());
+    r.problems(name, path, entry.validate(&original, written));
+    let dataset = tables::dataset_problem(&entry.name, entry.dataset_name.as_deref());
+    r.problems(name, path, dataset.into_iter().collect());
     Some(ParsedSource {
-        config: source,
+        config: entry.into_config(original)?,
         resources: parsed,
     })
 }
 
-/// Rules that span fields: the block matching `type`, at least one resource, and the rules on
-/// the source's own values.
-fn check_source(
+/// Parses the entries of a source's `resources:` (at `res_path`) one by one, each with dlt's
+/// forms expanded and `defaults` merged in: those that parsed, and how many were written
+/// (parsed or not: only none at all is "no resources").
+fn parse_resources(
     r: &mut Reporter<'_>,
-    path: &[FieldSeg],
-    s: &SourceConfig,
-    raw: &Value,
-    resources_written: usize,
-) {
-    let name = Some(s.name.as_str());
-    let field = |k: &str| [path, &[FieldSeg::Key(k.into())]].concat();
-    match s.kind {
-        SourceKind::RestApi if s.rest_api.is_none() => {
-            let msg = "a `type: rest_api` source needs a `rest_api:` block with `base_url` and `resources`";
-            r.report(name, &field("rest_api"), msg.into(), None);
+    source: Option<&str>,
+    res_path: &[FieldSeg],
+    resources: Option<Value>,
+    defaults: Option<&Value>,
+) -> (Vec<ParsedResource>, usize) {
+    let items = match resources {
+        Some(Value::Array(items)) => items,
+        Some(Value::Null) | None => return (Vec::new(), 0),
+        Some(_) => {
+            r.report(source, res_path, "must be a list of resources".into(), None);
+            return (Vec::new(), 1);
         }
-        SourceKind::RestApi if resources_written == 0 => {
-            let at = [field("rest_api"), vec![FieldSeg::Key("resources".into())]].concat();
-            r.report(
-                name,
-                &at,
-                "no resources: list at least one endpoint to load".into(),
-                Some(
-                    "e.g. `resources: [users]`, or `- name: users` with `endpoint: /users`".into(),
-                ),
-            );
+    };
+    let written = items.len();
+    let mut seen = BTreeSet::new();
+    let mut parsed = Vec::new();
+    for (index, item) in items.into_iter().enumerate() {
+        let at = [res_path, &[FieldSeg::Index(index)]].concat();
+        let raw = ResourceConfig::expand_shorthand(item, defaults);
+        if let Some(res_name) = raw.get("name").and_then(Value::as_str)
+            && !seen.insert(res_name.to_string())
+        {
+            let at = [at.as_slice(), &keys(&["name"])].concat();
+            let msg = "duplicate resource name in this source";
+            r.report(source, &at, msg.into(), None);
         }
-        SourceKind::DltNative if s.dlt_native.is_none() => {
-            let msg =
-                "a `type: dlt_native` source needs `dlt_native: {source_module, source_name}`";
-            r.report(name, &field("dlt_native"), msg.into(), None);
+        if let Some(config) = deserialize::<ResourceConfig>(r, source, &at, &raw) {
+            r.problems(source, &at, config.validate_table());
+            r.problems(source, &at, transform_checks::transform_problems(&config));
+            r.problems(source, &at, config.validate_request(&raw));
+            parsed.push(ParsedResource { index, raw, config });
         }
-        _ => {}
     }
-    r.problems(name, path, rules::source_problems(s, raw));
-    r.problems(name, path, tables::dataset_problem(s).into_iter().collect());
+    (parsed, written)
 }
 
 /// Deserializes `raw` as `T`, reporting a failure at the field it happened in.
@@ -560,8 +562,8 @@ pub fn resolve_source(
     let mut value = source.raw.clone();
     let filled = std::cell::RefCell::new(Vec::new());
     if let Some(rest) = value.get_mut("rest_api").and_then(Value::as_object_mut) {
-        dlt_forms::expand_rest_api(rest);
-        dlt_forms::fill_auth_secrets(rest, &|field| {
+        RestApiConfig::expand_shorthand(rest);
+        RestApiConfig::fill_auth_secrets(rest, &|field| {
             let secret = creds.field_secret(&source.name, field)?;
             filled.borrow_mut().push(secret.origin);
             Some(secret.value)
@@ -569,14 +571,7 @@ pub fn resolve_source(
     }
     let Interpolation { mut unset, used } = interpolate_traced(&mut value, &source.name, creds);
     unset.dedup();
-    let mut r = Reporter {
-        file,
-        text: &source.origin.text,
-        redactor: Some(creds.redactor()),
-        muted: Vec::new(),
-        errors: Vec::new(),
-        unlocated: Vec::new(),
-    };
+    let mut r = Reporter::new(file, &source.origin.text, Some(creds.redactor()));
     let base = [
         FieldSeg::Key("sources".into()),
         FieldSeg::Index(source.origin.index),
@@ -644,24 +639,12 @@ fn secret_origins(filled: Vec<SecretOrigin>, used: Vec<UsedVariable>) -> SecretO
 
 /// An `auth` block whose secret is neither written nor found where dlt would look for it.
 fn check_secrets(r: &mut Reporter<'_>, base: &[FieldSeg], s: &SourceConfig) {
-    let Some(rest) = &s.rest_api else { return };
-    let Some(field) = rest.effective_auth().and_then(|a| a.missing_secret()) else {
+    let Some(rest) = s.rest_api() else { return };
+    let Some(problem) = rest.validate_secrets(&s.name) else {
         return;
     };
-    let block: &[&str] = if rest.auth.is_some() {
-        &["rest_api", "auth", field]
-    } else {
-        &["rest_api", "client", "auth", field]
-    };
-    let hint = format!(
-        "write it as `{field}: \"${{MY_VAR}}\"`, or add `{field} = \"...\"` under \
-         [sources.{name}] in .dlt/secrets.toml (or set SOURCES__{upper}__{field_upper})",
-        name = s.name,
-        upper = s.name.to_uppercase(),
-        field_upper = field.to_uppercase()
-    );
-    let at = Problem::at(block, format!("auth `{field}` is not set")).hint(hint);
-    r.problems(Some(&s.name), base, vec![at]);
+    let at = [base, &keys(&["rest_api"])].concat();
+    r.problems(Some(&s.name), &at, vec![problem]);
 }
 
 #[cfg(test)]

@@ -3,16 +3,15 @@
 pub mod config;
 pub mod credentials;
 mod dependencies;
-mod dlt_forms;
 pub mod errors;
 pub mod interpolate;
 pub mod layout;
 pub mod loader;
 mod locate;
 pub mod plan;
-mod rules;
 pub mod scaffold;
 mod tables;
+mod transform_checks;
 pub mod warehouse;
 mod yaml_scan;
 

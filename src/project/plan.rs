@@ -2,7 +2,7 @@
 //! built by the implementation their `type:` names. Credentials are resolved here, so every
 //! `${VAR}` problem shows before any request.
 
-use super::config::{SourceConfig, SourceKind, SourcesFile};
+use super::config::{DltNativeConfig, RestApiConfig, SourceConfig, SourceSpec, SourcesFile};
 use super::errors::did_you_mean;
 use super::loader::resolve_source;
 use super::{ConfigErrors, Credentials, ProjectLayout};
@@ -36,9 +36,6 @@ pub enum PlanError {
         /// What went wrong.
         error: Box<PythonError>,
     },
-    /// A source without the block its `type:` needs (validation reports it first).
-    #[error("source `{0}` has no settings block for its `type:`")]
-    Incomplete(String),
     /// An auth block without its secret.
     #[error(
         "source `{source_name}`: auth `{field}` is not set: write it as `{field}: \"${{MY_VAR}}\"`, \
@@ -150,16 +147,17 @@ fn plan_resolved(
     creds: &Credentials,
     python: &PythonContext,
 ) -> Result<Source, PlanError> {
-    match source.kind {
-        SourceKind::RestApi => plan_source(source, creds),
-        SourceKind::DltNative => plan_python(source, python),
+    match &source.spec {
+        SourceSpec::RestApi(api) => plan_source(source, api, creds),
+        SourceSpec::DltNative(config) => plan_python(source, config, python),
     }
 }
 
-fn plan_source(source: &SourceConfig, creds: &Credentials) -> Result<Source, PlanError> {
-    let Some(api) = &source.rest_api else {
-        return Err(PlanError::Incomplete(source.name.clone()));
-    };
+fn plan_source(
+    source: &SourceConfig,
+    api: &RestApiConfig,
+    creds: &Credentials,
+) -> Result<Source, PlanError> {
     if let Some(field) = api.effective_auth().and_then(|a| a.missing_secret()) {
         return Err(PlanError::MissingSecret {
             source_name: source.name.clone(),
@@ -174,10 +172,11 @@ fn plan_source(source: &SourceConfig, creds: &Credentials) -> Result<Source, Pla
     Ok(Source::new(&source.name, source.dataset(), resources)?)
 }
 
-fn plan_python(source: &SourceConfig, ctx: &PythonContext) -> Result<Source, PlanError> {
-    let Some(config) = &source.dlt_native else {
-        return Err(PlanError::Incomplete(source.name.clone()));
-    };
+fn plan_python(
+    source: &SourceConfig,
+    config: &DltNativeConfig,
+    ctx: &PythonContext,
+) -> Result<Source, PlanError> {
     crate::source::python::source(&source.name, &source.dataset(), config, ctx).map_err(|e| match e
     {
         PlanPythonError::Source(e) => PlanError::Source(e),

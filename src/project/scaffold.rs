@@ -130,10 +130,7 @@ mod tests {
             crate::project::loader::parse_sources(Path::new("sources.yml"), EXAMPLE_SOURCES_YML)
                 .unwrap();
         assert_eq!(parsed.sources.len(), 1);
-        assert_eq!(
-            parsed.sources[0].rest_api.as_ref().unwrap().resources.len(),
-            2
-        );
+        assert_eq!(parsed.sources[0].rest_api().unwrap().resources.len(), 2);
     }
 
     #[test]

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use super::config::{ResourceConfig, SourceConfig, SourceKind};
+use super::config::{ResourceConfig, SourceConfig, SourceSpec, dataset};
 use super::errors::{FieldSeg, Problem};
 use super::loader::ParsedResource;
 
@@ -36,10 +36,10 @@ fn table_field(res: &ResourceConfig) -> &'static str {
     }
 }
 
-/// A dataset name DuckDB uses for its own catalogs and schemas, at a path under the source.
-pub fn dataset_problem(s: &SourceConfig) -> Option<Problem> {
-    s.dataset_name.as_ref()?;
-    let dataset = s.dataset();
+/// A dataset name DuckDB uses for its own catalogs and schemas, at a path under source `name`
+/// (whose `dataset_name` is `dataset_name`).
+pub fn dataset_problem(name: &str, dataset_name: Option<&str>) -> Option<Problem> {
+    let dataset = dataset(name, Some(dataset_name?));
     RESERVED_DATASETS.contains(&dataset.as_str()).then(|| {
         Problem::at(
             &["dataset_name"],
@@ -50,7 +50,7 @@ pub fn dataset_problem(s: &SourceConfig) -> Option<Problem> {
         )
         .hint(format!(
             "choose a name of your own, e.g. `dataset_name: {}`, or leave it out for `raw_{}`",
-            s.name, s.name
+            name, name
         ))
     })
 }
@@ -159,7 +159,7 @@ pub fn shared_tables(sources: &[(&SourceConfig, &[ParsedResource])]) -> Vec<(usi
     let mut out = Vec::new();
     let mut owners: BTreeMap<(String, String), &str> = BTreeMap::new();
     for (i, (source, resources)) in sources.iter().enumerate() {
-        if !source.enabled || source.kind != SourceKind::RestApi {
+        if !source.enabled || !matches!(source.spec, SourceSpec::RestApi(_)) {
             continue;
         }
         let dataset = source.dataset();

@@ -4,6 +4,8 @@
 use jsonpath_rust::JsonPath;
 use serde_json::Value;
 
+use super::config_problem::Problem;
+
 /// Why a JSONPath could not be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("`{path}` is not a valid JSONPath: {reason}")]
@@ -35,6 +37,13 @@ pub fn validate(path: &str) -> Result<(), BadJsonPath> {
             path: path.to_string(),
             reason: e.to_string(),
         })
+}
+
+/// A configured `path` that does not parse, as a problem at the field it is written in.
+pub fn problem(path: &str) -> Option<Problem> {
+    validate(path)
+        .err()
+        .map(|e| Problem::at(&[], e.to_string()))
 }
 
 /// The first value `path` selects in `body`, if any (null counts as absent).

@@ -7,9 +7,11 @@ use std::time::{Duration, Instant};
 
 use base64::Engine;
 use serde::Deserialize;
+use serde_json::{Map, Value};
 use tokio::sync::Mutex;
 
 use crate::source::Redactor;
+use crate::source::config_problem::Problem;
 
 /// `auth:` of a `client` or a resource's `endpoint`.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -107,7 +109,71 @@ fn default_expiration() -> u64 {
     3600
 }
 
+/// The `type:` of an auth block, read before the block is typed (to fill its secrets).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum AuthKind {
+    Bearer,
+    ApiKey,
+    HttpBasic,
+    Oauth2ClientCredentials,
+}
+
+impl AuthKind {
+    /// Its fields that dlt resolves from its secrets when not given.
+    fn secret_fields(self) -> &'static [&'static str] {
+        match self {
+            Self::Bearer => &["token"],
+            Self::ApiKey => &["api_key"],
+            Self::HttpBasic => &["username", "password"],
+            Self::Oauth2ClientCredentials => &["client_id", "client_secret"],
+        }
+    }
+}
+
 impl AuthConfig {
+    /// dlt's shorthand, on an `auth` block as written before it is typed: a mapping without a
+    /// `type` is bearer. A bare `auth: bearer` is left to fail with a clear error, since a bare
+    /// type has no credential.
+    pub fn expand_shorthand(written: &mut Value) {
+        if let Value::Object(auth) = written
+            && !auth.contains_key("type")
+        {
+            auth.insert("type".into(), Value::String("bearer".into()));
+        }
+    }
+
+    /// Fills the secret fields an `auth` block as written (its shorthand expanded) leaves out
+    /// from `lookup(field)`, as dlt fills `dlt.secrets.value` arguments (e.g.
+    /// `[sources.<source>] token = ...` in secrets.toml).
+    pub fn fill_secrets(written: &mut Map<String, Value>, lookup: &dyn Fn(&str) -> Option<String>) {
+        let kind = match written.get("type") {
+            None => Some(AuthKind::Bearer),
+            // An unknown type has no secrets to fill: typing the block reports it.
+            Some(kind) => AuthKind::deserialize(kind).ok(),
+        };
+        for field in kind.map_or(&[][..], AuthKind::secret_fields) {
+            let missing = written
+                .get(*field)
+                .is_none_or(|v| v.as_str().is_some_and(str::is_empty));
+            if missing && let Some(value) = lookup(field) {
+                written.insert(field.to_string(), Value::String(value));
+            }
+        }
+    }
+
+    /// Its `type:`. Every kind has one: a new kind does not compile until it says which of
+    /// its fields are secrets dlt would fill.
+    #[cfg(test)]
+    fn kind(&self) -> AuthKind {
+        match self {
+            Self::Bearer(_) => AuthKind::Bearer,
+            Self::ApiKey(_) => AuthKind::ApiKey,
+            Self::HttpBasic(_) => AuthKind::HttpBasic,
+            Self::Oauth2ClientCredentials(_) => AuthKind::Oauth2ClientCredentials,
+        }
+    }
+
     /// Registers every secret of this config with `redactor`.
     pub fn register_secrets(&self, redactor: &Redactor) {
         match self {
@@ -121,16 +187,35 @@ impl AuthConfig {
         }
     }
 
-    /// The name of a secret field that is still empty, if any.
+    /// The name of a secret field that is still empty, if any. Every kind names its secrets:
+    /// a new kind does not compile until it does.
     pub fn missing_secret(&self) -> Option<&'static str> {
-        match self {
-            Self::Bearer(c) if c.token.is_empty() => Some("token"),
-            Self::ApiKey(c) if c.api_key.is_empty() => Some("api_key"),
-            Self::HttpBasic(c) if c.password.is_empty() => Some("password"),
-            Self::Oauth2ClientCredentials(c) if c.client_id.is_empty() => Some("client_id"),
-            Self::Oauth2ClientCredentials(c) if c.client_secret.is_empty() => Some("client_secret"),
-            _ => None,
-        }
+        let secrets: &[(&'static str, &str)] = match self {
+            Self::Bearer(c) => &[("token", &c.token)],
+            Self::ApiKey(c) => &[("api_key", &c.api_key)],
+            Self::HttpBasic(c) => &[("password", &c.password)],
+            Self::Oauth2ClientCredentials(c) => &[
+                ("client_id", &c.client_id),
+                ("client_secret", &c.client_secret),
+            ],
+        };
+        secrets
+            .iter()
+            .find(|(_, value)| value.is_empty())
+            .map(|(field, _)| *field)
+    }
+
+    /// A secret that is neither written nor found where dlt would look for it, once the
+    /// source `source`'s secrets are filled in; at a path under the `auth` block.
+    pub fn validate_secrets(&self, source: &str) -> Option<Problem> {
+        let field = self.missing_secret()?;
+        let hint = format!(
+            "write it as `{field}: \"${{MY_VAR}}\"`, or add `{field} = \"...\"` under \
+             [sources.{source}] in .dlt/secrets.toml (or set SOURCES__{upper}__{field_upper})",
+            upper = source.to_uppercase(),
+            field_upper = field.to_uppercase()
+        );
+        Some(Problem::at(&[field], format!("auth `{field}` is not set")).hint(hint))
     }
 
     /// Which credential this is, for messages: never its value.
@@ -300,5 +385,37 @@ impl Authenticator {
         let expires = Instant::now() + Duration::from_secs(lifetime.saturating_sub(lifetime / 20));
         *cached = Some((token.clone(), expires));
         Ok(token)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn every_kind_fills_the_secret_it_needs() {
+        let blocks = [
+            json!({"type": "bearer"}),
+            json!({"type": "api_key"}),
+            json!({"type": "http_basic", "username": "me"}),
+            json!({"type": "oauth2_client_credentials", "access_token_url": "https://a.test/t"}),
+        ];
+        for block in blocks {
+            let auth = AuthConfig::deserialize(&block).expect("a valid auth block");
+            let kind = AuthKind::deserialize(&block["type"]).expect("a known type");
+            assert_eq!(auth.kind(), kind);
+            let missing = auth.missing_secret().expect("no secret written");
+            assert!(kind.secret_fields().contains(&missing), "{block}");
+        }
+    }
+
+    #[test]
+    fn secrets_are_filled_where_left_out() {
+        let mut block = json!({"token": ""});
+        AuthConfig::expand_shorthand(&mut block);
+        let auth = block.as_object_mut().expect("a mapping");
+        AuthConfig::fill_secrets(auth, &|field| Some(format!("from {field}")));
+        assert_eq!(block, json!({"type": "bearer", "token": "from token"}));
     }
 }

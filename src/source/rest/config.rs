@@ -1,19 +1,29 @@
-//! The `rest_api:` block of a source in `.dango/sources.yml`: client, resources, endpoints and
-//! response actions. These documented structs are the reference for the block; each
-//! paginator's settings are in [`super::paginate::config`], auth's in [`super::auth`] and
-//! incremental loading's in [`super::incremental`].
+//! The `rest_api:` block of a source in `.dango/sources.yml`: client, rate limit and retries,
+//! each validated beside its struct. These documented structs are the reference for the block;
+//! a resource's settings are in [`super::resource_config`], each paginator's in
+//! [`super::paginate::config`], auth's in [`super::auth`] and incremental loading's in
+//! [`super::incremental`].
 
 use std::collections::BTreeMap;
 use std::num::NonZeroUsize;
 
 use serde::Deserialize;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 pub use super::auth::AuthConfig;
 pub use super::incremental::IncrementalConfig;
 pub use super::paginate::config::*;
-use crate::hints::{ColumnHint, ColumnHints, ContractConfig, WriteDisposition};
-use crate::normalize::naming::{normalize_identifier, normalize_path};
+pub use super::resource_config::*;
+use crate::hints::ContractConfig;
+use crate::source::config_problem::{Problem, all_under, keys};
+
+/// Slowest rate limit accepted: one request an hour. Anything slower is a typo, not a rate (at
+/// `1e-7` a sync of one page a resource would take months).
+const MIN_RATE: f64 = 1.0 / 3600.0;
+/// Shortest request timeout accepted, in seconds: no HTTP round trip finishes sooner.
+const MIN_TIMEOUT: f64 = 0.1;
+/// Longest timeout or wait accepted, in seconds: the client waits at most a day.
+const MAX_WAIT: f64 = 86_400.0;
 
 /// `rest_api:` block of a source. Takes the tutorial's form (`base_url`, `headers` here) and
 /// dlt's (`client: {base_url, headers, auth, paginator}`, `resource_defaults`) alike.
@@ -99,6 +109,136 @@ impl RestApiConfig {
     }
 }
 
+impl RestApiConfig {
+    /// Values of the block's own settings that cannot work (not its resources'): no base
+    /// URL or one Dango cannot fetch, a rate limit, retry or paginator that cannot work. At
+    /// paths under the block; `raw` is the block as written, to point at the key the user
+    /// actually wrote.
+    pub fn validate(&self, raw: Option<&Value>) -> Vec<Problem> {
+        let mut out = Vec::new();
+        let in_client = self.client.as_ref().is_some_and(|c| c.base_url.is_some());
+        let base_at = match self.base_url.is_none() && in_client {
+            true => keys(&["client", "base_url"]),
+            false => keys(&["base_url"]),
+        };
+        match self.effective_base_url() {
+            None => out.push(Problem {
+                path: base_at,
+                message: "missing `base_url` (or `client: {base_url: ...}`)".into(),
+                hint: Some("e.g. base_url: https://api.example.com".into()),
+            }),
+            Some(url) => out.extend(url_problem(url, true).map(|p| p.under(&base_at))),
+        }
+        if let Some(limit) = &self.rate_limit {
+            out.extend(all_under(limit.validate(), &keys(&["rate_limit"])));
+        }
+        out.extend(all_under(self.retry.validate(), &keys(&["retry"])));
+        let paginator_at = match written(raw, &["paginator", "pagination"]) {
+            Some(key) => Some(keys(&[key])),
+            None if self.paginator.is_none() => Some(keys(&["client", "paginator"])),
+            None => None,
+        };
+        if let (Some(p), Some(at)) = (self.effective_paginator(), paginator_at) {
+            out.extend(all_under(p.validate(), &at));
+        }
+        out
+    }
+}
+
+/// Keys whose value is a paginator, at the source and resource levels.
+pub(super) const PAGINATOR_KEYS: [&str; 2] = ["paginator", "pagination"];
+
+/// dlt's shorthands in the `paginator`/`pagination` and `auth` of a mapping as written.
+pub(super) fn expand_paginator_and_auth(map: &mut Map<String, Value>) {
+    for key in PAGINATOR_KEYS {
+        map.get_mut(key).map(PaginationConfig::expand_shorthand);
+    }
+    map.get_mut("auth").map(AuthConfig::expand_shorthand);
+}
+
+impl RestApiConfig {
+    /// dlt's shorthands in the source-level settings of a `rest_api` block as written (and
+    /// its `client`'s), expanded before the block is typed; resources are expanded one by one
+    /// (see [`ResourceConfig::expand_shorthand`]).
+    pub fn expand_shorthand(rest: &mut Map<String, Value>) {
+        expand_paginator_and_auth(rest);
+        if let Some(Value::Object(client)) = rest.get_mut("client") {
+            expand_paginator_and_auth(client);
+        }
+    }
+
+    /// Fills the secret fields the `auth` blocks of a `rest_api` block as written (its own and
+    /// its `client`'s) leave out, from `lookup(field)` (see [`AuthConfig::fill_secrets`]).
+    pub fn fill_auth_secrets(
+        rest: &mut Map<String, Value>,
+        lookup: &dyn Fn(&str) -> Option<String>,
+    ) {
+        for (key, value) in rest.iter_mut() {
+            let auth = match (key.as_str(), value) {
+                ("auth", Value::Object(auth)) => Some(auth),
+                ("client", Value::Object(client)) => {
+                    client.get_mut("auth").and_then(Value::as_object_mut)
+                }
+                _ => None,
+            };
+            if let Some(auth) = auth {
+                AuthConfig::fill_secrets(auth, lookup);
+            }
+        }
+    }
+
+    /// Its `auth`'s secret that is neither written nor found where dlt would look for it
+    /// (checked once the source `source`'s secrets are filled in), at a path under the block.
+    pub fn validate_secrets(&self, source: &str) -> Option<Problem> {
+        let (auth, at) = match (&self.auth, &self.client) {
+            (Some(auth), _) => (auth, keys(&["auth"])),
+            (
+                None,
+                Some(ClientConfig {
+                    auth: Some(auth), ..
+                }),
+            ) => (auth, keys(&["client", "auth"])),
+            (None, _) => return None,
+        };
+        Some(auth.validate_secrets(source)?.under(&at))
+    }
+}
+
+/// The key that `raw` (a mapping) spells one of `names` with, if any.
+pub(super) fn written<'a>(raw: Option<&Value>, names: &[&'a str]) -> Option<&'a str> {
+    let map = raw?.as_object()?;
+    names.iter().copied().find(|k| map.contains_key(*k))
+}
+
+/// A URL Dango cannot fetch: not a URL, or not http(s). References to `${VAR}` are checked
+/// once they are substituted (see `project::loader::resolve_source`). `base` says whether it
+/// is the source's base URL (which must be absolute) rather than an endpoint (which may be a
+/// path).
+pub(super) fn url_problem(url: &str, base: bool) -> Option<Problem> {
+    if url.contains("${") {
+        return None;
+    }
+    match url::Url::parse(url) {
+        Ok(u) if !matches!(u.scheme(), "http" | "https") => {
+            let hint = if base {
+                "use an http:// or https:// URL, e.g. https://api.example.com"
+            } else {
+                "use an http:// or https:// URL, or a path relative to base_url such as /users"
+            };
+            let message = format!(
+                "`{}:` URLs cannot be fetched: Dango speaks HTTP",
+                u.scheme()
+            );
+            Some(Problem::at(&[], message).hint(hint))
+        }
+        Err(e) if base => Some(
+            Problem::at(&[], format!("`{url}` is not a URL ({e})"))
+                .hint("write it in full, e.g. https://api.example.com"),
+        ),
+        Ok(_) | Err(_) => None,
+    }
+}
+
 /// dlt's `client:` block.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -144,6 +284,41 @@ impl RateLimitConfig {
             } => (requests_per_second, burst.unwrap_or(1).max(1)),
         }
     }
+
+    /// A rate slower than one request an hour (or not a number), a burst of 0; at paths under
+    /// `rate_limit`.
+    pub fn validate(&self) -> Vec<Problem> {
+        let (rate, burst, rate_at): (f64, Option<u32>, &[&str]) = match *self {
+            Self::PerSecond(r) => (r, None, &[]),
+            Self::Detailed {
+                requests_per_second,
+                burst,
+            } => (requests_per_second, burst, &["requests_per_second"]),
+        };
+        let mut out = Vec::new();
+        if !rate.is_finite() || rate < MIN_RATE {
+            out.push(
+                Problem::at(
+                    rate_at,
+                    format!(
+                        "{rate} requests per second is not a usable rate limit: it must be a \
+                         number of at least {MIN_RATE:.6} (one request an hour)"
+                    ),
+                )
+                .hint("e.g. `rate_limit: 10`; leave `rate_limit` out for no limit"),
+            );
+        }
+        if burst == Some(0) {
+            out.push(
+                Problem::at(
+                    &["burst"],
+                    "must be at least 1: a burst of 0 would allow no request",
+                )
+                .hint("e.g. `burst: 5`, or leave it out for 1"),
+            );
+        }
+        out
+    }
 }
 
 /// Retry and timeout settings (dlt's defaults).
@@ -176,6 +351,54 @@ impl Default for RetryConfig {
     }
 }
 
+impl RetryConfig {
+    /// No attempt at all, a timeout no request can meet or longer than a day, a wait that is
+    /// negative or longer than a day; at paths under `retry`.
+    pub fn validate(&self) -> Vec<Problem> {
+        let mut out = Vec::new();
+        if self.max_attempts == 0 {
+            out.push(
+                Problem::at(
+                    &["max_attempts"],
+                    "must be at least 1 (the first attempt counts)",
+                )
+                .hint("e.g. `max_attempts: 5`; `max_attempts: 1` turns retries off"),
+            );
+        }
+        let t = self.timeout_seconds;
+        if !(MIN_TIMEOUT..=MAX_WAIT).contains(&t) {
+            out.push(
+                Problem::at(
+                    &["timeout_seconds"],
+                    format!(
+                        "{t} seconds cannot work as a request timeout: it must be between \
+                         {MIN_TIMEOUT} and {MAX_WAIT} (a day)"
+                    ),
+                )
+                .hint("e.g. `timeout_seconds: 60`"),
+            );
+        }
+        for (field, value) in [
+            ("backoff_seconds", self.backoff_seconds),
+            ("max_backoff_seconds", self.max_backoff_seconds),
+        ] {
+            if !(0.0..=MAX_WAIT).contains(&value) {
+                out.push(
+                    Problem::at(
+                        &[field],
+                        format!(
+                            "{value} seconds is not a wait: it must be between 0 and {MAX_WAIT} \
+                             (a day)"
+                        ),
+                    )
+                    .hint(format!("e.g. `{field}: 1`")),
+                );
+            }
+        }
+        out
+    }
+}
+
 fn default_attempts() -> u32 {
     5
 }
@@ -189,304 +412,54 @@ fn default_timeout() -> f64 {
     60.0
 }
 
-/// One entry of `resources:`: an endpoint that becomes one table. A bare string is a resource
-/// whose name and path are that string.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ResourceConfig {
-    /// Name of the resource and, normalised, of its table. Example: `name: users`
-    pub name: String,
-    /// Path appended to `base_url` (or an absolute URL), or dlt's endpoint mapping. Default: the
-    /// name. Examples: `endpoint: /users`,
-    /// `endpoint: {path: "posts/{resources.posts.id}/comments", params: {per_page: 100}}`
-    #[serde(default)]
-    pub endpoint: Option<Endpoint>,
-    /// HTTP method. Example: `method: GET`
-    #[serde(default)]
-    pub method: Option<HttpMethod>,
-    /// Query parameters; `${VAR}` is replaced. Example: `params: {status: completed}`
-    #[serde(default)]
-    pub params: BTreeMap<String, Value>,
-    /// Extra headers for this resource only. Example: `headers: {Accept: application/json}`
-    #[serde(default)]
-    pub headers: BTreeMap<String, String>,
-    /// How to fetch the next page. Default: the source's `paginator`, else detected from the
-    /// first response. Example: `pagination: {type: page_number, param: page, start: 1}`
-    #[serde(default, alias = "paginator")]
-    pub pagination: Option<PaginationConfig>,
-    /// JSONPath to the list of rows in a response. Default: detected (a top-level list, else the
-    /// first list under `data`, `items`, `results`, ...). Example: `data_selector: data.items`
-    #[serde(default)]
-    pub data_selector: Option<String>,
-    /// Table name, if not the resource name. Names starting with `_dlt_` or `_dango_` are
-    /// reserved. Resources of one source share a table only if each names it here (and they
-    /// agree on `write_disposition` and keys). Example: `table_name: crm_users`
-    #[serde(default)]
-    pub table_name: Option<String>,
-    /// How rows are applied to the table. Default: `merge`. Example: `write_disposition: append`
-    #[serde(default)]
-    pub write_disposition: Option<WriteDisposition>,
-    /// Column(s) identifying a row, for `merge`. Default: `id`. Example: `primary_key: [org, id]`
-    #[serde(default)]
-    pub primary_key: Option<PrimaryKey>,
-    /// Column(s) whose old rows a `merge` replaces wholesale. Example: `merge_key: day`
-    #[serde(default)]
-    pub merge_key: Option<PrimaryKey>,
-    /// Levels of nesting turned into child tables; deeper data is stored as JSON.
-    /// Example: `max_table_nesting: 1`
-    #[serde(default)]
-    pub max_table_nesting: Option<usize>,
-    /// `false` fetches the resource only to feed its dependent resources. Default: `true`.
-    #[serde(default = "default_true")]
-    pub selected: bool,
-    /// Load only records newer than the last sync's (dlt's place is `endpoint.incremental`).
-    /// Example: `incremental: {cursor_path: updated_at, initial_value: "2024-01-01T00:00:00Z"}`
-    #[serde(default)]
-    pub incremental: Option<IncrementalConfig>,
-    /// Fields of the parent record copied into each record of a dependent resource, as
-    /// `_<parent>_<field>`. Example: `include_from_parent: [title]`
-    #[serde(default)]
-    pub include_from_parent: Vec<String>,
-    /// Declared columns of the table (dlt's column hints), by column name as it lands (nested
-    /// fields flattened: `address__city`). Example:
-    /// `columns: {price: {data_type: decimal}, external_id: {data_type: text}, email: {nullable: false}}`
-    #[serde(default)]
-    pub columns: ColumnHints,
-    /// Declared columns of child tables, by the child's path below the table in dlt's
-    /// `parent__child` naming (dlt's `nested_hints`). Example:
-    /// `nested_hints: {items: {columns: {sku: {data_type: text}}}}`
-    #[serde(default)]
-    pub nested_hints: BTreeMap<String, NestedHints>,
-    /// What a sync may change of the tables' schema (over the source's `schema_contract`).
-    /// Examples: `schema_contract: freeze`, `schema_contract: {columns: discard_value}`
-    #[serde(default)]
-    pub schema_contract: Option<ContractConfig>,
-    /// SQL over the table's rows, named `data`, run on every batch before it loads: filters,
-    /// computed, renamed and cast columns. Example:
-    /// `transform: "SELECT id, lower(email) AS email, total * 100 AS total_cents FROM data WHERE status <> 'test'"`
-    #[serde(default)]
-    pub transform: Option<String>,
-    /// The same for child tables, by table name. Example:
-    /// `transforms: {orders__items: "SELECT * FROM data WHERE qty > 0"}`
-    #[serde(default)]
-    pub transforms: BTreeMap<String, String>,
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::config_problem::render_path;
 
-/// Hints of one child table (an entry of `nested_hints:`).
-#[derive(Debug, Clone, Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-pub struct NestedHints {
-    /// Declared columns of the child table. Example: `columns: {sku: {data_type: text}}`
-    #[serde(default)]
-    pub columns: ColumnHints,
-}
-
-impl ResourceConfig {
-    /// The table it loads: `table_name`, else its name, in dlt's naming.
-    pub fn table(&self) -> String {
-        normalize_identifier(self.table_name.as_deref().unwrap_or(&self.name))
+    fn paths(problems: &[Problem]) -> Vec<String> {
+        problems.iter().map(|p| render_path(&p.path)).collect()
     }
 
-    /// Its table's (primary key, merge key), in dlt's naming: the resource's, else its
-    /// columns' `primary_key`/`merge_key` hints. Dango's default: a `merge` without either key
-    /// merges on `id`.
-    pub fn keys(&self) -> (Vec<String>, Vec<String>) {
-        let names = |k: &PrimaryKey| -> Vec<String> {
-            k.columns()
-                .iter()
-                .map(|c| normalize_identifier(c))
-                .collect()
+    #[test]
+    fn auth_without_type_is_bearer() {
+        let mut rest = serde_json::json!({"auth": {"token": "x"}})
+            .as_object()
+            .unwrap()
+            .clone();
+        RestApiConfig::expand_shorthand(&mut rest);
+        assert_eq!(
+            rest["auth"],
+            serde_json::json!({"token": "x", "type": "bearer"})
+        );
+    }
+
+    #[test]
+    fn rates_and_waits_that_cannot_work() {
+        let limit = RateLimitConfig::PerSecond(1e-7);
+        assert_eq!(limit.validate().len(), 1);
+        let limit = RateLimitConfig::PerSecond(1.0 / 3600.0);
+        assert!(limit.validate().is_empty());
+        let limit = RateLimitConfig::Detailed {
+            requests_per_second: f64::NAN,
+            burst: Some(0),
         };
-        let hinted = |is: fn(&ColumnHint) -> bool| -> Vec<String> {
-            let columns = self.columns.iter().filter(|(_, h)| is(h));
-            columns.map(|(c, _)| normalize_path(c)).collect()
+        assert_eq!(paths(&limit.validate()), ["requests_per_second", "burst"]);
+        let retry = RetryConfig {
+            max_attempts: 0,
+            backoff_seconds: -1.0,
+            max_backoff_seconds: f64::INFINITY,
+            timeout_seconds: 0.0,
         };
-        let merge_key = match &self.merge_key {
-            Some(mk) => names(mk),
-            None => hinted(|h| h.merge_key),
-        };
-        let primary_key = match (
-            &self.primary_key,
-            hinted(|h| h.primary_key),
-            self.write_disposition.unwrap_or_default(),
-        ) {
-            (Some(pk), _, _) => names(pk),
-            (None, pk, _) if !pk.is_empty() => pk,
-            (None, _, WriteDisposition::Merge) if merge_key.is_empty() => vec!["id".to_string()],
-            (None, _, _) => Vec::new(),
-        };
-        (primary_key, merge_key)
+        assert_eq!(
+            paths(&retry.validate()),
+            [
+                "max_attempts",
+                "timeout_seconds",
+                "backoff_seconds",
+                "max_backoff_seconds"
+            ]
+        );
+        assert!(RetryConfig::default().validate().is_empty());
     }
-
-    /// Its declared columns by table (its own and its child tables'), names normalised.
-    pub fn declared_columns(&self) -> BTreeMap<String, ColumnHints> {
-        let root = self.table();
-        let normalized = |columns: &ColumnHints| {
-            columns
-                .iter()
-                .map(|(name, hint)| (normalize_path(name), hint.clone()))
-                .collect::<ColumnHints>()
-        };
-        let mut out = BTreeMap::new();
-        if !self.columns.is_empty() {
-            out.insert(root.clone(), normalized(&self.columns));
-        }
-        for (path, nested) in &self.nested_hints {
-            let table = format!("{root}__{}", normalize_path(path));
-            out.insert(table, normalized(&nested.columns));
-        }
-        out
-    }
-
-    /// Its transforms by table: `transform` for its own, `transforms` for child tables.
-    pub fn table_transforms(&self) -> BTreeMap<String, String> {
-        let own = self.transform.iter().map(|sql| (self.table(), sql.clone()));
-        let children = self
-            .transforms
-            .iter()
-            .map(|(table, sql)| (normalize_path(table), sql.clone()));
-        own.chain(children).collect()
-    }
-
-    /// The endpoint mapping, with the tutorial's resource-level keys folded in (the endpoint's
-    /// own keys win).
-    pub fn effective_endpoint(&self) -> EndpointConfig {
-        let mut ep = self.endpoint.clone().map(|e| e.0).unwrap_or_default();
-        if ep.path.is_empty() {
-            ep.path = self.name.clone();
-        }
-        ep.method = ep.method.or(self.method);
-        let mut params = self.params.clone();
-        params.extend(ep.params);
-        ep.params = params;
-        let mut headers = self.headers.clone();
-        headers.extend(ep.headers);
-        ep.headers = headers;
-        ep.paginator = ep.paginator.or_else(|| self.pagination.clone());
-        ep.data_selector = ep.data_selector.or_else(|| self.data_selector.clone());
-        ep.incremental = ep.incremental.or_else(|| self.incremental.clone());
-        ep
-    }
-}
-
-/// dlt's `endpoint:` mapping.
-#[derive(Debug, Clone, PartialEq, Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-pub struct EndpointConfig {
-    /// Path relative to `base_url`, or an absolute URL; may use `{resources.<parent>.<field>}`.
-    /// Example: `path: /users`
-    #[serde(default)]
-    pub path: String,
-    /// Example: `method: POST`
-    #[serde(default)]
-    pub method: Option<HttpMethod>,
-    /// Example: `params: {per_page: 100}`
-    #[serde(default)]
-    pub params: BTreeMap<String, Value>,
-    /// JSON body (POST). Example: `json: {query: {status: open}}`
-    #[serde(default)]
-    pub json: Option<Value>,
-    /// Example: `headers: {Accept: application/json}`
-    #[serde(default)]
-    pub headers: BTreeMap<String, String>,
-    /// Example: `data_selector: $.payload.items`
-    #[serde(default)]
-    pub data_selector: Option<String>,
-    /// Example: `paginator: {type: cursor, cursor_path: meta.next, cursor_param: after}`
-    #[serde(default, alias = "pagination")]
-    pub paginator: Option<PaginationConfig>,
-    /// Responses to skip instead of failing. Example:
-    /// `response_actions: [{status_code: 404, action: ignore}, {content: "not found", action: ignore}]`
-    #[serde(default)]
-    pub response_actions: Vec<ResponseAction>,
-    /// Example: `incremental: {cursor_path: updated_at, initial_value: "2024-01-01T00:00:00Z"}`
-    #[serde(default)]
-    pub incremental: Option<IncrementalConfig>,
-}
-
-/// A path, or an [`EndpointConfig`] mapping.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Endpoint(pub EndpointConfig);
-
-impl<'de> Deserialize<'de> for Endpoint {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct PathOrMapping;
-        impl<'de> serde::de::Visitor<'de> for PathOrMapping {
-            type Value = EndpointConfig;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a path such as /users, or a mapping with `path`")
-            }
-            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
-                Ok(EndpointConfig {
-                    path: v.to_string(),
-                    ..EndpointConfig::default()
-                })
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                map: A,
-            ) -> Result<Self::Value, A::Error> {
-                EndpointConfig::deserialize(serde::de::value::MapAccessDeserializer::new(map))
-            }
-        }
-        d.deserialize_any(PathOrMapping).map(Endpoint)
-    }
-}
-
-/// One of `response_actions:`: when a response matches, do `action` instead of failing.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ResponseAction {
-    /// Status to match. Example: `status_code: 404`
-    #[serde(default)]
-    pub status_code: Option<u16>,
-    /// Text the body must contain. Example: `content: "not found"`
-    #[serde(default)]
-    pub content: Option<String>,
-    /// What to do; `ignore` skips the response (no records, no further pages).
-    pub action: ResponseActionKind,
-}
-
-/// What a matching response action does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ResponseActionKind {
-    /// Skip the response.
-    Ignore,
-}
-
-/// HTTP methods a resource may use.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
-pub enum HttpMethod {
-    /// `GET` (the default).
-    #[default]
-    #[serde(alias = "get")]
-    GET,
-    /// `POST`, with `params` in the query string.
-    #[serde(alias = "post")]
-    POST,
-}
-
-/// A primary key: one column name or several.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(untagged)]
-pub enum PrimaryKey {
-    /// `primary_key: id`
-    One(String),
-    /// `primary_key: [org_id, id]`
-    Many(Vec<String>),
-}
-
-impl PrimaryKey {
-    /// The key's column names, in order.
-    pub fn columns(&self) -> Vec<String> {
-        match self {
-            Self::One(c) => vec![c.clone()],
-            Self::Many(cs) => cs.clone(),
-        }
-    }
-}
-
-fn default_true() -> bool {
-    true
 }

@@ -9,6 +9,7 @@ pub mod incremental;
 pub mod paginate;
 pub mod request;
 pub mod resource;
+pub mod resource_config;
 pub mod selector;
 
 pub use client::RestClient;

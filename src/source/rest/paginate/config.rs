@@ -3,6 +3,10 @@
 use std::num::NonZeroU64;
 
 use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use crate::source::config_problem::{Problem, is_blank, keys};
+use crate::source::json_path;
 
 /// `pagination:` of a resource, chosen by `type`.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -36,6 +40,48 @@ impl PaginationConfig {
             Self::HeaderLink(c) | Self::SinglePage(c) | Self::Auto(c) => c.max_pages,
         }
     }
+
+    /// dlt's shorthand, on a paginator as written before it is typed: `header_link` is
+    /// `{type: header_link}`.
+    pub fn expand_shorthand(written: &mut Value) {
+        if let Value::String(kind) = written {
+            let kind = Value::String(std::mem::take(kind));
+            *written = Value::Object(Map::from_iter([("type".to_string(), kind)]));
+        }
+    }
+
+    /// Values its kind accepts but that cannot work (an empty parameter, pages of 0, a
+    /// JSONPath that does not parse), at paths under the paginator. Every kind says what it
+    /// checks: a new kind does not compile until it does.
+    pub fn validate(&self) -> Vec<Problem> {
+        match self {
+            Self::PageNumber(c) => c.validate(),
+            Self::Offset(c) => c.validate(),
+            Self::Cursor(c) => c.validate(),
+            Self::NextUrl(c) => c.validate(),
+            Self::HeaderLink(c) | Self::SinglePage(c) | Self::Auto(c) => c.validate(),
+        }
+    }
+}
+
+/// A query parameter written empty: the page would be requested without it.
+fn empty_param(field: &str, value: &str) -> Option<Problem> {
+    is_blank(value).then(|| {
+        Problem::at(
+            &[field],
+            "is empty: the page would be requested without a parameter",
+        )
+        .hint("name the query parameter the API reads, or leave it out for the default")
+    })
+}
+
+/// The JSONPaths among `paths` (field, path if written) that do not parse, at their fields.
+fn json_path_problems<'a>(
+    paths: impl IntoIterator<Item = (&'a str, Option<&'a str>)>,
+) -> impl Iterator<Item = Problem> {
+    paths
+        .into_iter()
+        .filter_map(|(field, path)| Some(json_path::problem(path?)?.under(&keys(&[field]))))
 }
 
 /// Settings of paginators that take nothing but the page cap every paginator has.
@@ -47,6 +93,13 @@ pub struct EmptyConfig {
     /// Example: `max_pages: 500`
     #[serde(default, deserialize_with = "page_cap")]
     pub max_pages: Option<NonZeroU64>,
+}
+
+impl EmptyConfig {
+    /// Nothing beyond `max_pages`, which refuses 0 as it is read (see `page_cap`).
+    pub fn validate(&self) -> Vec<Problem> {
+        Vec::new()
+    }
 }
 
 /// `type: page_number`
@@ -84,6 +137,30 @@ pub struct PageNumberConfig {
     pub max_pages: Option<NonZeroU64>,
 }
 
+impl PageNumberConfig {
+    /// Empty parameters, pages of 0 records, JSONPaths that do not parse.
+    pub fn validate(&self) -> Vec<Problem> {
+        let mut out: Vec<Problem> = empty_param("param", &self.param).into_iter().collect();
+        if self.page_size.is_some() {
+            out.extend(empty_param("page_size_param", &self.page_size_param));
+        }
+        if self.page_size == Some(0) {
+            out.push(
+                Problem::at(
+                    &["page_size"],
+                    "must be at least 1: pages of 0 records never end",
+                )
+                .hint("e.g. `page_size: 100`, or leave it out to use the API's default"),
+            );
+        }
+        out.extend(json_path_problems([
+            ("total_path", self.total_path.as_deref()),
+            ("has_more_path", self.has_more_path.as_deref()),
+        ]));
+        out
+    }
+}
+
 /// `type: offset`
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -119,6 +196,29 @@ pub struct OffsetConfig {
     pub max_pages: Option<NonZeroU64>,
 }
 
+impl OffsetConfig {
+    /// Empty parameters, a limit of 0, JSONPaths that do not parse.
+    pub fn validate(&self) -> Vec<Problem> {
+        let mut out: Vec<Problem> = empty_param("param", &self.param).into_iter().collect();
+        out.extend(empty_param("limit_param", &self.limit_param));
+        if self.limit == 0 {
+            out.push(
+                Problem::at(
+                    &["limit"],
+                    "must be at least 1: with a limit of 0 the offset never moves and \
+                     paging never ends",
+                )
+                .hint("e.g. `limit: 100`"),
+            );
+        }
+        out.extend(json_path_problems([
+            ("total_path", self.total_path.as_deref()),
+            ("has_more_path", self.has_more_path.as_deref()),
+        ]));
+        out
+    }
+}
+
 /// `type: cursor`
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -139,6 +239,18 @@ pub struct CursorConfig {
     pub max_pages: Option<NonZeroU64>,
 }
 
+impl CursorConfig {
+    /// An empty parameter, JSONPaths that do not parse.
+    pub fn validate(&self) -> Vec<Problem> {
+        let mut out: Vec<Problem> = empty_param("param", &self.param).into_iter().collect();
+        out.extend(json_path_problems([
+            ("cursor_path", Some(self.cursor_path.as_str())),
+            ("has_more_path", self.has_more_path.as_deref()),
+        ]));
+        out
+    }
+}
+
 /// `type: next_url` (dlt: `json_link`)
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -151,6 +263,13 @@ pub struct NextUrlConfig {
     /// Example: `max_pages: 500`
     #[serde(default, deserialize_with = "page_cap")]
     pub max_pages: Option<NonZeroU64>,
+}
+
+impl NextUrlConfig {
+    /// A JSONPath that does not parse.
+    pub fn validate(&self) -> Vec<Problem> {
+        json_path_problems([("next_url_path", Some(self.next_url_path.as_str()))]).collect()
+    }
 }
 
 /// `max_pages`, refusing 0 with a message that names it (an error inside a paginator loses
