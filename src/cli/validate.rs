@@ -131,6 +131,9 @@ fn print_source(s: &SourceConfig, planned: Option<&Source>, failed: bool) {
             );
         }
     }
+    if let Some(description) = &s.description {
+        outln!("    {description}");
+    }
 }
 
 /// Plans every transform against its table's columns in the warehouse (none if it has no such

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use serde::Deserialize;
 use serde_json::Value;
 
-pub use super::warehouse::{WarehouseConfig, WarehouseKind};
+pub use super::warehouse::WarehouseConfig;
 use crate::normalize::naming::normalize_identifier;
 use crate::source::config_problem::{Problem, all_under, is_blank, keys};
 pub use crate::source::python::DltNativeConfig;

@@ -15,8 +15,8 @@ mod transform_checks;
 pub mod warehouse;
 mod yaml_scan;
 
-pub use config::{SourceConfig, SourcesFile};
+pub use config::SourceConfig;
 pub use credentials::Credentials;
-pub use errors::{ConfigError, ConfigErrors};
+pub use errors::ConfigErrors;
 pub use layout::ProjectLayout;
 pub use plan::{PlanError, plan};

@@ -140,7 +140,7 @@ mod tests {
         let parsed = crate::project::loader::load_sources_file(&layout.sources_file()).unwrap();
         assert_eq!(
             parsed.warehouse.kind,
-            crate::project::config::WarehouseKind::Ducklake
+            crate::project::warehouse::WarehouseKind::Ducklake
         );
         assert_eq!(parsed.sources.len(), 1);
     }

@@ -1,6 +1,6 @@
 //! Sources of rows. A [`Source`] is a named set of [`Resource`]s loading into one dataset; a
 //! resource is an async producer of [`Page`]s plus the hints of its table. The engine runs any
-//! implementation alike: the declarative REST API ([`rest`]), Python dlt sources ([`python`])
+//! implementation alike: the declarative REST API (`rest`), Python dlt sources (`python`)
 //! and sources written in Rust ([`custom`]).
 
 pub mod config_problem;

@@ -101,7 +101,7 @@ pub enum WarehouseError {
     Open {
         /// The file.
         path: PathBuf,
-        /// DuckDB's reason, as [`describe`] words it (kept as text: printed once, not again as
+        /// DuckDB's reason, as `describe` words it (kept as text: printed once, not again as
         /// an error's source).
         reason: String,
     },

@@ -79,7 +79,7 @@ struct RowEntry {
 /// Rows of a resource's root and child tables, in the order dlt emits them: each record's root
 /// row first, and every row before the rows of the lists inside it. Each row is a run of
 /// (column id, cell) pairs in dlt's column order; the ids are those of the normaliser's
-/// [`Names`](super::Names).
+/// `Names`.
 #[derive(Debug, Default)]
 pub struct Rows {
     /// Name ids of the tables the rows belong to, in order of first appearance.
@@ -130,6 +130,11 @@ impl Rows {
     /// Rows so far.
     pub fn len(&self) -> usize {
         self.rows.len()
+    }
+
+    /// Whether there are no rows.
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
     }
 
     /// Each row's table number (an index of [`Rows::tables`]) and cells, in order.

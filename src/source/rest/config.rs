@@ -11,7 +11,6 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 pub use super::auth::AuthConfig;
-pub use super::incremental::IncrementalConfig;
 pub use super::paginate::config::*;
 pub use super::resource_config::*;
 use crate::hints::ContractConfig;

@@ -58,9 +58,9 @@ pub struct Located {
     pub spans: Vec<Range<usize>>,
 }
 
-/// Finds the records of `body` as [`take_records`] would, without parsing them. `Ok(None)`
+/// Finds the records of `body` as `take_records` would, without parsing them. `Ok(None)`
 /// when `selector` is a JSONPath that needs the parsed body (filters, wildcards): use
-/// [`take_records`] then.
+/// `take_records` then.
 pub fn locate_records(body: &[u8], selector: Option<&str>) -> Result<Option<Located>, LocateError> {
     let path = match selector {
         None => {
