@@ -90,9 +90,13 @@ pub mod bench {
     pub use crate::table::TableStages;
     pub use crate::table::dedupe::latest_per_key_in_page;
     pub use crate::table::transform::Transform;
-    pub use crate::warehouse::connect;
     pub use crate::warehouse::load::Load;
     pub use crate::warehouse::writer::APPEND_THREADS;
+
+    /// Opens the DuckDB file at `path` as a sync does.
+    pub fn connect(path: &std::path::Path) -> duckdb::Result<duckdb::Connection> {
+        crate::warehouse::connect(path)
+    }
 }
 
 /// Runs the `dango` command line (the binary's `main`); not an API.

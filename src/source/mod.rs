@@ -3,7 +3,7 @@
 //! implementation alike: the declarative REST API (`rest`), Python dlt sources (`python`)
 //! and sources written in Rust ([`custom`]).
 
-pub mod config_problem;
+pub(crate) mod config_problem;
 pub mod custom;
 pub(crate) mod json_path;
 mod page;

@@ -30,12 +30,12 @@ use regex::Regex;
 
 /// Opens the DuckDB file at `path` with extension auto-install and auto-load turned off: Dango
 /// never reaches out to the network from inside the database.
-pub fn connect(path: &std::path::Path) -> duckdb::Result<duckdb::Connection> {
+pub(crate) fn connect(path: &std::path::Path) -> duckdb::Result<duckdb::Connection> {
     connect_with_limit(path, DEFAULT_MEMORY_LIMIT)
 }
 
 /// [`connect`] with DuckDB's memory limit set to `limit` (a DuckDB size such as `512MB`).
-pub fn connect_with_limit(
+pub(crate) fn connect_with_limit(
     path: &std::path::Path,
     limit: &str,
 ) -> duckdb::Result<duckdb::Connection> {
@@ -44,7 +44,7 @@ pub fn connect_with_limit(
 
 /// Opens the warehouse at `path` read-only, for the commands that only look (`state`, `query`,
 /// `history`). `Ok(None)` if it does not exist yet: nothing was synced.
-pub fn connect_read_only(
+pub(crate) fn connect_read_only(
     path: &std::path::Path,
 ) -> Result<Option<duckdb::Connection>, WarehouseError> {
     if !path.exists() {
@@ -62,7 +62,8 @@ pub fn connect_read_only(
 }
 
 /// An in-memory database with the same settings as [`connect`].
-pub fn connect_in_memory() -> duckdb::Result<duckdb::Connection> {
+#[cfg(test)]
+pub(crate) fn connect_in_memory() -> duckdb::Result<duckdb::Connection> {
     duckdb::Connection::open_in_memory_with_flags(offline_config(DEFAULT_MEMORY_LIMIT)?)
 }
 
@@ -70,10 +71,10 @@ pub fn connect_in_memory() -> duckdb::Result<duckdb::Connection> {
 /// `1GB`). DuckDB's own default is 80% of RAM, and it would keep a load's rows and the commit's
 /// joins in memory in proportion to the data; with a budget it writes or spills them to disk and
 /// memory stays flat.
-pub const DEFAULT_MEMORY_LIMIT: &str = "64MB";
+pub(crate) const DEFAULT_MEMORY_LIMIT: &str = "64MB";
 
 /// The memory limit to give DuckDB: `DANGO_MEMORY_LIMIT` if set and a size, else the default.
-pub fn memory_limit() -> Result<String, WarehouseError> {
+pub(crate) fn memory_limit() -> Result<String, WarehouseError> {
     static SIZE: LazyLock<Regex> = LazyLock::new(|| {
         Regex::new(r"(?i)^\d+(\.\d+)?\s*(b|kb|mb|gb|tb|kib|mib|gib|tib)$").expect("valid regex")
     });
@@ -86,7 +87,7 @@ pub fn memory_limit() -> Result<String, WarehouseError> {
 
 /// [`DEFAULT_MEMORY_LIMIT`] in bytes when it is in force (`DANGO_MEMORY_LIMIT` unset): a
 /// budget Dango may raise for what a load needs, where one the user chose is kept.
-pub fn default_memory_budget() -> Option<u64> {
+pub(crate) fn default_memory_budget() -> Option<u64> {
     std::env::var_os("DANGO_MEMORY_LIMIT")
         .is_none()
         .then_some(DEFAULT_MEMORY_BYTES)
@@ -96,7 +97,7 @@ pub fn default_memory_budget() -> Option<u64> {
 const DEFAULT_MEMORY_BYTES: u64 = 64 << 20;
 
 /// Whether DuckDB failed for lack of memory within its budget.
-pub fn out_of_memory(e: &duckdb::Error) -> bool {
+pub(crate) fn out_of_memory(e: &duckdb::Error) -> bool {
     let text = e.to_string();
     [
         "Out of Memory",
