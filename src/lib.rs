@@ -73,6 +73,7 @@ pub mod mock_api;
 mod normalize;
 mod pipeline;
 mod project;
+mod redact;
 pub mod source;
 mod table;
 pub mod warehouse;

@@ -2,7 +2,8 @@
 //! then `.dlt/secrets.toml`. Every value handed out is remembered by a [`Redactor`] so it can be
 //! scrubbed from anything Dango prints.
 
-use crate::source::{Redactor, SecretOrigin, SecretStore};
+use crate::redact::Redactor;
+use crate::source::{SecretOrigin, SecretStore};
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

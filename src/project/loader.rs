@@ -19,9 +19,10 @@ use super::interpolate::{Interpolation, UsedVariable, interpolate_traced};
 use super::locate::locate_all;
 use super::yaml_scan::{self, Finding};
 use super::{dependencies, tables, transform_checks};
+use crate::redact::Redactor;
+use crate::source::SecretOrigin;
 use crate::source::config_problem::keys;
 use crate::source::rest::SecretOrigins;
-use crate::source::{Redactor, SecretOrigin};
 
 const TOP_LEVEL_KEYS: [&str; 4] = ["version", "parallel", "warehouse", "sources"];
 const SUPPORTED_VERSIONS: [&str; 2] = ["1", "1.0"];

@@ -8,14 +8,12 @@ pub mod custom;
 pub(crate) mod json_path;
 mod page;
 pub(crate) mod python;
-mod redact;
 mod resource;
 pub(crate) mod rest;
 mod secret_origin;
 mod window;
 
 pub use page::{Page, PageSender, Records, RecordsError, Stopped};
-pub(crate) use redact::Redactor;
 pub use resource::{BoxError, Exchange, FetchInput, FetchOutcome, ParentLink, ParentRow, Resource};
 pub(crate) use secret_origin::{SecretOrigin, SecretStore, describe_origins};
 pub(crate) use window::backfill_start;

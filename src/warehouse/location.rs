@@ -13,7 +13,7 @@ use regex::Regex;
 
 use super::sql::{ident, literal};
 use super::{WarehouseError, describe};
-use crate::source::Redactor;
+use crate::redact::Redactor;
 
 /// The name the lake is attached under (`lake.raw_shop.users` from other DuckDB sessions).
 pub const LAKE: &str = "lake";

@@ -4,6 +4,7 @@
 use serde_json::Value;
 use url::Url;
 
+use crate::redact::Redactor;
 use crate::source::rest::FetchError;
 use crate::source::rest::RestClient;
 use crate::source::rest::auth::{AuthConfig, BearerConfig};
@@ -11,7 +12,7 @@ use crate::source::rest::config::{HttpMethod, PaginationConfig, RateLimitConfig,
 use crate::source::rest::paginate::{self, Paginator, ResponseView, StallGuard};
 use crate::source::rest::request::PageRequest;
 use crate::source::rest::selector::take_records;
-use crate::source::{Records, Redactor, SecretOrigin};
+use crate::source::{Records, SecretOrigin};
 
 /// Sends requests for one source; clones share the rate limit and the auth token.
 #[derive(Clone, Debug)]

@@ -23,7 +23,8 @@ pub use resource::PythonResource;
 
 use process::{Frame, RunnerConfig, RunnerProcess};
 
-use super::{Redactor, Resource, Source, SourceError};
+use super::{Resource, Source, SourceError};
+use crate::redact::Redactor;
 
 /// Records per page sent by the Python process.
 const PAGE_SIZE: usize = 1000;

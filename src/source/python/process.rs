@@ -16,7 +16,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::hints::{ColumnHints, ContractConfig};
-use crate::source::Redactor;
+use crate::redact::Redactor;
 
 /// The script the process runs.
 const RUNNER: &str = include_str!("runner.py");

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 use tokio::sync::Mutex;
 
-use crate::source::Redactor;
+use crate::redact::Redactor;
 use crate::source::config_problem::Problem;
 
 /// `auth:` of a `client` or a resource's `endpoint`.

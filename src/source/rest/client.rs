@@ -17,7 +17,8 @@ use super::auth::{AuthConfig, Authenticator};
 use super::config::{HttpMethod, RateLimitConfig, ResponseAction, ResponseActionKind, RetryConfig};
 use super::error::FetchError;
 use super::request::PageRequest;
-use crate::source::{Redactor, SecretOrigin, describe_origins};
+use crate::redact::Redactor;
+use crate::source::{SecretOrigin, describe_origins};
 
 /// Longest body excerpt put in an error message.
 const EXCERPT_CHARS: usize = 300;

@@ -20,8 +20,9 @@ use config::RestApiConfig;
 
 use std::collections::BTreeMap;
 
-use super::{Redactor, Resource, SecretOrigin};
+use super::{Resource, SecretOrigin};
 use crate::hints::{DEFAULT_MAX_NESTING, SchemaContract, TableHints};
+use crate::redact::Redactor;
 
 /// Where the secrets a `rest_api` block sends were found, so a rejected one can be named.
 #[derive(Debug, Clone, Default)]

@@ -17,8 +17,9 @@ use super::paginate::{self, Paginator, Requests, ResponseView, Stall, StallGuard
 use super::request::{PageRequest, param_text};
 use super::selector::{LocateError, Located, locate_records, take_records};
 use crate::hints::{CursorState, TableHints};
+use crate::redact::Redactor;
 use crate::source::{
-    BoxError, FetchInput, FetchOutcome, PageSender, ParentLink, Records, Redactor, Resource,
+    BoxError, FetchInput, FetchOutcome, PageSender, ParentLink, Records, Resource,
 };
 
 /// A configured REST endpoint, ready to fetch.

@@ -1,7 +1,10 @@
 //! Keeping secrets out of what Dango shows: every credential a source sends is remembered, and
 //! scrubbed from errors, logs and progress output in every form it may come back in.
 
+use std::collections::HashSet;
 use std::sync::{Arc, RwLock};
+
+use aho_corasick::{AhoCorasick, MatchKind};
 
 /// Replaces known secret values with `***` in text that is about to be shown or logged: each
 /// secret in every form Dango sends it or an API may echo it back in (raw, URL-encoded,
@@ -14,8 +17,25 @@ pub struct Redactor {
 /// The forms to scrub: long ones wherever they occur, short ones where they stand alone.
 #[derive(Debug, Default)]
 struct Secrets {
+    known: HashSet<String>,
     anywhere: Vec<String>,
     tokens: Vec<String>,
+    /// One automaton over every long form, built when first needed after an `add`: a project
+    /// of thousands of sources has thousands of secrets, and every message goes through here.
+    matcher: Option<AhoCorasick>,
+}
+
+impl Secrets {
+    /// Builds the automaton over the long forms if a form was added since.
+    fn build(&mut self) {
+        if self.matcher.is_none() && !self.anywhere.is_empty() {
+            // Leftmost-longest: a secret containing another is replaced whole.
+            self.matcher = AhoCorasick::builder()
+                .match_kind(MatchKind::LeftmostLongest)
+                .build(&self.anywhere)
+                .ok();
+        }
+    }
 }
 
 impl Redactor {
@@ -44,33 +64,50 @@ impl Redactor {
     fn add_forms(&self, forms: Vec<String>) {
         if let Ok(mut secrets) = self.secrets.write() {
             for form in forms.into_iter().filter(|f| !f.is_empty()) {
-                let list = match form.chars().count() < Self::MIN_LEN {
-                    true => &mut secrets.tokens,
-                    false => &mut secrets.anywhere,
-                };
-                if !list.contains(&form) {
-                    list.push(form);
+                if !secrets.known.insert(form.clone()) {
+                    continue;
+                }
+                match form.chars().count() < Self::MIN_LEN {
+                    true => {
+                        secrets.tokens.push(form);
+                        // Longest first, so a token containing another is replaced whole.
+                        secrets.tokens.sort_by_key(|s| std::cmp::Reverse(s.len()));
+                    }
+                    false => {
+                        secrets.anywhere.push(form);
+                        secrets.matcher = None;
+                    }
                 }
             }
-            // Longest first, so a secret containing another is replaced whole.
-            secrets.anywhere.sort_by_key(|s| std::cmp::Reverse(s.len()));
-            secrets.tokens.sort_by_key(|s| std::cmp::Reverse(s.len()));
         }
     }
 
     /// `text` with every known secret replaced by `***`.
     pub fn redact(&self, text: &str) -> String {
-        let mut out = text.to_string();
-        if let Ok(secrets) = self.secrets.read() {
-            for s in secrets.anywhere.iter() {
-                if out.contains(s.as_str()) {
-                    out = out.replace(s.as_str(), "***");
-                }
+        let built = self
+            .secrets
+            .read()
+            .is_ok_and(|s| s.matcher.is_some() || s.anywhere.is_empty());
+        if !built && let Ok(mut secrets) = self.secrets.write() {
+            secrets.build();
+        }
+        let Ok(secrets) = self.secrets.read() else {
+            return text.to_string();
+        };
+        let mut out = match &secrets.matcher {
+            Some(matcher) => {
+                let mut out = String::with_capacity(text.len());
+                matcher.replace_all_with(text, &mut out, |_, _, dst| {
+                    dst.push_str("***");
+                    true
+                });
+                out
             }
-            for s in secrets.tokens.iter() {
-                if out.contains(s.as_str()) {
-                    out = replace_token(&out, s);
-                }
+            None => text.to_string(),
+        };
+        for s in secrets.tokens.iter() {
+            if out.contains(s.as_str()) {
+                out = replace_token(&out, s);
             }
         }
         out
