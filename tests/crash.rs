@@ -5,12 +5,11 @@
 
 mod support;
 
-use std::process::Stdio;
 use std::time::Instant;
 
-use dango::mock_api::{MockApi, MockApiConfig};
 use rand::Rng;
 use support::Project;
+use support::{MockApi, mock_api};
 
 const KILLS: usize = 12;
 
@@ -54,11 +53,7 @@ fn orphan_line_items(p: &Project) -> i64 {
 
 both_warehouses!(sigkill_at_random_moments_never_loses_or_duplicates_a_row);
 fn sigkill_at_random_moments_never_loses_or_duplicates_a_row() {
-    let api = MockApi::start(MockApiConfig {
-        orders: 3_000,
-        ..MockApiConfig::default()
-    })
-    .unwrap();
+    let api = mock_api().orders(3_000).start();
     let p = project(&api);
     // How long an uninterrupted sync of this size takes here, to spread the kills over it.
     let baseline = {
@@ -77,13 +72,7 @@ fn sigkill_at_random_moments_never_loses_or_duplicates_a_row() {
         api.set_orders(orders);
         let before = state(&p).0;
         let requests_before = api.counters().total();
-        let mut child = support::dango_command()
-            .args(["sync"])
-            .current_dir(p.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+        let mut child = p.spawn(&["sync"]);
         let started = Instant::now();
         if i % 4 == 0 {
             // Every fourth kill waits for pages to be flowing: it lands while rows are loaded.

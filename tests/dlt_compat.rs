@@ -5,8 +5,7 @@ mod support;
 
 use std::process::Command;
 
-use dango::mock_api::{MockApi, MockApiConfig};
-use support::{Project, layout};
+use support::{Project, layout, mock_api};
 
 /// Internal bookkeeping tables each tool keeps for itself; not part of the data layout.
 const OWN_TABLES: [&str; 3] = ["_dlt_version", "_dlt_pipeline_state", "_dango_cursors"];
@@ -18,7 +17,7 @@ fn data_table(table: &str) -> bool {
 
 #[test]
 fn same_tables_columns_types_and_counts_as_dlt() {
-    let api = MockApi::start(MockApiConfig::default()).unwrap();
+    let api = mock_api().start();
     let work = tempfile::tempdir().unwrap();
     let dlt_db = work.path().join("dlt.duckdb");
     let script = concat!(
@@ -109,7 +108,7 @@ const OUT_OF_RANGE_HINTS: [(&str, &str); 8] = [
 /// day's hours) lands in a variant column of its own type, never as `infinity` or NULL.
 #[test]
 fn out_of_range_values_go_to_the_variant_columns_dlt_makes() {
-    let api = MockApi::start(MockApiConfig::default()).unwrap();
+    let api = mock_api().start();
     let work = tempfile::tempdir().unwrap();
     let json_hints: Vec<String> = OUT_OF_RANGE_HINTS
         .iter()

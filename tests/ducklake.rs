@@ -7,9 +7,8 @@ mod support;
 
 use std::process::{Child, Command, Stdio};
 
-use dango::mock_api::{MockApi, MockApiConfig};
 use support::lake::{Postgres, extension_dir};
-use support::{Project, Run, rest_source};
+use support::{MockApi, Project, Run, mock_api, rest_source};
 
 /// A `sources.yml` loading into the lake of `pg` with one `orders` source per name.
 fn lake_project(pg: &Postgres, api: &MockApi, names: &[&str], disposition: &str) -> Project {
@@ -76,11 +75,7 @@ fn lake_count(p: &Project, sql: &str) -> i64 {
 #[test]
 fn three_sharded_workers_load_six_sources_into_one_lake_at_once() {
     let pg = Postgres::start("lake");
-    let api = MockApi::start(MockApiConfig {
-        orders: 300,
-        ..MockApiConfig::default()
-    })
-    .unwrap();
+    let api = mock_api().orders(300).start();
     let names = ["s1", "s2", "s3", "s4", "s5", "s6"];
     let p = lake_project(&pg, &api, &names, "merge");
     // Before any sync the catalog database is empty: the read-only commands say so.
@@ -154,11 +149,7 @@ fn three_sharded_workers_load_six_sources_into_one_lake_at_once() {
 #[test]
 fn two_processes_merging_one_table_at_once_never_double_a_row() {
     let pg = Postgres::start("lake");
-    let api = MockApi::start(MockApiConfig {
-        orders: 400,
-        ..MockApiConfig::default()
-    })
-    .unwrap();
+    let api = mock_api().orders(400).start();
     let p = lake_project(&pg, &api, &["shop"], "merge");
     lake_dango(&p, &["sync", "--quiet"]).assert_ok();
     let runs: Vec<Run> = (0..2)
@@ -189,7 +180,7 @@ fn two_processes_merging_one_table_at_once_never_double_a_row() {
 /// cannot be installed says where to put it.
 #[test]
 fn an_unreachable_catalog_or_a_missing_extension_is_told_without_secrets() {
-    let api = MockApi::start(MockApiConfig::default()).unwrap();
+    let api = mock_api().start();
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = closed.local_addr().unwrap().port();
     drop(closed);
@@ -244,12 +235,10 @@ fn an_unreachable_catalog_or_a_missing_extension_is_told_without_secrets() {
 fn a_catalog_lost_mid_sync_never_shows_its_password() {
     const PASSWORD: &str = "pg-pass-4f9d2c";
     let pg = Postgres::start("lake");
-    let api = MockApi::start(MockApiConfig {
-        orders: 3000,
-        latency: std::time::Duration::from_millis(100),
-        ..MockApiConfig::default()
-    })
-    .unwrap();
+    let api = mock_api()
+        .orders(3000)
+        .latency(std::time::Duration::from_millis(100))
+        .start();
     let p = lake_project(&pg, &api, &["shop"], "merge");
     let yml = std::fs::read_to_string(p.path().join(".dango/sources.yml")).unwrap();
     p.write(
@@ -319,7 +308,7 @@ fn a_catalog_lost_mid_sync_never_shows_its_password() {
 /// lake's files, and taken (and recorded) once they were moved there.
 #[test]
 fn an_unwritable_or_moved_data_path_is_told_in_dangos_terms() {
-    let api = MockApi::start(MockApiConfig::default()).unwrap();
+    let api = mock_api().start();
     let users = "        - name: users\n          endpoint: /users\n          data_selector: data\n          \
                  write_disposition: append\n";
     let with_path = |path: &str| {
@@ -375,7 +364,7 @@ fn an_unwritable_or_moved_data_path_is_told_in_dangos_terms() {
 /// `warehouse:` block a sync loads into (a local catalog and Parquet files under data/).
 #[test]
 fn init_scaffolds_a_lake_that_syncs() {
-    let api = MockApi::start(MockApiConfig::default()).unwrap();
+    let api = mock_api().start();
     let dir = tempfile::tempdir().unwrap();
     let init = support::run_dango(dir.path(), &["init", "proj", "--warehouse", "ducklake"]);
     init.assert_ok();
@@ -482,7 +471,7 @@ fn a_bucket_data_path_loads_through_s3_with_keys_never_shown() {
     )
     .expect("the client says when the bucket is made");
     assert_eq!(ready.trim(), "ready");
-    let api = MockApi::start(MockApiConfig::default()).unwrap();
+    let api = mock_api().start();
     let yml = format!(
         "warehouse: {{type: ducklake, catalog: data/lake.ducklake, data_path: 's3://lake/raw/'}}\n{}",
         rest_source(
@@ -522,7 +511,7 @@ fn a_bucket_data_path_loads_through_s3_with_keys_never_shown() {
             .any(|k| k.starts_with("raw/raw_shop/orders/") && k.ends_with(".parquet")),
         "{keys}"
     );
-    assert!(!run.all().contains(secret), "{}", run.all());
+    run.assert_hides(&[secret]);
     let catalog = std::fs::read(p.path().join("data/lake.ducklake")).unwrap();
     let needle = secret.as_bytes();
     assert!(!catalog.windows(needle.len()).any(|w| w == needle));

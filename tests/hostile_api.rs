@@ -7,12 +7,7 @@
 mod support;
 
 use base64::Engine;
-use dango::mock_api::{MockApi, MockApiConfig};
-use support::{Project, rest_source};
-
-fn api() -> MockApi {
-    MockApi::start(MockApiConfig::default()).expect("mock API")
-}
+use support::{MockApi, Project, mock_api, rest_source};
 
 /// A `hostile` source with one `items` resource at `endpoint`, with more resource settings
 /// (`extra`, indented as resource keys).
@@ -30,7 +25,7 @@ fn project_yml(api: &MockApi, endpoint: &str, extra: &str) -> String {
 /// memory per column to append, more than the default budget holds, whatever the row count.
 #[test]
 fn records_with_thousands_of_keys_load_within_the_default_budget() {
-    let api = api();
+    let api = mock_api().start();
     let p = project(&api, "/wide?keys=1000&rows=4", "");
     p.dango(&["sync"]).assert_ok();
     assert_eq!(p.count("select count(*) from raw_hostile.items"), 4);
@@ -49,7 +44,7 @@ fn records_with_thousands_of_keys_load_within_the_default_budget() {
 #[test]
 fn a_body_with_a_byte_order_mark_loads() {
     // dlt (requests' `.json()`) skips the BOM, with or without `charset=utf-8`.
-    let api = api();
+    let api = mock_api().start();
     let p = project(&api, "/bom", "");
     p.dango(&["sync"]).assert_ok();
     assert_eq!(p.count("select count(*) from raw_hostile.items"), 2);
@@ -61,7 +56,7 @@ fn a_body_with_a_byte_order_mark_loads() {
 
 #[test]
 fn gzip_nobody_asked_for_is_decoded_and_binary_is_described_not_printed() {
-    let api = api();
+    let api = mock_api().start();
     let p = project(&api, "/gzipped", "");
     p.dango(&["sync"]).assert_ok();
     assert_eq!(p.count("select count(*) from raw_hostile.items"), 2);
@@ -85,7 +80,7 @@ fn gzip_nobody_asked_for_is_decoded_and_binary_is_described_not_printed() {
 fn records_nested_deeper_than_serde_jsons_limit_load() {
     // dlt, max_table_nesting 1: `deep__a` is JSON holding the rest (it fails past ~250 levels,
     // where orjson stops; Dango loads any depth).
-    let api = api();
+    let api = mock_api().start();
     let p = project(&api, "/deep?depth=200", "          max_table_nesting: 1\n");
     p.dango(&["sync"]).assert_ok();
     assert_eq!(
@@ -136,7 +131,7 @@ fn integers_beyond_64_bits_load_exactly_and_a_resync_adds_no_copy() {
     // refuses anything past u64). With its `large_integer` detection it makes the column
     // `wei`, DECIMAL(38,0): Dango does the same, widening a BIGINT column rather than
     // leaving the key in a variant column and NULL.
-    let api = api();
+    let api = mock_api().start();
     let p = project(&api, "/bigints", "          primary_key: id\n");
     for _ in 0..2 {
         p.dango(&["sync"]).assert_ok();
@@ -173,14 +168,14 @@ fn a_key_no_column_type_holds_fails_the_sync_naming_it_and_never_lands_null() {
     // dlt 1.31 fails on a 40-digit id too (orjson: "Integer exceeds 64-bit range"); a key
     // value it can parse but not store as the column's type ("abc" after bigint ids) goes to a
     // variant, and DuckDB's NOT NULL on the key then fails the load.
-    let api = api();
+    let api = mock_api().start();
     let key = "          primary_key: id\n";
     let p = project(&api, "/long_ids", key);
     p.dango(&["sync"]).assert_ok();
     let rows = "select count(*) from raw_hostile.items";
     assert_eq!(p.count(rows), 2);
-    let before = p.columns("raw_hostile", "items");
-    let loads = "select count(*) from raw_hostile._dlt_loads";
+    assert_eq!(p.count("select count(*) from raw_hostile._dlt_loads"), 1);
+    let before = p.dataset("raw_hostile");
     // The 40-digit id comes third, after the table made `id` a BIGINT.
     let long = project_yml(&api, "/long_ids?long=last", key);
     p.write(".dango/sources.yml", &long);
@@ -198,8 +193,7 @@ fn a_key_no_column_type_holds_fails_the_sync_naming_it_and_never_lands_null() {
             assert!(said.contains(part), "{part}: {said}");
         }
         assert_eq!(p.count(rows), 2, "the warehouse is as it was");
-        assert_eq!(p.count(loads), 1);
-        assert_eq!(p.columns("raw_hostile", "items"), before);
+        p.assert_as_before(&before);
     }
     // As the error advises: a text key holds it; three syncs keep one row per key.
     let declared = format!("{key}          columns: {{id: {{data_type: text}}}}\n");
@@ -240,7 +234,7 @@ fn a_key_no_column_type_holds_fails_the_sync_naming_it_and_never_lands_null() {
 
 #[test]
 fn a_connection_dropped_mid_body_is_retried() {
-    let api = api();
+    let api = mock_api().start();
     let p = project(&api, "/truncated?drop=2", "");
     p.dango(&["sync"]).assert_ok();
     assert_eq!(p.count("select count(*) from raw_hostile.items"), 2);
@@ -250,7 +244,7 @@ fn a_connection_dropped_mid_body_is_retried() {
         "two drops, one success"
     );
 
-    let api = self::api();
+    let api = mock_api().start();
     let p = project(&api, "/truncated?drop=100", "");
     let run = p.dango(&["sync"]);
     run.assert_failed();
@@ -267,7 +261,7 @@ fn a_connection_dropped_mid_body_is_retried() {
 #[test]
 fn pagination_that_makes_no_progress_stops_and_says_what_to_set() {
     // dlt loops forever on an API that ignores the page parameter and reports no total.
-    let api = api();
+    let api = mock_api().start();
     let p = project(&api, "/stuck", "          paginator: page_number\n");
     let run = p.dango(&["sync"]);
     run.assert_failed();
@@ -299,7 +293,7 @@ fn pagination_that_makes_no_progress_stops_and_says_what_to_set() {
 
 #[test]
 fn max_pages_caps_every_paginator() {
-    let api = api();
+    let api = mock_api().start();
     let p = project(
         &api,
         "/endless",
@@ -374,7 +368,7 @@ fn assert_hidden(p: &Project, run: &support::Run, secrets: &[String]) {
 
 #[test]
 fn credentials_are_redacted_in_every_form_they_are_sent_in() {
-    let api = api();
+    let api = mock_api().start();
     let port = api.base_url().trim_start_matches("http://").to_string();
     let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
 

@@ -4,20 +4,14 @@
 
 mod support;
 
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use dango::mock_api::{MockApi, MockApiConfig, MockAuth};
-use support::{Project, incremental_orders, rest_source};
+use support::{MockApi, Project, incremental_orders, mock_api, rest_source};
 
 /// A mock API behind bearer token `s3cret-token` and a `shop` project loading its users, with
 /// the token in `.env`.
 fn users_behind_a_token() -> (MockApi, Project) {
-    let api = MockApi::start(MockApiConfig {
-        auth: MockAuth::Bearer("s3cret-token".into()),
-        ..MockApiConfig::default()
-    })
-    .unwrap();
+    let api = mock_api().bearer("s3cret-token").start();
     let auth = "      auth: {type: bearer, token: \"${SHOP_TOKEN}\"}\n";
     let resources =
         "        - name: users\n          endpoint: /users\n          data_selector: data\n";
@@ -55,7 +49,7 @@ fn history_keeps_failed_syncs_newest_first_without_secrets() {
 
 both_warehouses!(state_shows_the_cursor_and_reset_reloads_from_the_initial_value);
 fn state_shows_the_cursor_and_reset_reloads_from_the_initial_value() {
-    let api = MockApi::start(MockApiConfig::default()).unwrap();
+    let api = mock_api().start();
     let project = incremental_orders(&api.base_url(), 50, "2024-01-01T00:00:00Z");
     project.dango(&["sync"]).assert_ok();
     let state = project.dango(&["state", "shop"]);
@@ -116,20 +110,14 @@ fn state_shows_the_cursor_and_reset_reloads_from_the_initial_value() {
 #[test]
 fn a_closed_pipe_ends_the_output_quietly() {
     use std::io::{BufRead, BufReader};
-    let api = MockApi::start(MockApiConfig::default()).unwrap();
+    let api = mock_api().start();
     let project = incremental_orders(&api.base_url(), 50, "2024-01-01T00:00:00Z");
     project.dango(&["sync"]).assert_ok();
     for args in [
         &["query", "select * from range(300000)", "--format", "csv"][..],
         &["state"][..],
     ] {
-        let mut child = support::dango_command()
-            .args(args)
-            .current_dir(project.path())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
+        let mut child = project.spawn_captured(args);
         let mut first = String::new();
         BufReader::new(child.stdout.take().unwrap())
             .read_line(&mut first)
@@ -148,7 +136,7 @@ fn a_closed_pipe_ends_the_output_quietly() {
 
 both_warehouses!(query_prints_rows_in_each_format_and_fails_on_bad_sql);
 fn query_prints_rows_in_each_format_and_fails_on_bad_sql() {
-    let api = MockApi::start(MockApiConfig::default()).unwrap();
+    let api = mock_api().start();
     let project = incremental_orders(&api.base_url(), 50, "2024-01-01T00:00:00Z");
     project.dango(&["sync"]).assert_ok();
     let sql = "SELECT count(*) AS n FROM raw_shop.orders";
@@ -166,19 +154,9 @@ fn query_prints_rows_in_each_format_and_fails_on_bad_sql() {
 
 #[test]
 fn a_second_sync_is_told_who_holds_the_warehouse_and_can_wait() {
-    let api = MockApi::start(MockApiConfig {
-        latency: Duration::from_millis(150),
-        ..MockApiConfig::default()
-    })
-    .unwrap();
+    let api = mock_api().latency(Duration::from_millis(150)).start();
     let project = incremental_orders(&api.base_url(), 10, "2024-01-01T00:00:00Z");
-    let mut first = Command::new(env!("CARGO_BIN_EXE_dango"))
-        .arg("sync")
-        .current_dir(project.path())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut first = project.spawn(&["sync"]);
     let deadline = Instant::now() + Duration::from_secs(30);
     while api.counters().total() == 0 && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(20));
@@ -208,13 +186,7 @@ fn a_second_sync_is_told_who_holds_the_warehouse_and_can_wait() {
     );
 
     // A lock left by a killed sync never blocks the next.
-    let mut killed = Command::new(env!("CARGO_BIN_EXE_dango"))
-        .args(["sync", "--full-refresh"])
-        .current_dir(project.path())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut killed = project.spawn(&["sync", "--full-refresh"]);
     std::thread::sleep(Duration::from_millis(400));
     killed.kill().unwrap();
     killed.wait().unwrap();
@@ -223,12 +195,7 @@ fn a_second_sync_is_told_who_holds_the_warehouse_and_can_wait() {
 
 #[test]
 fn source_test_shows_requests_tables_and_rows_and_writes_nothing() {
-    let api = MockApi::start(MockApiConfig {
-        auth: MockAuth::Bearer("s3cret-token".into()),
-        page_size: 10,
-        ..MockApiConfig::default()
-    })
-    .unwrap();
+    let api = mock_api().bearer("s3cret-token").page_size(10).start();
     let auth = "      auth: {type: bearer, token: \"${SHOP_TOKEN}\"}\n";
     let resources = "        - name: users\n          endpoint: /users\n          data_selector: data\n          pagination: {type: page_number, total_path: meta.total_pages}\n";
     let project = Project::new(&rest_source("shop", &api.base_url(), auth, resources));
@@ -262,7 +229,7 @@ fn source_test_shows_requests_tables_and_rows_and_writes_nothing() {
     let denied = project.dango(&["source", "test", "shop"]);
     denied.assert_failed();
     assert!(denied.stderr().contains("401"), "{}", denied.stderr());
-    assert!(!denied.all().contains("wrong-token"), "{}", denied.all());
+    denied.assert_hides(&["wrong-token"]);
     assert!(!project.warehouse().exists());
 }
 
@@ -350,11 +317,7 @@ fn resource_block<'a>(out: &'a str, name: &str) -> &'a str {
 
 #[test]
 fn source_test_walks_every_paginator_to_its_end_without_a_stall_warning() {
-    let api = MockApi::start(MockApiConfig {
-        page_size: 10,
-        ..MockApiConfig::default()
-    })
-    .unwrap();
+    let api = mock_api().page_size(10).start();
     let mut resources = String::new();
     for p in &PAGINATED {
         let (name, endpoint) = (p.name, p.endpoint);
@@ -421,7 +384,7 @@ fn source_test_walks_every_paginator_to_its_end_without_a_stall_warning() {
 
 #[test]
 fn source_test_stops_where_an_api_repeats_a_page_and_says_why() {
-    let api = MockApi::start(MockApiConfig::default()).unwrap();
+    let api = mock_api().start();
     let resources = "        - name: stuck\n          endpoint: /stuck\n          data_selector: items\n          pagination: {type: offset, limit: 2}\n        - name: looping\n          endpoint: /loop\n";
     let project = Project::new(&rest_source("shop", &api.base_url(), "", resources));
 
@@ -467,11 +430,7 @@ fn source_test_stops_where_an_api_repeats_a_page_and_says_why() {
 
 #[test]
 fn a_limited_sync_loads_at_most_n_records_and_saves_no_cursor() {
-    let api = MockApi::start(MockApiConfig {
-        page_size: 10,
-        ..MockApiConfig::default()
-    })
-    .unwrap();
+    let api = mock_api().page_size(10).start();
     let project = incremental_orders(&api.base_url(), 10, "2024-01-01T00:00:00Z");
     // An incremental append would load the limited rows again next time: refused, untouched.
     let refused = project.dango(&["sync", "--limit", "25"]);
@@ -562,7 +521,7 @@ fn progress_lines_off_a_terminal_quiet_and_request_logs_without_secrets() {
 
 both_warehouses!(since_and_until_load_a_range_without_moving_the_cursor_back);
 fn since_and_until_load_a_range_without_moving_the_cursor_back() {
-    let api = MockApi::start(MockApiConfig::default()).unwrap();
+    let api = mock_api().start();
     let project = incremental_orders(&api.base_url(), 50, "2024-01-01T00:00:00Z");
     project.dango(&["sync"]).assert_ok();
     let run = project.dango(&[
@@ -605,7 +564,7 @@ fn since_and_until_load_a_range_without_moving_the_cursor_back() {
 
 #[test]
 fn a_range_flag_can_never_wedge_or_move_the_saved_cursor() {
-    let api = MockApi::start(MockApiConfig::default()).unwrap();
+    let api = mock_api().start();
     let project = incremental_orders(&api.base_url(), 50, "2024-01-01T00:00:00Z");
     // Values that are no cursor value, empty or reversed ranges and absurd periods are refused
     // before anything is loaded or saved, and never panic.
@@ -679,7 +638,7 @@ fn a_range_flag_can_never_wedge_or_move_the_saved_cursor() {
 
 #[test]
 fn dry_run_shows_the_plan_and_sends_nothing() {
-    let api = MockApi::start(MockApiConfig::default()).unwrap();
+    let api = mock_api().start();
     let project = incremental_orders(&api.base_url(), 50, "2024-01-01T00:00:00Z");
     project.dango(&["sync"]).assert_ok();
     let before = api.counters().total();

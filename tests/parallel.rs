@@ -5,8 +5,7 @@ mod support;
 
 use std::time::Duration;
 
-use dango::mock_api::{MockApi, MockApiConfig};
-use support::Project;
+use support::{MockApi, Project, mock_api};
 
 fn two_sources(api: &MockApi) -> Project {
     let source = |name: &str| {
@@ -30,11 +29,7 @@ fn switches(requests: &[String]) -> usize {
 
 #[test]
 fn resources_of_all_sources_run_side_by_side() {
-    let api = MockApi::start(MockApiConfig {
-        latency: Duration::from_millis(15),
-        ..MockApiConfig::default()
-    })
-    .unwrap();
+    let api = mock_api().latency(Duration::from_millis(15)).start();
     let p = two_sources(&api);
     let run = p.dango(&["sync", "--parallel", "4"]);
     run.assert_ok();
@@ -54,7 +49,7 @@ fn resources_of_all_sources_run_side_by_side() {
 
 #[test]
 fn parallel_one_runs_resources_one_after_another() {
-    let api = MockApi::start(MockApiConfig::default()).unwrap();
+    let api = mock_api().start();
     let p = two_sources(&api);
     p.dango(&["sync", "--parallel", "1"]).assert_ok();
     assert_eq!(api.counters().max_paths_in_flight(), 1);
@@ -72,11 +67,7 @@ fn parallel_one_runs_resources_one_after_another() {
 
 #[test]
 fn parallel_can_be_set_in_the_sources_file_and_the_flag_wins() {
-    let api = MockApi::start(MockApiConfig {
-        latency: Duration::from_millis(15),
-        ..MockApiConfig::default()
-    })
-    .unwrap();
+    let api = mock_api().latency(Duration::from_millis(15)).start();
     let p = two_sources(&api);
     let yml = std::fs::read_to_string(p.path().join(".dango/sources.yml")).unwrap();
     p.write(".dango/sources.yml", &format!("parallel: 1\n{yml}"));
@@ -107,12 +98,10 @@ fn paged_orders(api: &MockApi, concurrency: usize) -> Project {
 #[test]
 fn pages_with_a_known_total_are_fetched_concurrently_and_loaded_in_order() {
     let orders = |concurrency| {
-        let api = MockApi::start(MockApiConfig {
-            orders: 200,
-            latency: Duration::from_millis(30),
-            ..MockApiConfig::default()
-        })
-        .unwrap();
+        let api = mock_api()
+            .orders(200)
+            .latency(Duration::from_millis(30))
+            .start();
         let p = paged_orders(&api, concurrency);
         p.dango(&["sync"]).assert_ok();
         // Append keeps arrival order, so rowid order is the order pages were delivered in.
@@ -136,13 +125,11 @@ fn pages_with_a_known_total_are_fetched_concurrently_and_loaded_in_order() {
 
 #[test]
 fn a_failed_page_among_concurrent_ones_is_retried_without_losing_order() {
-    let api = MockApi::start(MockApiConfig {
-        orders: 300,
-        fail_every: Some(7),
-        latency: Duration::from_millis(5),
-        ..MockApiConfig::default()
-    })
-    .unwrap();
+    let api = mock_api()
+        .orders(300)
+        .fail_every(7)
+        .latency(Duration::from_millis(5))
+        .start();
     let p = paged_orders(&api, 8);
     p.dango(&["sync"]).assert_ok();
     assert!(api.counters().failed() >= 4, "{}", api.counters().failed());

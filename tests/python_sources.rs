@@ -10,9 +10,8 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use dango::mock_api::{MockApi, MockApiConfig};
 use support::layout::{self, Layout};
-use support::{Project, reference_python};
+use support::{MockApi, Project, TUTORIAL_TOKEN, mock_api, reference_python, tutorial_my_api};
 
 const FIXTURES: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -44,20 +43,9 @@ fn my_api(api: &MockApi, secrets: &str) -> Project {
 
 const MY_API_SECRET: &str = "[sources.my_api]\napi_key = \"tutorial-token\"\n";
 
-fn api_with_token() -> MockApi {
-    MockApi::start(MockApiConfig {
-        auth: dango::mock_api::MockAuth::Bearer("tutorial-token".into()),
-        users: 25,
-        orders: 120,
-        page_size: 50,
-        ..MockApiConfig::default()
-    })
-    .unwrap()
-}
-
 #[test]
 fn the_tutorials_my_api_loads_and_a_second_sync_loads_only_new_orders() {
-    let api = api_with_token();
+    let api = tutorial_my_api();
     let project = my_api(&api, MY_API_SECRET);
     let first = project.dango(&["sync"]);
     first.assert_ok();
@@ -118,11 +106,7 @@ fn the_tutorials_my_api_loads_and_a_second_sync_loads_only_new_orders() {
 
 #[test]
 fn hubspot_contacts_merge_and_reload_only_edited_contacts() {
-    let api = MockApi::start(MockApiConfig {
-        auth: dango::mock_api::MockAuth::Bearer("hs-key".into()),
-        ..MockApiConfig::default()
-    })
-    .unwrap();
+    let api = mock_api().bearer("hs-key").start();
     let block = format!(
         "      source_module: custom_sources.hubspot_contacts\n      source_function: hubspot_contacts_source\n      pipeline_name: hubspot\n      python: \"{}\"\n      function_kwargs: {{base_url: \"${{HUBSPOT_BASE}}\"}}\n",
         reference_python().display()
@@ -206,7 +190,7 @@ fn dlt_layout(
 
 #[test]
 fn the_layout_equals_dlts_own_pipeline_run() {
-    let api = api_with_token();
+    let api = tutorial_my_api();
     let project = my_api(&api, MY_API_SECRET);
     project.dango(&["sync"]).assert_ok();
     let ours = layout::of_warehouse(&project.db(), "raw_my_custom_api", data_table);
@@ -312,7 +296,7 @@ fn block(module: &str, function: &str, python: &str, base_url: &str) -> String {
 
 #[test]
 fn each_failure_is_one_clear_message_and_loads_nothing() {
-    let api = api_with_token();
+    let api = tutorial_my_api();
     let py = reference_python().display().to_string();
     let base = format!("{}/my_api", api.base_url());
 
@@ -400,7 +384,7 @@ fn each_failure_is_one_clear_message_and_loads_nothing() {
 
 #[test]
 fn the_tutorials_hubspot_file_as_printed_fails_as_dlt_fails() {
-    let api = MockApi::start(MockApiConfig::default()).unwrap();
+    let api = mock_api().start();
     let project = python_project(
         "hubspot",
         &format!(
@@ -427,22 +411,14 @@ fn the_tutorials_hubspot_file_as_printed_fails_as_dlt_fails() {
 
 #[test]
 fn a_killed_python_sync_loses_and_duplicates_nothing() {
-    let api = MockApi::start(MockApiConfig {
-        auth: dango::mock_api::MockAuth::Bearer("tutorial-token".into()),
-        orders: 400,
-        page_size: 20,
-        latency: Duration::from_millis(40),
-        ..MockApiConfig::default()
-    })
-    .unwrap();
+    let api = mock_api()
+        .bearer(TUTORIAL_TOKEN)
+        .orders(400)
+        .page_size(20)
+        .latency(Duration::from_millis(40))
+        .start();
     let project = my_api(&api, MY_API_SECRET);
-    let mut child = Command::new(env!("CARGO_BIN_EXE_dango"))
-        .arg("sync")
-        .current_dir(project.path())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = project.spawn(&["sync"]);
     // Kill once some order pages were served, well before the 20 of them.
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     while api.counters().path("/my_api/orders") < 5 && std::time::Instant::now() < deadline {
@@ -492,7 +468,7 @@ fn a_misspelt_field_of_a_python_source_is_named_with_a_suggestion() {
 
 #[test]
 fn validate_shows_the_interpreter_dlt_version_and_tables() {
-    let api = api_with_token();
+    let api = tutorial_my_api();
     let project = my_api(&api, MY_API_SECRET);
     let run = project.dango(&["validate"]);
     run.assert_ok();
@@ -505,11 +481,12 @@ fn validate_shows_the_interpreter_dlt_version_and_tables() {
 
 #[test]
 fn a_failed_python_sync_keeps_rows_and_state_as_they_were() {
-    let api = api_with_token();
+    let api = tutorial_my_api();
     let project = my_api(&api, MY_API_SECRET);
     project.dango(&["sync"]).assert_ok();
     let state = "SELECT state FROM raw_my_custom_api._dango_cursors";
     let saved = project.text(state);
+    let before = project.dataset("raw_my_custom_api");
 
     api.set_orders(130);
     project.write(
@@ -517,6 +494,7 @@ fn a_failed_python_sync_keeps_rows_and_state_as_they_were() {
         "[sources.my_api]\napi_key = \"revoked\"\n",
     );
     project.dango(&["sync"]).assert_failed();
+    project.assert_as_before(&before);
     assert_eq!(project.text(state), saved);
     assert_eq!(
         project.count("SELECT count(*) FROM raw_my_custom_api.orders"),
@@ -538,7 +516,7 @@ fn a_failed_python_sync_keeps_rows_and_state_as_they_were() {
 
 #[test]
 fn state_shows_a_python_sources_cursors_and_reset_clears_one_resource() {
-    let api = api_with_token();
+    let api = tutorial_my_api();
     let project = my_api(&api, MY_API_SECRET);
     project.dango(&["sync"]).assert_ok();
     let state = project.dango(&["state", "my_custom_api"]);

@@ -4,17 +4,15 @@
 
 mod support;
 
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use dango::mock_api::{MockApi, MockApiConfig};
-use support::{Project, rest_source};
+use support::{Project, mock_api, rest_source};
 
 both_warehouses!(resources_sharing_a_table_name_merge_into_one_table);
 /// Two resources that set the same `table_name` load into one table as one: a key that both
 /// return has one row, with its own child rows only.
 fn resources_sharing_a_table_name_merge_into_one_table() {
-    let api = MockApi::start(MockApiConfig::default()).unwrap();
+    let api = mock_api().start();
     let resources = r#"        - name: open_orders
           endpoint: /orders
           table_name: orders
@@ -53,7 +51,7 @@ fn resources_sharing_a_table_name_merge_into_one_table() {
 both_warehouses!(a_failed_source_counts_no_rows);
 /// A source that fails after loading rows rolls back, and the summary counts no rows for it.
 fn a_failed_source_counts_no_rows() {
-    let api = MockApi::start(MockApiConfig::default()).unwrap();
+    let api = mock_api().start();
     // `order_pages` runs after `orders` has loaded every row, and fails on its first request.
     let resources = r#"        - name: orders
           endpoint: /orders
@@ -62,6 +60,7 @@ fn a_failed_source_counts_no_rows() {
           endpoint: "/gone/{resources.orders.id}"
 "#;
     let p = Project::new(&rest_source("shop", &api.base_url(), "", resources));
+    let before = p.dataset("raw_shop");
     let run = p.dango(&["sync"]);
     run.assert_failed();
     assert!(
@@ -70,15 +69,7 @@ fn a_failed_source_counts_no_rows() {
         run.all()
     );
     assert!(!p.tables("raw_shop").contains(&"orders".to_string()));
-}
-
-/// A mock API with `orders` orders (about 2.5 line items each).
-fn orders_api(orders: usize) -> MockApi {
-    MockApi::start(MockApiConfig {
-        orders,
-        ..MockApiConfig::default()
-    })
-    .unwrap()
+    p.assert_as_before(&before);
 }
 
 /// An `orders` resource fetched 2,000 orders a page.
@@ -96,7 +87,7 @@ fn file_size(p: &Project) -> u64 {
 /// space it took is the space the next sync needs.
 #[test]
 fn a_failed_load_gives_its_file_space_back() {
-    let api = orders_api(60_000);
+    let api = mock_api().orders(60_000).start();
     let orders = LARGE_PAGES;
     // `order_pages` runs after every order is in the file, and fails on its first request.
     let failing = format!(
@@ -150,7 +141,7 @@ fn sync_with_file_limit(p: &Project, limit: u64) -> std::process::Output {
 /// with no more room than before, still loads and commits.
 #[test]
 fn after_a_load_fills_the_disk_the_next_sync_still_fits() {
-    let api = orders_api(100_000);
+    let api = mock_api().orders(100_000).start();
     let orders = LARGE_PAGES;
     let p = Project::new(&rest_source("shop", &api.base_url(), "", orders));
     let limit = 6 << 20;
@@ -193,7 +184,7 @@ fn after_a_load_fills_the_disk_the_next_sync_still_fits() {
 /// that was never killed.
 #[test]
 fn a_killed_load_leaves_space_the_next_sync_reuses() {
-    let api = orders_api(100_000);
+    let api = mock_api().orders(100_000).start();
     let orders = LARGE_PAGES;
     let yml = rest_source("shop", &api.base_url(), "", orders);
     let clean = Project::new(&yml);
@@ -201,13 +192,7 @@ fn a_killed_load_leaves_space_the_next_sync_reuses() {
     let clean_size = file_size(&clean);
 
     let p = Project::new(&yml);
-    let mut child = support::dango_command()
-        .arg("sync")
-        .current_dir(p.path())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = p.spawn(&["sync"]);
     let started = Instant::now();
     while file_size(&p) < 6 << 20 && started.elapsed() < Duration::from_secs(300) {
         std::thread::sleep(Duration::from_millis(5));
@@ -234,12 +219,10 @@ fn a_killed_load_leaves_space_the_next_sync_reuses() {
 both_warehouses!(ctrl_c_rolls_back_says_so_and_exits_130);
 /// Ctrl-C rolls back the sources still loading, says so, and exits 130; the next sync works.
 fn ctrl_c_rolls_back_says_so_and_exits_130() {
-    let api = MockApi::start(MockApiConfig {
-        orders: 400,
-        latency: Duration::from_millis(100),
-        ..MockApiConfig::default()
-    })
-    .unwrap();
+    let api = mock_api()
+        .orders(400)
+        .latency(Duration::from_millis(100))
+        .start();
     let resources = r#"        - name: orders
           endpoint: /orders
           pagination: {type: offset, limit: 10, total_path: total}
@@ -247,13 +230,7 @@ fn ctrl_c_rolls_back_says_so_and_exits_130() {
     // One page at a time, 100 ms each: the sync takes seconds.
     let extra = "      concurrency: 1\n";
     let p = Project::new(&rest_source("shop", &api.base_url(), extra, resources));
-    let child = support::dango_command()
-        .arg("sync")
-        .current_dir(p.path())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = p.spawn_captured(&["sync"]);
     // Wait until pages are flowing, so the interrupt lands in the middle of the load.
     let started = Instant::now();
     while api.counters().total() < 3 && started.elapsed() < Duration::from_secs(60) {
@@ -263,13 +240,9 @@ fn ctrl_c_rolls_back_says_so_and_exits_130() {
     unsafe {
         libc::kill(child.id() as i32, libc::SIGINT);
     }
-    let out = child.wait_with_output().unwrap();
-    let all = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(out.status.code(), Some(130), "{all}");
+    let run = support::Run::of(child);
+    let all = run.all();
+    assert_eq!(run.output.status.code(), Some(130), "{all}");
     assert!(all.contains("1 source(s) rolled back (shop)"), "{all}");
     assert!(all.contains("0 of 1 source(s) synced, 0 rows."), "{all}");
     assert!(
@@ -284,7 +257,7 @@ fn ctrl_c_rolls_back_says_so_and_exits_130() {
 /// error-code line.
 #[test]
 fn a_damaged_warehouse_is_told_once_with_the_right_hint() {
-    let api = MockApi::start(MockApiConfig::default()).unwrap();
+    let api = mock_api().start();
     let p = Project::new(&rest_source("t", &api.base_url(), "", "        - tags\n"));
     p.dango(&["sync"]).assert_ok();
     // The storage version number sits after the 8-byte checksum and the "DUCK" magic.
@@ -307,7 +280,7 @@ fn a_damaged_warehouse_is_told_once_with_the_right_hint() {
 /// A warehouse another process holds: the hint says so, once.
 #[test]
 fn a_warehouse_in_use_says_who_to_wait_for() {
-    let api = MockApi::start(MockApiConfig::default()).unwrap();
+    let api = mock_api().start();
     let p = Project::new(&rest_source("t", &api.base_url(), "", "        - tags\n"));
     p.dango(&["sync"]).assert_ok();
     // This test process holds the file's lock while dango tries to open it.
@@ -325,7 +298,7 @@ both_warehouses!(two_sources_sharing_a_dataset_both_land);
 /// Two sources that name one `dataset_name` load one after another into it: both land, each
 /// with its own `_dlt_loads` row, and a second sync changes nothing.
 fn two_sources_sharing_a_dataset_both_land() {
-    let api = MockApi::start(MockApiConfig::default()).unwrap();
+    let api = mock_api().start();
     let base = api.base_url();
     let yml = format!(
         r#"version: "1.0"
@@ -373,7 +346,7 @@ sources:
 /// sync that can records it before its own.
 #[test]
 fn a_history_row_the_warehouse_cannot_take_waits_for_the_next_sync() {
-    let api = orders_api(30);
+    let api = mock_api().orders(30).start();
     let p = Project::new(&rest_source("shop", &api.base_url(), "", LARGE_PAGES));
     p.dango(&["sync"]).assert_ok();
     p.db()

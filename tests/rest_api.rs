@@ -5,22 +5,13 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use dango::mock_api::{MockApi, MockApiConfig, MockAuth};
-use support::{Project, rest_source};
-
-fn api(auth: MockAuth) -> MockApi {
-    MockApi::start(MockApiConfig {
-        auth,
-        ..MockApiConfig::default()
-    })
-    .unwrap()
-}
+use support::{MockApi, MockAuth, Project, mock_api, rest_source};
 
 /// A source in dlt's own `rest_api` vocabulary: client, resource_defaults, endpoint mappings,
 /// bare-string resources and a dependent resource.
 #[test]
 fn dlt_vocabulary_with_defaults_and_dependent_resources() {
-    let api = api(MockAuth::Bearer("gh-token-1234".into()));
+    let api = mock_api().bearer("gh-token-1234").start();
     let yml = format!(
         r#"sources:
   - name: blog
@@ -72,7 +63,7 @@ fn dlt_vocabulary_with_defaults_and_dependent_resources() {
         "defaults' params were sent: {requests:?}"
     );
     assert_eq!(api.counters().path("/posts/30/comments"), 1);
-    assert!(!run.all().contains("gh-token-1234"));
+    run.assert_hides(&["gh-token-1234"]);
 }
 
 fn auth_source(api: &MockApi, auth_yaml: &str) -> Project {
@@ -92,10 +83,12 @@ fn auth_source(api: &MockApi, auth_yaml: &str) -> Project {
 
 #[test]
 fn api_key_in_header_and_query() {
-    let header = api(MockAuth::ApiKeyHeader(
-        "X-API-Key".into(),
-        "k-123456".into(),
-    ));
+    let header = mock_api()
+        .auth(MockAuth::ApiKeyHeader(
+            "X-API-Key".into(),
+            "k-123456".into(),
+        ))
+        .start();
     let p = auth_source(
         &header,
         r#"{type: api_key, name: X-API-Key, api_key: "${KEY}"}"#,
@@ -103,7 +96,9 @@ fn api_key_in_header_and_query() {
     p.dango(&["sync"]).assert_ok();
     assert_eq!(p.count("select count(*) from raw_secure.tags"), 3);
 
-    let query = api(MockAuth::ApiKeyQuery("api_key".into(), "k-123456".into()));
+    let query = mock_api()
+        .auth(MockAuth::ApiKeyQuery("api_key".into(), "k-123456".into()))
+        .start();
     let p = auth_source(
         &query,
         r#"{type: api_key, name: api_key, api_key: "${KEY}", location: query}"#,
@@ -114,7 +109,9 @@ fn api_key_in_header_and_query() {
 
 #[test]
 fn http_basic_and_a_rejected_password_names_the_credential_not_its_value() {
-    let mock = api(MockAuth::Basic("reporter".into(), "pa55word".into()));
+    let mock = mock_api()
+        .auth(MockAuth::Basic("reporter".into(), "pa55word".into()))
+        .start();
     let p = auth_source(
         &mock,
         r#"{type: http_basic, username: reporter, password: "${PASSWORD}"}"#,
@@ -131,24 +128,20 @@ fn http_basic_and_a_rejected_password_names_the_credential_not_its_value() {
         "{}",
         run.all()
     );
-    assert!(!run.all().contains("wrong-pass-1"));
+    run.assert_hides(&["wrong-pass-1"]);
 }
 
 /// Syncs `p` (expected to be refused by the API) with `env` set; what it printed, after
 /// checking that no value in `never` shows.
 fn refused(p: &Project, env: &[(&str, &str)], never: &[&str]) -> String {
     let run = p.dango_env(&["sync"], env);
-    run.assert_failed();
-    let out = run.all();
-    for value in never {
-        assert!(!out.contains(value), "`{value}` shown:\n{out}");
-    }
-    out
+    run.assert_failed().assert_hides(never);
+    run.all()
 }
 
 #[test]
 fn a_rejected_token_names_its_variable_and_where_it_was_found_never_its_value() {
-    let mock = api(MockAuth::Bearer("right-token-1".into()));
+    let mock = mock_api().bearer("right-token-1").start();
     let p = auth_source(&mock, r#"{type: bearer, token: "${MY_API_TOKEN}"}"#);
     let values = ["wrong-from-dotenv", "wrong-from-env", "wrong-from-toml"];
     p.write(".env", "MY_API_TOKEN=wrong-from-dotenv\n");
@@ -215,7 +208,7 @@ fn every_kind_of_rejected_credential_names_its_variable() {
     let env = "KEY=wrong-key-1\nPASSWORD=wrong-pass-1\nTOKEN=wrong-token-1\n";
     let never = ["wrong-key-1", "wrong-pass-1", "wrong-token-1"];
     for (auth, extra, expected, params) in cases {
-        let mock = api(auth);
+        let mock = mock_api().auth(auth).start();
         let extra = match extra.is_empty() {
             true => String::new(),
             false => format!("{extra}\n"),
@@ -232,11 +225,13 @@ fn every_kind_of_rejected_credential_names_its_variable() {
 /// A mock API behind OAuth2 client credentials (`dango` / `shh-secret`, tokens good for two
 /// requests) and the `auth:` block that takes the secret from `${CLIENT_SECRET}`.
 fn oauth2_api() -> (MockApi, String) {
-    let mock = api(MockAuth::OAuth2 {
-        client_id: "dango".into(),
-        client_secret: "shh-secret".into(),
-        revoke_after: 2,
-    });
+    let mock = mock_api()
+        .auth(MockAuth::OAuth2 {
+            client_id: "dango".into(),
+            client_secret: "shh-secret".into(),
+            revoke_after: 2,
+        })
+        .start();
     let auth = format!(
         r#"{{type: oauth2_client_credentials, access_token_url: "{}/oauth/token", client_id: dango, client_secret: "${{CLIENT_SECRET}}"}}"#,
         mock.base_url()
@@ -256,7 +251,7 @@ fn rejected_oauth2_and_dlt_style_secrets_name_where_they_were_found() {
     );
 
     // No `${VAR}`: dlt fills `token` from SOURCES__SECURE__TOKEN, else from secrets.toml.
-    let mock = api(MockAuth::Bearer("right-token-1".into()));
+    let mock = mock_api().bearer("right-token-1").start();
     let p = auth_source(&mock, "{type: bearer}");
     p.write(
         ".dlt/secrets.toml",
@@ -291,12 +286,12 @@ fn oauth2_client_credentials_fetches_caches_and_refreshes_once() {
     assert_eq!(p.count("select count(*) from raw_secure.users"), 25);
     // 4 requests (3 pages and an empty one), a token good for 2: one refresh.
     assert_eq!(mock.counters().tokens_issued(), 2);
-    assert!(!run.all().contains("mock-access-token"), "{}", run.all());
+    run.assert_hides(&["mock-access-token"]);
 }
 
 #[test]
 fn post_with_a_json_body() {
-    let mock = api(MockAuth::None);
+    let mock = mock_api().start();
     let resources = "        - name: completed_orders\n          endpoint:\n            path: /search\n            method: POST\n            json: {status: completed}\n";
     let p = Project::new(&rest_source("shop", &mock.base_url(), "", resources));
     p.dango(&["sync"]).assert_ok();
@@ -312,7 +307,7 @@ fn post_with_a_json_body() {
 
 #[test]
 fn response_actions_ignore_404_instead_of_failing() {
-    let mock = api(MockAuth::None);
+    let mock = mock_api().start();
     let resources = "        - name: archived\n          endpoint:\n            path: /gone\n            response_actions:\n              - {status_code: 404, action: ignore}\n        \
                      - name: tags\n          endpoint: /tags\n";
     let p = Project::new(&rest_source("shop", &mock.base_url(), "", resources));
@@ -335,7 +330,7 @@ fn response_actions_ignore_404_instead_of_failing() {
 
 #[test]
 fn rate_limit_is_never_exceeded_and_paces_the_sync() {
-    let mock = api(MockAuth::None);
+    let mock = mock_api().start();
     let resources = "        - name: users\n          endpoint: /users\n          params: {per_page: 2}\n        \
                      - name: events\n          endpoint: /events\n";
     let p = Project::new(&rest_source(
@@ -370,7 +365,7 @@ fn rate_limit_is_never_exceeded_and_paces_the_sync() {
 
 #[test]
 fn auto_detected_pagination_matches_dlt() {
-    let mock = api(MockAuth::None);
+    let mock = mock_api().start();
     // users: meta.total_pages → page_number; events: next_cursor → cursor; products: Link header.
     let resources = "        - name: users\n          endpoint: /users\n        - name: events\n          endpoint: /events\n        \
                      - name: products\n          endpoint: /products\n";
@@ -401,7 +396,7 @@ fn errors_a_user_can_act_on() {
         run.all()
     );
 
-    let mock = api(MockAuth::None);
+    let mock = mock_api().start();
     let selector =
         "        - name: users\n          endpoint: /users\n          data_selector: results\n";
     let p = Project::new(&rest_source("shop", &mock.base_url(), "", selector));
@@ -419,6 +414,16 @@ fn errors_a_user_can_act_on() {
         run.all()
     );
 
+    // An answer that is not JSON is told with its content type and the start of its body.
+    let html = "        - name: broken\n          endpoint: /html\n";
+    let p = Project::new(&rest_source("shop", &mock.base_url(), "", html));
+    let run = p.dango(&["sync"]);
+    run.assert_failed();
+    let out = run.all();
+    assert!(out.contains("did not return JSON"), "{out}");
+    assert!(out.contains("text/html"), "{out}");
+    assert!(out.contains("Maintenance"), "body excerpt: {out}");
+
     let looping = "        - name: loop\n          endpoint: /loop\n          pagination: {type: cursor, cursor_path: next_cursor}\n";
     let p = Project::new(&rest_source("shop", &mock.base_url(), "", looping));
     let run = p.dango(&["sync"]);
@@ -433,7 +438,7 @@ fn errors_a_user_can_act_on() {
 
 #[test]
 fn auth_secrets_resolve_the_dlt_way_or_say_where_to_put_them() {
-    let mock = api(MockAuth::Bearer("from-secrets-toml".into()));
+    let mock = mock_api().bearer("from-secrets-toml").start();
     let p = auth_source(&mock, "{type: bearer}");
     let run = p.dango(&["sync"]);
     run.assert_failed();
@@ -452,7 +457,7 @@ fn auth_secrets_resolve_the_dlt_way_or_say_where_to_put_them() {
     p.dango(&["sync"]).assert_ok();
     assert_eq!(p.count("select count(*) from raw_secure.tags"), 3);
 
-    let env = api(MockAuth::Bearer("from-env-var".into()));
+    let env = mock_api().bearer("from-env-var").start();
     let p = auth_source(&env, "{type: bearer}");
     p.write(".env", "SOURCES__SECURE__TOKEN=from-env-var\n");
     p.dango(&["sync"]).assert_ok();

@@ -3,20 +3,9 @@
 
 mod support;
 
-use dango::mock_api::{MockApi, MockApiConfig};
 use serde_json::json;
 use support::pages::PagesApi;
-use support::{Project, rest_source};
-
-/// A mock API with `orders` orders, 20 to a page.
-fn api(orders: usize) -> MockApi {
-    MockApi::start(MockApiConfig {
-        orders,
-        page_size: 20,
-        ..MockApiConfig::default()
-    })
-    .unwrap()
-}
+use support::{MockApi, Project, mock_api, rest_source};
 
 /// A `shop` project loading the API's orders with these extra resource lines (indented 10).
 fn orders_project(api: &MockApi, extra: &str) -> Project {
@@ -50,7 +39,7 @@ fn column_type(p: &Project, table: &str, column: &str) -> String {
 
 #[test]
 fn a_transform_filters_computes_and_its_filtered_records_take_their_children() {
-    let api = api(60);
+    let api = mock_api().orders(60).page_size(20).start();
     let p = orders_project(
         &api,
         r#"          transform: >-
@@ -130,7 +119,7 @@ fn a_transform_filters_computes_and_its_filtered_records_take_their_children() {
 
 #[test]
 fn validate_reports_transform_and_hint_mistakes_where_they_are_written() {
-    let api = api(5);
+    let api = mock_api().orders(5).page_size(20).start();
     let p = orders_project(
         &api,
         r#"          columns:
@@ -182,7 +171,7 @@ fn appended_through(api: &MockApi, transform: &str) -> String {
 
 #[test]
 fn transforms_that_do_not_make_one_row_per_record_of_data_are_refused_before_anything_loads() {
-    let api = api(30);
+    let api = mock_api().orders(30).page_size(20).start();
     // A filter and a projection over `data` load what they say: the real ids, a third filtered.
     let good = r#"transform: "SELECT id, upper(order_number) AS ref, total FROM data WHERE status <> 'cancelled'""#;
     let p = Project::new(&appended_through(&api, good));
@@ -277,7 +266,7 @@ fn evolve_with(api: &MockApi, contract: &str) -> Project {
 
 #[test]
 fn columns_freeze_fails_naming_the_column_and_loads_nothing() {
-    let api = api(30);
+    let api = mock_api().orders(30).page_size(20).start();
     let p = evolve_with(&api, "{columns: freeze}");
     let before = p.text("SELECT max(_dlt_load_id) FROM raw_shop.orders");
     let run = p.dango(&["sync"]);
@@ -296,7 +285,7 @@ fn columns_freeze_fails_naming_the_column_and_loads_nothing() {
 
 #[test]
 fn discard_value_loads_the_rows_without_the_new_field() {
-    let api = api(30);
+    let api = mock_api().orders(30).page_size(20).start();
     let p = evolve_with(&api, "{columns: discard_value}");
     p.dango(&["sync"]).assert_ok();
     assert!(!column_names(&p, "orders").contains(&"discount_code".to_string()));
@@ -307,7 +296,7 @@ fn discard_value_loads_the_rows_without_the_new_field() {
 
 #[test]
 fn discard_row_drops_the_records_and_counts_them() {
-    let api = api(30);
+    let api = mock_api().orders(30).page_size(20).start();
     let p = evolve_with(&api, "discard_row");
     let first = p.text("SELECT max(_dlt_load_id) FROM raw_shop.orders");
     let items = p.count("SELECT count(*) FROM raw_shop.orders__line_items");
@@ -337,7 +326,7 @@ fn discard_row_drops_the_records_and_counts_them() {
 
 #[test]
 fn tables_freeze_refuses_a_table_the_warehouse_lacks() {
-    let api = api(5);
+    let api = mock_api().orders(5).page_size(20).start();
     let p = orders_project(&api, "          schema_contract: {tables: freeze}\n");
     let run = p.dango(&["sync"]);
     run.assert_failed();
@@ -355,7 +344,7 @@ fn tables_freeze_refuses_a_table_the_warehouse_lacks() {
 
 #[test]
 fn column_hints_decide_types_create_declared_columns_and_enforce_not_null() {
-    let api = api(10);
+    let api = mock_api().orders(10).page_size(20).start();
     let p = orders_project(
         &api,
         r#"          columns:
@@ -409,7 +398,7 @@ fn column_hints_decide_types_create_declared_columns_and_enforce_not_null() {
 
 #[test]
 fn source_test_shows_rows_as_the_transform_makes_them() {
-    let api = api(20);
+    let api = mock_api().orders(20).page_size(20).start();
     let p = orders_project(
         &api,
         "          transform: \"SELECT id, lower(order_number) AS ref, total * 2 AS doubled FROM data WHERE id > 2\"\n",
@@ -577,7 +566,7 @@ fn contracts_do_what_dlt_does_with_a_new_field() {
         ("freeze", r#""freeze""#),
     ] {
         let dir = tempfile::tempdir().unwrap();
-        let api = api(30);
+        let api = mock_api().orders(30).page_size(20).start();
         let reference_first = dlt_load(&api, dir.path(), "null");
         let p = evolve_with(&api, yaml);
         let reference = dlt_load(&api, dir.path(), json);
@@ -591,7 +580,7 @@ fn contracts_do_what_dlt_does_with_a_new_field() {
 
 #[test]
 fn precision_scale_and_time_zone_make_the_types_dlt_makes() {
-    let api = api(10);
+    let api = mock_api().orders(10).page_size(20).start();
     let p = orders_project(
         &api,
         r#"          columns:
@@ -639,7 +628,7 @@ fn column_hints_make_the_columns_dlt_makes_in_its_order() {
         "customer__id": {"data_type": "bigint", "precision": 16},
         "id": {"data_type": "text"}, "external_ref": {"data_type": "text"},
         "updated_at": {"data_type": "date"}}"#;
-    let api = api(30);
+    let api = mock_api().orders(30).page_size(20).start();
     let dir = tempfile::tempdir().unwrap();
     let sample = "SELECT string_agg(concat_ws('/', id, total, updated_at, created_at, \
                   customer__id), ',' ORDER BY id) FROM raw_shop.orders";
@@ -670,7 +659,7 @@ fn data_type_contracts_do_what_dlt_does_with_a_value_that_fits_no_column() {
         ("{data_type: evolve}", r#"{"data_type": "evolve"}"#),
         ("{tables: discard_row}", r#"{"tables": "discard_row"}"#),
     ] {
-        let api = api(30);
+        let api = mock_api().orders(30).page_size(20).start();
         let dir = tempfile::tempdir().unwrap();
         let (reference, theirs, _) = dlt_load_with(&api, dir.path(), json, json_hint, "SELECT 1");
         let p = orders_project(
@@ -691,7 +680,7 @@ fn data_type_contracts_do_what_dlt_does_with_a_value_that_fits_no_column() {
 
 #[test]
 fn a_source_contract_holds_for_its_resources_unless_they_say_otherwise() {
-    let api = api(30);
+    let api = mock_api().orders(30).page_size(20).start();
     let p = orders_project(&api, "");
     p.dango(&["sync"]).assert_ok();
     api.add_discount_codes();

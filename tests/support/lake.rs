@@ -46,9 +46,11 @@ pub fn active() -> bool {
 pub const LAKE_BLOCK: &str =
     "warehouse: {type: ducklake, catalog: data/lake.ducklake, data_path: data/lake/}\n";
 
-/// `sources_yml` loading into a lake when this thread's projects do.
+/// `sources_yml` loading into a lake when this thread's projects do (unchanged if it has a
+/// `warehouse:` block already, such as a project's file read back to be edited).
 pub fn sources_yml(sources_yml: &str) -> String {
-    match active() && !sources_yml.contains("\nwarehouse:") {
+    let has_block = sources_yml.starts_with("warehouse:") || sources_yml.contains("\nwarehouse:");
+    match active() && !has_block {
         true => format!("{LAKE_BLOCK}{sources_yml}"),
         false => sources_yml.to_string(),
     }

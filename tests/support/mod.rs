@@ -1,16 +1,22 @@
 //! Test helpers: a temporary Dango project, the real `dango` binary, and DuckDB queries on the
-//! warehouse it writes. The mock API itself is `dango::mock_api`, a real HTTP server.
+//! warehouse it writes. The mock API is `dango::mock_api`, a real HTTP server, started by
+//! [`mock_api`].
 
 #![allow(dead_code)]
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output, Stdio};
 
 use duckdb::Connection;
 
+pub mod api;
 pub mod lake;
 pub mod layout;
 pub mod pages;
+
+#[allow(unused_imports)]
+pub use api::{MockApi, MockAuth, TUTORIAL_TOKEN, mock_api, tutorial_my_api};
 
 /// A project directory that disappears with the test.
 pub struct Project {
@@ -51,6 +57,29 @@ impl Project {
     /// Runs `dango` here with `args` and these environment variables set.
     pub fn dango_env(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
         run_dango_env(self.path(), args, env)
+    }
+
+    /// Starts `dango ARGS` here in the background, its output discarded (for a test that kills
+    /// it or waits on its lock).
+    pub fn spawn(&self, args: &[&str]) -> Child {
+        self.spawn_with(args, Stdio::null)
+    }
+
+    /// Starts `dango ARGS` here in the background with its output captured, to read from the
+    /// child or collect with [`Run::of`].
+    pub fn spawn_captured(&self, args: &[&str]) -> Child {
+        self.spawn_with(args, Stdio::piped)
+    }
+
+    fn spawn_with(&self, args: &[&str], output: fn() -> Stdio) -> Child {
+        dango_command()
+            .args(args)
+            .current_dir(self.path())
+            .env_remove("DANGO_LOG")
+            .stdout(output())
+            .stderr(output())
+            .spawn()
+            .expect("start dango")
     }
 
     /// The warehouse file (in a lake test, the lake's catalog file).
@@ -99,6 +128,37 @@ impl Project {
             .expect("rows")
     }
 
+    /// Every table of `schema` with its columns and rows, to compare after a sync that fails:
+    /// empty if the warehouse does not exist yet (so taking it creates nothing).
+    pub fn dataset(&self, schema: &str) -> Dataset {
+        let mut tables = BTreeMap::new();
+        if self.warehouse().exists() {
+            for table in self.tables(schema) {
+                let rows = self.text(&format!(
+                    "SELECT coalesce(string_agg(t::VARCHAR, chr(10) ORDER BY t::VARCHAR), '') \
+                     FROM \"{schema}\".\"{table}\" AS t"
+                ));
+                let columns = self.columns(schema, &table);
+                tables.insert(table, (columns, rows));
+            }
+        }
+        Dataset {
+            schema: schema.to_string(),
+            tables,
+        }
+    }
+
+    /// Panics unless the dataset holds exactly what it held when `before` was taken: a sync that
+    /// fails rolls back every table, column, row, cursor and load record of its source.
+    pub fn assert_as_before(&self, before: &Dataset) {
+        let now = self.dataset(&before.schema);
+        assert!(
+            now == *before,
+            "a failed sync changed `{}`:\nbefore: {before:#?}\nnow: {now:#?}",
+            before.schema
+        );
+    }
+
     /// Tables of `schema`, sorted.
     pub fn tables(&self, schema: &str) -> Vec<String> {
         let db = self.db();
@@ -115,12 +175,26 @@ impl Project {
     }
 }
 
+/// A dataset's tables, each with its columns (name, type) and its rows as text, sorted: what
+/// [`Project::assert_as_before`] compares.
+#[derive(Debug, PartialEq)]
+pub struct Dataset {
+    schema: String,
+    tables: BTreeMap<String, (Vec<(String, String)>, String)>,
+}
+
 /// The outcome of one `dango` run.
 pub struct Run {
     pub output: Output,
 }
 
 impl Run {
+    /// The outcome of a `dango` started with [`Project::spawn_captured`], once it exits.
+    pub fn of(child: Child) -> Self {
+        Self {
+            output: child.wait_with_output().expect("dango ran"),
+        }
+    }
     pub fn ok(&self) -> bool {
         self.output.status.success()
     }
@@ -137,6 +211,14 @@ impl Run {
     /// Panics with the output unless the run succeeded.
     pub fn assert_ok(&self) -> &Self {
         assert!(self.ok(), "dango failed:\n{}", self.all());
+        self
+    }
+    /// Panics if any of `secrets` shows anywhere in what the run printed.
+    pub fn assert_hides(&self, secrets: &[&str]) -> &Self {
+        let all = self.all();
+        for secret in secrets {
+            assert!(!all.contains(secret), "`{secret}` shown:\n{all}");
+        }
         self
     }
     /// Panics with the output unless the run failed.
