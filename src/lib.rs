@@ -80,7 +80,7 @@ pub mod warehouse;
 
 pub use engine::{SourceReport, SyncError, SyncOptions};
 pub use pipeline::{Pipeline, PipelineError};
-pub use project::Credentials;
+pub use project::{ConfigError, ConfigErrors, Credentials, CredentialsError};
 
 /// What the criterion benchmarks (`benches/stages.rs`) time inside the crate, one stage at a
 /// time. Not an API: it changes with the code.

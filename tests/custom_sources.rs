@@ -338,7 +338,9 @@ fn arrow_pages_and_dependent_resources_load_through_the_api() {
     };
     run(vec![1, 2, 3]).expect("first run");
     run(vec![3, 4]).expect("second run");
-    let db = dango::warehouse::connect(&warehouse).unwrap();
+    let db = dango::warehouse::Location::File(warehouse.clone())
+        .open("1GB")
+        .unwrap();
     let one = |sql: &str| -> i64 { db.query_row(sql, [], |r| r.get(0)).unwrap() };
     assert_eq!(
         one("select count(*) from raw_league.teams"),
@@ -409,7 +411,9 @@ fn state_goes_through_the_interface_and_only_commits_with_the_rows() {
         *starts.lock().unwrap(),
         [Some(json!(0)), Some(json!(3)), Some(json!(3))]
     );
-    let db = dango::warehouse::connect(&warehouse).unwrap();
+    let db = dango::warehouse::Location::File(warehouse.clone())
+        .open("1GB")
+        .unwrap();
     let seqs: Vec<i64> = db
         .prepare("select seq from raw_log.events order by seq")
         .unwrap()

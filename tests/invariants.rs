@@ -13,11 +13,6 @@ mod support;
 
 use std::collections::BTreeMap;
 
-use dango::engine::{SyncOptions, sync};
-use dango::project::loader::load_sources_file;
-use dango::project::plan;
-use dango::project::{Credentials, ProjectLayout};
-use dango::warehouse::Warehouse;
 use proptest::prelude::*;
 use serde_json::{Value, json};
 use support::Project;
@@ -48,23 +43,9 @@ fn sources_yml(base_url: &str) -> String {
     support::rest_source("gen", base_url, "", resources)
 }
 
-/// Runs one sync of every source in-process; panics with the report unless it committed.
+/// Runs one `dango sync` of every source; panics with its output unless it committed.
 fn sync_once(project: &Project) {
-    let layout = ProjectLayout::new(project.path());
-    let file = load_sources_file(&layout.sources_file()).expect("valid sources.yml");
-    let creds = Credentials::load(layout.root()).expect("credentials");
-    let plans = plan(&layout, &file, &[], &creds, 2).expect("plan");
-    let runtime = tokio::runtime::Runtime::new().expect("runtime");
-    let mut location = dango::project::warehouse::location(&layout, &creds).expect("warehouse");
-    if let dango::warehouse::Location::Lake(lake) = &mut location {
-        lake.extension_dir = Some(support::lake::extension_dir());
-    }
-    let warehouse = Warehouse::open(&location).expect("warehouse");
-    let reports = runtime.block_on(sync(&warehouse, plans, &SyncOptions::default()));
-    drop(warehouse);
-    for r in reports {
-        assert!(r.error.is_none(), "sync failed: {:?}", r.error);
-    }
+    project.dango(&["sync"]).assert_ok();
 }
 
 /// What the tables must hold: per merge key the latest record, and every appended record.
@@ -205,8 +186,13 @@ fn check(p: &Project, model: &Model, sync: usize) {
         assert_eq!(lost, 0, "{}", at(&format!("{child} rows without a root")));
     }
 
-    let cursors = dango::warehouse::cursors::load(&p.db(), SCHEMA).expect("cursors");
-    let saved = cursors.get("events").and_then(|c| c.last_value.as_i64());
+    let sql = format!("SELECT last_value FROM {SCHEMA}._dango_cursors WHERE resource = 'events'");
+    let saved = p
+        .db()
+        .query_row(&sql, [], |r| r.get::<_, String>(0))
+        .ok()
+        .and_then(|text| serde_json::from_str::<Value>(&text).ok())
+        .and_then(|v| v.as_i64());
     assert_eq!(
         saved,
         model.cursor,

@@ -12,11 +12,14 @@ pub mod plan;
 pub mod scaffold;
 mod tables;
 mod transform_checks;
+
+#[cfg(test)]
+mod config_props_tests;
 pub mod warehouse;
 mod yaml_scan;
 
 pub use config::SourceConfig;
-pub use credentials::Credentials;
-pub use errors::ConfigErrors;
+pub use credentials::{Credentials, CredentialsError};
+pub use errors::{ConfigError, ConfigErrors};
 pub use layout::ProjectLayout;
 pub use plan::{PlanError, plan};

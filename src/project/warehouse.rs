@@ -110,6 +110,18 @@ pub fn location(layout: &ProjectLayout, creds: &Credentials) -> Result<Location,
     resolve(layout, &file, &config, creds)
 }
 
+impl Location {
+    /// The warehouse of the project at `project_dir`, as `dango` opens it: the `warehouse:`
+    /// block of its `.dango/sources.yml` (a DuckDB file or a DuckLake, `${VAR}`s filled from
+    /// `creds`), else `data/warehouse.duckdb`.
+    pub fn of_project(
+        project_dir: impl AsRef<Path>,
+        creds: &Credentials,
+    ) -> Result<Location, ConfigErrors> {
+        location(&ProjectLayout::new(project_dir.as_ref()), creds)
+    }
+}
+
 /// `config` with `${VAR}` substituted and paths made absolute.
 pub fn resolve(
     layout: &ProjectLayout,

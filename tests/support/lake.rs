@@ -81,10 +81,8 @@ pub fn target_dir() -> PathBuf {
 
 /// Opens the warehouse of the project at `root` as `dango` does, for assertions.
 pub fn open(root: &Path) -> duckdb::Connection {
-    let layout = dango::project::ProjectLayout::new(root);
-    let creds = dango::project::Credentials::from_parts(Default::default(), root).expect("creds");
-    let mut location =
-        dango::project::warehouse::location(&layout, &creds).expect("warehouse block");
+    let creds = dango::Credentials::from_parts(Default::default(), root).expect("creds");
+    let mut location = dango::warehouse::Location::of_project(root, &creds).expect("warehouse");
     if let dango::warehouse::Location::Lake(lake) = &mut location {
         lake.extension_dir = Some(extension_dir());
     }

@@ -94,7 +94,9 @@ impl Project {
     pub fn db(&self) -> Connection {
         match lake::active() {
             true => lake::open(self.path()),
-            false => dango::warehouse::connect(&self.warehouse()).expect("open warehouse"),
+            false => dango::warehouse::Location::File(self.warehouse())
+                .open("1GB")
+                .expect("open warehouse"),
         }
     }
 

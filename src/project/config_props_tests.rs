@@ -8,10 +8,11 @@
 
 use std::path::{Path, PathBuf};
 
-use dango::project::Credentials;
-use dango::project::loader;
 use proptest::prelude::*;
 use proptest::sample::Index;
+
+use super::Credentials;
+use super::loader;
 
 /// One edit of a config file's text.
 #[derive(Debug, Clone)]
