@@ -1,7 +1,8 @@
-//! Runs one resource through the stages: fetch + parse (async task, parsing on blocking workers)
-//! → normalize (several pages at once on blocking workers) → build Arrow batches (one blocking
-//! worker, in page order) → dedupe (DataFusion) → load (writer thread). Bounded channels and
-//! buffers between them keep memory flat whatever the size of the resource.
+//! Runs one resource: fetch + parse (async task, parsing on blocking workers) → normalize
+//! (several pages at once on blocking workers) → each root table's [`TableStages`] (build,
+//! rules, merge dedupe, in page order) → load (writer thread). This file only wires them:
+//! tasks, and bounded channels and buffers between them, which keep memory flat whatever the
+//! size of the resource.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
