@@ -92,10 +92,24 @@ pub fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", with_causes(&e));
             ExitCode::from(2)
         }
     }
+}
+
+/// `e` followed by each of its causes that its message does not already quote: errors keep
+/// their causes as sources, and most also word them where the user reads best.
+pub(crate) fn with_causes(e: &anyhow::Error) -> String {
+    let mut out = e.to_string();
+    for cause in e.chain().skip(1) {
+        let text = cause.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+    }
+    out
 }
 
 /// Writes a command's output to stdout. A reader that went away (`| head`) wants no more: the
@@ -172,4 +186,28 @@ impl ProjectArg {
 fn warehouse(layout: &ProjectLayout) -> anyhow::Result<crate::warehouse::Location> {
     let creds = crate::project::Credentials::load(layout.root())?;
     Ok(crate::project::warehouse::location(layout, &creds)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cause_is_shown_once_whether_or_not_its_error_words_it() {
+        let io = || std::io::Error::other("disk full");
+        #[derive(Debug, thiserror::Error)]
+        #[error("writing the file: {source}")]
+        struct Quotes {
+            source: std::io::Error,
+        }
+        #[derive(Debug, thiserror::Error)]
+        #[error("writing the file")]
+        struct Silent {
+            source: std::io::Error,
+        }
+        let quoted = anyhow::Error::from(Quotes { source: io() }).context("sync");
+        assert_eq!(with_causes(&quoted), "sync: writing the file: disk full");
+        let silent = anyhow::Error::from(Silent { source: io() }).context("sync");
+        assert_eq!(with_causes(&silent), "sync: writing the file: disk full");
+    }
 }

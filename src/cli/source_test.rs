@@ -86,7 +86,7 @@ pub fn run(args: TestArgs) -> anyhow::Result<ExitCode> {
                 parent_rows.insert(name, captured);
             }
             Err(e) => {
-                eprintln!("error: resource `{name}`: {e:#}");
+                eprintln!("error: resource `{name}`: {}", super::with_causes(&e));
                 failed = true;
                 break;
             }

@@ -79,7 +79,7 @@ pub fn run(args: ValidateArgs) -> anyhow::Result<ExitCode> {
         eprintln!("error: {}", ConfigErrors(config_errors));
     }
     for e in plan_errors {
-        eprintln!("error: {:#}", anyhow::Error::from(e));
+        eprintln!("error: {}", super::with_causes(&anyhow::Error::from(e)));
     }
     let mut ok = sources_ok;
     if let Some(location) = location {

@@ -27,7 +27,7 @@ pub enum ArrowItemsError {
     Collision(String, String, String),
     /// A column's values do not fit the type the table already has.
     #[error(
-        "Arrow column `{column}` ({arrow}) cannot be stored in the table's `{existing}` column: {reason}"
+        "Arrow column `{column}` ({arrow}) cannot be stored in the table's `{existing}` column: {source}"
     )]
     Mismatch {
         /// The column.
@@ -36,8 +36,8 @@ pub enum ArrowItemsError {
         arrow: String,
         /// The table column's dlt type.
         existing: &'static str,
-        /// Arrow's reason.
-        reason: String,
+        /// Arrow's reason (boxed: it is large, and this is the rare path).
+        source: Box<ArrowError>,
     },
     /// A column of a type Dango cannot store.
     #[error(
@@ -88,7 +88,7 @@ pub fn prepare(
             column: field.name().clone(),
             arrow: field.data_type().to_string(),
             existing: ty.dlt_name(),
-            reason: e.to_string(),
+            source: Box::new(e),
         })?;
         fields.push(typed_field(&name, ty, true));
         columns.push(values);

@@ -176,9 +176,9 @@ impl Lake {
         let written = std::fs::create_dir_all(dir)
             .and_then(|()| std::fs::write(&probe, b""))
             .and_then(|()| std::fs::remove_file(&probe));
-        written.map_err(|e| WarehouseError::DataPath {
+        written.map_err(|source| WarehouseError::DataPath {
             path: self.redact(&self.data_path),
-            reason: e.to_string(),
+            source,
         })
     }
 

@@ -149,14 +149,14 @@ pub enum WarehouseError {
     },
     /// A lake's local `data_path` cannot be written.
     #[error(
-        "cannot write to the lake's data_path {path}: {reason}. Make the folder writable, or \
+        "cannot write to the lake's data_path {path}: {source}. Make the folder writable, or \
          set another `data_path` in the `warehouse:` block of .dango/sources.yml"
     )]
     DataPath {
         /// The folder.
         path: String,
         /// Why not.
-        reason: String,
+        source: std::io::Error,
     },
     /// `sources.yml` names another data path than the one the lake's files are in.
     #[error(

@@ -99,5 +99,5 @@ pub enum FetchError {
     Cancelled,
     /// A parsing worker died (a bug, reported rather than hidden).
     #[error("internal error: a parsing worker failed: {0}")]
-    Worker(String),
+    Worker(#[source] tokio::task::JoinError),
 }

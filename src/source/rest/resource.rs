@@ -298,7 +298,7 @@ impl RestResource {
             })
         })
         .await
-        .map_err(|e| FetchError::Worker(e.to_string()))?;
+        .map_err(FetchError::Worker)?;
         parsed.map(Some)
     }
 

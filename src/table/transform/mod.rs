@@ -38,12 +38,15 @@ pub const DATA: &str = "data";
 #[derive(Debug, thiserror::Error)]
 pub enum TransformError {
     /// The SQL does not parse or plan (DataFusion's message, with its position).
-    #[error("the transform of table `{table}` is not valid SQL over `data`: {message}")]
+    #[error(
+        "the transform of table `{table}` is not valid SQL over `data`: {}",
+        source.find_root()
+    )]
     Sql {
         /// The table whose transform it is.
         table: String,
-        /// DataFusion's message.
-        message: String,
+        /// DataFusion's error (its innermost cause is the message).
+        source: DataFusionError,
     },
     /// The query is not one a transform may be.
     #[error("the transform of table `{table}` {reason}")]
@@ -54,12 +57,12 @@ pub enum TransformError {
         reason: String,
     },
     /// Evaluating it on a batch failed (a cast of a value, say).
-    #[error("the transform of table `{table}` failed on a batch: {message}")]
+    #[error("the transform of table `{table}` failed on a batch: {source}")]
     Eval {
         /// The table whose transform it is.
         table: String,
         /// What failed.
-        message: String,
+        source: DataFusionError,
     },
     /// A batch's output is not rows of that batch's records, one at most per record. Planning
     /// refuses every query that could do this; this is the last guard before the load.
@@ -179,7 +182,7 @@ impl Transform {
             let ctx = SessionContext::new();
             let data: Arc<dyn TableProvider> = Arc::new(EmptyTable::new(schema));
             ctx.register_table(DATA, data.clone())
-                .map_err(|e| self.sql_error(&e))?;
+                .map_err(|e| self.sql_error(e))?;
             match ctx.state().create_logical_plan(&self.sql).await {
                 Ok(plan) => {
                     if !missing.is_empty() {
@@ -191,16 +194,16 @@ impl Transform {
                 }
                 Err(e) => match unknown_column(&e) {
                     Some(name) if !missing.contains(&name) => missing.push(name),
-                    _ => return Err(self.sql_error(&e)),
+                    _ => return Err(self.sql_error(e)),
                 },
             }
         }
     }
 
-    fn sql_error(&self, e: &DataFusionError) -> TransformError {
+    fn sql_error(&self, source: DataFusionError) -> TransformError {
         TransformError::Sql {
             table: self.table.clone(),
-            message: e.find_root().to_string(),
+            source,
         }
     }
 

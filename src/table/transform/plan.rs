@@ -36,7 +36,7 @@ impl Transform {
             }
             Ok(TreeNodeRecursion::Continue)
         })
-        .map_err(|e| self.sql_error(&e))?;
+        .map_err(|e| self.sql_error(e))?;
         match (other, reads) {
             (Some(other), _) => Err(self.shape_error(reads_other(&other))),
             (None, 0) => Err(self.shape_error(refused("does not read `data`"))),
@@ -64,7 +64,7 @@ impl Transform {
         let filter = filter
             .map(|predicate| ctx.create_physical_expr(predicate, &scan_schema))
             .transpose()
-            .map_err(|e| self.sql_error(&e))?;
+            .map_err(|e| self.sql_error(e))?;
         let mut outputs = Vec::new();
         let mut names = BTreeSet::new();
         // Output columns that are their input column, unchanged and under the same name.
@@ -93,7 +93,7 @@ impl Transform {
             let only_missing = !refs.is_empty() && refs.iter().all(|c| missing.contains(&c.name));
             let expr = ctx
                 .create_physical_expr(expr.clone(), &scan_schema)
-                .map_err(|e| self.sql_error(&e))?;
+                .map_err(|e| self.sql_error(e))?;
             if passes_itself {
                 unchanged.insert(name.clone());
             }

@@ -21,9 +21,9 @@ impl Compiled {
         table: &str,
         batch: &RecordBatch,
     ) -> Result<Transformed, TransformError> {
-        let eval = |e: DataFusionError| TransformError::Eval {
+        let eval = |source: DataFusionError| TransformError::Eval {
             table: table.to_string(),
-            message: e.to_string(),
+            source,
         };
         let batch = add_null_columns(batch, &self.missing).map_err(eval)?;
         if !same_columns(&batch.schema(), &self.reads) {
