@@ -781,3 +781,44 @@ fn validate_reports_every_sources_problems_in_one_run() {
     assert!(out.contains("py_no_function (enabled): not valid"), "{out}");
     assert!(!out.contains("is valid."), "{out}");
 }
+
+#[test]
+fn an_incremental_cursor_that_cannot_be_read_is_an_error_before_any_request() {
+    let yml = r#"version: "1.0"
+sources:
+  - name: shop
+    type: rest_api
+    rest_api:
+      base_url: "http://127.0.0.1:9/"
+      resources:
+        - name: orders
+          endpoint: /orders
+          incremental:
+            cursor_path: "items[?(@.x"  # bad_path
+            start_param: " "  # blank_param
+        - name: refunds
+          endpoint:
+            path: /refunds
+            incremental:
+              cursor_path: ""  # empty_path
+"#;
+    let p = Project::new(yml);
+    let err = rejected(&p);
+    let orders = "sources[0].rest_api.resources[0].incremental";
+    assert_reported(
+        &err,
+        yml,
+        "bad_path",
+        &format!("{orders}.cursor_path"),
+        "JSONPath",
+    );
+    assert_reported(
+        &err,
+        yml,
+        "blank_param",
+        &format!("{orders}.start_param"),
+        "is empty",
+    );
+    let refunds = "sources[0].rest_api.resources[1].endpoint.incremental.cursor_path";
+    assert_reported(&err, yml, "empty_path", refunds, "is empty");
+}

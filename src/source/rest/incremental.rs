@@ -15,6 +15,7 @@ use super::selector::{simple_keys, value_at};
 use crate::hints::CursorState;
 use crate::json::compact::to_compact;
 use crate::normalize::relational::digest128;
+use crate::source::config_problem::{Problem, is_blank, keys};
 use crate::source::json_path;
 use crate::source::{CursorKind, CursorWindow};
 
@@ -39,6 +40,34 @@ pub struct IncrementalConfig {
     /// Query parameter that gets the end value. Example: `end_param: updated_before`
     #[serde(default)]
     pub end_param: Option<String>,
+}
+
+impl IncrementalConfig {
+    /// Its problems, at paths under the `incremental:` block: a cursor path that is empty or
+    /// not JSONPath (else every sync would fail on its first page), an empty query parameter.
+    pub fn validate(&self) -> Vec<Problem> {
+        let mut out = Vec::new();
+        if is_blank(&self.cursor_path) {
+            out.push(
+                Problem::at(&["cursor_path"], "is empty")
+                    .hint("name the record field that grows, e.g. `cursor_path: updated_at`"),
+            );
+        } else if let Some(p) = json_path::problem(&self.cursor_path) {
+            out.push(p.under(&keys(&["cursor_path"])));
+        }
+        for (name, param) in [
+            ("start_param", &self.start_param),
+            ("end_param", &self.end_param),
+        ] {
+            if param.as_deref().is_some_and(is_blank) {
+                out.push(
+                    Problem::at(&[name], "is empty")
+                        .hint("name the query parameter, or leave the key out"),
+                );
+            }
+        }
+        out
+    }
 }
 
 /// Which direction is "newer".

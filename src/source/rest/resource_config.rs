@@ -311,6 +311,13 @@ impl ResourceConfig {
         if let Some(p) = &ep.paginator {
             out.extend(all_under(p.validate(), &paginator_at));
         }
+        if let Some(inc) = &ep.incremental {
+            let at = match written(endpoint, &["incremental"]) {
+                Some(_) => keys(&["endpoint", "incremental"]),
+                None => keys(&["incremental"]),
+            };
+            out.extend(all_under(inc.validate(), &at));
+        }
         out
     }
 
