@@ -213,21 +213,7 @@ pub async fn run_resource(
         None => PageSender::new(pages_tx),
     };
     let fetch = tokio::spawn(resource.fetch(fetch_input, sender));
-    let normalizers = Normalizers {
-        by_table: tables
-            .iter()
-            .filter_map(|t| {
-                let normalizer = t.normalizer()?;
-                Some((
-                    t.hints().table_name.clone(),
-                    (t.hints().clone(), normalizer),
-                ))
-            })
-            .collect(),
-        own: tables[0].hints().clone(),
-        load_id: input.load_id.clone(),
-        known: input.known,
-    };
+    let normalizers = Normalizers::of(&tables, input.load_id, input.known);
     let limit = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let pages_rx = at_most(pages_rx, input.limit, limit.clone());
     let normalized = normalize_pages(pages_rx, normalizers, input.capture, load);
@@ -256,20 +242,8 @@ pub async fn run_resource(
     times.load = load_time;
     times.parse = outcome.parse;
     // A limited run did not see everything its cursor would claim.
-    let mut cursor = outcome.cursor.filter(|_| !limited);
-    let mut commits: Vec<ResourceCommit> = Vec::new();
-    let mut dropped = Dropped::default();
-    for table in tables {
-        let done = table.finish().await?;
-        dropped.filtered += done.dropped.filtered;
-        dropped.discarded += done.dropped.discarded;
-        times.tables += done.times;
-        commits.push(ResourceCommit {
-            // Saved once, with the resource's own table.
-            cursor: cursor.take(),
-            ..done.commit
-        });
-    }
+    let cursor = outcome.cursor.filter(|_| !limited);
+    let (commits, dropped) = finish_tables(tables, cursor, &mut times).await?;
     times.log(&name);
     // A resource loading several root tables (a Python source) names them all.
     let loaded: Vec<&str> = commits
@@ -293,6 +267,29 @@ pub async fn run_resource(
     })
 }
 
+/// The commit entries of a resource's tables, its own first with the resource's `cursor`, and
+/// what their rules dropped; their stage times are added to `times`.
+async fn finish_tables(
+    tables: Vec<TableStages>,
+    mut cursor: Option<CursorState>,
+    times: &mut StageTimes,
+) -> Result<(Vec<ResourceCommit>, Dropped), ResourceError> {
+    let mut commits = Vec::new();
+    let mut dropped = Dropped::default();
+    for table in tables {
+        let done = table.finish().await?;
+        dropped.filtered += done.dropped.filtered;
+        dropped.discarded += done.dropped.discarded;
+        times.tables += done.times;
+        commits.push(ResourceCommit {
+            // Saved once, with the resource's own table.
+            cursor: cursor.take(),
+            ..done.commit
+        });
+    }
+    Ok((commits, dropped))
+}
+
 /// The normalisers of a resource's root tables, by name; a page naming a table not seen yet
 /// gets new stages, handed to the builder with that page.
 struct Normalizers {
@@ -303,6 +300,27 @@ struct Normalizers {
 }
 
 impl Normalizers {
+    /// The normalisers of `tables` (the resource's own first), loading as `load_id` into a
+    /// dataset whose tables are `known`.
+    fn of(tables: &[TableStages], load_id: &LoadId, known: SchemaColumns) -> Self {
+        let by_table = tables
+            .iter()
+            .filter_map(|t| {
+                let normalizer = t.normalizer()?;
+                Some((
+                    t.hints().table_name.clone(),
+                    (t.hints().clone(), normalizer),
+                ))
+            })
+            .collect();
+        Self {
+            by_table,
+            own: tables[0].hints().clone(),
+            load_id: load_id.clone(),
+            known,
+        }
+    }
+
     /// The table `page` lands in, its normaliser (none for a table refused), and its new
     /// stages if it is new.
     #[allow(clippy::type_complexity)]
