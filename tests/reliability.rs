@@ -179,7 +179,7 @@ fn after_a_load_fills_the_disk_the_next_sync_still_fits() {
     assert!(!p.tables("raw_shop").contains(&"orders".to_string()));
 }
 
-/// A sync killed while loading leaves its rows' blocks in the file (DuckDB 1.5.6 cannot cut
+/// A sync killed while loading leaves its rows' blocks in the file (the bundled DuckDB 1.5 cannot cut
 /// them after a restart); the next sync writes over them, so the file ends no larger than one
 /// that was never killed.
 #[test]
