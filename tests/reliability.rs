@@ -179,9 +179,9 @@ fn after_a_load_fills_the_disk_the_next_sync_still_fits() {
     assert!(!p.tables("raw_shop").contains(&"orders".to_string()));
 }
 
-/// A sync killed while loading leaves its rows' blocks in the file (the bundled DuckDB 1.5 cannot cut
-/// them after a restart); the next sync writes over them, so the file ends no larger than one
-/// that was never killed.
+/// A sync killed while loading leaves its rows' blocks in the file (the bundled DuckDB 1.5
+/// cannot cut them after a restart); the next sync writes over them, so the file ends no
+/// larger than one that was never killed.
 #[test]
 fn a_killed_load_leaves_space_the_next_sync_reuses() {
     let api = mock_api().orders(100_000).start();
