@@ -8,6 +8,7 @@ use arrow::array::{Array, AsArray};
 use arrow::datatypes::{DataType, Int64Type};
 
 use super::TableStages;
+use super::tests::names;
 use crate::hints::{LoadId, TableHints, WriteDisposition};
 use crate::source::rest::selector::{locate_records, take_records};
 use crate::source::{Page, Records};
@@ -48,15 +49,6 @@ fn decoded(records: Records) -> HashMap<String, arrow::record_batch::RecordBatch
         .block_on(stages.page(rows))
         .unwrap()
         .into_iter()
-        .collect()
-}
-
-fn names(batch: &arrow::record_batch::RecordBatch) -> Vec<String> {
-    batch
-        .schema()
-        .fields()
-        .iter()
-        .map(|f| f.name().clone())
         .collect()
 }
 

@@ -215,8 +215,18 @@ impl TableStages {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+
+    /// The column names of `batch`, in order.
+    pub(crate) fn names(batch: &RecordBatch) -> Vec<String> {
+        batch
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .collect()
+    }
 
     #[test]
     fn a_replace_table_named_by_the_data_is_refused_and_others_are_taken() {

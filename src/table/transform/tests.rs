@@ -6,6 +6,7 @@ use arrow::datatypes::{DataType, Field};
 use crate::hints::DLT_TYPE_METADATA;
 
 use super::*;
+use crate::table::tests::names;
 
 /// Orders as the builder makes them: `id`, `email`, `total`, `status`, and dlt's columns.
 fn orders() -> RecordBatch {
@@ -27,15 +28,6 @@ fn orders() -> RecordBatch {
         Arc::new(StringArray::from(vec!["r1", "r2", "r3"])),
     ];
     RecordBatch::try_new(Arc::new(schema), columns).unwrap()
-}
-
-fn names(batch: &RecordBatch) -> Vec<String> {
-    batch
-        .schema()
-        .fields()
-        .iter()
-        .map(|f| f.name().clone())
-        .collect()
 }
 
 #[tokio::test]
