@@ -1,5 +1,5 @@
 //! The `.dango/sources.yml` model. These documented structs are the reference for the file: every
-//! field says what it does and shows an example. `loader.rs` turns the YAML into these.
+//! field says what it does and shows an example. `loader/` turns the YAML into these.
 
 use std::num::NonZeroUsize;
 use std::sync::Arc;
