@@ -266,30 +266,32 @@ mod tests {
         let env = BTreeMap::from([("ENV_TOKEN".to_string(), "e".to_string())]);
         let creds = Credentials::from_parts(env, dir.path()).unwrap();
         let shown = |s: Option<Secret>| s.map(|s| s.origin.to_string()).unwrap_or_default();
-        assert_eq!(
-            shown(creds.secret("shop", "ENV_TOKEN")),
-            "ENV_TOKEN (from the environment)"
-        );
-        assert_eq!(
-            shown(creds.secret("shop", "DOTENV_TOKEN")),
-            "DOTENV_TOKEN (from .env)"
-        );
-        assert_eq!(
-            shown(creds.secret("shop", "TOP")),
-            "TOP (from .dlt/secrets.toml)"
-        );
-        assert_eq!(
-            shown(creds.secret("shop", "API_KEY")),
-            "API_KEY (from .dlt/secrets.toml, [sources.shop] api_key)"
-        );
-        assert_eq!(
-            shown(creds.field_secret("shop", "token")),
-            "[sources.shop] token (from .dlt/secrets.toml)"
-        );
-        assert_eq!(
-            shown(creds.field_secret("shop", "password")),
-            "SOURCES__SHOP__PASSWORD (from .env)"
-        );
+        let cases = [
+            (
+                creds.secret("shop", "ENV_TOKEN"),
+                "ENV_TOKEN (from the environment)",
+            ),
+            (
+                creds.secret("shop", "DOTENV_TOKEN"),
+                "DOTENV_TOKEN (from .env)",
+            ),
+            (creds.secret("shop", "TOP"), "TOP (from .dlt/secrets.toml)"),
+            (
+                creds.secret("shop", "API_KEY"),
+                "API_KEY (from .dlt/secrets.toml, [sources.shop] api_key)",
+            ),
+            (
+                creds.field_secret("shop", "token"),
+                "[sources.shop] token (from .dlt/secrets.toml)",
+            ),
+            (
+                creds.field_secret("shop", "password"),
+                "SOURCES__SHOP__PASSWORD (from .env)",
+            ),
+        ];
+        for (found, origin) in cases {
+            assert_eq!(shown(found), origin);
+        }
         let secret = creds.secret("shop", "DOTENV_TOKEN").unwrap();
         assert!(
             !format!("{secret:?}").contains("dotenv-value-9"),
