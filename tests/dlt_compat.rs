@@ -3,8 +3,6 @@
 
 mod support;
 
-use std::process::Command;
-
 use support::{Project, layout, mock_api};
 
 /// Internal bookkeeping tables each tool keeps for itself; not part of the data layout.
@@ -20,24 +18,13 @@ fn same_tables_columns_types_and_counts_as_dlt() {
     let api = mock_api().start();
     let work = tempfile::tempdir().unwrap();
     let dlt_db = work.path().join("dlt.duckdb");
-    let script = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/support/dlt_reference.py"
-    );
-    let out = Command::new(support::reference_python())
-        .args([
-            script,
-            &api.base_url(),
-            dlt_db.to_str().unwrap(),
-            work.path().join("pipelines").to_str().unwrap(),
-        ])
-        .env("RUNTIME__DLTHUB_TELEMETRY", "false")
-        .output()
-        .expect("the reference Python runs");
-    assert!(
-        out.status.success(),
-        "dlt failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = support::run_reference(
+        "dlt_reference.py",
+        [
+            api.base_url(),
+            dlt_db.to_str().unwrap().to_string(),
+            work.path().join("pipelines").to_str().unwrap().to_string(),
+        ],
     );
 
     let yml = format!(
@@ -72,7 +59,7 @@ fn same_tables_columns_types_and_counts_as_dlt() {
     let p = Project::new(&yml);
     p.dango(&["sync"]).assert_ok();
 
-    let theirs = layout::printed(&String::from_utf8_lossy(&out.stdout), data_table);
+    let theirs = layout::printed(&String::from_utf8_lossy(&out), data_table);
     let ours = layout::of_warehouse(&p.db(), "raw_compat", data_table);
     assert!(theirs.len() >= 6, "dlt made {:?}", theirs.keys());
     for (table, (columns, count)) in &theirs {
@@ -147,26 +134,18 @@ fn out_of_range_values_go_to_the_variant_columns_dlt_makes() {
         "SELECT string_agg(concat_ws('/', {}), ' ' ORDER BY id) FROM raw_shop.orders",
         values.join(", ")
     );
-    let script = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/support/dlt_contract_reference.py"
+    let out = support::run_reference(
+        "dlt_contract_reference.py",
+        [
+            format!("{}/out_of_range", api.base_url()),
+            work.path().join("dlt.duckdb").display().to_string(),
+            work.path().join("pipelines").display().to_string(),
+            "null".to_string(),
+            format!("{{{}}}", json_hints.join(", ")),
+            sample.clone(),
+        ],
     );
-    let out = Command::new(support::reference_python())
-        .arg(script)
-        .arg(format!("{}/out_of_range", api.base_url()))
-        .arg(work.path().join("dlt.duckdb"))
-        .arg(work.path().join("pipelines"))
-        .arg("null")
-        .arg(format!("{{{}}}", json_hints.join(", ")))
-        .arg(&sample)
-        .output()
-        .expect("the reference Python runs");
-    assert!(
-        out.status.success(),
-        "dlt failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let theirs: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let theirs: serde_json::Value = serde_json::from_slice(&out).unwrap();
     assert_eq!(theirs["ok"], true, "{theirs}");
     let their_types: Vec<(String, String)> =
         serde_json::from_value(theirs["types"].clone()).unwrap();

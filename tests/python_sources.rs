@@ -158,12 +158,9 @@ fn dlt_layout(
 ) -> Layout {
     let work = tempfile::tempdir().unwrap();
     let db_file = work.path().join("dlt.duckdb");
-    let out = Command::new(reference_python())
-        .arg(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/support/dlt_python_reference.py"
-        ))
-        .args([
+    let out = support::run_reference(
+        "dlt_python_reference.py",
+        [
             project.path().to_str().unwrap(),
             module,
             function,
@@ -171,18 +168,11 @@ fn dlt_layout(
             db_file.to_str().unwrap(),
             work.path().join("pipelines").to_str().unwrap(),
             dataset,
-        ])
-        .env("RUNTIME__DLTHUB_TELEMETRY", "false")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+        ],
     );
     // dlt's DuckDB writes a newer file format: it prints its layout itself, on the last line
     // (the user's code may print before).
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stdout = String::from_utf8_lossy(&out);
     let theirs = layout::printed(stdout.lines().last().unwrap_or_default(), data_table);
     assert!(!theirs.is_empty());
     theirs

@@ -501,27 +501,19 @@ fn dlt_load_with(
     columns: &str,
     sample: &str,
 ) -> (Outcome, Vec<(String, String)>, String) {
-    let script = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/support/dlt_contract_reference.py"
-    );
     let url = format!("{}/orders?offset=0&limit=1000", api.base_url());
-    let out = std::process::Command::new(support::reference_python())
-        .arg(script)
-        .arg(url)
-        .arg(dir.join("dlt.duckdb"))
-        .arg(dir.join("pipelines"))
-        .arg(contract)
-        .arg(columns)
-        .arg(sample)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = support::run_reference(
+        "dlt_contract_reference.py",
+        [
+            url,
+            dir.join("dlt.duckdb").display().to_string(),
+            dir.join("pipelines").display().to_string(),
+            contract.to_string(),
+            columns.to_string(),
+            sample.to_string(),
+        ],
     );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
     let outcome = Outcome {
         ok: v["ok"].as_bool().unwrap(),
         columns: serde_json::from_value(v["columns"].clone()).unwrap(),

@@ -288,6 +288,30 @@ pub fn reference_python() -> PathBuf {
     PathBuf::from(run_script("dlt_venv.sh", &[dir.as_os_str()]))
 }
 
+/// Runs `tests/support/<script>` (a reference run of dlt) with the reference Python and `args`,
+/// dlt's telemetry off; its standard output. Panics with its error output if it fails.
+pub fn run_reference<I, A>(script: &str, args: I) -> Vec<u8>
+where
+    I: IntoIterator<Item = A>,
+    A: AsRef<std::ffi::OsStr>,
+{
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/support")
+        .join(script);
+    let out = Command::new(reference_python())
+        .arg(&path)
+        .args(args)
+        .env("RUNTIME__DLTHUB_TELEMETRY", "false")
+        .output()
+        .expect("the reference Python runs");
+    assert!(
+        out.status.success(),
+        "dlt ({script}) failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
 /// Runs `scripts/<name>` with `args` and returns what it printed, trimmed; panics with its
 /// error output if it fails.
 pub fn run_script(name: &str, args: &[&std::ffi::OsStr]) -> String {
