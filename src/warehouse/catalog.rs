@@ -9,8 +9,8 @@ use crate::hints::DltType;
 /// Column name → type, per table, of one schema.
 pub type SchemaColumns = HashMap<String, Vec<(String, DltType)>>;
 
-/// The tables of `schema` with their columns in order (types Dango does not write are skipped).
-pub fn schema_columns(conn: &Connection, schema: &str) -> duckdb::Result<SchemaColumns> {
+/// Every column of `schema` as (table, column, DuckDB type), by table, in column order.
+pub fn columns(conn: &Connection, schema: &str) -> duckdb::Result<Vec<(String, String, String)>> {
     let mut stmt = conn.prepare(
         "SELECT table_name, column_name, data_type FROM information_schema.columns \
          WHERE table_catalog = current_database() AND table_schema = ? \
@@ -23,9 +23,13 @@ pub fn schema_columns(conn: &Connection, schema: &str) -> duckdb::Result<SchemaC
             row.get::<_, String>(2)?,
         ))
     })?;
+    rows.collect()
+}
+
+/// The tables of `schema` with their columns in order (types Dango does not write are skipped).
+pub fn schema_columns(conn: &Connection, schema: &str) -> duckdb::Result<SchemaColumns> {
     let mut out = SchemaColumns::new();
-    for row in rows {
-        let (table, column, ty) = row?;
+    for (table, column, ty) in columns(conn, schema)? {
         let columns = out.entry(table).or_default();
         if let Some(ty) = DltType::from_duckdb(&ty) {
             columns.push((column, ty));

@@ -96,21 +96,8 @@ fn read_last_load(conn: &Connection, dataset: &str) -> duckdb::Result<Option<Las
 }
 
 fn read_tables(conn: &Connection, dataset: &str) -> duckdb::Result<Vec<TableSummary>> {
-    let mut stmt = conn.prepare(
-        "SELECT table_name, column_name, data_type FROM information_schema.columns \
-         WHERE table_catalog = current_database() AND table_schema = ? \
-         ORDER BY table_name, ordinal_position",
-    )?;
-    let columns = stmt.query_map([dataset], |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, String>(2)?,
-        ))
-    })?;
     let mut tables: Vec<TableSummary> = Vec::new();
-    for column in columns {
-        let (table, name, data_type) = column?;
+    for (table, name, data_type) in super::catalog::columns(conn, dataset)? {
         match tables.last_mut() {
             Some(last) if last.name == table => last.columns.push((name, data_type)),
             _ => tables.push(TableSummary {
