@@ -5,7 +5,7 @@
 
 mod support;
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use rand::Rng;
 use support::Project;
@@ -112,4 +112,127 @@ fn sigkill_at_random_moments_never_loses_or_duplicates_a_row() {
         killed_while_loading > 0,
         "no kill landed while rows were being loaded"
     );
+}
+
+/// `shop.orders` appended from an incremental cursor, `limit` per page (offset pagination with a
+/// total), committing a checkpoint every `every` records.
+fn checkpointed_orders(api: &MockApi, limit: usize, every: usize) -> Project {
+    let resources = format!(
+        r#"        - name: orders
+          endpoint: /orders
+          write_disposition: append
+          checkpoint: {{rows: {every}}}
+          params:
+            updated_after: "{{incremental.start_value}}"
+          pagination: {{type: offset, limit: {limit}, total_path: total}}
+          incremental:
+            cursor_path: updatedAt
+            initial_value: "2024-01-01T00:00:00Z"
+"#
+    );
+    Project::new(&support::rest_source(
+        "shop",
+        &api.base_url(),
+        "",
+        &resources,
+    ))
+}
+
+/// Kills `child` once `api` has answered `requests` requests since `from`.
+fn kill_after(api: &MockApi, child: &mut std::process::Child, from: u64, requests: u64) {
+    let started = Instant::now();
+    while api.counters().total() < from + requests && started.elapsed() < Duration::from_secs(60) {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let _ = child.kill(); // SIGKILL on Unix
+    let _ = child.wait();
+}
+
+both_warehouses!(a_killed_sync_resumes_at_its_last_checkpoint_and_fetches_nothing_twice);
+fn a_killed_sync_resumes_at_its_last_checkpoint_and_fetches_nothing_twice() {
+    // 60 pages of 100; a checkpoint every 10 pages.
+    let api = mock_api()
+        .orders(6_000)
+        .latency(Duration::from_millis(10))
+        .start();
+    let p = checkpointed_orders(&api, 100, 1_000);
+    let mut child = p.spawn(&["sync"]);
+    kill_after(&api, &mut child, 0, 45);
+    let committed = p.count("select count(*) from raw_shop.orders");
+    assert!(committed >= 1_000, "no checkpoint before the kill");
+    assert_eq!(committed % 1_000, 0, "a checkpoint holds whole intervals");
+    assert_eq!(
+        p.count("select count(distinct id) from raw_shop.orders"),
+        committed
+    );
+    let pages = p.count("select pages from raw_shop._dango_checkpoints where resource = 'orders'");
+    assert_eq!(
+        p.count("select rows from raw_shop._dango_checkpoints where resource = 'orders'"),
+        committed
+    );
+    assert_eq!(pages * 100, committed);
+    // One load per checkpoint, each holding its own rows.
+    assert_eq!(
+        p.count("select count(*) from raw_shop._dlt_loads"),
+        committed / 1_000
+    );
+    assert_eq!(
+        p.count("select count(distinct _dlt_load_id) from raw_shop.orders"),
+        committed / 1_000
+    );
+    // The cursor moves only when the resource completes.
+    assert!(!p.tables("raw_shop").contains(&"_dango_cursors".to_string()));
+
+    let before = api.counters().total();
+    let resumed = p.dango(&["sync"]);
+    resumed.assert_ok();
+    assert!(
+        resumed
+            .stderr()
+            .contains(&format!("resuming after page {pages}")),
+        "{}",
+        resumed.all()
+    );
+    assert!(
+        resumed.stdout().contains(&format!(
+            "resumed from the interrupted sync's checkpoint: {committed} rows in {pages} pages"
+        )),
+        "{}",
+        resumed.all()
+    );
+    // Only the pages the checkpoint did not hold were asked for.
+    assert_eq!(api.counters().total() - before, 60 - pages as u64);
+    assert_eq!(p.count("select count(*) from raw_shop.orders"), 6_000);
+    assert_eq!(
+        p.count("select count(distinct id) from raw_shop.orders"),
+        6_000
+    );
+    assert_eq!(
+        p.count("select count(*) from raw_shop._dango_checkpoints"),
+        0
+    );
+    assert_eq!(
+        p.text("select last_value from raw_shop._dango_cursors where resource = 'orders'"),
+        format!(
+            "\"{}\"",
+            p.text("select strftime(max(updated_at), '%Y-%m-%dT%H:%M:%SZ') from raw_shop.orders")
+        )
+    );
+    // Every row belongs to a load that is recorded (the last may hold no rows: a checkpoint
+    // can take the last page).
+    assert_eq!(
+        p.count(
+            "select count(*) from raw_shop.orders where _dlt_load_id not in \
+             (select load_id from raw_shop._dlt_loads)"
+        ),
+        0
+    );
+    // The next sync goes on from the cursor: nothing new, nothing loaded twice.
+    api.set_orders(6_050);
+    p.dango(&["sync"]).assert_ok();
+    assert_eq!(
+        p.count("select count(distinct id) from raw_shop.orders"),
+        p.count("select count(*) from raw_shop.orders")
+    );
+    assert_eq!(p.count("select count(*) from raw_shop.orders"), 6_050);
 }

@@ -95,6 +95,12 @@ impl ProgressSink for Bars {
         }
     }
 
+    fn resumed(&self, source: &str, resource: &str, pages: u64, rows: u64, at: &str) {
+        let _ = self
+            .multi
+            .println(resuming(source, resource, pages, rows, at));
+    }
+
     fn finished(&self, source: &str, resource: &str, _rows: usize, _ok: bool) {
         let mut bars = self.bars.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some((bar, _)) = bars.remove(&key(source, resource)) {
@@ -102,6 +108,14 @@ impl ProgressSink for Bars {
             bar.finish_and_clear();
         }
     }
+}
+
+/// The line that says a resource goes on from a checkpoint.
+fn resuming(source: &str, resource: &str, pages: u64, rows: u64, at: &str) -> String {
+    format!(
+        "{}: resuming after page {pages} — checkpoint of {at}, {rows} rows",
+        key(source, resource)
+    )
 }
 
 /// A resource's line once its number of pages is known: a bar and the time left.
@@ -161,6 +175,10 @@ impl ProgressSink for Lines {
             at.rows,
             elapsed.as_secs_f64()
         );
+    }
+
+    fn resumed(&self, source: &str, resource: &str, pages: u64, rows: u64, at: &str) {
+        eprintln!("{}", resuming(source, resource, pages, rows, at));
     }
 
     fn finished(&self, source: &str, resource: &str, rows: usize, ok: bool) {

@@ -78,6 +78,7 @@ pub fn run(args: TestArgs) -> anyhow::Result<ExitCode> {
             saved: saved.get(&name).cloned(),
             exchanges: None,
             window: None,
+            resume: None,
         };
         let fields = needs.get(&name).cloned().unwrap_or_default();
         outln!("── resource `{name}`");

@@ -336,9 +336,17 @@ pub fn print_reports(reports: &[SourceReport]) {
                     r.elapsed.as_secs_f64()
                 );
                 outln!("  {e}");
-                outln!(
-                    "  Nothing from this source was loaded; its tables and cursors are unchanged."
-                );
+                match r.checkpointed.chunks {
+                    0 => outln!(
+                        "  Nothing from this source was loaded; its tables and cursors are unchanged."
+                    ),
+                    n => outln!(
+                        "  {n} checkpoint(s) committed {} rows before it stopped; the rest was \
+                         rolled back. The next `dango sync {}` resumes from the last checkpoint.",
+                        r.checkpointed.rows,
+                        r.name
+                    ),
+                }
             }
             (None, load_id) => {
                 let id = load_id.as_ref().map_or("-", |id| id.as_str());
@@ -362,6 +370,18 @@ pub fn print_reports(reports: &[SourceReport]) {
                 r.dataset,
                 res.table,
             );
+            if let Some(resumed) = &res.resumed {
+                let what = match resumed.done {
+                    true => "finished by the interrupted sync (not run again)",
+                    false => "resumed from the interrupted sync's checkpoint",
+                };
+                outln!(
+                    "    {what}: {} rows in {} pages committed then, last checkpoint {}",
+                    resumed.rows,
+                    resumed.pages,
+                    resumed.at
+                );
+            }
             if res.limited {
                 outln!("    limited by --limit: the rest was not loaded, and no cursor was saved");
             }

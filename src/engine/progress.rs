@@ -12,6 +12,11 @@ pub trait ProgressSink: Send + Sync {
     fn advanced(&self, source: &str, resource: &str, at: Advance);
     /// A resource finished loading (`ok`) or failed, with its records.
     fn finished(&self, source: &str, resource: &str, rows: usize, ok: bool);
+    /// A resource goes on from an interrupted sync's checkpoint of `at`, which had committed
+    /// `pages` pages of `rows` records.
+    fn resumed(&self, source: &str, resource: &str, pages: u64, rows: u64, at: &str) {
+        let _ = (source, resource, pages, rows, at);
+    }
 }
 
 /// How far a resource has got.
@@ -69,6 +74,13 @@ impl ResourceProgress {
                 expected,
             };
             s.advanced(&self.source, &self.resource, at);
+        }
+    }
+
+    /// It goes on from a checkpoint of `at` (`pages` pages, `rows` records committed).
+    pub fn resumed(&self, pages: u64, rows: u64, at: &str) {
+        if let Some(s) = &self.sink {
+            s.resumed(&self.source, &self.resource, pages, rows, at);
         }
     }
 

@@ -21,16 +21,25 @@ use crate::source::{
 use crate::table::rules::Dropped;
 use crate::table::{self, StageError, TableStages};
 use crate::warehouse::catalog::SchemaColumns;
+use crate::warehouse::checkpoints::Checkpoint;
 use crate::warehouse::{AppendError, Appending, LoadWriter, ResourceCommit, WarehouseError};
 
 /// Pages fetched ahead of decoding.
 const PAGE_BUFFER: usize = 4;
 
-/// Batches built ahead of the writer (a page makes one per table it touches).
-const LOAD_BUFFER: usize = 16;
+/// Pages built ahead of the writer.
+const LOAD_BUFFER: usize = 8;
 
-/// Batches queued on the writer thread beyond the one it is appending.
+/// Pages queued on the writer thread beyond the one it is appending.
 const WRITES_AHEAD: usize = 2;
+
+/// One page's batches for the writer (one per table it touches, none if all were filtered),
+/// with where the resource continues after it.
+struct BuiltPage {
+    batches: Vec<(String, RecordBatch)>,
+    records: usize,
+    position: Option<serde_json::Value>,
+}
 
 /// Time spent in each stage of one resource, summed over its pages (and over workers, for the
 /// stages that run several pages at once), for `-v` output.
@@ -91,6 +100,32 @@ pub struct ResourceReport {
     pub limited: bool,
     /// Records its transform filtered out and rows its schema contract discarded.
     pub dropped: Dropped,
+    /// Where an interrupted sync's checkpoint left it, when this sync went on from there.
+    pub resumed: Option<Resumed>,
+}
+
+/// What an interrupted sync had committed of a resource this sync resumed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resumed {
+    /// Pages committed before.
+    pub pages: u64,
+    /// Records committed before.
+    pub rows: u64,
+    /// When its last checkpoint was committed (ISO 8601, UTC).
+    pub at: String,
+    /// Whether it had finished: then this sync did not run it again.
+    pub done: bool,
+}
+
+impl From<&Checkpoint> for Resumed {
+    fn from(c: &Checkpoint) -> Self {
+        Self {
+            pages: c.pages,
+            rows: c.rows,
+            at: c.at.clone(),
+            done: c.done(),
+        }
+    }
 }
 
 /// Why a resource failed.
@@ -145,6 +180,8 @@ pub struct RunInput<'a> {
     pub limit: Option<usize>,
     /// The range of its incremental cursor to load, if not "from the saved cursor on".
     pub window: Option<CursorWindow>,
+    /// Where an interrupted sync's checkpoint left it, to go on from.
+    pub resume: Option<serde_json::Value>,
     /// Where its pages and rows are reported as they are built.
     pub progress: ResourceProgress,
 }
@@ -170,6 +207,8 @@ struct Counts {
 struct Normalized {
     /// Records on the page.
     records: usize,
+    /// Where the resource continues after it.
+    position: Option<serde_json::Value>,
     /// Pages the resource expects in all, if the API said.
     expected: Option<usize>,
     /// The fields its dependents need.
@@ -207,6 +246,7 @@ pub async fn run_resource(
         saved: input.saved,
         exchanges: None,
         window: input.window,
+        resume: input.resume,
     };
     let sender = match input.limit {
         Some(_) => PageSender::one_at_a_time(pages_tx),
@@ -218,8 +258,8 @@ pub async fn run_resource(
     let pages_rx = at_most(pages_rx, input.limit, limit.clone());
     let normalized = normalize_pages(pages_rx, normalizers, input.capture, load);
     // The writer loads one page while the next is built: a bounded channel between them.
-    let (batches_tx, batches_rx) = mpsc::channel::<(String, RecordBatch)>(LOAD_BUFFER);
-    let appender = tokio::spawn(append_batches(input.writer, batches_rx));
+    let (batches_tx, batches_rx) = mpsc::channel::<BuiltPage>(LOAD_BUFFER);
+    let appender = tokio::spawn(append_pages(input.writer, name.clone(), batches_rx));
     let built = build_pages(normalized, tables, batches_tx, &input.progress).await;
     let loaded = appender.await?;
     let fetched = fetch.await?;
@@ -259,6 +299,7 @@ pub async fn run_resource(
         elapsed: started.elapsed(),
         limited,
         dropped,
+        resumed: None,
     };
     Ok(ResourceRun {
         commits,
@@ -396,6 +437,7 @@ fn normalize_pages(
             tokio::task::spawn_blocking(move || {
                 let records = page.records.len();
                 let expected = page.expected;
+                let position = page.position.clone();
                 let captured = match capture.is_empty() {
                     true => Vec::new(),
                     false => page.records.capture(&capture)?,
@@ -406,6 +448,7 @@ fn normalize_pages(
                 };
                 Ok(Normalized {
                     records,
+                    position,
                     expected,
                     captured,
                     table,
@@ -418,22 +461,23 @@ fn normalize_pages(
 }
 
 /// Hands each normalised page, in page order, to its table's stages, and the batches they
-/// make to the writer.
+/// make to the writer, a page at a time with where the resource continues after it.
 async fn build_pages(
     normalized: impl futures::Stream<
         Item = Result<Result<Normalized, ResourceError>, tokio::task::JoinError>,
     >,
     mut tables: Vec<TableStages>,
-    batches: mpsc::Sender<(String, RecordBatch)>,
+    pages: mpsc::Sender<BuiltPage>,
     progress: &ResourceProgress,
 ) -> Result<Built, ResourceError> {
     let mut times = StageTimes::default();
     let mut counts = Counts::default();
     let mut captured = Vec::new();
     let mut normalized = std::pin::pin!(normalized);
-    'pages: while let Some(page) = normalized.next().await {
+    while let Some(page) = normalized.next().await {
         let Normalized {
             records,
+            position,
             expected,
             captured: mut rows,
             table,
@@ -447,23 +491,28 @@ async fn build_pages(
         if let Some(stages) = new_table {
             tables.push(stages?);
         }
+        // A resource that is not loaded appends nothing and has no position to keep.
         let Some((took, page)) = normalized_page else {
             continue;
         };
         times.normalize += took;
         let page = page?;
-        let Some(stages) = tables
+        let batches = match tables
             .iter_mut()
             .find(|t| t.hints().table_name == table.table_name)
-        else {
-            continue;
+        {
+            Some(stages) => stages.page(page).await?,
+            None => Vec::new(),
         };
-        for batch in stages.page(page).await? {
-            if batches.send(batch).await.is_err() {
-                // The writer stopped on an error, reported as the cause. Returning drops the
-                // pages' receiver, which stops the fetch.
-                break 'pages;
-            }
+        let built = BuiltPage {
+            batches,
+            records,
+            position,
+        };
+        if pages.send(built).await.is_err() {
+            // The writer stopped on an error, reported as the cause. Returning drops the
+            // pages' receiver, which stops the fetch.
+            break;
         }
     }
     Ok(Built {
@@ -474,21 +523,26 @@ async fn build_pages(
     })
 }
 
-/// Appends the batches that arrive to the load; the writer's time on them. Batches are queued
-/// before the previous one is in, so the writer never waits for this task to hand it the next.
-async fn append_batches(
+/// Appends the pages that arrive to the load as resource `name`'s; the writer's time on them.
+/// Pages are queued before the previous one is in, so the writer never waits for this task to
+/// hand it the next.
+async fn append_pages(
     writer: LoadWriter,
-    mut batches: mpsc::Receiver<(String, RecordBatch)>,
+    name: String,
+    mut pages: mpsc::Receiver<BuiltPage>,
 ) -> Result<Duration, ResourceError> {
     let mut busy = Duration::ZERO;
     let mut pending = VecDeque::new();
-    while let Some((table, batch)) = batches.recv().await {
+    while let Some(page) = pages.recv().await {
         if pending.len() > WRITES_AHEAD
             && let Some(done) = pending.pop_front()
         {
             busy += appended(done).await?;
         }
-        pending.push_back(writer.append(table, batch).await?);
+        let job = writer
+            .append_page(name.clone(), page.batches, page.records, page.position)
+            .await?;
+        pending.push_back(job);
     }
     for done in pending {
         busy += appended(done).await?;

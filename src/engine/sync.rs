@@ -13,13 +13,17 @@ use tracing::Instrument;
 
 use super::interrupt::{Interrupt, StopSignal};
 use super::progress::ResourceProgress;
-use super::resource_run::{ResourceError, ResourceReport, ResourceRun, RunInput, run_resource};
+use super::resource_run::{
+    ResourceError, ResourceReport, ResourceRun, Resumed, RunInput, run_resource,
+};
 use crate::hints::{CursorState, LoadId, WriteDisposition};
 use crate::source::{CursorWindow, ParentRow, Resource, Source};
 use crate::warehouse::catalog::SchemaColumns;
+use crate::warehouse::checkpoints::Checkpoint;
 use crate::warehouse::history::SyncRecord;
 use crate::warehouse::{
-    AppendError, BeginError, BeginOptions, CommitError, CommitPlan, LoadWriter, Warehouse,
+    AppendError, BeginError, BeginOptions, Checkpointed, ChunkOptions, CommitError, LoadWriter,
+    ResourceCommit, Warehouse,
 };
 
 /// Options of a sync run.
@@ -106,6 +110,8 @@ pub struct SourceReport {
     /// The error as it may be shown, logged or recorded: the warehouse's secrets (a catalog
     /// password in a connection error) scrubbed, whichever stage raised it.
     pub message: Option<String>,
+    /// What its checkpoints committed before an error stopped it: the next sync resumes there.
+    pub checkpointed: Checkpointed,
     /// Wall time.
     pub elapsed: Duration,
 }
@@ -162,6 +168,7 @@ async fn sync_source(
         resources: Vec::new(),
         error: None,
         message: None,
+        checkpointed: Checkpointed::default(),
         elapsed: Duration::ZERO,
     };
     let started_at = chrono::Utc::now();
@@ -208,7 +215,7 @@ fn history_record(report: &SourceReport, started_at: chrono::DateTime<chrono::Ut
         .collect();
     let rows = match committed {
         true => report.resources.iter().map(|r| r.rows as i64).sum(),
-        false => 0,
+        false => i64::try_from(report.checkpointed.rows).unwrap_or(i64::MAX),
     };
     let iso =
         |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
@@ -231,6 +238,8 @@ struct LoadContext<'a> {
     writer: LoadWriter,
     known: SchemaColumns,
     cursors: HashMap<String, CursorState>,
+    /// Where an interrupted sync's checkpoints left each resource.
+    checkpoints: HashMap<String, Checkpoint>,
     permits: &'a Semaphore,
     limit: Option<usize>,
     progress: Option<super::Progress>,
@@ -247,36 +256,33 @@ async fn load_and_commit(
     permits: &Semaphore,
     report: &mut SourceReport,
 ) -> Result<LoadId, SyncError> {
-    // `replace` resources start from empty tables: emptied inside the load, so a failure brings
-    // their rows back.
-    let replace: Vec<String> = source
-        .resources()
-        .iter()
-        .filter(|r| r.selected())
-        .flat_map(|r| r.tables())
-        .filter(|t| t.write_disposition == WriteDisposition::Replace)
-        .map(|t| t.table_name.clone())
-        .collect();
     if options.limit.is_some() {
         refuse_damaging_limit(&source)?;
     }
     let begin = BeginOptions {
         full_refresh: options.full_refresh,
-        replace,
+        chunks: ChunkOptions {
+            // A limited run or a range loads part of what an interrupted sync was loading:
+            // it neither resumes nor clears its checkpoints. A full refresh is one
+            // transaction, or readers would see the dataset half dropped.
+            enabled: options.limit.is_none() && options.window.is_none() && !options.full_refresh,
+            schema_name: source.name().to_string(),
+            allow_empty_replace: options.allow_empty_replace,
+        },
     };
     let load = warehouse.begin(source.dataset(), begin).await?;
     let ctx = LoadContext {
-        load_id: LoadId::new(),
+        load_id: load.load_id().clone(),
         writer: load.writer(),
         known: load.before().clone(),
         cursors: load.cursors().clone(),
+        checkpoints: load.checkpoints().clone(),
         permits,
         limit: options.limit,
         progress: options.progress.clone(),
         source: source.name().to_string(),
         window: options.window.clone(),
     };
-    let name = source.name().to_string();
     let loaded = tokio::select! {
         loaded = load_resources(&ctx, source.into_resources()) => loaded,
         by = options.interrupt.interrupted() => Err(SyncError::Interrupted(by)),
@@ -289,23 +295,14 @@ async fn load_and_commit(
     let runs = match loaded {
         Ok(runs) => runs,
         Err(e) => {
-            load.roll_back().await;
+            report.checkpointed = load.roll_back().await;
             return Err(e);
         }
     };
-    let mut commits = Vec::new();
     for run in runs.into_iter().filter(|r| r.selected) {
-        commits.extend(run.run.commits);
         report.resources.push(run.run.report);
     }
-    let plan = CommitPlan {
-        load_id: ctx.load_id.clone(),
-        schema_name: name,
-        resources: commits,
-        allow_empty_replace: options.allow_empty_replace,
-    };
-    load.commit(plan).await?;
-    Ok(ctx.load_id)
+    Ok(load.commit().await?)
 }
 
 /// `--limit` loads part of each resource and saves no cursor: harmless where the rest can
@@ -337,6 +334,8 @@ fn refuse_damaging_limit(source: &Source) -> Result<(), SyncError> {
 /// One finished resource of a load, in the source's order.
 struct Loaded {
     name: String,
+    /// The resource it runs once per record of, if any.
+    parent: Option<String>,
     selected: bool,
     run: ResourceRun,
 }
@@ -358,6 +357,13 @@ async fn load_resources(
             fields.dedup();
         }
     }
+    // A parent's commit work joins the checkpoints only once all its dependents are done: a
+    // checkpoint must never record it as done while one of them still needs its records.
+    let mut dependents: HashMap<String, usize> = HashMap::new();
+    for p in resources.iter().filter_map(|r| r.parent()) {
+        *dependents.entry(p.resource.clone()).or_default() += 1;
+    }
+    let mut held: HashMap<String, Vec<ResourceCommit>> = HashMap::new();
     let mut parent_rows: HashMap<String, Vec<ParentRow>> = HashMap::new();
     let mut pending = resources;
     let mut loaded: Vec<Loaded> = Vec::new();
@@ -381,11 +387,24 @@ async fn load_resources(
                         .iter()
                         .any(|c| c.hints.table_name == resource.hints().table_name)
             });
-            load_one(ctx, resource, parents, capture, shared)
+            let parent = dependents.contains_key(resource.name());
+            load_one(ctx, resource, parents, capture, shared, parent)
         });
         for mut done in try_join_all(runs).await? {
             if needs.contains_key(&done.name) {
                 parent_rows.insert(done.name.clone(), std::mem::take(&mut done.run.captured));
+            }
+            if dependents.contains_key(&done.name) {
+                held.insert(done.name.clone(), done.run.commits.clone());
+            }
+            if let Some(parent) = &done.parent
+                && let Some(left) = dependents.get_mut(parent)
+            {
+                *left -= 1;
+                if *left == 0 {
+                    let commits = held.remove(parent).unwrap_or_default();
+                    ctx.writer.finish(parent.clone(), commits).await?;
+                }
             }
             loaded.push(done);
         }
@@ -425,22 +444,47 @@ fn next_wave(
 }
 
 /// Runs one resource into the load. A resource whose table an earlier resource of the load
-/// already `shared` builds on the table as that one left it, not as it was before the load.
+/// already `shared` builds on the table as that one left it, not as it was before the load. A
+/// `parent`'s commit work is handed to the load by [`load_resources`], once its dependents are
+/// done; a resource the interrupted sync finished is not run again.
 async fn load_one(
     ctx: &LoadContext<'_>,
     resource: Box<dyn Resource>,
     parents: Option<Vec<ParentRow>>,
     capture: Vec<String>,
     shared: bool,
+    parent: bool,
 ) -> Result<Loaded, SyncError> {
     let name = resource.name().to_string();
     let selected = resource.selected();
+    let progress = ResourceProgress::new(ctx.progress.as_ref(), &ctx.source, &name);
+    let checkpoint = ctx.checkpoints.get(&name);
+    if let Some(done) = checkpoint.filter(|c| c.done()) {
+        return Ok(Loaded::finished_earlier(resource.as_ref(), done));
+    }
     // The semaphore is never closed.
     let _permit = ctx.permits.acquire().await.ok();
     let known = match shared {
         false => ctx.known.clone(),
         true => ctx.writer.columns().await?,
     };
+    let resumable = selected
+        && !parent
+        && resource.parent().is_none()
+        && resource.hints().write_disposition != WriteDisposition::Replace;
+    let every = resource.checkpoint_every().filter(|_| resumable);
+    let hints = resource.hints().clone();
+    let own_parent = resource.parent().map(|p| p.resource.clone());
+    ctx.writer.start(name.clone(), hints, every).await?;
+    let resume = checkpoint.and_then(|c| c.position.clone());
+    if let Some(c) = checkpoint.filter(|_| resume.is_some()) {
+        tracing::info!(
+            resource = %name,
+            "resuming after page {} — checkpoint of {}, {} rows",
+            c.pages, c.at, c.rows
+        );
+        progress.resumed(c.pages, c.rows, &c.at);
+    }
     let input = RunInput {
         load_id: &ctx.load_id,
         known,
@@ -450,19 +494,53 @@ async fn load_one(
         saved: ctx.cursors.get(&name).cloned(),
         limit: ctx.limit,
         window: ctx.window.clone(),
-        progress: ResourceProgress::new(ctx.progress.as_ref(), &ctx.source, &name),
+        resume,
+        progress: progress.clone(),
     };
-    let progress = input.progress.clone();
     progress.started();
     let run = run_resource(resource, input).await;
     progress.finished(run.as_ref().map_or(0, |r| r.report.rows), run.is_ok());
-    let run = run.map_err(|error| SyncError::Resource {
+    let mut run = run.map_err(|error| SyncError::Resource {
         resource: name.clone(),
         error,
     })?;
+    if let Some(c) = checkpoint {
+        run.report.resumed = Some(Resumed::from(c));
+    }
+    if !parent {
+        ctx.writer.finish(name.clone(), run.commits.clone()).await?;
+    }
     Ok(Loaded {
         name,
+        parent: own_parent,
         selected,
         run,
     })
+}
+
+impl Loaded {
+    /// A resource the interrupted sync finished (its rows and cursor are committed): reported
+    /// as its checkpoint says, not run again.
+    fn finished_earlier(resource: &dyn Resource, done: &Checkpoint) -> Self {
+        let report = ResourceReport {
+            name: resource.name().to_string(),
+            table: resource.hints().table_name.clone(),
+            pages: 0,
+            rows: 0,
+            elapsed: Duration::ZERO,
+            limited: false,
+            dropped: Default::default(),
+            resumed: Some(Resumed::from(done)),
+        };
+        Self {
+            name: resource.name().to_string(),
+            parent: resource.parent().map(|p| p.resource.clone()),
+            selected: resource.selected(),
+            run: ResourceRun {
+                commits: Vec::new(),
+                report,
+                captured: Vec::new(),
+            },
+        }
+    }
 }

@@ -25,6 +25,9 @@ pub struct Page {
     /// How many pages the resource will send in all, when the API has said (a total in the
     /// response): what progress shows as a bar with an ETA.
     pub expected: Option<usize>,
+    /// Where the resource continues after this page, as it reads it back on resume
+    /// ([`super::FetchInput::resume`]); `None` if it cannot say.
+    pub position: Option<Value>,
 }
 
 /// A page's records: parsed, still JSON text (so the normaliser reads them in one pass without
@@ -218,7 +221,19 @@ impl PageSender {
 
     /// Hands one page over, waiting while the engine is busy with earlier ones.
     pub async fn send(&mut self, records: Records) -> Result<(), Stopped> {
-        let page = self.page(None, records);
+        self.send_at(records, None).await
+    }
+
+    /// Hands one page over with `position`, where the resource continues after it: a
+    /// checkpoint taken after this page saves it, and a resumed sync hands it back in
+    /// [`super::FetchInput::resume`].
+    pub async fn send_at(
+        &mut self,
+        records: Records,
+        position: Option<Value>,
+    ) -> Result<(), Stopped> {
+        let mut page = self.page(None, records);
+        page.position = position;
         self.tx.send(page).await.map_err(|_| Stopped)?;
         self.next += 1;
         Ok(())
@@ -243,6 +258,7 @@ impl PageSender {
             records,
             table,
             expected: self.expected,
+            position: None,
         }
     }
 

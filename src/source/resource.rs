@@ -60,6 +60,9 @@ pub struct FetchInput {
     pub exchanges: Option<tokio::sync::mpsc::UnboundedSender<Exchange>>,
     /// A range of the incremental cursor to load instead of "from the saved cursor on".
     pub window: Option<CursorWindow>,
+    /// Where an interrupted sync's last checkpoint left this resource: the position it sent
+    /// with its last committed page ([`super::PageSender::send_at`]). It continues from there.
+    pub resume: Option<serde_json::Value>,
 }
 
 /// What a resource hands back once its last page is sent.
@@ -102,6 +105,12 @@ pub trait Resource: Send + 'static {
     /// REST resource), so a partial run would have it load the same records again.
     fn incremental(&self) -> bool {
         false
+    }
+
+    /// Records between its checkpoints, if it sends the positions a resumed sync needs
+    /// ([`super::PageSender::send_at`]); `None`: it commits once, at the end of its sync.
+    fn checkpoint_every(&self) -> Option<usize> {
+        None
     }
 
     /// `false`: run only to feed the resources that depend on it; its rows are not loaded.

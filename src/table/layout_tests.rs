@@ -42,6 +42,7 @@ fn decoded(records: Records) -> HashMap<String, arrow::record_batch::RecordBatch
         records,
         table: None,
         expected: None,
+        position: None,
     };
     let rows = stages.normalizer().unwrap().normalize(page).unwrap();
     let runtime = tokio::runtime::Runtime::new().unwrap();

@@ -36,7 +36,7 @@ pub struct ResourceCommit {
     pub keys_unique: bool,
 }
 
-/// Everything one source's commit applies.
+/// Everything one commit applies: a checkpoint's chunk, or the load's last.
 #[derive(Debug, Clone)]
 pub struct CommitPlan {
     /// The load's id, for `_dlt_loads`.
@@ -89,18 +89,46 @@ pub enum CommitError {
     Warehouse(#[from] super::WarehouseError),
 }
 
-/// Applies `plan` to `load` and commits it; on any error the load is rolled back.
-pub fn commit(mut load: Load, plan: &CommitPlan) -> Result<(), CommitError> {
+/// Applies the load's finished resources' work and commits it, clearing the checkpoints of an
+/// interrupted sync (the source is complete); on any error the load is rolled back. Returns the
+/// id of the last chunk.
+pub fn commit(mut load: Load) -> Result<LoadId, CommitError> {
+    let plan = load.chunks.final_plan();
+    let load_id = plan.load_id.clone();
     let committed = load.flush().map_err(CommitError::from).and_then(|()| {
         // `threads` belongs to the database, not the connection: a second one sets it back
         // once this one has committed (the commit compresses whatever rows are not yet).
         let settings = super::location::sibling(load.conn())?;
         on_every_core(&settings, move || {
-            apply(&load, plan)?;
+            apply(&load, &plan)?;
+            if load.chunks.enabled() {
+                super::checkpoints::clear(load.conn(), load.dataset(), None)?;
+            }
             Ok(load.commit()?)
         })
     });
-    match committed {
+    named(committed)?;
+    Ok(load_id)
+}
+
+/// Commits the chunk in progress as a checkpoint (see [`super::chunks`]): the rows so far with
+/// the dispositions applied to them, the finished resources' cursors, each running resource's
+/// position, and the chunk's `_dlt_loads` row. The load goes on in a new transaction.
+pub fn checkpoint(load: &mut Load) -> Result<(), CommitError> {
+    load.flush()?;
+    let plan = load.chunks.checkpoint_plan(&load.loaded_tables()?);
+    let settings = super::location::sibling(load.conn())?;
+    named(on_every_core(&settings, || {
+        apply(load, &plan)?;
+        let checkpoints = load.chunks.checkpoints();
+        super::checkpoints::save(load.conn(), load.dataset(), &checkpoints)?;
+        Ok(load.commit_chunk()?)
+    }))
+}
+
+/// `result` with DuckDB's errors that have a remedy of their own told apart.
+fn named(result: Result<(), CommitError>) -> Result<(), CommitError> {
+    match result {
         Err(CommitError::Db(db)) if super::out_of_memory(&db) => Err(CommitError::OutOfMemory(db)),
         Err(CommitError::Db(db)) if db.to_string().contains("Transaction conflict") => {
             Err(CommitError::Conflict(db))

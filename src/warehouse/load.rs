@@ -6,15 +6,19 @@
 //! transaction's full row groups to the file as they fill, so memory stays bounded, and the
 //! commit only links them in.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
+use arrow::array::{Array, AsArray, StringArray};
 use arrow::record_batch::RecordBatch;
 use duckdb::Connection;
 
 use super::catalog::{SchemaColumns, schema_columns};
+use super::chunks::{ChunkOptions, Chunks};
+use super::commit::LoadedTable;
 use super::sql::{ident, qualified};
 use crate::hints::DltType;
-use crate::hints::columns::{DLT_ID, DLT_PARENT_ID, DLT_ROOT_ID};
+use crate::hints::columns::{DLT_ID, DLT_LOAD_ID, DLT_PARENT_ID, DLT_ROOT_ID};
 use crate::hints::field_dlt_type;
 
 /// Rows of a table held back before they are appended. DuckDB runs a query for every
@@ -53,12 +57,22 @@ pub struct Load {
     /// DuckDB's memory budget when it is Dango's default, which [`Load::fit_memory`] raises
     /// for wide tables; `None` when the user set `DANGO_MEMORY_LIMIT`, which is kept.
     budget: Option<u64>,
+    /// The load's chunks: the one in progress, and what its checkpoint will commit.
+    pub chunks: Chunks,
+    /// Tables that received rows in the chunk in progress.
+    appended: HashSet<String>,
 }
 
 impl Load {
     /// Opens a transaction on a new connection to `main`'s database for loading into `dataset`;
-    /// with `full_refresh` the dataset (tables and cursors) is dropped inside it first.
-    pub fn begin(main: &Connection, dataset: &str, full_refresh: bool) -> duckdb::Result<Self> {
+    /// with `full_refresh` the dataset (tables, cursors and checkpoints) is dropped inside it
+    /// first.
+    pub fn begin(
+        main: &Connection,
+        dataset: &str,
+        full_refresh: bool,
+        chunks: ChunkOptions,
+    ) -> duckdb::Result<Self> {
         let compress_ids = takes_id_compression(main)?;
         let conn = super::location::sibling(main)?;
         conn.execute_batch("BEGIN TRANSACTION")?;
@@ -73,6 +87,8 @@ impl Load {
             compress_ids,
             wei: Default::default(),
             budget: super::default_memory_budget(),
+            chunks: Chunks::new(chunks, HashMap::new()),
+            appended: HashSet::new(),
         };
         if full_refresh {
             load.conn
@@ -81,6 +97,10 @@ impl Load {
         load.conn
             .execute_batch(&format!("CREATE SCHEMA IF NOT EXISTS {}", ident(dataset)))?;
         load.before = schema_columns(&load.conn, dataset)?;
+        load.chunks = Chunks::new(
+            load.chunks.options().clone(),
+            super::checkpoints::load(&load.conn, dataset)?,
+        );
         load.columns = load
             .before
             .iter()
@@ -149,6 +169,8 @@ impl Load {
     /// Appends `batch` to final table `table`, creating or widening the table first. The rows
     /// may be held back until more arrive; [`Load::flush`] appends what is held.
     pub fn append(&mut self, table: &str, batch: RecordBatch) -> duckdb::Result<()> {
+        let batch = self.stamped(batch)?;
+        self.appended.insert(table.to_string());
         let same_schema = |held: &Vec<RecordBatch>| {
             held.first()
                 .is_none_or(|first| first.schema_ref() == batch.schema_ref())
@@ -171,6 +193,59 @@ impl Load {
         for table in tables {
             self.append_held(&table)?;
         }
+        Ok(())
+    }
+
+    /// `batch` with its root rows' `_dlt_load_id` set to the chunk in progress: rows built
+    /// before a checkpoint may be appended after it, and each chunk's merge finds its rows by
+    /// their load id.
+    fn stamped(&self, batch: RecordBatch) -> duckdb::Result<RecordBatch> {
+        let id = self.chunks.load_id().as_str();
+        let Ok(at) = batch.schema().index_of(DLT_LOAD_ID) else {
+            return Ok(batch);
+        };
+        let column = batch.column(at);
+        let current = column
+            .as_string_opt::<i32>()
+            .is_some_and(|c| c.is_empty() || (c.is_valid(0) && c.value(0) == id));
+        if current {
+            return Ok(batch);
+        }
+        let mut columns = batch.columns().to_vec();
+        columns[at] = Arc::new(StringArray::from_iter_values(std::iter::repeat_n(
+            id,
+            batch.num_rows(),
+        )));
+        RecordBatch::try_new(batch.schema(), columns)
+            .map_err(|e| duckdb::Error::ToSqlConversionFailure(Box::new(e)))
+    }
+
+    /// The tables that received rows in the chunk in progress, with their columns now.
+    pub fn loaded_tables(&self) -> duckdb::Result<Vec<LoadedTable>> {
+        let mut now = schema_columns(&self.conn, &self.dataset)?;
+        let mut tables: Vec<LoadedTable> = self
+            .appended
+            .iter()
+            .map(|name| LoadedTable {
+                name: name.clone(),
+                columns: now.remove(name).unwrap_or_default(),
+            })
+            .collect();
+        tables.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(tables)
+    }
+
+    /// Commits the chunk in progress (its rows and whatever the caller wrote) and opens the
+    /// next one's transaction: the load goes on, and a failure from here on rolls back only
+    /// the new chunk.
+    pub fn commit_chunk(&mut self) -> duckdb::Result<()> {
+        self.conn.execute_batch("COMMIT")?;
+        self.open = false;
+        self.conn.execute_batch("BEGIN TRANSACTION")?;
+        self.open = true;
+        self.chunks.committed();
+        self.appended.clear();
+        self.before = schema_columns(&self.conn, &self.dataset)?;
         Ok(())
     }
 
@@ -388,7 +463,7 @@ mod tests {
     fn dlt_id_columns_are_created_with_their_compression() {
         let dir = tempfile::tempdir().unwrap();
         let main = crate::warehouse::connect(&dir.path().join("w.duckdb")).unwrap();
-        let mut load = Load::begin(&main, "ds", false).unwrap();
+        let mut load = Load::begin(&main, "ds", false, Default::default()).unwrap();
         assert!(load.compress_ids);
         load.append("t__items", children(200_000)).unwrap();
         load.flush().unwrap();

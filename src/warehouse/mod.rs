@@ -2,6 +2,8 @@
 //! and the commit that applies their write dispositions. It knows nothing of HTTP or JSON.
 
 pub(crate) mod catalog;
+pub(crate) mod checkpoints;
+pub(crate) mod chunks;
 pub(crate) mod commit;
 pub(crate) mod cursors;
 pub(crate) mod dlt_state;
@@ -15,8 +17,9 @@ pub(crate) mod sql;
 pub(crate) mod status;
 pub(crate) mod writer;
 
+pub(crate) use chunks::{Checkpointed, ChunkOptions};
 pub use commit::CommitError;
-pub(crate) use commit::{CommitPlan, LoadedTable, ResourceCommit};
+pub(crate) use commit::{LoadedTable, ResourceCommit};
 pub(crate) use load::Load;
 pub use location::{CatalogKind, Lake, Location, ObjectStorage};
 pub use open_load::{AppendError, BeginError};

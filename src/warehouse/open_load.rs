@@ -8,18 +8,20 @@ use std::time::{Duration, Instant};
 use arrow::record_batch::RecordBatch;
 
 use super::catalog::{SchemaColumns, schema_columns};
-use super::commit::{CommitError, CommitPlan};
+use super::checkpoints::Checkpoint;
+use super::chunks::{Checkpointed, ChunkOptions};
+use super::commit::{CommitError, ResourceCommit};
 use super::writer::{LoadSlot, Pending, Warehouse, WarehouseError};
-use crate::hints::CursorState;
+use crate::hints::{CursorState, LoadId, TableHints};
 
 /// How a load starts.
 #[derive(Debug, Clone, Default)]
 pub struct BeginOptions {
-    /// Drop the dataset's tables and cursors first (inside the load, so a failure restores
-    /// them).
+    /// Drop the dataset's tables, cursors and checkpoints first (inside the load, so a failure
+    /// restores them).
     pub full_refresh: bool,
-    /// Root tables of `replace` resources, emptied (with their child tables) inside the load.
-    pub replace: Vec<String>,
+    /// How the load is checkpointed.
+    pub chunks: ChunkOptions,
 }
 
 /// Why rows could not be appended.
@@ -39,6 +41,9 @@ pub enum AppendError {
     /// The writer could not run the append.
     #[error(transparent)]
     Warehouse(#[from] WarehouseError),
+    /// A checkpoint could not be committed.
+    #[error("committing a checkpoint failed: {0}")]
+    Checkpoint(#[source] Box<CommitError>),
 }
 
 impl From<duckdb::Error> for AppendError {
@@ -58,6 +63,8 @@ pub struct OpenLoad {
     writer: LoadWriter,
     before: SchemaColumns,
     cursors: HashMap<String, CursorState>,
+    checkpoints: HashMap<String, Checkpoint>,
+    load_id: LoadId,
     open: bool,
 }
 
@@ -78,21 +85,24 @@ impl Warehouse {
         options: BeginOptions,
     ) -> Result<OpenLoad, BeginError> {
         let ds = dataset.to_string();
-        let (id, before, cursors) = self
+        let (id, (before, cursors, checkpoints, load_id)) = self
             .run(move |w| {
-                let id = w.begin(&ds, options.full_refresh).map_err(BeginError::Db)?;
+                let id = w
+                    .begin(&ds, options.full_refresh, options.chunks)
+                    .map_err(BeginError::Db)?;
                 let started = w.load(id).map_err(BeginError::from).and_then(|load| {
-                    for root in &options.replace {
-                        load.replace(root).map_err(BeginError::Db)?;
-                    }
-                    // Read inside the load: after a full refresh there are no tables and no
-                    // cursors.
-                    let before = load.before().clone();
+                    // Read inside the load: after a full refresh there are no tables, cursors
+                    // or checkpoints.
                     let cursors = super::cursors::load(load.conn(), &ds).map_err(BeginError::Db)?;
-                    Ok((before, cursors))
+                    let checkpoints = match load.chunks.enabled() {
+                        true => load.chunks.prior().clone(),
+                        false => HashMap::new(),
+                    };
+                    let first = load.chunks.load_id().clone();
+                    Ok((load.before().clone(), cursors, checkpoints, first))
                 });
                 match started {
-                    Ok((before, cursors)) => Ok((id, before, cursors)),
+                    Ok(started) => Ok((id, started)),
                     Err(e) => {
                         w.roll_back(id);
                         Err(e)
@@ -108,6 +118,8 @@ impl Warehouse {
             },
             before,
             cursors,
+            checkpoints,
+            load_id,
             open: true,
         })
     }
@@ -135,27 +147,40 @@ impl OpenLoad {
         &self.cursors
     }
 
+    /// The checkpoints an interrupted sync of the dataset left, by resource (none when this
+    /// load does not checkpoint: it then leaves them as they are).
+    pub fn checkpoints(&self) -> &HashMap<String, Checkpoint> {
+        &self.checkpoints
+    }
+
+    /// The id of the load's first chunk, which rows are built with (the writer stamps a later
+    /// chunk's id on the rows it appends after a checkpoint).
+    pub fn load_id(&self) -> &LoadId {
+        &self.load_id
+    }
+
     /// A handle that appends to this load.
     pub fn writer(&self) -> LoadWriter {
         self.writer.clone()
     }
 
-    /// Applies `plan` and commits: the rows, the cursors and the `_dlt_loads` row become
-    /// visible together. On an error nothing does.
-    pub async fn commit(mut self, plan: CommitPlan) -> Result<(), CommitError> {
+    /// Applies the finished resources' work and commits: the rows, the cursors and the
+    /// `_dlt_loads` row become visible together. On an error nothing of the last chunk does.
+    /// Returns the last chunk's load id.
+    pub async fn commit(mut self) -> Result<LoadId, CommitError> {
         self.open = false;
         let id = self.writer.id;
-        self.writer
-            .warehouse
-            .run(move |w| w.commit(id, &plan))
-            .await?
+        self.writer.warehouse.run(move |w| w.commit(id)).await?
     }
 
-    /// Rolls the load back: the warehouse is as it was.
-    pub async fn roll_back(mut self) {
+    /// Rolls the load back to its last checkpoint (to where it began, without one), and says
+    /// what the checkpoints before it committed.
+    pub async fn roll_back(mut self) -> Checkpointed {
         self.open = false;
         let id = self.writer.id;
+        let checkpointed = self.writer.checkpointed().await;
         let _ = self.writer.warehouse.run(move |w| w.roll_back(id)).await;
+        checkpointed
     }
 }
 
@@ -179,19 +204,88 @@ impl LoadWriter {
             .await?
     }
 
-    /// Queues `batch` for table `table` (created or widened as needed) and returns at once;
-    /// the rows may be held back until more arrive (see [`LoadWriter::flush`]).
-    pub async fn append(
-        &self,
-        table: String,
-        batch: RecordBatch,
-    ) -> Result<Appending, AppendError> {
-        self.on_load(move |load| load.append(&table, batch)).await
-    }
-
     /// Queues the appending of every row held back.
     pub async fn flush(&self) -> Result<Appending, AppendError> {
         self.on_load(|load| load.flush()).await
+    }
+
+    /// Resource `name` starts loading into `hints`' table: a `replace` table is emptied now
+    /// (not when the load began, so a checkpoint before never shows it empty). It is
+    /// checkpointed every `every` records; `None`: it cannot resume, and no checkpoint is
+    /// taken while it runs.
+    pub async fn start(
+        &self,
+        name: String,
+        hints: TableHints,
+        every: Option<usize>,
+    ) -> Result<(), AppendError> {
+        let job = self
+            .on_load(move |load| {
+                if hints.write_disposition == crate::hints::WriteDisposition::Replace {
+                    load.replace(&hints.table_name)?;
+                }
+                load.chunks.start(&name, &hints, every);
+                Ok(())
+            })
+            .await?;
+        job.result().await??;
+        Ok(())
+    }
+
+    /// Queues one page of resource `name`: its batches, then where the resource continues
+    /// after it. Appended as one job, so a checkpoint falls between pages, never inside one;
+    /// the checkpoint, when one is due, is committed right after.
+    pub async fn append_page(
+        &self,
+        name: String,
+        batches: Vec<(String, RecordBatch)>,
+        records: usize,
+        position: Option<serde_json::Value>,
+    ) -> Result<Appending, AppendError> {
+        let id = self.id;
+        Ok(self
+            .warehouse
+            .submit(move |w| {
+                let started = Instant::now();
+                let load = w.load(id)?;
+                for (table, batch) in batches {
+                    load.append(&table, batch)?;
+                }
+                load.chunks.page(&name, records, position);
+                if load.chunks.due() {
+                    super::commit::checkpoint(load)
+                        .map_err(|e| AppendError::Checkpoint(Box::new(e)))?;
+                }
+                Ok(started.elapsed())
+            })
+            .await?)
+    }
+
+    /// Resource `name` finished: its commit work joins the next checkpoint's, or the final
+    /// commit's.
+    pub async fn finish(
+        &self,
+        name: String,
+        commits: Vec<ResourceCommit>,
+    ) -> Result<(), AppendError> {
+        let job = self
+            .on_load(move |load| {
+                load.chunks.finish(&name, commits);
+                Ok(())
+            })
+            .await?;
+        job.result().await??;
+        Ok(())
+    }
+
+    /// What the load's checkpoints committed so far.
+    async fn checkpointed(&self) -> Checkpointed {
+        let id = self.id;
+        let asked = self
+            .warehouse
+            .run(move |w| w.load(id).map(|l| l.chunks.checkpointed()))
+            .await;
+        asked.ok().and_then(Result::ok).unwrap_or_default()
     }
 
     async fn on_load(

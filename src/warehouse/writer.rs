@@ -9,10 +9,11 @@ use std::sync::Arc;
 use duckdb::Connection;
 use tokio::sync::{mpsc, oneshot};
 
-use super::commit::{CommitError, CommitPlan};
+use super::commit::CommitError;
 use super::load::Load;
 use super::location::Location;
 use super::space;
+use crate::hints::LoadId;
 
 /// What the writer thread owns: the warehouse connection and the loads in progress, each
 /// with its own connection and open transaction.
@@ -35,8 +36,13 @@ pub(super) struct LoadSlot(u64);
 
 impl WriterState {
     /// Begins a load on a connection of its own (see [`Load::begin`]).
-    pub(super) fn begin(&mut self, dataset: &str, full_refresh: bool) -> duckdb::Result<LoadSlot> {
-        let load = Load::begin(&self.conn, dataset, full_refresh)?;
+    pub(super) fn begin(
+        &mut self,
+        dataset: &str,
+        full_refresh: bool,
+        chunks: super::chunks::ChunkOptions,
+    ) -> duckdb::Result<LoadSlot> {
+        let load = Load::begin(&self.conn, dataset, full_refresh, chunks)?;
         self.next_id += 1;
         let id = LoadSlot(self.next_id);
         self.loads.insert(id, load);
@@ -62,14 +68,14 @@ impl WriterState {
         self.reclaim_when_idle();
     }
 
-    /// Commits load `id` as `plan` says (see [`commit`](super::commit::commit)); a commit that
-    /// fails rolls the load back.
-    pub(super) fn commit(&mut self, id: LoadSlot, plan: &CommitPlan) -> Result<(), CommitError> {
+    /// Commits load `id` (see [`commit`](super::commit::commit)); a commit that fails rolls the
+    /// load back. Returns the id of its last chunk, the load recorded in `_dlt_loads`.
+    pub(super) fn commit(&mut self, id: LoadSlot) -> Result<LoadId, CommitError> {
         let load = self
             .loads
             .remove(&id)
             .ok_or(CommitError::Warehouse(WarehouseError::NoLoad))?;
-        let committed = super::commit::commit(load, plan);
+        let committed = super::commit::commit(load);
         self.rolled_back |= committed.is_err();
         self.reclaim_when_idle();
         committed

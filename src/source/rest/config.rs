@@ -59,6 +59,10 @@ pub struct RestApiConfig {
     /// numbers or offsets with a total). Still under `rate_limit`. Example: `concurrency: 8`
     #[serde(default = "default_concurrency")]
     pub concurrency: NonZeroUsize,
+    /// How often each resource's long sync commits a checkpoint it resumes from, unless the
+    /// resource says. Examples: `checkpoint: {rows: 200000}`, `checkpoint: false`
+    #[serde(default)]
+    pub checkpoint: Option<super::resource_config::CheckpointConfig>,
     /// What a sync may change of the tables' schema, for every resource that does not say.
     /// Examples: `schema_contract: freeze`, `schema_contract: {tables: freeze}`
     #[serde(default)]

@@ -118,6 +118,23 @@ pub enum FilterError {
     Json(#[from] serde_json::Error),
 }
 
+/// An incremental run as a checkpoint saves it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, Deserialize)]
+pub struct IncrementalPosition {
+    /// Where the run started.
+    start: Option<Value>,
+    /// Where it ends, if it does.
+    end: Option<Value>,
+    /// Hashes of the records at `start` that the sync before it loaded.
+    boundary: Vec<String>,
+    /// The newest value seen.
+    last: Option<Value>,
+    /// Hashes of the records seen at `last`.
+    last_hashes: Vec<String>,
+    /// Whether it is a `--since`/`--until` range.
+    stateless: bool,
+}
+
 /// The incremental state of one resource during one sync.
 #[derive(Debug, Clone)]
 pub struct Incremental {
@@ -190,6 +207,35 @@ impl Incremental {
         }
         self.stateless = true;
         Ok(self)
+    }
+
+    /// Where this run stands, for a checkpoint: the range it started with and what it has seen.
+    pub fn position(&self) -> IncrementalPosition {
+        let mut boundary: Vec<String> = self.boundary.iter().cloned().collect();
+        boundary.sort();
+        IncrementalPosition {
+            start: self.start.clone(),
+            end: self.config.end_value.clone(),
+            boundary,
+            last: self.last.clone(),
+            last_hashes: self.last_hashes.clone(),
+            stateless: self.stateless,
+        }
+    }
+
+    /// The run a checkpoint's [`Incremental::position`] describes, going on: the same range,
+    /// and the newest value it had seen, so the cursor it saves at the end covers both runs.
+    pub fn resumed(mut config: IncrementalConfig, at: IncrementalPosition) -> Self {
+        config.end_value = at.end;
+        Self {
+            text_keys: simple_keys(&config.cursor_path),
+            config,
+            start: at.start,
+            boundary: at.boundary.into_iter().collect(),
+            last: at.last,
+            last_hashes: at.last_hashes,
+            stateless: at.stateless,
+        }
     }
 
     /// Where this sync starts: the last committed value, else the initial value.

@@ -7,6 +7,7 @@ pub mod dependent;
 pub mod error;
 pub mod incremental;
 pub mod paginate;
+pub mod position;
 pub mod request;
 pub mod resource;
 pub mod resource_config;

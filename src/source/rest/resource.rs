@@ -14,7 +14,9 @@ use super::dependent;
 use super::error::FetchError;
 use super::incremental::Incremental;
 use super::paginate::{self, Paginator, Requests, ResponseView, Stall, StallGuard};
+use super::position::Position;
 use super::request::{PageRequest, param_text};
+use super::resource_config::CheckpointConfig;
 use super::selector::{LocateError, Located, locate_records, take_records};
 use crate::hints::{CursorState, TableHints};
 use crate::redact::Redactor;
@@ -37,6 +39,8 @@ pub struct RestResource {
     client: RestClient,
     redactor: Redactor,
     concurrency: usize,
+    /// Records between checkpoints; `None`: none.
+    checkpoint: Option<usize>,
 }
 
 impl RestResource {
@@ -81,6 +85,7 @@ impl RestResource {
             client,
             redactor,
             concurrency: api.concurrency.get(),
+            checkpoint: CheckpointConfig::every(resource.checkpoint, api.checkpoint),
         };
         if this.parent.is_none() {
             // Check the URL now, so a bad one fails before any request of the sync.
@@ -103,12 +108,28 @@ impl RestResource {
         input: FetchInput,
         pages: PageSender,
     ) -> Result<FetchOutcome, FetchError> {
-        let incremental = self
-            .endpoint
-            .incremental
-            .clone()
-            .map(|c| Incremental::new(c, input.saved.as_ref()));
-        let incremental = match (incremental, &input.window) {
+        let checkpoint_error = |e| FetchError::Checkpoint(self.name.clone(), e);
+        let resume = input
+            .resume
+            .as_ref()
+            .map(Position::read)
+            .transpose()
+            .map_err(checkpoint_error)?;
+        let incremental = match (self.endpoint.incremental.clone(), &resume) {
+            (
+                Some(c),
+                Some(Position {
+                    incremental: Some(at),
+                    ..
+                }),
+            ) => {
+                // The interrupted sync's range, whatever the flags of this one.
+                Some(Incremental::resumed(c, at.clone()))
+            }
+            (c, _) => c.map(|c| Incremental::new(c, input.saved.as_ref())),
+        };
+        let window = input.window.as_ref().filter(|_| resume.is_none());
+        let incremental = match (incremental, window) {
             (Some(inc), Some(window)) => Some(
                 inc.with_window(window, input.saved.as_ref())
                     .map_err(|e| FetchError::Window(self.name.clone(), e))?,
@@ -122,12 +143,21 @@ impl RestResource {
             incremental,
             exchanges: input.exchanges,
         };
-        match input.parents {
-            None => {
-                let req = self.request_for(None, &run)?;
-                self.paginate(req, &BTreeMap::new(), &mut run).await?;
+        match (input.parents, resume) {
+            (None, Some(resume)) => {
+                if let Some(next) = &resume.next {
+                    let first = self.request_for(None, &run)?;
+                    let req = Position::request(next, first).map_err(checkpoint_error)?;
+                    let state = Some(&resume.paginator);
+                    self.paginate(req, state, &BTreeMap::new(), &mut run)
+                        .await?;
+                }
             }
-            Some(rows) => {
+            (None, None) => {
+                let req = self.request_for(None, &run)?;
+                self.paginate(req, None, &BTreeMap::new(), &mut run).await?;
+            }
+            (Some(rows), _) => {
                 let parent = self
                     .parent
                     .as_ref()
@@ -137,7 +167,7 @@ impl RestResource {
                     let req = self.request_for(Some(&row), &run)?;
                     let extra =
                         dependent::included_fields(&parent, &self.include_from_parent, &row);
-                    self.paginate(req, &extra, &mut run).await?;
+                    self.paginate(req, None, &extra, &mut run).await?;
                 }
             }
         }
@@ -203,11 +233,13 @@ impl RestResource {
         })
     }
 
-    /// Follows the paginator from `req` until the last page. Once a total tells which pages
-    /// follow, up to `concurrency` of them are fetched at once and delivered in order.
+    /// Follows the paginator from `req` until the last page; from a checkpoint's request, with
+    /// the paginator as it was there (`resumed`). Once a total tells which pages follow, up to
+    /// `concurrency` of them are fetched at once and delivered in order.
     async fn paginate(
         &self,
         mut req: PageRequest,
+        resumed: Option<&Value>,
         extra: &BTreeMap<String, Value>,
         run: &mut Run,
     ) -> Result<(), FetchError> {
@@ -215,7 +247,10 @@ impl RestResource {
             paginator: paginate::build(self.paginator.as_ref()),
             stall_guard: StallGuard::new(self.paginator.as_ref().and_then(|p| p.max_pages())),
         };
-        pager.paginator.prepare(&mut req);
+        match resumed {
+            Some(state) => pager.paginator.restore(state),
+            None => pager.paginator.prepare(&mut req),
+        }
         loop {
             let Some(page) = self.fetch_page(&req).await? else {
                 return Ok(());
@@ -328,10 +363,6 @@ impl RestResource {
         // Paginators judge the page by what the API sent; incremental filtering comes after.
         let count = records.len();
         let records = self.keep_new(records, &url, &headers, extra, run)?;
-        if run.pages.send(records).await.is_err() {
-            return Err(FetchError::Cancelled);
-        }
-        tracing::debug!(resource = %self.name, page = run.pages.pages(), records = count, "page");
         let view = ResponseView {
             url: &url,
             headers: &headers,
@@ -348,6 +379,20 @@ impl RestResource {
                 reason: other.to_string(),
             },
         })?;
+        // Where to go on after this page, sent with it: a checkpoint after it saves this.
+        let position = self.checkpoint_every().and_then(|_| {
+            let next = more.then_some(&*req);
+            Position::after(
+                next,
+                pager.paginator.as_ref(),
+                run.incremental.as_ref(),
+                &self.redactor,
+            )
+        });
+        if run.pages.send_at(records, position).await.is_err() {
+            return Err(FetchError::Cancelled);
+        }
+        tracing::debug!(resource = %self.name, page = run.pages.pages(), records = count, "page");
         if more {
             pager
                 .stall_guard
@@ -558,6 +603,11 @@ impl Resource for RestResource {
 
     fn incremental(&self) -> bool {
         self.endpoint.incremental.is_some()
+    }
+
+    fn checkpoint_every(&self) -> Option<usize> {
+        // A dependent resource's place among its parent's records is not saved yet.
+        self.checkpoint.filter(|_| self.parent.is_none())
     }
 
     fn parent(&self) -> Option<&ParentLink> {

@@ -72,6 +72,11 @@ pub struct ResourceConfig {
     /// `_<parent>_<field>`. Example: `include_from_parent: [title]`
     #[serde(default)]
     pub include_from_parent: Vec<String>,
+    /// How often a long sync of it commits what it loaded with where it stands, so a sync
+    /// killed midway resumes there (over the source's `checkpoint`; default every 100,000
+    /// records). Examples: `checkpoint: {rows: 50000}`, `checkpoint: false`
+    #[serde(default)]
+    pub checkpoint: Option<CheckpointConfig>,
     /// Declared columns of the table (dlt's column hints), by column name as it lands (nested
     /// fields flattened: `address__city`). Example:
     /// `columns: {price: {data_type: decimal}, external_id: {data_type: text}, email: {nullable: false}}`
@@ -95,6 +100,44 @@ pub struct ResourceConfig {
     /// `transforms: {orders__items: "SELECT * FROM data WHERE qty > 0"}`
     #[serde(default)]
     pub transforms: BTreeMap<String, String>,
+}
+
+/// `checkpoint:` of a resource or a source: off, on, or every so many records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(
+    untagged,
+    expecting = "`false`, `true` or `{rows: N}` with N at least 1"
+)]
+pub enum CheckpointConfig {
+    /// `false`: commit once, at the end of the sync; `true`: the default interval.
+    Switch(bool),
+    /// Every so many records.
+    Every(CheckpointEvery),
+}
+
+/// `checkpoint: {rows: N}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CheckpointEvery {
+    /// Records between checkpoints. Example: `rows: 50000`
+    pub rows: std::num::NonZeroUsize,
+}
+
+/// Records between checkpoints unless `checkpoint:` says otherwise: a checkpoint costs a
+/// commit, and at this interval the commits take a few percent of a sync
+/// (docs/performance.md).
+pub const DEFAULT_CHECKPOINT_ROWS: usize = 100_000;
+
+impl CheckpointConfig {
+    /// Records between checkpoints of a resource with this config over its source's; `None`:
+    /// no checkpoints.
+    pub fn every(resource: Option<Self>, source: Option<Self>) -> Option<usize> {
+        match resource.or(source) {
+            None | Some(Self::Switch(true)) => Some(DEFAULT_CHECKPOINT_ROWS),
+            Some(Self::Switch(false)) => None,
+            Some(Self::Every(e)) => Some(e.rows.get()),
+        }
+    }
 }
 
 /// Hints of one child table (an entry of `nested_hints:`).

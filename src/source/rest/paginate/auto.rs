@@ -13,7 +13,51 @@ use crate::source::rest::request::PageRequest;
 /// Decides on the first response, then delegates.
 #[derive(Default)]
 pub struct Auto {
-    chosen: Option<Box<dyn Paginator>>,
+    chosen: Option<(Detected, Box<dyn Paginator>)>,
+}
+
+/// What the first response showed, enough to build the paginator again on resume.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum Detected {
+    /// A `Link: <...>; rel="next"` header.
+    HeaderLink,
+    /// A next-page URL in the body, at this path.
+    JsonLink(String),
+    /// A total of pages in the body, at this path.
+    PageNumber(String),
+    /// A next-page cursor in the body, at this path.
+    Cursor(String),
+    /// Nothing: the response is the only page.
+    SinglePage,
+}
+
+impl Detected {
+    fn paginator(&self) -> Box<dyn Paginator> {
+        match self.clone() {
+            Self::HeaderLink => Box::new(HeaderLink::default()),
+            Self::JsonLink(path) => Box::new(JsonLink::new(path)),
+            // The first page (1) is already fetched: continue from it.
+            Self::PageNumber(path) => Box::new(PageNumber::new(PageNumberConfig {
+                param: "page".into(),
+                start: 1,
+                page_size: None,
+                page_size_param: "per_page".into(),
+                total_path: Some(path),
+                maximum_page: None,
+                has_more_path: None,
+                stop_after_empty_page: true,
+                max_pages: None,
+            })),
+            Self::Cursor(path) => Box::new(Cursor::new(CursorConfig {
+                param: "cursor".into(),
+                cursor_path: path,
+                has_more_path: None,
+                max_pages: None,
+            })),
+            Self::SinglePage => Box::new(SinglePage),
+        }
+    }
 }
 
 impl Paginator for Auto {
@@ -23,26 +67,49 @@ impl Paginator for Auto {
         resp: &ResponseView<'_>,
     ) -> Result<bool, PaginateError> {
         if self.chosen.is_none() {
-            let mut detected = detect(resp);
-            detected.prepare(req);
-            self.chosen = Some(detected);
+            let detected = detect(resp);
+            let mut paginator = detected.paginator();
+            paginator.prepare(req);
+            self.chosen = Some((detected, paginator));
         }
         match self.chosen.as_mut() {
-            Some(p) => p.advance(req, resp),
+            Some((_, p)) => p.advance(req, resp),
             None => Ok(false),
         }
     }
 
+    fn state(&self) -> Value {
+        match &self.chosen {
+            Some((detected, p)) => serde_json::json!({"detected": detected, "state": p.state()}),
+            None => Value::Null,
+        }
+    }
+
+    fn restore(&mut self, state: &Value) {
+        let detected = state
+            .get("detected")
+            .and_then(|d| serde_json::from_value::<Detected>(d.clone()).ok());
+        if let Some(detected) = detected {
+            let mut paginator = detected.paginator();
+            paginator.restore(state.get("state").unwrap_or(&Value::Null));
+            self.chosen = Some((detected, paginator));
+        }
+    }
+
     fn ahead(&self, next: &PageRequest) -> Option<super::Requests> {
-        self.chosen.as_ref()?.ahead(next)
+        self.chosen.as_ref()?.1.ahead(next)
     }
 
     fn pages_left(&self) -> Option<u64> {
-        self.chosen.as_ref()?.pages_left()
+        self.chosen.as_ref()?.1.pages_left()
     }
 
     fn advice(&self) -> String {
-        let chosen = self.chosen.as_ref().map(|p| p.advice()).unwrap_or_default();
+        let chosen = self
+            .chosen
+            .as_ref()
+            .map(|(_, p)| p.advice())
+            .unwrap_or_default();
         format!(
             "{chosen} (the paginator was detected from the first response: set `paginator:` to choose it)"
         )
@@ -50,7 +117,7 @@ impl Paginator for Auto {
 
     fn describe(&self) -> String {
         match &self.chosen {
-            Some(p) => format!(
+            Some((_, p)) => format!(
                 "{}, detected from the first response (set `paginator:` to choose it)",
                 p.describe()
             ),
@@ -59,43 +126,27 @@ impl Paginator for Auto {
     }
 }
 
-fn detect(resp: &ResponseView<'_>) -> Box<dyn Paginator> {
+fn detect(resp: &ResponseView<'_>) -> Detected {
     if next_link(resp.headers).is_some() {
         tracing::debug!("detected header_link pagination");
-        return Box::new(HeaderLink::default());
+        return Detected::HeaderLink;
     }
     let next = find_next(resp.body, &mut Vec::new());
     if let Some((path, Value::String(link))) = &next
         && (link.starts_with("http") || link.starts_with('/'))
     {
         tracing::debug!(path = %path.join("."), "detected json_link pagination");
-        return Box::new(JsonLink::new(path.join(".")));
+        return Detected::JsonLink(path.join("."));
     }
     if let Some(path) = find_total_pages(resp.body, &mut Vec::new()) {
         tracing::debug!(path = %path.join("."), "detected page_number pagination");
-        // The first page (1) is already fetched: continue from it.
-        return Box::new(PageNumber::new(PageNumberConfig {
-            param: "page".into(),
-            start: 1,
-            page_size: None,
-            page_size_param: "per_page".into(),
-            total_path: Some(path.join(".")),
-            maximum_page: None,
-            has_more_path: None,
-            stop_after_empty_page: true,
-            max_pages: None,
-        }));
+        return Detected::PageNumber(path.join("."));
     }
     if let Some((path, _)) = next {
         tracing::debug!(path = %path.join("."), "detected cursor pagination");
-        return Box::new(Cursor::new(CursorConfig {
-            param: "cursor".into(),
-            cursor_path: path.join("."),
-            has_more_path: None,
-            max_pages: None,
-        }));
+        return Detected::Cursor(path.join("."));
     }
-    Box::new(SinglePage)
+    Detected::SinglePage
 }
 
 /// dlt's `find_next_page_path`: a key starting with `next` (`next`, `next_page_url`, `nextCursor`),

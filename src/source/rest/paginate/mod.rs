@@ -67,6 +67,15 @@ pub trait Paginator: Send {
         None
     }
 
+    /// What it must remember to go on from the request it last prepared (a page or offset
+    /// counter and the total), for a checkpoint; `Null` if the request says it all.
+    fn state(&self) -> Value {
+        Value::Null
+    }
+
+    /// Takes back [`Paginator::state`], to go on from a checkpoint's request.
+    fn restore(&mut self, _state: &Value) {}
+
     /// What to do when a next page repeats the last one: the API ignores what this paginator
     /// sends (named here), and which setting to change. Only for that case: it reads as a fault.
     fn advice(&self) -> String;
@@ -136,6 +145,17 @@ impl Paginator for SinglePage {
     fn describe(&self) -> String {
         "single_page: everything in one response".into()
     }
+}
+
+/// A counter paginator's [`Paginator::state`]: its position and the total last seen.
+fn counter_state(at: u64, total: Option<u64>) -> Value {
+    serde_json::json!({"at": at, "total": total})
+}
+
+/// The position and total of a [`counter_state`], if it is one.
+fn counter_restored(state: &Value) -> Option<(u64, Option<u64>)> {
+    let at = state.get("at")?.as_u64()?;
+    Some((at, state.get("total").and_then(Value::as_u64)))
 }
 
 /// False only when `path` is set and the body says there is no more (dlt's `has_more_path`).

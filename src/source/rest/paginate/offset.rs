@@ -2,7 +2,8 @@
 
 use super::config::OffsetConfig;
 use super::{
-    PaginateError, Paginator, Requests, ResponseView, count_at, has_more, ignored_param, with_param,
+    PaginateError, Paginator, Requests, ResponseView, count_at, counter_restored, counter_state,
+    has_more, ignored_param, with_param,
 };
 use crate::source::rest::request::PageRequest;
 
@@ -42,6 +43,17 @@ impl Paginator for Offset {
     fn prepare(&mut self, req: &mut PageRequest) {
         req.set_param(&self.config.param, self.offset);
         req.set_param(&self.config.limit_param, self.config.limit);
+    }
+
+    fn state(&self) -> serde_json::Value {
+        counter_state(self.offset, self.total)
+    }
+
+    fn restore(&mut self, state: &serde_json::Value) {
+        if let Some((at, total)) = counter_restored(state) {
+            self.offset = at;
+            self.total = total;
+        }
     }
 
     fn advance(

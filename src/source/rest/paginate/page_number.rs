@@ -2,7 +2,8 @@
 
 use super::config::PageNumberConfig;
 use super::{
-    PaginateError, Paginator, Requests, ResponseView, count_at, has_more, ignored_param, with_param,
+    PaginateError, Paginator, Requests, ResponseView, count_at, counter_restored, counter_state,
+    has_more, ignored_param, with_param,
 };
 use crate::source::rest::request::PageRequest;
 
@@ -43,6 +44,17 @@ impl Paginator for PageNumber {
         req.set_param(&self.config.param, self.page);
         if let Some(size) = self.config.page_size {
             req.set_param(&self.config.page_size_param, size);
+        }
+    }
+
+    fn state(&self) -> serde_json::Value {
+        counter_state(self.page, self.total)
+    }
+
+    fn restore(&mut self, state: &serde_json::Value) {
+        if let Some((at, total)) = counter_restored(state) {
+            self.page = at;
+            self.total = total;
         }
     }
 

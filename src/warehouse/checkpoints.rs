@@ -1,0 +1,161 @@
+//! Checkpoints of syncs that did not finish (table `_dango_checkpoints` of each dataset): for
+//! each resource of an interrupted sync, where it stood at its last checkpoint. Written in the
+//! same transaction as the rows they cover, so a checkpoint never claims a row the warehouse
+//! does not hold, nor misses one it does. The sync that completes the source deletes them.
+
+use std::collections::HashMap;
+
+use duckdb::Connection;
+use serde_json::Value;
+
+use super::sql::{ident, qualified};
+
+/// Name of the checkpoint table in each dataset.
+pub const CHECKPOINT_TABLE: &str = "_dango_checkpoints";
+
+/// Where one resource of an interrupted sync stood at its last checkpoint.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Checkpoint {
+    /// The resource.
+    pub resource: String,
+    /// What the resource needs to continue (its next request, its incremental range), as it
+    /// wrote it; `None` once the resource had finished.
+    pub position: Option<Value>,
+    /// Records committed so far by the interrupted sync.
+    pub rows: u64,
+    /// Pages committed so far.
+    pub pages: u64,
+    /// The loads (`_dlt_loads`) its checkpoints committed, oldest first.
+    pub load_ids: Vec<String>,
+    /// When the last checkpoint was committed, ISO 8601 (UTC, to the second).
+    pub at: String,
+}
+
+impl Checkpoint {
+    /// Whether the resource finished in the interrupted sync.
+    pub fn done(&self) -> bool {
+        self.position.is_none()
+    }
+}
+
+/// The checkpoints of `dataset`, by resource (none if the table does not exist).
+pub fn load(conn: &Connection, dataset: &str) -> duckdb::Result<HashMap<String, Checkpoint>> {
+    if !super::catalog::table_exists(conn, dataset, CHECKPOINT_TABLE)? {
+        return Ok(HashMap::new());
+    }
+    let sql = format!(
+        "SELECT resource, position, rows, pages, load_ids, \
+         strftime(CAST(updated_at AS TIMESTAMP), '%Y-%m-%dT%H:%M:%SZ') FROM {} ORDER BY resource",
+        qualified(dataset, CHECKPOINT_TABLE)
+    );
+    let mut stmt = conn.prepare(&sql)?;
+    let rows = stmt.query_map([], |r| {
+        let position: Option<String> = r.get(1)?;
+        let load_ids: String = r.get(4)?;
+        Ok(Checkpoint {
+            resource: r.get(0)?,
+            position: position.and_then(|p| serde_json::from_str(&p).ok()),
+            rows: r.get::<_, i64>(2)?.max(0) as u64,
+            pages: r.get::<_, i64>(3)?.max(0) as u64,
+            load_ids: serde_json::from_str(&load_ids).unwrap_or_default(),
+            at: r.get(5)?,
+        })
+    })?;
+    let mut out = HashMap::new();
+    for row in rows {
+        let row = row?;
+        out.insert(row.resource.clone(), row);
+    }
+    Ok(out)
+}
+
+/// Saves `checkpoints`, replacing each resource's previous row; inside the caller's
+/// transaction.
+pub fn save(conn: &Connection, dataset: &str, checkpoints: &[Checkpoint]) -> duckdb::Result<()> {
+    if checkpoints.is_empty() {
+        return Ok(());
+    }
+    let table = qualified(dataset, CHECKPOINT_TABLE);
+    conn.execute_batch(&format!(
+        "CREATE TABLE IF NOT EXISTS {table} ({} VARCHAR NOT NULL, {} VARCHAR, {} BIGINT NOT NULL, \
+         {} BIGINT NOT NULL, {} VARCHAR NOT NULL, {} TIMESTAMP WITH TIME ZONE NOT NULL)",
+        ident("resource"),
+        ident("position"),
+        ident("rows"),
+        ident("pages"),
+        ident("load_ids"),
+        ident("updated_at"),
+    ))?;
+    for c in checkpoints {
+        conn.execute(
+            &format!("DELETE FROM {table} WHERE resource = ?"),
+            [&c.resource],
+        )?;
+        conn.execute(
+            &format!("INSERT INTO {table} VALUES (?, ?, ?, ?, ?, now())"),
+            duckdb::params![
+                c.resource.as_str(),
+                c.position.as_ref().map(Value::to_string),
+                i64::try_from(c.rows).unwrap_or(i64::MAX),
+                i64::try_from(c.pages).unwrap_or(i64::MAX),
+                serde_json::to_string(&c.load_ids).unwrap_or_else(|_| "[]".into()),
+            ],
+        )?;
+    }
+    Ok(())
+}
+
+/// Deletes the checkpoints of `dataset` (of `resource` only, if given); inside the caller's
+/// transaction. Returns the resources whose checkpoint went.
+pub fn clear(
+    conn: &Connection,
+    dataset: &str,
+    resource: Option<&str>,
+) -> duckdb::Result<Vec<String>> {
+    let mut gone: Vec<String> = load(conn, dataset)?.into_keys().collect();
+    gone.retain(|r| resource.is_none_or(|only| only == r));
+    gone.sort();
+    let table = qualified(dataset, CHECKPOINT_TABLE);
+    for r in &gone {
+        conn.execute(&format!("DELETE FROM {table} WHERE resource = ?"), [r])?;
+    }
+    Ok(gone)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn checkpoint(resource: &str, position: Option<Value>) -> Checkpoint {
+        Checkpoint {
+            resource: resource.into(),
+            position,
+            rows: 412_000,
+            pages: 412,
+            load_ids: vec!["1.1".into(), "1.2".into()],
+            at: String::new(),
+        }
+    }
+
+    #[test]
+    fn checkpoints_read_back_as_saved_and_a_later_one_replaces_an_earlier() {
+        let conn = crate::warehouse::connect_in_memory().unwrap();
+        conn.execute_batch("CREATE SCHEMA raw").unwrap();
+        assert!(load(&conn, "raw").unwrap().is_empty());
+        let first = checkpoint("orders", Some(serde_json::json!({"page": 12})));
+        save(&conn, "raw", &[first, checkpoint("users", None)]).unwrap();
+        let later = checkpoint("orders", Some(serde_json::json!({"page": 413})));
+        save(&conn, "raw", std::slice::from_ref(&later)).unwrap();
+        let saved = load(&conn, "raw").unwrap();
+        assert_eq!(saved.len(), 2);
+        let orders = &saved["orders"];
+        assert_eq!(orders.position, later.position);
+        assert_eq!((orders.rows, orders.pages), (412_000, 412));
+        assert_eq!(orders.load_ids, ["1.1", "1.2"]);
+        assert!(orders.at.ends_with('Z') && !orders.done());
+        assert!(saved["users"].done());
+        assert_eq!(clear(&conn, "raw", Some("users")).unwrap(), ["users"]);
+        assert_eq!(clear(&conn, "raw", None).unwrap(), ["orders"]);
+        assert!(load(&conn, "raw").unwrap().is_empty());
+    }
+}

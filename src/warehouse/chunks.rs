@@ -1,0 +1,281 @@
+//! A source's load as a series of committed chunks: each checkpoint commits the rows so far,
+//! with every running resource's position, as a load of its own (a row in `_dlt_loads`), and
+//! the load goes on in a new transaction. This file keeps what the next checkpoint needs, on
+//! the writer thread, in the order the writer applies pages: a position is recorded with the
+//! page whose rows it follows, so a checkpoint can never separate them.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use super::checkpoints::Checkpoint;
+use super::commit::{CommitPlan, LoadedTable, ResourceCommit};
+use crate::hints::{LoadId, TableHints};
+
+/// A checkpoint is also taken when this long has passed since the last one and a resource has
+/// new rows: a slow API's hour of work is never lost for want of 100,000 rows.
+pub const CHECKPOINT_INTERVAL: Duration = Duration::from_secs(300);
+
+/// How a load is checkpointed, fixed when it begins.
+#[derive(Debug, Clone, Default)]
+pub struct ChunkOptions {
+    /// Whether this sync commits checkpoints and clears them when it completes. Off for the
+    /// runs that must not touch an interrupted sync's checkpoints (`--limit`, a `--since`
+    /// range) and for a full refresh, which would show a half-dropped dataset.
+    pub enabled: bool,
+    /// `_dlt_loads.schema_name`: the source's name.
+    pub schema_name: String,
+    /// Let a `replace` that returned no rows empty a table that has rows.
+    pub allow_empty_replace: bool,
+}
+
+/// A resource the load is receiving pages of.
+#[derive(Debug)]
+struct Running {
+    hints: TableHints,
+    /// Rows between its checkpoints; `None`: it cannot be resumed, so no checkpoint is taken
+    /// while it runs (its rows would be committed without a place to continue from).
+    every: Option<usize>,
+    /// Where it continues after the last page appended; `None` before its first page.
+    position: Option<Value>,
+    /// Whether its last page came with a position (a resource may send one without).
+    resumable: bool,
+    /// Records since its last checkpoint.
+    since: usize,
+    /// Records and pages in this sync.
+    rows: u64,
+    pages: u64,
+}
+
+/// A resource that finished since the last checkpoint, whose commit work waits for the next
+/// chunk's commit.
+#[derive(Debug)]
+struct Finished {
+    resource: String,
+    commits: Vec<ResourceCommit>,
+    rows: u64,
+    pages: u64,
+}
+
+/// The chunks of one source's load.
+#[derive(Debug)]
+pub struct Chunks {
+    options: ChunkOptions,
+    /// The chunk in progress; its root rows carry this id.
+    load_id: LoadId,
+    /// Chunks this sync committed, oldest first.
+    committed: Vec<String>,
+    running: BTreeMap<String, Running>,
+    finished: Vec<Finished>,
+    /// The interrupted sync's checkpoints, as the load began.
+    prior: HashMap<String, Checkpoint>,
+    /// Records committed by this sync's checkpoints.
+    rows_committed: u64,
+    /// When the last chunk was committed (or the load began).
+    since: Instant,
+}
+
+/// What the load's checkpoints committed before it stopped.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Checkpointed {
+    /// Chunks committed.
+    pub chunks: usize,
+    /// Records in them.
+    pub rows: u64,
+}
+
+impl Chunks {
+    /// The chunks of a load beginning now, after an interrupted sync that left `prior`.
+    pub fn new(options: ChunkOptions, prior: HashMap<String, Checkpoint>) -> Self {
+        Self {
+            options,
+            load_id: LoadId::new(),
+            committed: Vec::new(),
+            running: BTreeMap::new(),
+            finished: Vec::new(),
+            prior,
+            rows_committed: 0,
+            since: Instant::now(),
+        }
+    }
+
+    /// How the load is checkpointed.
+    pub fn options(&self) -> &ChunkOptions {
+        &self.options
+    }
+
+    /// The id of the chunk in progress, stamped on its root rows.
+    pub fn load_id(&self) -> &LoadId {
+        &self.load_id
+    }
+
+    /// The interrupted sync's checkpoints this load began with.
+    pub fn prior(&self) -> &HashMap<String, Checkpoint> {
+        &self.prior
+    }
+
+    /// Whether checkpoints are committed (and cleared at the end).
+    pub fn enabled(&self) -> bool {
+        self.options.enabled
+    }
+
+    /// What this sync's checkpoints committed.
+    pub fn checkpointed(&self) -> Checkpointed {
+        Checkpointed {
+            chunks: self.committed.len(),
+            rows: self.rows_committed,
+        }
+    }
+
+    /// Resource `name` starts loading into `hints`' table, checkpointed every `every` records
+    /// (`None`: not resumable).
+    pub fn start(&mut self, name: &str, hints: &TableHints, every: Option<usize>) {
+        let every = every.filter(|_| self.options.enabled);
+        self.running.insert(
+            name.to_string(),
+            Running {
+                hints: hints.clone(),
+                every,
+                position: None,
+                resumable: true,
+                since: 0,
+                rows: 0,
+                pages: 0,
+            },
+        );
+    }
+
+    /// Resource `name` appended a page of `records`, after which it continues at `position`.
+    pub fn page(&mut self, name: &str, records: usize, position: Option<Value>) {
+        if let Some(r) = self.running.get_mut(name) {
+            r.resumable = position.is_some();
+            r.position = position;
+            r.since += records;
+            r.rows += records as u64;
+            r.pages += 1;
+        }
+    }
+
+    /// Resource `name` finished: its commit work joins the next chunk's.
+    pub fn finish(&mut self, name: &str, commits: Vec<ResourceCommit>) {
+        let (rows, pages) = self
+            .running
+            .remove(name)
+            .map_or((0, 0), |r| (r.rows, r.pages));
+        self.finished.push(Finished {
+            resource: name.to_string(),
+            commits,
+            rows,
+            pages,
+        });
+    }
+
+    /// Whether a checkpoint is due and can be taken now: a resource passed its interval (of
+    /// rows, or of time with new rows), and every running resource can say where it continues.
+    pub fn due(&self) -> bool {
+        let passed = self.running.values().any(|r| {
+            r.every.is_some_and(|every| {
+                r.since >= every || (r.since > 0 && self.since.elapsed() >= CHECKPOINT_INTERVAL)
+            })
+        });
+        passed
+            && self
+                .running
+                .values()
+                .all(|r| r.every.is_some() && (r.resumable || r.pages == 0))
+    }
+
+    /// The commit of the chunk in progress as a checkpoint: the finished resources' work, and
+    /// each running resource's rows so far (its tables among `loaded`, the tables that got
+    /// rows in this chunk).
+    pub fn checkpoint_plan(&self, loaded: &[LoadedTable]) -> CommitPlan {
+        let mut resources: Vec<ResourceCommit> = self
+            .finished
+            .iter()
+            .flat_map(|f| f.commits.iter().cloned())
+            .collect();
+        for r in self.running.values().filter(|r| r.since > 0) {
+            let root = &r.hints.table_name;
+            let prefix = format!("{root}__");
+            let tables = loaded
+                .iter()
+                .filter(|t| &t.name == root || t.name.starts_with(&prefix))
+                .cloned()
+                .collect();
+            resources.push(ResourceCommit {
+                hints: r.hints.clone(),
+                tables,
+                cursor: None,
+                // Not known for part of a run: the commit ranks the chunk's keys.
+                keys_unique: false,
+            });
+        }
+        self.plan(resources)
+    }
+
+    /// The checkpoint rows the chunk's commit saves: each running resource's position, each
+    /// finished one as done.
+    pub fn checkpoints(&self) -> Vec<Checkpoint> {
+        let running = self
+            .running
+            .iter()
+            .filter(|(_, r)| r.pages > 0)
+            .map(|(name, r)| (name, r.position.clone(), r.rows, r.pages));
+        let finished = self
+            .finished
+            .iter()
+            .map(|f| (&f.resource, None, f.rows, f.pages));
+        running
+            .chain(finished)
+            .map(|(name, position, rows, pages)| {
+                let prior = self.prior.get(name);
+                let mut load_ids: Vec<String> =
+                    prior.map(|p| p.load_ids.clone()).unwrap_or_default();
+                load_ids.extend(self.committed.iter().cloned());
+                load_ids.push(self.load_id.to_string());
+                load_ids.dedup();
+                Checkpoint {
+                    resource: name.clone(),
+                    position,
+                    rows: rows + prior.map_or(0, |p| p.rows),
+                    pages: pages + prior.map_or(0, |p| p.pages),
+                    load_ids,
+                    at: String::new(),
+                }
+            })
+            .collect()
+    }
+
+    /// The chunk was committed: the next one starts, with a new load id.
+    pub fn committed(&mut self) {
+        self.committed.push(self.load_id.to_string());
+        self.rows_committed += self.running.values().map(|r| r.since as u64).sum::<u64>();
+        self.rows_committed += self.finished.iter().map(|f| f.rows).sum::<u64>();
+        for r in self.running.values_mut() {
+            r.since = 0;
+        }
+        self.finished.clear();
+        self.load_id = LoadId::new();
+        self.since = Instant::now();
+    }
+
+    /// The final commit: every resource has finished.
+    pub fn final_plan(&self) -> CommitPlan {
+        let resources = self
+            .finished
+            .iter()
+            .flat_map(|f| f.commits.iter().cloned())
+            .collect();
+        self.plan(resources)
+    }
+
+    fn plan(&self, resources: Vec<ResourceCommit>) -> CommitPlan {
+        CommitPlan {
+            load_id: self.load_id.clone(),
+            schema_name: self.options.schema_name.clone(),
+            resources,
+            allow_empty_replace: self.options.allow_empty_replace,
+        }
+    }
+}
