@@ -1,7 +1,8 @@
 //! Exactly-once under SIGKILL: `dango sync` is killed at random moments of a large incremental
-//! sync (fetching, loading, committing), then rerun. After every kill the warehouse must be
-//! consistent (no duplicate rows, cursor equal to the newest row loaded); at the end it must hold
-//! exactly the API's data.
+//! sync (fetching, loading, checkpointing, committing), then rerun, resuming from its last
+//! checkpoint. After every kill the warehouse must be consistent (no duplicate rows, the cursor
+//! at the newest row loaded, or behind it while a checkpoint says the sync is unfinished); at the
+//! end it must hold exactly the API's data.
 
 mod support;
 
@@ -13,12 +14,14 @@ use support::{MockApi, mock_api};
 
 const KILLS: usize = 12;
 
+/// Orders 200 to a page, a checkpoint every two pages.
 fn project(api: &MockApi) -> Project {
-    support::incremental_orders(&api.base_url(), 200, "2024-01-01T00:00:00Z")
+    checkpointed_orders(api, 200, 400)
 }
 
-/// Orders in the table, distinct ids, and whether the cursor matches the newest row. Panics if
-/// any line item has lost its order.
+/// Orders in the table, distinct ids, and whether the cursor matches the newest row (is at or
+/// behind it, while an unfinished sync's checkpoint stands). Panics if any line item has lost
+/// its order.
 fn state(p: &Project) -> (i64, i64, bool) {
     if !p.warehouse().exists() || !p.tables("raw_shop").contains(&"orders".to_string()) {
         return (0, 0, true);
@@ -28,13 +31,26 @@ fn state(p: &Project) -> (i64, i64, bool) {
     let distinct = p.count("select count(distinct id) from raw_shop.orders");
     // The cursor is the API's text ("2024-01-07T00:00:00Z"); DuckDB prints "2024-01-07 00:00:00+00".
     let newest = p.text("select max(updated_at)::varchar from raw_shop.orders");
-    let cursor = p.text("select last_value from raw_shop._dango_cursors");
-    let cursor_ok = cursor
+    let cursor = match p.tables("raw_shop").contains(&"_dango_cursors".to_string()) {
+        true => p.text("select last_value from raw_shop._dango_cursors"),
+        false => String::new(),
+    };
+    let cursor = cursor
         .trim_matches('"')
         .replace('T', " ")
-        .replace('Z', "+00")
-        == newest;
+        .replace('Z', "+00");
+    let cursor_ok = match unfinished(p) {
+        true => cursor <= newest,
+        false => cursor == newest,
+    };
     (rows, distinct, cursor_ok)
+}
+
+/// Whether an interrupted sync left a checkpoint to resume from.
+fn unfinished(p: &Project) -> bool {
+    p.tables("raw_shop")
+        .contains(&"_dango_checkpoints".to_string())
+        && p.count("select count(*) from raw_shop._dango_checkpoints") > 0
 }
 
 /// Line items whose `_dlt_parent_id` names no order.
@@ -66,6 +82,7 @@ fn sigkill_at_random_moments_never_loses_or_duplicates_a_row() {
     let mut orders = 3_000;
     let mut committed_during_kills = 0;
     let mut killed_while_loading = 0;
+    let mut left_to_resume = 0;
     for i in 0..KILLS {
         // New data keeps arriving, so later kills hit syncs with work to do.
         orders += 500;
@@ -92,6 +109,9 @@ fn sigkill_at_random_moments_never_loses_or_duplicates_a_row() {
             cursor_ok,
             "kill {i} at {at:?}: cursor does not match the rows"
         );
+        if unfinished(&p) {
+            left_to_resume += 1;
+        }
         if rows > before {
             committed_during_kills += 1;
         } else if requests > 0 {
@@ -107,11 +127,19 @@ fn sigkill_at_random_moments_never_loses_or_duplicates_a_row() {
     assert!(cursor_ok);
     assert!(p.count("select count(*) from raw_shop.orders__line_items") > 0);
     assert_eq!(orphan_line_items(&p), 0);
-    eprintln!("{committed_during_kills} of {KILLS} killed syncs had committed before the kill");
     assert!(
-        killed_while_loading > 0,
+        !unfinished(&p),
+        "the completed sync dropped its checkpoints"
+    );
+    eprintln!(
+        "{committed_during_kills} of {KILLS} killed syncs had committed before the kill, \
+         {left_to_resume} left a checkpoint to resume from"
+    );
+    assert!(
+        killed_while_loading + left_to_resume > 0,
         "no kill landed while rows were being loaded"
     );
+    assert!(left_to_resume > 0, "no kill landed between two checkpoints");
 }
 
 /// `shop.orders` appended from an incremental cursor, `limit` per page (offset pagination with a

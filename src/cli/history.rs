@@ -48,6 +48,12 @@ pub fn run(args: HistoryArgs) -> anyhow::Result<ExitCode> {
                     r.dataset,
                     res["tables"].as_str().unwrap_or_default()
                 );
+                if let Some(resumed) = res.get("resumed") {
+                    outln!(
+                        "      resumed an interrupted sync: {} rows committed by its checkpoints",
+                        resumed["rows"].as_u64().unwrap_or_default()
+                    );
+                }
             }
         }
         if let Some(error) = r.error {

@@ -1,6 +1,7 @@
 //! `dango state [SOURCE]` shows where each source stands (the tutorial's "Check dlt State"): its
-//! incremental cursors, its last load, and the rows of its tables. `dango state reset SOURCE`
-//! clears cursors, in one transaction, so the next sync loads from the initial value.
+//! incremental cursors, the checkpoints of a sync that did not finish, its last load, and the
+//! rows of its tables. `dango state reset SOURCE` clears cursors and checkpoints, in one
+//! transaction, so the next sync loads from the initial value.
 
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
@@ -13,6 +14,7 @@ use super::ProjectArg;
 use crate::project::config::SourceConfig;
 use crate::project::errors::did_you_mean;
 use crate::project::loader::load_sources_file;
+use crate::warehouse::checkpoints::{self, Checkpoint};
 use crate::warehouse::cursors::{self, SavedCursor, SavedState};
 use crate::warehouse::dlt_state::DltState;
 use crate::warehouse::memory_limit;
@@ -36,7 +38,8 @@ pub struct StateArgs {
 /// `dango state reset`.
 #[derive(Debug, clap::Subcommand)]
 enum StateCommand {
-    /// Clear a source's incremental cursors: its next sync loads from the initial value.
+    /// Clear a source's incremental cursors and checkpoints: its next sync loads from the
+    /// initial value.
     Reset(ResetArgs),
 }
 
@@ -102,6 +105,22 @@ fn print_source(conn: &Connection, dataset: &str) -> anyhow::Result<()> {
     }
     for s in &saved {
         print_saved(s);
+    }
+    let mut checkpoints: Vec<Checkpoint> =
+        checkpoints::load(conn, dataset)?.into_values().collect();
+    checkpoints.sort_by(|a, b| a.resource.cmp(&b.resource));
+    for c in &checkpoints {
+        let state = match c.done() {
+            true => "finished",
+            false => "the next sync resumes after it",
+        };
+        outln!(
+            "  checkpoint {}: interrupted sync committed {} rows in {} pages, last at {} ({state})",
+            c.resource,
+            c.rows,
+            c.pages,
+            c.at
+        );
     }
     match status::last_load(conn, dataset)? {
         Some(load) => {
@@ -208,6 +227,12 @@ fn run_reset(args: ResetArgs) -> anyhow::Result<ExitCode> {
         outcome.cleared(),
         source.name
     );
+    if !outcome.checkpoints.is_empty() {
+        outln!(
+            "Dropped the interrupted sync's checkpoint of {}: the next sync starts them over.",
+            outcome.checkpoints.join(", ")
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -203,14 +203,23 @@ fn history_record(report: &SourceReport, started_at: chrono::DateTime<chrono::Ut
         .resources
         .iter()
         .map(|r| {
-            serde_json::json!({
+            let mut row = serde_json::json!({
                 "resource": r.name,
                 "tables": r.table,
                 "pages": r.pages,
                 "rows": if committed { r.rows } else { 0 },
                 "filtered": r.dropped.filtered,
                 "discarded": r.dropped.discarded,
-            })
+            });
+            if let Some(resumed) = &r.resumed {
+                row["resumed"] = serde_json::json!({
+                    "rows": resumed.rows,
+                    "pages": resumed.pages,
+                    "checkpoint_at": resumed.at,
+                    "finished_before": resumed.done,
+                });
+            }
+            row
         })
         .collect();
     let rows = match committed {
@@ -228,7 +237,17 @@ fn history_record(report: &SourceReport, started_at: chrono::DateTime<chrono::Ut
         status: status.to_string(),
         rows,
         resources: serde_json::Value::Array(resources),
-        error: report.message.clone(),
+        error: report
+            .message
+            .as_ref()
+            .map(|m| match report.checkpointed.chunks {
+                0 => m.clone(),
+                n => format!(
+                    "stopped after {n} checkpoint(s) had committed {} rows (the next sync resumes \
+                 there): {m}",
+                    report.checkpointed.rows
+                ),
+            }),
     }
 }
 

@@ -174,6 +174,9 @@ pub struct ResetOutcome {
     pub deleted: Vec<String>,
     /// Python sources whose dlt state lost the one resource's part.
     pub trimmed: Vec<String>,
+    /// Resources whose interrupted sync's checkpoint was dropped: the next sync starts them
+    /// over instead of resuming.
+    pub checkpoints: Vec<String>,
 }
 
 impl ResetOutcome {
@@ -214,8 +217,9 @@ pub fn saved(conn: &Connection, dataset: &str) -> Result<Vec<SavedCursor>, Curso
     })
 }
 
-/// Clears the cursors of `dataset` (those of `resource` only, if given) in one transaction, so
-/// each resource's next sync loads from its initial value. A Python source keeps every
+/// Clears the cursors of `dataset` (those of `resource` only, if given), and the checkpoints an
+/// interrupted sync left, in one transaction, so each resource's next sync loads from its
+/// initial value. A Python source keeps every
 /// resource's state in one dlt state: for one resource, only its part of it is taken out.
 pub fn reset(
     conn: &Connection,
@@ -228,7 +232,8 @@ pub fn reset(
     };
     // Rolled back when dropped before the commit.
     let tx = conn.unchecked_transaction().map_err(fail)?;
-    let outcome = clear(&tx, dataset, resource).map_err(fail)?;
+    let mut outcome = clear(&tx, dataset, resource).map_err(fail)?;
+    outcome.checkpoints = super::checkpoints::clear(&tx, dataset, resource).map_err(fail)?;
     tx.commit().map_err(fail)?;
     Ok(outcome)
 }

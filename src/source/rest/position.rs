@@ -15,6 +15,9 @@ use crate::redact::Redactor;
 /// A REST resource's position after a page.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Position {
+    /// A digest of the resource's config where it shapes requests: a position is only
+    /// replayed by the config that made it.
+    pub config: String,
     /// The next request; `None` once the last page was delivered.
     pub next: Option<SavedRequest>,
     /// The paginator's state ([`Paginator::state`]).
@@ -39,7 +42,7 @@ pub struct SavedRequest {
 
 /// Why a checkpoint's position cannot be used.
 #[derive(Debug, thiserror::Error)]
-#[error("its checkpoint does not read as a position of a REST resource ({0})")]
+#[error("its checkpoint cannot be replayed: {0}")]
 pub struct UnreadablePosition(String);
 
 impl Position {
@@ -47,12 +50,14 @@ impl Position {
     /// the cursor's state. `None` when it would hold one of the source's secrets (an API key
     /// in a next-page link): a checkpoint must not write it to the warehouse.
     pub fn after(
+        config: &str,
         next: Option<&PageRequest>,
         paginator: &dyn Paginator,
         incremental: Option<&Incremental>,
         redactor: &Redactor,
     ) -> Option<Value> {
         let position = Self {
+            config: config.to_string(),
             next: next.map(|r| SavedRequest {
                 url: r.url.to_string(),
                 query: r.query.clone(),
@@ -66,9 +71,17 @@ impl Position {
         (redactor.redact(&text) == text).then_some(value)
     }
 
-    /// A saved position read back.
-    pub fn read(saved: &Value) -> Result<Self, UnreadablePosition> {
-        serde_json::from_value(saved.clone()).map_err(|e| UnreadablePosition(e.to_string()))
+    /// A saved position read back, if the resource's config (its digest `config`) is still the
+    /// one that wrote it.
+    pub fn read(saved: &Value, config: &str) -> Result<Self, UnreadablePosition> {
+        let position: Self =
+            serde_json::from_value(saved.clone()).map_err(|e| UnreadablePosition(e.to_string()))?;
+        if position.config != config {
+            return Err(UnreadablePosition(
+                "the resource's endpoint, paginator or cursor changed since".into(),
+            ));
+        }
+        Ok(position)
     }
 
     /// `first` (the request the config makes, headers and all) sent where the position says.

@@ -109,10 +109,11 @@ impl RestResource {
         pages: PageSender,
     ) -> Result<FetchOutcome, FetchError> {
         let checkpoint_error = |e| FetchError::Checkpoint(self.name.clone(), e);
+        let config = self.config_digest();
         let resume = input
             .resume
             .as_ref()
-            .map(Position::read)
+            .map(|saved| Position::read(saved, &config))
             .transpose()
             .map_err(checkpoint_error)?;
         let incremental = match (self.endpoint.incremental.clone(), &resume) {
@@ -176,6 +177,18 @@ impl RestResource {
             cursor,
             parse: run.parse,
         })
+    }
+
+    /// A digest of what shapes its requests, for checkpoints: secrets (headers, auth, query
+    /// values) are left out, so a digest of them is not written to the warehouse either.
+    fn config_digest(&self) -> String {
+        let e = &self.endpoint;
+        let params: Vec<&String> = self.source_params.keys().chain(e.params.keys()).collect();
+        let shape = format!(
+            "{:?}|{:?}|{params:?}|{:?}|{:?}|{:?}",
+            e.path, e.method, e.data_selector, self.paginator, e.incremental
+        );
+        crate::normalize::relational::digest128(&[shape.as_bytes()], 12)
     }
 
     /// The first request, with parent and incremental placeholders filled in.
@@ -383,6 +396,7 @@ impl RestResource {
         let position = self.checkpoint_every().and_then(|_| {
             let next = more.then_some(&*req);
             Position::after(
+                &self.config_digest(),
                 next,
                 pager.paginator.as_ref(),
                 run.incremental.as_ref(),
