@@ -74,6 +74,7 @@ fn through_stages(
         records,
         table: None,
         expected: None,
+        position: None,
     };
     let mut normalizer = stages.normalizer().expect("a decoder");
     let rows = normalizer.normalize(page).expect("normalizes");
@@ -153,7 +154,7 @@ fn bench_stages(c: &mut Criterion) {
     let dir = tempfile::tempdir().unwrap();
     let conn = connect(&dir.path().join("warehouse.duckdb")).unwrap();
     conn.execute_batch(APPEND_THREADS).unwrap();
-    let mut load = Load::begin(&conn, "bench", false).unwrap();
+    let mut load = Load::begin(&conn, "bench", false, Default::default()).unwrap();
     let mut next = pages.iter().cycle();
     group.finish();
     // DuckDB's cost comes in bursts, a row group at a time (123 pages of orders): every sample
