@@ -75,6 +75,7 @@ fn through_stages(
         table: None,
         expected: None,
         position: None,
+        restart: None,
     };
     let mut normalizer = stages.normalizer().expect("a decoder");
     let rows = normalizer.normalize(page).expect("normalizes");

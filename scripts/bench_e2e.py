@@ -79,6 +79,8 @@ def main():
                     "run alternately with --dango so both see the same machine")
     ap.add_argument("--transform", help="also sync with this `transform:` SQL on the orders, "
                     "alternately with the plain sync (the cost of a transform)")
+    ap.add_argument("--checkpoints-off", action="store_true", help="also sync with `checkpoint: false`, "
+                    "alternately with the default (a checkpoint every 100,000 records): their cost")
     ap.add_argument("--lake", action="store_true", help="also sync into a local DuckLake "
                     "(DuckDB-file catalog, local Parquet), alternately with the DuckDB file")
     args = ap.parse_args()
@@ -147,6 +149,9 @@ def main():
             sql = args.transform.replace("\\", "\\\\").replace('"', '\\"')
             transformed = make_project("project_transform", f'          transform: "{sql}"\n')
             dangos.append(("dango with transform", dango, transformed))
+        if args.checkpoints_off:
+            plain = make_project("project_no_checkpoints", "          checkpoint: false\n")
+            dangos.append(("dango, checkpoints off", dango, plain))
         if args.lake:
             lake = make_project("project_lake", top="warehouse: {type: ducklake, catalog: data/lake.ducklake, data_path: data/lake/}\n")
             dangos.append(("dango into DuckLake (local)", dango, lake))

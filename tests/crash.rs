@@ -85,23 +85,28 @@ fn sigkill_at_random_moments_never_loses_or_duplicates_a_row() {
     let mut left_to_resume = 0;
     for i in 0..KILLS {
         // New data keeps arriving, so later kills hit syncs with work to do.
-        orders += 500;
+        orders += if i % 4 == 0 { 1_000 } else { 500 };
         api.set_orders(orders);
         let before = state(&p).0;
         let requests_before = api.counters().total();
-        let mut child = p.spawn(&["sync"]);
         let started = Instant::now();
         if i % 4 == 0 {
-            // Every fourth kill waits for pages to be flowing: it lands while rows are loaded.
-            while api.counters().total() < requests_before + 2 {
-                std::thread::sleep(std::time::Duration::from_millis(1));
-            }
+            // Every fourth kill lands between two checkpoints, whatever the machine's speed: of
+            // six pages the API answers three (a checkpoint's worth, after the first page's
+            // record at the cursor is dropped) and holds the rest.
+            api.hold_beyond(600);
+            let mut child = p.spawn_captured(&["-v", "sync"]);
+            wait_for_line(&mut child, "checkpoint committed");
+            let _ = child.kill(); // SIGKILL on Unix
+            let _ = child.wait();
+            api.release();
         } else {
+            let mut child = p.spawn(&["sync"]);
             std::thread::sleep(baseline.mul_f64(rng.random_range(0.05..2.0)));
+            let _ = child.kill();
+            let _ = child.wait();
         }
         let at = started.elapsed();
-        let _ = child.kill(); // SIGKILL on Unix
-        let _ = child.wait();
         let requests = api.counters().total() - requests_before;
         let (rows, distinct, cursor_ok) = state(&p);
         assert_eq!(rows, distinct, "kill {i} at {at:?}: duplicated rows");
@@ -139,7 +144,28 @@ fn sigkill_at_random_moments_never_loses_or_duplicates_a_row() {
         killed_while_loading + left_to_resume > 0,
         "no kill landed while rows were being loaded"
     );
-    assert!(left_to_resume > 0, "no kill landed between two checkpoints");
+    assert!(
+        left_to_resume >= KILLS / 4,
+        "every kill held between two checkpoints left one to resume from"
+    );
+}
+
+/// Reads `child`'s stderr until a line contains `text`; panics if it ends first.
+fn wait_for_line(child: &mut std::process::Child, text: &str) {
+    use std::io::BufRead;
+    let stderr = child.stderr.take().expect("stderr is captured");
+    let mut seen = Vec::new();
+    for line in std::io::BufReader::new(stderr).lines() {
+        let line = line.expect("read dango's stderr");
+        if line.contains(text) {
+            return;
+        }
+        seen.push(line);
+    }
+    panic!(
+        "dango ended without printing {text:?}; it printed:\n{}",
+        seen.join("\n")
+    );
 }
 
 /// `shop.orders` appended from an incremental cursor, `limit` per page (offset pagination with a
@@ -263,4 +289,54 @@ fn a_killed_sync_resumes_at_its_last_checkpoint_and_fetches_nothing_twice() {
         p.count("select count(*) from raw_shop.orders")
     );
     assert_eq!(p.count("select count(*) from raw_shop.orders"), 6_050);
+}
+
+both_warehouses!(a_checkpoint_that_cannot_be_replayed_starts_over_and_loads_each_row_once);
+/// The API expires its cursor tokens while the sync is down: the resumed request gets a 400.
+/// The resource says so and starts over; what the interrupted sync appended is replaced, not
+/// doubled.
+fn a_checkpoint_that_cannot_be_replayed_starts_over_and_loads_each_row_once() {
+    let api = mock_api()
+        .events(3_000)
+        .page_size(100)
+        .latency(Duration::from_millis(10))
+        .start();
+    let resources = r#"        - name: events
+          endpoint: /events
+          write_disposition: append
+          checkpoint: {rows: 500}
+          data_selector: events
+          paginator: {type: cursor, cursor_param: cursor, cursor_path: next_cursor}
+"#;
+    let p = Project::new(&support::rest_source(
+        "feed",
+        &api.base_url(),
+        "",
+        resources,
+    ));
+    let mut child = p.spawn(&["sync"]);
+    kill_after(&api, &mut child, 0, 20);
+    let committed = p.count("select count(*) from raw_feed.events");
+    assert!(committed >= 500, "no checkpoint before the kill");
+    api.expire_cursors();
+    let before = api.counters().total();
+    let resumed = p.dango(&["sync"]);
+    resumed.assert_ok();
+    assert!(
+        resumed.all().contains("its checkpoint cannot be replayed")
+            && resumed.all().contains("HTTP 400"),
+        "{}",
+        resumed.all()
+    );
+    // The refused request, then every page from the start.
+    assert_eq!(api.counters().total() - before, 1 + 30);
+    assert_eq!(p.count("select count(*) from raw_feed.events"), 3_000);
+    assert_eq!(
+        p.count("select count(distinct id) from raw_feed.events"),
+        3_000
+    );
+    assert_eq!(
+        p.count("select count(*) from raw_feed._dango_checkpoints"),
+        0
+    );
 }

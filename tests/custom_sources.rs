@@ -426,6 +426,62 @@ fn state_goes_through_the_interface_and_only_commits_with_the_rows() {
 }
 
 #[test]
+fn a_rust_resource_that_fails_midway_resumes_at_its_last_checkpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let warehouse = dir.path().join("w.duckdb");
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let resumed_at = Arc::new(std::sync::Mutex::new(Vec::new()));
+    // Ten pages of ten records, numbered by `seq`; a checkpoint every 20 records. The first run
+    // fails after sending page 7 (0-based): pages 0 to 5 are committed, 6 and 7 rolled back.
+    let run = |fail_after: Option<u64>| {
+        let resumed_at = resumed_at.clone();
+        let events = resource("events", move |mut ctx| async move {
+            let from = ctx
+                .resume()
+                .and_then(|p| p["next_page"].as_u64())
+                .unwrap_or(0);
+            resumed_at.lock().unwrap().push(ctx.resume().cloned());
+            let mut cursor = ctx.incremental("seq", Some(json!(0)));
+            for page in from..10 {
+                let records = (0..10).map(|i| json!({"seq": page * 10 + i + 1})).collect();
+                let kept = cursor.filter(records)?;
+                ctx.send_at(kept, json!({"next_page": page + 1})).await?;
+                if fail_after == Some(page) {
+                    return Err("the API went away".into());
+                }
+            }
+            Ok::<_, BoxError>(())
+        })
+        .checkpoint_every(20);
+        let source = Source::new("log", "raw_log", vec![Box::new(events)]).unwrap();
+        runtime.block_on(Pipeline::new(dir.path()).warehouse(&warehouse).run(source))
+    };
+    let err = run(Some(7)).unwrap_err();
+    assert!(err.to_string().contains("the API went away"), "{err}");
+    let report = run(None).expect("the resumed run");
+    assert_eq!(report.resources[0].rows, 40, "only pages 6 to 9 again");
+    assert_eq!(
+        *resumed_at.lock().unwrap(),
+        [None, Some(json!({"next_page": 6}))]
+    );
+    let db = dango::warehouse::Location::File(warehouse.clone())
+        .open("1GB")
+        .unwrap();
+    let query = |sql: &str| -> i64 { db.query_row(sql, [], |r| r.get(0)).unwrap() };
+    assert_eq!(query("select count(*) from raw_log.events"), 100);
+    assert_eq!(query("select count(distinct seq) from raw_log.events"), 100);
+    // The cursor covers both runs: the next one starts after the last record.
+    let cursor: String = db
+        .query_row(
+            "select last_value from raw_log._dango_cursors where resource = 'events'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(cursor, "100");
+}
+
+#[test]
 fn resources_that_cannot_run_together_are_refused_with_names() {
     let noop = |name: &str| resource(name, |_ctx| async { Ok::<_, BoxError>(()) });
     let cycle = Source::new(

@@ -382,6 +382,9 @@ pub fn print_reports(reports: &[SourceReport]) {
                     resumed.at
                 );
             }
+            if let Some(why) = &res.restarted {
+                outln!("    {why}");
+            }
             if res.limited {
                 outln!("    limited by --limit: the rest was not loaded, and no cursor was saved");
             }

@@ -36,6 +36,9 @@ const WRITES_AHEAD: usize = 2;
 /// One page's batches for the writer (one per table it touches, none if all were filtered),
 /// with where the resource continues after it.
 struct BuiltPage {
+    /// Set on the marker of a resource that starts over (why): what the interrupted sync
+    /// appended of it goes.
+    restart: Option<String>,
     batches: Vec<(String, RecordBatch)>,
     records: usize,
     position: Option<serde_json::Value>,
@@ -102,6 +105,8 @@ pub struct ResourceReport {
     pub dropped: Dropped,
     /// Where an interrupted sync's checkpoint left it, when this sync went on from there.
     pub resumed: Option<Resumed>,
+    /// Why it started over instead, when its checkpoint could not be replayed.
+    pub restarted: Option<String>,
 }
 
 /// What an interrupted sync had committed of a resource this sync resumed.
@@ -209,6 +214,8 @@ struct Normalized {
     records: usize,
     /// Where the resource continues after it.
     position: Option<serde_json::Value>,
+    /// The resource starts over, and why (a marker without records).
+    restart: Option<String>,
     /// Pages the resource expects in all, if the API said.
     expected: Option<usize>,
     /// The fields its dependents need.
@@ -227,6 +234,8 @@ struct Built {
     counts: Counts,
     captured: Vec<ParentRow>,
     times: StageTimes,
+    /// Why the resource started over, if it did.
+    restarted: Option<String>,
 }
 
 /// Fetches, decodes and loads `resource`'s rows into its source's open load. Unselected
@@ -271,6 +280,7 @@ pub async fn run_resource(
         counts,
         captured,
         mut times,
+        restarted,
     } = built?;
     let limited = limit.load(std::sync::atomic::Ordering::SeqCst);
     // A resource stopped by `--limit` sees its pages refused: that is not its failure.
@@ -300,6 +310,7 @@ pub async fn run_resource(
         limited,
         dropped,
         resumed: None,
+        restarted,
     };
     Ok(ResourceRun {
         commits,
@@ -438,6 +449,7 @@ fn normalize_pages(
                 let records = page.records.len();
                 let expected = page.expected;
                 let position = page.position.clone();
+                let restart = page.restart.clone();
                 let captured = match capture.is_empty() {
                     true => Vec::new(),
                     false => page.records.capture(&capture)?,
@@ -449,6 +461,7 @@ fn normalize_pages(
                 Ok(Normalized {
                     records,
                     position,
+                    restart,
                     expected,
                     captured,
                     table,
@@ -473,17 +486,32 @@ async fn build_pages(
     let mut times = StageTimes::default();
     let mut counts = Counts::default();
     let mut captured = Vec::new();
+    let mut restarted = None;
     let mut normalized = std::pin::pin!(normalized);
     while let Some(page) = normalized.next().await {
         let Normalized {
             records,
             position,
+            restart,
             expected,
             captured: mut rows,
             table,
             new_table,
             rows: normalized_page,
         } = page??;
+        if let Some(why) = restart {
+            restarted = Some(why.clone());
+            let marker = BuiltPage {
+                restart: Some(why),
+                batches: Vec::new(),
+                records: 0,
+                position: None,
+            };
+            if pages.send(marker).await.is_err() {
+                break;
+            }
+            continue;
+        }
         counts.pages += 1;
         counts.records += records;
         progress.advanced(counts.pages, counts.records, expected);
@@ -505,6 +533,7 @@ async fn build_pages(
             None => Vec::new(),
         };
         let built = BuiltPage {
+            restart: None,
             batches,
             records,
             position,
@@ -520,6 +549,7 @@ async fn build_pages(
         counts,
         captured,
         times,
+        restarted,
     })
 }
 
@@ -534,6 +564,10 @@ async fn append_pages(
     let mut busy = Duration::ZERO;
     let mut pending = VecDeque::new();
     while let Some(page) = pages.recv().await {
+        if let Some(why) = page.restart {
+            writer.restart(name.clone(), why).await?;
+            continue;
+        }
         if pending.len() > WRITES_AHEAD
             && let Some(done) = pending.pop_front()
         {

@@ -550,6 +550,7 @@ impl Loaded {
             limited: false,
             dropped: Default::default(),
             resumed: Some(Resumed::from(done)),
+            restarted: None,
         };
         Self {
             name: resource.name().to_string(),

@@ -179,6 +179,13 @@ struct LiveData {
     discount_codes: std::sync::atomic::AtomicBool,
     /// HubSpot contacts edited since the start, by id: the hour of their last edit.
     contact_edits: Mutex<BTreeMap<usize, usize>>,
+    /// Times `/events` cursors expired: a cursor handed out before the last expiry is refused.
+    cursor_epoch: AtomicU64,
+    /// One more than the `offset` distance past `hold_base` from which requests are held
+    /// unanswered until release (0: none are).
+    hold_span: AtomicU64,
+    /// The `offset` of the first request since the hold was set (`u64::MAX`: none yet).
+    hold_base: AtomicU64,
 }
 
 /// A running mock API; stops when dropped.
@@ -264,6 +271,26 @@ impl MockApi {
         }
     }
 
+    /// Expires every `/events` cursor handed out so far, as APIs expire their tokens: asked for
+    /// with one, the API answers 400.
+    pub fn expire_cursors(&self) {
+        self.live.cursor_epoch.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// From the next request with an `offset` parameter on, requests whose offset is `span` or
+    /// more past that first one get no answer until [`release`](Self::release): a sync waiting
+    /// on one can be stopped at a known page, however many pages it fetches at once and
+    /// wherever it resumes.
+    pub fn hold_beyond(&self, span: u64) {
+        self.live.hold_base.store(u64::MAX, Ordering::SeqCst);
+        self.live.hold_span.store(span + 1, Ordering::SeqCst);
+    }
+
+    /// Answers the requests [`hold_beyond`](Self::hold_beyond) held, and holds no more.
+    pub fn release(&self) {
+        self.live.hold_span.store(0, Ordering::SeqCst);
+    }
+
     /// From now on, orders carry a new field `discountCode` (schema evolution).
     pub fn add_discount_codes(&self) {
         self.live.discount_codes.store(true, Ordering::SeqCst);
@@ -272,6 +299,8 @@ impl MockApi {
 
 impl Drop for MockApi {
     fn drop(&mut self) {
+        // A held request would keep the graceful shutdown waiting.
+        self.release();
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
@@ -357,6 +386,31 @@ impl Counters {
 async fn answer(state: &AppState, n: u64, path: &str, req: Request, next: Next) -> Response {
     if !state.config.latency.is_zero() {
         tokio::time::sleep(state.config.latency).await;
+    }
+    let offset = req.uri().query().and_then(|q| {
+        q.split('&')
+            .find_map(|kv| kv.strip_prefix("offset="))
+            .and_then(|v| v.parse::<u64>().ok())
+    });
+    if let Some(offset) = offset
+        && state.live.hold_span.load(Ordering::SeqCst) != 0
+    {
+        let base = match state.live.hold_base.compare_exchange(
+            u64::MAX,
+            offset,
+            Ordering::SeqCst,
+            Ordering::SeqCst,
+        ) {
+            Ok(_) => offset,
+            Err(base) => base,
+        };
+        loop {
+            let span = state.live.hold_span.load(Ordering::SeqCst);
+            if span == 0 || offset.saturating_sub(base) + 1 < span {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
     }
     if path != "/oauth/token" {
         if let Ok(mut t) = state.counters.times.lock() {
@@ -509,18 +563,29 @@ fn first_updated_after(count: usize, t: &str) -> usize {
     lo
 }
 
-async fn events(State(s): State<Arc<AppState>>, Query(q): Params) -> impl IntoResponse {
+async fn events(State(s): State<Arc<AppState>>, Query(q): Params) -> Response {
     let per_page = s.config.page_size;
-    let start = q
-        .get("cursor")
-        .and_then(|c| c.strip_prefix("evt_"))
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0usize);
+    // Cursors are `evt_<offset>`, prefixed `e<epoch>` once cursors have expired.
+    let epoch = s.live.cursor_epoch.load(Ordering::SeqCst);
+    let prefix = match epoch {
+        0 => "evt_".to_string(),
+        n => format!("e{n}evt_"),
+    };
+    let start = match q.get("cursor") {
+        None => 0,
+        Some(c) => match c.strip_prefix(&prefix).and_then(|c| c.parse().ok()) {
+            Some(start) => start,
+            None => {
+                let body = json!({"error": "cursor expired or invalid"});
+                return (StatusCode::BAD_REQUEST, axum::Json(body)).into_response();
+            }
+        },
+    };
     let range = window(s.config.events, start, per_page);
     let end = range.end;
     let events: Vec<Value> = range.map(|i| event(i + 1)).collect();
-    let next = (end < s.config.events).then(|| format!("evt_{end}"));
-    axum::Json(json!({"events": events, "next_cursor": next}))
+    let next = (end < s.config.events).then(|| format!("{prefix}{end}"));
+    axum::Json(json!({"events": events, "next_cursor": next})).into_response()
 }
 
 async fn posts(State(s): State<Arc<AppState>>, Query(q): Params) -> impl IntoResponse {

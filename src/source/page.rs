@@ -28,6 +28,9 @@ pub struct Page {
     /// Where the resource continues after this page, as it reads it back on resume
     /// ([`super::FetchInput::resume`]); `None` if it cannot say.
     pub position: Option<Value>,
+    /// Set on the marker a resumed resource sends when its checkpoint cannot be replayed and it
+    /// starts over (the reason); such a page has no records.
+    pub restart: Option<String>,
 }
 
 /// A page's records: parsed, still JSON text (so the normaliser reads them in one pass without
@@ -239,6 +242,15 @@ impl PageSender {
         Ok(())
     }
 
+    /// Says that the resource, resumed from a checkpoint it could not replay (`why`), starts
+    /// over from the beginning of its range: what the interrupted sync appended of it is
+    /// replaced by what follows, not loaded twice.
+    pub async fn restart(&mut self, why: String) -> Result<(), Stopped> {
+        let mut page = self.page(None, Records::Parsed(Vec::new()));
+        page.restart = Some(why);
+        self.tx.send(page).await.map_err(|_| Stopped)
+    }
+
     /// Hands one page for `table` over from a thread outside the async runtime (a resource
     /// reading a process or file), blocking while the engine is busy with earlier ones.
     pub fn blocking_send_to(
@@ -259,6 +271,7 @@ impl PageSender {
             table,
             expected: self.expected,
             position: None,
+            restart: None,
         }
     }
 

@@ -43,6 +43,7 @@ fn decoded(records: Records) -> HashMap<String, arrow::record_batch::RecordBatch
         table: None,
         expected: None,
         position: None,
+        restart: None,
     };
     let rows = stages.normalizer().unwrap().normalize(page).unwrap();
     let runtime = tokio::runtime::Runtime::new().unwrap();

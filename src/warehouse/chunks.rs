@@ -157,6 +157,20 @@ impl Chunks {
         }
     }
 
+    /// The hints of running resource `name`.
+    pub fn hints(&self, name: &str) -> Option<&TableHints> {
+        self.running.get(name).map(|r| &r.hints)
+    }
+
+    /// Resource `name` starts over: the interrupted sync's checkpoint of it no longer counts.
+    /// Returns the loads that checkpoint committed.
+    pub fn restart(&mut self, name: &str) -> Vec<String> {
+        self.prior
+            .remove(name)
+            .map(|p| p.load_ids)
+            .unwrap_or_default()
+    }
+
     /// Resource `name` finished: its commit work joins the next chunk's.
     pub fn finish(&mut self, name: &str, commits: Vec<ResourceCommit>) {
         let (rows, pages) = self

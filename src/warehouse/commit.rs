@@ -122,7 +122,17 @@ pub fn checkpoint(load: &mut Load) -> Result<(), CommitError> {
         apply(load, &plan)?;
         let checkpoints = load.chunks.checkpoints();
         super::checkpoints::save(load.conn(), load.dataset(), &checkpoints)?;
-        Ok(load.commit_chunk()?)
+        load.commit_chunk()?;
+        for c in &checkpoints {
+            tracing::info!(
+                dataset = %load.dataset(),
+                resource = %c.resource,
+                rows = c.rows,
+                pages = c.pages,
+                "checkpoint committed"
+            );
+        }
+        Ok(())
     }))
 }
 

@@ -153,6 +153,56 @@ impl Load {
         Ok(())
     }
 
+    /// Deletes the rows of root table `root` that `loads` committed, with their child rows
+    /// (found through `_dlt_parent_id`, a level at a time), inside the load.
+    pub fn forget(&mut self, root: &str, loads: &[String]) -> duckdb::Result<()> {
+        if loads.is_empty() || !self.columns.contains_key(root) {
+            return Ok(());
+        }
+        let ids: Vec<String> = loads.iter().map(|l| super::sql::literal(l)).collect();
+        let (id, parent) = (ident(DLT_ID), ident(DLT_PARENT_ID));
+        self.conn.execute_batch(&format!(
+            "CREATE TEMP TABLE dango_forget AS SELECT {id} FROM {} WHERE {} IN ({})",
+            qualified(&self.dataset, root),
+            ident(DLT_LOAD_ID),
+            ids.join(", ")
+        ))?;
+        // Children before grandchildren: a table's parent rows are gathered before it is read.
+        let mut children: Vec<String> = self
+            .family_now(root)
+            .into_iter()
+            .filter(|t| t != root)
+            .collect();
+        children.sort_by_key(|t| t.matches("__").count());
+        for child in &children {
+            self.conn.execute_batch(&format!(
+                "INSERT INTO dango_forget SELECT {id} FROM {c} WHERE {parent} IN \
+                 (SELECT {id} FROM dango_forget)",
+                c = qualified(&self.dataset, child)
+            ))?;
+        }
+        for table in children.iter().chain(std::iter::once(&root.to_string())) {
+            self.conn.execute_batch(&format!(
+                "DELETE FROM {} WHERE {id} IN (SELECT {id} FROM dango_forget)",
+                qualified(&self.dataset, table)
+            ))?;
+        }
+        self.conn.execute_batch("DROP TABLE dango_forget")
+    }
+
+    /// `root` and every child table of it in the load as it is now.
+    fn family_now(&self, root: &str) -> Vec<String> {
+        let prefix = format!("{root}__");
+        let mut tables: Vec<String> = self
+            .columns
+            .keys()
+            .filter(|t| *t == root || t.starts_with(&prefix))
+            .cloned()
+            .collect();
+        tables.sort();
+        tables
+    }
+
     /// `root` and every child table of it that existed before the load.
     pub fn family(&self, root: &str) -> Vec<String> {
         let prefix = format!("{root}__");

@@ -261,6 +261,27 @@ impl LoadWriter {
             .await?)
     }
 
+    /// Resource `name`, resumed from a checkpoint it could not replay, starts over (`why`):
+    /// an `append` resource's rows from the interrupted sync go, in this load, since it loads
+    /// them again; a `merge` resource's stay, replaced by key as they come again.
+    pub async fn restart(&self, name: String, why: String) -> Result<(), AppendError> {
+        let job = self
+            .on_load(move |load| {
+                tracing::debug!(resource = %name, "{why}");
+                let loads = load.chunks.restart(&name);
+                match load.chunks.hints(&name) {
+                    Some(h) if h.write_disposition == crate::hints::WriteDisposition::Append => {
+                        let root = h.table_name.clone();
+                        load.forget(&root, &loads)
+                    }
+                    _ => Ok(()),
+                }
+            })
+            .await?;
+        job.result().await??;
+        Ok(())
+    }
+
     /// Resource `name` finished: its commit work joins the next checkpoint's, or the final
     /// commit's.
     pub async fn finish(

@@ -50,6 +50,12 @@ impl Api {
         self
     }
 
+    /// Number of events (and posts, products).
+    pub fn events(mut self, n: usize) -> Self {
+        self.0.events = n;
+        self
+    }
+
     /// Records a page where the client does not say.
     pub fn page_size(mut self, n: usize) -> Self {
         self.0.page_size = n;

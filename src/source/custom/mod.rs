@@ -34,7 +34,9 @@ use serde_json::Value;
 
 pub use client::{HttpClient, HttpClientBuilder, Pages};
 
-use super::rest::incremental::{FilterError, Incremental, IncrementalConfig, WindowMismatch};
+use super::rest::incremental::{
+    FilterError, Incremental, IncrementalConfig, IncrementalPosition, WindowMismatch,
+};
 use super::{
     BoxError, CursorWindow, FetchInput, FetchOutcome, PageSender, ParentLink, ParentRow, Records,
 };
@@ -50,6 +52,7 @@ pub struct FnResource {
     hints: TableHints,
     parent: Option<ParentLink>,
     selected: bool,
+    checkpoint: Option<usize>,
     run: RunFn,
 }
 
@@ -70,6 +73,7 @@ where
         name,
         parent: None,
         selected: true,
+        checkpoint: None,
         run: Box::new(move |ctx| run(ctx).boxed()),
     }
 }
@@ -132,6 +136,15 @@ impl FnResource {
         self.selected = false;
         self
     }
+
+    /// Commits a checkpoint every `rows` records, for a function that sends its pages with
+    /// [`ResourceContext::send_at`]: a sync that stops midway keeps what it loaded, and the next
+    /// one calls the function again with [`ResourceContext::resume`] set to the position sent
+    /// with the last committed page.
+    pub fn checkpoint_every(mut self, rows: usize) -> Self {
+        self.checkpoint = Some(rows.max(1));
+        self
+    }
 }
 
 impl Resource for FnResource {
@@ -151,6 +164,10 @@ impl Resource for FnResource {
         self.parent.as_ref()
     }
 
+    fn checkpoint_every(&self) -> Option<usize> {
+        self.checkpoint
+    }
+
     fn fetch(
         self: Box<Self>,
         input: FetchInput,
@@ -158,6 +175,7 @@ impl Resource for FnResource {
     ) -> BoxFuture<'static, Result<FetchOutcome, BoxError>> {
         let state = Arc::new(Mutex::new(None));
         let window = Arc::new(Mutex::new(input.window.map(WindowUse::Given)));
+        let resume = input.resume.and_then(|r| serde_json::from_value(r).ok());
         let ctx = ResourceContext {
             name: self.name.clone(),
             pages,
@@ -165,6 +183,8 @@ impl Resource for FnResource {
             saved: input.saved,
             state: state.clone(),
             window: window.clone(),
+            resume,
+            cursor: Arc::new(Mutex::new(None)),
         };
         let run = (self.run)(ctx);
         let name = self.name.clone();
@@ -202,6 +222,18 @@ pub struct ResourceContext {
     saved: Option<CursorState>,
     state: Arc<Mutex<Option<CursorState>>>,
     window: Arc<Mutex<Option<WindowUse>>>,
+    /// What the last committed checkpoint saved, when the function resumes an interrupted sync.
+    resume: Option<Saved>,
+    /// Where the resource's incremental cursor stands, saved with each checkpoint.
+    cursor: Arc<Mutex<Option<IncrementalPosition>>>,
+}
+
+/// What a Rust resource's checkpoint saves: the function's own position, and its cursor's.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Saved {
+    position: Value,
+    #[serde(default)]
+    cursor: Option<IncrementalPosition>,
 }
 
 /// What became of a `--since`/`--until` range given to a Rust resource.
@@ -220,6 +252,26 @@ impl ResourceContext {
     /// function should return it.
     pub async fn send(&mut self, records: Vec<Value>) -> Result<(), Stopped> {
         self.pages.send(Records::Parsed(records)).await
+    }
+
+    /// Sends one page of records with `position`, what the function needs to go on after it
+    /// (a page number, a next URL): a checkpoint committed after this page saves it, and a
+    /// resumed sync hands it back as [`ResourceContext::resume`]. Needs
+    /// [`FnResource::checkpoint_every`].
+    pub async fn send_at(&mut self, records: Vec<Value>, position: Value) -> Result<(), Stopped> {
+        let cursor = self
+            .cursor
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        let saved = serde_json::to_value(Saved { position, cursor }).ok();
+        self.pages.send_at(Records::Parsed(records), saved).await
+    }
+
+    /// The position sent with the last page an interrupted sync committed, when this run
+    /// resumes it: go on from there. `None` in a sync that starts from the beginning.
+    pub fn resume(&self) -> Option<&Value> {
+        self.resume.as_ref().map(|s| &s.position)
     }
 
     /// Sends one page as an Arrow batch, loaded as dlt loads Arrow items (no child tables).
@@ -244,8 +296,19 @@ impl ResourceContext {
             start_param: None,
             end_param: None,
         };
-        let mut inner = Incremental::new(config, self.saved.as_ref());
+        let resumed = self.resume.as_ref().and_then(|s| s.cursor.clone());
+        let mut inner = match resumed {
+            // The interrupted sync's range, and what it had seen.
+            Some(at) => Incremental::resumed(config, at),
+            None => Incremental::new(config, self.saved.as_ref()),
+        };
         let mut window = self.window.lock().unwrap_or_else(PoisonError::into_inner);
+        if self.resume.is_some() {
+            // A resumed run keeps the range it started with; the flags do not move it.
+            if let Some(WindowUse::Given(_)) = window.take() {
+                *window = Some(WindowUse::Applied);
+            }
+        }
         if let Some(WindowUse::Given(range)) = window.take() {
             *window = Some(
                 match inner.clone().with_window(&range, self.saved.as_ref()) {
@@ -257,10 +320,12 @@ impl ResourceContext {
                 },
             );
         }
+        *self.cursor.lock().unwrap_or_else(PoisonError::into_inner) = Some(inner.position());
         Cursor {
             name: self.name.clone(),
             inner,
             state: self.state.clone(),
+            position: self.cursor.clone(),
         }
     }
 }
@@ -271,6 +336,8 @@ pub struct Cursor {
     name: String,
     inner: Incremental,
     state: Arc<Mutex<Option<CursorState>>>,
+    /// Shared with the context, which saves it with each page's position.
+    position: Arc<Mutex<Option<IncrementalPosition>>>,
 }
 
 impl Cursor {
@@ -285,6 +352,7 @@ impl Cursor {
     pub fn filter(&mut self, records: Vec<Value>) -> Result<Vec<Value>, FilterError> {
         let kept = self.inner.filter(records)?;
         *self.state.lock().unwrap_or_else(PoisonError::into_inner) = self.inner.state(&self.name);
+        *self.position.lock().unwrap_or_else(PoisonError::into_inner) = Some(self.inner.position());
         Ok(kept)
     }
 }

@@ -10,12 +10,10 @@ pub enum FetchError {
          to it: give it `incremental:` in sources.yml, or sync a source without it"
     )]
     NoCursorForWindow(String),
-    /// The interrupted sync's checkpoint of the resource cannot be resumed from.
-    #[error(
-        "resource `{0}` cannot resume the interrupted sync: {1}. Clear the checkpoint with \
-         `dango state reset SOURCE --resource {0}` and sync again"
-    )]
-    Checkpoint(String, #[source] super::position::UnreadablePosition),
+    /// A checkpoint's position no longer works; the resource starts over (never reported as a
+    /// failure of its own).
+    #[error("the checkpoint's position no longer works: {0}")]
+    Expired(String),
     /// A `--since`/`--until` bound that does not compare with the resource's cursor.
     #[error("resource `{0}`: {1}")]
     Window(String, #[source] super::incremental::WindowMismatch),

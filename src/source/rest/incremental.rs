@@ -135,6 +135,17 @@ pub struct IncrementalPosition {
     stateless: bool,
 }
 
+impl IncrementalPosition {
+    /// The same range, rewound to its start: nothing seen yet.
+    pub fn rewound(self) -> Self {
+        Self {
+            last: None,
+            last_hashes: Vec::new(),
+            ..self
+        }
+    }
+}
+
 /// The incremental state of one resource during one sync.
 #[derive(Debug, Clone)]
 pub struct Incremental {

@@ -42,7 +42,7 @@ pub struct SavedRequest {
 
 /// Why a checkpoint's position cannot be used.
 #[derive(Debug, thiserror::Error)]
-#[error("its checkpoint cannot be replayed: {0}")]
+#[error("{0}")]
 pub struct UnreadablePosition(String);
 
 impl Position {

@@ -12,7 +12,7 @@ use super::client::{PageResponse, RestClient, excerpt};
 use super::config::{EndpointConfig, HttpMethod, PaginationConfig, ResourceConfig, RestApiConfig};
 use super::dependent;
 use super::error::FetchError;
-use super::incremental::Incremental;
+use super::incremental::{Incremental, IncrementalPosition};
 use super::paginate::{self, Paginator, Requests, ResponseView, Stall, StallGuard};
 use super::position::Position;
 use super::request::{PageRequest, param_text};
@@ -108,14 +108,13 @@ impl RestResource {
         input: FetchInput,
         pages: PageSender,
     ) -> Result<FetchOutcome, FetchError> {
-        let checkpoint_error = |e| FetchError::Checkpoint(self.name.clone(), e);
         let config = self.config_digest();
-        let resume = input
-            .resume
-            .as_ref()
-            .map(|saved| Position::read(saved, &config))
-            .transpose()
-            .map_err(checkpoint_error)?;
+        // A checkpoint that cannot be replayed is reported, and the resource starts over.
+        let (resume, unreadable) = match input.resume.as_ref().map(|s| Position::read(s, &config)) {
+            Some(Ok(position)) => (Some(position), None),
+            Some(Err(e)) => (None, Some(e.to_string())),
+            None => (None, None),
+        };
         let incremental = match (self.endpoint.incremental.clone(), &resume) {
             (
                 Some(c),
@@ -129,7 +128,10 @@ impl RestResource {
             }
             (c, _) => c.map(|c| Incremental::new(c, input.saved.as_ref())),
         };
-        let window = input.window.as_ref().filter(|_| resume.is_none());
+        let window = input
+            .window
+            .as_ref()
+            .filter(|_| resume.is_none() && unreadable.is_none());
         let incremental = match (incremental, window) {
             (Some(inc), Some(window)) => Some(
                 inc.with_window(window, input.saved.as_ref())
@@ -144,14 +146,23 @@ impl RestResource {
             incremental,
             exchanges: input.exchanges,
         };
+        if let Some(why) = unreadable {
+            self.start_over(why, None, &mut run).await?;
+        }
         match (input.parents, resume) {
             (None, Some(resume)) => {
-                if let Some(next) = &resume.next {
-                    let first = self.request_for(None, &run)?;
-                    let req = Position::request(next, first).map_err(checkpoint_error)?;
-                    let state = Some(&resume.paginator);
-                    self.paginate(req, state, &BTreeMap::new(), &mut run)
-                        .await?;
+                let replayed = match &resume.next {
+                    Some(next) => self.replay(next, &resume.paginator, &mut run).await,
+                    None => Ok(()),
+                };
+                match replayed {
+                    Err(FetchError::Expired(why)) => {
+                        let range = resume.incremental.map(IncrementalPosition::rewound);
+                        self.start_over(why, range, &mut run).await?;
+                        let req = self.request_for(None, &run)?;
+                        self.paginate(req, None, &BTreeMap::new(), &mut run).await?;
+                    }
+                    other => other?,
                 }
             }
             (None, None) => {
@@ -177,6 +188,52 @@ impl RestResource {
             cursor,
             parse: run.parse,
         })
+    }
+
+    /// Goes on from a checkpoint's request `next`, the paginator as it was there. A client
+    /// error (4xx but 429) on that first request means the position no longer works (a cursor
+    /// token expired): [`FetchError::Expired`].
+    async fn replay(
+        &self,
+        next: &super::position::SavedRequest,
+        paginator: &Value,
+        run: &mut Run,
+    ) -> Result<(), FetchError> {
+        let first = self.request_for(None, run)?;
+        let req = Position::request(next, first).map_err(|e| FetchError::Expired(e.to_string()))?;
+        let sent = run.pages.pages();
+        match self
+            .paginate(req, Some(paginator), &BTreeMap::new(), run)
+            .await
+        {
+            Err(FetchError::Status { status, url, .. })
+                if run.pages.pages() == sent && (400..500).contains(&status) && status != 429 =>
+            {
+                Err(FetchError::Expired(format!(
+                    "its saved request {url} was answered with HTTP {status}"
+                )))
+            }
+            other => other,
+        }
+    }
+
+    /// Reports that the checkpoint cannot be replayed (`why`) and starts the resource over:
+    /// from `range`, the checkpoint's incremental range, when it could be read.
+    async fn start_over(
+        &self,
+        why: String,
+        range: Option<IncrementalPosition>,
+        run: &mut Run,
+    ) -> Result<(), FetchError> {
+        let why = format!("its checkpoint cannot be replayed ({why}); starting over");
+        tracing::warn!(resource = %self.name, "{why}");
+        if let (Some(config), Some(range)) = (self.endpoint.incremental.clone(), range) {
+            run.incremental = Some(Incremental::resumed(config, range));
+        }
+        run.pages
+            .restart(why)
+            .await
+            .map_err(|_| FetchError::Cancelled)
     }
 
     /// A digest of what shapes its requests, for checkpoints: secrets (headers, auth, query
