@@ -425,52 +425,47 @@ fn state_goes_through_the_interface_and_only_commits_with_the_rows() {
     assert_eq!(seqs, [1, 2, 3, 4, 5]);
 }
 
-#[test]
-fn a_rust_resource_that_fails_midway_resumes_at_its_last_checkpoint() {
-    let dir = tempfile::tempdir().unwrap();
-    let warehouse = dir.path().join("w.duckdb");
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let resumed_at = Arc::new(std::sync::Mutex::new(Vec::new()));
-    // Ten pages of ten records, numbered by `seq`; a checkpoint every 20 records. The first run
-    // fails after sending page 7 (0-based): pages 0 to 5 are committed, 6 and 7 rolled back.
-    let run = |fail_after: Option<u64>| {
-        let resumed_at = resumed_at.clone();
-        let events = resource("events", move |mut ctx| async move {
-            let from = ctx
-                .resume()
-                .and_then(|p| p["next_page"].as_u64())
-                .unwrap_or(0);
-            resumed_at.lock().unwrap().push(ctx.resume().cloned());
-            let mut cursor = ctx.incremental("seq", Some(json!(0)));
-            for page in from..10 {
-                let records = (0..10).map(|i| json!({"seq": page * 10 + i + 1})).collect();
-                let kept = cursor.filter(records)?;
-                ctx.send_at(kept, json!({"next_page": page + 1})).await?;
-                if fail_after == Some(page) {
-                    return Err("the API went away".into());
-                }
+/// A Rust resource sending ten pages of ten records numbered by `seq`, committing a checkpoint
+/// every 20 records, into `warehouse`. It fails after sending page `fail_after` (0-based), and
+/// notes where each run resumed in `resumed_at`.
+fn checkpointed_events(
+    dir: &std::path::Path,
+    fail_after: Option<u64>,
+    resumed_at: Arc<std::sync::Mutex<Vec<Option<serde_json::Value>>>>,
+) -> Result<dango::SourceReport, dango::PipelineError> {
+    let events = resource("events", move |mut ctx| async move {
+        let from = ctx
+            .resume()
+            .and_then(|p| p["next_page"].as_u64())
+            .unwrap_or(0);
+        resumed_at.lock().unwrap().push(ctx.resume().cloned());
+        let mut cursor = ctx.incremental("seq", Some(json!(0)));
+        for page in from..10 {
+            let records = (0..10).map(|i| json!({"seq": page * 10 + i + 1})).collect();
+            let kept = cursor.filter(records)?;
+            ctx.send_at(kept, json!({"next_page": page + 1})).await?;
+            if fail_after == Some(page) {
+                return Err("the API went away".into());
             }
-            Ok::<_, BoxError>(())
-        })
-        .checkpoint_every(20);
-        let source = Source::new("log", "raw_log", vec![Box::new(events)]).unwrap();
-        runtime.block_on(Pipeline::new(dir.path()).warehouse(&warehouse).run(source))
-    };
-    let err = run(Some(7)).unwrap_err();
-    assert!(err.to_string().contains("the API went away"), "{err}");
-    let report = run(None).expect("the resumed run");
-    assert_eq!(report.resources[0].rows, 40, "only pages 6 to 9 again");
-    assert_eq!(
-        *resumed_at.lock().unwrap(),
-        [None, Some(json!({"next_page": 6}))]
-    );
-    let db = dango::warehouse::Location::File(warehouse.clone())
+        }
+        Ok::<_, BoxError>(())
+    })
+    .checkpoint_every(20);
+    let source = Source::new("log", "raw_log", vec![Box::new(events)]).unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(
+        Pipeline::new(dir)
+            .warehouse(dir.join("w.duckdb"))
+            .run(source),
+    )
+}
+
+/// Rows of `raw_log.events` in `dir`'s warehouse, distinct `seq`s, and the saved cursor.
+fn events_loaded(dir: &std::path::Path) -> (i64, i64, String) {
+    let db = dango::warehouse::Location::File(dir.join("w.duckdb"))
         .open("1GB")
         .unwrap();
     let query = |sql: &str| -> i64 { db.query_row(sql, [], |r| r.get(0)).unwrap() };
-    assert_eq!(query("select count(*) from raw_log.events"), 100);
-    assert_eq!(query("select count(distinct seq) from raw_log.events"), 100);
-    // The cursor covers both runs: the next one starts after the last record.
     let cursor: String = db
         .query_row(
             "select last_value from raw_log._dango_cursors where resource = 'events'",
@@ -478,7 +473,44 @@ fn a_rust_resource_that_fails_midway_resumes_at_its_last_checkpoint() {
             |r| r.get(0),
         )
         .unwrap();
-    assert_eq!(cursor, "100");
+    (
+        query("select count(*) from raw_log.events"),
+        query("select count(distinct seq) from raw_log.events"),
+        cursor,
+    )
+}
+
+#[test]
+fn a_rust_resource_that_fails_midway_resumes_at_its_last_checkpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let resumed_at = Arc::new(std::sync::Mutex::new(Vec::new()));
+    // Failing after page 6: pages 0 to 5 are committed (three checkpoints), 6 rolled back.
+    let err = checkpointed_events(dir.path(), Some(6), resumed_at.clone()).unwrap_err();
+    assert!(err.to_string().contains("the API went away"), "{err}");
+    let report = checkpointed_events(dir.path(), None, resumed_at.clone()).expect("resumed");
+    assert_eq!(report.resources[0].rows, 40, "only pages 6 to 9 again");
+    assert_eq!(
+        *resumed_at.lock().unwrap(),
+        [None, Some(json!({"next_page": 6}))]
+    );
+    // The cursor covers both runs: the next one starts after the last record.
+    assert_eq!(events_loaded(dir.path()), (100, 100, "100".to_string()));
+}
+
+#[test]
+fn a_resumed_rust_resource_with_nothing_left_still_saves_its_cursor() {
+    let dir = tempfile::tempdir().unwrap();
+    let resumed_at = Arc::new(std::sync::Mutex::new(Vec::new()));
+    // Failing after the last page, which completed a checkpoint: every record is committed.
+    let err = checkpointed_events(dir.path(), Some(9), resumed_at.clone()).unwrap_err();
+    assert!(err.to_string().contains("the API went away"), "{err}");
+    let report = checkpointed_events(dir.path(), None, resumed_at.clone()).expect("resumed");
+    assert_eq!(report.resources[0].rows, 0);
+    assert_eq!(
+        resumed_at.lock().unwrap()[1],
+        Some(json!({"next_page": 10}))
+    );
+    assert_eq!(events_loaded(dir.path()), (100, 100, "100".to_string()));
 }
 
 #[test]

@@ -35,7 +35,8 @@ use serde_json::Value;
 pub use client::{HttpClient, HttpClientBuilder, Pages};
 
 use super::rest::incremental::{
-    FilterError, Incremental, IncrementalConfig, IncrementalPosition, WindowMismatch,
+    FilterError, Incremental, IncrementalConfig, IncrementalPosition, OnCursorValueMissing,
+    RangeBound, WindowMismatch,
 };
 use super::{
     BoxError, CursorWindow, FetchInput, FetchOutcome, PageSender, ParentLink, ParentRow, Records,
@@ -295,6 +296,9 @@ impl ResourceContext {
             last_value_func: Default::default(),
             start_param: None,
             end_param: None,
+            range_start: RangeBound::Closed,
+            range_end: RangeBound::Open,
+            on_cursor_value_missing: OnCursorValueMissing::Raise,
         };
         let resumed = self.resume.as_ref().and_then(|s| s.cursor.clone());
         let mut inner = match resumed {
@@ -321,6 +325,10 @@ impl ResourceContext {
             );
         }
         *self.cursor.lock().unwrap_or_else(PoisonError::into_inner) = Some(inner.position());
+        if self.resume.is_some() {
+            // What the interrupted sync had seen is saved even if no record comes now.
+            *self.state.lock().unwrap_or_else(PoisonError::into_inner) = inner.state(&self.name);
+        }
         Cursor {
             name: self.name.clone(),
             inner,

@@ -40,6 +40,54 @@ pub struct IncrementalConfig {
     /// Query parameter that gets the end value. Example: `end_param: updated_before`
     #[serde(default)]
     pub end_param: Option<String>,
+    /// Whether records exactly at the start value load: `closed` (the default; those the last
+    /// sync loaded are recognised and skipped) or `open` (none do). Example: `range_start: open`
+    #[serde(default = "RangeBound::closed")]
+    pub range_start: RangeBound,
+    /// Whether records exactly at `end_value` load: `open` (the default: they do not) or
+    /// `closed`. Example: `range_end: closed`
+    #[serde(default = "RangeBound::open")]
+    pub range_end: RangeBound,
+    /// What a record without a cursor value (no field, or null) does: `raise` (the default:
+    /// the sync fails), `include` (it loads) or `exclude` (it is dropped).
+    /// Example: `on_cursor_value_missing: include`
+    #[serde(default)]
+    pub on_cursor_value_missing: OnCursorValueMissing,
+}
+
+/// Whether a range's bound is part of it (dlt's `range_start` / `range_end`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RangeBound {
+    /// Records at the bound are in the range.
+    Closed,
+    /// Records at the bound are not.
+    Open,
+}
+
+impl RangeBound {
+    /// `range_start`'s default.
+    pub fn closed() -> Self {
+        Self::Closed
+    }
+
+    /// `range_end`'s default.
+    pub fn open() -> Self {
+        Self::Open
+    }
+}
+
+/// What a record without a cursor value does (dlt's `on_cursor_value_missing`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum OnCursorValueMissing {
+    /// The sync fails, naming the cursor path.
+    #[default]
+    Raise,
+    /// The record loads; it does not move the cursor.
+    Include,
+    /// The record is dropped.
+    Exclude,
 }
 
 impl IncrementalConfig {
@@ -100,10 +148,11 @@ pub struct WindowMismatch {
     pub example: String,
 }
 
-/// A record without the cursor field.
+/// A record without a value (or with null) at the cursor path.
 #[derive(Debug, Clone, thiserror::Error)]
 #[error(
-    "a record has no value at cursor_path `{0}`; fix `incremental.cursor_path` or the data selector"
+    "a record has no value at cursor_path `{0}`; fix `incremental.cursor_path` or the data \
+     selector, or say what such records do with `on_cursor_value_missing: include` or `exclude`"
 )]
 pub struct MissingCursor(pub String);
 
@@ -326,21 +375,36 @@ impl Incremental {
         // sorted by the cursor, that is its last record, not each one in turn.
         let mut at_last = Vec::new();
         for record in records {
-            let cursor =
-                cursor(&record)?.ok_or_else(|| MissingCursor(self.config.cursor_path.clone()))?;
+            let Some(cursor) = cursor(&record)?.filter(|v| !v.is_null()) else {
+                match self.config.on_cursor_value_missing {
+                    OnCursorValueMissing::Raise => {
+                        return Err(MissingCursor(self.config.cursor_path.clone()).into());
+                    }
+                    OnCursorValueMissing::Include => kept.push(record),
+                    OnCursorValueMissing::Exclude => {}
+                }
+                continue;
+            };
             if let Some(start) = &self.start {
-                match self.newer(&cursor, start) {
-                    Some(Ordering::Less) => continue,
-                    Some(Ordering::Equal) if self.boundary.contains(&hash(&record)?) => continue,
+                match (self.newer(&cursor, start), self.config.range_start) {
+                    (Some(Ordering::Less), _) => continue,
+                    (Some(Ordering::Equal), RangeBound::Open) => continue,
+                    (Some(Ordering::Equal), RangeBound::Closed)
+                        if self.boundary.contains(&hash(&record)?) =>
+                    {
+                        continue;
+                    }
                     _ => {}
                 }
             }
-            if let Some(end) = &self.config.end_value
-                && self
-                    .newer(&cursor, end)
-                    .is_some_and(|o| o != Ordering::Less)
-            {
-                continue;
+            if let Some(end) = &self.config.end_value {
+                let past = match self.config.range_end {
+                    RangeBound::Open => Ordering::Less,
+                    RangeBound::Closed => Ordering::Equal,
+                };
+                if self.newer(&cursor, end).is_some_and(|o| o > past) {
+                    continue;
+                }
             }
             match self.last.as_ref().map(|last| self.newer(&cursor, last)) {
                 None | Some(Some(Ordering::Greater)) => {
@@ -432,11 +496,88 @@ mod tests {
             last_value_func: LastValueFunc::Max,
             start_param: None,
             end_param: None,
+            range_start: RangeBound::Closed,
+            range_end: RangeBound::Open,
+            on_cursor_value_missing: OnCursorValueMissing::Raise,
         }
     }
 
     fn rec(id: u32, at: &str) -> Value {
         json!({"id": id, "updated_at": at})
+    }
+
+    /// The ids `filter` keeps of `records` under `config`, the first sync.
+    fn kept_ids(config: IncrementalConfig, records: Vec<Value>) -> Vec<u64> {
+        let mut inc = Incremental::new(config, None);
+        let kept = inc.filter(records).unwrap();
+        kept.iter().filter_map(|r| r["id"].as_u64()).collect()
+    }
+
+    #[test]
+    fn range_start_and_range_end_say_whether_records_at_a_bound_load() {
+        let records = || {
+            vec![
+                rec(1, "2024-01-01"),
+                rec(2, "2024-01-02"),
+                rec(3, "2024-01-03"),
+                rec(4, "2024-01-04"),
+            ]
+        };
+        let ranged = |range_start, range_end| IncrementalConfig {
+            end_value: Some(json!("2024-01-04")),
+            range_start,
+            range_end,
+            ..config()
+        };
+        assert_eq!(
+            kept_ids(ranged(RangeBound::Closed, RangeBound::Open), records()),
+            [2, 3]
+        );
+        assert_eq!(
+            kept_ids(ranged(RangeBound::Open, RangeBound::Open), records()),
+            [3]
+        );
+        assert_eq!(
+            kept_ids(ranged(RangeBound::Closed, RangeBound::Closed), records()),
+            [2, 3, 4]
+        );
+        assert_eq!(
+            kept_ids(ranged(RangeBound::Open, RangeBound::Closed), records()),
+            [3, 4]
+        );
+    }
+
+    #[test]
+    fn records_without_a_cursor_value_raise_load_or_drop_as_configured() {
+        let records = || {
+            vec![
+                rec(1, "2024-01-03"),
+                json!({"id": 2}),
+                json!({"id": 3, "updated_at": null}),
+            ]
+        };
+        let missing = |on_cursor_value_missing| IncrementalConfig {
+            on_cursor_value_missing,
+            ..config()
+        };
+        let mut raising = Incremental::new(missing(OnCursorValueMissing::Raise), None);
+        let err = raising.filter(records()).unwrap_err();
+        assert!(err.to_string().contains("on_cursor_value_missing"), "{err}");
+        assert_eq!(
+            kept_ids(missing(OnCursorValueMissing::Include), records()),
+            [1, 2, 3]
+        );
+        assert_eq!(
+            kept_ids(missing(OnCursorValueMissing::Exclude), records()),
+            [1]
+        );
+        // An included record has no say in the cursor.
+        let mut including = Incremental::new(missing(OnCursorValueMissing::Include), None);
+        including.filter(records()).unwrap();
+        assert_eq!(
+            including.state("r").map(|s| s.last_value),
+            Some(json!("2024-01-03"))
+        );
     }
 
     #[test]

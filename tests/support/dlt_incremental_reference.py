@@ -1,0 +1,67 @@
+"""Loads the mock API's orders with real dlt under each of dlt's incremental range options.
+
+Usage: python3 dlt_incremental_reference.py BASE_URL DUCKDB_FILE PIPELINES_DIR INITIAL END
+Mirrors tests/rest_api.rs's incremental_ranges_match_dlt: one source per combination of
+`range_start` and `range_end` (from INITIAL to END on `updatedAt`), and one whose cursor field is
+missing from every record (`on_cursor_value_missing: include`). Prints the order ids each loaded,
+as JSON: {dataset: [id, ...]}.
+"""
+import json
+import sys
+
+import dlt
+from dlt.sources.rest_api import rest_api_source
+
+base_url, db_file, pipelines_dir, initial, end = sys.argv[1:6]
+
+
+def orders(dataset, incremental):
+    """The orders resource of `dataset`, loaded from `incremental`'s range."""
+    source = rest_api_source(
+        {
+            "client": {"base_url": base_url},
+            "resources": [
+                {
+                    "name": "orders",
+                    "write_disposition": "append",
+                    "endpoint": {
+                        "path": "orders",
+                        "data_selector": "items",
+                        "paginator": {"type": "offset", "limit": 10, "total_path": "total"},
+                        "incremental": incremental,
+                    },
+                }
+            ],
+        }
+    )
+    pipeline = dlt.pipeline(
+        pipeline_name=dataset,
+        destination=dlt.destinations.duckdb(db_file),
+        dataset_name=dataset,
+        pipelines_dir=pipelines_dir,
+    )
+    pipeline.run(source)
+    with pipeline.sql_client() as client:
+        rows = client.execute_sql(f'SELECT id FROM "{dataset}"."orders" ORDER BY id')
+    return [r[0] for r in rows]
+
+
+loaded = {}
+for start in ("closed", "open"):
+    for stop in ("open", "closed"):
+        dataset = f"range_{start}_{stop}"
+        loaded[dataset] = orders(
+            dataset,
+            {
+                "cursor_path": "updatedAt",
+                "initial_value": initial,
+                "end_value": end,
+                "range_start": start,
+                "range_end": stop,
+            },
+        )
+loaded["missing_included"] = orders(
+    "missing_included",
+    {"cursor_path": "discountCode", "on_cursor_value_missing": "include"},
+)
+print(json.dumps(loaded))
