@@ -486,12 +486,18 @@ fn incremental_ranges_match_dlt() {
     );
     let dlt: std::collections::BTreeMap<String, Vec<i64>> =
         serde_json::from_slice(&out).expect("dlt's ids as JSON");
-    let source = |name: &str, incremental: &str| {
+    // The ordered source's requests are the ones for five orders.
+    let ordered_requests = || {
+        let all = mock.counters().requests();
+        all.iter().filter(|q| q.contains("limit=5")).count()
+    };
+    let dlt_ordered_requests = ordered_requests();
+    let source = |name: &str, incremental: &str, limit: usize| {
         format!(
             "  - name: {name}\n    type: rest_api\n    rest_api:\n      base_url: \"{}\"\n      \
              resources:\n        - name: orders\n          write_disposition: append\n          \
              endpoint:\n            path: orders\n            data_selector: items\n            \
-             paginator: {{type: offset, limit: 10, total_path: total}}\n            \
+             paginator: {{type: offset, limit: {limit}, total_path: total}}\n            \
              incremental: {{{incremental}}}\n",
             mock.base_url()
         )
@@ -505,12 +511,22 @@ fn incremental_ranges_match_dlt() {
                     "cursor_path: updatedAt, initial_value: \"{initial}\", end_value: \"{end}\", \
                      range_start: {start}, range_end: {stop}"
                 ),
+                10,
             );
         }
     }
     yml += &source(
         "missing_included",
         "cursor_path: discountCode, on_cursor_value_missing: include",
+        10,
+    );
+    yml += &source(
+        "ordered",
+        &format!(
+            "cursor_path: updatedAt, initial_value: \"{initial}\", end_value: \"{end}\", \
+             row_order: asc"
+        ),
+        5,
     );
     let p = Project::new(&yml);
     p.dango(&["sync"]).assert_ok();
@@ -528,4 +544,12 @@ fn incremental_ranges_match_dlt() {
     assert_eq!(dlt["range_closed_open"], (10..20).collect::<Vec<i64>>());
     assert_eq!(dlt["range_open_closed"], (11..=20).collect::<Vec<i64>>());
     assert_eq!(dlt["missing_included"].len(), 120);
+    // Ordered rows let both stop at the first page past the range, well short of all 24.
+    assert_eq!(dlt["ordered"], (10..20).collect::<Vec<i64>>());
+    assert_eq!(
+        ordered_requests() - dlt_ordered_requests,
+        dlt_ordered_requests,
+        "Dango asked for as many pages as dlt"
+    );
+    assert!(dlt_ordered_requests < 24, "{dlt_ordered_requests} requests");
 }

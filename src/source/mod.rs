@@ -14,7 +14,10 @@ mod secret_origin;
 mod window;
 
 pub use page::{Page, PageSender, Records, RecordsError, Stopped};
-pub use resource::{BoxError, Exchange, FetchInput, FetchOutcome, ParentLink, ParentRow, Resource};
+pub use resource::{
+    BoxError, CheckpointInterval, Exchange, FetchInput, FetchOutcome, ParentLink, ParentRow,
+    Resource,
+};
 pub(crate) use secret_origin::{SecretOrigin, SecretStore, describe_origins};
 pub(crate) use window::backfill_start;
 pub use window::{CursorKind, CursorWindow, WindowError};

@@ -49,6 +49,26 @@ pub struct Exchange {
     pub next: Option<String>,
 }
 
+/// How often a resource commits a checkpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CheckpointInterval {
+    /// Records between checkpoints.
+    pub rows: usize,
+    /// Whether checkpoints are also spaced out in time, so that they cost a fast sync next to
+    /// nothing (the default interval); an interval the user set is kept to the record.
+    pub paced: bool,
+}
+
+impl CheckpointInterval {
+    /// Every `rows` records exactly (at least 1).
+    pub fn exactly(rows: usize) -> Self {
+        Self {
+            rows: rows.max(1),
+            paced: false,
+        }
+    }
+}
+
 /// What the engine hands a resource when it runs.
 #[derive(Debug, Clone, Default)]
 pub struct FetchInput {
@@ -107,9 +127,9 @@ pub trait Resource: Send + 'static {
         false
     }
 
-    /// Records between its checkpoints, if it sends the positions a resumed sync needs
+    /// How often it commits checkpoints, if it sends the positions a resumed sync needs
     /// ([`super::PageSender::send_at`]); `None`: it commits once, at the end of its sync.
-    fn checkpoint_every(&self) -> Option<usize> {
+    fn checkpoint_every(&self) -> Option<CheckpointInterval> {
         None
     }
 

@@ -115,20 +115,26 @@ pub fn commit(mut load: Load) -> Result<LoadId, CommitError> {
 /// the dispositions applied to them, the finished resources' cursors, each running resource's
 /// position, and the chunk's `_dlt_loads` row. The load goes on in a new transaction.
 pub fn checkpoint(load: &mut Load) -> Result<(), CommitError> {
+    let started = std::time::Instant::now();
     load.flush()?;
+    let flushed = started.elapsed();
     let plan = load.chunks.checkpoint_plan(&load.loaded_tables()?);
     let settings = super::location::sibling(load.conn())?;
     named(on_every_core(&settings, || {
         apply(load, &plan)?;
+        let applied = started.elapsed();
         let checkpoints = load.chunks.checkpoints();
         super::checkpoints::save(load.conn(), load.dataset(), &checkpoints)?;
-        load.commit_chunk()?;
+        load.commit_chunk(started.elapsed())?;
         for c in &checkpoints {
             tracing::info!(
                 dataset = %load.dataset(),
                 resource = %c.resource,
                 rows = c.rows,
                 pages = c.pages,
+                flush_ms = flushed.as_millis() as u64,
+                apply_ms = (applied - flushed).as_millis() as u64,
+                commit_ms = (started.elapsed() - applied).as_millis() as u64,
                 "checkpoint committed"
             );
         }

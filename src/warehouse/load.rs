@@ -287,13 +287,13 @@ impl Load {
 
     /// Commits the chunk in progress (its rows and whatever the caller wrote) and opens the
     /// next one's transaction: the load goes on, and a failure from here on rolls back only
-    /// the new chunk.
-    pub fn commit_chunk(&mut self) -> duckdb::Result<()> {
+    /// the new chunk. The checkpoint took `took`, which paces the next one.
+    pub fn commit_chunk(&mut self, took: std::time::Duration) -> duckdb::Result<()> {
         self.conn.execute_batch("COMMIT")?;
         self.open = false;
         self.conn.execute_batch("BEGIN TRANSACTION")?;
         self.open = true;
-        self.chunks.committed();
+        self.chunks.committed(took);
         self.appended.clear();
         self.before = schema_columns(&self.conn, &self.dataset)?;
         Ok(())

@@ -13,6 +13,7 @@ use super::chunks::{Checkpointed, ChunkOptions};
 use super::commit::{CommitError, ResourceCommit};
 use super::writer::{LoadSlot, Pending, Warehouse, WarehouseError};
 use crate::hints::{CursorState, LoadId, TableHints};
+use crate::source::CheckpointInterval;
 
 /// How a load starts.
 #[derive(Debug, Clone, Default)]
@@ -217,7 +218,7 @@ impl LoadWriter {
         &self,
         name: String,
         hints: TableHints,
-        every: Option<usize>,
+        every: Option<CheckpointInterval>,
     ) -> Result<(), AppendError> {
         let job = self
             .on_load(move |load| {

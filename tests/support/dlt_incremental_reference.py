@@ -3,8 +3,9 @@
 Usage: python3 dlt_incremental_reference.py BASE_URL DUCKDB_FILE PIPELINES_DIR INITIAL END
 Mirrors tests/rest_api.rs's incremental_ranges_match_dlt: one source per combination of
 `range_start` and `range_end` (from INITIAL to END on `updatedAt`), and one whose cursor field is
-missing from every record (`on_cursor_value_missing: include`). Prints the order ids each loaded,
-as JSON: {dataset: [id, ...]}.
+missing from every record (`on_cursor_value_missing: include`), and one that stops paginating past
+the range (`row_order: asc`, five orders a page). Prints the order ids each loaded, as JSON:
+{dataset: [id, ...]}.
 """
 import json
 import sys
@@ -15,8 +16,8 @@ from dlt.sources.rest_api import rest_api_source
 base_url, db_file, pipelines_dir, initial, end = sys.argv[1:6]
 
 
-def orders(dataset, incremental):
-    """The orders resource of `dataset`, loaded from `incremental`'s range."""
+def orders(dataset, incremental, limit=10):
+    """The orders resource of `dataset`, loaded from `incremental`'s range, `limit` a page."""
     source = rest_api_source(
         {
             "client": {"base_url": base_url},
@@ -27,7 +28,7 @@ def orders(dataset, incremental):
                     "endpoint": {
                         "path": "orders",
                         "data_selector": "items",
-                        "paginator": {"type": "offset", "limit": 10, "total_path": "total"},
+                        "paginator": {"type": "offset", "limit": limit, "total_path": "total"},
                         "incremental": incremental,
                     },
                 }
@@ -60,6 +61,12 @@ for start in ("closed", "open"):
                 "range_end": stop,
             },
         )
+# Five to a page, so the test tells this pipeline's requests from the others'.
+loaded["ordered"] = orders(
+    "ordered",
+    {"cursor_path": "updatedAt", "initial_value": initial, "end_value": end, "row_order": "asc"},
+    limit=5,
+)
 loaded["missing_included"] = orders(
     "missing_included",
     {"cursor_path": "discountCode", "on_cursor_value_missing": "include"},

@@ -39,7 +39,8 @@ use super::rest::incremental::{
     RangeBound, WindowMismatch,
 };
 use super::{
-    BoxError, CursorWindow, FetchInput, FetchOutcome, PageSender, ParentLink, ParentRow, Records,
+    BoxError, CheckpointInterval, CursorWindow, FetchInput, FetchOutcome, PageSender, ParentLink,
+    ParentRow, Records,
 };
 use super::{Resource, Stopped};
 use crate::hints::{CursorState, TableHints, WriteDisposition};
@@ -53,7 +54,7 @@ pub struct FnResource {
     hints: TableHints,
     parent: Option<ParentLink>,
     selected: bool,
-    checkpoint: Option<usize>,
+    checkpoint: Option<CheckpointInterval>,
     run: RunFn,
 }
 
@@ -143,7 +144,7 @@ impl FnResource {
     /// one calls the function again with [`ResourceContext::resume`] set to the position sent
     /// with the last committed page.
     pub fn checkpoint_every(mut self, rows: usize) -> Self {
-        self.checkpoint = Some(rows.max(1));
+        self.checkpoint = Some(CheckpointInterval::exactly(rows));
         self
     }
 }
@@ -165,7 +166,7 @@ impl Resource for FnResource {
         self.parent.as_ref()
     }
 
-    fn checkpoint_every(&self) -> Option<usize> {
+    fn checkpoint_every(&self) -> Option<CheckpointInterval> {
         self.checkpoint
     }
 
@@ -299,6 +300,7 @@ impl ResourceContext {
             range_start: RangeBound::Closed,
             range_end: RangeBound::Open,
             on_cursor_value_missing: OnCursorValueMissing::Raise,
+            row_order: None,
         };
         let resumed = self.resume.as_ref().and_then(|s| s.cursor.clone());
         let mut inner = match resumed {

@@ -53,6 +53,21 @@ pub struct IncrementalConfig {
     /// Example: `on_cursor_value_missing: include`
     #[serde(default)]
     pub on_cursor_value_missing: OnCursorValueMissing,
+    /// How the API orders records by the cursor: `asc` or `desc`. Pagination then stops at the
+    /// first record past the range (after `end_value` for `asc`, before the start for `desc`),
+    /// and pages are fetched one at a time. Example: `row_order: asc`
+    #[serde(default)]
+    pub row_order: Option<RowOrder>,
+}
+
+/// The order the API returns records in, by the cursor (dlt's `row_order`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RowOrder {
+    /// Oldest first.
+    Asc,
+    /// Newest first.
+    Desc,
 }
 
 /// Whether a range's bound is part of it (dlt's `range_start` / `range_end`).
@@ -207,6 +222,8 @@ pub struct Incremental {
     last_hashes: Vec<String>,
     /// A `--since`/`--until` range is loading: the saved state is kept as it is.
     stateless: bool,
+    /// With `row_order`, a record past the range was seen: no later page can hold one in it.
+    past_range: bool,
 }
 
 impl Incremental {
@@ -228,6 +245,7 @@ impl Incremental {
             last: None,
             last_hashes: Vec::new(),
             stateless: false,
+            past_range: false,
         }
     }
 
@@ -295,7 +313,25 @@ impl Incremental {
             last: at.last,
             last_hashes: at.last_hashes,
             stateless: at.stateless,
+            past_range: false,
         }
+    }
+
+    /// Whether the API, ordering records by the cursor as `row_order` says, has nothing more in
+    /// the range: pagination stops.
+    pub fn past_range(&self) -> bool {
+        self.past_range
+    }
+
+    /// A new pagination starts (a dependent resource's next parent row): its records have not
+    /// left the range yet.
+    pub fn new_pagination(&mut self) {
+        self.past_range = false;
+    }
+
+    /// Whether pages may be fetched ahead: not when pagination stops at the range's end.
+    pub fn fetches_ahead(&self) -> bool {
+        self.config.row_order.is_none()
     }
 
     /// Where this sync starts: the last committed value, else the initial value.
@@ -387,7 +423,10 @@ impl Incremental {
             };
             if let Some(start) = &self.start {
                 match (self.newer(&cursor, start), self.config.range_start) {
-                    (Some(Ordering::Less), _) => continue,
+                    (Some(Ordering::Less), _) => {
+                        self.past_range |= self.config.row_order == Some(RowOrder::Desc);
+                        continue;
+                    }
                     (Some(Ordering::Equal), RangeBound::Open) => continue,
                     (Some(Ordering::Equal), RangeBound::Closed)
                         if self.boundary.contains(&hash(&record)?) =>
@@ -403,6 +442,7 @@ impl Incremental {
                     RangeBound::Closed => Ordering::Equal,
                 };
                 if self.newer(&cursor, end).is_some_and(|o| o > past) {
+                    self.past_range |= self.config.row_order == Some(RowOrder::Asc);
                     continue;
                 }
             }
@@ -499,6 +539,7 @@ mod tests {
             range_start: RangeBound::Closed,
             range_end: RangeBound::Open,
             on_cursor_value_missing: OnCursorValueMissing::Raise,
+            row_order: None,
         }
     }
 
@@ -544,6 +585,37 @@ mod tests {
         assert_eq!(
             kept_ids(ranged(RangeBound::Open, RangeBound::Closed), records()),
             [3, 4]
+        );
+    }
+
+    #[test]
+    fn row_order_says_when_no_later_page_can_hold_a_record_in_range() {
+        let ordered = |row_order| IncrementalConfig {
+            end_value: Some(json!("2024-01-04")),
+            row_order: Some(row_order),
+            ..config()
+        };
+        let mut asc = Incremental::new(ordered(RowOrder::Asc), None);
+        asc.filter(vec![rec(1, "2024-01-01"), rec(2, "2024-01-03")])
+            .unwrap();
+        assert!(!asc.past_range(), "records before the start come first");
+        asc.filter(vec![rec(3, "2024-01-03"), rec(4, "2024-01-05")])
+            .unwrap();
+        assert!(asc.past_range());
+        let mut desc = Incremental::new(ordered(RowOrder::Desc), None);
+        desc.filter(vec![rec(4, "2024-01-05"), rec(3, "2024-01-03")])
+            .unwrap();
+        assert!(!desc.past_range(), "records after the end come first");
+        desc.filter(vec![rec(1, "2024-01-01")]).unwrap();
+        assert!(desc.past_range());
+        // Without an order, nothing is concluded, and pages may be fetched ahead.
+        let mut unordered = Incremental::new(config(), None);
+        unordered.filter(vec![rec(1, "2024-01-01")]).unwrap();
+        assert!(!unordered.past_range() && unordered.fetches_ahead());
+        desc.new_pagination();
+        assert!(
+            !desc.past_range(),
+            "a dependent resource's next parent row starts afresh"
         );
     }
 

@@ -21,7 +21,8 @@ use super::selector::{LocateError, Located, locate_records, take_records};
 use crate::hints::{CursorState, TableHints};
 use crate::redact::Redactor;
 use crate::source::{
-    BoxError, FetchInput, FetchOutcome, PageSender, ParentLink, Records, Resource,
+    BoxError, CheckpointInterval, FetchInput, FetchOutcome, PageSender, ParentLink, Records,
+    Resource,
 };
 
 /// A configured REST endpoint, ready to fetch.
@@ -40,7 +41,7 @@ pub struct RestResource {
     redactor: Redactor,
     concurrency: usize,
     /// Records between checkpoints; `None`: none.
-    checkpoint: Option<usize>,
+    checkpoint: Option<CheckpointInterval>,
 }
 
 impl RestResource {
@@ -321,6 +322,9 @@ impl RestResource {
             Some(state) => pager.paginator.restore(state),
             None => pager.paginator.prepare(&mut req),
         }
+        if let Some(inc) = run.incremental.as_mut() {
+            inc.new_pagination();
+        }
         loop {
             let Some(page) = self.fetch_page(&req).await? else {
                 return Ok(());
@@ -328,7 +332,8 @@ impl RestResource {
             if !self.deliver(page, &mut req, &mut pager, extra, run).await? {
                 return Ok(());
             }
-            let planned = match run.pages.fetch_ahead() {
+            let ordered = run.incremental.as_ref().is_some_and(|i| !i.fetches_ahead());
+            let planned = match run.pages.fetch_ahead() && !ordered {
                 true => self.plan_ahead(pager.paginator.as_ref(), &req),
                 false => None,
             };
@@ -433,6 +438,10 @@ impl RestResource {
         // Paginators judge the page by what the API sent; incremental filtering comes after.
         let count = records.len();
         let records = self.keep_new(records, &url, &headers, extra, run)?;
+        let past_range = run
+            .incremental
+            .as_ref()
+            .is_some_and(Incremental::past_range);
         let view = ResponseView {
             url: &url,
             headers: &headers,
@@ -449,6 +458,7 @@ impl RestResource {
                 reason: other.to_string(),
             },
         })?;
+        let more = more && !past_range;
         // Where to go on after this page, sent with it: a checkpoint after it saves this.
         let position = self.checkpoint_every().and_then(|_| {
             let next = more.then_some(&*req);
@@ -676,7 +686,7 @@ impl Resource for RestResource {
         self.endpoint.incremental.is_some()
     }
 
-    fn checkpoint_every(&self) -> Option<usize> {
+    fn checkpoint_every(&self) -> Option<CheckpointInterval> {
         // A dependent resource's place among its parent's records is not saved yet.
         self.checkpoint.filter(|_| self.parent.is_none())
     }

@@ -11,6 +11,7 @@ use super::incremental::IncrementalConfig;
 use super::paginate::config::PaginationConfig;
 use crate::hints::{ColumnHint, ColumnHints, ContractConfig, WriteDisposition};
 use crate::normalize::naming::{normalize_identifier, normalize_path};
+use crate::source::CheckpointInterval;
 use crate::source::config_problem::{Problem, all_under, is_blank, keys};
 use crate::source::json_path;
 
@@ -123,19 +124,21 @@ pub struct CheckpointEvery {
     pub rows: std::num::NonZeroUsize,
 }
 
-/// Records between checkpoints unless `checkpoint:` says otherwise: a checkpoint costs a
-/// commit, and at this interval the commits take a few percent of a sync
-/// (docs/performance.md).
+/// Records between checkpoints unless `checkpoint:` says otherwise. The default interval is
+/// paced (`warehouse::chunks`): a commit costs DuckDB a fraction of a second, which at 100,000
+/// records a second would be a large share of a fast sync (docs/performance.md).
 pub const DEFAULT_CHECKPOINT_ROWS: usize = 100_000;
 
 impl CheckpointConfig {
-    /// Records between checkpoints of a resource with this config over its source's; `None`:
-    /// no checkpoints.
-    pub fn every(resource: Option<Self>, source: Option<Self>) -> Option<usize> {
+    /// The checkpoints of a resource with this config over its source's; `None`: none.
+    pub fn every(resource: Option<Self>, source: Option<Self>) -> Option<CheckpointInterval> {
         match resource.or(source) {
-            None | Some(Self::Switch(true)) => Some(DEFAULT_CHECKPOINT_ROWS),
+            None | Some(Self::Switch(true)) => Some(CheckpointInterval {
+                rows: DEFAULT_CHECKPOINT_ROWS,
+                paced: true,
+            }),
             Some(Self::Switch(false)) => None,
-            Some(Self::Every(e)) => Some(e.rows.get()),
+            Some(Self::Every(e)) => Some(CheckpointInterval::exactly(e.rows.get())),
         }
     }
 }
