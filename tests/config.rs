@@ -721,6 +721,29 @@ fn fields_with_two_forms_show_both_when_neither_fits() {
     );
 }
 
+#[test]
+fn dlt_options_dango_lacks_are_refused_by_name_with_what_to_do() {
+    let yml = r#"sources:
+  - name: shop
+    type: rest_api
+    rest_api:
+      base_url: https://api.example.com
+      resources:
+        - name: orders
+          incremental:
+            cursor_path: updated_at
+            lag: 3600 # lag
+"#;
+    let err = rejected(&Project::new(yml));
+    assert_reported(
+        &err,
+        yml,
+        "lag",
+        "sources[0].rest_api.resources[0].incremental.lag",
+        "dlt's `lag` is not implemented by Dango yet: remove it",
+    );
+}
+
 /// `dango validate` checks every source on its own: three broken Python sources (a missing
 /// module, a module that fails to import, a missing function) and two broken REST sources (a
 /// misspelt field, an unset variable) are all named in one run, and the valid one is listed.
