@@ -75,7 +75,8 @@ pub struct ResourceConfig {
     pub include_from_parent: Vec<String>,
     /// How often a long sync of it commits what it loaded with where it stands, so a sync
     /// killed midway resumes there (over the source's `checkpoint`; default every 100,000
-    /// records). Examples: `checkpoint: {rows: 50000}`, `checkpoint: false`
+    /// records, 30 s apart at least; `{rows: N}`: exactly every N). Examples:
+    /// `checkpoint: {rows: 50000}`, `checkpoint: false`
     #[serde(default)]
     pub checkpoint: Option<CheckpointConfig>,
     /// Declared columns of the table (dlt's column hints), by column name as it lands (nested
