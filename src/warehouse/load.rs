@@ -192,28 +192,12 @@ impl Load {
 
     /// `root` and every child table of it in the load as it is now.
     fn family_now(&self, root: &str) -> Vec<String> {
-        let prefix = format!("{root}__");
-        let mut tables: Vec<String> = self
-            .columns
-            .keys()
-            .filter(|t| *t == root || t.starts_with(&prefix))
-            .cloned()
-            .collect();
-        tables.sort();
-        tables
+        family_among(self.columns.keys(), root)
     }
 
     /// `root` and every child table of it that existed before the load.
     pub fn family(&self, root: &str) -> Vec<String> {
-        let prefix = format!("{root}__");
-        let mut tables: Vec<String> = self
-            .before
-            .keys()
-            .filter(|t| *t == root || t.starts_with(&prefix))
-            .cloned()
-            .collect();
-        tables.sort();
-        tables
+        family_among(self.before.keys(), root)
     }
 
     /// Appends `batch` to final table `table`, creating or widening the table first. The rows
@@ -467,6 +451,17 @@ fn takes_id_compression(conn: &Connection) -> duckdb::Result<bool> {
 /// The DuckDB type of the column for Arrow field `f` (its dlt type is in the field's metadata).
 fn column_type(f: &arrow::datatypes::Field) -> std::borrow::Cow<'static, str> {
     field_dlt_type(f).unwrap_or(DltType::Text).duckdb_type()
+}
+
+/// `root` and its child tables (`root__*`) among `tables`, sorted.
+fn family_among<'a>(tables: impl Iterator<Item = &'a String>, root: &str) -> Vec<String> {
+    let prefix = format!("{root}__");
+    let mut family: Vec<String> = tables
+        .filter(|t| *t == root || t.starts_with(&prefix))
+        .cloned()
+        .collect();
+    family.sort();
+    family
 }
 
 #[cfg(test)]
