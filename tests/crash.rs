@@ -84,6 +84,11 @@ fn sigkill_at_random_moments_never_loses_or_duplicates_a_row() {
     let mut killed_while_loading = 0;
     let mut left_to_resume = 0;
     for i in 0..KILLS {
+        if i % 4 == 0 && unfinished(&p) {
+            // The held sync below must start afresh: a resumed one may have no page left to
+            // hold (its checkpoint was taken after its last page, just before the kill).
+            p.dango(&["sync"]).assert_ok();
+        }
         // New data keeps arriving, so later kills hit syncs with work to do.
         orders += if i % 4 == 0 { 1_000 } else { 500 };
         api.set_orders(orders);

@@ -1,6 +1,9 @@
 //! One REST resource as a [`Resource`]: send, parse, select the records, ask the paginator for
 //! the next request, repeat. A dependent resource does this once per parent record.
 
+mod endpoint;
+mod resume;
+
 use std::collections::BTreeMap;
 
 use futures::StreamExt;
@@ -24,6 +27,8 @@ use crate::source::{
     BoxError, CheckpointInterval, FetchInput, FetchOutcome, PageSender, ParentLink, Records,
     Resource,
 };
+pub use endpoint::endpoint_url;
+use endpoint::register_userinfo;
 
 /// A configured REST endpoint, ready to fetch.
 #[derive(Debug, Clone)]
@@ -189,64 +194,6 @@ impl RestResource {
             cursor,
             parse: run.parse,
         })
-    }
-
-    /// Goes on from a checkpoint's request `next`, the paginator as it was there. A client
-    /// error (4xx but 429) on that first request means the position no longer works (a cursor
-    /// token expired): [`FetchError::Expired`].
-    async fn replay(
-        &self,
-        next: &super::position::SavedRequest,
-        paginator: &Value,
-        run: &mut Run,
-    ) -> Result<(), FetchError> {
-        let first = self.request_for(None, run)?;
-        let req = Position::request(next, first).map_err(|e| FetchError::Expired(e.to_string()))?;
-        let sent = run.pages.pages();
-        match self
-            .paginate(req, Some(paginator), &BTreeMap::new(), run)
-            .await
-        {
-            Err(FetchError::Status { status, url, .. })
-                if run.pages.pages() == sent && (400..500).contains(&status) && status != 429 =>
-            {
-                Err(FetchError::Expired(format!(
-                    "its saved request {url} was answered with HTTP {status}"
-                )))
-            }
-            other => other,
-        }
-    }
-
-    /// Reports that the checkpoint cannot be replayed (`why`) and starts the resource over:
-    /// from `range`, the checkpoint's incremental range, when it could be read.
-    async fn start_over(
-        &self,
-        why: String,
-        range: Option<IncrementalPosition>,
-        run: &mut Run,
-    ) -> Result<(), FetchError> {
-        let why = format!("its checkpoint cannot be replayed ({why}); starting over");
-        tracing::warn!(resource = %self.name, "{why}");
-        if let (Some(config), Some(range)) = (self.endpoint.incremental.clone(), range) {
-            run.incremental = Some(Incremental::resumed(config, range));
-        }
-        run.pages
-            .restart(why)
-            .await
-            .map_err(|_| FetchError::Cancelled)
-    }
-
-    /// A digest of what shapes its requests, for checkpoints: secrets (headers, auth, query
-    /// values) are left out, so a digest of them is not written to the warehouse either.
-    fn config_digest(&self) -> String {
-        let e = &self.endpoint;
-        let params: Vec<&String> = self.source_params.keys().chain(e.params.keys()).collect();
-        let shape = format!(
-            "{:?}|{:?}|{params:?}|{:?}|{:?}|{:?}",
-            e.path, e.method, e.data_selector, self.paginator, e.incremental
-        );
-        crate::normalize::relational::digest128(&[shape.as_bytes()], 12)
     }
 
     /// The first request, with parent and incremental placeholders filled in.
@@ -722,87 +669,5 @@ impl Resource for RestResource {
         paginate::build(self.paginator.as_ref()).prepare(&mut req);
         let shown = self.redactor.redact(req.full_url().as_str());
         Some(format!("{:?} {shown}", req.method))
-    }
-}
-
-/// Registers the password of `url`'s userinfo (`https://user:password@host`), which is sent
-/// as HTTP basic auth, as a secret, whether or not it came from a `${VAR}`.
-fn register_userinfo(url: &str, redactor: &Redactor) {
-    let Ok(url) = Url::parse(url) else { return };
-    let Some(password) = url.password() else {
-        return;
-    };
-    // reqwest sends the decoded user and password.
-    redactor.add_basic(&percent_decode(url.username()), &percent_decode(password));
-}
-
-/// `s` with its `%XX` escapes decoded.
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = bytes
-            .get(i + 1..i + 3)
-            .and_then(|h| std::str::from_utf8(h).ok());
-        match (bytes[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
-            (b'%', Some(byte)) => {
-                out.push(byte);
-                i += 3;
-            }
-            (b, _) => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-/// `base` + `endpoint` as dlt joins them: the endpoint is relative to the base's path, unless
-/// it is an absolute URL.
-pub fn endpoint_url(base: &str, endpoint: &str) -> Result<Url, String> {
-    if let Ok(absolute) = Url::parse(endpoint) {
-        return Ok(absolute);
-    }
-    let base = if base.ends_with('/') {
-        base.to_string()
-    } else {
-        format!("{base}/")
-    };
-    let base = Url::parse(&base).map_err(|e| e.to_string())?;
-    if base.cannot_be_a_base() {
-        return Err("the base URL cannot have paths appended".into());
-    }
-    base.join(endpoint.trim_start_matches('/'))
-        .map_err(|e| e.to_string())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_password_in_the_url_is_a_secret_in_all_its_forms() {
-        use base64::Engine;
-        let r = Redactor::default();
-        register_userinfo("http://alice:p%20ss%2Fw@api.test/v1", &r);
-        let b64 = base64::engine::general_purpose::STANDARD.encode("alice:p ss/w");
-        let shown = r.redact(&format!(
-            "Basic {b64} http://alice:p%20ss%2Fw@api.test p ss/w"
-        ));
-        assert_eq!(shown, "Basic *** http://alice:***@api.test ***");
-        assert_eq!(percent_decode("a%2x%41%"), "a%2xA%");
-    }
-
-    #[test]
-    fn endpoints_keep_the_base_path() {
-        let u = endpoint_url("https://api.example.com/v1", "/users").unwrap();
-        assert_eq!(u.as_str(), "https://api.example.com/v1/users");
-        let u = endpoint_url("https://api.example.com/v1/", "users").unwrap();
-        assert_eq!(u.as_str(), "https://api.example.com/v1/users");
-        let u = endpoint_url("https://a.test", "https://b.test/x").unwrap();
-        assert_eq!(u.as_str(), "https://b.test/x");
-        assert!(endpoint_url("not a url", "/x").is_err());
     }
 }
