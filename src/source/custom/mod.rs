@@ -35,8 +35,7 @@ use serde_json::Value;
 pub use client::{HttpClient, HttpClientBuilder, Pages};
 
 use super::rest::incremental::{
-    FilterError, Incremental, IncrementalConfig, IncrementalPosition, OnCursorValueMissing,
-    RangeBound, WindowMismatch,
+    FilterError, Incremental, IncrementalConfig, IncrementalPosition, WindowMismatch,
 };
 use super::{
     BoxError, CheckpointInterval, CursorWindow, FetchInput, FetchOutcome, PageSender, ParentLink,
@@ -290,18 +289,7 @@ impl ResourceContext {
     /// this resource stopped (else at `initial_value`); a `--since`/`--until` range replaces
     /// both ends for one run. Its state is committed with the rows.
     pub fn incremental(&self, cursor_path: &str, initial_value: Option<Value>) -> Cursor {
-        let config = IncrementalConfig {
-            cursor_path: cursor_path.to_string(),
-            initial_value,
-            end_value: None,
-            last_value_func: Default::default(),
-            start_param: None,
-            end_param: None,
-            range_start: RangeBound::Closed,
-            range_end: RangeBound::Open,
-            on_cursor_value_missing: OnCursorValueMissing::Raise,
-            row_order: None,
-        };
+        let config = IncrementalConfig::on(cursor_path, initial_value);
         let resumed = self.resume.as_ref().and_then(|s| s.cursor.clone());
         let mut inner = match resumed {
             // The interrupted sync's range, and what it had seen.

@@ -93,6 +93,22 @@ pub enum OnCursorValueMissing {
 }
 
 impl IncrementalConfig {
+    /// Cursor `cursor_path` from `initial_value`, every other setting dlt's default.
+    pub fn on(cursor_path: &str, initial_value: Option<Value>) -> Self {
+        Self {
+            cursor_path: cursor_path.to_string(),
+            initial_value,
+            end_value: None,
+            last_value_func: LastValueFunc::default(),
+            start_param: None,
+            end_param: None,
+            range_start: RangeBound::closed(),
+            range_end: RangeBound::open(),
+            on_cursor_value_missing: OnCursorValueMissing::default(),
+            row_order: None,
+        }
+    }
+
     /// Its problems, at paths under the `incremental:` block: a cursor path that is empty or
     /// not JSONPath (else every sync would fail on its first page), an empty query parameter.
     pub fn validate(&self) -> Vec<Problem> {

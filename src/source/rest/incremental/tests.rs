@@ -5,18 +5,7 @@ use super::*;
 use serde_json::json;
 
 fn config() -> IncrementalConfig {
-    IncrementalConfig {
-        cursor_path: "updated_at".into(),
-        initial_value: Some(json!("2024-01-02")),
-        end_value: None,
-        last_value_func: LastValueFunc::Max,
-        start_param: None,
-        end_param: None,
-        range_start: RangeBound::Closed,
-        range_end: RangeBound::Open,
-        on_cursor_value_missing: OnCursorValueMissing::Raise,
-        row_order: None,
-    }
+    IncrementalConfig::on("updated_at", Some(json!("2024-01-02")))
 }
 
 fn rec(id: u32, at: &str) -> Value {
