@@ -345,3 +345,93 @@ fn a_checkpoint_that_cannot_be_replayed_starts_over_and_loads_each_row_once() {
         0
     );
 }
+
+both_warehouses!(a_killed_backfill_resumes_each_window_where_it_was);
+/// A backfill of 6,000 orders (hourly from 2024-01-02) in 30-day windows, two at once, killed
+/// once checkpoints have committed part of it: the rerun of the same command asks only for the
+/// pages no checkpoint holds, and the table ends with every order once.
+fn a_killed_backfill_resumes_each_window_where_it_was() {
+    let api = mock_api()
+        .orders(6_000)
+        .latency(Duration::from_millis(10))
+        .start();
+    let windowed = |api: &MockApi| {
+        let resources = r#"        - name: orders
+          endpoint: /orders
+          write_disposition: append
+          checkpoint: {rows: 500}
+          pagination: {type: offset, limit: 100, total_path: total}
+          incremental:
+            cursor_path: updatedAt
+            initial_value: "2024-01-01T00:00:00Z"
+            start_param: updated_after
+            end_param: updated_before
+"#;
+        Project::new(&support::rest_source(
+            "shop",
+            &api.base_url(),
+            "",
+            resources,
+        ))
+    };
+    let backfill = [
+        "sync",
+        "--since",
+        "2024-01-01T00:00:00Z",
+        "--until",
+        "2024-10-01T00:00:00Z",
+        "--window",
+        "30d",
+        "--parallel",
+        "2",
+    ];
+    // What the whole backfill asks for, uninterrupted.
+    let reference = windowed(&api);
+    let before = api.counters().total();
+    reference.dango(&backfill).assert_ok();
+    let whole = api.counters().total() - before;
+    assert_eq!(
+        reference.count("select count(*) from raw_shop.orders"),
+        6_000
+    );
+
+    let p = windowed(&api);
+    let mut child = p.spawn(&backfill);
+    kill_after(&api, &mut child, api.counters().total(), 40);
+    let committed = p.count("select count(*) from raw_shop.orders");
+    assert!(committed >= 500, "no checkpoint before the kill");
+    assert_eq!(
+        p.count("select count(distinct id) from raw_shop.orders"),
+        committed
+    );
+    let pages = p.count("select pages from raw_shop._dango_checkpoints where resource = 'orders'");
+
+    let before = api.counters().total();
+    let resumed = p.dango(&backfill);
+    resumed.assert_ok();
+    assert!(
+        resumed
+            .stdout()
+            .contains("resumed from the interrupted sync's checkpoint"),
+        "{}",
+        resumed.all()
+    );
+    assert_eq!(
+        api.counters().total() - before,
+        whole - pages as u64,
+        "only the pages no checkpoint held"
+    );
+    assert_eq!(p.count("select count(*) from raw_shop.orders"), 6_000);
+    assert_eq!(
+        p.count("select count(distinct id) from raw_shop.orders"),
+        6_000
+    );
+    assert_eq!(
+        p.count("select count(*) from raw_shop._dango_checkpoints"),
+        0
+    );
+    assert_eq!(
+        p.text("select last_value from raw_shop._dango_cursors where resource = 'orders'"),
+        "\"2024-10-01T00:00:00Z\""
+    );
+}

@@ -314,3 +314,150 @@ fn project_flag_works_from_elsewhere_and_disabled_sources_are_skipped() {
     assert_eq!(p.count("select count(*) from raw_on.tags"), 3);
     assert!(p.tables("raw_off").is_empty());
 }
+
+/// `shop.orders` from an incremental cursor that the API takes as a range: through
+/// `{incremental.*}` placeholders, or through `start_param`/`end_param`.
+fn ranged_orders(api: &MockApi, disposition: &str, initial: &str, params: bool) -> Project {
+    let range = match params {
+        true => "          params:\n            updated_after: \"{incremental.start_value}\"\n            updated_before: \"{incremental.end_value}\"\n".to_string(),
+        false => String::new(),
+    };
+    let by_param = match params {
+        true => "",
+        false => "\n            start_param: updated_after\n            end_param: updated_before",
+    };
+    let resources = format!(
+        r#"        - name: orders
+          endpoint: /orders
+          write_disposition: {disposition}
+          primary_key: id
+{range}          pagination: {{type: offset, limit: 10, total_path: total}}
+          incremental:
+            cursor_path: updatedAt
+            initial_value: "{initial}"{by_param}
+"#
+    );
+    Project::new(&rest_source("shop", &api.base_url(), "", &resources))
+}
+
+both_warehouses!(a_windowed_backfill_loads_each_window_once_and_moves_the_cursor_past_it);
+/// Orders are hourly from 2024-01-02T01:00Z (order 1) to 2024-01-07T00:00Z (order 120).
+fn a_windowed_backfill_loads_each_window_once_and_moves_the_cursor_past_it() {
+    for params in [true, false] {
+        let api = mock_api().start();
+        let p = ranged_orders(&api, "append", "2024-01-03T00:00:00Z", params);
+        let backfill = [
+            "sync",
+            "--since",
+            "2024-01-01T00:00:00Z",
+            "--until",
+            "2024-01-05T00:00:00Z",
+            "--window",
+            "1d",
+            "--parallel",
+            "3",
+        ];
+        let run = p.dango(&backfill);
+        run.assert_ok();
+        // Orders 1-71 fall before 2024-01-05. Each window asks the API for its own range:
+        // one empty page for the first day, three pages for each of the other three.
+        assert_eq!(p.count("select count(*) from raw_shop.orders"), 71);
+        assert_eq!(
+            p.count("select count(distinct id) from raw_shop.orders"),
+            71
+        );
+        assert_eq!(api.counters().path("/orders"), 10, "params: {params}");
+        let queries = api.counters().requests().join("\n");
+        assert!(
+            queries.contains("updated_after=2024-01-03T00%3A00%3A00Z")
+                && queries.contains("updated_before=2024-01-04T00%3A00%3A00Z"),
+            "{queries}"
+        );
+        // The range reached past the initial value: the cursor moves to its end.
+        let state = p.dango(&["state", "shop"]).stdout();
+        assert!(state.contains("= 2024-01-05T00:00:00Z"), "{state}");
+        assert!(
+            state.contains("backfilled 2024-01-01T00:00:00Z .. 2024-01-05T00:00:00Z"),
+            "{state}"
+        );
+
+        // The same command again: every window is done, nothing is asked for.
+        let again = p.dango(&backfill);
+        again.assert_ok();
+        assert_eq!(api.counters().path("/orders"), 10);
+        assert_eq!(p.count("select count(*) from raw_shop.orders"), 71);
+
+        // A plain sync goes on from the range's end: no gap, nothing twice.
+        p.dango(&["sync"]).assert_ok();
+        assert_eq!(p.count("select count(*) from raw_shop.orders"), 120);
+        assert_eq!(
+            p.count("select count(distinct id) from raw_shop.orders"),
+            120
+        );
+    }
+}
+
+#[test]
+fn a_backfill_that_leaves_a_gap_keeps_the_cursor_and_bad_windows_are_refused() {
+    let api = mock_api().start();
+    let p = ranged_orders(&api, "merge", "2024-01-02T00:00:00Z", true);
+    // 2024-01-04 .. 2024-01-05 starts after the initial value: the cursor must not move.
+    let run = p.dango(&[
+        "sync",
+        "--since",
+        "2024-01-04",
+        "--until",
+        "2024-01-05",
+        "--window",
+        "12h",
+    ]);
+    run.assert_ok();
+    assert_eq!(p.count("select count(*) from raw_shop.orders"), 24);
+    let state = p.dango(&["state", "shop"]).stdout();
+    assert!(
+        state.contains("backfilled 2024-01-04 .. 2024-01-05"),
+        "{state}"
+    );
+    assert!(!state.contains("= 2024-01-05"), "{state}");
+    // The next plain sync loads from the initial value, so the gap is filled.
+    p.dango(&["sync"]).assert_ok();
+    assert_eq!(p.count("select count(*) from raw_shop.orders"), 120);
+    let state = p.dango(&["state", "shop"]).stdout();
+    assert!(state.contains("= 2024-01-07T00:00:00Z"), "{state}");
+    assert!(
+        state.contains("backfilled 2024-01-04 .. 2024-01-05"),
+        "kept: {state}"
+    );
+
+    for (args, says) in [
+        (
+            &["--window", "7d"][..],
+            "give its start with --since or --backfill",
+        ),
+        (
+            &["--since", "2024-01-01", "--window", "7x"][..],
+            "is not a window length",
+        ),
+        (
+            &["--since", "2024-01-01", "--window", "500"][..],
+            "does not cut a range starting at \"2024-01-01\"",
+        ),
+        (
+            &["--since", "5", "--window", "5"][..],
+            "give --until as well",
+        ),
+        (
+            &["--since", "2000-01-01", "--window", "1h"][..],
+            "more than 100000 windows",
+        ),
+        (
+            &["--since", "2024-01-01", "--window", "1d", "--limit", "5"][..],
+            "cannot be used with",
+        ),
+    ] {
+        let run = p.dango(&[&["sync"], args].concat());
+        run.assert_failed();
+        assert!(run.all().contains(says), "{args:?}: {}", run.all());
+    }
+    assert_eq!(p.count("select count(*) from raw_shop.orders"), 120);
+}

@@ -149,12 +149,25 @@ fn print_source(conn: &Connection, dataset: &str) -> anyhow::Result<()> {
 fn print_saved(saved: &SavedCursor) {
     match &saved.saved {
         SavedState::Dlt(state) => print_dlt_state(&saved.resource, state, &saved.updated_at),
-        SavedState::Cursor { path, last_value } => outln!(
-            "  cursor {}.{path} = {} (saved {})",
-            saved.resource,
-            readable(last_value),
-            saved.updated_at
-        ),
+        SavedState::Cursor {
+            path,
+            last_value,
+            backfilled,
+        } => {
+            outln!(
+                "  cursor {}.{path} = {} (saved {})",
+                saved.resource,
+                readable(last_value),
+                saved.updated_at
+            );
+            for (from, to) in backfilled {
+                outln!(
+                    "    backfilled {} .. {} (--window skips it)",
+                    readable(from),
+                    readable(to)
+                );
+            }
+        }
     }
 }
 

@@ -12,14 +12,14 @@ use super::shard::Shard;
 use crate::engine::{Interrupt, SourceReport, StopSignal, SyncError, SyncOptions, sync};
 use crate::project::loader::load_sources_file;
 use crate::project::{Credentials, ProjectLayout, plan, warehouse};
-use crate::source::{CursorWindow, backfill_start};
+use crate::source::{CursorWindow, WindowError, backfill_start};
 use crate::warehouse::Warehouse;
 use crate::warehouse::lock::SyncLock;
 
 /// Arguments of `dango sync`.
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Examples:\n  dango sync\n  dango sync my_api --parallel 4\n  dango sync --wait 600\n  dango sync --shard 2/4      # worker 2 of 4 loading one DuckLake"
+    after_help = "Examples:\n  dango sync\n  dango sync my_api --parallel 4\n  dango sync my_api --backfill 90d --window 7d\n  dango sync --wait 600\n  dango sync --shard 2/4      # worker 2 of 4 loading one DuckLake"
 )]
 pub struct SyncArgs {
     /// Sources to sync (default: every enabled source).
@@ -56,6 +56,12 @@ pub struct SyncArgs {
     /// Load the last period again: `7d`, `2w` or `1m` (30 days) before now.
     #[arg(long, value_name = "PERIOD", value_parser = parse_backfill)]
     backfill: Option<String>,
+    /// Cut the range of --since or --backfill (to --until, or now) into windows of this
+    /// length (12h, 7d, 2w, 1m; a number for an integer cursor), each recorded once loaded so
+    /// a rerun skips it; up to --parallel windows of a resource load at once. Once the loaded
+    /// range covers a resource's cursor, the cursor moves to its end.
+    #[arg(long, value_name = "LENGTH", conflicts_with = "limit")]
+    window: Option<String>,
     /// Load at most N records per resource, to try a config; no cursor is saved.
     #[arg(long, value_name = "N")]
     limit: Option<usize>,
@@ -102,7 +108,7 @@ pub fn run(mut args: SyncArgs) -> anyhow::Result<ExitCode> {
         outln!("Nothing changed.");
         return Ok(ExitCode::FAILURE);
     }
-    let options = SyncOptions {
+    let mut options = SyncOptions {
         allow_empty_replace: args.allow_empty_replace,
         full_refresh: args.full_refresh,
         parallel: args.parallel.map(usize::from),
@@ -114,6 +120,14 @@ pub fn run(mut args: SyncArgs) -> anyhow::Result<ExitCode> {
             args.until.as_deref(),
         )?,
     };
+    if let Some(length) = &args.window {
+        let range = options
+            .window
+            .take()
+            .ok_or(WindowError::WindowWithoutStart)?;
+        let parallel = options.workers();
+        options.window = Some(range.split_by(length, parallel, chrono::Utc::now())?);
+    }
     // One sync at a time per DuckDB warehouse; held until this process ends. A lake takes
     // many writers at once.
     let _lock = match super::warehouse(&layout)?.sync_lock_file() {

@@ -282,9 +282,12 @@ async fn load_and_commit(
         full_refresh: options.full_refresh,
         chunks: ChunkOptions {
             // A limited run or a range loads part of what an interrupted sync was loading:
-            // it neither resumes nor clears its checkpoints. A full refresh is one
-            // transaction, or readers would see the dataset half dropped.
-            enabled: options.limit.is_none() && options.window.is_none() && !options.full_refresh,
+            // it neither resumes nor clears its checkpoints; a backfill cut into windows is
+            // resumable itself. A full refresh is one transaction, or readers would see the
+            // dataset half dropped.
+            enabled: options.limit.is_none()
+                && options.window.as_ref().is_none_or(|w| w.split.is_some())
+                && !options.full_refresh,
             schema_name: source.name().to_string(),
             allow_empty_replace: options.allow_empty_replace,
         },

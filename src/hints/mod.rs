@@ -112,6 +112,8 @@ pub struct CursorState {
     /// The whole state as the source keeps it, opaque to Dango (a Python source's dlt state,
     /// as dlt's typed JSON), handed back to it on the next sync.
     pub native: Option<String>,
+    /// The ranges `--window` backfills loaded whole, merged, so a rerun skips them.
+    pub backfilled: Vec<(serde_json::Value, serde_json::Value)>,
 }
 
 /// Identifier of one load (one sync of one source), as dlt writes it: Unix seconds with a fraction.

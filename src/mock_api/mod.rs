@@ -5,7 +5,7 @@
 //! | path        | pagination                                   | records under |
 //! |-------------|----------------------------------------------|---------------|
 //! | `/users`    | `?page=1&per_page=K`, `meta.total_pages`     | `data`        |
-//! | `/orders`   | `?offset=0&limit=K`, `total`; `?status=`, `?updated_after=` | `items` |
+//! | `/orders`   | `?offset=0&limit=K`, `total`; `?status=`, `?updated_after=`, `?updated_before=` | `items` |
 //! | `/events`   | `?cursor=...`, `next_cursor`                 | `events`      |
 //! | `/posts`    | `next_page_url` link in the body             | `results`     |
 //! | `/products` | `Link: <...>; rel="next"` header             | top-level list|
@@ -524,15 +524,20 @@ async fn orders(State(s): State<Arc<AppState>>, Query(q): Params) -> impl IntoRe
         Some(t) => first_updated_after(count, t),
         None => 1,
     };
+    // Past the last order in range (`updated_before` is exclusive).
+    let end = match q.get("updated_before") {
+        Some(t) => first_updated_after(count, t).max(first_id),
+        None => count + 1,
+    };
     // Without a status filter the page is a range: no walk over the whole data set, so a
     // million-order benchmark costs the server only the pages it serves.
     let (ids, total): (Vec<usize>, usize) = match status.as_deref() {
         None => (
-            window(count + 1, first_id + offset, limit).collect(),
-            (count + 1).saturating_sub(first_id),
+            window(end, first_id + offset, limit).collect(),
+            end.saturating_sub(first_id),
         ),
         Some(st) => {
-            let matching = (first_id..=count).filter(|&id| data::order_status(id) == st);
+            let matching = (first_id..end).filter(|&id| data::order_status(id) == st);
             (
                 matching.clone().skip(offset).take(limit).collect(),
                 matching.count(),

@@ -3,6 +3,7 @@
 //! implementation alike: the declarative REST API (`rest`), Python dlt sources (`python`)
 //! and sources written in Rust ([`custom`]).
 
+mod backfill;
 pub(crate) mod config_problem;
 pub mod custom;
 pub(crate) mod json_path;
@@ -13,6 +14,8 @@ pub(crate) mod rest;
 mod secret_origin;
 mod window;
 
+pub use backfill::{Span, WindowSplit, WindowStep};
+pub(crate) use backfill::{completed as completed_backfill, plan as plan_windows};
 pub use page::{Page, PageSender, Records, RecordsError, Stopped};
 pub use resource::{
     BoxError, CheckpointInterval, Exchange, FetchInput, FetchOutcome, ParentLink, ParentRow,

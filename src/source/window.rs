@@ -5,6 +5,8 @@
 use chrono::{DateTime, NaiveDate, NaiveDateTime, SecondsFormat, Utc};
 use serde_json::Value;
 
+use super::backfill::{WindowSplit, WindowStep, parse_step, plan};
+
 /// A range of an incremental cursor to load in this run (`--since`, `--until`, `--backfill`):
 /// it replaces the cursor's start and end values, and the saved cursor is left as it was
 /// (dlt's stateless range), so a range can never wedge or rewind later syncs.
@@ -14,6 +16,8 @@ pub struct CursorWindow {
     pub since: Option<Value>,
     /// Load records before this value only.
     pub until: Option<Value>,
+    /// `--window`: cut the range into windows that each load as a unit.
+    pub split: Option<WindowSplit>,
 }
 
 /// What a cursor value is, as far as a range can be compared with it.
@@ -97,6 +101,39 @@ pub enum WindowError {
         "--backfill `{0}` is not a period: write it like 7d, 2w or 1m (from 1 day to 100 years)"
     )]
     BadPeriod(String),
+    /// `--window` is not a length Dango can cut a range by.
+    #[error(
+        "--window `{0}` is not a window length: write it like 12h, 7d, 2w or 1m for a date \
+         cursor, or as a whole number (10000) for an integer cursor"
+    )]
+    BadWindow(String),
+    /// `--window` of one kind, the range of another.
+    #[error(
+        "--window {window} does not cut a range starting at {since}, which is {kind}: give a \
+         period (7d) for a date or date-time range, a number (10000) for an integer one"
+    )]
+    WindowKind {
+        /// `--window` as read.
+        window: String,
+        /// The start of the range.
+        since: String,
+        /// Its kind.
+        kind: CursorKind,
+    },
+    /// The windows would be too many.
+    #[error("--window {window} cuts this range into more than {max} windows: give a longer window")]
+    TooManyWindows {
+        /// `--window` as read.
+        window: String,
+        /// The most a plan may have.
+        max: i64,
+    },
+    /// `--window` without a start.
+    #[error("--window cuts a range: give its start with --since or --backfill")]
+    WindowWithoutStart,
+    /// `--window` by count without an end.
+    #[error("--window {0} cuts an integer range, which has no natural end: give --until as well")]
+    WindowWithoutEnd(String),
 }
 
 impl CursorWindow {
@@ -124,7 +161,45 @@ impl CursorWindow {
         Ok((since.is_some() || until.is_some()).then(|| Self {
             since: since.map(|(v, _, _)| v),
             until: until.map(|(v, _, _)| v),
+            split: None,
         }))
+    }
+
+    /// The range cut by `--window` (`window`), `parallel` windows of a resource at once; a
+    /// date range without `--until` ends `now`. Refused without a start, or when the window
+    /// is of another kind than the range.
+    pub fn split_by(
+        mut self,
+        window: &str,
+        parallel: usize,
+        now: DateTime<Utc>,
+    ) -> Result<Self, WindowError> {
+        let step = parse_step(window)?;
+        let since = self.since.clone().ok_or(WindowError::WindowWithoutStart)?;
+        let kind = CursorKind::of(&since).unwrap_or(CursorKind::DateTime);
+        if matches!(step, WindowStep::Count(_)) != (kind == CursorKind::Integer) {
+            return Err(WindowError::WindowKind {
+                window: window.to_string(),
+                since: since.to_string(),
+                kind,
+            });
+        }
+        let until = match (self.until.clone(), step) {
+            (Some(until), _) => until,
+            (None, WindowStep::Seconds(_)) => {
+                Value::String(now.to_rfc3339_opts(SecondsFormat::Secs, true))
+            }
+            (None, WindowStep::Count(_)) => {
+                return Err(WindowError::WindowWithoutEnd(window.to_string()));
+            }
+        };
+        plan(&since, &until, step, &[])?;
+        self.until = Some(until);
+        self.split = Some(WindowSplit {
+            step,
+            parallel: parallel.max(1),
+        });
+        Ok(self)
     }
 
     /// The bounds given, with their kinds, for checking against a resource's cursor.

@@ -12,6 +12,7 @@ use serde_json::Value;
 use super::dlt_state::DltState;
 use super::sql::{ident, qualified};
 use crate::hints::{CursorState, LoadId};
+use crate::source::Span;
 
 /// Name of the cursor table in each dataset.
 pub const CURSOR_TABLE: &str = "_dango_cursors";
@@ -21,13 +22,11 @@ pub fn load(conn: &Connection, dataset: &str) -> duckdb::Result<HashMap<String, 
     if !super::catalog::table_exists(conn, dataset, CURSOR_TABLE)? {
         return Ok(HashMap::new());
     }
-    // Read-only callers (`source test`, `--dry-run`) may meet a table made before the column.
-    let state = match has_state_column(conn, dataset)? {
-        true => ident("state"),
-        false => "NULL".into(),
-    };
+    // Read-only callers (`source test`, `--dry-run`) may meet a table made before a column.
+    let state = optional_column(conn, dataset, "state")?;
+    let backfilled = optional_column(conn, dataset, "backfilled")?;
     let sql = format!(
-        "SELECT resource, cursor_path, last_value, boundary, {state} FROM {}",
+        "SELECT resource, cursor_path, last_value, boundary, {state}, {backfilled} FROM {}",
         qualified(dataset, CURSOR_TABLE)
     );
     let mut stmt = conn.prepare(&sql)?;
@@ -38,17 +37,19 @@ pub fn load(conn: &Connection, dataset: &str) -> duckdb::Result<HashMap<String, 
             r.get::<_, String>(2)?,
             r.get::<_, String>(3)?,
             r.get::<_, Option<String>>(4)?,
+            r.get::<_, Option<String>>(5)?,
         ))
     })?;
     let mut out = HashMap::new();
     for row in rows {
-        let (resource, cursor_path, last, boundary, native) = row?;
+        let (resource, cursor_path, last, boundary, native, backfilled) = row?;
         let state = CursorState {
             resource: resource.clone(),
             cursor_path,
             last_value: serde_json::from_str(&last).unwrap_or(Value::Null),
             boundary: serde_json::from_str(&boundary).unwrap_or_default(),
             native,
+            backfilled: read_spans(backfilled.as_deref()),
         };
         out.insert(resource, state);
     }
@@ -77,7 +78,9 @@ pub fn save(
         ident("load_id"),
         ident("updated_at"),
     ))?;
-    ensure_state_column(conn, dataset)?;
+    for column in ["state", "backfilled"] {
+        ensure_column(conn, dataset, column)?;
+    }
     for c in cursors {
         conn.execute(
             &format!("DELETE FROM {table} WHERE resource = ?"),
@@ -85,7 +88,8 @@ pub fn save(
         )?;
         conn.execute(
             &format!(
-                "INSERT INTO {table} ({}, {}, {}, {}, {}, {}, {}) VALUES (?, ?, ?, ?, ?, now(), ?)",
+                "INSERT INTO {table} ({}, {}, {}, {}, {}, {}, {}, {}) \
+                 VALUES (?, ?, ?, ?, ?, now(), ?, ?)",
                 ident("resource"),
                 ident("cursor_path"),
                 ident("last_value"),
@@ -93,6 +97,7 @@ pub fn save(
                 ident("load_id"),
                 ident("updated_at"),
                 ident("state"),
+                ident("backfilled"),
             ),
             duckdb::params![
                 c.resource.as_str(),
@@ -101,34 +106,51 @@ pub fn save(
                 &serde_json::to_string(&c.boundary).unwrap_or_else(|_| "[]".into()),
                 load_id.as_str(),
                 c.native.as_deref(),
+                (!c.backfilled.is_empty())
+                    .then(|| serde_json::to_string(&c.backfilled).unwrap_or_default()),
             ],
         )?;
     }
     Ok(())
 }
 
-/// Adds the `state` column (a source's own state, see [`CursorState::native`]) to a cursor
-/// table made before it existed; inside the caller's transaction when saving.
-fn ensure_state_column(conn: &Connection, dataset: &str) -> duckdb::Result<()> {
-    if !has_state_column(conn, dataset)? {
+/// Adds `column` (`state`: a source's own state, see [`CursorState::native`]; `backfilled`:
+/// see [`CursorState::backfilled`]) to a cursor table made before it existed; inside the
+/// caller's transaction when saving.
+fn ensure_column(conn: &Connection, dataset: &str, column: &str) -> duckdb::Result<()> {
+    if !has_column(conn, dataset, column)? {
         conn.execute_batch(&format!(
             "ALTER TABLE {} ADD COLUMN {} VARCHAR",
             qualified(dataset, CURSOR_TABLE),
-            ident("state")
+            ident(column)
         ))?;
     }
     Ok(())
 }
 
-/// Whether the cursor table of `dataset` has the `state` column.
-fn has_state_column(conn: &Connection, dataset: &str) -> duckdb::Result<bool> {
+/// `column` of the cursor table to select, or `NULL` when the table predates it.
+fn optional_column(conn: &Connection, dataset: &str, column: &str) -> duckdb::Result<String> {
+    Ok(match has_column(conn, dataset, column)? {
+        true => ident(column),
+        false => "NULL".into(),
+    })
+}
+
+/// Whether the cursor table of `dataset` has `column`.
+fn has_column(conn: &Connection, dataset: &str, column: &str) -> duckdb::Result<bool> {
     conn.query_row(
         "SELECT count(*) > 0 FROM information_schema.columns \
          WHERE table_catalog = current_database() AND table_schema = ? AND table_name = ? \
-         AND column_name = 'state'",
-        [dataset, CURSOR_TABLE],
+         AND column_name = ?",
+        [dataset, CURSOR_TABLE, column],
         |r| r.get(0),
     )
+}
+
+/// The `backfilled` column read back (none when empty or unreadable).
+fn read_spans(text: Option<&str>) -> Vec<Span> {
+    text.and_then(|t| serde_json::from_str(t).ok())
+        .unwrap_or_default()
 }
 
 /// One saved row of the cursor table, as `dango state` shows it.
@@ -151,6 +173,8 @@ pub enum SavedState {
         path: String,
         /// The last value loaded (`Null` if it does not read).
         last_value: Value,
+        /// The ranges `--window` backfills loaded.
+        backfilled: Vec<Span>,
     },
     /// A Python source's dlt state: the cursors of each of its resources.
     Dlt(DltState),
@@ -243,13 +267,11 @@ fn read_saved(conn: &Connection, dataset: &str) -> duckdb::Result<Vec<SavedCurso
     if !super::catalog::table_exists(conn, dataset, CURSOR_TABLE)? {
         return Ok(Vec::new());
     }
-    let state = match has_state_column(conn, dataset)? {
-        true => ident("state"),
-        false => "NULL".into(),
-    };
+    let state = optional_column(conn, dataset, "state")?;
+    let backfilled = optional_column(conn, dataset, "backfilled")?;
     let sql = format!(
         "SELECT resource, cursor_path, last_value, \
-         strftime(CAST(updated_at AS TIMESTAMP), '%Y-%m-%dT%H:%M:%SZ'), {state} \
+         strftime(CAST(updated_at AS TIMESTAMP), '%Y-%m-%dT%H:%M:%SZ'), {state}, {backfilled} \
          FROM {} ORDER BY resource",
         qualified(dataset, CURSOR_TABLE)
     );
@@ -257,6 +279,7 @@ fn read_saved(conn: &Connection, dataset: &str) -> duckdb::Result<Vec<SavedCurso
     let rows = stmt.query_map([], |r| {
         let last: String = r.get(2)?;
         let native: Option<String> = r.get(4)?;
+        let backfilled: Option<String> = r.get(5)?;
         Ok(SavedCursor {
             resource: r.get(0)?,
             updated_at: r.get(3)?,
@@ -265,6 +288,7 @@ fn read_saved(conn: &Connection, dataset: &str) -> duckdb::Result<Vec<SavedCurso
                 None => SavedState::Cursor {
                     path: r.get(1)?,
                     last_value: serde_json::from_str(&last).unwrap_or_default(),
+                    backfilled: read_spans(backfilled.as_deref()),
                 },
             },
         })
@@ -319,8 +343,11 @@ mod tests {
             last_value: "2024-01-07".into(),
             boundary: Vec::new(),
             native: native.map(String::from),
+            backfilled: Vec::new(),
         };
-        let cursors = [cursor("orders", None), cursor("py", Some(DLT_STATE))];
+        let mut orders = cursor("orders", None);
+        orders.backfilled = vec![("2024-01-01".into(), "2024-01-05".into())];
+        let cursors = [orders, cursor("py", Some(DLT_STATE))];
         save(&conn, "raw", &LoadId::new(), &cursors).unwrap();
         conn
     }
@@ -349,9 +376,13 @@ mod tests {
             rows[0].saved,
             SavedState::Cursor {
                 path: "$.updatedAt".into(),
-                last_value: "2024-01-07".into()
+                last_value: "2024-01-07".into(),
+                backfilled: vec![("2024-01-01".into(), "2024-01-05".into())],
             }
         );
+        let loaded = load(&conn, "raw").unwrap();
+        assert_eq!(loaded["orders"].backfilled.len(), 1);
+        assert!(loaded["py"].backfilled.is_empty());
         assert!(rows[0].updated_at.ends_with('Z'), "{}", rows[0].updated_at);
         assert_eq!(rows[1].saved, SavedState::Dlt(DltState::parse(DLT_STATE)));
         assert_eq!(resources(&conn), ["orders", "orders", "users"]);

@@ -174,6 +174,16 @@ impl Resource for FnResource {
         input: FetchInput,
         pages: PageSender,
     ) -> BoxFuture<'static, Result<FetchOutcome, BoxError>> {
+        if input.window.as_ref().is_some_and(|w| w.split.is_some()) {
+            let name = self.name.clone();
+            return Box::pin(async move {
+                Err(format!(
+                    "resource `{name}`: --window cuts the ranges of REST resources only; a Rust \
+                     source reads its range in one run: load each window with --since and --until"
+                )
+                .into())
+            });
+        }
         let state = Arc::new(Mutex::new(None));
         let window = Arc::new(Mutex::new(input.window.map(WindowUse::Given)));
         let resume = input.resume.and_then(|r| serde_json::from_value(r).ok());

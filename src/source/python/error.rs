@@ -76,10 +76,11 @@ pub enum PythonError {
     /// The process wrote something that is not a frame (a bug, reported rather than hidden).
     #[error("reading the Python process's output failed: {0}")]
     Protocol(std::io::Error),
-    /// `--since`/`--until`/`--backfill`, which Python sources do not take.
+    /// `--since`/`--until`/`--backfill`/`--window`, which Python sources do not take.
     #[error(
-        "--since, --until and --backfill do not apply to Python (dlt_native) sources: dlt's \
-         incremental takes its range from the source's code; sync the other sources by name"
+        "--since, --until, --backfill and --window do not apply to Python (dlt_native) sources: \
+         dlt's incremental takes its range from the source's code (its `initial_value` and \
+         `end_value`); sync the other sources by name"
     )]
     NoWindow,
     /// The source has no selected resources.

@@ -292,5 +292,6 @@ fn cursor_state(source: &str, state: StateFrame) -> CursorState {
         last_value: first.map(|c| c.last_value).unwrap_or_default(),
         boundary: Vec::new(),
         native: Some(state.state),
+        backfilled: Vec::new(),
     }
 }

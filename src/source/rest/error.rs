@@ -10,6 +10,9 @@ pub enum FetchError {
          to it: give it `incremental:` in sources.yml, or sync a source without it"
     )]
     NoCursorForWindow(String),
+    /// `--window` that cannot cut this resource's range.
+    #[error("resource `{0}`: {1}")]
+    Backfill(String, #[source] crate::source::WindowError),
     /// A checkpoint's position no longer works; the resource starts over (never reported as a
     /// failure of its own).
     #[error("the checkpoint's position no longer works: {0}")]

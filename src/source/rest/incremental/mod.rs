@@ -21,7 +21,7 @@ use crate::hints::CursorState;
 use crate::json::compact::to_compact;
 use crate::normalize::relational::digest128;
 use crate::source::json_path;
-use crate::source::{CursorKind, CursorWindow};
+use crate::source::{CursorKind, CursorWindow, Span};
 
 /// A `--since`/`--until` bound of another kind than the resource's cursor.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -76,6 +76,9 @@ pub struct IncrementalPosition {
     last_hashes: Vec<String>,
     /// Whether it is a `--since`/`--until` range.
     stateless: bool,
+    /// The ranges backfills loaded, carried into the state it saves.
+    #[serde(default)]
+    backfilled: Vec<Span>,
 }
 
 impl IncrementalPosition {
@@ -103,11 +106,14 @@ pub struct Incremental {
     stateless: bool,
     /// With `row_order`, a record past the range was seen: no later page can hold one in it.
     past_range: bool,
+    /// The ranges `--window` backfills loaded, kept in the state it saves.
+    backfilled: Vec<Span>,
 }
 
 impl Incremental {
     /// Starts from `saved` (the last committed state) or the configured initial value.
     pub fn new(config: IncrementalConfig, saved: Option<&CursorState>) -> Self {
+        let saved_state = saved;
         let saved =
             saved.filter(|s| s.cursor_path == config.cursor_path && !s.last_value.is_null());
         let start = saved
@@ -115,6 +121,10 @@ impl Incremental {
             .or_else(|| config.initial_value.clone());
         let boundary = saved
             .map(|s| s.boundary.iter().cloned().collect())
+            .unwrap_or_default();
+        let backfilled = saved_state
+            .filter(|s| s.cursor_path == config.cursor_path)
+            .map(|s| s.backfilled.clone())
             .unwrap_or_default();
         Self {
             text_keys: simple_keys(&config.cursor_path),
@@ -125,6 +135,7 @@ impl Incremental {
             last_hashes: Vec::new(),
             stateless: false,
             past_range: false,
+            backfilled,
         }
     }
 
@@ -177,6 +188,7 @@ impl Incremental {
             last: self.last.clone(),
             last_hashes: self.last_hashes.clone(),
             stateless: self.stateless,
+            backfilled: self.backfilled.clone(),
         }
     }
 
@@ -193,6 +205,7 @@ impl Incremental {
             last_hashes: at.last_hashes,
             stateless: at.stateless,
             past_range: false,
+            backfilled: at.backfilled,
         }
     }
 
@@ -382,6 +395,7 @@ impl Incremental {
             last_value,
             boundary,
             native: None,
+            backfilled: self.backfilled.clone(),
         })
     }
 }

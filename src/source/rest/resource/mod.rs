@@ -3,6 +3,7 @@
 
 mod endpoint;
 mod resume;
+mod windows;
 
 use std::collections::BTreeMap;
 
@@ -29,6 +30,7 @@ use crate::source::{
 };
 pub use endpoint::endpoint_url;
 use endpoint::register_userinfo;
+use windows::Backfill;
 
 /// A configured REST endpoint, ready to fetch.
 #[derive(Debug, Clone)]
@@ -112,9 +114,12 @@ impl RestResource {
     pub async fn run(
         self,
         input: FetchInput,
-        pages: PageSender,
+        mut pages: PageSender,
     ) -> Result<FetchOutcome, FetchError> {
         let config = self.config_digest();
+        if let Some(outcome) = self.run_backfill(&input, &mut pages, &config).await? {
+            return Ok(outcome);
+        }
         // A checkpoint that cannot be replayed is reported, and the resource starts over.
         let (resume, unreadable) = match input.resume.as_ref().map(|s| Position::read(s, &config)) {
             Some(Ok(position)) => (Some(position), None),
@@ -134,6 +139,13 @@ impl RestResource {
             }
             (c, _) => c.map(|c| Incremental::new(c, input.saved.as_ref())),
         };
+        if resume.is_some() && input.window.is_some() {
+            tracing::warn!(
+                resource = %self.name,
+                "an interrupted sync is resumed first, with its own range; run the command \
+                 again for the range it gives"
+            );
+        }
         let window = input
             .window
             .as_ref()
@@ -196,6 +208,54 @@ impl RestResource {
         })
     }
 
+    /// Loads a backfill cut into windows, when the flags ask for one or an interrupted one
+    /// is resumed (by the config that wrote it); `None` otherwise. A resumed window whose
+    /// request no longer works starts the whole backfill over.
+    async fn run_backfill(
+        &self,
+        input: &FetchInput,
+        pages: &mut PageSender,
+        config: &str,
+    ) -> Result<Option<FetchOutcome>, FetchError> {
+        let saved = input.saved.as_ref();
+        let resumed = input
+            .resume
+            .as_ref()
+            .and_then(Backfill::read)
+            .filter(|b| b.config() == config);
+        let split = input
+            .window
+            .as_ref()
+            .and_then(|w| w.split.map(|split| (w, split)));
+        let backfill = match (resumed, split) {
+            (Some(resumed), _) => {
+                let (total, done) = resumed.progress();
+                tracing::info!(
+                    resource = %self.name,
+                    "resuming an interrupted backfill: {done} of {total} windows done"
+                );
+                resumed
+            }
+            (None, Some((window, split))) if input.resume.is_none() => {
+                if self.parent.is_some() {
+                    return Err(FetchError::NoCursorForWindow(self.name.clone()));
+                }
+                Backfill::plan(config.to_string(), window, split, saved)
+                    .map_err(|e| FetchError::Backfill(self.name.clone(), e))?
+            }
+            _ => return Ok(None),
+        };
+        match self.backfill(backfill.clone(), saved, pages).await {
+            Err(FetchError::Expired(why)) => {
+                self.restart_pages(why, pages).await?;
+                self.backfill(backfill.rewound(), saved, pages)
+                    .await
+                    .map(Some)
+            }
+            other => other.map(Some),
+        }
+    }
+
     /// The first request, with parent and incremental placeholders filled in.
     fn request_for(
         &self,
@@ -256,8 +316,20 @@ impl RestResource {
     /// `concurrency` of them are fetched at once and delivered in order.
     async fn paginate(
         &self,
+        req: PageRequest,
+        resumed: Option<&Value>,
+        extra: &BTreeMap<String, Value>,
+        run: &mut Run,
+    ) -> Result<(), FetchError> {
+        self.paginate_from(req, resumed, None, extra, run).await
+    }
+
+    /// [`Self::paginate`], the response to `req` already `fetched` when given.
+    async fn paginate_from(
+        &self,
         mut req: PageRequest,
         resumed: Option<&Value>,
+        mut fetched: Option<Fetched>,
         extra: &BTreeMap<String, Value>,
         run: &mut Run,
     ) -> Result<(), FetchError> {
@@ -273,8 +345,12 @@ impl RestResource {
             inc.new_pagination();
         }
         loop {
-            let Some(page) = self.fetch_page(&req).await? else {
-                return Ok(());
+            let page = match fetched.take() {
+                Some(page) => page,
+                None => match self.fetch_page(&req).await? {
+                    Some(page) => page,
+                    None => return Ok(()),
+                },
             };
             if !self.deliver(page, &mut req, &mut pager, extra, run).await? {
                 return Ok(());

@@ -10,6 +10,7 @@ use super::super::error::FetchError;
 use super::super::incremental::{Incremental, IncrementalPosition};
 use super::super::position::{Position, SavedRequest};
 use super::{RestResource, Run};
+use crate::source::PageSender;
 
 impl RestResource {
     /// Goes on from a checkpoint's request `next`, the paginator as it was there. A client
@@ -47,15 +48,22 @@ impl RestResource {
         range: Option<IncrementalPosition>,
         run: &mut Run,
     ) -> Result<(), FetchError> {
-        let why = format!("its checkpoint cannot be replayed ({why}); starting over");
-        tracing::warn!(resource = %self.name, "{why}");
         if let (Some(config), Some(range)) = (self.endpoint.incremental.clone(), range) {
             run.incremental = Some(Incremental::resumed(config, range));
         }
-        run.pages
-            .restart(why)
-            .await
-            .map_err(|_| FetchError::Cancelled)
+        self.restart_pages(why, &mut run.pages).await
+    }
+
+    /// Reports that the checkpoint cannot be replayed (`why`) and tells the load, which forgets
+    /// what the interrupted sync appended of the resource.
+    pub(super) async fn restart_pages(
+        &self,
+        why: String,
+        pages: &mut PageSender,
+    ) -> Result<(), FetchError> {
+        let why = format!("its checkpoint cannot be replayed ({why}); starting over");
+        tracing::warn!(resource = %self.name, "{why}");
+        pages.restart(why).await.map_err(|_| FetchError::Cancelled)
     }
 
     /// A digest of what shapes its requests, for checkpoints: secrets (headers, auth, query
