@@ -732,15 +732,15 @@ fn dlt_options_dango_lacks_are_refused_by_name_with_what_to_do() {
         - name: orders
           incremental:
             cursor_path: updated_at
-            lag: 3600 # lag
+            allow_external_schedulers: true # ext
 "#;
     let err = rejected(&Project::new(yml));
     assert_reported(
         &err,
         yml,
-        "lag",
-        "sources[0].rest_api.resources[0].incremental.lag",
-        "dlt's `lag` is not implemented by Dango yet: remove it",
+        "ext",
+        "sources[0].rest_api.resources[0].incremental.allow_external_schedulers",
+        "dlt's `allow_external_schedulers` is not implemented by Dango yet: remove it",
     );
 }
 

@@ -560,17 +560,10 @@ fn suggestion(message: &str) -> Option<String> {
 
 /// dlt options Dango refuses by name rather than drop: a user migrating from dlt learns what
 /// they would lose, and what to do instead.
-const DLT_NOT_IMPLEMENTED: [(&str, &str); 2] = [
-    (
-        "lag",
-        "remove it (each sync then starts at the saved cursor; `--since` re-reads a range) or \
-         keep this resource in a Python dlt source",
-    ),
-    (
-        "allow_external_schedulers",
-        "remove it and give a range with `dango sync --since A --until B`",
-    ),
-];
+const DLT_NOT_IMPLEMENTED: [(&str, &str); 1] = [(
+    "allow_external_schedulers",
+    "remove it and give a range with `dango sync --since A --until B`",
+)];
 
 /// `source` with every `${VAR}` replaced from `creds`, checked again with the values in place
 /// (a `${VAR}` may hold a URL). Unset variables are errors naming them and their line; no

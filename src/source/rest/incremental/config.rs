@@ -45,6 +45,12 @@ pub struct IncrementalConfig {
     /// and pages are fetched one at a time. Example: `row_order: asc`
     #[serde(default)]
     pub row_order: Option<RowOrder>,
+    /// Re-read this much before the saved cursor on each sync, for records that arrive late:
+    /// seconds for a date-time cursor, days for a date, units for a number. Records at the
+    /// start are then loaded again, so give the resource a primary key and `merge`. Ignored
+    /// with `end_value`, as dlt does. Example: `lag: 3600`
+    #[serde(default)]
+    pub lag: Option<f64>,
 }
 
 /// The order the API returns records in, by the cursor (dlt's `row_order`).
@@ -106,6 +112,7 @@ impl IncrementalConfig {
             range_end: RangeBound::open(),
             on_cursor_value_missing: OnCursorValueMissing::default(),
             row_order: None,
+            lag: None,
         }
     }
 
@@ -120,6 +127,13 @@ impl IncrementalConfig {
             );
         } else if let Some(p) = json_path::problem(&self.cursor_path) {
             out.push(p.under(&keys(&["cursor_path"])));
+        }
+        if self.lag.is_some_and(|lag| !lag.is_finite() || lag < 0.0) {
+            out.push(
+                Problem::at(&["lag"], "is not a length of time").hint(
+                    "give seconds (date-time cursor), days (date) or units, e.g. `lag: 3600`",
+                ),
+            );
         }
         for (name, param) in [
             ("start_param", &self.start_param),

@@ -6,6 +6,7 @@
 //! writes is in `config.rs`.
 
 mod config;
+mod lag;
 
 use std::cmp::Ordering;
 use std::collections::HashSet;
@@ -79,6 +80,9 @@ pub struct IncrementalPosition {
     /// The ranges backfills loaded, carried into the state it saves.
     #[serde(default)]
     backfilled: Vec<Span>,
+    /// With `lag`, the saved value the state never goes back behind.
+    #[serde(default)]
+    floor: Option<Value>,
 }
 
 impl IncrementalPosition {
@@ -108,6 +112,9 @@ pub struct Incremental {
     past_range: bool,
     /// The ranges `--window` backfills loaded, kept in the state it saves.
     backfilled: Vec<Span>,
+    /// With `lag`, the saved value: the run starts before it, and the state it saves never
+    /// goes back behind it.
+    floor: Option<Value>,
 }
 
 impl Incremental {
@@ -116,12 +123,29 @@ impl Incremental {
         let saved_state = saved;
         let saved =
             saved.filter(|s| s.cursor_path == config.cursor_path && !s.last_value.is_null());
-        let start = saved
-            .map(|s| s.last_value.clone())
+        // dlt turns lag off when the range has an end.
+        let lag = config.lag.filter(|_| config.end_value.is_none());
+        let lagged = match (lag, saved) {
+            (Some(lag), Some(s)) => lag::lagged(
+                lag,
+                &s.last_value,
+                config.initial_value.as_ref(),
+                config.last_value_func,
+                compare,
+            ),
+            _ => None,
+        };
+        let floor = lagged.as_ref().and(saved.map(|s| s.last_value.clone()));
+        let start = lagged
+            .or_else(|| saved.map(|s| s.last_value.clone()))
             .or_else(|| config.initial_value.clone());
-        let boundary = saved
-            .map(|s| s.boundary.iter().cloned().collect())
-            .unwrap_or_default();
+        // Re-read records are not told apart by hash, as in dlt: the destination's key does.
+        let boundary = match lag {
+            Some(_) => HashSet::new(),
+            None => saved
+                .map(|s| s.boundary.iter().cloned().collect())
+                .unwrap_or_default(),
+        };
         let backfilled = saved_state
             .filter(|s| s.cursor_path == config.cursor_path)
             .map(|s| s.backfilled.clone())
@@ -136,6 +160,7 @@ impl Incremental {
             stateless: false,
             past_range: false,
             backfilled,
+            floor,
         }
     }
 
@@ -189,6 +214,7 @@ impl Incremental {
             last_hashes: self.last_hashes.clone(),
             stateless: self.stateless,
             backfilled: self.backfilled.clone(),
+            floor: self.floor.clone(),
         }
     }
 
@@ -206,6 +232,7 @@ impl Incremental {
             stateless: at.stateless,
             past_range: false,
             backfilled: at.backfilled,
+            floor: at.floor,
         }
     }
 
@@ -388,6 +415,14 @@ impl Incremental {
             (Some(last), _) => (last.clone(), self.last_hashes.clone()),
             (None, Some(start)) => (start.clone(), self.boundary.iter().cloned().collect()),
             (None, None) => return None,
+        };
+        let (last_value, boundary) = match &self.floor {
+            // With lag the cursor only moves forward, and keeps no boundary (as in dlt).
+            Some(floor) => match self.newer(floor, &last_value) {
+                Some(Ordering::Greater) => (floor.clone(), Vec::new()),
+                _ => (last_value, Vec::new()),
+            },
+            None => (last_value, boundary),
         };
         Some(CursorState {
             resource: resource.to_string(),
