@@ -266,21 +266,42 @@ fn stamp(pages: &mut [Vec<Value>], resource: &str, sync: usize) {
     }
 }
 
-type Sync = (Vec<Vec<Value>>, Vec<Vec<Value>>, Vec<Vec<Value>>);
+/// The pages of items, logs and events in one sync, and where (resource, 1-based page), if
+/// anywhere, the API fails it once: the sync stops there and the next one resumes it.
+type Sync = (
+    Vec<Vec<Value>>,
+    Vec<Vec<Value>>,
+    Vec<Vec<Value>>,
+    Option<(usize, usize)>,
+);
 
-/// Runs `syncs` one after another, checking the invariants after each; the project.
+/// Runs `syncs` one after another, checking the invariants after each; the project. A sync the
+/// API fails part way is run again until it completes, resuming from its checkpoints, and must
+/// leave what one uninterrupted sync would.
 fn run_syncs(syncs: Vec<Sync>) -> Project {
     let api = PagesApi::start();
     let project = Project::new(&sources_yml(api.base_url()));
     let mut model = Model::default();
-    for (n, (mut items, mut logs, mut events)) in syncs.into_iter().enumerate() {
+    for (n, (mut items, mut logs, mut events, fault)) in syncs.into_iter().enumerate() {
         stamp(&mut items, "items", n);
         stamp(&mut logs, "logs", n);
         stamp(&mut events, "events", n);
         api.set("items", items.clone());
         api.set("logs", logs.clone());
         api.set("events", events.clone());
-        sync_once(&project);
+        let completed = match fault {
+            Some((resource, page)) => {
+                api.refuse_once(Some((["items", "logs", "events"][resource % 3], page)));
+                // Fails where the page is refused, or completes if it never asks for it.
+                let first = project.dango(&["sync"]);
+                api.refuse_once(None);
+                first.ok()
+            }
+            None => false,
+        };
+        if !completed {
+            sync_once(&project);
+        }
         model.sync(&items, &logs, &events);
         check(&project, &model, n + 1);
     }
@@ -296,7 +317,10 @@ proptest! {
 
     #[test]
     fn merge_append_and_cursors_hold_their_invariants_over_syncs(
-        syncs in prop::collection::vec((pages(), pages(), pages()), 1..4)
+        syncs in prop::collection::vec(
+            (pages(), pages(), pages(), prop::option::of((0usize..3, 1usize..4))),
+            1..4
+        )
     ) {
         run_syncs(syncs);
     }
@@ -312,7 +336,7 @@ fn a_key_repeated_within_one_page_leaves_no_orphan_child_rows() {
         json!({"id": 2, "updated_at": 1, "lines": [{"sku": "D"}]}),
         json!({"id": 1, "updated_at": 1, "lines": [{"sku": "E", "parts": [{"n": 2}, {"n": 3}]}]}),
     ];
-    let sync = (vec![page.clone()], vec![page.clone()], vec![page]);
+    let sync = (vec![page.clone()], vec![page.clone()], vec![page], None);
     run_syncs(vec![sync.clone(), sync]);
 }
 
@@ -326,8 +350,32 @@ fn a_key_repeated_across_checkpoints_leaves_one_row_and_its_latest_children() {
         vec![record(4, 2, "D"), record(1, 2, "E"), record(5, 2, "F")],
         vec![record(1, 3, "G"), record(2, 3, "H"), record(6, 3, "I")],
     ];
-    let sync = (pages.clone(), pages.clone(), pages);
+    let sync = (pages.clone(), pages.clone(), pages, None);
     let p = run_syncs(vec![sync.clone(), sync]);
     // Three chunks a sync (the last may add an empty one): the checkpoints did commit.
     assert!(count(&p, "select count(*) from raw_gen._dlt_loads") >= 6);
+}
+
+both_warehouses!(a_sync_stopped_part_way_and_resumed_leaves_what_one_sync_would);
+/// The same pages, the API refusing the merge resource's third page in the first sync: its
+/// first two pages are committed by checkpoints, the rerun resumes at the third, and the
+/// tables end as the model of one sync says, key 1's latest record and children only.
+fn a_sync_stopped_part_way_and_resumed_leaves_what_one_sync_would() {
+    let record =
+        |id: i64, at: i64, sku: &str| json!({"id": id, "updated_at": at, "lines": [{"sku": sku}]});
+    let pages = vec![
+        vec![record(1, 1, "A"), record(2, 1, "B"), record(3, 1, "C")],
+        vec![record(4, 2, "D"), record(1, 2, "E"), record(5, 2, "F")],
+        vec![record(1, 3, "G"), record(2, 3, "H"), record(6, 3, "I")],
+    ];
+    let interrupted = (pages.clone(), pages.clone(), pages.clone(), Some((0, 3)));
+    let p = run_syncs(vec![
+        interrupted,
+        (pages.clone(), pages.clone(), pages, None),
+    ]);
+    let history = p.dango(&["history", "gen"]).stdout();
+    assert!(
+        history.contains("failed"),
+        "the first sync did fail: {history}"
+    );
 }

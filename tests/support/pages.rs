@@ -10,7 +10,15 @@ use axum::extract::{Path, Query, State};
 use axum::routing::get;
 use serde_json::{Value, json};
 
-type Pages = Arc<Mutex<HashMap<String, Vec<Vec<Value>>>>>;
+type Pages = Arc<Mutex<Served>>;
+
+/// What the server answers: each resource's pages, and a page to refuse once.
+#[derive(Default)]
+struct Served {
+    pages: HashMap<String, Vec<Vec<Value>>>,
+    /// (resource, 1-based page) answered once with HTTP 400, which fails a sync.
+    refuse: Option<(String, usize)>,
+}
 
 /// The running server; it stops when dropped.
 pub struct PagesApi {
@@ -61,7 +69,13 @@ impl PagesApi {
     /// From now on `resource` answers with `pages`.
     pub fn set(&self, resource: &str, pages: Vec<Vec<Value>>) {
         let mut all = self.pages.lock().expect("pages lock");
-        all.insert(resource.to_string(), pages);
+        all.pages.insert(resource.to_string(), pages);
+    }
+
+    /// The next request for `page` (1-based) of `resource` gets HTTP 400; `None` disarms it.
+    pub fn refuse_once(&self, at: Option<(&str, usize)>) {
+        let mut all = self.pages.lock().expect("pages lock");
+        all.refuse = at.map(|(r, n)| (r.to_string(), n));
     }
 }
 
@@ -80,13 +94,22 @@ async fn page(
     State(pages): State<Pages>,
     Path(resource): Path<String>,
     Query(query): Query<HashMap<String, String>>,
-) -> axum::Json<Value> {
+) -> (axum::http::StatusCode, axum::Json<Value>) {
     let n: usize = query.get("page").and_then(|p| p.parse().ok()).unwrap_or(1);
-    let all = pages.lock().expect("pages lock");
+    let mut all = pages.lock().expect("pages lock");
+    if all.refuse.as_ref() == Some(&(resource.clone(), n)) {
+        all.refuse = None;
+        let refused = json!({"error": "refused once, by the test"});
+        return (axum::http::StatusCode::BAD_REQUEST, axum::Json(refused));
+    }
     let records = all
+        .pages
         .get(&resource)
         .and_then(|p| p.get(n.wrapping_sub(1)))
         .cloned()
         .unwrap_or_default();
-    axum::Json(json!({ "data": records }))
+    (
+        axum::http::StatusCode::OK,
+        axum::Json(json!({ "data": records })),
+    )
 }
