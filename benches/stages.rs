@@ -76,6 +76,7 @@ fn through_stages(
         expected: None,
         position: None,
         restart: None,
+        settled: false,
     };
     let mut normalizer = stages.normalizer().expect("a decoder");
     let rows = normalizer.normalize(page).expect("normalizes");

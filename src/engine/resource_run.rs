@@ -42,6 +42,8 @@ struct BuiltPage {
     batches: Vec<(String, RecordBatch)>,
     records: usize,
     position: Option<serde_json::Value>,
+    /// It ends a unit of work: a checkpoint may be taken after it early.
+    settled: bool,
 }
 
 /// Time spent in each stage of one resource, summed over its pages (and over workers, for the
@@ -214,6 +216,8 @@ struct Normalized {
     records: usize,
     /// Where the resource continues after it.
     position: Option<serde_json::Value>,
+    /// It ends a unit of work ([`Page::settled`]).
+    settled: bool,
     /// The resource starts over, and why (a marker without records).
     restart: Option<String>,
     /// Pages the resource expects in all, if the API said.
@@ -449,6 +453,7 @@ fn normalize_pages(
                 let records = page.records.len();
                 let expected = page.expected;
                 let position = page.position.clone();
+                let settled = page.settled;
                 let restart = page.restart.clone();
                 let captured = match capture.is_empty() {
                     true => Vec::new(),
@@ -461,6 +466,7 @@ fn normalize_pages(
                 Ok(Normalized {
                     records,
                     position,
+                    settled,
                     restart,
                     expected,
                     captured,
@@ -492,6 +498,7 @@ async fn build_pages(
         let Normalized {
             records,
             position,
+            settled,
             restart,
             expected,
             captured: mut rows,
@@ -506,6 +513,7 @@ async fn build_pages(
                 batches: Vec::new(),
                 records: 0,
                 position: None,
+                settled: false,
             };
             if pages.send(marker).await.is_err() {
                 break;
@@ -537,6 +545,7 @@ async fn build_pages(
             batches,
             records,
             position,
+            settled,
         };
         if pages.send(built).await.is_err() {
             // The writer stopped on an error, reported as the cause. Returning drops the
@@ -574,7 +583,12 @@ async fn append_pages(
             busy += appended(done).await?;
         }
         let job = writer
-            .append_page(name.clone(), page.batches, page.records, page.position)
+            .append_page(
+                name.clone(),
+                page.batches,
+                page.records,
+                (page.position, page.settled),
+            )
             .await?;
         pending.push_back(job);
     }

@@ -31,6 +31,9 @@ pub struct Page {
     /// Set on the marker a resumed resource sends when its checkpoint cannot be replayed and it
     /// starts over (the reason); such a page has no records.
     pub restart: Option<String>,
+    /// It ends a unit of the resource's work (a backfill's window): a checkpoint is taken after
+    /// it as soon as pacing allows, not only once the interval's records are in.
+    pub settled: bool,
 }
 
 /// A page's records: parsed, still JSON text (so the normaliser reads them in one pass without
@@ -235,8 +238,20 @@ impl PageSender {
         records: Records,
         position: Option<Value>,
     ) -> Result<(), Stopped> {
+        self.send_settled(records, position, false).await
+    }
+
+    /// [`Self::send_at`], and with `settled` the page ends a unit of work that a checkpoint
+    /// should commit soon ([`Page::settled`]).
+    pub async fn send_settled(
+        &mut self,
+        records: Records,
+        position: Option<Value>,
+        settled: bool,
+    ) -> Result<(), Stopped> {
         let mut page = self.page(None, records);
         page.position = position;
+        page.settled = settled;
         self.tx.send(page).await.map_err(|_| Stopped)?;
         self.next += 1;
         Ok(())
@@ -272,6 +287,7 @@ impl PageSender {
             expected: self.expected,
             position: None,
             restart: None,
+            settled: false,
         }
     }
 

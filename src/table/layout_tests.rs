@@ -44,6 +44,7 @@ fn decoded(records: Records) -> HashMap<String, arrow::record_batch::RecordBatch
         expected: None,
         position: None,
         restart: None,
+        settled: false,
     };
     let rows = stages.normalizer().unwrap().normalize(page).unwrap();
     let runtime = tokio::runtime::Runtime::new().unwrap();

@@ -51,6 +51,8 @@ struct Running {
     position: Option<Value>,
     /// Whether its last page came with a position (a resource may send one without).
     resumable: bool,
+    /// Whether a page since the last checkpoint ended a unit of its work (a backfill window).
+    settled: bool,
     /// Records since its last checkpoint.
     since: usize,
     /// Records and pages in this sync.
@@ -152,6 +154,7 @@ impl Chunks {
                 every,
                 position: None,
                 resumable: true,
+                settled: false,
                 since: 0,
                 rows: 0,
                 pages: 0,
@@ -159,9 +162,12 @@ impl Chunks {
         );
     }
 
-    /// Resource `name` appended a page of `records`, after which it continues at `position`.
-    pub fn page(&mut self, name: &str, records: usize, position: Option<Value>) {
+    /// Resource `name` appended a page of `records`, after which it continues at `position`;
+    /// `settled`: the page ended a unit of its work, which a checkpoint commits once pacing
+    /// allows.
+    pub fn page(&mut self, name: &str, records: usize, position: Option<Value>, settled: bool) {
         if let Some(r) = self.running.get_mut(name) {
+            r.settled |= settled;
             r.resumable = position.is_some();
             r.position = position;
             r.since += records;
@@ -207,6 +213,7 @@ impl Chunks {
             r.every.is_some_and(|every| {
                 (r.since >= every.rows && (spaced || !every.paced))
                     || (r.since > 0 && elapsed >= CHECKPOINT_INTERVAL)
+                    || (r.since > 0 && r.settled && spaced)
             })
         });
         passed
@@ -286,6 +293,7 @@ impl Chunks {
         self.rows_committed += self.finished.iter().map(|f| f.rows).sum::<u64>();
         for r in self.running.values_mut() {
             r.since = 0;
+            r.settled = false;
         }
         self.finished.clear();
         self.load_id = LoadId::new();
@@ -325,7 +333,7 @@ mod tests {
         };
         let mut chunks = Chunks::new(options, HashMap::new());
         chunks.start("orders", &TableHints::named("orders"), Some(every));
-        chunks.page("orders", 10, Some(json!({"page": 2})));
+        chunks.page("orders", 10, Some(json!({"page": 2})), false);
         chunks
     }
 
@@ -345,5 +353,22 @@ mod tests {
         // After a checkpoint that took 30 s, 30 s are not enough.
         paced.last_cost = PACED_SPACING;
         assert!(!paced.due());
+    }
+
+    #[test]
+    fn a_settled_page_is_committed_once_pacing_allows_however_few_its_rows() {
+        let every = CheckpointInterval::exactly(100_000);
+        let mut chunks = after_a_page(every);
+        chunks.page("orders", 5, Some(json!({"page": 3})), true);
+        assert!(!chunks.due(), "paced: 30 s have not passed");
+        let Some(earlier) = Instant::now().checked_sub(PACED_SPACING) else {
+            return;
+        };
+        chunks.since = earlier;
+        assert!(chunks.due());
+        chunks.committed(Duration::ZERO);
+        chunks.since = earlier;
+        chunks.page("orders", 5, Some(json!({"page": 4})), false);
+        assert!(!chunks.due(), "the window's end was committed");
     }
 }

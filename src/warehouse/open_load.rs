@@ -241,7 +241,7 @@ impl LoadWriter {
         name: String,
         batches: Vec<(String, RecordBatch)>,
         records: usize,
-        position: Option<serde_json::Value>,
+        (position, settled): (Option<serde_json::Value>, bool),
     ) -> Result<Appending, AppendError> {
         let id = self.id;
         Ok(self
@@ -252,7 +252,7 @@ impl LoadWriter {
                 for (table, batch) in batches {
                     load.append(&table, batch)?;
                 }
-                load.chunks.page(&name, records, position);
+                load.chunks.page(&name, records, position, settled);
                 if load.chunks.due() {
                     super::commit::checkpoint(load)
                         .map_err(|e| AppendError::Checkpoint(Box::new(e)))?;

@@ -181,13 +181,20 @@ impl RestResource {
                         window.at = None;
                     }
                     Event::Page(page) => {
-                        window.at = page.position;
+                        // A page with no next request is its window's last: the window is done
+                        // once it is in, and a checkpoint commits it as soon as pacing allows.
+                        let last = page
+                            .position
+                            .as_ref()
+                            .is_some_and(|p| p.get("next").is_some_and(Value::is_null));
+                        window.done = last;
+                        window.at = page.position.filter(|_| !last);
                         let position = match checkpointed {
                             true => serde_json::to_value(&backfill).ok(),
                             false => None,
                         };
                         pages
-                            .send_at(page.records, position)
+                            .send_settled(page.records, position, last)
                             .await
                             .map_err(|_| FetchError::Cancelled)?;
                     }
