@@ -435,3 +435,71 @@ fn a_killed_backfill_resumes_each_window_where_it_was() {
         "\"2024-10-01T00:00:00Z\""
     );
 }
+
+both_warehouses!(a_killed_dependent_resource_resumes_at_its_parent_record);
+/// 300 posts and a request for each post's comments, killed part way through the comments: the
+/// rerun fetches no post again (their fields come from the posts' checkpoint) and asks only for
+/// the comments of posts no checkpoint holds.
+fn a_killed_dependent_resource_resumes_at_its_parent_record() {
+    let api = mock_api()
+        .events(300)
+        .latency(Duration::from_millis(10))
+        .start();
+    let resources = r#"        - name: posts
+          endpoint: /posts
+          data_selector: results
+          primary_key: id
+          pagination: {type: json_link, next_url_path: next_page_url}
+        - name: comments
+          endpoint:
+            path: "posts/{resources.posts.id}/comments"
+          include_from_parent: [title]
+          write_disposition: append
+          checkpoint: {rows: 60}
+"#;
+    let p = Project::new(&support::rest_source(
+        "blog",
+        &api.base_url(),
+        "",
+        resources,
+    ));
+    let mut child = p.spawn(&["sync"]);
+    // 30 pages of posts, then comments: killed after the comments of about 120 posts.
+    kill_after(&api, &mut child, 0, 150);
+    let committed = p.count("select count(*) from raw_blog.comments");
+    assert!(
+        committed >= 60,
+        "no checkpoint of the comments before the kill"
+    );
+    assert_eq!(p.count("select count(*) from raw_blog.posts"), 300);
+    let pages =
+        p.count("select pages from raw_blog._dango_checkpoints where resource = 'comments'");
+    assert_eq!(pages * 3, committed, "three comments a post");
+
+    let before = api.counters().total();
+    let resumed = p.dango(&["sync"]);
+    resumed.assert_ok();
+    let requests: Vec<String> = api.counters().requests()[before as usize..].to_vec();
+    assert!(
+        !requests
+            .iter()
+            .any(|r| r.starts_with("/posts?") || r == "/posts"),
+        "the posts were not fetched again: {requests:?}"
+    );
+    assert_eq!(requests.len() as i64, 300 - pages, "{requests:?}");
+    assert_eq!(p.count("select count(*) from raw_blog.comments"), 900);
+    assert_eq!(
+        p.count("select count(distinct id) from raw_blog.comments"),
+        900
+    );
+    assert_eq!(
+        p.count("select count(*) from raw_blog.comments where _posts_title is null"),
+        0,
+        "the parent's field reached the resumed comments too"
+    );
+    assert_eq!(p.count("select count(*) from raw_blog.posts"), 300);
+    assert_eq!(
+        p.count("select count(*) from raw_blog._dango_checkpoints"),
+        0
+    );
+}

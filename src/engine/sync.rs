@@ -23,7 +23,7 @@ use crate::warehouse::checkpoints::Checkpoint;
 use crate::warehouse::history::SyncRecord;
 use crate::warehouse::{
     AppendError, BeginError, BeginOptions, Checkpointed, ChunkOptions, CommitError, LoadWriter,
-    ResourceCommit, Warehouse,
+    Warehouse,
 };
 
 /// Options of a sync run.
@@ -356,8 +356,6 @@ fn refuse_damaging_limit(source: &Source) -> Result<(), SyncError> {
 /// One finished resource of a load, in the source's order.
 struct Loaded {
     name: String,
-    /// The resource it runs once per record of, if any.
-    parent: Option<String>,
     selected: bool,
     run: ResourceRun,
 }
@@ -379,13 +377,6 @@ async fn load_resources(
             fields.dedup();
         }
     }
-    // A parent's commit work joins the checkpoints only once all its dependents are done: a
-    // checkpoint must never record it as done while one of them still needs its records.
-    let mut dependents: HashMap<String, usize> = HashMap::new();
-    for p in resources.iter().filter_map(|r| r.parent()) {
-        *dependents.entry(p.resource.clone()).or_default() += 1;
-    }
-    let mut held: HashMap<String, Vec<ResourceCommit>> = HashMap::new();
     let mut parent_rows: HashMap<String, Vec<ParentRow>> = HashMap::new();
     let mut pending = resources;
     let mut loaded: Vec<Loaded> = Vec::new();
@@ -409,24 +400,12 @@ async fn load_resources(
                         .iter()
                         .any(|c| c.hints.table_name == resource.hints().table_name)
             });
-            let parent = dependents.contains_key(resource.name());
+            let parent = needs.contains_key(resource.name());
             load_one(ctx, resource, parents, capture, shared, parent)
         });
         for mut done in try_join_all(runs).await? {
             if needs.contains_key(&done.name) {
                 parent_rows.insert(done.name.clone(), std::mem::take(&mut done.run.captured));
-            }
-            if dependents.contains_key(&done.name) {
-                held.insert(done.name.clone(), done.run.commits.clone());
-            }
-            if let Some(parent) = &done.parent
-                && let Some(left) = dependents.get_mut(parent)
-            {
-                *left -= 1;
-                if *left == 0 {
-                    let commits = held.remove(parent).unwrap_or_default();
-                    ctx.writer.finish(parent.clone(), commits).await?;
-                }
             }
             loaded.push(done);
         }
@@ -467,8 +446,10 @@ fn next_wave(
 
 /// Runs one resource into the load. A resource whose table an earlier resource of the load
 /// already `shared` builds on the table as that one left it, not as it was before the load. A
-/// `parent`'s commit work is handed to the load by [`load_resources`], once its dependents are
-/// done; a resource the interrupted sync finished is not run again.
+/// `parent` (others run once per record of it) hands the load the fields they need of its
+/// records with its commit work, so its checkpoint can feed them after a kill; it is not
+/// checkpointed while it runs, as those fields would be lost. A resource the interrupted sync
+/// finished is not run again.
 async fn load_one(
     ctx: &LoadContext<'_>,
     resource: Box<dyn Resource>,
@@ -481,7 +462,9 @@ async fn load_one(
     let selected = resource.selected();
     let progress = ResourceProgress::new(ctx.progress.as_ref(), &ctx.source, &name);
     let checkpoint = ctx.checkpoints.get(&name);
-    if let Some(done) = checkpoint.filter(|c| c.done()) {
+    // A parent whose checkpoint lacks its records' fields (written before they were kept)
+    // runs again rather than feed its dependents nothing.
+    if let Some(done) = checkpoint.filter(|c| c.done() && (!parent || c.parent_rows.is_some())) {
         return Ok(Loaded::finished_earlier(resource.as_ref(), done));
     }
     // The semaphore is never closed.
@@ -490,13 +473,10 @@ async fn load_one(
         false => ctx.known.clone(),
         true => ctx.writer.columns().await?,
     };
-    let resumable = selected
-        && !parent
-        && resource.parent().is_none()
-        && resource.hints().write_disposition != WriteDisposition::Replace;
+    let resumable =
+        selected && !parent && resource.hints().write_disposition != WriteDisposition::Replace;
     let every = resource.checkpoint_every().filter(|_| resumable);
     let hints = resource.hints().clone();
-    let own_parent = resource.parent().map(|p| p.resource.clone());
     ctx.writer.start(name.clone(), hints, every).await?;
     let resume = checkpoint.and_then(|c| c.position.clone());
     if let Some(c) = checkpoint.filter(|_| resume.is_some()) {
@@ -529,12 +509,12 @@ async fn load_one(
     if let Some(c) = checkpoint {
         run.report.resumed = Some(Resumed::from(c));
     }
-    if !parent {
-        ctx.writer.finish(name.clone(), run.commits.clone()).await?;
-    }
+    let parent_rows = parent.then(|| run.captured.clone());
+    ctx.writer
+        .finish(name.clone(), run.commits.clone(), parent_rows)
+        .await?;
     Ok(Loaded {
         name,
-        parent: own_parent,
         selected,
         run,
     })
@@ -557,12 +537,11 @@ impl Loaded {
         };
         Self {
             name: resource.name().to_string(),
-            parent: resource.parent().map(|p| p.resource.clone()),
             selected: resource.selected(),
             run: ResourceRun {
                 commits: Vec::new(),
                 report,
-                captured: Vec::new(),
+                captured: done.parent_rows.clone().unwrap_or_default(),
             },
         }
     }

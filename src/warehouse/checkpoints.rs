@@ -9,6 +9,7 @@ use duckdb::Connection;
 use serde_json::Value;
 
 use super::sql::{ident, qualified};
+use crate::source::ParentRow;
 
 /// Name of the checkpoint table in each dataset.
 pub const CHECKPOINT_TABLE: &str = "_dango_checkpoints";
@@ -29,6 +30,9 @@ pub struct Checkpoint {
     pub load_ids: Vec<String>,
     /// When the last checkpoint was committed, ISO 8601 (UTC, to the second).
     pub at: String,
+    /// For a finished resource that others run once per record of: the fields of its records
+    /// they need, so a resumed sync feeds them without fetching it again.
+    pub parent_rows: Option<Vec<ParentRow>>,
 }
 
 impl Checkpoint {
@@ -43,9 +47,15 @@ pub fn load(conn: &Connection, dataset: &str) -> duckdb::Result<HashMap<String, 
     if !super::catalog::table_exists(conn, dataset, CHECKPOINT_TABLE)? {
         return Ok(HashMap::new());
     }
+    // Read-only callers (`dango state`) may meet a table made before the column.
+    let parent_rows = match has_parent_rows(conn, dataset)? {
+        true => ident("parent_rows"),
+        false => "NULL".into(),
+    };
     let sql = format!(
         "SELECT resource, position, rows, pages, load_ids, \
-         strftime(CAST(updated_at AS TIMESTAMP), '%Y-%m-%dT%H:%M:%SZ') FROM {} ORDER BY resource",
+         strftime(CAST(updated_at AS TIMESTAMP), '%Y-%m-%dT%H:%M:%SZ'), {parent_rows} FROM {} \
+         ORDER BY resource",
         qualified(dataset, CHECKPOINT_TABLE)
     );
     let mut stmt = conn.prepare(&sql)?;
@@ -59,6 +69,9 @@ pub fn load(conn: &Connection, dataset: &str) -> duckdb::Result<HashMap<String, 
             pages: r.get::<_, i64>(3)?.max(0) as u64,
             load_ids: serde_json::from_str(&load_ids).unwrap_or_default(),
             at: r.get(5)?,
+            parent_rows: r
+                .get::<_, Option<String>>(6)?
+                .and_then(|rows| serde_json::from_str(&rows).ok()),
         })
     })?;
     let mut out = HashMap::new();
@@ -78,31 +91,62 @@ pub fn save(conn: &Connection, dataset: &str, checkpoints: &[Checkpoint]) -> duc
     let table = qualified(dataset, CHECKPOINT_TABLE);
     conn.execute_batch(&format!(
         "CREATE TABLE IF NOT EXISTS {table} ({} VARCHAR NOT NULL, {} VARCHAR, {} BIGINT NOT NULL, \
-         {} BIGINT NOT NULL, {} VARCHAR NOT NULL, {} TIMESTAMP WITH TIME ZONE NOT NULL)",
+         {} BIGINT NOT NULL, {} VARCHAR NOT NULL, {} TIMESTAMP WITH TIME ZONE NOT NULL, \
+         {} VARCHAR)",
         ident("resource"),
         ident("position"),
         ident("rows"),
         ident("pages"),
         ident("load_ids"),
         ident("updated_at"),
+        ident("parent_rows"),
     ))?;
+    if !has_parent_rows(conn, dataset)? {
+        conn.execute_batch(&format!(
+            "ALTER TABLE {table} ADD COLUMN {} VARCHAR",
+            ident("parent_rows")
+        ))?;
+    }
     for c in checkpoints {
         conn.execute(
             &format!("DELETE FROM {table} WHERE resource = ?"),
             [&c.resource],
         )?;
         conn.execute(
-            &format!("INSERT INTO {table} VALUES (?, ?, ?, ?, ?, now())"),
+            &format!(
+                "INSERT INTO {table} ({}, {}, {}, {}, {}, {}, {}) VALUES (?, ?, ?, ?, ?, now(), ?)",
+                ident("resource"),
+                ident("position"),
+                ident("rows"),
+                ident("pages"),
+                ident("load_ids"),
+                ident("updated_at"),
+                ident("parent_rows"),
+            ),
             duckdb::params![
                 c.resource.as_str(),
                 c.position.as_ref().map(Value::to_string),
                 i64::try_from(c.rows).unwrap_or(i64::MAX),
                 i64::try_from(c.pages).unwrap_or(i64::MAX),
                 serde_json::to_string(&c.load_ids).unwrap_or_else(|_| "[]".into()),
+                c.parent_rows
+                    .as_ref()
+                    .and_then(|rows| serde_json::to_string(rows).ok()),
             ],
         )?;
     }
     Ok(())
+}
+
+/// Whether the checkpoint table of `dataset` has the `parent_rows` column.
+fn has_parent_rows(conn: &Connection, dataset: &str) -> duckdb::Result<bool> {
+    conn.query_row(
+        "SELECT count(*) > 0 FROM information_schema.columns \
+         WHERE table_catalog = current_database() AND table_schema = ? AND table_name = ? \
+         AND column_name = 'parent_rows'",
+        [dataset, CHECKPOINT_TABLE],
+        |r| r.get(0),
+    )
 }
 
 /// Deletes the checkpoints of `dataset` (of `resource` only, if given); inside the caller's
@@ -134,6 +178,7 @@ mod tests {
             pages: 412,
             load_ids: vec!["1.1".into(), "1.2".into()],
             at: String::new(),
+            parent_rows: None,
         }
     }
 
@@ -143,7 +188,11 @@ mod tests {
         conn.execute_batch("CREATE SCHEMA raw").unwrap();
         assert!(load(&conn, "raw").unwrap().is_empty());
         let first = checkpoint("orders", Some(serde_json::json!({"page": 12})));
-        save(&conn, "raw", &[first, checkpoint("users", None)]).unwrap();
+        let mut users = checkpoint("users", None);
+        users.parent_rows = Some(vec![
+            serde_json::json!({"id": 7}).as_object().unwrap().clone(),
+        ]);
+        save(&conn, "raw", &[first, users]).unwrap();
         let later = checkpoint("orders", Some(serde_json::json!({"page": 413})));
         save(&conn, "raw", std::slice::from_ref(&later)).unwrap();
         let saved = load(&conn, "raw").unwrap();
@@ -154,6 +203,8 @@ mod tests {
         assert_eq!(orders.load_ids, ["1.1", "1.2"]);
         assert!(orders.at.ends_with('Z') && !orders.done());
         assert!(saved["users"].done());
+        assert_eq!(saved["users"].parent_rows.as_ref().map(Vec::len), Some(1));
+        assert_eq!(orders.parent_rows, None);
         assert_eq!(clear(&conn, "raw", Some("users")).unwrap(), ["users"]);
         assert_eq!(clear(&conn, "raw", None).unwrap(), ["orders"]);
         assert!(load(&conn, "raw").unwrap().is_empty());

@@ -12,7 +12,7 @@ use serde_json::Value;
 use super::checkpoints::Checkpoint;
 use super::commit::{CommitPlan, LoadedTable, ResourceCommit};
 use crate::hints::{LoadId, TableHints};
-use crate::source::CheckpointInterval;
+use crate::source::{CheckpointInterval, ParentRow};
 
 /// A checkpoint is also taken when this long has passed since the last one and a resource has
 /// new rows: a slow API's hour of work is never lost for want of 100,000 rows.
@@ -66,6 +66,8 @@ struct Running {
 struct Finished {
     resource: String,
     commits: Vec<ResourceCommit>,
+    /// What its dependents need of its records, kept with its checkpoint.
+    parent_rows: Option<Vec<ParentRow>>,
     rows: u64,
     pages: u64,
 }
@@ -190,8 +192,14 @@ impl Chunks {
             .unwrap_or_default()
     }
 
-    /// Resource `name` finished: its commit work joins the next chunk's.
-    pub fn finish(&mut self, name: &str, commits: Vec<ResourceCommit>) {
+    /// Resource `name` finished: its commit work joins the next chunk's, with `parent_rows`,
+    /// the fields of its records that its dependents need, if it has any.
+    pub fn finish(
+        &mut self,
+        name: &str,
+        commits: Vec<ResourceCommit>,
+        parent_rows: Option<Vec<ParentRow>>,
+    ) {
         let (rows, pages) = self
             .running
             .remove(name)
@@ -199,6 +207,7 @@ impl Chunks {
         self.finished.push(Finished {
             resource: name.to_string(),
             commits,
+            parent_rows,
             rows,
             pages,
         });
@@ -258,14 +267,14 @@ impl Chunks {
             .running
             .iter()
             .filter(|(_, r)| r.pages > 0)
-            .map(|(name, r)| (name, r.position.clone(), r.rows, r.pages));
+            .map(|(name, r)| (name, r.position.clone(), r.rows, r.pages, None));
         let finished = self
             .finished
             .iter()
-            .map(|f| (&f.resource, None, f.rows, f.pages));
+            .map(|f| (&f.resource, None, f.rows, f.pages, f.parent_rows.clone()));
         running
             .chain(finished)
-            .map(|(name, position, rows, pages)| {
+            .map(|(name, position, rows, pages, parent_rows)| {
                 let prior = self.prior.get(name);
                 let mut load_ids: Vec<String> =
                     prior.map(|p| p.load_ids.clone()).unwrap_or_default();
@@ -279,6 +288,7 @@ impl Chunks {
                     pages: pages + prior.map_or(0, |p| p.pages),
                     load_ids,
                     at: String::new(),
+                    parent_rows,
                 }
             })
             .collect()

@@ -284,15 +284,17 @@ impl LoadWriter {
     }
 
     /// Resource `name` finished: its commit work joins the next checkpoint's, or the final
-    /// commit's.
+    /// commit's; `parent_rows`, what its dependents need of its records, is kept with its
+    /// checkpoint so a resumed sync need not fetch it again.
     pub async fn finish(
         &self,
         name: String,
         commits: Vec<ResourceCommit>,
+        parent_rows: Option<Vec<crate::source::ParentRow>>,
     ) -> Result<(), AppendError> {
         let job = self
             .on_load(move |load| {
-                load.chunks.finish(&name, commits);
+                load.chunks.finish(&name, commits, parent_rows);
                 Ok(())
             })
             .await?;

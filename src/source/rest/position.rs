@@ -26,6 +26,11 @@ pub struct Position {
     /// The incremental run, if the resource has a cursor.
     #[serde(default)]
     pub incremental: Option<IncrementalPosition>,
+    /// For a dependent resource: which of its parent's records (0-based) the page was for;
+    /// `next` goes on with that record, or, once it is `None`, the resource goes on with the
+    /// record after it.
+    #[serde(default)]
+    pub parent_row: Option<usize>,
 }
 
 /// The parts of a request that pagination changes.
@@ -54,6 +59,7 @@ impl Position {
         next: Option<&PageRequest>,
         paginator: &dyn Paginator,
         incremental: Option<&Incremental>,
+        parent_row: Option<usize>,
         redactor: &Redactor,
     ) -> Option<Value> {
         let position = Self {
@@ -65,6 +71,7 @@ impl Position {
             }),
             paginator: paginator.state(),
             incremental: incremental.map(Incremental::position),
+            parent_row,
         };
         let value = serde_json::to_value(position).ok()?;
         let text = value.to_string();

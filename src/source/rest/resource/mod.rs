@@ -163,6 +163,7 @@ impl RestResource {
             pages,
             incremental,
             exchanges: input.exchanges,
+            parent_row: None,
         };
         if let Some(why) = unreadable {
             self.start_over(why, None, &mut run).await?;
@@ -170,7 +171,11 @@ impl RestResource {
         match (input.parents, resume) {
             (None, Some(resume)) => {
                 let replayed = match &resume.next {
-                    Some(next) => self.replay(next, &resume.paginator, &mut run).await,
+                    Some(next) => {
+                        let no_extra = BTreeMap::new();
+                        self.replay(next, &resume.paginator, None, &no_extra, &mut run)
+                            .await
+                    }
                     None => Ok(()),
                 };
                 match replayed {
@@ -187,17 +192,16 @@ impl RestResource {
                 let req = self.request_for(None, &run)?;
                 self.paginate(req, None, &BTreeMap::new(), &mut run).await?;
             }
-            (Some(rows), _) => {
-                let parent = self
-                    .parent
-                    .as_ref()
-                    .map(|p| p.resource.clone())
-                    .unwrap_or_default();
-                for row in rows {
-                    let req = self.request_for(Some(&row), &run)?;
-                    let extra =
-                        dependent::included_fields(&parent, &self.include_from_parent, &row);
-                    self.paginate(req, None, &extra, &mut run).await?;
+            (Some(rows), resume) => {
+                match self.per_parent_row(&rows, resume.as_ref(), &mut run).await {
+                    Err(FetchError::Expired(why)) => {
+                        let range = resume
+                            .and_then(|r| r.incremental)
+                            .map(IncrementalPosition::rewound);
+                        self.start_over(why, range, &mut run).await?;
+                        self.per_parent_row(&rows, None, &mut run).await?;
+                    }
+                    other => other?,
                 }
             }
         }
@@ -254,6 +258,43 @@ impl RestResource {
             }
             other => other.map(Some),
         }
+    }
+
+    /// Paginates once per parent record of `rows`; from where a checkpoint's position left
+    /// off (`resume`: a record, and the request within it), if given.
+    async fn per_parent_row(
+        &self,
+        rows: &[Map<String, Value>],
+        resume: Option<&Position>,
+        run: &mut Run,
+    ) -> Result<(), FetchError> {
+        let parent = self
+            .parent
+            .as_ref()
+            .map(|p| p.resource.clone())
+            .unwrap_or_default();
+        // The record the checkpoint was in, and its next request (none: it was done).
+        let (from, mut at) = match resume.and_then(|p| p.parent_row.map(|i| (i, p))) {
+            Some((i, p)) => match &p.next {
+                Some(next) => (i, Some((next, &p.paginator))),
+                None => (i + 1, None),
+            },
+            None => (0, None),
+        };
+        for (i, row) in rows.iter().enumerate().skip(from) {
+            run.parent_row = Some(i);
+            let extra = dependent::included_fields(&parent, &self.include_from_parent, row);
+            match at.take() {
+                Some((next, paginator)) => {
+                    self.replay(next, paginator, Some(row), &extra, run).await?;
+                }
+                None => {
+                    let req = self.request_for(Some(row), run)?;
+                    self.paginate(req, None, &extra, run).await?;
+                }
+            }
+        }
+        Ok(())
     }
 
     /// The first request, with parent and incremental placeholders filled in.
@@ -490,6 +531,7 @@ impl RestResource {
                 next,
                 pager.paginator.as_ref(),
                 run.incremental.as_ref(),
+                run.parent_row,
                 &self.redactor,
             )
         });
@@ -690,6 +732,8 @@ struct Run {
     incremental: Option<Incremental>,
     /// Where `dango source test` hears of each request.
     exchanges: Option<tokio::sync::mpsc::UnboundedSender<crate::source::Exchange>>,
+    /// For a dependent resource, which of its parent's records it is paginating (0-based).
+    parent_row: Option<usize>,
 }
 
 impl Resource for RestResource {
@@ -710,8 +754,7 @@ impl Resource for RestResource {
     }
 
     fn checkpoint_every(&self) -> Option<CheckpointInterval> {
-        // A dependent resource's place among its parent's records is not saved yet.
-        self.checkpoint.filter(|_| self.parent.is_none())
+        self.checkpoint
     }
 
     fn parent(&self) -> Option<&ParentLink> {
@@ -740,6 +783,7 @@ impl Resource for RestResource {
                 .clone()
                 .map(|c| Incremental::new(c, saved)),
             exchanges: None,
+            parent_row: None,
         };
         let mut req = self.request_for(None, &run).ok()?;
         paginate::build(self.paginator.as_ref()).prepare(&mut req);

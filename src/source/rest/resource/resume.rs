@@ -20,15 +20,14 @@ impl RestResource {
         &self,
         next: &SavedRequest,
         paginator: &Value,
+        parent: Option<&serde_json::Map<String, Value>>,
+        extra: &BTreeMap<String, Value>,
         run: &mut Run,
     ) -> Result<(), FetchError> {
-        let first = self.request_for(None, run)?;
+        let first = self.request_for(parent, run)?;
         let req = Position::request(next, first).map_err(|e| FetchError::Expired(e.to_string()))?;
         let sent = run.pages.pages();
-        match self
-            .paginate(req, Some(paginator), &BTreeMap::new(), run)
-            .await
-        {
+        match self.paginate(req, Some(paginator), extra, run).await {
             Err(FetchError::Status { status, url, .. })
                 if run.pages.pages() == sent && (400..500).contains(&status) && status != 429 =>
             {

@@ -336,6 +336,7 @@ impl RestResource {
             pages: PageSender::new(mpsc::channel(1).0),
             incremental: Some(incremental),
             exchanges: None,
+            parent_row: None,
         }
     }
 }
