@@ -2,6 +2,7 @@
 //! the next request, repeat. A dependent resource does this once per parent record.
 
 mod endpoint;
+mod response;
 mod resume;
 mod windows;
 
@@ -12,7 +13,7 @@ use futures::future::BoxFuture;
 use serde_json::{Map, Value};
 use url::Url;
 
-use super::client::{PageResponse, RestClient, excerpt};
+use super::client::RestClient;
 use super::config::{EndpointConfig, HttpMethod, PaginationConfig, ResourceConfig, RestApiConfig};
 use super::dependent;
 use super::error::FetchError;
@@ -21,7 +22,6 @@ use super::paginate::{self, Paginator, Requests, ResponseView, Stall, StallGuard
 use super::position::Position;
 use super::request::{PageRequest, param_text};
 use super::resource_config::CheckpointConfig;
-use super::selector::{LocateError, Located, locate_records, take_records};
 use crate::hints::{CursorState, TableHints};
 use crate::redact::Redactor;
 use crate::source::{
@@ -30,7 +30,7 @@ use crate::source::{
 };
 pub use endpoint::endpoint_url;
 use endpoint::register_userinfo;
-use windows::Backfill;
+use response::{Fetched, content_type};
 
 /// A configured REST endpoint, ready to fetch.
 #[derive(Debug, Clone)]
@@ -212,54 +212,6 @@ impl RestResource {
         })
     }
 
-    /// Loads a backfill cut into windows, when the flags ask for one or an interrupted one
-    /// is resumed (by the config that wrote it); `None` otherwise. A resumed window whose
-    /// request no longer works starts the whole backfill over.
-    async fn run_backfill(
-        &self,
-        input: &FetchInput,
-        pages: &mut PageSender,
-        config: &str,
-    ) -> Result<Option<FetchOutcome>, FetchError> {
-        let saved = input.saved.as_ref();
-        let resumed = input
-            .resume
-            .as_ref()
-            .and_then(Backfill::read)
-            .filter(|b| b.config() == config);
-        let split = input
-            .window
-            .as_ref()
-            .and_then(|w| w.split.map(|split| (w, split)));
-        let backfill = match (resumed, split) {
-            (Some(resumed), _) => {
-                let (total, done) = resumed.progress();
-                tracing::info!(
-                    resource = %self.name,
-                    "resuming an interrupted backfill: {done} of {total} windows done"
-                );
-                resumed
-            }
-            (None, Some((window, split))) if input.resume.is_none() => {
-                if self.parent.is_some() {
-                    return Err(FetchError::NoCursorForWindow(self.name.clone()));
-                }
-                Backfill::plan(config.to_string(), window, split, saved)
-                    .map_err(|e| FetchError::Backfill(self.name.clone(), e))?
-            }
-            _ => return Ok(None),
-        };
-        match self.backfill(backfill.clone(), saved, pages).await {
-            Err(FetchError::Expired(why)) => {
-                self.restart_pages(why, pages).await?;
-                self.backfill(backfill.rewound(), saved, pages)
-                    .await
-                    .map(Some)
-            }
-            other => other.map(Some),
-        }
-    }
-
     /// Paginates once per parent record of `rows`; from where a checkpoint's position left
     /// off (`resume`: a record, and the request within it), if given.
     async fn per_parent_row(
@@ -435,47 +387,6 @@ impl RestResource {
         paginator.ahead(next)
     }
 
-    /// Sends `req` and parses the response on a blocking worker (parsing is CPU work the async
-    /// runtime should not do). `None` when a response action says to ignore it.
-    async fn fetch_page(&self, req: &PageRequest) -> Result<Option<Fetched>, FetchError> {
-        let url = req.full_url();
-        let Some(resp) = self
-            .client
-            .send(req, &self.endpoint.response_actions)
-            .await?
-        else {
-            return Ok(None);
-        };
-        let (redactor, selector) = (self.redactor.clone(), self.endpoint.data_selector.clone());
-        let seen = Seen {
-            method: format!("{:?}", req.method),
-            status: resp.status,
-            elapsed: resp.elapsed,
-            body_head: redactor
-                .redact(&String::from_utf8_lossy(
-                    &resp.body[..resp.body.len().min(BODY_HEAD * 4)],
-                ))
-                .chars()
-                .take(BODY_HEAD)
-                .collect(),
-        };
-        let parsed = tokio::task::spawn_blocking(move || {
-            let started = std::time::Instant::now();
-            let (body, records) = select(&redactor, &url, &resp, selector.as_deref())?;
-            Ok(Fetched {
-                url,
-                seen,
-                headers: resp.headers,
-                body,
-                records,
-                parse_time: started.elapsed(),
-            })
-        })
-        .await
-        .map_err(FetchError::Worker)?;
-        parsed.map(Some)
-    }
-
     /// Hands one page's records to the consumer and moves `req` on to the next page; `false`
     /// when the paginator says it was the last.
     async fn deliver(
@@ -559,49 +470,6 @@ impl RestResource {
         Ok(more && !run.pages.done())
     }
 
-    /// What `dango source test` shows of one page's request and response.
-    fn exchange(
-        &self,
-        url: &Url,
-        seen: Seen,
-        headers: &reqwest::header::HeaderMap,
-        pager: &Pager,
-        next: Option<String>,
-    ) -> crate::source::Exchange {
-        let headers = headers
-            .iter()
-            .map(|(k, v)| {
-                let value = match k.as_str() {
-                    "authorization" | "proxy-authorization" | "cookie" | "set-cookie" => {
-                        "<redacted>".to_string()
-                    }
-                    _ => self.redactor.redact(v.to_str().unwrap_or("<binary>")),
-                };
-                (k.to_string(), value)
-            })
-            .collect();
-        let selector = match &self.endpoint.data_selector {
-            Some(s) => format!("{s} (configured)"),
-            None => "detected from the response (set `data_selector:` to choose it)".into(),
-        };
-        // What the paginator does; its `advice` is for a page that repeats, and on a healthy
-        // API reads as a false alarm.
-        let paginator = match &self.paginator {
-            None | Some(PaginationConfig::Auto(_)) => pager.paginator.describe(),
-            Some(_) => format!("{} (configured)", pager.paginator.describe()),
-        };
-        crate::source::Exchange {
-            request: format!("{} {}", seen.method, self.redactor.redact(url.as_str())),
-            status: seen.status,
-            elapsed: seen.elapsed,
-            headers,
-            body_head: seen.body_head,
-            selector,
-            paginator,
-            next,
-        }
-    }
-
     /// The records to load of a page: those the incremental cursor has not loaded before, with
     /// the parent's fields a dependent resource includes. Text records stay text when the
     /// cursor can be read from their text and nothing is added to them.
@@ -659,70 +527,6 @@ impl RestResource {
 struct Pager {
     paginator: Box<dyn Paginator>,
     stall_guard: StallGuard,
-}
-
-/// One response, parsed, with its records selected but not yet delivered.
-struct Fetched {
-    url: Url,
-    /// Method, status, time and the start of the body, for `dango source test`.
-    seen: Seen,
-    headers: reqwest::header::HeaderMap,
-    /// The body without its records, for the paginator.
-    body: Value,
-    records: Records,
-    parse_time: std::time::Duration,
-}
-
-/// Characters of a body `dango source test` shows.
-const BODY_HEAD: usize = 500;
-
-/// What was seen of one response besides its records.
-struct Seen {
-    method: String,
-    status: u16,
-    elapsed: std::time::Duration,
-    body_head: String,
-}
-
-/// Splits a response into the records `selector` picks and the rest of its JSON body. Records
-/// stay text unless the selector needs the parsed body.
-fn select(
-    redactor: &Redactor,
-    url: &Url,
-    resp: &PageResponse,
-    selector: Option<&str>,
-) -> Result<(Value, Records), FetchError> {
-    let not_json = || FetchError::NotJson {
-        url: redactor.redact(url.as_str()),
-        content_type: content_type(&resp.headers),
-        excerpt: excerpt(redactor, &resp.body, &resp.headers),
-    };
-    let nothing = |source| FetchError::Selector {
-        url: redactor.redact(url.as_str()),
-        source,
-    };
-    match locate_records(&resp.body, selector) {
-        Ok(Some(Located { rest, spans })) => {
-            let body = resp.body.clone();
-            Ok((rest, Records::Text { body, spans }))
-        }
-        Ok(None) => {
-            let mut body = crate::json::parse(&resp.body).map_err(|_| not_json())?;
-            let records = take_records(&mut body, selector).map_err(nothing)?;
-            Ok((body, Records::Parsed(records)))
-        }
-        Err(LocateError::NotJson(_)) => Err(not_json()),
-        Err(LocateError::NothingSelected(source)) => Err(nothing(source)),
-    }
-}
-
-/// A response's `Content-Type`, for error messages.
-fn content_type(headers: &reqwest::header::HeaderMap) -> String {
-    headers
-        .get(reqwest::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("none")
-        .to_string()
 }
 
 /// The state of one fetch: the page channel, the cursor, parsing time.

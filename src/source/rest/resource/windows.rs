@@ -19,8 +19,8 @@ use super::super::position::Position;
 use super::{Fetched, RestResource, Run};
 use crate::hints::CursorState;
 use crate::source::{
-    CursorWindow, FetchOutcome, Page, PageSender, Resource, Span, WindowSplit, completed_backfill,
-    plan_windows,
+    CursorWindow, FetchInput, FetchOutcome, Page, PageSender, Resource, Span, WindowSplit,
+    completed_backfill, plan_windows,
 };
 
 /// A backfill's windows, as a checkpoint saves them.
@@ -114,6 +114,54 @@ impl Backfill {
 }
 
 impl RestResource {
+    /// Loads a backfill cut into windows, when the flags ask for one or an interrupted one
+    /// is resumed (by the config that wrote it); `None` otherwise. A resumed window whose
+    /// request no longer works starts the whole backfill over.
+    pub(super) async fn run_backfill(
+        &self,
+        input: &FetchInput,
+        pages: &mut PageSender,
+        config: &str,
+    ) -> Result<Option<FetchOutcome>, FetchError> {
+        let saved = input.saved.as_ref();
+        let resumed = input
+            .resume
+            .as_ref()
+            .and_then(Backfill::read)
+            .filter(|b| b.config() == config);
+        let split = input
+            .window
+            .as_ref()
+            .and_then(|w| w.split.map(|split| (w, split)));
+        let backfill = match (resumed, split) {
+            (Some(resumed), _) => {
+                let (total, done) = resumed.progress();
+                tracing::info!(
+                    resource = %self.name,
+                    "resuming an interrupted backfill: {done} of {total} windows done"
+                );
+                resumed
+            }
+            (None, Some((window, split))) if input.resume.is_none() => {
+                if self.parent.is_some() {
+                    return Err(FetchError::NoCursorForWindow(self.name.clone()));
+                }
+                Backfill::plan(config.to_string(), window, split, saved)
+                    .map_err(|e| FetchError::Backfill(self.name.clone(), e))?
+            }
+            _ => return Ok(None),
+        };
+        match self.backfill(backfill.clone(), saved, pages).await {
+            Err(FetchError::Expired(why)) => {
+                self.restart_pages(why, pages).await?;
+                self.backfill(backfill.rewound(), saved, pages)
+                    .await
+                    .map(Some)
+            }
+            other => other.map(Some),
+        }
+    }
+
     /// Loads every window of `backfill` not yet done, `parallel` at once, into `pages`. A
     /// window resumed at a request that no longer works fails the whole backfill with
     /// [`FetchError::Expired`] before any page is handed on, so it can start over cleanly.
