@@ -373,9 +373,9 @@ fn a_windowed_backfill_loads_each_window_once_and_moves_the_cursor_past_it() {
                 && queries.contains("updated_before=2024-01-04T00%3A00%3A00Z"),
             "{queries}"
         );
-        // The range reached past the initial value: the cursor moves to its end.
+        // The range held the initial value: the cursor moves to the newest order it loaded.
         let state = p.dango(&["state", "shop"]).stdout();
-        assert!(state.contains("= 2024-01-05T00:00:00Z"), "{state}");
+        assert!(state.contains("= 2024-01-04T23:00:00Z"), "{state}");
         assert!(
             state.contains("backfilled 2024-01-01T00:00:00Z .. 2024-01-05T00:00:00Z"),
             "{state}"
@@ -418,7 +418,7 @@ fn a_backfill_that_leaves_a_gap_keeps_the_cursor_and_bad_windows_are_refused() {
         state.contains("backfilled 2024-01-04 .. 2024-01-05"),
         "{state}"
     );
-    assert!(!state.contains("= 2024-01-05"), "{state}");
+    assert!(!state.contains("= 2024-01-04"), "{state}");
     // The next plain sync loads from the initial value, so the gap is filled.
     p.dango(&["sync"]).assert_ok();
     assert_eq!(p.count("select count(*) from raw_shop.orders"), 120);
@@ -460,4 +460,28 @@ fn a_backfill_that_leaves_a_gap_keeps_the_cursor_and_bad_windows_are_refused() {
         assert!(run.all().contains(says), "{args:?}: {}", run.all());
     }
     assert_eq!(p.count("select count(*) from raw_shop.orders"), 120);
+
+    // A range reaching into the future moves the cursor to the newest order loaded, not to
+    // its end: orders that appear later are still loaded by the next sync.
+    let api = mock_api().start();
+    let p = ranged_orders(&api, "append", "2024-01-01T00:00:00Z", false);
+    p.dango(&[
+        "sync",
+        "--since",
+        "2024-01-01T00:00:00Z",
+        "--until",
+        "2030-01-01T00:00:00Z",
+        "--window",
+        "30d",
+    ])
+    .assert_ok();
+    let state = p.dango(&["state", "shop"]).stdout();
+    assert!(state.contains("= 2024-01-07T00:00:00Z"), "{state}");
+    api.set_orders(130);
+    p.dango(&["sync"]).assert_ok();
+    assert_eq!(p.count("select count(*) from raw_shop.orders"), 130);
+    assert_eq!(
+        p.count("select count(distinct id) from raw_shop.orders"),
+        130
+    );
 }

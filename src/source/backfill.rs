@@ -147,25 +147,56 @@ pub fn record(done: &mut Vec<Span>, span: Span) {
     *done = merged;
 }
 
-/// Where the cursor moves once `done` holds the backfill: the end of the loaded range that
-/// holds the cursor's place (`reference`: the saved value, else the initial value), if that
-/// end is past it. No gap is left behind, and nothing already loaded is read again. `None`
-/// without a reference: the next sync would load from the beginning anyway.
-pub fn moved_cursor(done: &[Span], reference: Option<&Value>) -> Option<Value> {
-    let at = reference.filter(|v| !v.is_null())?;
+/// Whether the loaded ranges `done` hold the cursor's place (`reference`: the saved value,
+/// else the initial value): then moving the cursor to what they loaded leaves no gap behind.
+/// Never without a reference: the next sync would load from the beginning anyway.
+pub fn holds_cursor(done: &[Span], reference: Option<&Value>) -> bool {
+    let Some(at) = reference.filter(|v| !v.is_null()) else {
+        return false;
+    };
     done.iter()
-        .find(|(a, b)| order(a, at) != Ordering::Greater && order(at, b) == Ordering::Less)
-        .map(|(_, b)| b.clone())
+        .any(|(a, b)| order(a, at) != Ordering::Greater && order(at, b) == Ordering::Less)
+}
+
+/// The newest cursor value a backfill loaded, with the hashes of its records at that value
+/// (so the next sync, which starts there, does not load them twice).
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Newest {
+    /// The value; `None` before any record.
+    pub value: Option<Value>,
+    /// Hashes of the records at it.
+    pub hashes: Vec<String>,
+}
+
+impl Newest {
+    /// Takes in a window's newest value and its hashes.
+    pub fn see(&mut self, value: &Value, hashes: &[String]) {
+        match self.value.as_ref().map(|v| order(value, v)) {
+            Some(Ordering::Less) => {}
+            Some(Ordering::Equal) => {
+                self.hashes.extend(hashes.iter().cloned());
+                self.hashes.sort();
+                self.hashes.dedup();
+            }
+            _ => {
+                self.value = Some(value.clone());
+                self.hashes = hashes.to_vec();
+            }
+        }
+    }
 }
 
 /// The state a completed backfill of `span` leaves: `saved` (or a new state) with the span
-/// recorded, and the cursor moved past it when the span reaches it from at or before it.
+/// recorded; when the loaded ranges hold the cursor's place, the cursor moves forward to the
+/// `newest` record loaded (not to the span's end: records past it that appear later, or a
+/// range reaching into the future, must not be skipped).
 pub fn completed(
     saved: Option<&CursorState>,
     resource: &str,
     cursor_path: &str,
     initial_value: Option<&Value>,
     span: Span,
+    newest: &Newest,
 ) -> CursorState {
     let mut state = saved
         .filter(|s| s.cursor_path == cursor_path)
@@ -183,10 +214,16 @@ pub fn completed(
         .filter(|v| !v.is_null())
         .or(initial_value)
         .cloned();
-    if let Some(end) = moved_cursor(&state.backfilled, reference.as_ref()) {
-        state.last_value = end;
-        // Records exactly at the end are past the windows: the next sync loads them.
-        state.boundary.clear();
+    let forward = match (&newest.value, state.last_value.is_null()) {
+        (Some(v), true) => Some(v),
+        (Some(v), false) => (order(v, &state.last_value) == Ordering::Greater).then_some(v),
+        (None, _) => None,
+    };
+    if let Some(value) = forward
+        && holds_cursor(&state.backfilled, reference.as_ref())
+    {
+        state.last_value = value.clone();
+        state.boundary = newest.hashes.clone();
     }
     state
 }
@@ -367,21 +404,29 @@ mod tests {
     }
 
     #[test]
-    fn loaded_ranges_merge_and_move_the_cursor_only_without_a_gap() {
+    fn loaded_ranges_merge_and_hold_the_cursor_only_without_a_gap() {
         let mut done = Vec::new();
         record(&mut done, (json!(20), json!(30)));
         record(&mut done, (json!(0), json!(10)));
-        assert_eq!(
-            moved_cursor(&done, Some(&json!(15))),
-            None,
-            "a gap at 10..20"
-        );
+        assert!(!holds_cursor(&done, Some(&json!(15))), "a gap at 10..20");
         record(&mut done, (json!(10), json!(20)));
         assert_eq!(done, vec![(json!(0), json!(30))]);
-        assert_eq!(moved_cursor(&done, Some(&json!(15))), Some(json!(30)));
-        assert_eq!(moved_cursor(&done, Some(&json!(0))), Some(json!(30)));
-        assert_eq!(moved_cursor(&done, Some(&json!(30))), None, "already past");
-        assert_eq!(moved_cursor(&done, None), None);
+        assert!(holds_cursor(&done, Some(&json!(15))));
+        assert!(holds_cursor(&done, Some(&json!(0))));
+        assert!(!holds_cursor(&done, Some(&json!(30))), "already past");
+        assert!(!holds_cursor(&done, None));
+    }
+
+    #[test]
+    fn the_newest_value_keeps_the_hashes_of_every_window_at_it() {
+        let mut newest = Newest::default();
+        newest.see(&json!(5), &["a".into()]);
+        newest.see(&json!(3), &["b".into()]);
+        newest.see(&json!(5), &["c".into()]);
+        assert_eq!(newest.value, Some(json!(5)));
+        assert_eq!(newest.hashes, ["a", "c"]);
+        newest.see(&json!(9), &["d".into()]);
+        assert_eq!(newest.hashes, ["d"]);
     }
 
     #[test]
@@ -394,22 +439,58 @@ mod tests {
             native: None,
             backfilled: Vec::new(),
         };
+        let seen = |at: &str| Newest {
+            value: Some(json!(at)),
+            hashes: vec!["h2".into()],
+        };
         let before = (json!("2024-01-01T00:00:00Z"), json!("2024-02-01T00:00:00Z"));
-        let kept = completed(Some(&saved), "orders", "updatedAt", None, before.clone());
+        let newest = seen("2024-01-31T23:00:00Z");
+        let kept = completed(
+            Some(&saved),
+            "orders",
+            "updatedAt",
+            None,
+            before.clone(),
+            &newest,
+        );
         assert_eq!(kept.last_value, saved.last_value);
         assert_eq!(kept.boundary, saved.boundary);
         assert_eq!(kept.backfilled, vec![before]);
-        let over = (json!("2024-02-01T00:00:00Z"), json!("2024-04-01T00:00:00Z"));
-        let moved = completed(Some(&kept), "orders", "updatedAt", None, over);
-        assert_eq!(moved.last_value, json!("2024-04-01T00:00:00Z"));
-        assert!(moved.boundary.is_empty());
+        // Reaching the cursor, it moves to the newest record, not to the range's end.
+        let over = (json!("2024-02-01T00:00:00Z"), json!("2030-01-01T00:00:00Z"));
+        let newest = seen("2024-03-20T00:00:00Z");
+        let moved = completed(
+            Some(&kept),
+            "orders",
+            "updatedAt",
+            None,
+            over.clone(),
+            &newest,
+        );
+        assert_eq!(moved.last_value, json!("2024-03-20T00:00:00Z"));
+        assert_eq!(moved.boundary, ["h2"]);
+        // Never back: nothing newer than the saved cursor was found.
+        let older = seen("2024-02-10T00:00:00Z");
+        let kept = completed(Some(&kept), "orders", "updatedAt", None, over, &older);
+        assert_eq!(kept.last_value, saved.last_value);
         let fresh = completed(
             None,
             "orders",
             "updatedAt",
             Some(&json!("2024-01-15T00:00:00Z")),
             (json!("2024-01-01T00:00:00Z"), json!("2024-02-01T00:00:00Z")),
+            &seen("2024-01-31T23:00:00Z"),
         );
-        assert_eq!(fresh.last_value, json!("2024-02-01T00:00:00Z"));
+        assert_eq!(fresh.last_value, json!("2024-01-31T23:00:00Z"));
+        let none = Newest::default();
+        let empty = completed(
+            None,
+            "orders",
+            "updatedAt",
+            None,
+            (json!(1), json!(9)),
+            &none,
+        );
+        assert!(empty.last_value.is_null());
     }
 }

@@ -14,7 +14,7 @@ pub(crate) mod rest;
 mod secret_origin;
 mod window;
 
-pub use backfill::{Span, WindowSplit, WindowStep};
+pub use backfill::{Newest, Span, WindowSplit, WindowStep};
 pub(crate) use backfill::{completed as completed_backfill, plan as plan_windows};
 pub use page::{Page, PageSender, Records, RecordsError, Stopped};
 pub use resource::{

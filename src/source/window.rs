@@ -128,6 +128,12 @@ pub enum WindowError {
         /// The most a plan may have.
         max: i64,
     },
+    /// `--window` on a cursor that shrinks.
+    #[error(
+        "--window needs a cursor that grows (`last_value_func: max`); load a `min` cursor's \
+         range with --since and --until"
+    )]
+    MinCursor,
     /// `--window` without a start.
     #[error("--window cuts a range: give its start with --since or --backfill")]
     WindowWithoutStart,

@@ -86,6 +86,11 @@ pub struct IncrementalPosition {
 }
 
 impl IncrementalPosition {
+    /// The newest cursor value the run has loaded, and the hashes of its records at it.
+    pub fn newest(&self) -> Option<(&Value, &[String])> {
+        self.last.as_ref().map(|v| (v, self.last_hashes.as_slice()))
+    }
+
     /// The same range, rewound to its start: nothing seen yet.
     pub fn rewound(self) -> Self {
         Self {

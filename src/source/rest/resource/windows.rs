@@ -14,12 +14,12 @@ use serde_json::Value;
 use tokio::sync::mpsc;
 
 use super::super::error::FetchError;
-use super::super::incremental::{Incremental, IncrementalConfig, RangeBound};
+use super::super::incremental::{Incremental, IncrementalConfig, LastValueFunc, RangeBound};
 use super::super::position::Position;
 use super::{Fetched, RestResource, Run};
 use crate::hints::CursorState;
 use crate::source::{
-    CursorWindow, FetchInput, FetchOutcome, Page, PageSender, Resource, Span, WindowSplit,
+    CursorWindow, FetchInput, FetchOutcome, Newest, Page, PageSender, Resource, Span, WindowSplit,
     completed_backfill, plan_windows,
 };
 
@@ -33,6 +33,9 @@ pub(super) struct Backfill {
     /// Windows of the resource fetched at once.
     parallel: usize,
     windows: Vec<Window>,
+    /// The newest record loaded so far, in any window.
+    #[serde(default)]
+    newest: Newest,
 }
 
 /// One window of a backfill.
@@ -88,6 +91,7 @@ impl Backfill {
             range: (since, until),
             parallel: split.parallel,
             windows,
+            newest: Newest::default(),
         })
     }
 
@@ -102,6 +106,16 @@ impl Backfill {
         (self.windows.len(), done)
     }
 
+    /// Takes in the newest record of a window, from the position sent with its page.
+    fn see(&mut self, position: &Value) {
+        let at = position.get("incremental").cloned();
+        let at: Option<super::super::incremental::IncrementalPosition> =
+            at.and_then(|a| serde_json::from_value(a).ok());
+        if let Some((value, hashes)) = at.as_ref().and_then(|a| a.newest()) {
+            self.newest.see(value, hashes);
+        }
+    }
+
     /// The same backfill from the start: every window to load again (its rows of the
     /// interrupted sync are gone or will be replaced).
     pub(super) fn rewound(mut self) -> Self {
@@ -109,6 +123,7 @@ impl Backfill {
             w.at = None;
             w.done = false;
         }
+        self.newest = Newest::default();
         self
     }
 }
@@ -176,6 +191,10 @@ impl RestResource {
             .incremental
             .clone()
             .ok_or_else(|| FetchError::NoCursorForWindow(self.name.clone()))?;
+        if config.last_value_func == LastValueFunc::Min {
+            let refused = crate::source::WindowError::MinCursor;
+            return Err(FetchError::Backfill(self.name.clone(), refused));
+        }
         let whole = CursorWindow {
             since: Some(backfill.range.0.clone()),
             until: Some(backfill.range.1.clone()),
@@ -219,7 +238,15 @@ impl RestResource {
                 async move { self.window(i, w, first, &config, saved, events).await }
             })
             .buffer_unordered(parallel)
-            .try_fold(Duration::ZERO, |sum, took| async move { Ok(sum + took) });
+            .try_fold(
+                (Duration::ZERO, Newest::default()),
+                |(sum, mut newest), (took, window_newest)| async move {
+                    if let Some(w) = window_newest.value {
+                        newest.see(&w, &window_newest.hashes);
+                    }
+                    Ok((sum + took, newest))
+                },
+            );
         let merge = async {
             while let Some((i, event)) = events_rx.recv().await {
                 let window = &mut backfill.windows[i];
@@ -236,6 +263,10 @@ impl RestResource {
                             .as_ref()
                             .is_some_and(|p| p.get("next").is_some_and(Value::is_null));
                         window.done = last;
+                        if let Some(p) = &page.position {
+                            backfill.see(p);
+                        }
+                        let window = &mut backfill.windows[i];
                         window.at = page.position.filter(|_| !last);
                         let position = match checkpointed {
                             true => serde_json::to_value(&backfill).ok(),
@@ -251,7 +282,11 @@ impl RestResource {
             Ok::<_, FetchError>(())
         };
         let (worked, merged) = tokio::join!(work, merge);
-        let parse = worked?;
+        let (parse, newest) = worked?;
+        // Without checkpoints no page carries a position: the windows say what they loaded.
+        if let Some(value) = &newest.value {
+            backfill.newest.see(value, &newest.hashes);
+        }
         merged?;
         let cursor = completed_backfill(
             saved,
@@ -259,6 +294,7 @@ impl RestResource {
             &config.cursor_path,
             config.initial_value.as_ref(),
             backfill.range.clone(),
+            &backfill.newest,
         );
         Ok(FetchOutcome {
             cursor: Some(cursor),
@@ -304,7 +340,7 @@ impl RestResource {
         config: &IncrementalConfig,
         saved: Option<&CursorState>,
         events: mpsc::Sender<(usize, Event)>,
-    ) -> Result<Duration, FetchError> {
+    ) -> Result<(Duration, Newest), FetchError> {
         let (tx, mut rx) = mpsc::channel::<Page>(1);
         let position = match &window.at {
             Some(at) => Some(
@@ -339,7 +375,13 @@ impl RestResource {
                     self.paginate(req, None, &BTreeMap::new(), &mut run).await?;
                 }
             }
-            Ok::<_, FetchError>(run.parse)
+            let mut newest = Newest::default();
+            if let Some(at) = run.incremental.as_ref().map(Incremental::position)
+                && let Some((value, hashes)) = at.newest()
+            {
+                newest.see(value, hashes);
+            }
+            Ok::<_, FetchError>((run.parse, newest))
         };
         let forward = async {
             while let Some(page) = rx.recv().await {
@@ -349,12 +391,12 @@ impl RestResource {
             }
         };
         let (fetched, ()) = tokio::join!(fetch, forward);
-        let parse = fetched?;
+        let (parse, newest) = fetched?;
         events
             .send((i, Event::Done))
             .await
             .map_err(|_| FetchError::Cancelled)?;
-        Ok(parse)
+        Ok((parse, newest))
     }
 
     /// The run of one window: its range `[since, until)` (records at a window's edge belong
