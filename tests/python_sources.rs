@@ -837,3 +837,65 @@ def dying_source():
         !project.warehouse().exists() || !project.tables("raw_dying").contains(&"rows".to_string())
     );
 }
+
+/// dlt's incremental options reach a Python source's own `dlt.sources.incremental` untouched:
+/// `lag` re-reads the two hours before the saved cursor (an `append` table gets those orders
+/// twice, as under dlt, the `merge` one keeps one row each) and the cursor never moves back.
+#[test]
+fn a_python_sources_incremental_lag_works_as_under_dlt() {
+    let api = tutorial_my_api();
+    let module = r#"import dlt
+from dlt.sources.helpers import requests
+
+
+@dlt.source
+def lagged_source(base_url: str, api_key: str = dlt.secrets.value):
+    session = requests.Session()
+    session.headers.update({"Authorization": f"Bearer {api_key}"})
+
+    def pages(since):
+        url, params = f"{base_url}/orders", {"updated_after": since}
+        while url:
+            data = session.get(url, params=params).json()
+            yield data["data"]
+            url, params = data.get("next_page_url"), {}
+
+    @dlt.resource(write_disposition="append")
+    def appended(at=dlt.sources.incremental("updated_at", initial_value="2024-01-01T00:00:00Z", lag=7200)):
+        yield from pages(at.last_value)
+
+    @dlt.resource(write_disposition="merge", primary_key="id")
+    def merged(at=dlt.sources.incremental("updated_at", initial_value="2024-01-01T00:00:00Z", lag=7200)):
+        yield from pages(at.last_value)
+
+    return appended, merged
+"#;
+    let block = format!(
+        "      source_module: \"custom_sources.lagged\"\n      python: \"{}\"\n      function_kwargs:\n        base_url: \"{}/my_api\"\n",
+        reference_python().display(),
+        api.base_url()
+    );
+    let secrets = MY_API_SECRET.replace("[sources.my_api]", "[sources.lagged]");
+    let project = python_project("lagged", &block, &secrets);
+    project.write("custom_sources/lagged.py", module);
+    project.dango(&["sync"]).assert_ok();
+    api.set_orders(130);
+    project.dango(&["sync"]).assert_ok();
+    let ids = |table: &str| {
+        project.text(&format!(
+            "SELECT string_agg(id::varchar, ',' ORDER BY id) FROM raw_lagged.{table}"
+        ))
+    };
+    // Orders are an hour apart, the last of the first sync at 2024-01-07T00:00Z: the second
+    // sync starts two hours before it, at order 118.
+    let mut twice: Vec<i64> = (1..=130).chain(118..=120).collect();
+    twice.sort();
+    let expected = |ids: Vec<i64>| ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+    assert_eq!(ids("appended"), expected(twice));
+    assert_eq!(ids("merged"), expected((1..=130).collect()));
+    let state = project.dango(&["state", "lagged"]).stdout();
+    assert!(
+        state.contains("cursor appended.updated_at = 2024-01-07T10:00:00Z"),
+        "{state}"
+    );
+}
