@@ -155,6 +155,13 @@ impl RestResource {
                     resource = %self.name,
                     "resuming an interrupted backfill: {done} of {total} windows done"
                 );
+                if input.window.is_some() {
+                    tracing::warn!(
+                        resource = %self.name,
+                        "an interrupted backfill is resumed first, with its own windows; run \
+                         the command again for the range it gives"
+                    );
+                }
                 resumed
             }
             (None, Some((window, split))) if input.resume.is_none() => {
