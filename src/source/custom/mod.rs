@@ -141,7 +141,9 @@ impl FnResource {
     /// Commits a checkpoint every `rows` records, for a function that sends its pages with
     /// [`ResourceContext::send_at`]: a sync that stops midway keeps what it loaded, and the next
     /// one calls the function again with [`ResourceContext::resume`] set to the position sent
-    /// with the last committed page.
+    /// with the last committed page. A dependent resource gets the same
+    /// [`ResourceContext::parents`] again, in the same order: its position should say which of
+    /// them it was on.
     pub fn checkpoint_every(mut self, rows: usize) -> Self {
         self.checkpoint = Some(CheckpointInterval::exactly(rows));
         self

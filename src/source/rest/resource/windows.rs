@@ -106,7 +106,7 @@ impl Backfill {
         (self.windows.len(), done)
     }
 
-    /// Takes in the newest record of a window, from the position sent with its page.
+    /// Takes in the newest record of a window, from the position sent with its last page.
     fn see(&mut self, position: &Value) {
         let at = position.get("incremental").cloned();
         let at: Option<super::super::incremental::IncrementalPosition> =
@@ -270,11 +270,12 @@ impl RestResource {
                             .as_ref()
                             .is_some_and(|p| p.get("next").is_some_and(Value::is_null));
                         window.done = last;
-                        if let Some(p) = &page.position {
+                        window.at = page.position.clone().filter(|_| !last);
+                        // A finished window's newest record is kept with the backfill; a
+                        // running one's is in its own position, and in its result at the end.
+                        if let Some(p) = page.position.as_ref().filter(|_| last) {
                             backfill.see(p);
                         }
-                        let window = &mut backfill.windows[i];
-                        window.at = page.position.filter(|_| !last);
                         let position = match checkpointed {
                             true => serde_json::to_value(&backfill).ok(),
                             false => None,
