@@ -49,6 +49,22 @@ pub fn table_exists(conn: &Connection, schema: &str, table: &str) -> duckdb::Res
     Ok(n > 0)
 }
 
+/// Whether `schema.table` has `column` (bookkeeping tables gain columns over versions).
+pub fn column_exists(
+    conn: &Connection,
+    schema: &str,
+    table: &str,
+    column: &str,
+) -> duckdb::Result<bool> {
+    conn.query_row(
+        "SELECT count(*) > 0 FROM information_schema.columns \
+         WHERE table_catalog = current_database() AND table_schema = ? AND table_name = ? \
+         AND column_name = ?",
+        [schema, table, column],
+        |row| row.get(0),
+    )
+}
+
 /// Rows in `schema.table`, or 0 if it does not exist.
 pub fn row_count(conn: &Connection, schema: &str, table: &str) -> duckdb::Result<i64> {
     if !table_exists(conn, schema, table)? {

@@ -140,13 +140,7 @@ pub fn save(conn: &Connection, dataset: &str, checkpoints: &[Checkpoint]) -> duc
 
 /// Whether the checkpoint table of `dataset` has the `parent_rows` column.
 fn has_parent_rows(conn: &Connection, dataset: &str) -> duckdb::Result<bool> {
-    conn.query_row(
-        "SELECT count(*) > 0 FROM information_schema.columns \
-         WHERE table_catalog = current_database() AND table_schema = ? AND table_name = ? \
-         AND column_name = 'parent_rows'",
-        [dataset, CHECKPOINT_TABLE],
-        |r| r.get(0),
-    )
+    super::catalog::column_exists(conn, dataset, CHECKPOINT_TABLE, "parent_rows")
 }
 
 /// Deletes the checkpoints of `dataset` (of `resource` only, if given); inside the caller's

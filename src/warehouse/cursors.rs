@@ -138,13 +138,7 @@ fn optional_column(conn: &Connection, dataset: &str, column: &str) -> duckdb::Re
 
 /// Whether the cursor table of `dataset` has `column`.
 fn has_column(conn: &Connection, dataset: &str, column: &str) -> duckdb::Result<bool> {
-    conn.query_row(
-        "SELECT count(*) > 0 FROM information_schema.columns \
-         WHERE table_catalog = current_database() AND table_schema = ? AND table_name = ? \
-         AND column_name = ?",
-        [dataset, CURSOR_TABLE, column],
-        |r| r.get(0),
-    )
+    super::catalog::column_exists(conn, dataset, CURSOR_TABLE, column)
 }
 
 /// The `backfilled` column read back (none when empty or unreadable).
