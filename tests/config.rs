@@ -742,6 +742,38 @@ fn dlt_options_dango_lacks_are_refused_by_name_with_what_to_do() {
         "sources[0].rest_api.resources[0].incremental.allow_external_schedulers",
         "dlt's `allow_external_schedulers` is not implemented by Dango yet: remove it",
     );
+
+    // dlt's mapping form of `write_disposition`: delete-insert is Dango's merge; any other
+    // strategy, and the merge hints Dango lacks, are refused by name.
+    let disposition = |form: &str| {
+        format!(
+            "sources:\n  - name: shop\n    type: rest_api\n    rest_api:\n      base_url: https://api.example.com\n      resources:\n        - name: orders\n          write_disposition: {form} # wd\n          columns: {{deleted: {{data_type: bool}}}}\n"
+        )
+    };
+    Project::new(&disposition(
+        "{disposition: merge, strategy: delete-insert}",
+    ))
+    .dango(&["validate"])
+    .assert_ok();
+    let yml = disposition("{disposition: merge, strategy: scd2}");
+    assert_reported(
+        &rejected(&Project::new(&yml)),
+        &yml,
+        "wd",
+        "sources[0].rest_api.resources[0].write_disposition",
+        "dlt's merge strategy `scd2` is not implemented by Dango yet",
+    );
+    let yml = disposition("merge").replace(
+        "columns: {deleted: {data_type: bool}}",
+        "columns:\n            deleted:\n              hard_delete: true # hd",
+    );
+    assert_reported(
+        &rejected(&Project::new(&yml)),
+        &yml,
+        "hd",
+        "sources[0].rest_api.resources[0].columns.deleted.hard_delete",
+        "dlt's `hard_delete` is not implemented by Dango yet",
+    );
 }
 
 /// `dango validate` checks every source on its own: three broken Python sources (a missing

@@ -899,3 +899,53 @@ def lagged_source(base_url: str, api_key: str = dlt.secrets.value):
         "{state}"
     );
 }
+
+/// dlt hints Dango does not implement are refused naming the resource and the hint, never
+/// dropped: a merge strategy other than delete-insert, `hard_delete`, `dedup_sort`.
+#[test]
+fn a_dlt_hint_dango_lacks_is_refused_by_name_and_nothing_loads() {
+    let cases = [
+        (
+            r#"write_disposition={"disposition": "merge", "strategy": "scd2"}"#,
+            "dlt's merge strategy `scd2` is not implemented by Dango yet",
+        ),
+        (
+            r#"write_disposition={"disposition": "merge", "strategy": "upsert"}, primary_key="id""#,
+            "dlt's merge strategy `upsert` is not implemented by Dango yet",
+        ),
+        (
+            r#"write_disposition="merge", primary_key="id", columns={"deleted": {"hard_delete": True}}"#,
+            "dlt's column hint `hard_delete` (column `deleted`) is not implemented by Dango yet",
+        ),
+        (
+            r#"write_disposition="merge", primary_key="id", columns={"v": {"dedup_sort": "desc"}}"#,
+            "dlt's column hint `dedup_sort` (column `v`) is not implemented by Dango yet",
+        ),
+    ];
+    for (hints, says) in cases {
+        let module = format!(
+            "import dlt\n\n\n@dlt.source\ndef hinted_source():\n    @dlt.resource({hints})\n    def customers():\n        yield [{{\"id\": 1, \"v\": 1, \"deleted\": False}}]\n\n    return customers\n"
+        );
+        let block = format!(
+            "      source_module: \"custom_sources.hinted\"\n      python: \"{}\"\n",
+            reference_python().display()
+        );
+        let project = python_project("hinted", &block, "");
+        project.write("custom_sources/hinted.py", &module);
+        let validate = project.dango(&["validate"]);
+        validate.assert_failed();
+        assert!(validate.all().contains(says), "{hints}: {}", validate.all());
+        assert!(
+            validate.all().contains("resource `customers`"),
+            "{}",
+            validate.all()
+        );
+        let sync = project.dango(&["sync"]);
+        sync.assert_failed();
+        assert!(sync.all().contains(says), "{hints}: {}", sync.all());
+        assert!(
+            !project.warehouse().exists() || project.tables("raw_hinted").is_empty(),
+            "nothing loaded"
+        );
+    }
+}

@@ -19,9 +19,11 @@ pub use dlt_type::{
     DECIMAL_DIGITS, DECIMAL_SCALE, DLT_TYPE_METADATA, DltType, WEI_DIGITS, field_dlt_type,
 };
 
-/// How a resource's rows are applied to its table at commit.
+/// How a resource's rows are applied to its table at commit: `append`, or dlt's mapping form
+/// `{disposition: merge, strategy: delete-insert}` (the only merge strategy Dango has; the
+/// others are refused by name, never loaded as something else).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
-#[serde(rename_all = "snake_case")]
+#[serde(rename_all = "snake_case", try_from = "DispositionForm")]
 pub enum WriteDisposition {
     /// Insert every row; nothing is removed.
     Append,
@@ -30,6 +32,78 @@ pub enum WriteDisposition {
     /// Upsert by primary key: one row per key, the latest one seen wins (Dango's default).
     #[default]
     Merge,
+}
+
+/// `write_disposition:` as written: a name, or dlt's mapping with a merge `strategy`.
+enum DispositionForm {
+    Name(DispositionName),
+    Mapping(DispositionMapping),
+}
+
+/// dlt's mapping form of `write_disposition`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DispositionMapping {
+    disposition: DispositionName,
+    #[serde(default)]
+    strategy: Option<String>,
+}
+
+impl<'de> Deserialize<'de> for DispositionForm {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        // By hand rather than untagged, so a misspelt name still says which names there are.
+        struct Form;
+        impl<'de> serde::de::Visitor<'de> for Form {
+            type Value = DispositionForm;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("`append`, `replace`, `merge`, or {disposition: merge, strategy: ...}")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                use serde::de::IntoDeserializer;
+                DispositionName::deserialize(v.into_deserializer()).map(DispositionForm::Name)
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<Self::Value, A::Error> {
+                let d = serde::de::value::MapAccessDeserializer::new(map);
+                DispositionMapping::deserialize(d).map(DispositionForm::Mapping)
+            }
+        }
+        d.deserialize_any(Form)
+    }
+}
+
+/// The names of the dispositions.
+#[derive(Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum DispositionName {
+    Append,
+    Replace,
+    Merge,
+}
+
+impl TryFrom<DispositionForm> for WriteDisposition {
+    type Error = String;
+
+    fn try_from(form: DispositionForm) -> Result<Self, String> {
+        let (name, strategy) = match form {
+            DispositionForm::Name(name) => (name, None),
+            DispositionForm::Mapping(m) => (m.disposition, m.strategy),
+        };
+        match (name, strategy.as_deref()) {
+            (DispositionName::Merge, None | Some("delete-insert")) => Ok(Self::Merge),
+            (DispositionName::Merge, Some(other)) => Err(format!(
+                "dlt's merge strategy `{other}` is not implemented by Dango yet: Dango merges \
+                 by `delete-insert` (one row per key, the latest record; keys absent from a \
+                 sync are kept). Remove `strategy` to merge that way, or keep this resource in \
+                 dlt for now"
+            )),
+            (_, Some(_)) => Err("`strategy` applies only to `disposition: merge`".to_string()),
+            (DispositionName::Append, None) => Ok(Self::Append),
+            (DispositionName::Replace, None) => Ok(Self::Replace),
+        }
+    }
 }
 
 impl WriteDisposition {

@@ -45,6 +45,14 @@ pub enum PythonError {
     /// A `dlt.secrets.value` argument has no value; dlt's message lists every key it tried.
     #[error("a secret or config value is missing: {0}")]
     Secret(String),
+    /// A resource asks for a dlt hint or merge strategy Dango does not implement.
+    #[error("resource `{resource}`: {message}")]
+    Unsupported {
+        /// The dlt resource.
+        resource: String,
+        /// Which hint, what it would lose, what to do.
+        message: String,
+    },
     /// A resource raised an exception.
     #[error("resource `{resource}` raised {message}\n{traceback}")]
     Resource {
@@ -112,6 +120,10 @@ impl PythonError {
             },
             "function" => Self::Function(frame.message),
             "secret" => Self::Secret(frame.message),
+            "unsupported" => Self::Unsupported {
+                resource: frame.resource.unwrap_or_default(),
+                message: frame.message,
+            },
             "resource" => Self::Resource {
                 resource: frame.resource.unwrap_or_default(),
                 message: frame.message,

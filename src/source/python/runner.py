@@ -128,9 +128,42 @@ def call_source(dlt, factory, config, section):
     return made
 
 
+# Column hints Dango does not implement, and what a user would lose if they were dropped.
+UNSUPPORTED_COLUMN_HINTS = {
+    "hard_delete": "a record flagged deleted would stay in the table",
+    "dedup_sort": "of a key repeated in one sync Dango keeps the latest record it receives",
+}
+
+
+def unsupported(computed):
+    """Why Dango cannot load a table with these hints as dlt would, or None."""
+    disposition = computed.get("write_disposition")
+    strategy = computed.get("x-merge-strategy")
+    if isinstance(disposition, dict):
+        strategy = disposition.get("strategy") or strategy
+    if strategy not in (None, "delete-insert"):
+        return (
+            f"dlt's merge strategy `{strategy}` is not implemented by Dango yet: Dango merges by "
+            "`delete-insert` (one row per key, the latest record; keys absent from a sync are "
+            "kept). Remove `strategy` to merge that way, or keep this resource in dlt for now"
+        )
+    for column, hint in (computed.get("columns") or {}).items():
+        for name, lost in UNSUPPORTED_COLUMN_HINTS.items():
+            if hint.get(name):
+                return (
+                    f"dlt's column hint `{name}` (column `{column}`) is not implemented by Dango "
+                    f"yet: {lost}. Remove the hint, or keep this resource in dlt for now"
+                )
+    return None
+
+
 def table_hints(resource, schema, source, item=None, meta=None):
-    """The hints of the table `item` lands in, as dlt computes them."""
+    """The hints of the table `item` lands in, as dlt computes them; a hint Dango does not
+    implement fails the source, naming the resource and the hint."""
     computed = resource.compute_table_schema(item, meta)
+    why = unsupported(computed)
+    if why:
+        fail("unsupported", why, resource=resource.name)
     disposition = computed.get("write_disposition") or "append"
     if isinstance(disposition, dict):
         disposition = disposition.get("disposition", "append")
