@@ -86,7 +86,9 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     show_warehouse(&layout).context("reading the warehouse back")?;
     let ok = reports.iter().all(|r| r.error.is_none());
     outln!(
-        "\nExplore it: duckdb {} \"select * from raw_my_api.orders limit 5\"",
+        "\nExplore it: dango query --project {} \"select * from raw_my_api.orders limit 5\"\n\
+         (or any DuckDB client on {})",
+        layout.root().display(),
         layout.warehouse_file().display()
     );
     Ok(if ok {

@@ -15,6 +15,7 @@ macro_rules! out {
     };
 }
 
+mod completions;
 mod demo;
 mod dry_run;
 mod history;
@@ -69,6 +70,8 @@ enum Command {
     History(history::HistoryArgs),
     /// Run SQL read-only against the warehouse and print the result.
     Query(query::QueryArgs),
+    /// Print the completion script of a shell (bash, zsh, fish, powershell, elvish).
+    Completions(completions::CompletionsArgs),
     /// Serve the built-in mock API on 127.0.0.1 until interrupted (benchmarks, experiments).
     #[command(hide = true)]
     MockApi(mock_api::MockApiArgs),
@@ -87,6 +90,7 @@ pub fn main() -> ExitCode {
         Command::State(args) => state::run(args),
         Command::History(args) => history::run(args),
         Command::Query(args) => query::run(args),
+        Command::Completions(args) => completions::run(args),
         Command::MockApi(args) => mock_api::run(args),
     };
     match result {
