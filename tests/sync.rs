@@ -387,8 +387,16 @@ fn a_windowed_backfill_loads_each_window_once_and_moves_the_cursor_past_it() {
         assert_eq!(api.counters().path("/orders"), 10);
         assert_eq!(p.count("select count(*) from raw_shop.orders"), 71);
 
-        // A plain sync goes on from the range's end: no gap, nothing twice.
+        // A plain sync goes on from the newest order loaded: no gap, nothing twice; without an
+        // end value, `{incremental.end_value}` leaves its parameter out (not `null`).
         p.dango(&["sync"]).assert_ok();
+        let last = api
+            .counters()
+            .requests()
+            .last()
+            .cloned()
+            .unwrap_or_default();
+        assert!(!last.contains("updated_before"), "{last}");
         assert_eq!(p.count("select count(*) from raw_shop.orders"), 120);
         assert_eq!(
             p.count("select count(distinct id) from raw_shop.orders"),

@@ -1,19 +1,23 @@
 //! `dango sync --dry-run`: what a sync would do, without sending a request or writing anything:
 //! each source and resource, its table and write disposition, where its cursor starts, the first
-//! request it would send, and what `--full-refresh` would drop.
+//! request it would send, the range or the backfill's windows `--since`/`--window` give it, and
+//! what `--full-refresh` would drop.
 
 use std::process::ExitCode;
 
+use crate::hints::CursorState;
 use crate::project::loader::load_sources_file;
 use crate::project::{Credentials, ProjectLayout, plan};
+use crate::source::{CursorWindow, plan_windows};
 use crate::warehouse::catalog::schema_columns;
 use crate::warehouse::cursors;
 
-/// Prints the plan of syncing `sources` (all enabled if empty).
+/// Prints the plan of syncing `sources` (all enabled if empty), over `window` if given.
 pub fn run(
     layout: &ProjectLayout,
     sources: &[String],
     full_refresh: bool,
+    window: Option<&CursorWindow>,
 ) -> anyhow::Result<ExitCode> {
     let file = load_sources_file(&layout.sources_file())?;
     let creds = Credentials::load(layout.root())?;
@@ -43,6 +47,9 @@ pub fn run(
             if let Some(c) = cursor.filter(|c| !c.cursor_path.is_empty()) {
                 outln!("    cursor {} from {}", c.cursor_path, c.last_value);
             }
+            if let Some(window) = window.filter(|_| resource.incremental()) {
+                outln!("    {}", range_plan(window, cursor));
+            }
             if let Some(first) = resource.first_request(cursor) {
                 outln!("    first request: {first}");
             }
@@ -67,4 +74,25 @@ pub fn run(
     }
     outln!("Dry run: no request was sent and nothing was written.");
     Ok(ExitCode::SUCCESS)
+}
+
+/// What `--since`/`--until`/`--window` make of a resource's run: its range, or the windows a
+/// backfill would load (without the ranges `saved` says it loaded already).
+fn range_plan(window: &CursorWindow, saved: Option<&CursorState>) -> String {
+    let bound = |v: &Option<serde_json::Value>| v.as_ref().map_or("…".into(), |v| v.to_string());
+    let range = format!("{} .. {}", bound(&window.since), bound(&window.until));
+    let (Some(split), Some(since), Some(until)) = (window.split, &window.since, &window.until)
+    else {
+        return format!("range {range} (the saved cursor is left as it was)");
+    };
+    let done = saved.map(|s| s.backfilled.as_slice()).unwrap_or_default();
+    match plan_windows(since, until, split.step, done) {
+        Ok(windows) => format!(
+            "backfill {range}: {} window(s) of {} to load, {} at once",
+            windows.len(),
+            split.step,
+            split.parallel
+        ),
+        Err(e) => format!("backfill {range}: {e}"),
+    }
 }

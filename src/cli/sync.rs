@@ -101,13 +101,6 @@ pub fn run(mut args: SyncArgs) -> anyhow::Result<ExitCode> {
             );
         }
     }
-    if args.dry_run {
-        return super::dry_run::run(&layout, &args.sources, args.full_refresh);
-    }
-    if args.full_refresh && !args.yes && !confirm_full_refresh(&args.sources)? {
-        outln!("Nothing changed.");
-        return Ok(ExitCode::FAILURE);
-    }
     let mut options = SyncOptions {
         allow_empty_replace: args.allow_empty_replace,
         full_refresh: args.full_refresh,
@@ -127,6 +120,14 @@ pub fn run(mut args: SyncArgs) -> anyhow::Result<ExitCode> {
             .ok_or(WindowError::WindowWithoutStart)?;
         let parallel = options.workers();
         options.window = Some(range.split_by(length, parallel, chrono::Utc::now())?);
+    }
+    if args.dry_run {
+        let window = options.window.as_ref();
+        return super::dry_run::run(&layout, &args.sources, args.full_refresh, window);
+    }
+    if args.full_refresh && !args.yes && !confirm_full_refresh(&args.sources)? {
+        outln!("Nothing changed.");
+        return Ok(ExitCode::FAILURE);
     }
     // One sync at a time per DuckDB warehouse; held until this process ends. A lake takes
     // many writers at once.

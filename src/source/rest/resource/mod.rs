@@ -277,7 +277,16 @@ impl RestResource {
         let params = self.source_params.iter().chain(self.endpoint.params.iter());
         for (k, v) in params.chain(incremental_params.iter().map(|(k, v)| (k, v))) {
             query.retain(|(existing, _)| existing != k);
-            query.push((k.clone(), fill(&param_text(v))));
+            // A parameter that is just a placeholder with no value (`{incremental.end_value}`
+            // without an end) is left out, as dlt's requests leave out a None, not sent as
+            // the text `null`.
+            let text = param_text(v);
+            let unset = pairs
+                .iter()
+                .any(|(p, value)| p.as_str() == text.trim() && value.is_null());
+            if !unset {
+                query.push((k.clone(), fill(&text)));
+            }
         }
         let headers = self
             .endpoint
