@@ -359,6 +359,14 @@ fn a_windowed_backfill_loads_each_window_once_and_moves_the_cursor_past_it() {
         ];
         let run = p.dango(&backfill);
         run.assert_ok();
+        assert!(
+            run.stdout().contains(
+                "backfill 2024-01-01T00:00:00Z .. 2024-01-05T00:00:00Z: 4 window(s) loaded; \
+                 the cursor moves to 2024-01-04T23:00:00Z"
+            ),
+            "{}",
+            run.stdout()
+        );
         // Orders 1-71 fall before 2024-01-05. Each window asks the API for its own range:
         // one empty page for the first day, three pages for each of the other three.
         assert_eq!(p.count("select count(*) from raw_shop.orders"), 71);
@@ -384,6 +392,11 @@ fn a_windowed_backfill_loads_each_window_once_and_moves_the_cursor_past_it() {
         // The same command again: every window is done, nothing is asked for.
         let again = p.dango(&backfill);
         again.assert_ok();
+        assert!(
+            again.stdout().contains("loaded before, nothing asked for"),
+            "{}",
+            again.stdout()
+        );
         assert_eq!(api.counters().path("/orders"), 10);
         assert_eq!(p.count("select count(*) from raw_shop.orders"), 71);
 

@@ -400,6 +400,9 @@ pub fn print_reports(reports: &[SourceReport]) {
             if let Some(why) = &res.restarted {
                 outln!("    {why}");
             }
+            if let Some(note) = &res.note {
+                outln!("    {note}");
+            }
             if res.limited {
                 outln!("    limited by --limit: the rest was not loaded, and no cursor was saved");
             }

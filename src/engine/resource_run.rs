@@ -109,6 +109,8 @@ pub struct ResourceReport {
     pub resumed: Option<Resumed>,
     /// Why it started over instead, when its checkpoint could not be replayed.
     pub restarted: Option<String>,
+    /// What the resource says of how it ran (a backfill's windows), for the summary.
+    pub note: Option<String>,
 }
 
 /// What an interrupted sync had committed of a resource this sync resumed.
@@ -295,6 +297,7 @@ pub async fn run_resource(
     };
     times.load = load_time;
     times.parse = outcome.parse;
+    let note = outcome.note.clone();
     // A limited run did not see everything its cursor would claim.
     let cursor = outcome.cursor.filter(|_| !limited);
     let (commits, dropped) = finish_tables(tables, cursor, &mut times).await?;
@@ -315,6 +318,7 @@ pub async fn run_resource(
         dropped,
         resumed: None,
         restarted,
+        note,
     };
     Ok(ResourceRun {
         commits,

@@ -534,6 +534,7 @@ impl Loaded {
             dropped: Default::default(),
             resumed: Some(Resumed::from(done)),
             restarted: None,
+            note: None,
         };
         Self {
             name: resource.name().to_string(),

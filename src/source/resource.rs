@@ -92,6 +92,8 @@ pub struct FetchOutcome {
     pub cursor: Option<CursorState>,
     /// Time spent parsing responses, summed over pages, for `-v` output (zero if not measured).
     pub parse: Duration,
+    /// A line for the sync's summary about how it ran (a backfill's windows), if any.
+    pub note: Option<String>,
 }
 
 /// A producer of one table's rows: the hints of its table and an async stream of pages.

@@ -209,6 +209,7 @@ impl RestResource {
         Ok(FetchOutcome {
             cursor,
             parse: run.parse,
+            note: None,
         })
     }
 

@@ -304,9 +304,29 @@ impl RestResource {
             backfill.range.clone(),
             &backfill.newest,
         );
+        let shown = |v: &Value| v.as_str().map_or_else(|| v.to_string(), str::to_string);
+        let range = format!(
+            "{} .. {}",
+            shown(&backfill.range.0),
+            shown(&backfill.range.1)
+        );
+        let before = saved.map_or(Value::Null, |s| s.last_value.clone());
+        let moved = match cursor.last_value == before {
+            true => "the cursor stays where it was".to_string(),
+            false => format!("the cursor moves to {}", shown(&cursor.last_value)),
+        };
+        let note = match (total, done) {
+            (0, _) => format!("backfill {range}: loaded before, nothing asked for"),
+            (_, 0) => format!("backfill {range}: {total} window(s) loaded; {moved}"),
+            _ => format!(
+                "backfill {range}: {} window(s) loaded, {done} by the interrupted sync; {moved}",
+                total - done
+            ),
+        };
         Ok(FetchOutcome {
             cursor: Some(cursor),
             parse,
+            note: Some(note),
         })
     }
 
