@@ -197,6 +197,30 @@ fn checkpointed_orders(api: &MockApi, limit: usize, every: usize) -> Project {
     ))
 }
 
+/// A completed sync of `orders` orders: each once, no checkpoint left.
+fn assert_every_order_once(p: &Project, orders: i64) {
+    assert_eq!(p.count("select count(*) from raw_shop.orders"), orders);
+    assert_eq!(
+        p.count("select count(distinct id) from raw_shop.orders"),
+        orders
+    );
+    assert_eq!(
+        p.count("select count(*) from raw_shop._dango_checkpoints"),
+        0
+    );
+}
+
+/// The saved cursor is the newest `updatedAt` in the table.
+fn assert_cursor_at_newest_order(p: &Project) {
+    assert_eq!(
+        p.text("select last_value from raw_shop._dango_cursors where resource = 'orders'"),
+        format!(
+            "\"{}\"",
+            p.text("select strftime(max(updated_at), '%Y-%m-%dT%H:%M:%SZ') from raw_shop.orders")
+        )
+    );
+}
+
 /// Kills `child` once `api` has answered `requests` requests since `from`.
 fn kill_after(api: &MockApi, child: &mut std::process::Child, from: u64, requests: u64) {
     let started = Instant::now();
@@ -261,22 +285,8 @@ fn a_killed_sync_resumes_at_its_last_checkpoint_and_fetches_nothing_twice() {
     );
     // Only the pages the checkpoint did not hold were asked for.
     assert_eq!(api.counters().total() - before, 60 - pages as u64);
-    assert_eq!(p.count("select count(*) from raw_shop.orders"), 6_000);
-    assert_eq!(
-        p.count("select count(distinct id) from raw_shop.orders"),
-        6_000
-    );
-    assert_eq!(
-        p.count("select count(*) from raw_shop._dango_checkpoints"),
-        0
-    );
-    assert_eq!(
-        p.text("select last_value from raw_shop._dango_cursors where resource = 'orders'"),
-        format!(
-            "\"{}\"",
-            p.text("select strftime(max(updated_at), '%Y-%m-%dT%H:%M:%SZ') from raw_shop.orders")
-        )
-    );
+    assert_every_order_once(&p, 6_000);
+    assert_cursor_at_newest_order(&p);
     // Every row belongs to a load that is recorded (the last may hold no rows: a checkpoint
     // can take the last page).
     assert_eq!(
@@ -421,23 +431,9 @@ fn a_killed_backfill_resumes_each_window_where_it_was() {
         whole - pages as u64,
         "only the pages no checkpoint held"
     );
-    assert_eq!(p.count("select count(*) from raw_shop.orders"), 6_000);
-    assert_eq!(
-        p.count("select count(distinct id) from raw_shop.orders"),
-        6_000
-    );
-    assert_eq!(
-        p.count("select count(*) from raw_shop._dango_checkpoints"),
-        0
-    );
+    assert_every_order_once(&p, 6_000);
     // The range held the initial value: the cursor is at the newest order loaded.
-    assert_eq!(
-        p.text("select last_value from raw_shop._dango_cursors where resource = 'orders'"),
-        format!(
-            "\"{}\"",
-            p.text("select strftime(max(updated_at), '%Y-%m-%dT%H:%M:%SZ') from raw_shop.orders")
-        )
-    );
+    assert_cursor_at_newest_order(&p);
 }
 
 both_warehouses!(a_killed_dependent_resource_resumes_at_its_parent_record);

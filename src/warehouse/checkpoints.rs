@@ -14,6 +14,17 @@ use crate::source::ParentRow;
 /// Name of the checkpoint table in each dataset.
 pub const CHECKPOINT_TABLE: &str = "_dango_checkpoints";
 
+/// The checkpoint table's columns and types, in order.
+const COLUMNS: [(&str, &str); 7] = [
+    ("resource", "VARCHAR NOT NULL"),
+    ("position", "VARCHAR"),
+    ("rows", "BIGINT NOT NULL"),
+    ("pages", "BIGINT NOT NULL"),
+    ("load_ids", "VARCHAR NOT NULL"),
+    ("updated_at", "TIMESTAMP WITH TIME ZONE NOT NULL"),
+    ("parent_rows", "VARCHAR"),
+];
+
 /// Where one resource of an interrupted sync stood at its last checkpoint.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Checkpoint {
@@ -89,17 +100,14 @@ pub fn save(conn: &Connection, dataset: &str, checkpoints: &[Checkpoint]) -> duc
         return Ok(());
     }
     let table = qualified(dataset, CHECKPOINT_TABLE);
+    let columns: Vec<String> = COLUMNS.iter().map(|(name, _)| ident(name)).collect();
+    let defined: Vec<String> = COLUMNS
+        .iter()
+        .map(|(name, ty)| format!("{} {ty}", ident(name)))
+        .collect();
     conn.execute_batch(&format!(
-        "CREATE TABLE IF NOT EXISTS {table} ({} VARCHAR NOT NULL, {} VARCHAR, {} BIGINT NOT NULL, \
-         {} BIGINT NOT NULL, {} VARCHAR NOT NULL, {} TIMESTAMP WITH TIME ZONE NOT NULL, \
-         {} VARCHAR)",
-        ident("resource"),
-        ident("position"),
-        ident("rows"),
-        ident("pages"),
-        ident("load_ids"),
-        ident("updated_at"),
-        ident("parent_rows"),
+        "CREATE TABLE IF NOT EXISTS {table} ({})",
+        defined.join(", ")
     ))?;
     if !has_parent_rows(conn, dataset)? {
         conn.execute_batch(&format!(
@@ -114,14 +122,8 @@ pub fn save(conn: &Connection, dataset: &str, checkpoints: &[Checkpoint]) -> duc
         )?;
         conn.execute(
             &format!(
-                "INSERT INTO {table} ({}, {}, {}, {}, {}, {}, {}) VALUES (?, ?, ?, ?, ?, now(), ?)",
-                ident("resource"),
-                ident("position"),
-                ident("rows"),
-                ident("pages"),
-                ident("load_ids"),
-                ident("updated_at"),
-                ident("parent_rows"),
+                "INSERT INTO {table} ({}) VALUES (?, ?, ?, ?, ?, now(), ?)",
+                columns.join(", ")
             ),
             duckdb::params![
                 c.resource.as_str(),
