@@ -102,14 +102,20 @@ const SPARE_ROWS: usize = 4;
 impl PageNormalizer {
     /// A normaliser for a resource with `hints`, loading as `load_id`.
     pub fn new(hints: TableHints, load_id: &str) -> Self {
-        let root_key = hints.write_disposition == WriteDisposition::Merge;
-        let normalizer = Normalizer::new(
+        let merge = hints.write_disposition == WriteDisposition::Merge;
+        // dlt links child rows to their root for every strategy but scd2, whose child rows
+        // only ever get inserted.
+        let root_key = merge && !hints.merge.is_scd2();
+        let mut normalizer = Normalizer::new(
             &hints.table_name,
             load_id,
             hints.max_table_nesting,
             root_key,
         );
-        let primary_key = match root_key {
+        if merge {
+            normalizer.set_root_ids(hints.merge.root_ids(&hints.primary_key));
+        }
+        let primary_key = match merge {
             true => hints
                 .primary_key
                 .iter()

@@ -37,6 +37,15 @@ pub struct ColumnHint {
     /// Part of the merge key (as the resource's `merge_key:`). Example: `merge_key: true`
     #[serde(default)]
     pub merge_key: bool,
+    /// dlt's `hard_delete`: a record with a value here (`true`, for a bool column) deletes its
+    /// key (delete-insert, upsert), is not inserted (insert-only) or retires its key's active
+    /// version (scd2). Example: `hard_delete: true`
+    #[serde(default)]
+    pub hard_delete: bool,
+    /// dlt's `dedup_sort`: of a key repeated in one sync, delete-insert keeps the record with
+    /// the highest (`desc`) or lowest (`asc`) value here. Example: `dedup_sort: desc`
+    #[serde(default)]
+    pub dedup_sort: Option<super::SortOrder>,
     /// dlt's `unique`: recorded, not enforced (dlt's DuckDB destination creates no constraint).
     #[serde(default)]
     pub unique: bool,

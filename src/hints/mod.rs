@@ -19,34 +19,192 @@ pub use dlt_type::{
     DECIMAL_DIGITS, DECIMAL_SCALE, DLT_TYPE_METADATA, DltType, WEI_DIGITS, field_dlt_type,
 };
 
-/// How a resource's rows are applied to its table at commit: `append`, or dlt's mapping form
-/// `{disposition: merge, strategy: delete-insert}` (the only merge strategy Dango has; the
-/// others are refused by name, never loaded as something else).
+/// How a resource's rows are applied to its table at commit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
-#[serde(rename_all = "snake_case", try_from = "DispositionForm")]
+#[serde(rename_all = "snake_case")]
 pub enum WriteDisposition {
     /// Insert every row; nothing is removed.
     Append,
     /// The table afterwards holds exactly this sync's rows.
     Replace,
-    /// Upsert by primary key: one row per key, the latest one seen wins (Dango's default).
+    /// Merge by key with a [`MergeStrategy`] (Dango's default: delete-insert on `id`).
     #[default]
     Merge,
 }
 
-/// `write_disposition:` as written: a name, or dlt's mapping with a merge `strategy`.
-enum DispositionForm {
-    Name(DispositionName),
-    Mapping(DispositionMapping),
+/// `write_disposition:` as configured: a name, or dlt's mapping
+/// `{disposition: merge, strategy: ..., ...}` with the strategy's options.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(try_from = "DispositionForm")]
+pub struct Disposition {
+    /// The disposition.
+    pub kind: WriteDisposition,
+    /// How `merge` applies rows (ignored by the other dispositions).
+    pub strategy: MergeStrategy,
+    /// dlt's `deduplicated: true`: the rows of one sync are known to repeat no key, so
+    /// delete-insert skips ranking them.
+    pub deduplicated: bool,
 }
 
-/// dlt's mapping form of `write_disposition`.
+/// dlt's merge strategies (`general-usage/merge-loading`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum MergeStrategy {
+    /// Delete the old rows sharing a primary or merge key with a new row, insert the new rows.
+    #[default]
+    DeleteInsert,
+    /// Update rows by primary key, insert new keys; `_dlt_id` is a hash of the key.
+    Upsert,
+    /// Insert keys not yet in the table; never update.
+    InsertOnly,
+    /// Keep every version of a record with its validity window.
+    Scd2(Scd2),
+}
+
+impl MergeStrategy {
+    /// dlt's name of the strategy.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::DeleteInsert => "delete-insert",
+            Self::Upsert => "upsert",
+            Self::InsertOnly => "insert-only",
+            Self::Scd2(_) => "scd2",
+        }
+    }
+}
+
+/// `scd2`'s options, as dlt names them in the `write_disposition` mapping.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Scd2 {
+    /// The "valid from" column (`validity_column_names[0]`, default `_dlt_valid_from`).
+    pub valid_from: String,
+    /// The "valid to" column (`validity_column_names[1]`, default `_dlt_valid_to`).
+    pub valid_to: String,
+    /// `row_version_column_name`: a column of the records that tells versions apart; `None`:
+    /// `_dlt_id` holds a hash of the whole record, as dlt computes it.
+    pub row_version: Option<String>,
+    /// `active_record_timestamp`: the "valid to" of active records, in microseconds since the
+    /// epoch (UTC); `None`: NULL.
+    pub active_record_timestamp: Option<i64>,
+    /// `boundary_timestamp`: when versions start and retire, in microseconds since the epoch
+    /// (UTC); `None`: when the sync began.
+    pub boundary_timestamp: Option<i64>,
+}
+
+impl Default for Scd2 {
+    fn default() -> Self {
+        Self {
+            valid_from: columns::DLT_VALID_FROM.to_string(),
+            valid_to: columns::DLT_VALID_TO.to_string(),
+            row_version: None,
+            active_record_timestamp: None,
+            boundary_timestamp: None,
+        }
+    }
+}
+
+/// Which record of a repeated key delete-insert keeps (dlt's `dedup_sort` column hint).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SortOrder {
+    /// The record with the highest value.
+    Desc,
+    /// The record with the lowest value.
+    Asc,
+}
+
+/// How `merge` applies a resource's rows: the strategy and the column hints that shape it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct MergeHints {
+    /// dlt's merge strategy.
+    pub strategy: MergeStrategy,
+    /// The `hard_delete` column: a record with it set (`true` for a bool column, any value
+    /// otherwise) removes its key instead of loading.
+    pub hard_delete: Option<String>,
+    /// The `dedup_sort` column and order: which record of a repeated key delete-insert keeps.
+    pub dedup_sort: Option<(String, SortOrder)>,
+    /// See [`Disposition::deduplicated`].
+    pub deduplicated: bool,
+}
+
+impl MergeHints {
+    /// How root rows get their `_dlt_id`: dlt hashes the key for upsert and insert-only and
+    /// the record for scd2 (when no column of its own tells versions apart).
+    pub fn root_ids(&self, primary_key: &[String]) -> RootIds {
+        match &self.strategy {
+            MergeStrategy::Upsert | MergeStrategy::InsertOnly => {
+                RootIds::KeyHash(primary_key.to_vec())
+            }
+            MergeStrategy::Scd2(s) if s.row_version.is_none() => RootIds::RowHash,
+            _ => RootIds::Random,
+        }
+    }
+
+    /// Declares the columns the strategy adds to root table `root` after the user's, as dlt
+    /// declares them: scd2's validity columns (timestamps, empty until the commit sets them).
+    pub fn declare_columns(&self, root: &str, columns: &mut BTreeMap<String, ColumnHints>) {
+        let MergeStrategy::Scd2(scd2) = &self.strategy else {
+            return;
+        };
+        let declared = columns.entry(root.to_string()).or_default();
+        for name in [&scd2.valid_from, &scd2.valid_to] {
+            if !declared.keys().any(|c| c == name) {
+                let hint = ColumnHint {
+                    data_type: Some("timestamp".to_string()),
+                    nullable: Some(true),
+                    ..ColumnHint::default()
+                };
+                declared.0.push((name.clone(), hint));
+            }
+        }
+    }
+
+    /// Whether the strategy is scd2.
+    pub fn is_scd2(&self) -> bool {
+        matches!(self.strategy, MergeStrategy::Scd2(_))
+    }
+
+    /// Whether each page's rows are ranked by key as they stream in (only delete-insert keeps
+    /// the latest record of a key; with `dedup_sort` the commit ranks all of them at once).
+    pub fn ranks_pages(&self) -> bool {
+        self.strategy == MergeStrategy::DeleteInsert && self.dedup_sort.is_none()
+    }
+}
+
+/// How root rows get their `_dlt_id` (child rows' derive from their parent's, always).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum RootIds {
+    /// Random, as dlt gives them for append, replace and delete-insert.
+    #[default]
+    Random,
+    /// dlt's hash of the primary key's values (upsert, insert-only).
+    KeyHash(Vec<String>),
+    /// dlt's hash of the whole record (scd2's row version).
+    RowHash,
+}
+
+/// `write_disposition:` as written: a name, or dlt's mapping with a merge `strategy`.
+enum DispositionForm {
+    Name(WriteDisposition),
+    Mapping(Box<DispositionMapping>),
+}
+
+/// dlt's mapping form of `write_disposition`, with every option its strategies take.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct DispositionMapping {
-    disposition: DispositionName,
+    disposition: WriteDisposition,
     #[serde(default)]
     strategy: Option<String>,
+    #[serde(default)]
+    deduplicated: bool,
+    #[serde(default)]
+    validity_column_names: Option<(String, String)>,
+    #[serde(default)]
+    active_record_timestamp: Option<serde_json::Value>,
+    #[serde(default)]
+    boundary_timestamp: Option<serde_json::Value>,
+    #[serde(default)]
+    row_version_column_name: Option<String>,
 }
 
 impl<'de> Deserialize<'de> for DispositionForm {
@@ -60,50 +218,130 @@ impl<'de> Deserialize<'de> for DispositionForm {
             }
             fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
                 use serde::de::IntoDeserializer;
-                DispositionName::deserialize(v.into_deserializer()).map(DispositionForm::Name)
+                WriteDisposition::deserialize(v.into_deserializer()).map(DispositionForm::Name)
             }
             fn visit_map<A: serde::de::MapAccess<'de>>(
                 self,
                 map: A,
             ) -> Result<Self::Value, A::Error> {
                 let d = serde::de::value::MapAccessDeserializer::new(map);
-                DispositionMapping::deserialize(d).map(DispositionForm::Mapping)
+                DispositionMapping::deserialize(d).map(|m| DispositionForm::Mapping(Box::new(m)))
             }
         }
         d.deserialize_any(Form)
     }
 }
 
-/// The names of the dispositions.
-#[derive(Deserialize)]
-#[serde(rename_all = "snake_case")]
-enum DispositionName {
-    Append,
-    Replace,
-    Merge,
-}
-
-impl TryFrom<DispositionForm> for WriteDisposition {
+impl TryFrom<DispositionForm> for Disposition {
     type Error = String;
 
     fn try_from(form: DispositionForm) -> Result<Self, String> {
-        let (name, strategy) = match form {
-            DispositionForm::Name(name) => (name, None),
-            DispositionForm::Mapping(m) => (m.disposition, m.strategy),
+        let m = match form {
+            DispositionForm::Name(kind) => {
+                return Ok(Self {
+                    kind,
+                    ..Self::default()
+                });
+            }
+            DispositionForm::Mapping(m) => m,
         };
-        match (name, strategy.as_deref()) {
-            (DispositionName::Merge, None | Some("delete-insert")) => Ok(Self::Merge),
-            (DispositionName::Merge, Some(other)) => Err(format!(
-                "dlt's merge strategy `{other}` is not implemented by Dango yet: Dango merges \
-                 by `delete-insert` (one row per key, the latest record; keys absent from a \
-                 sync are kept). Remove `strategy` to merge that way, or keep this resource in \
-                 dlt for now"
-            )),
-            (_, Some(_)) => Err("`strategy` applies only to `disposition: merge`".to_string()),
-            (DispositionName::Append, None) => Ok(Self::Append),
-            (DispositionName::Replace, None) => Ok(Self::Replace),
+        let scd2_only = [
+            ("validity_column_names", m.validity_column_names.is_some()),
+            (
+                "active_record_timestamp",
+                m.active_record_timestamp.is_some(),
+            ),
+            ("boundary_timestamp", m.boundary_timestamp.is_some()),
+            (
+                "row_version_column_name",
+                m.row_version_column_name.is_some(),
+            ),
+        ];
+        let strategy = match (m.disposition, m.strategy.as_deref()) {
+            (WriteDisposition::Merge, None | Some("delete-insert")) => MergeStrategy::DeleteInsert,
+            (WriteDisposition::Merge, Some("upsert")) => MergeStrategy::Upsert,
+            (WriteDisposition::Merge, Some("insert-only")) => MergeStrategy::InsertOnly,
+            (WriteDisposition::Merge, Some("scd2")) => MergeStrategy::Scd2(Scd2 {
+                valid_from: m.validity_column_names.as_ref().map_or_else(
+                    || columns::DLT_VALID_FROM.to_string(),
+                    |(from, _)| crate::normalize::naming::normalize_identifier(from),
+                ),
+                valid_to: m.validity_column_names.as_ref().map_or_else(
+                    || columns::DLT_VALID_TO.to_string(),
+                    |(_, to)| crate::normalize::naming::normalize_identifier(to),
+                ),
+                row_version: m
+                    .row_version_column_name
+                    .as_deref()
+                    .map(crate::normalize::naming::normalize_identifier),
+                active_record_timestamp: timestamp(
+                    "active_record_timestamp",
+                    m.active_record_timestamp,
+                )?,
+                boundary_timestamp: timestamp("boundary_timestamp", m.boundary_timestamp)?,
+            }),
+            (WriteDisposition::Merge, Some(other)) => {
+                return Err(format!(
+                    "`{other}` is not one of dlt's merge strategies: use `delete-insert` (the \
+                     default), `upsert`, `insert-only` or `scd2`"
+                ));
+            }
+            (_, Some(_)) => return Err("`strategy` applies only to `disposition: merge`".into()),
+            (kind, None) => {
+                if m.deduplicated {
+                    return Err("`deduplicated` applies only to `disposition: merge`".into());
+                }
+                return match scd2_only.iter().find(|(_, set)| *set) {
+                    Some((name, _)) => Err(format!("`{name}` applies only to `strategy: scd2`")),
+                    None => Ok(Self {
+                        kind,
+                        ..Self::default()
+                    }),
+                };
+            }
+        };
+        if !matches!(strategy, MergeStrategy::Scd2(_))
+            && let Some((name, _)) = scd2_only.iter().find(|(_, set)| *set)
+        {
+            return Err(format!("`{name}` applies only to `strategy: scd2`"));
         }
+        Ok(Self {
+            kind: WriteDisposition::Merge,
+            strategy,
+            deduplicated: m.deduplicated,
+        })
     }
+}
+
+/// A timestamp option of scd2 (a date, or a date-time with or without an offset; naive is
+/// UTC), in microseconds since the epoch; `null` is no value.
+pub fn timestamp(option: &str, value: Option<serde_json::Value>) -> Result<Option<i64>, String> {
+    use chrono::{DateTime, NaiveDate, NaiveDateTime};
+    let text = match value {
+        None | Some(serde_json::Value::Null) => return Ok(None),
+        Some(serde_json::Value::String(s)) => s,
+        Some(other) => other.to_string(),
+    };
+    let t = text.trim();
+    let at = DateTime::parse_from_rfc3339(t)
+        .map(|d| d.to_utc())
+        .ok()
+        .or_else(|| {
+            ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f"]
+                .iter()
+                .find_map(|f| NaiveDateTime::parse_from_str(t, f).ok())
+                .or_else(|| {
+                    let day = NaiveDate::parse_from_str(t, "%Y-%m-%d").ok()?;
+                    day.and_hms_opt(0, 0, 0)
+                })
+                .map(|naive| naive.and_utc())
+        });
+    at.map(|at| Some(at.timestamp_micros())).ok_or_else(|| {
+        format!(
+            "`{option}: {text}` is not a date or date-time; write it like \
+             `2024-08-21T12:15:00+00:00` or `9999-12-31`"
+        )
+    })
 }
 
 impl WriteDisposition {
@@ -133,6 +371,8 @@ pub struct TableHints {
     pub table_name: String,
     /// How rows are applied at commit.
     pub write_disposition: WriteDisposition,
+    /// For `merge`: the strategy and the column hints that shape it.
+    pub merge: MergeHints,
     /// Normalised primary-key column names: `merge` keeps one row per key.
     pub primary_key: Vec<String>,
     /// Normalised merge-key column names: `merge` replaces every old row sharing one with a
@@ -155,6 +395,7 @@ impl TableHints {
         Self {
             table_name: table_name.to_string(),
             write_disposition: WriteDisposition::default(),
+            merge: MergeHints::default(),
             primary_key: Vec::new(),
             merge_key: Vec::new(),
             max_table_nesting: DEFAULT_MAX_NESTING,

@@ -16,6 +16,7 @@ use serde_json::Value;
 
 use super::naming::{join_path, normalize_identifier};
 
+mod hashes;
 mod ids;
 mod read;
 mod rows;
@@ -29,7 +30,7 @@ pub type Name = Arc<str>;
 
 type Hasher = foldhash::fast::RandomState;
 
-use crate::hints::columns;
+use crate::hints::{RootIds, columns};
 
 /// Every name the normalisers of one resource have made, by id. Shared by the clones that
 /// normalise pages in parallel, so that an id names the same column in every page.
@@ -124,6 +125,8 @@ pub struct Normalizer {
     /// Whether strings carry dlt's type tags ([`crate::json::typed`]): pages from Python
     /// sources do; API responses are read as they are.
     typed: bool,
+    /// How root rows get their `_dlt_id`.
+    root_ids: RootIds,
 }
 
 impl Normalizer {
@@ -154,12 +157,31 @@ impl Normalizer {
             wide: Vec::new(),
             wide_seen: 0,
             typed: false,
+            root_ids: RootIds::Random,
         }
     }
 
     /// Reads strings' type tags (dlt's typed JSON) from now on, or not.
     pub fn set_typed(&mut self, typed: bool) {
         self.typed = typed;
+    }
+
+    /// Gives root rows their `_dlt_id` as `ids` says (random unless a merge strategy hashes).
+    pub fn set_root_ids(&mut self, ids: RootIds) {
+        self.root_ids = ids;
+    }
+
+    /// The `_dlt_id` of the root row of `record`.
+    fn root_id(&mut self, record: &Value) -> RowId {
+        match &self.root_ids {
+            RootIds::Random => RowId::random(),
+            RootIds::RowHash => hashes::row_hash(record, self.typed),
+            RootIds::KeyHash(key) => {
+                let key = key.clone();
+                let typed = self.typed;
+                hashes::key_hash(record, &key, typed, |k| self.name(k).to_string())
+            }
+        }
     }
 
     /// The names behind the ids of the rows this normaliser and its clones write.
@@ -169,7 +191,11 @@ impl Normalizer {
 
     /// Normalises one parsed record into `out`.
     pub fn normalize(&mut self, record: Value, out: &mut Rows) -> Result<(), serde_json::Error> {
-        self.normalize_from(record, 0..0, out)
+        let id = match self.root_ids {
+            RootIds::Random => RowId::random(),
+            _ => self.root_id(&record),
+        };
+        self.normalize_from(record, id, 0..0, out)
     }
 
     /// Normalises the record at `span` of the body `out` was made for ([`Rows::of_body`]),
@@ -187,17 +213,23 @@ impl Normalizer {
         };
         let base = body.as_ptr() as usize..body.as_ptr() as usize + body.len();
         let first_cell = out.cells.len();
+        // A hashed id needs the whole record before its first child row is written: read it
+        // twice (only merge strategies other than delete-insert hash).
+        let id = match self.root_ids {
+            RootIds::Random => RowId::random(),
+            _ => self.root_id(&serde_json::from_slice(json)?),
+        };
         // One check of the whole record spares serde_json checking each string.
         let base = match std::str::from_utf8(json) {
             Ok(text) if out.body_is_text => {
                 let mut de = crate::json::str_reader(text);
-                self.normalize_from(&mut de, base.clone(), out)?;
+                self.normalize_from(&mut de, id, base.clone(), out)?;
                 de.end()?;
                 base
             }
             _ => {
                 let mut de = crate::json::slice_reader(json);
-                self.normalize_from(&mut de, 0..0, out)?;
+                self.normalize_from(&mut de, id, 0..0, out)?;
                 de.end()?;
                 0..0
             }

@@ -116,12 +116,16 @@ fn disagreement(first: &ParsedResource, other: &ParsedResource, table: &str) -> 
     let (a, b) = (&first.config, &other.config);
     let (a_pk, a_mk) = a.keys();
     let (b_pk, b_mk) = b.keys();
-    let (a_wd, b_wd) = (
-        a.write_disposition.unwrap_or_default(),
-        b.write_disposition.unwrap_or_default(),
-    );
+    let (a_wd, b_wd) = (a.disposition(), b.disposition());
+    let (a_merge, b_merge) = (a.merge_hints(), b.merge_hints());
     let what = if a_wd != b_wd {
         format!("write_disposition ({b_wd} here, {a_wd} there)")
+    } else if a_merge != b_merge {
+        format!(
+            "merge strategy or hints ({} here, {} there)",
+            b_merge.strategy.as_str(),
+            a_merge.strategy.as_str()
+        )
     } else if a_pk != b_pk {
         format!(
             "primary_key ([{}] here, [{}] there)",

@@ -54,7 +54,7 @@ fn transform_shape_problem(res: &ResourceConfig, path: &[&str], sql: &str) -> Op
             (table, whose, Vec::new())
         }
         _ => {
-            let keys = match res.write_disposition.unwrap_or_default() {
+            let keys = match res.disposition() {
                 WriteDisposition::Merge => res.keys().0,
                 WriteDisposition::Append | WriteDisposition::Replace => Vec::new(),
             };

@@ -182,7 +182,10 @@ impl TableStages {
         if let Some(ctx) = &self.dedupe {
             let started = Instant::now();
             let (root, key) = (&self.hints.table_name, &self.hints.primary_key);
-            built = latest_per_key_in_page(ctx, built, root, key).await?;
+            // Other strategies rank a key's records at commit, or (scd2) keep them all.
+            if self.hints.merge.ranks_pages() {
+                built = latest_per_key_in_page(ctx, built, root, key).await?;
+            }
             if let Some((_, batch)) = built.iter().find(|(t, _)| t == root) {
                 self.ledger.record(batch, key)?;
             }

@@ -148,7 +148,10 @@ impl Chunks {
     /// Resource `name` starts loading into `hints`' table, checkpointed every `every` records
     /// (`None`: not resumable).
     pub fn start(&mut self, name: &str, hints: &TableHints, every: Option<CheckpointInterval>) {
-        let every = every.filter(|_| self.options.enabled);
+        // A scd2 resource without a merge key retires whatever this sync did not bring: it can
+        // only commit once it brought everything.
+        let whole = hints.merge.is_scd2() && hints.merge_key.is_empty();
+        let every = every.filter(|_| self.options.enabled && !whole);
         self.running.insert(
             name.to_string(),
             Running {

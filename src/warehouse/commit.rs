@@ -5,9 +5,8 @@
 use duckdb::Connection;
 
 use super::load::Load;
-use super::sql::{ident, key_match, literal, qualified};
+use super::sql::{literal, qualified};
 use crate::hints::DltType;
-use crate::hints::columns::{DLT_ID, DLT_LOAD_ID, DLT_ROOT_ID};
 use crate::hints::tables::DLT_LOADS;
 use crate::hints::{CursorState, LoadId};
 use crate::hints::{TableHints, WriteDisposition};
@@ -64,6 +63,22 @@ pub enum CommitError {
         table: String,
         /// Rows it holds.
         rows: i64,
+    },
+    /// Records of one key differed within one sync under a strategy that keeps one row per key
+    /// without ranking records.
+    #[error(
+        "table `{table}`: primary key {key} came more than once in this sync with different \
+         values; `{strategy}` expects each key once (dlt would load every copy), so nothing \
+         was changed. Use `strategy: delete-insert` (it keeps the latest record of a key, or \
+         the one `dedup_sort` picks), or make the source return each record once"
+    )]
+    RepeatedKey {
+        /// The root table.
+        table: String,
+        /// The merge strategy.
+        strategy: &'static str,
+        /// The key's values, as text.
+        key: String,
     },
     /// DuckDB refused a statement.
     #[error("warehouse error while committing: {}", super::describe(.0))]
@@ -215,10 +230,6 @@ fn apply_resource(
 ) -> Result<(), CommitError> {
     let root = &resource.hints.table_name;
     let root_loaded = resource.tables.iter().any(|t| &t.name == root);
-    let rows = Rows {
-        dataset: load.dataset(),
-        load_id: &plan.load_id,
-    };
     match resource.hints.write_disposition {
         // The old rows went when the load began (`Load::replace`); refuse to commit an empty
         // table in their place unless asked to.
@@ -232,183 +243,13 @@ fn apply_resource(
                 });
             }
         }
-        WriteDisposition::Merge if has_keys(&resource.hints) && root_loaded => {
-            let conn = load.conn();
-            // Only a merge key: every new row stays, as in dlt.
-            if !resource.hints.primary_key.is_empty() && !resource.keys_unique {
-                drop_superseded(conn, &rows, resource, ordinal)?;
-            }
-            // A table empty before this load (a first sync, however big) has nothing to
-            // replace: skipping the deletes spares joins over every new key.
-            if rows.old_rows_exist(conn, root)? {
-                // Child tables from earlier loads count too: their rows of replaced records go.
-                let children: Vec<String> = load
-                    .family(root)
-                    .into_iter()
-                    .chain(resource.tables.iter().map(|t| t.name.clone()))
-                    .filter(|t| t != root && has_root_key(load, resource, t))
-                    .collect::<std::collections::BTreeSet<_>>()
-                    .into_iter()
-                    .collect();
-                delete_replaced(conn, &rows, resource, &children, ordinal)?;
-            }
+        WriteDisposition::Merge if root_loaded => {
+            super::merge::apply(load, &plan.load_id, resource, ordinal)?;
         }
-        // Append, and merge without a key (which dlt also treats as append): the rows are in.
+        // Append: the rows are in.
         _ => {}
     }
     Ok(())
-}
-
-/// Tells this load's root rows from older ones: root rows carry their load's id.
-struct Rows<'a> {
-    dataset: &'a str,
-    load_id: &'a LoadId,
-}
-
-impl Rows<'_> {
-    fn table(&self, table: &str) -> String {
-        qualified(self.dataset, table)
-    }
-
-    /// `alias`'s rows of this load (`true`) or of earlier loads (`false`), as a SQL condition.
-    fn of_this_load(&self, alias: &str, this: bool) -> String {
-        let op = if this { "=" } else { "<>" };
-        format!(
-            "{alias}.{} {op} {}",
-            ident(DLT_LOAD_ID),
-            literal(self.load_id.as_str())
-        )
-    }
-
-    /// Whether root table `root` holds rows of earlier loads.
-    fn old_rows_exist(&self, conn: &Connection, root: &str) -> duckdb::Result<bool> {
-        conn.query_row(
-            &format!(
-                "SELECT EXISTS (SELECT 1 FROM {} AS d WHERE {})",
-                self.table(root),
-                self.of_this_load("d", false)
-            ),
-            [],
-            |r| r.get(0),
-        )
-    }
-}
-
-/// Deletes every new root row, with its child rows, that a later new row with the same primary
-/// key supersedes (the latest record wins; rows sit in arrival order). Only keys loaded more than
-/// once are ranked, so a load without duplicates, the usual case, costs one grouping of its keys,
-/// and memory follows the duplicates, not the load.
-fn drop_superseded(
-    conn: &Connection,
-    rows: &Rows<'_>,
-    resource: &ResourceCommit,
-    ordinal: usize,
-) -> duckdb::Result<()> {
-    let hints = &resource.hints;
-    let root = rows.table(&hints.table_name);
-    let keys: Vec<String> = hints.primary_key.iter().map(|k| ident(k)).collect();
-    let new_keys: Vec<String> = keys.iter().map(|k| format!("s.{k}")).collect();
-    let stale = format!("dango_stale_{ordinal}");
-    let id = ident(DLT_ID);
-    conn.execute_batch(&format!(
-        "CREATE TEMP TABLE {stale} AS SELECT {id} FROM ( \
-           SELECT s.{id}, row_number() OVER (PARTITION BY {sk} ORDER BY s.rowid DESC) AS dango_rank \
-           FROM {root} AS s \
-           WHERE {new} AND EXISTS ( \
-             SELECT 1 FROM (SELECT {sk} FROM {root} AS s WHERE {new} GROUP BY {sk} HAVING count(*) > 1) AS d \
-             WHERE {m})) \
-         WHERE dango_rank > 1",
-        sk = new_keys.join(", "),
-        new = rows.of_this_load("s", true),
-        m = key_match("d", "s", &hints.primary_key),
-    ))?;
-    let stale_rows: i64 =
-        conn.query_row(&format!("SELECT count(*) FROM {stale}"), [], |r| r.get(0))?;
-    if stale_rows > 0 {
-        for table in &resource.tables {
-            let link = if table.name == hints.table_name {
-                DLT_ID
-            } else {
-                DLT_ROOT_ID
-            };
-            conn.execute_batch(&format!(
-                "DELETE FROM {t} WHERE {l} IN (SELECT {id} FROM {stale})",
-                t = rows.table(&table.name),
-                l = ident(link),
-            ))?;
-        }
-    }
-    conn.execute_batch(&format!("DROP TABLE {stale}"))
-}
-
-/// New root rows per pass of [`delete_replaced`]: each pass joins the old rows against at most
-/// this many new keys, so the joins fit DuckDB's memory budget however large the load.
-const MERGE_PASS_ROWS: i64 = 500_000;
-
-/// Deletes the old rows that new rows replace (same primary key or merge key), and their child
-/// rows, a slice of the new rows at a time.
-fn delete_replaced(
-    conn: &Connection,
-    rows: &Rows<'_>,
-    resource: &ResourceCommit,
-    children: &[String],
-    ordinal: usize,
-) -> duckdb::Result<()> {
-    let hints = &resource.hints;
-    let root = rows.table(&hints.table_name);
-    let matches: Vec<String> = [&hints.primary_key, &hints.merge_key]
-        .into_iter()
-        .filter(|k| !k.is_empty())
-        .map(|k| format!("({})", key_match("d", "s", k)))
-        .collect();
-    let (new, old) = (rows.of_this_load("s", true), rows.of_this_load("d", false));
-    // This load's rows are the transaction's own, numbered in arrival order after the old ones.
-    let (first, last): (Option<i64>, Option<i64>) = conn.query_row(
-        &format!("SELECT min(rowid), max(rowid) FROM {root} AS s WHERE {new}"),
-        [],
-        |r| Ok((r.get(0)?, r.get(1)?)),
-    )?;
-    let (gone, id) = (format!("dango_gone_{ordinal}"), ident(DLT_ID));
-    let mut from = first.unwrap_or(0);
-    while last.is_some_and(|last| from <= last) {
-        let to = from.saturating_add(MERGE_PASS_ROWS);
-        conn.execute_batch(&format!(
-            "CREATE TEMP TABLE {gone} AS SELECT d.{id} FROM {root} AS d WHERE {old} AND EXISTS ( \
-               SELECT 1 FROM {root} AS s WHERE {new} AND s.rowid >= {from} AND s.rowid < {to} \
-               AND ({m}))",
-            m = matches.join(" OR "),
-        ))?;
-        for child in children {
-            conn.execute_batch(&format!(
-                "DELETE FROM {c} WHERE {rid} IN (SELECT {id} FROM {gone})",
-                c = rows.table(child),
-                rid = ident(DLT_ROOT_ID),
-            ))?;
-        }
-        conn.execute_batch(&format!(
-            "DELETE FROM {root} WHERE {id} IN (SELECT {id} FROM {gone}); DROP TABLE {gone}"
-        ))?;
-        from = to;
-    }
-    Ok(())
-}
-
-fn has_keys(hints: &TableHints) -> bool {
-    !hints.primary_key.is_empty() || !hints.merge_key.is_empty()
-}
-
-/// Whether child table `table` links its rows to their root record (`_dlt_root_id`).
-fn has_root_key(load: &Load, resource: &ResourceCommit, table: &str) -> bool {
-    let loaded = resource
-        .tables
-        .iter()
-        .find(|t| t.name == table)
-        .map(|t| &t.columns);
-    let old = load.before().get(table);
-    loaded
-        .into_iter()
-        .chain(old)
-        .any(|cols| cols.iter().any(|(c, _)| c == DLT_ROOT_ID))
 }
 
 /// Adds this load's row to `_dlt_loads` (created as dlt creates it), status 0 = loaded.

@@ -18,7 +18,7 @@ use super::chunks::{ChunkOptions, Chunks};
 use super::commit::LoadedTable;
 use super::sql::{ident, qualified};
 use crate::hints::DltType;
-use crate::hints::columns::{DLT_ID, DLT_LOAD_ID, DLT_PARENT_ID, DLT_ROOT_ID};
+use crate::hints::columns::{BOOKKEEPING, DLT_ID, DLT_LOAD_ID, DLT_PARENT_ID, DLT_ROOT_ID};
 use crate::hints::field_dlt_type;
 
 /// Rows of a table held back before they are appended. DuckDB runs a query for every
@@ -61,6 +61,9 @@ pub struct Load {
     pub chunks: Chunks,
     /// Tables that received rows in the chunk in progress.
     appended: HashSet<String>,
+    /// The highest `rowid` of each table the chunk in progress appended to, before it did:
+    /// rows above it are the chunk's.
+    marks: HashMap<String, i64>,
 }
 
 impl Load {
@@ -89,6 +92,7 @@ impl Load {
             budget: super::default_memory_budget(),
             chunks: Chunks::new(chunks, HashMap::new()),
             appended: HashSet::new(),
+            marks: HashMap::new(),
         };
         if full_refresh {
             load.conn
@@ -204,7 +208,23 @@ impl Load {
     /// may be held back until more arrive; [`Load::flush`] appends what is held.
     pub fn append(&mut self, table: &str, batch: RecordBatch) -> duckdb::Result<()> {
         let batch = self.stamped(batch)?;
-        self.appended.insert(table.to_string());
+        // Strategies whose ids are hashes tell the chunk's rows from older ones with the same
+        // ids by `rowid` (appended rows come after every committed one); one cheap query per
+        // table and chunk.
+        if self.appended.insert(table.to_string()) {
+            let mark = match self.columns.contains_key(table) {
+                true => self.conn.query_row(
+                    &format!(
+                        "SELECT coalesce(max(rowid), -1) FROM {}",
+                        qualified(&self.dataset, table)
+                    ),
+                    [],
+                    |r| r.get(0),
+                )?,
+                false => -1,
+            };
+            self.marks.insert(table.to_string(), mark);
+        }
         let same_schema = |held: &Vec<RecordBatch>| {
             held.first()
                 .is_none_or(|first| first.schema_ref() == batch.schema_ref())
@@ -254,6 +274,12 @@ impl Load {
             .map_err(|e| duckdb::Error::ToSqlConversionFailure(Box::new(e)))
     }
 
+    /// The highest `rowid` of `table` before the chunk in progress appended to it (-1: it was
+    /// empty or new); `None`: the chunk appended nothing to it.
+    pub fn mark(&self, table: &str) -> Option<i64> {
+        self.marks.get(table).copied()
+    }
+
     /// The tables that received rows in the chunk in progress, with their columns now.
     pub fn loaded_tables(&self) -> duckdb::Result<Vec<LoadedTable>> {
         let mut now = schema_columns(&self.conn, &self.dataset)?;
@@ -279,6 +305,7 @@ impl Load {
         self.open = true;
         self.chunks.committed(took);
         self.appended.clear();
+        self.marks.clear();
         self.before = schema_columns(&self.conn, &self.dataset)?;
         Ok(())
     }
@@ -293,7 +320,7 @@ impl Load {
                     .fields()
                     .iter()
                     .map(|f| {
-                        let not_null = if f.name().starts_with("_dlt_") {
+                        let not_null = if BOOKKEEPING.contains(&f.name().as_str()) {
                             " NOT NULL"
                         } else {
                             ""

@@ -11,6 +11,7 @@ pub(crate) mod history;
 pub(crate) mod load;
 pub(crate) mod location;
 pub(crate) mod lock;
+mod merge;
 mod open_load;
 pub(crate) mod space;
 pub(crate) mod sql;

@@ -1,4 +1,4 @@
-//! Row ids as dlt makes them: random for root rows, a SHAKE-128 digest of the parent's id,
+//! Row ids as dlt makes them: random for root rows (or a hash, see `hashes`), a SHAKE-128 digest of the parent's id,
 //! the table and the position for child rows, in unpadded base64.
 
 use base64::Engine;
@@ -43,6 +43,13 @@ impl RowId {
             ],
             &mut digest,
         );
+        Self::of(&digest)
+    }
+
+    /// dlt's `digest128b(text, 10)`: the id of a hashed root row (see `hashes`).
+    pub(super) fn digest(text: &[u8]) -> Self {
+        let mut digest = [0u8; DLT_ID_BYTES];
+        shake128(&[text], &mut digest);
         Self::of(&digest)
     }
 

@@ -12,17 +12,17 @@ use crate::json::typed::{self, Tag};
 use crate::json::{Leaf, deeper, numbers};
 
 impl Normalizer {
-    /// Reads one record from `de` into a root row and its child rows. Strings that lie in
+    /// Reads one record from `de` into a root row `id` and its child rows. Strings that lie in
     /// `body` (the address range of the page body `out` was made for) are kept as spans of it.
     pub(super) fn normalize_from<'de, D: Deserializer<'de>>(
         &mut self,
         de: D,
+        id: RowId,
         body: Range<usize>,
         out: &mut Rows,
     ) -> Result<(), D::Error> {
         self.wide.clear();
         self.wide_seen = 0;
-        let id = RowId::random();
         let id_text = out.write(id.as_str()).ok_or_else(too_large)?;
         let at = RowAt {
             table: self.root_table,

@@ -560,21 +560,10 @@ fn suggestion(message: &str) -> Option<String> {
 
 /// dlt options Dango refuses by name rather than drop: a user migrating from dlt learns what
 /// they would lose, and what to do instead.
-const DLT_NOT_IMPLEMENTED: [(&str, &str); 3] = [
-    (
-        "hard_delete",
-        "remove it (a record flagged deleted would stay in the table; filter such records with \
-         `transform:` meanwhile)",
-    ),
-    (
-        "dedup_sort",
-        "remove it (of a key repeated in one sync Dango keeps the latest record it receives)",
-    ),
-    (
-        "allow_external_schedulers",
-        "remove it and give a range with `dango sync --since A --until B`",
-    ),
-];
+const DLT_NOT_IMPLEMENTED: [(&str, &str); 1] = [(
+    "allow_external_schedulers",
+    "remove it and give a range with `dango sync --since A --until B`",
+)];
 
 /// `source` with every `${VAR}` replaced from `creds`, checked again with the values in place
 /// (a `${VAR}` may hold a URL). Unset variables are errors naming them and their line; no

@@ -46,7 +46,7 @@ pub enum Frame {
     /// The source and its resources, before running.
     Describe(Describe),
     /// Hints of a table seen for the first time.
-    Table(TableFrame),
+    Table(Box<TableFrame>),
     /// A page of records for a table, as dlt's typed JSON (an array).
     Page {
         /// The table, as dlt named it.
@@ -96,6 +96,9 @@ pub struct TableFrame {
     pub table: String,
     /// `append`, `replace` or `merge`.
     pub write_disposition: String,
+    /// For `merge`: the strategy and the hints that shape it.
+    #[serde(default)]
+    pub merge: Option<MergeFrame>,
     /// Primary-key columns.
     pub primary_key: Vec<String>,
     /// Merge-key columns.
@@ -108,6 +111,30 @@ pub struct TableFrame {
     /// Its schema contract (the resource's, else the source's), if any.
     #[serde(default)]
     pub schema_contract: Option<ContractConfig>,
+}
+
+/// A `merge` table's strategy and the hints that shape it, as dlt computed them.
+#[derive(Debug, Clone, Deserialize)]
+pub struct MergeFrame {
+    /// `delete-insert`, `upsert`, `insert-only` or `scd2` (the runner refuses others).
+    pub strategy: String,
+    /// The `hard_delete` column.
+    pub hard_delete: Option<String>,
+    /// The `dedup_sort` column and its order (`desc`, `asc`).
+    pub dedup_sort: Option<(String, String)>,
+    /// `deduplicated` of the disposition.
+    #[serde(default)]
+    pub deduplicated: bool,
+    /// scd2's validity columns.
+    pub valid_from: Option<String>,
+    /// See `valid_from`.
+    pub valid_to: Option<String>,
+    /// scd2's `active_record_timestamp`, ISO 8601.
+    pub active_record_timestamp: Option<String>,
+    /// scd2's `boundary_timestamp`, ISO 8601.
+    pub boundary_timestamp: Option<String>,
+    /// scd2's `row_version_column_name`, unless it is `_dlt_id`.
+    pub row_version: Option<String>,
 }
 
 /// The state dlt keeps for the source, after a successful run.
@@ -238,7 +265,7 @@ impl RunnerProcess {
         self.stdout.read_exact(&mut payload)?;
         Ok(Some(match head[0] {
             b'D' => Frame::Describe(json(&payload)?),
-            b'T' => Frame::Table(json(&payload)?),
+            b'T' => Frame::Table(Box::new(json(&payload)?)),
             b'S' => Frame::State(json(&payload)?),
             b'E' => Frame::Error(json(&payload)?),
             b'J' => {

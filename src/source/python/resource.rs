@@ -9,11 +9,15 @@ use futures::future::BoxFuture;
 
 use super::error::PythonError;
 use super::interpreter::Interpreter;
-use super::process::{Describe, Frame, ProcessStopper, RunnerProcess, StateFrame, TableFrame};
+use super::process::{
+    Describe, Frame, MergeFrame, ProcessStopper, RunnerProcess, StateFrame, TableFrame,
+};
+use crate::hints::columns::{DLT_VALID_FROM, DLT_VALID_TO};
 use crate::hints::{
     ColumnHint, ColumnHints, CursorState, DEFAULT_MAX_NESTING, SchemaContract, TableHints,
     WriteDisposition,
 };
+use crate::hints::{MergeHints, MergeStrategy, Scd2, SortOrder};
 use crate::normalize::naming::{normalize_identifier, normalize_path};
 use crate::source::rest::selector::locate_records;
 use crate::source::{BoxError, FetchInput, FetchOutcome, PageSender, Records, Resource};
@@ -233,20 +237,58 @@ fn table_hints(t: &TableFrame) -> TableHints {
         .iter()
         .map(|(name, hint)| (normalize_path(name), usable(&t.table, name, hint)))
         .collect();
+    let merge = t.merge.as_ref().map(merge_hints).unwrap_or_default();
+    let mut columns = match columns.is_empty() {
+        true => BTreeMap::new(),
+        false => BTreeMap::from([(table.clone(), columns)]),
+    };
+    merge.declare_columns(&table, &mut columns);
     TableHints {
         write_disposition: disposition,
+        merge,
         primary_key: names(&t.primary_key),
         merge_key: names(&t.merge_key),
         max_table_nesting: t.max_table_nesting.unwrap_or(DEFAULT_MAX_NESTING),
-        columns: match columns.is_empty() {
-            true => BTreeMap::new(),
-            false => BTreeMap::from([(table.clone(), columns)]),
-        },
+        columns,
         contract: t
             .schema_contract
             .map(|c| c.over(SchemaContract::default()))
             .unwrap_or_default(),
         ..TableHints::named(&table)
+    }
+}
+
+/// Dango's merge hints of what dlt computed (the runner refused what Dango lacks, and checked
+/// the timestamps with dlt's own parser).
+fn merge_hints(m: &MergeFrame) -> MergeHints {
+    let name = |c: &Option<String>| c.as_deref().map(normalize_identifier);
+    let at = |option: &str, text: &Option<String>| {
+        let value = text.clone().map(serde_json::Value::String);
+        crate::hints::timestamp(option, value).ok().flatten()
+    };
+    let strategy = match m.strategy.as_str() {
+        "upsert" => MergeStrategy::Upsert,
+        "insert-only" => MergeStrategy::InsertOnly,
+        "scd2" => MergeStrategy::Scd2(Scd2 {
+            valid_from: name(&m.valid_from).unwrap_or_else(|| DLT_VALID_FROM.to_string()),
+            valid_to: name(&m.valid_to).unwrap_or_else(|| DLT_VALID_TO.to_string()),
+            row_version: name(&m.row_version),
+            active_record_timestamp: at("active_record_timestamp", &m.active_record_timestamp),
+            boundary_timestamp: at("boundary_timestamp", &m.boundary_timestamp),
+        }),
+        _ => MergeStrategy::DeleteInsert,
+    };
+    MergeHints {
+        strategy,
+        hard_delete: name(&m.hard_delete),
+        dedup_sort: m.dedup_sort.as_ref().map(|(c, order)| {
+            let order = match order.as_str() {
+                "asc" => SortOrder::Asc,
+                _ => SortOrder::Desc,
+            };
+            (normalize_identifier(c), order)
+        }),
+        deduplicated: m.deduplicated,
     }
 }
 

@@ -128,33 +128,69 @@ def call_source(dlt, factory, config, section):
     return made
 
 
-# Column hints Dango does not implement, and what a user would lose if they were dropped.
-UNSUPPORTED_COLUMN_HINTS = {
-    "hard_delete": "a record flagged deleted would stay in the table",
-    "dedup_sort": "of a key repeated in one sync Dango keeps the latest record it receives",
-}
+MERGE_STRATEGIES = ("delete-insert", "upsert", "insert-only", "scd2")
 
 
 def unsupported(computed):
     """Why Dango cannot load a table with these hints as dlt would, or None."""
-    disposition = computed.get("write_disposition")
     strategy = computed.get("x-merge-strategy")
-    if isinstance(disposition, dict):
-        strategy = disposition.get("strategy") or strategy
-    if strategy not in (None, "delete-insert"):
+    if strategy not in (None,) + MERGE_STRATEGIES:
         return (
-            f"dlt's merge strategy `{strategy}` is not implemented by Dango yet: Dango merges by "
-            "`delete-insert` (one row per key, the latest record; keys absent from a sync are "
-            "kept). Remove `strategy` to merge that way, or keep this resource in dlt for now"
+            f"`{strategy}` is not one of dlt's merge strategies: use `delete-insert` (the "
+            "default), `upsert`, `insert-only` or `scd2`"
         )
-    for column, hint in (computed.get("columns") or {}).items():
-        for name, lost in UNSUPPORTED_COLUMN_HINTS.items():
-            if hint.get(name):
-                return (
-                    f"dlt's column hint `{name}` (column `{column}`) is not implemented by Dango "
-                    f"yet: {lost}. Remove the hint, or keep this resource in dlt for now"
-                )
+    columns = computed.get("columns") or {}
+    for name in ("hard_delete", "dedup_sort"):
+        named = [c for c, h in columns.items() if h.get(name)]
+        if len(named) > 1:
+            return f"`{name}` is set on {len(named)} columns ({', '.join(named)}); dlt allows one"
+    if strategy in ("upsert", "insert-only") and any(h.get("merge_key") for h in columns.values()):
+        return (
+            f"`merge_key` is not used by the `{strategy}` strategy, which matches on the primary "
+            "key (dlt ignores it with a log line); remove it, or use `delete-insert`"
+        )
     return None
+
+
+def first_with(columns, prop):
+    return next((c for c, h in columns.items() if h.get(prop)), None)
+
+
+def iso(value, option, resource):
+    """A dlt timestamp option as ISO 8601 text, read by dlt's own parser."""
+    if value is None:
+        return None
+    from dlt.common import time as dlt_time
+
+    # dlt 1.31 names it `ensure_pendulum_datetime`; later versions add `_utc`.
+    parse = getattr(dlt_time, "ensure_pendulum_datetime_utc", None) or dlt_time.ensure_pendulum_datetime
+    try:
+        return parse(value).isoformat()
+    except Exception as e:
+        fail("unsupported", f"`{option}` {value!r} is not a date or datetime: {e}", resource=resource)
+
+
+def merge_hints(computed, columns, resource):
+    """The merge strategy and the hints that shape it, as dlt computed them."""
+    strategy = computed.get("x-merge-strategy") or "delete-insert"
+    sort = first_with(columns, "dedup_sort")
+    valid_to = first_with(columns, "x-valid-to")
+    version = first_with(columns, "x-row-version")
+    return {
+        "strategy": strategy,
+        "hard_delete": first_with(columns, "hard_delete"),
+        "dedup_sort": [sort, columns[sort]["dedup_sort"]] if sort else None,
+        "deduplicated": bool(computed.get("x-stage-data-deduplicated")),
+        "valid_from": first_with(columns, "x-valid-from"),
+        "valid_to": valid_to,
+        "active_record_timestamp": iso(
+            columns[valid_to].get("x-active-record-timestamp") if valid_to else None,
+            "active_record_timestamp",
+            resource,
+        ),
+        "boundary_timestamp": iso(computed.get("x-boundary-timestamp"), "boundary_timestamp", resource),
+        "row_version": version if version and version != "_dlt_id" else None,
+    }
 
 
 def table_hints(resource, schema, source, item=None, meta=None):
@@ -172,13 +208,20 @@ def table_hints(resource, schema, source, item=None, meta=None):
     if nesting is None:
         nesting = source.max_table_nesting
     contract = computed.get("schema_contract") or source.schema_contract
+    # The strategy's own columns (scd2's validity columns, its `_dlt_id` version) are Dango's.
+    own = ("x-valid-from", "x-valid-to")
     return {
         "table": computed["name"],
         "write_disposition": disposition,
+        "merge": merge_hints(computed, columns, resource.name) if disposition == "merge" else None,
         "primary_key": [c for c, h in columns.items() if h.get("primary_key")],
         "merge_key": [c for c, h in columns.items() if h.get("merge_key")],
         "max_table_nesting": nesting,
-        "columns": {c: declared(h) for c, h in columns.items() if declared(h)},
+        "columns": {
+            c: declared(h)
+            for c, h in columns.items()
+            if declared(h) and not any(h.get(o) for o in own[:2]) and c != "_dlt_id"
+        },
         "schema_contract": contract or None,
     }
 

@@ -58,13 +58,17 @@ pub fn resources(
             .schema_contract
             .map(|c| c.over(SchemaContract::default()))
             .unwrap_or_default();
+        let merge = res.merge_hints();
+        let mut columns = res.declared_columns();
+        merge.declare_columns(&res.table(), &mut columns);
         let hints = TableHints {
             table_name: res.table(),
-            write_disposition: res.write_disposition.unwrap_or_default(),
+            write_disposition: res.disposition(),
+            merge,
             primary_key,
             merge_key,
             max_table_nesting: res.max_table_nesting.unwrap_or(DEFAULT_MAX_NESTING),
-            columns: res.declared_columns(),
+            columns,
             contract: res
                 .schema_contract
                 .map_or(source_contract, |c| c.over(source_contract)),

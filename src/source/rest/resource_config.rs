@@ -9,7 +9,10 @@ use serde_json::{Map, Value};
 use super::config::{expand_paginator_and_auth, url_problem, written};
 use super::incremental::IncrementalConfig;
 use super::paginate::config::PaginationConfig;
-use crate::hints::{ColumnHint, ColumnHints, ContractConfig, WriteDisposition};
+use crate::hints::{
+    ColumnHint, ColumnHints, ContractConfig, Disposition, MergeHints, MergeStrategy,
+    WriteDisposition,
+};
 use crate::normalize::naming::{normalize_identifier, normalize_path};
 use crate::source::CheckpointInterval;
 use crate::source::config_problem::{Problem, all_under, is_blank, keys};
@@ -49,9 +52,11 @@ pub struct ResourceConfig {
     /// agree on `write_disposition` and keys). Example: `table_name: crm_users`
     #[serde(default)]
     pub table_name: Option<String>,
-    /// How rows are applied to the table. Default: `merge`. Example: `write_disposition: append`
+    /// How rows are applied to the table: `append`, `replace`, `merge` (Default; by
+    /// delete-insert), or dlt's mapping with a merge strategy. Example: `write_disposition:
+    /// {disposition: merge, strategy: scd2}`
     #[serde(default)]
-    pub write_disposition: Option<WriteDisposition>,
+    pub write_disposition: Option<Disposition>,
     /// Column(s) identifying a row, for `merge`. Default: `id`. Example: `primary_key: [org, id]`
     #[serde(default)]
     pub primary_key: Option<PrimaryKey>,
@@ -180,14 +185,46 @@ impl ResourceConfig {
         let primary_key = match (
             &self.primary_key,
             hinted(|h| h.primary_key),
-            self.write_disposition.unwrap_or_default(),
+            self.disposition(),
         ) {
             (Some(pk), _, _) => names(pk),
             (None, pk, _) if !pk.is_empty() => pk,
-            (None, _, WriteDisposition::Merge) if merge_key.is_empty() => vec!["id".to_string()],
+            // scd2 tells records apart by their whole content, not by a key.
+            (None, _, WriteDisposition::Merge)
+                if merge_key.is_empty() && !self.merge_hints().is_scd2() =>
+            {
+                vec!["id".to_string()]
+            }
             (None, _, _) => Vec::new(),
         };
         (primary_key, merge_key)
+    }
+
+    /// How its rows are applied (`merge` unless configured).
+    pub fn disposition(&self) -> WriteDisposition {
+        self.write_disposition
+            .as_ref()
+            .map_or_else(WriteDisposition::default, |d| d.kind)
+    }
+
+    /// Its merge strategy and the column hints that shape it (normalised names).
+    pub fn merge_hints(&self) -> MergeHints {
+        let configured = self.write_disposition.clone().unwrap_or_default();
+        let first = |is: fn(&ColumnHint) -> bool| {
+            self.columns
+                .iter()
+                .find(|(_, h)| is(h))
+                .map(|(c, _)| normalize_path(c))
+        };
+        MergeHints {
+            strategy: configured.strategy,
+            hard_delete: first(|h| h.hard_delete),
+            dedup_sort: self
+                .columns
+                .iter()
+                .find_map(|(c, h)| Some((normalize_path(c), h.dedup_sort?))),
+            deduplicated: configured.deduplicated,
+        }
     }
 
     /// Its declared columns by table (its own and its child tables'), names normalised.
@@ -324,6 +361,7 @@ impl ResourceConfig {
             );
         }
         out.extend(self.key_problems());
+        out.extend(self.merge_problems());
         out.extend(self.column_hint_problems());
         out
     }
@@ -371,7 +409,7 @@ impl ResourceConfig {
     /// Empty key columns: an empty column name never names a column, and a `merge` needs a
     /// key to match on.
     fn key_problems(&self) -> Vec<Problem> {
-        let merge = self.write_disposition.unwrap_or_default() == WriteDisposition::Merge;
+        let merge = self.disposition() == WriteDisposition::Merge;
         let mut out = Vec::new();
         let columns = |k: &Option<PrimaryKey>| k.as_ref().map(PrimaryKey::columns);
         if let Some(pk) = columns(&self.primary_key) {
@@ -409,6 +447,90 @@ impl ResourceConfig {
                     .hint("name the column(s), e.g. `merge_key: day`, or leave it out"),
                 );
             }
+        }
+        out
+    }
+
+    /// Merge hints that cannot work together: dlt refuses most of these too, or ignores them
+    /// with a log line a user never reads.
+    fn merge_problems(&self) -> Vec<Problem> {
+        let merge = self.merge_hints();
+        let mut out = Vec::new();
+        for (hint, is) in [
+            (
+                "hard_delete",
+                (|h: &ColumnHint| h.hard_delete) as fn(&ColumnHint) -> bool,
+            ),
+            ("dedup_sort", |h: &ColumnHint| h.dedup_sort.is_some()),
+        ] {
+            let named: Vec<&String> = self
+                .columns
+                .iter()
+                .filter(|(_, h)| is(h))
+                .map(|(c, _)| c)
+                .collect();
+            if named.len() > 1 {
+                out.push(
+                    Problem::at(
+                        &["columns"],
+                        format!("sets `{hint}` on {} columns", named.len()),
+                    )
+                    .hint(format!("keep `{hint}` on one column (dlt allows only one)")),
+                );
+            }
+            if let Some(column) = named.first()
+                && self.disposition() != WriteDisposition::Merge
+            {
+                out.push(
+                    Problem::at(
+                        &["columns", column.as_str(), hint],
+                        "applies only to `merge`",
+                    )
+                    .hint("remove it, or set `write_disposition: merge`"),
+                );
+            }
+        }
+        if self.disposition() != WriteDisposition::Merge {
+            return out;
+        }
+        let (primary_key, merge_key) = self.keys();
+        match &merge.strategy {
+            MergeStrategy::Upsert | MergeStrategy::InsertOnly if !merge_key.is_empty() => {
+                out.push(
+                    Problem::at(
+                        &["merge_key"],
+                        format!(
+                            "is not used by `strategy: {}`, which matches on the primary key",
+                            merge.strategy.as_str()
+                        ),
+                    )
+                    .hint("remove `merge_key`, or use `strategy: delete-insert`"),
+                );
+            }
+            MergeStrategy::DeleteInsert | MergeStrategy::Scd2(_) => {}
+            _ => {}
+        }
+        if merge.dedup_sort.is_some()
+            && (primary_key.is_empty() || merge.strategy != MergeStrategy::DeleteInsert)
+        {
+            out.push(
+                Problem::at(
+                    &["columns"],
+                    "`dedup_sort` applies only to `strategy: delete-insert` with a primary key",
+                )
+                .hint("remove `dedup_sort`, or declare `primary_key`"),
+            );
+        }
+        if let MergeStrategy::Scd2(scd2) = &merge.strategy
+            && scd2.valid_from == scd2.valid_to
+        {
+            out.push(
+                Problem::at(
+                    &["write_disposition", "validity_column_names"],
+                    "names one column twice",
+                )
+                .hint("name two columns, e.g. `[valid_from, valid_to]`"),
+            );
         }
         out
     }

@@ -1,0 +1,135 @@
+//! scd2: every version of a record is kept with its validity window. A version is its row hash
+//! (`_dlt_id`, as dlt computes it) or the `row_version_column_name` column. At the boundary
+//! time (the sync's start, or `boundary_timestamp`), the active versions this load did not
+//! bring retire (only those whose `merge_key` it brought, if there is one), versions it brought
+//! that are not active start, and unchanged ones stay as they are. Child rows are only ever
+//! inserted: a version's child rows are the ones it was first loaded with.
+
+use super::Merge;
+use crate::hints::columns::{DLT_ID, DLT_PARENT_ID};
+use crate::hints::{LoadId, Scd2};
+use crate::warehouse::commit::CommitError;
+use crate::warehouse::sql::{ident, key_match};
+
+/// Applies scd2 to the resource's new rows.
+pub(super) fn apply(m: &Merge<'_>, options: &Scd2) -> Result<(), CommitError> {
+    let hints = &m.resource.hints;
+    let root = m.root_table();
+    let version = ident(options.row_version.as_deref().unwrap_or(DLT_ID));
+    let (from, to) = (ident(&options.valid_from), ident(&options.valid_to));
+    let boundary = timestamp(
+        options
+            .boundary_timestamp
+            .unwrap_or_else(|| started(m.rows.load_id)),
+    );
+    let active_value = options
+        .active_record_timestamp
+        .map_or_else(|| "NULL".to_string(), timestamp);
+    let active = |alias: &str| match options.active_record_timestamp {
+        None => format!("{alias}.{to} IS NULL"),
+        Some(_) => format!("{alias}.{to} = {active_value}"),
+    };
+    let (new, old) = (
+        m.rows.of_this_load("s", true),
+        m.rows.of_this_load("d", false),
+    );
+
+    // A version brought twice is one version (dlt would insert both copies).
+    let repeated = m.count(&format!(
+        "SELECT count(*) - count(DISTINCT s.{version}) FROM {root} AS s WHERE {new}"
+    ))?;
+    if repeated > 0 {
+        m.exec(&format!(
+            "DELETE FROM {root} WHERE {} AND rowid NOT IN \
+             (SELECT min(s.rowid) FROM {root} AS s WHERE {new} GROUP BY s.{version})",
+            m.rows.of_this_load("", true)
+        ))?;
+    }
+    // A flagged record retires its key's active version (by merge key, else primary key) and
+    // is not a version itself; without a key, leaving it out retires its version as absent.
+    if let Some(flagged) = m.flagged("s") {
+        let key = match hints.merge_key.is_empty() {
+            true => &hints.primary_key,
+            false => &hints.merge_key,
+        };
+        if !key.is_empty() {
+            m.exec(&format!(
+                "UPDATE {root} AS d SET {to} = {boundary} WHERE {old} AND {active} AND EXISTS \
+                 (SELECT 1 FROM {root} AS s WHERE {new} AND {flagged} AND {matches})",
+                active = active("d"),
+                matches = key_match("d", "s", key),
+            ))?;
+        }
+        m.drop_new(&flagged)?;
+    }
+    let present = match hints.merge_key.is_empty() {
+        true => String::new(),
+        false => format!(
+            " AND EXISTS (SELECT 1 FROM {root} AS s WHERE {new} AND {})",
+            key_match("d", "s", &hints.merge_key)
+        ),
+    };
+    m.exec(&format!(
+        "UPDATE {root} AS d SET {to} = {boundary} WHERE {old} AND {active} AND d.{version} NOT IN \
+         (SELECT s.{version} FROM {root} AS s WHERE {new}){present}",
+        active = active("d"),
+    ))?;
+    // Unchanged versions stay as they are: their new copies go, with their child rows.
+    m.exec(&format!(
+        "DELETE FROM {root} WHERE {} AND {version} IN \
+         (SELECT d.{version} FROM {root} AS d WHERE {old} AND {active})",
+        m.rows.of_this_load("", true),
+        active = active("d"),
+    ))?;
+    keep_new_child_rows_only(m)?;
+    m.exec(&format!(
+        "UPDATE {root} SET {from} = {boundary}, {to} = {active_value} WHERE {}",
+        m.rows.of_this_load("", true)
+    ))?;
+    Ok(())
+}
+
+/// Drops this chunk's child rows that the table holds already (same id: a hashed version's
+/// child rows have the ids its first load gave them), or whose parent row is gone (a version
+/// left out above), a level at a time.
+fn keep_new_child_rows_only(m: &Merge<'_>) -> duckdb::Result<()> {
+    let (id, parent) = (ident(DLT_ID), ident(DLT_PARENT_ID));
+    let children = m.children();
+    for child in &children {
+        let Some(mark) = m.load.mark(child) else {
+            continue;
+        };
+        let c = m.rows.table(child);
+        let parent_table = children
+            .iter()
+            .filter(|p| child.starts_with(&format!("{p}__")))
+            .max_by_key(|p| p.len())
+            .map_or_else(|| m.root_table(), |p| m.rows.table(p));
+        m.exec(&format!(
+            "DELETE FROM {c} WHERE rowid > {mark} AND ({id} IN \
+               (SELECT {id} FROM {c} WHERE rowid <= {mark}) \
+             OR {parent} NOT IN (SELECT {id} FROM {parent_table}) \
+             OR rowid NOT IN (SELECT min(rowid) FROM {c} WHERE rowid > {mark} GROUP BY {id}))"
+        ))?;
+    }
+    Ok(())
+}
+
+/// When the load began, from its id (Unix seconds with microseconds): dlt's default boundary
+/// is when its load package was created.
+fn started(load_id: &LoadId) -> i64 {
+    let (secs, micros) = load_id
+        .as_str()
+        .split_once('.')
+        .unwrap_or((load_id.as_str(), "0"));
+    let secs: i64 = secs.parse().unwrap_or_default();
+    let micros: i64 = format!("{micros:0<6}")[..6].parse().unwrap_or_default();
+    secs * 1_000_000 + micros
+}
+
+/// A `TIMESTAMPTZ` literal of `micros` since the epoch (text with an offset: DuckDB reads it
+/// without the ICU extension, which the bundled build lacks).
+fn timestamp(micros: i64) -> String {
+    let at = chrono::DateTime::from_timestamp_micros(micros).unwrap_or_default();
+    format!("TIMESTAMPTZ '{}'", at.format("%Y-%m-%d %H:%M:%S%.6f+00"))
+}
