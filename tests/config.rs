@@ -743,36 +743,64 @@ fn dlt_options_dango_lacks_are_refused_by_name_with_what_to_do() {
         "dlt's `allow_external_schedulers` is not implemented by Dango yet: remove it",
     );
 
-    // dlt's mapping form of `write_disposition`: delete-insert is Dango's merge; any other
-    // strategy, and the merge hints Dango lacks, are refused by name.
+    // dlt's mapping form of `write_disposition` with every strategy and its options; what
+    // cannot work is refused by name.
     let disposition = |form: &str| {
         format!(
-            "sources:\n  - name: shop\n    type: rest_api\n    rest_api:\n      base_url: https://api.example.com\n      resources:\n        - name: orders\n          write_disposition: {form} # wd\n          columns: {{deleted: {{data_type: bool}}}}\n"
+            "sources:\n  - name: shop\n    type: rest_api\n    rest_api:\n      base_url: https://api.example.com\n      resources:\n        - name: orders\n          write_disposition: {form} # wd\n          columns: {{deleted: {{data_type: bool, hard_delete: true}}, v: {{dedup_sort: desc}}}}\n"
         )
     };
-    Project::new(&disposition(
-        "{disposition: merge, strategy: delete-insert}",
-    ))
-    .dango(&["validate"])
-    .assert_ok();
-    let yml = disposition("{disposition: merge, strategy: scd2}");
-    assert_reported(
-        &rejected(&Project::new(&yml)),
-        &yml,
-        "wd",
-        "sources[0].rest_api.resources[0].write_disposition",
-        "dlt's merge strategy `scd2` is not implemented by Dango yet",
+    for ok in [
+        "{disposition: merge, strategy: delete-insert, deduplicated: true}",
+        "{disposition: merge, strategy: scd2, validity_column_names: [from_ts, to_ts], active_record_timestamp: '9999-12-31', boundary_timestamp: '2024-08-21T12:15:00+00:00', row_version_column_name: v}",
+    ] {
+        let yml = disposition(ok);
+        let yml = match ok.contains("scd2") {
+            // dedup_sort ranks delete-insert's records only.
+            true => yml.replace(", v: {dedup_sort: desc}", ""),
+            false => yml,
+        };
+        let run = Project::new(&yml).dango(&["validate"]);
+        assert!(run.ok(), "{ok}: {}", run.all());
+    }
+    for (form, says) in [
+        (
+            "{disposition: merge, strategy: scd3}",
+            "`scd3` is not one of dlt's merge strategies",
+        ),
+        (
+            "{disposition: merge, strategy: scd2, boundary_timestamp: yesterday}",
+            "`boundary_timestamp: yesterday` is not a date or date-time",
+        ),
+        (
+            "{disposition: append, strategy: upsert}",
+            "`strategy` applies only to `disposition: merge`",
+        ),
+        (
+            "{disposition: merge, strategy: upsert, validity_column_names: [a, b]}",
+            "`validity_column_names` applies only to `strategy: scd2`",
+        ),
+    ] {
+        let yml = disposition(form);
+        assert_reported(
+            &rejected(&Project::new(&yml)),
+            &yml,
+            "wd",
+            "sources[0].rest_api.resources[0].write_disposition",
+            says,
+        );
+    }
+    let yml = disposition("{disposition: merge, strategy: upsert}");
+    let run = rejected(&Project::new(&yml));
+    assert!(
+        run.contains("`dedup_sort` applies only to `strategy: delete-insert`"),
+        "{run}"
     );
-    let yml = disposition("merge").replace(
-        "columns: {deleted: {data_type: bool}}",
-        "columns:\n            deleted:\n              hard_delete: true # hd",
-    );
-    assert_reported(
-        &rejected(&Project::new(&yml)),
-        &yml,
-        "hd",
-        "sources[0].rest_api.resources[0].columns.deleted.hard_delete",
-        "dlt's `hard_delete` is not implemented by Dango yet",
+    let yml = disposition("append");
+    let run = rejected(&Project::new(&yml));
+    assert!(
+        run.contains("hard_delete") && run.contains("applies only to `merge`"),
+        "{run}"
     );
 }
 

@@ -196,3 +196,168 @@ fn every_strategy_leaves_the_tables_dlt_leaves() {
 }
 
 both_warehouses!(every_strategy_leaves_the_tables_dlt_leaves);
+
+/// `sources.yml` says the same in dlt's `rest_api` vocabulary: a full-load scd2 history and an
+/// upsert table of the mock API's orders, synced against the API as it is, again unchanged, and
+/// after records were added and removed.
+fn rest_sources_take_the_strategies_too() {
+    let yml = |base: &str| {
+        support::rest_source(
+            "shop",
+            base,
+            "",
+            "        - name: history\n          endpoint: /orders\n          \
+             write_disposition: {disposition: merge, strategy: scd2}\n          \
+             pagination: {type: offset, limit: 25, total_path: total}\n        \
+             - name: current\n          endpoint: /orders\n          \
+             write_disposition: {disposition: merge, strategy: upsert}\n          \
+             primary_key: id\n          \
+             pagination: {type: offset, limit: 25, total_path: total}\n",
+        )
+    };
+    let api = support::mock_api().orders(60).start();
+    let project = Project::new(&yml(&api.base_url()));
+    project.dango(&["sync"]).assert_ok();
+    project.dango(&["sync"]).assert_ok();
+    let active = "SELECT count(*) FROM raw_shop.history WHERE _dlt_valid_to IS NULL";
+    assert_eq!(
+        project.count(active),
+        60,
+        "an unchanged record is one version"
+    );
+    assert_eq!(project.count("SELECT count(*) FROM raw_shop.history"), 60);
+    assert_eq!(project.count("SELECT count(*) FROM raw_shop.current"), 60);
+    assert_eq!(
+        project.count("SELECT count(DISTINCT _dlt_id) FROM raw_shop.current"),
+        60
+    );
+
+    // Ten orders gone: they retire, at one boundary; the upsert table keeps them (no deletes).
+    let fewer = support::mock_api().orders(50).start();
+    project.write(
+        ".dango/sources.yml",
+        &support::lake::sources_yml(&yml(&fewer.base_url())),
+    );
+    project.dango(&["sync"]).assert_ok();
+    assert_eq!(project.count(active), 50);
+    assert_eq!(
+        project.count(
+            "SELECT count(*) FROM raw_shop.history WHERE _dlt_valid_to IS NOT NULL AND id > 50"
+        ),
+        10
+    );
+    assert_eq!(
+        project.count(
+            "SELECT count(DISTINCT _dlt_valid_to) FROM raw_shop.history WHERE _dlt_valid_to IS NOT NULL"
+        ),
+        1
+    );
+    assert_eq!(project.count("SELECT count(*) FROM raw_shop.current"), 60);
+}
+
+both_warehouses!(rest_sources_take_the_strategies_too);
+
+/// Where dlt 1.31 loads something a user cannot want, Dango does not, each case on its own:
+/// - upsert and insert-only: a key repeated in one load with different values fails the sync
+///   naming the key (dlt loads both rows); identical copies load once (dlt loads both);
+/// - upsert: a record flagged deleted whose key the table lacks is not loaded (dlt inserts it);
+/// - insert-only: a kept-out record's new list elements are not loaded under the old record
+///   (dlt inserts them), nor a flagged record's (dlt leaves them without a parent);
+/// - scd2: `hard_delete` retires the key's active version (dlt 1.31 loads the flagged record
+///   as a new active version), and a version repeated in one load is one row.
+#[test]
+fn where_dlt_loads_what_no_user_wants_dango_does_not() {
+    let module = r#"import dlt
+
+HARD_DELETE = {"deleted": {"hard_delete": True, "data_type": "bool"}}
+
+
+@dlt.source
+def odd(state: int = 0):
+    @dlt.resource(primary_key="id", write_disposition={"disposition": "merge", "strategy": "upsert"}, columns=HARD_DELETE)
+    def upsert():
+        yield [
+            [{"id": 1, "tags": ["a"]}, {"id": 1, "tags": ["a"]}, {"id": 2, "deleted": True, "tags": ["x"]}],
+            [{"id": 1, "tags": ["a"]}, {"id": 1, "tags": ["b"]}],
+        ][min(state, 1)]
+
+    @dlt.resource(primary_key="id", write_disposition={"disposition": "merge", "strategy": "insert-only"}, columns=HARD_DELETE)
+    def insert_only():
+        yield [
+            [{"id": 1, "tags": ["a"]}],
+            [{"id": 1, "tags": ["a", "b"]}, {"id": 3, "deleted": True, "tags": ["c"]}],
+        ][min(state, 1)]
+
+    @dlt.resource(primary_key="id", write_disposition={"disposition": "merge", "strategy": "scd2"}, columns=HARD_DELETE)
+    def history():
+        yield [
+            [{"id": 1, "name": "a"}, {"id": 2, "name": "b"}, {"id": 2, "name": "b"}],
+            [{"id": 1, "name": "a"}, {"id": 2, "name": "b", "deleted": True}],
+        ][min(state, 1)]
+
+    return [upsert, insert_only, history] if state < 2 else [upsert]
+"#;
+    let yml = |state: usize| {
+        format!(
+            "sources:\n  - name: odd\n    type: dlt_native\n    dlt_native:\n      source_module: odd\n      source_function: odd\n      python: \"{}\"\n      function_kwargs:\n        state: {state}\n",
+            reference_python().display()
+        )
+    };
+    let project = Project::new(&yml(0));
+    project.write("custom_sources/odd.py", module);
+    project.dango(&["sync"]).assert_ok();
+    let count = |sql: &str| project.count(sql);
+    assert_eq!(
+        count("SELECT count(*) FROM raw_odd.upsert"),
+        1,
+        "copies load once"
+    );
+    assert_eq!(count("SELECT count(*) FROM raw_odd.upsert__tags"), 1);
+    assert_eq!(count("SELECT count(*) FROM raw_odd.upsert WHERE id = 2"), 0);
+    assert_eq!(count("SELECT count(*) FROM raw_odd.history"), 2);
+
+    project.write(".dango/sources.yml", &yml(1));
+    let failed = project.dango(&["sync"]);
+    failed.assert_failed();
+    assert!(
+        failed
+            .all()
+            .contains("primary key `id` = 1 (its rows in `upsert__tags` differ)"),
+        "{}",
+        failed.all()
+    );
+
+    // Without the upsert resource's conflict, the rest of state 1 loads.
+    let module = module.replace(
+        r#"[{"id": 1, "tags": ["a"]}, {"id": 1, "tags": ["b"]}],"#,
+        r#"[{"id": 1, "tags": ["b"]}],"#,
+    );
+    project.write("custom_sources/odd.py", &module);
+    project.dango(&["sync"]).assert_ok();
+    assert_eq!(
+        project.text("SELECT string_agg(value, ',') FROM raw_odd.upsert__tags"),
+        "b"
+    );
+    assert_eq!(
+        count("SELECT count(*) FROM raw_odd.insert_only__tags"),
+        1,
+        "only `a`"
+    );
+    assert_eq!(
+        count("SELECT count(*) FROM raw_odd.insert_only WHERE id = 3"),
+        0
+    );
+    assert_eq!(
+        count("SELECT count(*) FROM raw_odd.history WHERE id = 2 AND _dlt_valid_to IS NOT NULL"),
+        1,
+        "the flagged record retired its key's version"
+    );
+    assert_eq!(
+        count("SELECT count(*) FROM raw_odd.history WHERE id = 2"),
+        1
+    );
+    assert_eq!(
+        count("SELECT count(*) FROM raw_odd.history WHERE _dlt_valid_to IS NULL"),
+        1
+    );
+}

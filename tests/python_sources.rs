@@ -900,26 +900,18 @@ def lagged_source(base_url: str, api_key: str = dlt.secrets.value):
     );
 }
 
-/// dlt hints Dango does not implement are refused naming the resource and the hint, never
-/// dropped: a merge strategy other than delete-insert, `hard_delete`, `dedup_sort`.
+/// dlt hints Dango cannot honour are refused naming the resource and the hint, never dropped:
+/// a merge key under upsert (which dlt ignores with a log line), a second `hard_delete` column.
 #[test]
 fn a_dlt_hint_dango_lacks_is_refused_by_name_and_nothing_loads() {
     let cases = [
         (
-            r#"write_disposition={"disposition": "merge", "strategy": "scd2"}"#,
-            "dlt's merge strategy `scd2` is not implemented by Dango yet",
+            r#"write_disposition={"disposition": "merge", "strategy": "upsert"}, primary_key="id", merge_key="v""#,
+            "`merge_key` is not used by the `upsert` strategy",
         ),
         (
-            r#"write_disposition={"disposition": "merge", "strategy": "upsert"}, primary_key="id""#,
-            "dlt's merge strategy `upsert` is not implemented by Dango yet",
-        ),
-        (
-            r#"write_disposition="merge", primary_key="id", columns={"deleted": {"hard_delete": True}}"#,
-            "dlt's column hint `hard_delete` (column `deleted`) is not implemented by Dango yet",
-        ),
-        (
-            r#"write_disposition="merge", primary_key="id", columns={"v": {"dedup_sort": "desc"}}"#,
-            "dlt's column hint `dedup_sort` (column `v`) is not implemented by Dango yet",
+            r#"write_disposition="merge", primary_key="id", columns={"deleted": {"hard_delete": True}, "v": {"hard_delete": True}}"#,
+            "`hard_delete` is set on 2 columns",
         ),
     ];
     for (hints, says) in cases {

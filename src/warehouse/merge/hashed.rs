@@ -97,17 +97,29 @@ fn keep_one_of_identical(m: &Merge<'_>) -> Result<(), CommitError> {
         // Each copy of a record brings every child row once, with the same ids: a child row
         // seen a different number of times than its record, or with different values, belongs
         // to copies that differ.
-        let odd = m.count(&format!(
-            "WITH copies AS (SELECT {id}, count(*) AS n FROM {root} WHERE {new} GROUP BY {id} \
-             HAVING count(*) > 1), \
-             seen AS (SELECT c.{id}, any_value(c.{rid}) AS rid, count(*) AS n, \
-               count(DISTINCT c) AS variants FROM {c} AS c WHERE c.{fresh} GROUP BY c.{id}) \
-             SELECT count(*) FROM seen JOIN copies ON seen.rid = copies.{id} \
-             WHERE seen.n <> copies.n OR seen.variants > 1",
-            rid = ident(DLT_ROOT_ID),
-        ))?;
-        if odd > 0 {
-            return Err(repeated(m, format!("(one with child rows in `{child}`)")));
+        let odd: Option<String> = m.conn().query_row(
+            &format!(
+                "WITH copies AS (SELECT {id}, count(*) AS n FROM {root} WHERE {new} GROUP BY {id} \
+                 HAVING count(*) > 1), \
+                 seen AS (SELECT c.{id}, any_value(c.{rid}) AS rid, count(*) AS n, \
+                   count(DISTINCT c) AS variants FROM {c} AS c WHERE c.{fresh} GROUP BY c.{id}) \
+                 SELECT min(copies.{id}) FROM seen JOIN copies ON seen.rid = copies.{id} \
+                 WHERE seen.n <> copies.n OR seen.variants > 1",
+                rid = ident(DLT_ROOT_ID),
+            ),
+            [],
+            |r| r.get(0),
+        )?;
+        if let Some(root_id) = odd {
+            let key: String = m.conn().query_row(
+                &format!(
+                    "SELECT concat_ws(', ', {shown}) FROM {root} WHERE {new} AND {id} = ? LIMIT 1",
+                    shown = shown.join(", "),
+                ),
+                [&root_id],
+                |r| r.get(0),
+            )?;
+            return Err(repeated(m, format!("{key} (its rows in `{child}` differ)")));
         }
         m.exec(&format!(
             "DELETE FROM {c} WHERE {fresh} AND rowid NOT IN \
