@@ -81,6 +81,9 @@ def main():
                     "alternately with the plain sync (the cost of a transform)")
     ap.add_argument("--checkpoints-off", action="store_true", help="also sync with `checkpoint: false`, "
                     "alternately with the default (a checkpoint every 100,000 records): their cost")
+    ap.add_argument("--strategies", action="store_true", help="also time a second sync of the "
+                    "orders into the table the first one filled, by delete-insert, upsert and "
+                    "scd2, alternately (issue 27: each within 2x of delete-insert)")
     ap.add_argument("--lake", action="store_true", help="also sync into a local DuckLake "
                     "(DuckDB-file catalog, local Parquet), alternately with the DuckDB file")
     args = ap.parse_args()
@@ -155,10 +158,31 @@ def main():
         if args.lake:
             lake = make_project("project_lake", top="warehouse: {type: ducklake, catalog: data/lake.ducklake, data_path: data/lake/}\n")
             dangos.append(("dango into DuckLake (local)", dango, lake))
+        def second_sync(binary, project):
+            def cmd(i):
+                # The timed sync merges every order into a table the untimed first one filled.
+                shutil.rmtree(os.path.join(project, "data"), ignore_errors=True)
+                subprocess.run([binary, "sync"], cwd=project, env=env, check=True,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                return [binary, "sync"]
+            return cmd
+
+        if args.strategies:
+            for strategy in ["delete-insert", "upsert", "scd2"]:
+                home = make_project(f"project_{strategy}")
+                path = os.path.join(home, ".dango", "sources.yml")
+                with open(path) as f:
+                    text = f.read().replace(
+                        "write_disposition: merge",
+                        f"write_disposition: {{disposition: merge, strategy: {strategy}}}")
+                with open(path, "w") as f:
+                    f.write(text)
+                dangos.append((f"dango {strategy}, 2nd sync", dango, home, second_sync))
         runs = {name: [] for name, *_ in dangos}
         for i in range(args.repeat):
-            for name, binary, home in dangos:
-                runs[name].append(one_run(dango_cmd(binary, home), i, cwd=home, env=env))
+            for name, binary, home, *how in dangos:
+                make = how[0] if how else dango_cmd
+                runs[name].append(one_run(make(binary, home), i, cwd=home, env=env))
         for name, *_ in dangos:
             record(name, runs[name])
 

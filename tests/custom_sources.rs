@@ -541,3 +541,65 @@ fn resources_that_cannot_run_together_are_refused_with_names() {
         "{twice}"
     );
 }
+
+/// The Rust API takes dlt's merge strategies: a scd2 resource keeps the version a run changed
+/// and retires the old one; an Arrow page under it is refused (its ids hash JSON records).
+#[test]
+fn a_rust_resource_keeps_history_by_scd2() {
+    use dango::hints::{MergeStrategy, Scd2};
+    let dir = tempfile::tempdir().unwrap();
+    let warehouse = dir.path().join("w.duckdb");
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let run = |names: [&'static str; 2]| {
+        let customers = resource("customers", move |mut ctx| async move {
+            let records = vec![
+                json!({"id": 1, "name": names[0]}),
+                json!({"id": 2, "name": names[1]}),
+            ];
+            ctx.send(records).await?;
+            Ok::<_, BoxError>(())
+        })
+        .merge_strategy(MergeStrategy::Scd2(Scd2::default()), None);
+        let source = Source::new("crm", "raw_crm", vec![Box::new(customers)]).unwrap();
+        runtime.block_on(Pipeline::new(dir.path()).warehouse(&warehouse).run(source))
+    };
+    run(["a", "b"]).expect("first run");
+    run(["a", "b"]).expect("an unchanged run");
+    run(["a", "b2"]).expect("a change");
+    let db = dango::warehouse::Location::File(warehouse.clone())
+        .open("1GB")
+        .unwrap();
+    let one = |sql: &str| -> i64 { db.query_row(sql, [], |r| r.get(0)).unwrap() };
+    assert_eq!(one("select count(*) from raw_crm.customers"), 3);
+    assert_eq!(
+        one("select count(*) from raw_crm.customers where _dlt_valid_to is null"),
+        2
+    );
+    assert_eq!(
+        one(
+            "select count(*) from raw_crm.customers where name = 'b' and _dlt_valid_to is not null"
+        ),
+        1
+    );
+
+    let arrow = resource("customers", |mut ctx| async move {
+        let schema = Arc::new(Schema::new(vec![Field::new("id", DataType::Int64, false)]));
+        let batch = RecordBatch::try_new(schema, vec![Arc::new(Int64Array::from(vec![1]))])?;
+        ctx.send_batch(batch).await?;
+        Ok::<_, BoxError>(())
+    })
+    .merge_strategy(MergeStrategy::Scd2(Scd2::default()), None);
+    let source = Source::new("crm", "raw_crm", vec![Box::new(arrow)]).unwrap();
+    let refused = runtime
+        .block_on(Pipeline::new(dir.path()).warehouse(&warehouse).run(source))
+        .expect_err("Arrow pages under scd2");
+    assert!(
+        refused.to_string().contains("cannot be merged by `scd2`"),
+        "{refused}"
+    );
+    assert_eq!(
+        one("select count(*) from raw_crm.customers"),
+        3,
+        "unchanged"
+    );
+}

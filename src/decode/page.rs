@@ -64,6 +64,19 @@ pub enum DecodeError {
     /// Arrow refused a batch (a bug, reported rather than hidden).
     #[error("building Arrow batches failed: {0}")]
     Arrow(#[from] arrow::error::ArrowError),
+    /// Arrow pages of a merge strategy whose row ids are hashes of the record, which Dango
+    /// computes from JSON only.
+    #[error(
+        "page {page}: Arrow pages cannot be merged by `{strategy}` yet (its row ids hash each \
+         record, which Dango does from JSON records); send the records as JSON, or merge by \
+         delete-insert"
+    )]
+    ArrowHashedIds {
+        /// 1-based page number.
+        page: usize,
+        /// The strategy.
+        strategy: &'static str,
+    },
     /// An Arrow page could not be loaded.
     #[error("page {page}: {source}")]
     ArrowItems {
@@ -305,6 +318,15 @@ impl PageDecoder {
             .map(|cols| cols.iter().cloned().collect())
             .unwrap_or_default();
         types.extend(self.arrow_columns.iter().cloned());
+        let merge = &hints.merge;
+        if hints.write_disposition == WriteDisposition::Merge
+            && merge.root_ids(&hints.primary_key) != crate::hints::RootIds::Random
+        {
+            return Err(DecodeError::ArrowHashedIds {
+                page,
+                strategy: merge.strategy.as_str(),
+            });
+        }
         let (batch, columns) = arrow_items::prepare(batch, &self.load_id, &types)
             .map_err(|source| DecodeError::ArrowItems { page, source })?;
         if hints.write_disposition == WriteDisposition::Merge {

@@ -42,7 +42,7 @@ use super::{
     ParentRow, Records,
 };
 use super::{Resource, Stopped};
-use crate::hints::{CursorState, TableHints, WriteDisposition};
+use crate::hints::{CursorState, MergeStrategy, TableHints, WriteDisposition};
 use crate::normalize::naming::normalize_identifier;
 
 type RunFn = Box<dyn FnOnce(ResourceContext) -> BoxFuture<'static, Result<(), BoxError>> + Send>;
@@ -97,6 +97,19 @@ impl FnResource {
             .into_iter()
             .map(|k| normalize_identifier(k.as_ref()))
             .collect();
+        self
+    }
+
+    /// `merge` by dlt's `strategy` instead of delete-insert (upsert and insert-only match on
+    /// the key [`Self::merge_on`] sets; scd2 needs none). A `hard_delete` column: a record with
+    /// a value there (`true`, for a bool column) removes its key, or retires it under scd2.
+    pub fn merge_strategy(mut self, strategy: MergeStrategy, hard_delete: Option<&str>) -> Self {
+        self.hints.write_disposition = WriteDisposition::Merge;
+        self.hints.merge.hard_delete = hard_delete.map(normalize_identifier);
+        self.hints.merge.strategy = strategy;
+        let root = self.hints.table_name.clone();
+        let merge = self.hints.merge.clone();
+        merge.declare_columns(&root, &mut self.hints.columns);
         self
     }
 

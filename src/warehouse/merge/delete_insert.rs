@@ -71,7 +71,7 @@ fn drop_superseded(m: &Merge<'_>) -> duckdb::Result<()> {
 
 /// New root rows per pass of [`replace_old`]: each pass joins the old rows against at most this
 /// many new keys, so the joins fit DuckDB's memory budget however large the load.
-const MERGE_PASS_ROWS: i64 = 500_000;
+pub(super) const MERGE_PASS_ROWS: i64 = 100_000;
 
 /// Deletes the old rows that new rows replace (matching on any of `keys` that is declared), and
 /// their child rows, a slice of the new rows at a time. A table empty before this load (a

@@ -62,6 +62,34 @@ pub(super) fn apply(m: &Merge<'_>, options: &Scd2) -> Result<(), CommitError> {
         }
         m.drop_new(&flagged)?;
     }
+    // Unchanged versions stay as they are: their new copies go, with their child rows (which
+    // have the ids of the old copy's), and the old rows they match are noted. A slice of the
+    // new rows at a time, so each join builds on a slice's hashes only: DuckDB's memory budget
+    // holds however large the load.
+    let kept = m.temp("kept");
+    m.exec(&format!("CREATE TEMP TABLE {kept} (row_id BIGINT)"))?;
+    let (first, last): (Option<i64>, Option<i64>) = m.conn().query_row(
+        &format!("SELECT min(rowid), max(rowid) FROM {root} AS s WHERE {new}"),
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    let mut at = first.unwrap_or(0);
+    while last.is_some_and(|last| at <= last) {
+        let end = at.saturating_add(super::delete_insert::MERGE_PASS_ROWS);
+        let slice = format!("s.rowid >= {at} AND s.rowid < {end}");
+        m.exec(&format!(
+            "INSERT INTO {kept} SELECT d.rowid FROM {root} AS d WHERE {old} AND {active} AND \
+             EXISTS (SELECT 1 FROM {root} AS s WHERE {new} AND {slice} AND s.{version} = d.{version})",
+            active = active("d"),
+        ))?;
+        m.drop_new(&format!(
+            "{slice} AND EXISTS (SELECT 1 FROM {root} AS d WHERE {old} AND {active} \
+             AND d.{version} = s.{version})",
+            active = active("d"),
+        ))?;
+        at = end;
+    }
+    // The other active versions retire: all of them, or those whose merge key came.
     let present = match hints.merge_key.is_empty() {
         true => String::new(),
         false => format!(
@@ -70,18 +98,13 @@ pub(super) fn apply(m: &Merge<'_>, options: &Scd2) -> Result<(), CommitError> {
         ),
     };
     m.exec(&format!(
-        "UPDATE {root} AS d SET {to} = {boundary} WHERE {old} AND {active} AND d.{version} NOT IN \
-         (SELECT s.{version} FROM {root} AS s WHERE {new}){present}",
+        "UPDATE {root} AS d SET {to} = {boundary} WHERE {old} AND {active} AND d.rowid NOT IN \
+         (SELECT row_id FROM {kept}){present}; DROP TABLE {kept}",
         active = active("d"),
     ))?;
-    // Unchanged versions stay as they are: their new copies go, with their child rows.
-    m.exec(&format!(
-        "DELETE FROM {root} WHERE {} AND {version} IN \
-         (SELECT d.{version} FROM {root} AS d WHERE {old} AND {active})",
-        m.rows.of_this_load("", true),
-        active = active("d"),
-    ))?;
-    keep_new_child_rows_only(m)?;
+    if repeated > 0 || options.row_version.is_some() {
+        keep_new_child_rows_only(m)?;
+    }
     m.exec(&format!(
         "UPDATE {root} SET {from} = {boundary}, {to} = {active_value} WHERE {}",
         m.rows.of_this_load("", true)
@@ -89,9 +112,9 @@ pub(super) fn apply(m: &Merge<'_>, options: &Scd2) -> Result<(), CommitError> {
     Ok(())
 }
 
-/// Drops this chunk's child rows that the table holds already (same id: a hashed version's
-/// child rows have the ids its first load gave them), or whose parent row is gone (a version
-/// left out above), a level at a time.
+/// Drops this chunk's child rows that the table holds already or that repeat in it (a version
+/// brought twice), or whose parent row is gone (a version left out above: with a version
+/// column of the user's, ids are random), a level at a time.
 fn keep_new_child_rows_only(m: &Merge<'_>) -> duckdb::Result<()> {
     let (id, parent) = (ident(DLT_ID), ident(DLT_PARENT_ID));
     let children = m.children();
