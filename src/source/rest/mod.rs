@@ -11,6 +11,7 @@ pub mod position;
 pub mod request;
 pub mod resource;
 pub mod resource_config;
+mod resource_keys;
 pub mod selector;
 
 pub use client::RestClient;
