@@ -97,11 +97,24 @@ pub(super) fn apply(m: &Merge<'_>, options: &Scd2) -> Result<(), CommitError> {
             key_match("d", "s", &hints.merge_key)
         ),
     };
-    m.exec(&format!(
-        "UPDATE {root} AS d SET {to} = {boundary} WHERE {old} AND {active} AND d.rowid NOT IN \
-         (SELECT row_id FROM {kept}){present}; DROP TABLE {kept}",
-        active = active("d"),
-    ))?;
+    // A slice of the old rows at a time, for the same reason.
+    let (first_old, last_old): (Option<i64>, Option<i64>) = m.conn().query_row(
+        &format!("SELECT min(d.rowid), max(d.rowid) FROM {root} AS d WHERE {old}"),
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    let mut at = first_old.unwrap_or(0);
+    while last_old.is_some_and(|last| at <= last) {
+        let end = at.saturating_add(super::delete_insert::MERGE_PASS_ROWS);
+        m.exec(&format!(
+            "UPDATE {root} AS d SET {to} = {boundary} WHERE d.rowid >= {at} AND d.rowid < {end} \
+             AND {old} AND {active} AND d.rowid NOT IN \
+             (SELECT row_id FROM {kept} WHERE row_id >= {at} AND row_id < {end}){present}",
+            active = active("d"),
+        ))?;
+        at = end;
+    }
+    m.exec(&format!("DROP TABLE {kept}"))?;
     if repeated > 0 || options.row_version.is_some() {
         keep_new_child_rows_only(m)?;
     }
