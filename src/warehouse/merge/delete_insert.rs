@@ -69,10 +69,6 @@ fn drop_superseded(m: &Merge<'_>) -> duckdb::Result<()> {
     m.exec(&format!("DROP TABLE {stale}"))
 }
 
-/// New root rows per pass of [`replace_old`]: each pass joins the old rows against at most this
-/// many new keys, so the joins fit DuckDB's memory budget however large the load.
-pub(super) const MERGE_PASS_ROWS: i64 = 100_000;
-
 /// Deletes the old rows that new rows replace (matching on any of `keys` that is declared), and
 /// their child rows, a slice of the new rows at a time. A table empty before this load (a
 /// first sync, however big) has nothing to replace: that spares joins over every new key.
@@ -90,12 +86,6 @@ pub(super) fn replace_old(m: &Merge<'_>, keys: &[&Vec<String>]) -> duckdb::Resul
         m.rows.of_this_load("s", true),
         m.rows.of_this_load("d", false),
     );
-    // This load's rows are the transaction's own, numbered in arrival order after the old ones.
-    let (first, last): (Option<i64>, Option<i64>) = m.conn().query_row(
-        &format!("SELECT min(rowid), max(rowid) FROM {root} AS s WHERE {new}"),
-        [],
-        |r| Ok((r.get(0)?, r.get(1)?)),
-    )?;
     let (gone, id) = (m.temp("gone"), ident(DLT_ID));
     // Child rows of older loads only: under upsert, new child rows have the same ids.
     let children: Vec<(String, String)> = m
@@ -103,9 +93,7 @@ pub(super) fn replace_old(m: &Merge<'_>, keys: &[&Vec<String>]) -> duckdb::Resul
         .into_iter()
         .map(|c| (m.rows.table(&c), m.old_child_rows(&c, "")))
         .collect();
-    let mut from = first.unwrap_or(0);
-    while last.is_some_and(|last| from <= last) {
-        let to = from.saturating_add(MERGE_PASS_ROWS);
+    for (from, to) in m.row_slices("s", &new)? {
         m.exec(&format!(
             "CREATE TEMP TABLE {gone} AS SELECT d.{id} FROM {root} AS d WHERE {old} AND EXISTS ( \
                SELECT 1 FROM {root} AS s WHERE {new} AND s.rowid >= {from} AND s.rowid < {to} \
@@ -122,7 +110,6 @@ pub(super) fn replace_old(m: &Merge<'_>, keys: &[&Vec<String>]) -> duckdb::Resul
             "DELETE FROM {root} WHERE {} AND {id} IN (SELECT {id} FROM {gone}); DROP TABLE {gone}",
             m.rows.of_this_load("", false)
         ))?;
-        from = to;
     }
     Ok(())
 }

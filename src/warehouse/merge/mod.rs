@@ -22,6 +22,10 @@ use super::sql::{ident, literal, qualified};
 use crate::hints::columns::{DLT_ID, DLT_LOAD_ID, DLT_PARENT_ID, DLT_ROOT_ID};
 use crate::hints::{DltType, LoadId, MergeStrategy};
 
+/// Root rows per pass of the statements that join new rows with old ones (see
+/// [`Merge::row_slices`]).
+const MERGE_PASS_ROWS: i64 = 100_000;
+
 /// Applies `resource`'s merge strategy to its new rows (the root table got some).
 pub(super) fn apply(
     load: &Load,
@@ -115,6 +119,28 @@ impl Merge<'_> {
             DltType::Bool => format!("{c} = true"),
             _ => format!("{c} IS NOT NULL"),
         })
+    }
+
+    /// The `rowid` ranges `[from, to)` that cover the root rows `which` selects (a condition on
+    /// alias `alias`), [`MERGE_PASS_ROWS`] ids each: a statement run once per range joins at
+    /// most that many rows, so it fits DuckDB's memory budget however large the load. This
+    /// load's rows are the transaction's own, numbered in arrival order after the old ones.
+    fn row_slices(&self, alias: &str, which: &str) -> duckdb::Result<Vec<(i64, i64)>> {
+        let (first, last): (Option<i64>, Option<i64>) = self.conn().query_row(
+            &format!(
+                "SELECT min({alias}.rowid), max({alias}.rowid) FROM {} AS {alias} WHERE {which}",
+                self.root_table()
+            ),
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        let (Some(first), Some(last)) = (first, last) else {
+            return Ok(Vec::new());
+        };
+        let starts = (first..=last).step_by(MERGE_PASS_ROWS as usize);
+        Ok(starts
+            .map(|from| (from, from.saturating_add(MERGE_PASS_ROWS)))
+            .collect())
     }
 
     /// A temp table's name, unique in the commit.

@@ -68,14 +68,7 @@ pub(super) fn apply(m: &Merge<'_>, options: &Scd2) -> Result<(), CommitError> {
     // holds however large the load.
     let kept = m.temp("kept");
     m.exec(&format!("CREATE TEMP TABLE {kept} (row_id BIGINT)"))?;
-    let (first, last): (Option<i64>, Option<i64>) = m.conn().query_row(
-        &format!("SELECT min(rowid), max(rowid) FROM {root} AS s WHERE {new}"),
-        [],
-        |r| Ok((r.get(0)?, r.get(1)?)),
-    )?;
-    let mut at = first.unwrap_or(0);
-    while last.is_some_and(|last| at <= last) {
-        let end = at.saturating_add(super::delete_insert::MERGE_PASS_ROWS);
+    for (at, end) in m.row_slices("s", &new)? {
         let slice = format!("s.rowid >= {at} AND s.rowid < {end}");
         m.exec(&format!(
             "INSERT INTO {kept} SELECT d.rowid FROM {root} AS d WHERE {old} AND {active} AND \
@@ -87,7 +80,6 @@ pub(super) fn apply(m: &Merge<'_>, options: &Scd2) -> Result<(), CommitError> {
              AND d.{version} = s.{version})",
             active = active("d"),
         ))?;
-        at = end;
     }
     // The other active versions retire: all of them, or those whose merge key came.
     let present = match hints.merge_key.is_empty() {
@@ -98,21 +90,13 @@ pub(super) fn apply(m: &Merge<'_>, options: &Scd2) -> Result<(), CommitError> {
         ),
     };
     // A slice of the old rows at a time, for the same reason.
-    let (first_old, last_old): (Option<i64>, Option<i64>) = m.conn().query_row(
-        &format!("SELECT min(d.rowid), max(d.rowid) FROM {root} AS d WHERE {old}"),
-        [],
-        |r| Ok((r.get(0)?, r.get(1)?)),
-    )?;
-    let mut at = first_old.unwrap_or(0);
-    while last_old.is_some_and(|last| at <= last) {
-        let end = at.saturating_add(super::delete_insert::MERGE_PASS_ROWS);
+    for (at, end) in m.row_slices("d", &old)? {
         m.exec(&format!(
             "UPDATE {root} AS d SET {to} = {boundary} WHERE d.rowid >= {at} AND d.rowid < {end} \
              AND {old} AND {active} AND d.rowid NOT IN \
              (SELECT row_id FROM {kept} WHERE row_id >= {at} AND row_id < {end}){present}",
             active = active("d"),
         ))?;
-        at = end;
     }
     m.exec(&format!("DROP TABLE {kept}"))?;
     if repeated > 0 || options.row_version.is_some() {
