@@ -361,3 +361,287 @@ def odd(state: int = 0):
         1
     );
 }
+
+/// A `shop` source reading the mock API's orders four times, each detecting deletes by absence
+/// another way: hard under delete-insert, soft under upsert and insert-only, and scd2's
+/// retirement; `max_ratio` for all of them.
+fn absent_deletes_yml(base: &str, max_ratio: &str) -> String {
+    let resource = |name: &str, disposition: &str, mode: &str| {
+        format!(
+            "        - name: {name}\n          endpoint: /orders\n          \
+             write_disposition: {disposition}\n          primary_key: id\n          \
+             deletes: {{detect: absent, mode: {mode}, max_ratio: {max_ratio}}}\n          \
+             pagination: {{type: offset, limit: 25, total_path: total}}\n"
+        )
+    };
+    let resources = [
+        resource("hard", "merge", "hard"),
+        resource("soft", "{disposition: merge, strategy: upsert}", "soft"),
+        resource(
+            "kept",
+            "{disposition: merge, strategy: insert-only}",
+            "soft",
+        ),
+        resource("history", "{disposition: merge, strategy: scd2}", "soft"),
+    ];
+    support::lake::sources_yml(&support::rest_source("shop", base, "", &resources.concat()))
+}
+
+/// Orders that stop coming are deleted, inside the sync, with their line items (hard), or
+/// marked and kept (soft), or retired (scd2); counted in the summary and the history; and
+/// live again when they come back.
+fn records_that_stop_coming_are_deleted_or_marked() {
+    let all = support::mock_api().orders(60).start();
+    let project = Project::new(&absent_deletes_yml(&all.base_url(), "0.5"));
+    let first = project.dango(&["sync"]);
+    first.assert_ok();
+    assert!(
+        first.stdout().contains("0 records deleted"),
+        "{}",
+        first.all()
+    );
+    let items = "SELECT count(*) FROM raw_shop.hard__line_items";
+    let items_of_all = project.count(items);
+    let items_of_gone = project.count("SELECT count(*) FROM raw_shop.hard__line_items AS i JOIN raw_shop.hard AS o ON i._dlt_root_id = o._dlt_id WHERE o.id > 50");
+    assert!(items_of_gone > 0);
+
+    let fewer = support::mock_api().orders(50).start();
+    project.write(
+        ".dango/sources.yml",
+        &absent_deletes_yml(&fewer.base_url(), "0.5"),
+    );
+    let second = project.dango(&["sync"]);
+    second.assert_ok();
+    assert_eq!(
+        second.stdout().matches("10 records deleted").count(),
+        4,
+        "{}",
+        second.all()
+    );
+    let count = |sql: &str| project.count(sql);
+    assert_eq!(count("SELECT count(*) FROM raw_shop.hard"), 50);
+    assert_eq!(count("SELECT max(id) FROM raw_shop.hard"), 50);
+    assert_eq!(
+        count(items),
+        items_of_all - items_of_gone,
+        "their line items went too"
+    );
+    for soft in ["soft", "kept"] {
+        assert_eq!(count(&format!("SELECT count(*) FROM raw_shop.{soft}")), 60);
+        assert_eq!(
+            count(&format!(
+                "SELECT count(*) FROM raw_shop.{soft} WHERE _dango_deleted_at IS NOT NULL AND id > 50"
+            )),
+            10,
+            "{soft}"
+        );
+        assert_eq!(
+            count(&format!(
+                "SELECT count(*) FROM raw_shop.{soft} WHERE _dango_deleted_at IS NOT NULL"
+            )),
+            10,
+            "{soft}"
+        );
+    }
+    assert_eq!(
+        count("SELECT count(*) FROM raw_shop.history WHERE _dlt_valid_to IS NULL"),
+        50
+    );
+    assert_eq!(
+        project
+            .columns("raw_shop", "soft")
+            .iter()
+            .find(|(c, _)| c == "_dango_deleted_at"),
+        Some(&(
+            "_dango_deleted_at".to_string(),
+            "TIMESTAMP WITH TIME ZONE".to_string()
+        ))
+    );
+    let history = project.dango(&["history", "shop"]);
+    history.assert_ok();
+    assert!(
+        history
+            .stdout()
+            .contains("10 records deleted: absent from that sync"),
+        "{}",
+        history.all()
+    );
+
+    // The same sync again: the marked rows stay marked as of when they went, and count once.
+    let marked_at =
+        "SELECT string_agg(DISTINCT _dango_deleted_at::VARCHAR, ',') FROM raw_shop.soft";
+    let when = project.text(marked_at);
+    let third = project.dango(&["sync"]);
+    third.assert_ok();
+    assert_eq!(
+        third.stdout().matches("0 records deleted").count(),
+        4,
+        "{}",
+        third.all()
+    );
+    assert_eq!(project.text(marked_at), when);
+
+    // They come back: live again everywhere.
+    project.write(
+        ".dango/sources.yml",
+        &absent_deletes_yml(&all.base_url(), "0.5"),
+    );
+    project.dango(&["sync"]).assert_ok();
+    assert_eq!(count("SELECT count(*) FROM raw_shop.hard"), 60);
+    assert_eq!(count(items), items_of_all);
+    for soft in ["soft", "kept"] {
+        assert_eq!(
+            count(&format!(
+                "SELECT count(*) FROM raw_shop.{soft} WHERE _dango_deleted_at IS NULL"
+            )),
+            60,
+            "{soft}"
+        );
+    }
+    assert_eq!(
+        count("SELECT count(*) FROM raw_shop.history WHERE _dlt_valid_to IS NULL"),
+        60
+    );
+}
+
+both_warehouses!(records_that_stop_coming_are_deleted_or_marked);
+
+/// An API that returns far fewer records, or none, by mistake must not empty a table: past
+/// `max_ratio` the sync fails naming the counts and leaves every table as it was (the other
+/// resources' work too); `max_ratio: 1` lets it through.
+fn a_sync_that_would_delete_too_much_changes_nothing() {
+    let all = support::mock_api().orders(60).start();
+    let project = Project::new(&absent_deletes_yml(&all.base_url(), "0.5"));
+    project.dango(&["sync"]).assert_ok();
+    let before = project.dataset("raw_shop");
+    for (orders, absent) in [(20, 40), (0, 60)] {
+        let api = support::mock_api().orders(orders).start();
+        project.write(
+            ".dango/sources.yml",
+            &absent_deletes_yml(&api.base_url(), "0.5"),
+        );
+        let refused = project.dango(&["sync"]);
+        refused.assert_failed();
+        assert!(
+            refused.all().contains(&format!(
+                "{absent} of its 60 rows did not come in this sync"
+            )),
+            "{}",
+            refused.all()
+        );
+        assert!(refused.all().contains("max_ratio"), "{}", refused.all());
+        project.assert_as_before(&before);
+    }
+    let history = project.dango(&["history", "shop"]);
+    assert!(history.stdout().contains("failed"), "{}", history.all());
+
+    let few = support::mock_api().orders(20).start();
+    project.write(
+        ".dango/sources.yml",
+        &absent_deletes_yml(&few.base_url(), "1"),
+    );
+    project.dango(&["sync"]).assert_ok();
+    assert_eq!(project.count("SELECT count(*) FROM raw_shop.hard"), 20);
+    assert_eq!(
+        project.count("SELECT count(*) FROM raw_shop.soft WHERE _dango_deleted_at IS NOT NULL"),
+        40
+    );
+}
+
+both_warehouses!(a_sync_that_would_delete_too_much_changes_nothing);
+
+/// Where absence cannot mean deleted, the config or the sync is refused, naming the field:
+/// an incremental resource, one below an incremental parent, `--limit`, `replace`, scd2's
+/// `hard` or `merge_key`, a ratio that is not a share.
+#[test]
+fn deletes_are_refused_where_absence_is_not_deletion() {
+    let api = support::mock_api().orders(10).start();
+    let with = |extra: &str| {
+        support::rest_source(
+            "shop",
+            &api.base_url(),
+            "",
+            &format!(
+                "        - name: orders\n          endpoint: /orders\n          \
+                 pagination: {{type: offset, limit: 25, total_path: total}}\n{extra}"
+            ),
+        )
+    };
+    let deletes = "          deletes: {detect: absent, mode: hard}\n";
+    let cases = [
+        (
+            format!(
+                "{deletes}          params: {{updated_after: \"{{incremental.start_value}}\"}}\n          \
+                 incremental: {{cursor_path: updatedAt, initial_value: \"2020-01-01T00:00:00Z\"}}\n"
+            ),
+            "cannot detect deletes of an incremental resource",
+        ),
+        (
+            format!("{deletes}          write_disposition: replace\n"),
+            "applies only to `merge`",
+        ),
+        (
+            "          deletes: {detect: absent, mode: hard}\n          \
+             write_disposition: {disposition: merge, strategy: scd2}\n          primary_key: id\n"
+                .to_string(),
+            "would erase history that scd2 keeps",
+        ),
+        (
+            "          deletes: {detect: absent}\n          \
+             write_disposition: {disposition: merge, strategy: scd2}\n"
+                .to_string(),
+            "needs `primary_key`",
+        ),
+        (
+            "          deletes: {detect: absent, max_ratio: 2}\n".to_string(),
+            "is not a share between 0 and 1",
+        ),
+        ("          deletes: {detect: gone}\n".to_string(), "absent"),
+    ];
+    for (extra, expected) in cases {
+        let project = Project::new(&with(&extra));
+        let run = project.dango(&["validate"]);
+        run.assert_failed();
+        assert!(run.all().contains(expected), "{expected}:\n{}", run.all());
+        assert!(run.all().contains("deletes"), "{}", run.all());
+    }
+
+    let child = support::rest_source(
+        "shop",
+        &api.base_url(),
+        "",
+        "        - name: orders\n          endpoint: /orders\n          \
+         params: {updated_after: \"{incremental.start_value}\"}\n          \
+         incremental: {cursor_path: updatedAt, initial_value: \"2020-01-01T00:00:00Z\"}\n          \
+         pagination: {type: offset, limit: 25, total_path: total}\n        \
+         - name: order_detail\n          endpoint: /orders/{resources.orders.id}\n          \
+         deletes: {detect: absent}\n",
+    );
+    let run = Project::new(&child).dango(&["validate"]);
+    run.assert_failed();
+    assert!(
+        run.all().contains("cannot detect deletes below `orders`"),
+        "{}",
+        run.all()
+    );
+
+    let project = Project::new(&with(deletes));
+    project.dango(&["validate"]).assert_ok();
+    let limited = project.dango(&["sync", "--limit", "5"]);
+    limited.assert_failed();
+    assert!(
+        limited
+            .all()
+            .contains("--limit cannot load resource `orders`"),
+        "{}",
+        limited.all()
+    );
+    assert!(!project.warehouse().exists() || project.tables("raw_shop").is_empty());
+    // A full-load scd2 would retire everything past the limit just the same.
+    let scd2 = Project::new(&with(
+        "          write_disposition: {disposition: merge, strategy: scd2}\n",
+    ));
+    let limited = scd2.dango(&["sync", "--limit", "5"]);
+    limited.assert_failed();
+    assert!(limited.all().contains("scd2 retires"), "{}", limited.all());
+}

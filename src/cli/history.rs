@@ -48,6 +48,9 @@ pub fn run(args: HistoryArgs) -> anyhow::Result<ExitCode> {
                     r.dataset,
                     res["tables"].as_str().unwrap_or_default()
                 );
+                if let Some(deleted) = res.get("deleted").and_then(|d| d.as_u64()) {
+                    outln!("      {deleted} records deleted: absent from that sync");
+                }
                 if let Some(resumed) = res.get("resumed") {
                     outln!(
                         "      resumed an interrupted sync: {} rows committed by its checkpoints",

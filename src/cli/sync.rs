@@ -412,6 +412,9 @@ pub fn print_reports(reports: &[SourceReport]) {
                     res.dropped.filtered
                 );
             }
+            if let Some(deleted) = res.deleted {
+                outln!("    {deleted} records deleted: absent from this sync (deletes: absent)");
+            }
             if res.dropped.discarded > 0 {
                 outln!(
                     "    {} rows discarded by the schema contract",

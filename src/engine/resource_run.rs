@@ -111,6 +111,9 @@ pub struct ResourceReport {
     pub restarted: Option<String>,
     /// What the resource says of how it ran (a backfill's windows), for the summary.
     pub note: Option<String>,
+    /// Records its commit deleted (or marked, or retired) because they no longer came, when
+    /// it detects deletes by absence.
+    pub deleted: Option<u64>,
 }
 
 /// What an interrupted sync had committed of a resource this sync resumed.
@@ -319,6 +322,7 @@ pub async fn run_resource(
         resumed: None,
         restarted,
         note,
+        deleted: None,
     };
     Ok(ResourceRun {
         commits,

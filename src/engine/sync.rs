@@ -92,6 +92,12 @@ pub enum SyncError {
         /// What a partial load would do to its table.
         why: String,
     },
+    /// A resource detects deletes by absence but reads only part of its collection.
+    #[error(
+        "resource `{0}` detects deletes by absence but loads incrementally: every record not \
+         changed since the last sync would be deleted. Nothing was loaded; drop one of the two"
+    )]
+    DeletesOfIncremental(String),
 }
 
 /// The outcome of one source.
@@ -211,6 +217,9 @@ fn history_record(report: &SourceReport, started_at: chrono::DateTime<chrono::Ut
                 "filtered": r.dropped.filtered,
                 "discarded": r.dropped.discarded,
             });
+            if let Some(deleted) = r.deleted.filter(|_| committed) {
+                row["deleted"] = serde_json::json!(deleted);
+            }
             if let Some(resumed) = &r.resumed {
                 row["resumed"] = serde_json::json!({
                     "rows": resumed.rows,
@@ -278,6 +287,14 @@ async fn load_and_commit(
     if options.limit.is_some() {
         refuse_damaging_limit(&source)?;
     }
+    // Configs are validated against this already; resources built in code are not.
+    let resources = source.resources().iter();
+    if let Some(r) = resources
+        .filter(|r| r.selected() && r.incremental())
+        .find(|r| r.hints().merge.deletes.is_some())
+    {
+        return Err(SyncError::DeletesOfIncremental(r.name().to_string()));
+    }
     let begin = BeginOptions {
         full_refresh: options.full_refresh,
         chunks: ChunkOptions {
@@ -324,16 +341,34 @@ async fn load_and_commit(
     for run in runs.into_iter().filter(|r| r.selected) {
         report.resources.push(run.run.report);
     }
-    Ok(load.commit().await?)
+    let committed = load.commit().await?;
+    for r in &mut report.resources {
+        r.deleted = committed.deleted.get(&r.table).copied();
+    }
+    Ok(committed.load_id)
 }
 
 /// `--limit` loads part of each resource and saves no cursor: harmless where the rest can
 /// follow (merge replaces by key; a plain append loads everything each run anyway), but it
-/// would cut a `replace` table to the limited rows, and an incremental append would load the
-/// limited rows a second time in the next sync.
+/// would cut a `replace` table to the limited rows, an incremental append would load the
+/// limited rows a second time in the next sync, and a merge that takes what did not come as
+/// gone (deletes by absence, a full-load scd2) would delete or retire the rest.
 fn refuse_damaging_limit(source: &Source) -> Result<(), SyncError> {
     for r in source.resources().iter().filter(|r| r.selected()) {
+        let merge = &r.hints().merge;
         let why = match r.hints().write_disposition {
+            WriteDisposition::Merge if merge.deletes.is_some() => format!(
+                "it deletes the rows of `{}` whose key did not come (deletes: absent), so it \
+                 would delete every record past the limit",
+                r.hints().table_name
+            ),
+            WriteDisposition::Merge if merge.is_scd2() && r.hints().merge_key.is_empty() => {
+                format!(
+                    "scd2 retires the versions in `{}` that did not come, so it would retire \
+                     every record past the limit",
+                    r.hints().table_name
+                )
+            }
             WriteDisposition::Replace => format!(
                 "its table `{}` is replaced, so it would keep only the limited rows",
                 r.hints().table_name
@@ -535,6 +570,7 @@ impl Loaded {
             resumed: Some(Resumed::from(done)),
             restarted: None,
             note: None,
+            deleted: None,
         };
         Self {
             name: resource.name().to_string(),

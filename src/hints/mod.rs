@@ -4,6 +4,7 @@
 mod column_hint;
 pub(crate) mod columns;
 mod contract;
+mod deletes;
 mod dlt_type;
 pub(crate) mod tables;
 
@@ -15,6 +16,7 @@ use serde_json::Value;
 
 pub use column_hint::{ColumnHint, ColumnHints, HintError};
 pub use contract::{ContractConfig, ContractMode, ContractParts, SchemaContract};
+pub use deletes::{AbsentDeletes, DANGO_DELETED_AT, DeleteMode, Detect};
 pub use dlt_type::{
     DECIMAL_DIGITS, DECIMAL_SCALE, DLT_TYPE_METADATA, DltType, WEI_DIGITS, field_dlt_type,
 };
@@ -124,6 +126,8 @@ pub struct MergeHints {
     pub dedup_sort: Option<(String, SortOrder)>,
     /// See [`Disposition::deduplicated`].
     pub deduplicated: bool,
+    /// Dango's deletes detected by absence: keys that did not come this sync go.
+    pub deletes: Option<AbsentDeletes>,
 }
 
 impl MergeHints {
@@ -140,22 +144,31 @@ impl MergeHints {
     }
 
     /// Declares the columns the strategy adds to root table `root` after the user's, as dlt
-    /// declares them: scd2's validity columns (timestamps, empty until the commit sets them).
+    /// declares them: scd2's validity columns (timestamps, empty until the commit sets them),
+    /// or soft deletes' `_dango_deleted_at`.
     pub fn declare_columns(&self, root: &str, columns: &mut BTreeMap<String, ColumnHints>) {
-        let MergeStrategy::Scd2(scd2) = &self.strategy else {
-            return;
+        let added: Vec<&str> = match &self.strategy {
+            MergeStrategy::Scd2(scd2) => vec![&scd2.valid_from, &scd2.valid_to],
+            _ if self.soft_deletes() => vec![DANGO_DELETED_AT],
+            _ => return,
         };
         let declared = columns.entry(root.to_string()).or_default();
-        for name in [&scd2.valid_from, &scd2.valid_to] {
+        for name in added {
             if !declared.keys().any(|c| c == name) {
                 let hint = ColumnHint {
                     data_type: Some("timestamp".to_string()),
                     nullable: Some(true),
                     ..ColumnHint::default()
                 };
-                declared.0.push((name.clone(), hint));
+                declared.0.push((name.to_string(), hint));
             }
         }
+    }
+
+    /// Whether rows whose key stops appearing are marked with `_dango_deleted_at` (scd2
+    /// retires them instead).
+    pub fn soft_deletes(&self) -> bool {
+        !self.is_scd2() && self.deletes.is_some_and(|d| d.mode == DeleteMode::Soft)
     }
 
     /// Whether the strategy is scd2.

@@ -63,6 +63,52 @@ pub fn dependency_problems(resources: &[ParsedResource]) -> Vec<Problem> {
         }
     }
     out.extend(circles(resources, &parents));
+    out.extend(deletes_under_incremental(resources, &parents));
+    out
+}
+
+/// A resource that detects deletes by absence below an incremental parent: it runs only for
+/// the parent records that changed, so the children of every other one would be absent.
+fn deletes_under_incremental(
+    resources: &[ParsedResource],
+    parents: &[BTreeSet<String>],
+) -> Vec<Problem> {
+    let by_name: BTreeMap<&str, usize> = resources
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (r.config.name.as_str(), i))
+        .collect();
+    let mut out = Vec::new();
+    for (i, res) in resources.iter().enumerate() {
+        if res.config.deletes.is_none() {
+            continue;
+        }
+        // Up the chain of parents; `seen` stops at a circle, reported on its own.
+        let (mut at, mut seen) = (i, HashSet::from([i]));
+        while let Some(&parent) = parents[at]
+            .iter()
+            .next()
+            .and_then(|p| by_name.get(p.as_str()))
+        {
+            if !seen.insert(parent) {
+                break;
+            }
+            let ancestor = &resources[parent].config;
+            if ancestor.effective_endpoint().incremental.is_some() {
+                out.push(Problem {
+                    path: vec![FieldSeg::Index(res.index), FieldSeg::Key("deletes".into())],
+                    message: format!(
+                        "cannot detect deletes below `{}`, which loads incrementally: only the \
+                         changed parents' records come, so every other one's would be absent",
+                        ancestor.name
+                    ),
+                    hint: Some("remove `deletes`, or the parent's `incremental`".into()),
+                });
+                break;
+            }
+            at = parent;
+        }
+    }
     out
 }
 

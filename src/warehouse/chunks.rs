@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use super::checkpoints::Checkpoint;
-use super::commit::{CommitPlan, LoadedTable, ResourceCommit};
+use super::commit::{CommitPlan, Deleted, LoadedTable, ResourceCommit};
 use crate::hints::{LoadId, TableHints};
 use crate::source::{CheckpointInterval, ParentRow};
 
@@ -90,6 +90,8 @@ pub struct Chunks {
     since: Instant,
     /// How long the last checkpoint took, which paced intervals wait twenty times over.
     last_cost: Duration,
+    /// Records deleted by absence in this sync's checkpoints, by root table.
+    deleted: Deleted,
 }
 
 /// What the load's checkpoints committed before it stopped.
@@ -114,6 +116,19 @@ impl Chunks {
             rows_committed: 0,
             since: Instant::now(),
             last_cost: Duration::ZERO,
+            deleted: Deleted::new(),
+        }
+    }
+
+    /// Records deleted by absence in this sync's checkpoints, by root table.
+    pub fn deleted(&self) -> &Deleted {
+        &self.deleted
+    }
+
+    /// A checkpoint deleted `deleted` records by absence.
+    pub fn count_deleted(&mut self, deleted: Deleted) {
+        for (table, n) in deleted {
+            *self.deleted.entry(table).or_default() += n;
         }
     }
 
@@ -148,9 +163,11 @@ impl Chunks {
     /// Resource `name` starts loading into `hints`' table, checkpointed every `every` records
     /// (`None`: not resumable).
     pub fn start(&mut self, name: &str, hints: &TableHints, every: Option<CheckpointInterval>) {
-        // A scd2 resource without a merge key retires whatever this sync did not bring: it can
-        // only commit once it brought everything.
-        let whole = hints.merge.is_scd2() && hints.merge_key.is_empty();
+        // A scd2 resource without a merge key retires whatever this sync did not bring, and
+        // one that detects deletes deletes it: either can only commit once it brought
+        // everything.
+        let whole =
+            (hints.merge.is_scd2() && hints.merge_key.is_empty()) || hints.merge.deletes.is_some();
         let every = every.filter(|_| self.options.enabled && !whole);
         self.running.insert(
             name.to_string(),

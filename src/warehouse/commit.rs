@@ -2,6 +2,8 @@
 //! holds every row, apply each resource's write disposition, save the cursors and record the
 //! load in `_dlt_loads`, then commit. Either all of it becomes visible or none of it does.
 
+use std::collections::BTreeMap;
+
 use duckdb::Connection;
 
 use super::load::Load;
@@ -80,6 +82,24 @@ pub enum CommitError {
         /// The key's values, as text.
         key: String,
     },
+    /// Deletes detected by absence would have removed more of the table than allowed.
+    #[error(
+        "table `{table}`: {absent} of its {live} rows did not come in this sync ({share:.1}%), \
+         more than `deletes: {{max_ratio: {max_ratio}}}` lets one sync delete; nothing was \
+         changed. If the API really returned everything it has, raise `max_ratio` (1 allows \
+         any share); if it did not (an empty or cut-short response), fix the source first",
+        share = 100.0 * *absent as f64 / *live as f64
+    )]
+    TooManyAbsent {
+        /// The root table.
+        table: String,
+        /// Live rows whose key did not come.
+        absent: i64,
+        /// Live rows the table held.
+        live: i64,
+        /// The configured ratio.
+        max_ratio: f64,
+    },
     /// DuckDB refused a statement.
     #[error("warehouse error while committing: {}", super::describe(.0))]
     Db(#[from] duckdb::Error),
@@ -104,18 +124,31 @@ pub enum CommitError {
     Warehouse(#[from] super::WarehouseError),
 }
 
+/// What a load's commit did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Committed {
+    /// The id of its last chunk, the load recorded in `_dlt_loads`.
+    pub load_id: LoadId,
+    /// Records deleted because they no longer came, by root table (tables that detect them).
+    pub deleted: Deleted,
+}
+
+/// Records deleted by absence, by root table.
+pub type Deleted = BTreeMap<String, u64>;
+
 /// Applies the load's finished resources' work and commits it, clearing the checkpoints of an
-/// interrupted sync (the source is complete); on any error the load is rolled back. Returns the
-/// id of the last chunk.
-pub fn commit(mut load: Load) -> Result<LoadId, CommitError> {
+/// interrupted sync (the source is complete); on any error the load is rolled back.
+pub fn commit(mut load: Load) -> Result<Committed, CommitError> {
     let plan = load.chunks.final_plan();
     let load_id = plan.load_id.clone();
+    let mut deleted = load.chunks.deleted().clone();
+    let mut counted = Deleted::new();
     let committed = load.flush().map_err(CommitError::from).and_then(|()| {
         // `threads` belongs to the database, not the connection: a second one sets it back
         // once this one has committed (the commit compresses whatever rows are not yet).
         let settings = super::location::sibling(load.conn())?;
-        on_every_core(&settings, move || {
-            apply(&load, &plan)?;
+        on_every_core(&settings, || {
+            counted = apply(&load, &plan)?;
             if load.chunks.enabled() {
                 super::checkpoints::clear(load.conn(), load.dataset(), None)?;
             }
@@ -123,7 +156,10 @@ pub fn commit(mut load: Load) -> Result<LoadId, CommitError> {
         })
     });
     named(committed)?;
-    Ok(load_id)
+    for (table, n) in counted {
+        *deleted.entry(table).or_default() += n;
+    }
+    Ok(Committed { load_id, deleted })
 }
 
 /// Commits the chunk in progress as a checkpoint (see [`super::chunks`]): the rows so far with
@@ -136,11 +172,12 @@ pub fn checkpoint(load: &mut Load) -> Result<(), CommitError> {
     let plan = load.chunks.checkpoint_plan(&load.loaded_tables()?);
     let settings = super::location::sibling(load.conn())?;
     named(on_every_core(&settings, || {
-        apply(load, &plan)?;
+        let deleted = apply(load, &plan)?;
         let applied = started.elapsed();
         let checkpoints = load.chunks.checkpoints();
         super::checkpoints::save(load.conn(), load.dataset(), &checkpoints)?;
         load.commit_chunk(started.elapsed())?;
+        load.chunks.count_deleted(deleted);
         for c in &checkpoints {
             tracing::info!(
                 dataset = %load.dataset(),
@@ -181,9 +218,13 @@ fn on_every_core(
     Ok(restored?)
 }
 
-fn apply(load: &Load, plan: &CommitPlan) -> Result<(), CommitError> {
+/// Applies the plan's work; returns the records deleted by absence.
+fn apply(load: &Load, plan: &CommitPlan) -> Result<Deleted, CommitError> {
+    let mut deleted = Deleted::new();
     for (i, table) in by_root_table(&plan.resources).iter().enumerate() {
-        apply_resource(load, plan, table, i)?;
+        if let Some(n) = apply_resource(load, plan, table, i)? {
+            deleted.insert(table.hints.table_name.clone(), n);
+        }
     }
     let cursors: Vec<CursorState> = plan
         .resources
@@ -192,7 +233,7 @@ fn apply(load: &Load, plan: &CommitPlan) -> Result<(), CommitError> {
         .collect();
     super::cursors::save(load.conn(), load.dataset(), &plan.load_id, &cursors)?;
     record_load(load.conn(), load.dataset(), plan)?;
-    Ok(())
+    Ok(deleted)
 }
 
 /// The resources' work per root table: resources that share one (validation lets them only
@@ -227,9 +268,11 @@ fn apply_resource(
     plan: &CommitPlan,
     resource: &ResourceCommit,
     ordinal: usize,
-) -> Result<(), CommitError> {
+) -> Result<Option<u64>, CommitError> {
     let root = &resource.hints.table_name;
     let root_loaded = resource.tables.iter().any(|t| &t.name == root);
+    // A sync that brought no rows at all still deletes what did not come, if the table exists.
+    let detects = resource.hints.merge.deletes.is_some() && load.before().contains_key(root);
     match resource.hints.write_disposition {
         // The old rows went when the load began (`Load::replace`); refuse to commit an empty
         // table in their place unless asked to.
@@ -243,13 +286,13 @@ fn apply_resource(
                 });
             }
         }
-        WriteDisposition::Merge if root_loaded => {
-            super::merge::apply(load, &plan.load_id, resource, ordinal)?;
+        WriteDisposition::Merge if root_loaded || detects => {
+            return super::merge::apply(load, &plan.load_id, resource, ordinal);
         }
         // Append: the rows are in.
         _ => {}
     }
-    Ok(())
+    Ok(None)
 }
 
 /// Adds this load's row to `_dlt_loads` (created as dlt creates it), status 0 = loaded.

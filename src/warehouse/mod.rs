@@ -19,7 +19,7 @@ pub(crate) mod status;
 pub(crate) mod writer;
 
 pub(crate) use chunks::{Checkpointed, ChunkOptions};
-pub use commit::CommitError;
+pub use commit::{CommitError, Committed, Deleted};
 pub(crate) use commit::{LoadedTable, ResourceCommit};
 pub(crate) use load::Load;
 pub use location::{CatalogKind, Lake, Location, ObjectStorage};

@@ -10,7 +10,7 @@ use arrow::record_batch::RecordBatch;
 use super::catalog::{SchemaColumns, schema_columns};
 use super::checkpoints::Checkpoint;
 use super::chunks::{Checkpointed, ChunkOptions};
-use super::commit::{CommitError, ResourceCommit};
+use super::commit::{CommitError, Committed, ResourceCommit};
 use super::writer::{LoadSlot, Pending, Warehouse, WarehouseError};
 use crate::hints::{CursorState, LoadId, TableHints};
 use crate::source::CheckpointInterval;
@@ -167,8 +167,8 @@ impl OpenLoad {
 
     /// Applies the finished resources' work and commits: the rows, the cursors and the
     /// `_dlt_loads` row become visible together. On an error nothing of the last chunk does.
-    /// Returns the last chunk's load id.
-    pub async fn commit(mut self) -> Result<LoadId, CommitError> {
+    /// Says what it committed: the last chunk's load id, the records deleted by absence.
+    pub async fn commit(mut self) -> Result<Committed, CommitError> {
         self.open = false;
         let id = self.writer.id;
         self.writer.warehouse.run(move |w| w.commit(id)).await?

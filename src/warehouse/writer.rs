@@ -9,11 +9,10 @@ use std::sync::Arc;
 use duckdb::Connection;
 use tokio::sync::{mpsc, oneshot};
 
-use super::commit::CommitError;
+use super::commit::{CommitError, Committed};
 use super::load::Load;
 use super::location::Location;
 use super::space;
-use crate::hints::LoadId;
 
 /// What the writer thread owns: the warehouse connection and the loads in progress, each
 /// with its own connection and open transaction.
@@ -69,8 +68,8 @@ impl WriterState {
     }
 
     /// Commits load `id` (see [`commit`](super::commit::commit)); a commit that fails rolls the
-    /// load back. Returns the id of its last chunk, the load recorded in `_dlt_loads`.
-    pub(super) fn commit(&mut self, id: LoadSlot) -> Result<LoadId, CommitError> {
+    /// load back.
+    pub(super) fn commit(&mut self, id: LoadSlot) -> Result<Committed, CommitError> {
         let load = self
             .loads
             .remove(&id)

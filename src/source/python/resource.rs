@@ -289,6 +289,7 @@ fn merge_hints(m: &MergeFrame) -> MergeHints {
             (normalize_identifier(c), order)
         }),
         deduplicated: m.deduplicated,
+        deletes: None,
     }
 }
 

@@ -10,7 +10,8 @@ use super::config::{expand_paginator_and_auth, url_problem, written};
 use super::incremental::IncrementalConfig;
 use super::paginate::config::PaginationConfig;
 use crate::hints::{
-    ColumnHint, ColumnHints, ContractConfig, Disposition, MergeHints, WriteDisposition,
+    AbsentDeletes, ColumnHint, ColumnHints, ContractConfig, Disposition, MergeHints,
+    WriteDisposition,
 };
 use crate::normalize::naming::{normalize_identifier, normalize_path};
 use crate::source::CheckpointInterval;
@@ -62,6 +63,12 @@ pub struct ResourceConfig {
     /// Column(s) whose old rows a `merge` replaces wholesale. Example: `merge_key: day`
     #[serde(default)]
     pub merge_key: Option<PrimaryKey>,
+    /// Records that stop appearing are deleted (Dango's, beyond dlt): for a `merge` resource
+    /// that reads its whole collection every sync, rows whose key did not come are removed
+    /// (`hard`) or marked with `_dango_deleted_at` (`soft`), unless that is more than
+    /// `max_ratio` of the table. Example: `deletes: {detect: absent, mode: hard, max_ratio: 0.2}`
+    #[serde(default)]
+    pub deletes: Option<AbsentDeletes>,
     /// Levels of nesting turned into child tables; deeper data is stored as JSON.
     /// Example: `max_table_nesting: 1`
     #[serde(default)]
@@ -223,6 +230,7 @@ impl ResourceConfig {
                 .iter()
                 .find_map(|(c, h)| Some((normalize_path(c), h.dedup_sort?))),
             deduplicated: configured.deduplicated,
+            deletes: self.deletes,
         }
     }
 

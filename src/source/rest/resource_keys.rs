@@ -2,7 +2,7 @@
 //! which of dlt's merge options cannot work together.
 
 use super::resource_config::{PrimaryKey, ResourceConfig};
-use crate::hints::{ColumnHint, MergeStrategy, WriteDisposition};
+use crate::hints::{ColumnHint, DeleteMode, MergeStrategy, WriteDisposition};
 use crate::source::config_problem::{Problem, is_blank};
 
 impl ResourceConfig {
@@ -91,8 +91,25 @@ impl ResourceConfig {
             }
         }
         if self.disposition() != WriteDisposition::Merge {
+            if self.deletes.is_some() {
+                out.push(
+                    Problem::at(
+                        &["deletes"],
+                        format!(
+                            "applies only to `merge` (`{}` {})",
+                            self.disposition(),
+                            match self.disposition() {
+                                WriteDisposition::Replace => "already keeps only what came",
+                                _ => "keeps every row ever loaded",
+                            }
+                        ),
+                    )
+                    .hint("remove `deletes`, or set `write_disposition: merge`"),
+                );
+            }
             return out;
         }
+        out.extend(self.deletes_problems());
         let (primary_key, merge_key) = self.keys();
         let by_key = matches!(
             merge.strategy,
@@ -130,6 +147,66 @@ impl ResourceConfig {
                     "names one column twice",
                 )
                 .hint("name two columns, e.g. `[valid_from, valid_to]`"),
+            );
+        }
+        out
+    }
+
+    /// Where deletes detected by absence cannot be right: a sync that does not read the whole
+    /// collection would delete what it did not ask for.
+    fn deletes_problems(&self) -> Vec<Problem> {
+        let Some(deletes) = &self.deletes else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        if let Some(why) = deletes.ratio_problem() {
+            out.push(Problem::at(&["deletes", "max_ratio"], why).hint("e.g. `max_ratio: 0.5`"));
+        }
+        if self.effective_endpoint().incremental.is_some() {
+            out.push(
+                Problem::at(
+                    &["deletes"],
+                    "cannot detect deletes of an incremental resource: each sync asks only for \
+                     records changed since the last, so every other record would be absent",
+                )
+                .hint("remove `incremental` to read the whole collection each sync, or `deletes`"),
+            );
+        }
+        let (primary_key, merge_key) = self.keys();
+        if let MergeStrategy::Scd2(_) = self.merge_hints().strategy {
+            if deletes.mode == DeleteMode::Hard {
+                out.push(
+                    Problem::at(
+                        &["deletes", "mode"],
+                        "`hard` would erase history that scd2 keeps: under scd2 an absent \
+                         record's version retires",
+                    )
+                    .hint("use `mode: soft` (the default)"),
+                );
+            }
+            if primary_key.is_empty() {
+                out.push(
+                    Problem::at(
+                        &["deletes"],
+                        "under scd2 needs `primary_key` to tell a deleted record from a changed \
+                         one (a changed record's old version retires too)",
+                    )
+                    .hint("declare `primary_key`"),
+                );
+            }
+            if !merge_key.is_empty() {
+                out.push(
+                    Problem::at(
+                        &["deletes"],
+                        "contradicts `merge_key`, with which scd2 keeps absent records active",
+                    )
+                    .hint("remove one of them"),
+                );
+            }
+        } else if primary_key.is_empty() {
+            out.push(
+                Problem::at(&["deletes"], "needs `primary_key`: absence is of a key")
+                    .hint("declare `primary_key`"),
             );
         }
         out

@@ -8,8 +8,10 @@
 //! - scd2: versions retire and start at a boundary time, unchanged ones stay as they are.
 //!
 //! A record flagged by the `hard_delete` column removes its key (retires it, for scd2) and is
-//! never loaded itself.
+//! never loaded itself. With `deletes: {detect: absent}`, keys that did not come go too
+//! (`absent.rs`).
 
+mod absent;
 mod delete_insert;
 mod hashed;
 mod scd2;
@@ -26,13 +28,14 @@ use crate::hints::{DltType, LoadId, MergeStrategy};
 /// [`Merge::row_slices`]).
 const MERGE_PASS_ROWS: i64 = 100_000;
 
-/// Applies `resource`'s merge strategy to its new rows (the root table got some).
+/// Applies `resource`'s merge strategy to its new rows (the root table got some, or it detects
+/// deletes by absence). Returns how many records absence deleted, when it detects them.
 pub(super) fn apply(
     load: &Load,
     load_id: &LoadId,
     resource: &ResourceCommit,
     ordinal: usize,
-) -> Result<(), CommitError> {
+) -> Result<Option<u64>, CommitError> {
     let merge = Merge {
         load,
         rows: Rows {
@@ -42,11 +45,17 @@ pub(super) fn apply(
         resource,
         ordinal,
     };
+    let deletes = resource.hints.merge.deletes;
+    let before = deletes.map(|_| absent::before(&merge)).transpose()?;
     match &resource.hints.merge.strategy {
         MergeStrategy::DeleteInsert => delete_insert::apply(&merge),
         MergeStrategy::Upsert => hashed::upsert(&merge),
         MergeStrategy::InsertOnly => hashed::insert_only(&merge),
         MergeStrategy::Scd2(options) => scd2::apply(&merge, options),
+    }?;
+    match (deletes, before) {
+        (Some(deletes), Some(before)) => Ok(Some(absent::after(&merge, &deletes, before)?)),
+        _ => Ok(None),
     }
 }
 
@@ -122,25 +131,42 @@ impl Merge<'_> {
     }
 
     /// The `rowid` ranges `[from, to)` that cover the root rows `which` selects (a condition on
-    /// alias `alias`), [`MERGE_PASS_ROWS`] ids each: a statement run once per range joins at
-    /// most that many rows, so it fits DuckDB's memory budget however large the load. This
-    /// load's rows are the transaction's own, numbered in arrival order after the old ones.
+    /// alias `alias`), [`MERGE_PASS_ROWS`] rows each: a statement run once per range joins at
+    /// most that many rows, so it fits DuckDB's memory budget however large the load. Row ids
+    /// are usually dense (this load's rows are numbered in arrival order after the old ones),
+    /// but not always: a DuckLake numbers rows it has not committed far above the committed
+    /// ones, so sparse ids are cut at every `MERGE_PASS_ROWS`th selected row instead.
     fn row_slices(&self, alias: &str, which: &str) -> duckdb::Result<Vec<(i64, i64)>> {
-        let (first, last): (Option<i64>, Option<i64>) = self.conn().query_row(
+        let root = self.root_table();
+        let (first, last, rows): (Option<i64>, Option<i64>, i64) = self.conn().query_row(
             &format!(
-                "SELECT min({alias}.rowid), max({alias}.rowid) FROM {} AS {alias} WHERE {which}",
-                self.root_table()
+                "SELECT min({alias}.rowid), max({alias}.rowid), count(*) FROM {root} AS {alias} \
+                 WHERE {which}"
             ),
             [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )?;
         let (Some(first), Some(last)) = (first, last) else {
             return Ok(Vec::new());
         };
-        let starts = (first..=last).step_by(MERGE_PASS_ROWS as usize);
-        Ok(starts
-            .map(|from| (from, from.saturating_add(MERGE_PASS_ROWS)))
-            .collect())
+        let starts: Vec<i64> = if last - first < rows.saturating_mul(2) {
+            (first..=last).step_by(MERGE_PASS_ROWS as usize).collect()
+        } else {
+            let mut stmt = self.conn().prepare(&format!(
+                "SELECT id FROM (SELECT {alias}.rowid AS id, \
+                   row_number() OVER (ORDER BY {alias}.rowid) - 1 AS n \
+                   FROM {root} AS {alias} WHERE {which}) \
+                 WHERE n % {MERGE_PASS_ROWS} = 0 ORDER BY id"
+            ))?;
+            stmt.query_map([], |r| r.get(0))?
+                .collect::<duckdb::Result<_>>()?
+        };
+        let ends = starts
+            .iter()
+            .skip(1)
+            .copied()
+            .chain([last.saturating_add(1)]);
+        Ok(starts.iter().copied().zip(ends).collect())
     }
 
     /// A temp table's name, unique in the commit.
@@ -157,14 +183,22 @@ impl Merge<'_> {
     }
 
     /// Deletes the new root rows `which` selects (a condition on `s`) with their child rows of
-    /// this chunk: through `_dlt_root_id` where the tables have it, else a level at a time
-    /// through `_dlt_parent_id`.
+    /// this chunk.
     fn drop_new(&self, which: &str) -> duckdb::Result<()> {
+        self.drop_roots(which, true)
+    }
+
+    /// Deletes the root rows of this load (`this`) or of earlier ones that `which` selects (a
+    /// condition on `s`) with their child rows, of this chunk or older ones alike: through
+    /// `_dlt_root_id` where the tables have it, else a level at a time through
+    /// `_dlt_parent_id`. (An old record's child rows share no id with this chunk's: under the
+    /// hashing strategies a key's rows of both are never both kept.)
+    fn drop_roots(&self, which: &str, this: bool) -> duckdb::Result<()> {
         let (root, id) = (self.root_table(), ident(DLT_ID));
         let gone = self.temp("drop");
         self.exec(&format!(
             "CREATE TEMP TABLE {gone} AS SELECT s.{id} FROM {root} AS s WHERE {} AND ({which})",
-            self.rows.of_this_load("s", true)
+            self.rows.of_this_load("s", this)
         ))?;
         if self.count(&format!("SELECT count(*) FROM {gone}"))? > 0 {
             let linked = self.linked_children();
@@ -174,7 +208,10 @@ impl Merge<'_> {
                     false => ident(DLT_PARENT_ID),
                 };
                 let c = self.rows.table(&child);
-                let new = self.new_child_rows(&child, "");
+                let new = match this {
+                    true => self.new_child_rows(&child, ""),
+                    false => self.old_child_rows(&child, ""),
+                };
                 if !linked.contains(&child) {
                     // Its rows are parents of the next level's: remember them before they go.
                     self.exec(&format!(
@@ -188,7 +225,7 @@ impl Merge<'_> {
             }
             self.exec(&format!(
                 "DELETE FROM {root} WHERE {} AND {id} IN (SELECT {id} FROM {gone})",
-                self.rows.of_this_load("", true)
+                self.rows.of_this_load("", this)
             ))?;
         }
         self.exec(&format!("DROP TABLE {gone}"))
@@ -250,4 +287,23 @@ impl Rows<'_> {
             |r| r.get(0),
         )
     }
+}
+
+/// When the load began, from its id (Unix seconds with microseconds): dlt's default scd2
+/// boundary is when its load package was created.
+fn started(load_id: &LoadId) -> i64 {
+    let (secs, micros) = load_id
+        .as_str()
+        .split_once('.')
+        .unwrap_or((load_id.as_str(), "0"));
+    let secs: i64 = secs.parse().unwrap_or_default();
+    let micros: i64 = format!("{micros:0<6}")[..6].parse().unwrap_or_default();
+    secs * 1_000_000 + micros
+}
+
+/// A `TIMESTAMPTZ` literal of `micros` since the epoch (text with an offset: DuckDB reads it
+/// without the ICU extension, which the bundled build lacks).
+fn timestamp(micros: i64) -> String {
+    let at = chrono::DateTime::from_timestamp_micros(micros).unwrap_or_default();
+    format!("TIMESTAMPTZ '{}'", at.format("%Y-%m-%d %H:%M:%S%.6f+00"))
 }

@@ -5,7 +5,7 @@
 //! that are not active start, and unchanged ones stay as they are. Child rows are only ever
 //! inserted: a version's child rows are the ones it was first loaded with.
 
-use super::Merge;
+use super::{Merge, started, timestamp};
 use crate::hints::columns::{DLT_ID, DLT_PARENT_ID};
 use crate::hints::{LoadId, Scd2};
 use crate::warehouse::commit::CommitError;
@@ -17,18 +17,10 @@ pub(super) fn apply(m: &Merge<'_>, options: &Scd2) -> Result<(), CommitError> {
     let root = m.root_table();
     let version = ident(options.row_version.as_deref().unwrap_or(DLT_ID));
     let (from, to) = (ident(&options.valid_from), ident(&options.valid_to));
-    let boundary = timestamp(
-        options
-            .boundary_timestamp
-            .unwrap_or_else(|| started(m.rows.load_id)),
-    );
+    let boundary = timestamp(boundary(options, m.rows.load_id));
     let active_value = options
         .active_record_timestamp
         .map_or_else(|| "NULL".to_string(), timestamp);
-    let active = |alias: &str| match options.active_record_timestamp {
-        None => format!("{alias}.{to} IS NULL"),
-        Some(_) => format!("{alias}.{to} = {active_value}"),
-    };
     let (new, old) = (
         m.rows.of_this_load("s", true),
         m.rows.of_this_load("d", false),
@@ -56,7 +48,7 @@ pub(super) fn apply(m: &Merge<'_>, options: &Scd2) -> Result<(), CommitError> {
             m.exec(&format!(
                 "UPDATE {root} AS d SET {to} = {boundary} WHERE {old} AND {active} AND EXISTS \
                  (SELECT 1 FROM {root} AS s WHERE {new} AND {flagged} AND {matches})",
-                active = active("d"),
+                active = active(options, "d"),
                 matches = key_match("d", "s", key),
             ))?;
         }
@@ -73,12 +65,12 @@ pub(super) fn apply(m: &Merge<'_>, options: &Scd2) -> Result<(), CommitError> {
         m.exec(&format!(
             "INSERT INTO {kept} SELECT d.rowid FROM {root} AS d WHERE {old} AND {active} AND \
              EXISTS (SELECT 1 FROM {root} AS s WHERE {new} AND {slice} AND s.{version} = d.{version})",
-            active = active("d"),
+            active = active(options, "d"),
         ))?;
         m.drop_new(&format!(
             "{slice} AND EXISTS (SELECT 1 FROM {root} AS d WHERE {old} AND {active} \
              AND d.{version} = s.{version})",
-            active = active("d"),
+            active = active(options, "d"),
         ))?;
     }
     // The other active versions retire: all of them, or those whose merge key came.
@@ -95,7 +87,7 @@ pub(super) fn apply(m: &Merge<'_>, options: &Scd2) -> Result<(), CommitError> {
             "UPDATE {root} AS d SET {to} = {boundary} WHERE d.rowid >= {at} AND d.rowid < {end} \
              AND {old} AND {active} AND d.rowid NOT IN \
              (SELECT row_id FROM {kept} WHERE row_id >= {at} AND row_id < {end}){present}",
-            active = active("d"),
+            active = active(options, "d"),
         ))?;
     }
     m.exec(&format!("DROP TABLE {kept}"))?;
@@ -135,21 +127,18 @@ fn keep_new_child_rows_only(m: &Merge<'_>) -> duckdb::Result<()> {
     Ok(())
 }
 
-/// When the load began, from its id (Unix seconds with microseconds): dlt's default boundary
-/// is when its load package was created.
-fn started(load_id: &LoadId) -> i64 {
-    let (secs, micros) = load_id
-        .as_str()
-        .split_once('.')
-        .unwrap_or((load_id.as_str(), "0"));
-    let secs: i64 = secs.parse().unwrap_or_default();
-    let micros: i64 = format!("{micros:0<6}")[..6].parse().unwrap_or_default();
-    secs * 1_000_000 + micros
+/// When versions start and retire: `boundary_timestamp`, else when the load began.
+pub(super) fn boundary(options: &Scd2, load_id: &LoadId) -> i64 {
+    options
+        .boundary_timestamp
+        .unwrap_or_else(|| started(load_id))
 }
 
-/// A `TIMESTAMPTZ` literal of `micros` since the epoch (text with an offset: DuckDB reads it
-/// without the ICU extension, which the bundled build lacks).
-fn timestamp(micros: i64) -> String {
-    let at = chrono::DateTime::from_timestamp_micros(micros).unwrap_or_default();
-    format!("TIMESTAMPTZ '{}'", at.format("%Y-%m-%d %H:%M:%S%.6f+00"))
+/// The condition on rows (alias `alias`) that holds for active versions.
+pub(super) fn active(options: &Scd2, alias: &str) -> String {
+    let to = ident(&options.valid_to);
+    match options.active_record_timestamp {
+        None => format!("{alias}.{to} IS NULL"),
+        Some(at) => format!("{alias}.{to} = {}", timestamp(at)),
+    }
 }
