@@ -603,3 +603,48 @@ fn a_rust_resource_keeps_history_by_scd2() {
         "unchanged"
     );
 }
+
+/// A Rust resource that sends its whole collection deletes, with `deletes`, the records that
+/// stopped coming, and says how many; one that reads from an incremental cursor is refused.
+#[test]
+fn a_rust_resource_deletes_what_stops_coming() {
+    use dango::hints::{AbsentDeletes, DeleteMode};
+    let dir = tempfile::tempdir().unwrap();
+    let warehouse = dir.path().join("w.duckdb");
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let run = |ids: Vec<i64>, incremental: bool| {
+        let customers = resource("customers", move |mut ctx| async move {
+            let records: Vec<serde_json::Value> =
+                ids.iter().map(|id| json!({"id": id, "seq": id})).collect();
+            let records = match incremental {
+                true => ctx.incremental("seq", Some(json!(0))).filter(records)?,
+                false => records,
+            };
+            ctx.send(records).await?;
+            Ok::<_, BoxError>(())
+        })
+        .merge_on(["id"])
+        .deletes(AbsentDeletes::new(DeleteMode::Hard));
+        let source = Source::new("crm", "raw_crm", vec![Box::new(customers)]).unwrap();
+        runtime.block_on(Pipeline::new(dir.path()).warehouse(&warehouse).run(source))
+    };
+    run(vec![1, 2, 3, 4], false).expect("first run");
+    let report = run(vec![1, 2, 4], false).expect("one gone");
+    assert_eq!(report.resources[0].deleted, Some(1));
+    let refused = run(vec![5], true).expect_err("an incremental read");
+    assert!(
+        refused.to_string().contains("detects deletes by absence"),
+        "{refused}"
+    );
+    let db = dango::warehouse::Location::File(warehouse.clone())
+        .open("1GB")
+        .unwrap();
+    let ids: String = db
+        .query_row(
+            "select string_agg(id::varchar, ',' order by id) from raw_crm.customers",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(ids, "1,2,4");
+}

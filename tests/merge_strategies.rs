@@ -590,7 +590,7 @@ fn deletes_are_refused_where_absence_is_not_deletion() {
             "          deletes: {detect: absent}\n          \
              write_disposition: {disposition: merge, strategy: scd2}\n"
                 .to_string(),
-            "needs `primary_key`",
+            "needs a primary key",
         ),
         (
             "          deletes: {detect: absent, max_ratio: 2}\n".to_string(),
@@ -644,4 +644,65 @@ fn deletes_are_refused_where_absence_is_not_deletion() {
     let limited = scd2.dango(&["sync", "--limit", "5"]);
     limited.assert_failed();
     assert!(limited.all().contains("scd2 retires"), "{}", limited.all());
+}
+
+/// A Python source's resources detect deletes from `sources.yml` (`dlt_native.deletes`), the
+/// source's code unchanged; a resource it lacks, or an incremental one, is refused by name.
+#[test]
+fn python_resources_detect_deletes_from_the_config() {
+    let module = r#"import dlt
+
+
+@dlt.source
+def crm(ids: list = ()):
+    @dlt.resource(primary_key="id", write_disposition="merge")
+    def customers():
+        yield [{"id": i, "name": f"c{i}", "orders": [{"n": i}]} for i in ids]
+
+    @dlt.resource(primary_key="id", write_disposition="merge")
+    def events(seq=dlt.sources.incremental("id", initial_value=0)):
+        yield [{"id": i} for i in ids]
+
+    return [customers, events]
+"#;
+    let yml = |ids: &str, deletes: &str| {
+        format!(
+            "sources:\n  - name: crm\n    type: dlt_native\n    dlt_native:\n      source_module: crm\n      python: \"{}\"\n      function_kwargs:\n        ids: {ids}\n      deletes:\n{deletes}",
+            reference_python().display()
+        )
+    };
+    let hard = "        customers: {detect: absent, mode: hard}\n";
+    let project = Project::new(&yml("[1, 2, 3, 4]", hard));
+    project.write("custom_sources/crm.py", module);
+    project.dango(&["sync"]).assert_ok();
+    project.write(".dango/sources.yml", &yml("[1, 2, 4]", hard));
+    let run = project.dango(&["sync"]);
+    run.assert_ok();
+    assert!(run.stdout().contains("1 records deleted"), "{}", run.all());
+    assert_eq!(
+        project.text("SELECT string_agg(id::VARCHAR, ',' ORDER BY id) FROM raw_crm.customers"),
+        "1,2,4"
+    );
+    assert_eq!(
+        project.count("SELECT count(*) FROM raw_crm.customers__orders"),
+        3,
+        "the deleted record's child rows went with it"
+    );
+
+    for (deletes, expected) in [
+        (
+            "        events: {detect: absent}\n",
+            "cannot detect deletes of an incremental resource",
+        ),
+        (
+            "        customer: {detect: absent}\n",
+            "names no resource of the source (it has: customers, events)",
+        ),
+    ] {
+        project.write(".dango/sources.yml", &yml("[1]", deletes));
+        let refused = project.dango(&["sync"]);
+        refused.assert_failed();
+        assert!(refused.all().contains(expected), "{}", refused.all());
+    }
+    assert_eq!(project.count("SELECT count(*) FROM raw_crm.customers"), 3);
 }

@@ -355,35 +355,37 @@ async fn load_and_commit(
 /// gone (deletes by absence, a full-load scd2) would delete or retire the rest.
 fn refuse_damaging_limit(source: &Source) -> Result<(), SyncError> {
     for r in source.resources().iter().filter(|r| r.selected()) {
-        let merge = &r.hints().merge;
-        let why = match r.hints().write_disposition {
-            WriteDisposition::Merge if merge.deletes.is_some() => format!(
-                "it deletes the rows of `{}` whose key did not come (deletes: absent), so it \
-                 would delete every record past the limit",
-                r.hints().table_name
-            ),
-            WriteDisposition::Merge if merge.is_scd2() && r.hints().merge_key.is_empty() => {
-                format!(
-                    "scd2 retires the versions in `{}` that did not come, so it would retire \
-                     every record past the limit",
-                    r.hints().table_name
-                )
-            }
-            WriteDisposition::Replace => format!(
-                "its table `{}` is replaced, so it would keep only the limited rows",
-                r.hints().table_name
-            ),
-            WriteDisposition::Append if r.incremental() => format!(
-                "it appends to `{}` from an incremental cursor that a limited run does not \
-                 save, so the next sync would load the limited rows again",
-                r.hints().table_name
-            ),
-            _ => continue,
-        };
-        return Err(SyncError::LimitWouldDamage {
-            resource: r.name().to_string(),
-            why,
-        });
+        // A Python resource writes several tables, each with its own disposition.
+        for hints in r.tables() {
+            let table = &hints.table_name;
+            let merge = &hints.merge;
+            let why = match hints.write_disposition {
+                WriteDisposition::Merge if merge.deletes.is_some() => format!(
+                    "it deletes the rows of `{table}` whose key did not come (deletes: absent), \
+                     so it would delete every record past the limit"
+                ),
+                WriteDisposition::Merge if merge.is_scd2() && hints.merge_key.is_empty() => {
+                    format!(
+                        "scd2 retires the versions in `{table}` that did not come, so it would \
+                         retire every record past the limit"
+                    )
+                }
+                WriteDisposition::Replace => {
+                    format!(
+                        "its table `{table}` is replaced, so it would keep only the limited rows"
+                    )
+                }
+                WriteDisposition::Append if r.incremental() => format!(
+                    "it appends to `{table}` from an incremental cursor that a limited run does \
+                     not save, so the next sync would load the limited rows again"
+                ),
+                _ => continue,
+            };
+            return Err(SyncError::LimitWouldDamage {
+                resource: r.name().to_string(),
+                why,
+            });
+        }
     }
     Ok(())
 }

@@ -4,6 +4,8 @@
 
 use serde::Deserialize;
 
+use super::{MergeStrategy, WriteDisposition};
+
 /// Rows marked deleted by `mode: soft` carry when (the sync's start); NULL while present.
 pub const DANGO_DELETED_AT: &str = "_dango_deleted_at";
 
@@ -61,13 +63,85 @@ impl AbsentDeletes {
         }
     }
 
-    /// Why `max_ratio` cannot be used, if it cannot.
-    pub fn ratio_problem(&self) -> Option<String> {
-        (!(0.0..=1.0).contains(&self.max_ratio)).then(|| {
-            format!(
-                "`max_ratio: {}` is not a share between 0 and 1 (0.5: at most half the table)",
-                self.max_ratio
-            )
-        })
+    /// Why these deletes cannot apply to a table written by `disposition` and `strategy` with
+    /// these keys: a sync that cannot tell a deleted record by its absence would delete what
+    /// it did not ask for, or erase the history it keeps.
+    pub fn problems(
+        &self,
+        disposition: WriteDisposition,
+        strategy: &MergeStrategy,
+        primary_key: &[String],
+        merge_key: &[String],
+    ) -> Vec<DeletesProblem> {
+        let problem = |option, message: &str, hint: &str| DeletesProblem {
+            option,
+            message: message.to_string(),
+            hint: hint.to_string(),
+        };
+        let mut out = Vec::new();
+        if !(0.0..=1.0).contains(&self.max_ratio) {
+            out.push(problem(
+                "max_ratio",
+                &format!(
+                    "`max_ratio: {}` is not a share between 0 and 1 (0.5: at most half the table)",
+                    self.max_ratio
+                ),
+                "e.g. `max_ratio: 0.5`",
+            ));
+        }
+        if disposition != WriteDisposition::Merge {
+            let why = match disposition {
+                WriteDisposition::Replace => "already keeps only what came",
+                _ => "keeps every row ever loaded",
+            };
+            out.push(problem(
+                "",
+                &format!("applies only to `merge` (`{disposition}` {why})"),
+                "remove `deletes`, or load by `merge`",
+            ));
+            return out;
+        }
+        if primary_key.is_empty() {
+            out.push(problem(
+                "",
+                match strategy {
+                    MergeStrategy::Scd2(_) => {
+                        "under scd2 needs a primary key to tell a deleted record from a changed \
+                         one (a changed record's old version retires too)"
+                    }
+                    _ => "needs a primary key: absence is of a key",
+                },
+                "declare `primary_key`",
+            ));
+        }
+        if let MergeStrategy::Scd2(_) = strategy {
+            if self.mode == DeleteMode::Hard {
+                out.push(problem(
+                    "mode",
+                    "`hard` would erase history that scd2 keeps: under scd2 an absent record's \
+                     version retires",
+                    "use `mode: soft` (the default)",
+                ));
+            }
+            if !merge_key.is_empty() {
+                out.push(problem(
+                    "",
+                    "contradicts `merge_key`, with which scd2 keeps absent records active",
+                    "remove one of them",
+                ));
+            }
+        }
+        out
     }
+}
+
+/// Why `deletes:` cannot apply as configured.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeletesProblem {
+    /// The option at fault (`mode`, `max_ratio`), or empty for `deletes` as a whole.
+    pub option: &'static str,
+    /// What is wrong.
+    pub message: String,
+    /// What to do.
+    pub hint: String,
 }

@@ -16,7 +16,7 @@ use serde_json::Value;
 
 pub use column_hint::{ColumnHint, ColumnHints, HintError};
 pub use contract::{ContractConfig, ContractMode, ContractParts, SchemaContract};
-pub use deletes::{AbsentDeletes, DANGO_DELETED_AT, DeleteMode, Detect};
+pub use deletes::{AbsentDeletes, DANGO_DELETED_AT, DeleteMode, DeletesProblem, Detect};
 pub use dlt_type::{
     DECIMAL_DIGITS, DECIMAL_SCALE, DLT_TYPE_METADATA, DltType, WEI_DIGITS, field_dlt_type,
 };

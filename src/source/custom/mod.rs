@@ -42,7 +42,7 @@ use super::{
     ParentRow, Records,
 };
 use super::{Resource, Stopped};
-use crate::hints::{CursorState, MergeStrategy, TableHints, WriteDisposition};
+use crate::hints::{AbsentDeletes, CursorState, MergeStrategy, TableHints, WriteDisposition};
 use crate::normalize::naming::normalize_identifier;
 
 type RunFn = Box<dyn FnOnce(ResourceContext) -> BoxFuture<'static, Result<(), BoxError>> + Send>;
@@ -107,6 +107,17 @@ impl FnResource {
         self.hints.write_disposition = WriteDisposition::Merge;
         self.hints.merge.hard_delete = hard_delete.map(normalize_identifier);
         self.hints.merge.strategy = strategy;
+        let root = self.hints.table_name.clone();
+        let merge = self.hints.merge.clone();
+        merge.declare_columns(&root, &mut self.hints.columns);
+        self
+    }
+
+    /// Deletes the rows whose key did not come in a sync (`merge` only; see
+    /// [`AbsentDeletes`]): the resource must send its whole collection every sync, and a sync
+    /// that uses its incremental cursor is refused.
+    pub fn deletes(mut self, deletes: AbsentDeletes) -> Self {
+        self.hints.merge.deletes = Some(deletes);
         let root = self.hints.table_name.clone();
         let merge = self.hints.merge.clone();
         merge.declare_columns(&root, &mut self.hints.columns);
@@ -214,8 +225,22 @@ impl Resource for FnResource {
         };
         let run = (self.run)(ctx);
         let name = self.name.clone();
+        let deletes = self.hints.merge.deletes.is_some();
         Box::pin(async move {
             let ran = run.await;
+            if deletes
+                && state
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .is_some()
+            {
+                return Err(format!(
+                    "resource `{name}` detects deletes by absence but read from an incremental \
+                     cursor: every record it did not ask for would be deleted; nothing was \
+                     loaded. Read the whole collection, or drop `deletes`"
+                )
+                .into());
+            }
             // A range the resource could not apply fails the load (rolled back) rather than
             // loading records outside it.
             match window.lock().unwrap_or_else(PoisonError::into_inner).take() {

@@ -1,8 +1,12 @@
 //! The `dlt_native:` block of a source: which Python module and function make the dlt source,
 //! with what arguments, under which interpreter.
 
+use std::collections::BTreeMap;
+
 use serde::Deserialize;
 use serde_json::{Map, Value};
+
+use crate::hints::AbsentDeletes;
 
 /// `dlt_native:` block of a source: a user's Python dlt source, run unmodified.
 #[derive(Debug, Clone, Deserialize)]
@@ -33,6 +37,11 @@ pub struct DltNativeConfig {
     /// Example: `python: .venv/bin/python`
     #[serde(default)]
     pub python: Option<String>,
+    /// Deletes detected by absence (Dango's, beyond dlt; see a REST resource's `deletes:`),
+    /// by resource name, for `merge` resources that yield their whole collection every sync.
+    /// Example: `deletes: {customers: {detect: absent, mode: soft, max_ratio: 0.2}}`
+    #[serde(default)]
+    pub deletes: BTreeMap<String, AbsentDeletes>,
 }
 
 impl DltNativeConfig {

@@ -64,8 +64,7 @@ pub fn source(
     ctx: &PythonContext,
 ) -> Result<Source, PlanPythonError> {
     let (process, describe, interpreter) = start(name, config, ctx)?;
-    let resource =
-        PythonResource::new(process, describe, interpreter, config.source_module.clone())?;
+    let resource = PythonResource::new(process, describe, interpreter, config)?;
     let resources: Vec<Box<dyn Resource>> = vec![Box::new(resource)];
     Ok(Source::new(name, dataset, resources)?)
 }

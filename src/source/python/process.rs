@@ -87,6 +87,9 @@ pub struct DescribedResource {
     pub name: String,
     /// Its table's hints; `None` when the table name depends on the data.
     pub hints: Option<TableFrame>,
+    /// Whether it loads from a `dlt.sources.incremental` cursor.
+    #[serde(default)]
+    pub incremental: bool,
 }
 
 /// A table's hints as dlt computes them.

@@ -7,17 +7,18 @@ use std::sync::Arc;
 
 use futures::future::BoxFuture;
 
+use super::config::DltNativeConfig;
 use super::error::PythonError;
 use super::interpreter::Interpreter;
 use super::process::{
     Describe, Frame, MergeFrame, ProcessStopper, RunnerProcess, StateFrame, TableFrame,
 };
 use crate::hints::columns::{DLT_VALID_FROM, DLT_VALID_TO};
+use crate::hints::{AbsentDeletes, MergeHints, MergeStrategy, Scd2, SortOrder};
 use crate::hints::{
     ColumnHint, ColumnHints, CursorState, DEFAULT_MAX_NESTING, SchemaContract, TableHints,
     WriteDisposition,
 };
-use crate::hints::{MergeHints, MergeStrategy, Scd2, SortOrder};
 use crate::normalize::naming::{normalize_identifier, normalize_path};
 use crate::source::rest::selector::locate_records;
 use crate::source::{BoxError, FetchInput, FetchOutcome, PageSender, Records, Resource};
@@ -32,24 +33,28 @@ pub struct PythonResource {
     about: String,
     /// Tables known before running, the first one the resource's own.
     tables: Vec<TableHints>,
+    /// `dlt_native.deletes`, by the table of the resource it names.
+    deletes: BTreeMap<String, AbsentDeletes>,
 }
 
 impl PythonResource {
-    /// The resource of a started `process` that described itself as `describe`.
+    /// The resource of a started `process` that described itself as `describe`, run as
+    /// `config` says.
     pub fn new(
         process: RunnerProcess,
         describe: Describe,
         interpreter: Interpreter,
-        module: String,
+        config: &DltNativeConfig,
     ) -> Result<Self, PythonError> {
         let about = format!(
             "Python {} (chosen by {}), dlt {}",
             describe.python, interpreter.chosen_by, describe.dlt_version
         );
+        let deletes = deletes_by_table(&describe, &config.deletes)?;
         let mut tables: Vec<TableHints> = describe
             .resources
             .iter()
-            .filter_map(|r| r.hints.as_ref().map(table_hints))
+            .filter_map(|r| r.hints.as_ref().map(|t| table_hints(t, &deletes)))
             .collect();
         if describe.resources.is_empty() {
             return Err(PythonError::NoResources(describe.source));
@@ -67,9 +72,10 @@ impl PythonResource {
             name: describe.source,
             process,
             python: interpreter.path.display().to_string(),
-            module,
+            module: config.source_module.clone(),
             about,
             tables,
+            deletes,
         })
     }
 
@@ -100,7 +106,7 @@ impl PythonResource {
             let records = match frame {
                 None => break,
                 Some(Frame::Table(t)) => {
-                    let hints = table_hints(&t);
+                    let hints = table_hints(&t, &self.deletes);
                     known.insert(hints.table_name.clone(), Arc::new(hints));
                     continue;
                 }
@@ -223,8 +229,61 @@ impl Drop for StopOnDrop {
     }
 }
 
-/// Dango's hints of a table dlt described.
-fn table_hints(t: &TableFrame) -> TableHints {
+/// `deletes` (by resource) by the table of the resource each names, refusing where absence
+/// cannot mean deleted: a resource the source lacks, one whose table depends on the data, an
+/// incremental one, or table hints deletes cannot work with.
+fn deletes_by_table(
+    describe: &Describe,
+    deletes: &BTreeMap<String, AbsentDeletes>,
+) -> Result<BTreeMap<String, AbsentDeletes>, PythonError> {
+    let refuse = |resource: &str, message: String| PythonError::Unsupported {
+        resource: resource.to_string(),
+        message: format!("`dlt_native.deletes.{resource}` {message}"),
+    };
+    let mut out = BTreeMap::new();
+    for (name, d) in deletes {
+        let Some(resource) = describe.resources.iter().find(|r| &r.name == name) else {
+            let names: Vec<&str> = describe.resources.iter().map(|r| r.name.as_str()).collect();
+            return Err(refuse(
+                name,
+                format!(
+                    "names no resource of the source (it has: {}); name one of them",
+                    names.join(", ")
+                ),
+            ));
+        };
+        let Some(hints) = &resource.hints else {
+            return Err(refuse(
+                name,
+                "cannot apply: the resource names its tables by its data".into(),
+            ));
+        };
+        if resource.incremental {
+            return Err(refuse(
+                name,
+                "cannot detect deletes of an incremental resource: each sync yields only \
+                 records changed since the last, so every other record would be absent; remove \
+                 one of the two"
+                    .into(),
+            ));
+        }
+        let table = table_hints(hints, &BTreeMap::new());
+        let found = d.problems(
+            table.write_disposition,
+            &table.merge.strategy,
+            &table.primary_key,
+            &table.merge_key,
+        );
+        if let Some(p) = found.first() {
+            return Err(refuse(name, format!("{}: {}", p.message, p.hint)));
+        }
+        out.insert(table.table_name, *d);
+    }
+    Ok(out)
+}
+
+/// Dango's hints of a table dlt described, with its `deletes` if the config gives some.
+fn table_hints(t: &TableFrame, deletes: &BTreeMap<String, AbsentDeletes>) -> TableHints {
     let disposition = match t.write_disposition.as_str() {
         "replace" => WriteDisposition::Replace,
         "merge" => WriteDisposition::Merge,
@@ -237,7 +296,8 @@ fn table_hints(t: &TableFrame) -> TableHints {
         .iter()
         .map(|(name, hint)| (normalize_path(name), usable(&t.table, name, hint)))
         .collect();
-    let merge = t.merge.as_ref().map(merge_hints).unwrap_or_default();
+    let mut merge = t.merge.as_ref().map(merge_hints).unwrap_or_default();
+    merge.deletes = deletes.get(&table).copied();
     let mut columns = match columns.is_empty() {
         true => BTreeMap::new(),
         false => BTreeMap::from([(table.clone(), columns)]),

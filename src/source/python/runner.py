@@ -241,7 +241,7 @@ def describe(dlt, source):
     resources = []
     for resource in source.selected_resources.values():
         hints = None if resource.has_dynamic_table_name else table_hints(resource, source.schema, source)
-        resources.append({"name": resource.name, "hints": hints})
+        resources.append({"name": resource.name, "hints": hints, "incremental": resource.incremental is not None})
     return {
         "source": source.name,
         "section": source.section,

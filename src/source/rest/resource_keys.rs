@@ -2,7 +2,7 @@
 //! which of dlt's merge options cannot work together.
 
 use super::resource_config::{PrimaryKey, ResourceConfig};
-use crate::hints::{ColumnHint, DeleteMode, MergeStrategy, WriteDisposition};
+use crate::hints::{ColumnHint, MergeStrategy, WriteDisposition};
 use crate::source::config_problem::{Problem, is_blank};
 
 impl ResourceConfig {
@@ -90,26 +90,10 @@ impl ResourceConfig {
                 );
             }
         }
+        out.extend(self.deletes_problems());
         if self.disposition() != WriteDisposition::Merge {
-            if self.deletes.is_some() {
-                out.push(
-                    Problem::at(
-                        &["deletes"],
-                        format!(
-                            "applies only to `merge` (`{}` {})",
-                            self.disposition(),
-                            match self.disposition() {
-                                WriteDisposition::Replace => "already keeps only what came",
-                                _ => "keeps every row ever loaded",
-                            }
-                        ),
-                    )
-                    .hint("remove `deletes`, or set `write_disposition: merge`"),
-                );
-            }
             return out;
         }
-        out.extend(self.deletes_problems());
         let (primary_key, merge_key) = self.keys();
         let by_key = matches!(
             merge.strategy,
@@ -158,10 +142,19 @@ impl ResourceConfig {
         let Some(deletes) = &self.deletes else {
             return Vec::new();
         };
-        let mut out = Vec::new();
-        if let Some(why) = deletes.ratio_problem() {
-            out.push(Problem::at(&["deletes", "max_ratio"], why).hint("e.g. `max_ratio: 0.5`"));
-        }
+        let (primary_key, merge_key) = self.keys();
+        let strategy = self.merge_hints().strategy;
+        let found = deletes.problems(self.disposition(), &strategy, &primary_key, &merge_key);
+        let mut out: Vec<Problem> = found
+            .into_iter()
+            .map(|p| {
+                let at: &[&str] = match p.option {
+                    "" => &["deletes"],
+                    option => &["deletes", option],
+                };
+                Problem::at(at, p.message).hint(p.hint)
+            })
+            .collect();
         if self.effective_endpoint().incremental.is_some() {
             out.push(
                 Problem::at(
@@ -170,43 +163,6 @@ impl ResourceConfig {
                      records changed since the last, so every other record would be absent",
                 )
                 .hint("remove `incremental` to read the whole collection each sync, or `deletes`"),
-            );
-        }
-        let (primary_key, merge_key) = self.keys();
-        if let MergeStrategy::Scd2(_) = self.merge_hints().strategy {
-            if deletes.mode == DeleteMode::Hard {
-                out.push(
-                    Problem::at(
-                        &["deletes", "mode"],
-                        "`hard` would erase history that scd2 keeps: under scd2 an absent \
-                         record's version retires",
-                    )
-                    .hint("use `mode: soft` (the default)"),
-                );
-            }
-            if primary_key.is_empty() {
-                out.push(
-                    Problem::at(
-                        &["deletes"],
-                        "under scd2 needs `primary_key` to tell a deleted record from a changed \
-                         one (a changed record's old version retires too)",
-                    )
-                    .hint("declare `primary_key`"),
-                );
-            }
-            if !merge_key.is_empty() {
-                out.push(
-                    Problem::at(
-                        &["deletes"],
-                        "contradicts `merge_key`, with which scd2 keeps absent records active",
-                    )
-                    .hint("remove one of them"),
-                );
-            }
-        } else if primary_key.is_empty() {
-            out.push(
-                Problem::at(&["deletes"], "needs `primary_key`: absence is of a key")
-                    .hint("declare `primary_key`"),
             );
         }
         out
