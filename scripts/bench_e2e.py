@@ -84,6 +84,9 @@ def main():
     ap.add_argument("--strategies", action="store_true", help="also time a second sync of the "
                     "orders into the table the first one filled, by delete-insert, upsert and "
                     "scd2, alternately (issue 27: each within 2x of delete-insert)")
+    ap.add_argument("--deletes", action="store_true", help="also time that second sync by "
+                    "delete-insert with `deletes: {detect: absent, mode: hard}` and upsert with "
+                    "`mode: soft` (the cost of detecting deletes by absence)")
     ap.add_argument("--lake", action="store_true", help="also sync into a local DuckLake "
                     "(DuckDB-file catalog, local Parquet), alternately with the DuckDB file")
     args = ap.parse_args()
@@ -167,17 +170,23 @@ def main():
                 return [binary, "sync"]
             return cmd
 
+        variants = []
         if args.strategies:
-            for strategy in ["delete-insert", "upsert", "scd2"]:
-                home = make_project(f"project_{strategy}")
-                path = os.path.join(home, ".dango", "sources.yml")
-                with open(path) as f:
-                    text = f.read().replace(
-                        "write_disposition: merge",
-                        f"write_disposition: {{disposition: merge, strategy: {strategy}}}")
-                with open(path, "w") as f:
-                    f.write(text)
-                dangos.append((f"dango {strategy}, 2nd sync", dango, home, second_sync))
+            variants += [(s, None) for s in ["delete-insert", "upsert", "scd2"]]
+        if args.deletes:
+            variants += [("delete-insert", "hard"), ("upsert", "soft")]
+        for strategy, deletes in variants:
+            extra = f"          deletes: {{detect: absent, mode: {deletes}}}\n" if deletes else ""
+            home = make_project(f"project_{strategy}_{deletes}", extra)
+            path = os.path.join(home, ".dango", "sources.yml")
+            with open(path) as f:
+                text = f.read().replace(
+                    "write_disposition: merge",
+                    f"write_disposition: {{disposition: merge, strategy: {strategy}}}")
+            with open(path, "w") as f:
+                f.write(text)
+            label = f"dango {strategy}" + (f" + deletes {deletes}" if deletes else "")
+            dangos.append((f"{label}, 2nd sync", dango, home, second_sync))
         runs = {name: [] for name, *_ in dangos}
         for i in range(args.repeat):
             for name, binary, home, *how in dangos:

@@ -175,11 +175,17 @@ impl Merge<'_> {
     }
 
     fn exec(&self, sql: &str) -> duckdb::Result<()> {
-        self.conn().execute_batch(sql)
+        let started = std::time::Instant::now();
+        let done = self.conn().execute_batch(sql);
+        trace(sql, started);
+        done
     }
 
     fn count(&self, sql: &str) -> duckdb::Result<i64> {
-        self.conn().query_row(sql, [], |r| r.get(0))
+        let started = std::time::Instant::now();
+        let n = self.conn().query_row(sql, [], |r| r.get(0));
+        trace(sql, started);
+        n
     }
 
     /// Deletes the new root rows `which` selects (a condition on `s`) with their child rows of
@@ -306,4 +312,14 @@ fn started(load_id: &LoadId) -> i64 {
 fn timestamp(micros: i64) -> String {
     let at = chrono::DateTime::from_timestamp_micros(micros).unwrap_or_default();
     format!("TIMESTAMPTZ '{}'", at.format("%Y-%m-%d %H:%M:%S%.6f+00"))
+}
+
+/// Logs a merge statement's time at debug level: which step of a large merge costs what.
+fn trace(sql: &str, started: std::time::Instant) {
+    let statement: String = sql
+        .split_whitespace()
+        .take(12)
+        .collect::<Vec<_>>()
+        .join(" ");
+    tracing::debug!(ms = started.elapsed().as_millis() as u64, %statement, "merge statement");
 }

@@ -26,16 +26,26 @@ pub(super) fn apply(m: &Merge<'_>, options: &Scd2) -> Result<(), CommitError> {
         m.rows.of_this_load("d", false),
     );
 
-    // A version brought twice is one version (dlt would insert both copies).
-    let repeated = m.count(&format!(
-        "SELECT count(*) - count(DISTINCT s.{version}) FROM {root} AS s WHERE {new}"
-    ))?;
-    if repeated > 0 {
-        m.exec(&format!(
-            "DELETE FROM {root} WHERE {} AND rowid NOT IN \
-             (SELECT min(s.rowid) FROM {root} AS s WHERE {new} GROUP BY s.{version})",
-            m.rows.of_this_load("", true)
+    // A version brought twice is one version (dlt would insert both copies). Versions are
+    // grouped a share of them at a time, by their hash, so each grouping holds at most about
+    // a slice's worth of them.
+    let rows = m.count(&format!("SELECT count(*) FROM {root} AS s WHERE {new}"))?;
+    let shares = (rows / super::MERGE_PASS_ROWS + 1).max(1);
+    let mut repeated = 0;
+    for share in 0..shares {
+        let of_share = format!("{new} AND hash(s.{version}) % {shares} = {share}");
+        let here = m.count(&format!(
+            "SELECT count(*) - count(DISTINCT s.{version}) FROM {root} AS s WHERE {of_share}"
         ))?;
+        if here > 0 {
+            m.exec(&format!(
+                "DELETE FROM {root} AS d WHERE {} AND hash(d.{version}) % {shares} = {share} \
+                 AND d.rowid NOT IN \
+                 (SELECT min(s.rowid) FROM {root} AS s WHERE {of_share} GROUP BY s.{version})",
+                m.rows.of_this_load("d", true)
+            ))?;
+        }
+        repeated += here;
     }
     // A flagged record retires its key's active version (by merge key, else primary key) and
     // is not a version itself; without a key, leaving it out retires its version as absent.
@@ -58,20 +68,23 @@ pub(super) fn apply(m: &Merge<'_>, options: &Scd2) -> Result<(), CommitError> {
     // have the ids of the old copy's), and the old rows they match are noted. A slice of the
     // new rows at a time, so each join builds on a slice's hashes only: DuckDB's memory budget
     // holds however large the load.
-    let kept = m.temp("kept");
+    let (kept, matched) = (m.temp("kept"), m.temp("matched"));
     m.exec(&format!("CREATE TEMP TABLE {kept} (row_id BIGINT)"))?;
     for (at, end) in m.row_slices("s", &new)? {
         let slice = format!("s.rowid >= {at} AND s.rowid < {end}");
+        // The old active versions the slice brings again; the slice's copies of them go. Both
+        // joins build on the slice's side, never on the whole table's.
         m.exec(&format!(
-            "INSERT INTO {kept} SELECT d.rowid FROM {root} AS d WHERE {old} AND {active} AND \
-             EXISTS (SELECT 1 FROM {root} AS s WHERE {new} AND {slice} AND s.{version} = d.{version})",
+            "CREATE TEMP TABLE {matched} AS SELECT d.rowid AS row_id, d.{version} AS version \
+             FROM {root} AS d WHERE {old} AND {active} AND EXISTS \
+             (SELECT 1 FROM {root} AS s WHERE {new} AND {slice} AND s.{version} = d.{version}); \
+             INSERT INTO {kept} SELECT row_id FROM {matched}",
             active = active(options, "d"),
         ))?;
         m.drop_new(&format!(
-            "{slice} AND EXISTS (SELECT 1 FROM {root} AS d WHERE {old} AND {active} \
-             AND d.{version} = s.{version})",
-            active = active(options, "d"),
+            "{slice} AND s.{version} IN (SELECT version FROM {matched})"
         ))?;
+        m.exec(&format!("DROP TABLE {matched}"))?;
     }
     // The other active versions retire: all of them, or those whose merge key came.
     let present = match hints.merge_key.is_empty() {
