@@ -114,16 +114,22 @@ fn ours(project: &Project, schema: &str) -> Tables {
     out
 }
 
-/// What dlt's own pipeline leaves after each state.
-fn theirs(project: &Project, dataset: &str) -> Vec<Tables> {
+/// What dlt's own pipeline leaves after each of `states` states of the source that function
+/// `function` of the project's module `module` makes.
+fn theirs(
+    project: &Project,
+    (module, function): (&str, &str),
+    states: usize,
+    dataset: &str,
+) -> Vec<Tables> {
     let work = tempfile::tempdir().unwrap();
     let out = support::run_reference(
         "dlt_merge_reference.py",
         [
             project.path().to_str().unwrap(),
-            "merges",
-            "merges",
-            &STATES.to_string(),
+            module,
+            function,
+            &states.to_string(),
             work.path().join("dlt.duckdb").to_str().unwrap(),
             work.path().join("pipelines").to_str().unwrap(),
             dataset,
@@ -157,27 +163,32 @@ fn theirs(project: &Project, dataset: &str) -> Vec<Tables> {
         .collect()
 }
 
+/// Requires Dango's tables of `dataset` to be `expected`'s after state `state`.
+fn assert_same_tables(project: &Project, dataset: &str, state: usize, expected: &Tables) {
+    let got = ours(project, dataset);
+    for (table, want) in expected {
+        assert_eq!(
+            got.get(table),
+            Some(want),
+            "state {state}, table {table}:\nDango: {:#?}\ndlt:   {want:#?}",
+            got.get(table)
+        );
+    }
+    let extra: Vec<&String> = got.keys().filter(|t| !expected.contains_key(*t)).collect();
+    assert!(
+        extra.is_empty(),
+        "state {state}: tables dlt has not: {extra:?}"
+    );
+}
+
 fn every_strategy_leaves_the_tables_dlt_leaves() {
     let mut project = merges_project(None, 0);
-    let reference = theirs(&project, "raw_merges");
+    let reference = theirs(&project, ("merges", "merges"), STATES, "raw_merges");
     assert_eq!(reference.len(), STATES);
     for (state, expected) in reference.iter().enumerate() {
         project = merges_project(Some(project), state);
         project.dango(&["sync"]).assert_ok();
-        let got = ours(&project, "raw_merges");
-        for (table, want) in expected {
-            assert_eq!(
-                got.get(table),
-                Some(want),
-                "state {state}, table {table}:\nDango: {:#?}\ndlt:   {want:#?}",
-                got.get(table)
-            );
-        }
-        let extra: Vec<&String> = got.keys().filter(|t| !expected.contains_key(*t)).collect();
-        assert!(
-            extra.is_empty(),
-            "state {state}: tables dlt has not: {extra:?}"
-        );
+        assert_same_tables(&project, "raw_merges", state, expected);
     }
     // The strategies did something: versions retired, a flagged record gone, a repeat ranked.
     let retired = "SELECT count(*) FROM raw_merges.scd2 WHERE _dlt_valid_to IS NOT NULL";
@@ -256,6 +267,79 @@ fn rest_sources_take_the_strategies_too() {
 }
 
 both_warehouses!(rest_sources_take_the_strategies_too);
+
+/// One `rest_api` config, in dlt's vocabulary, with a resource per strategy over the mock API's
+/// orders (line items and tags as child tables), at base URL `base`.
+fn rest_merges_config(base: &str) -> Value {
+    let resource = |name: &str, disposition: Value, key: Option<&str>| {
+        let mut r = serde_json::json!({
+            "name": name,
+            "write_disposition": disposition,
+            "endpoint": {
+                "path": "orders",
+                "data_selector": "items",
+                "paginator": {"type": "offset", "limit": 25, "total_path": "total"},
+            },
+        });
+        if let Some(key) = key {
+            r["primary_key"] = Value::from(key);
+        }
+        r
+    };
+    let merge = |strategy: &str| serde_json::json!({"disposition": "merge", "strategy": strategy});
+    serde_json::json!({
+        "client": {"base_url": base},
+        "resources": [
+            resource("delete_insert_orders", Value::from("merge"), Some("id")),
+            resource("upsert_orders", merge("upsert"), Some("id")),
+            resource("insert_only_orders", merge("insert-only"), Some("id")),
+            resource("scd2_orders", merge("scd2"), None),
+        ],
+    })
+}
+
+/// The `sources.yml` path agrees with dlt's own `rest_api` source: one config (JSON is YAML)
+/// loaded by dlt and by Dango over four API states (all 60 orders, the same again, ten gone,
+/// those ten back with ten new), every table the same after each.
+fn rest_configs_leave_the_tables_dlt_rest_api_leaves() {
+    let apis: Vec<_> = [60, 60, 50, 70]
+        .into_iter()
+        .map(|n| support::mock_api().orders(n).start())
+        .collect();
+    let configs: Vec<Value> = apis
+        .iter()
+        .map(|a| rest_merges_config(&a.base_url()))
+        .collect();
+    let yml = |state: usize| {
+        support::lake::sources_yml(&format!(
+            "sources:\n  - name: shop\n    type: rest_api\n    rest_api: {}\n",
+            configs[state]
+        ))
+    };
+    let project = Project::new(&yml(0));
+    project.write(
+        "custom_sources/rest_merges.py",
+        &format!(
+            "import json\n\nimport dlt\nfrom dlt.sources.rest_api import rest_api_source\n\n\
+             CONFIGS = json.loads({:?})\n\n\n\
+             def shop(state=0):\n    return rest_api_source(CONFIGS[state], name=\"shop\")\n",
+            Value::from(configs.clone()).to_string()
+        ),
+    );
+    let reference = theirs(&project, ("rest_merges", "shop"), apis.len(), "raw_shop");
+    for (state, expected) in reference.iter().enumerate() {
+        project.write(".dango/sources.yml", &yml(state));
+        project.dango(&["sync"]).assert_ok();
+        assert_same_tables(&project, "raw_shop", state, expected);
+    }
+    assert_eq!(
+        project.count("SELECT count(*) FROM raw_shop.scd2_orders WHERE _dlt_valid_to IS NOT NULL"),
+        10,
+        "the ten that vanished retired once"
+    );
+}
+
+both_warehouses!(rest_configs_leave_the_tables_dlt_rest_api_leaves);
 
 /// Where dlt 1.31 loads something a user cannot want, Dango does not, each case on its own:
 /// - upsert and insert-only: a key repeated in one load with different values fails the sync

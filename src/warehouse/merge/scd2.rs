@@ -104,9 +104,7 @@ pub(super) fn apply(m: &Merge<'_>, options: &Scd2) -> Result<(), CommitError> {
         ))?;
     }
     m.exec(&format!("DROP TABLE {kept}"))?;
-    if repeated > 0 || options.row_version.is_some() {
-        keep_new_child_rows_only(m)?;
-    }
+    keep_new_child_rows_only(m, repeated > 0 || options.row_version.is_some())?;
     m.exec(&format!(
         "UPDATE {root} SET {from} = {boundary}, {to} = {active_value} WHERE {}",
         m.rows.of_this_load("", true)
@@ -114,10 +112,12 @@ pub(super) fn apply(m: &Merge<'_>, options: &Scd2) -> Result<(), CommitError> {
     Ok(())
 }
 
-/// Drops this chunk's child rows that the table holds already or that repeat in it (a version
-/// brought twice), or whose parent row is gone (a version left out above: with a version
-/// column of the user's, ids are random), a level at a time.
-fn keep_new_child_rows_only(m: &Merge<'_>) -> duckdb::Result<()> {
+/// Drops this chunk's child rows that the table holds already, as dlt inserts only child rows
+/// whose id it lacks (a retired version that comes back has its old child rows, ids and all).
+/// With `strays`, also those that repeat in the chunk (a version brought twice) or whose parent
+/// row is gone (a version left out above: with a version column of the user's, ids are
+/// random), a level at a time.
+fn keep_new_child_rows_only(m: &Merge<'_>, strays: bool) -> duckdb::Result<()> {
     let (id, parent) = (ident(DLT_ID), ident(DLT_PARENT_ID));
     let children = m.children();
     for child in &children {
@@ -125,16 +125,28 @@ fn keep_new_child_rows_only(m: &Merge<'_>) -> duckdb::Result<()> {
             continue;
         };
         let c = m.rows.table(child);
-        let parent_table = children
-            .iter()
-            .filter(|p| child.starts_with(&format!("{p}__")))
-            .max_by_key(|p| p.len())
-            .map_or_else(|| m.root_table(), |p| m.rows.table(p));
+        // Built on the chunk's rows (what is left of them: new versions' only), never on the
+        // whole table's.
+        let present = format!(
+            "{id} IN (SELECT o.{id} FROM {c} AS o WHERE o.rowid <= {mark} AND o.{id} IN \
+             (SELECT n.{id} FROM {c} AS n WHERE n.rowid > {mark}))"
+        );
+        let stray = match strays {
+            false => String::new(),
+            true => {
+                let parent_table = children
+                    .iter()
+                    .filter(|p| child.starts_with(&format!("{p}__")))
+                    .max_by_key(|p| p.len())
+                    .map_or_else(|| m.root_table(), |p| m.rows.table(p));
+                format!(
+                    " OR {parent} NOT IN (SELECT {id} FROM {parent_table}) OR rowid NOT IN \
+                     (SELECT min(rowid) FROM {c} WHERE rowid > {mark} GROUP BY {id})"
+                )
+            }
+        };
         m.exec(&format!(
-            "DELETE FROM {c} WHERE rowid > {mark} AND ({id} IN \
-               (SELECT {id} FROM {c} WHERE rowid <= {mark}) \
-             OR {parent} NOT IN (SELECT {id} FROM {parent_table}) \
-             OR rowid NOT IN (SELECT min(rowid) FROM {c} WHERE rowid > {mark} GROUP BY {id}))"
+            "DELETE FROM {c} WHERE rowid > {mark} AND ({present}{stray})"
         ))?;
     }
     Ok(())
