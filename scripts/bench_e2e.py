@@ -174,7 +174,9 @@ def main():
         if args.strategies:
             variants += [(s, None) for s in ["delete-insert", "upsert", "scd2"]]
         if args.deletes:
-            variants += [("delete-insert", "hard"), ("upsert", "soft")]
+            for pair in [("delete-insert", None), ("delete-insert", "hard"), ("upsert", None), ("upsert", "soft")]:
+                if pair not in variants:
+                    variants.append(pair)
         for strategy, deletes in variants:
             extra = f"          deletes: {{detect: absent, mode: {deletes}}}\n" if deletes else ""
             home = make_project(f"project_{strategy}_{deletes}", extra)
