@@ -50,11 +50,11 @@ pub struct SourceConfig {
 /// A source's kind (`type:`) with the settings of that kind: the block named after it.
 #[derive(Debug, Clone)]
 pub enum SourceSpec {
-    /// `type: rest_api`: its `rest_api:` block, resources included (boxed: the block is
-    /// several times the size of a `dlt_native` one, which would otherwise carry that size).
+    /// `type: rest_api`: its `rest_api:` block, resources included (both blocks boxed: each
+    /// is a few hundred bytes, which every source would otherwise carry).
     RestApi(Box<RestApiConfig>),
     /// `type: dlt_native`: its `dlt_native:` block.
-    DltNative(DltNativeConfig),
+    DltNative(Box<DltNativeConfig>),
 }
 
 /// One entry of `sources:` as written: `type:` and a block per kind, of which the one `type:`
@@ -142,7 +142,7 @@ impl SourceEntry {
     pub fn into_config(self, raw: Value) -> Option<SourceConfig> {
         let spec = match self.kind {
             SourceKind::RestApi => SourceSpec::RestApi(Box::new(self.rest_api?)),
-            SourceKind::DltNative => SourceSpec::DltNative(self.dlt_native?),
+            SourceKind::DltNative => SourceSpec::DltNative(Box::new(self.dlt_native?)),
         };
         Some(SourceConfig {
             name: self.name,

@@ -2,7 +2,7 @@
 //! API (twice, the second run incremental), and the custom-source API itself: Arrow pages,
 //! dependent resources, state, and sources that cannot run.
 
-mod support;
+use crate::support;
 
 use std::path::PathBuf;
 use std::process::Command;

@@ -1,6 +1,6 @@
 //! End-to-end: the real `dango` binary syncing the in-repo mock API into a real DuckDB file.
 
-mod support;
+use crate::support;
 
 use support::{MockApi, Project, mock_api, rest_source};
 

@@ -2,7 +2,7 @@
 //! a load that fails after writing much, Ctrl-C, and a warehouse file DuckDB will not open. In
 //! every case the warehouse is correct or unchanged, and the user is told the truth once.
 
-mod support;
+use crate::support;
 
 use std::time::{Duration, Instant};
 

@@ -4,7 +4,7 @@
 //! retried; pagination that makes no progress stops with advice; and no credential reaches the
 //! output or the warehouse in any form it was sent in.
 
-mod support;
+use crate::support;
 
 use base64::Engine;
 use support::{MockApi, Project, mock_api, rest_source};

@@ -1,7 +1,7 @@
 """Loads the mock API with real dlt (the reference implementation) into a DuckDB file.
 
 Usage: python3 dlt_reference.py BASE_URL DUCKDB_FILE PIPELINES_DIR
-The config mirrors tests/dlt_compat.rs's sources.yml, in dlt's own rest_api vocabulary.
+The config mirrors tests/it/dlt_compat.rs's sources.yml, in dlt's own rest_api vocabulary.
 Prints the resulting layout as JSON: {table: {"columns": [[name, type], ...], "rows": n}}, read
 through dlt's own DuckDB (whose file format may be newer than Dango's).
 """

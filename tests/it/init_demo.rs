@@ -1,6 +1,6 @@
 //! `dango init` and `dango demo` through the real binary.
 
-mod support;
+use crate::support;
 
 #[test]
 fn init_scaffolds_the_tutorial_layout_and_refuses_to_overwrite() {

@@ -1,7 +1,7 @@
 //! Schema control through the real binary against the mock API: SQL transforms at ingest,
 //! schema contracts, column hints and `nullable: false`.
 
-mod support;
+use crate::support;
 
 use serde_json::json;
 use support::pages::PagesApi;

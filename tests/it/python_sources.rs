@@ -4,7 +4,7 @@
 //! `pipeline.run`, every error the user can meet, a kill in the middle of a sync, and Ctrl-C or
 //! SIGTERM while the user's code hangs.
 
-mod support;
+use crate::support;
 
 use std::path::Path;
 use std::process::Command;

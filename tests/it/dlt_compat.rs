@@ -1,7 +1,7 @@
 //! Dango against dlt itself: the same mock API loaded by real dlt (Python, `pip install
 //! dlt[duckdb]`) and by Dango must give the same tables, columns, column types and row counts.
 
-mod support;
+use crate::support;
 
 use support::{Project, layout, mock_api};
 

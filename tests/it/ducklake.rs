@@ -3,7 +3,7 @@
 //! user sees when the lake cannot be reached. The semantics shared with the DuckDB warehouse are
 //! tested on both by `both_warehouses!` in the other test files.
 
-mod support;
+use crate::support;
 
 use std::process::{Child, Command, Stdio};
 

@@ -5,7 +5,7 @@
 //! where dlt's are hashes), with load ids left out and validity timestamps compared by the load
 //! that set them. Then the cases where Dango deliberately differs from dlt, each on its own.
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeMap;
 use std::path::Path;

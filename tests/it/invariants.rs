@@ -11,7 +11,7 @@
 //! tables equal the model's; each key's row is its latest record's; the incremental cursor is
 //! the newest value loaded.
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeMap;
 

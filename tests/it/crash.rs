@@ -4,7 +4,7 @@
 //! at the newest row loaded, or behind it while a checkpoint says the sync is unfinished); at the
 //! end it must hold exactly the API's data.
 
-mod support;
+use crate::support;
 
 use std::time::{Duration, Instant};
 

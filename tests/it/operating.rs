@@ -2,7 +2,7 @@
 //! `state reset`, `query`, `source list`) and the one-sync-at-a-time lock, through the real
 //! binary against the mock API.
 
-mod support;
+use crate::support;
 
 use std::time::{Duration, Instant};
 

@@ -1,7 +1,7 @@
 //! Load semantics through the real binary: incremental cursors, full refresh, schema evolution
 //! across syncs, empty-replace protection, and failed syncs that leave everything as it was.
 
-mod support;
+use crate::support;
 
 use support::{MockApi, Project, mock_api, rest_source};
 

@@ -11,6 +11,7 @@ use std::process::{Child, Command, Output, Stdio};
 use duckdb::Connection;
 
 pub mod api;
+#[macro_use]
 pub mod lake;
 pub mod layout;
 pub mod pages;
@@ -288,7 +289,7 @@ pub fn reference_python() -> PathBuf {
     PathBuf::from(run_script("dlt_venv.sh", &[dir.as_os_str()]))
 }
 
-/// Runs `tests/support/<script>` (a reference run of dlt) with the reference Python and `args`,
+/// Runs `tests/it/support/<script>` (a reference run of dlt) with the reference Python and `args`,
 /// dlt's telemetry off; its standard output. Panics with its error output if it fails.
 pub fn run_reference<I, A>(script: &str, args: I) -> Vec<u8>
 where
@@ -296,7 +297,7 @@ where
     A: AsRef<std::ffi::OsStr>,
 {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/support")
+        .join("tests/it/support")
         .join(script);
     let out = Command::new(reference_python())
         .arg(&path)

@@ -2,8 +2,8 @@
 
 Usage: python3 dlt_incremental_reference.py BASE_URL DUCKDB_FILE PIPELINES_DIR INITIAL END [lag]
 With `lag`, runs only two pipelines with `lag: 7200` (append, and merge on `id`) once more each
-(tests/rest_api.rs's incremental_lag_matches_dlt runs it twice, the API growing in between).
-Otherwise mirrors tests/rest_api.rs's incremental_ranges_match_dlt: one source per combination of
+(tests/it/rest_api.rs's incremental_lag_matches_dlt runs it twice, the API growing in between).
+Otherwise mirrors tests/it/rest_api.rs's incremental_ranges_match_dlt: one source per combination of
 `range_start` and `range_end` (from INITIAL to END on `updatedAt`), and one whose cursor field is
 missing from every record (`on_cursor_value_missing: include`), and one that stops paginating past
 the range (`row_order: asc`, five orders a page). Prints the order ids each loaded, as JSON:

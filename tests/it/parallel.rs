@@ -1,7 +1,7 @@
 //! `--parallel N`: resources of all selected sources run side by side (each source still commits
 //! alone, in one transaction), and `--parallel 1` runs them one after another.
 
-mod support;
+use crate::support;
 
 use std::time::Duration;
 

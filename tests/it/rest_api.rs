@@ -1,7 +1,7 @@
 //! The REST API source against the mock API: dlt's config vocabulary, auth types, dependent
 //! resources, POST bodies, response actions, rate limits and actionable errors.
 
-mod support;
+use crate::support;
 
 use std::time::{Duration, Instant};
 

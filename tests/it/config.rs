@@ -1,7 +1,7 @@
 //! `sources.yml` validation through the real binary: every problem at once, each with file,
 //! source, field, line and a suggestion where one helps.
 
-mod support;
+use crate::support;
 
 use support::Project;
 
