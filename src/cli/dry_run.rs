@@ -5,7 +5,7 @@
 
 use std::process::ExitCode;
 
-use crate::hints::CursorState;
+use crate::hints::{CursorState, DeleteMode, MergeStrategy, TableHints, WriteDisposition};
 use crate::project::loader::load_sources_file;
 use crate::project::{Credentials, ProjectLayout, plan};
 use crate::source::{CursorWindow, plan_windows};
@@ -33,14 +33,10 @@ pub fn run(
         for resource in source.resources() {
             outln!("  resource {}", resource.name());
             for table in resource.tables() {
-                let keys = match table.primary_key.is_empty() {
-                    true => String::new(),
-                    false => format!(" on {}", table.primary_key.join(", ")),
-                };
                 outln!(
-                    "    → {dataset}.{}: {}{keys}",
+                    "    → {dataset}.{}: {}",
                     table.table_name,
-                    table.write_disposition
+                    disposition(table)
                 );
             }
             let cursor = saved.get(resource.name());
@@ -95,4 +91,30 @@ fn range_plan(window: &CursorWindow, saved: Option<&CursorState>) -> String {
         ),
         Err(e) => format!("backfill {range}: {e}"),
     }
+}
+
+/// How a table is written, as the plan shows it: `merge (scd2) on id, deletes absent (soft,
+/// at most 50% a sync)`.
+fn disposition(table: &TableHints) -> String {
+    let mut out = table.write_disposition.to_string();
+    if table.write_disposition != WriteDisposition::Merge {
+        return out;
+    }
+    if table.merge.strategy != MergeStrategy::DeleteInsert {
+        out += &format!(" ({})", table.merge.strategy.as_str());
+    }
+    if !table.primary_key.is_empty() {
+        out += &format!(" on {}", table.primary_key.join(", "));
+    }
+    if let Some(d) = table.merge.deletes {
+        let mode = match d.mode {
+            DeleteMode::Hard => "hard",
+            DeleteMode::Soft => "soft",
+        };
+        out += &format!(
+            ", deletes absent ({mode}, at most {}% a sync)",
+            (d.max_ratio * 100.0).round()
+        );
+    }
+    out
 }

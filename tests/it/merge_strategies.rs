@@ -484,6 +484,13 @@ fn records_that_stop_coming_are_deleted_or_marked() {
         "{}",
         first.all()
     );
+    let plan = project.dango(&["sync", "--dry-run"]);
+    for line in [
+        "→ raw_shop.hard: merge on id, deletes absent (hard, at most 50% a sync)",
+        "→ raw_shop.history: merge (scd2) on id, deletes absent (soft, at most 50% a sync)",
+    ] {
+        assert!(plan.stdout().contains(line), "{}", plan.all());
+    }
     let items = "SELECT count(*) FROM raw_shop.hard__line_items";
     let items_of_all = project.count(items);
     let items_of_gone = project.count("SELECT count(*) FROM raw_shop.hard__line_items AS i JOIN raw_shop.hard AS o ON i._dlt_root_id = o._dlt_id WHERE o.id > 50");
