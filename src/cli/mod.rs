@@ -20,6 +20,7 @@ mod demo;
 mod dry_run;
 mod history;
 mod init;
+mod metrics;
 mod mock_api;
 mod progress;
 mod query;

@@ -69,6 +69,11 @@ pub struct SyncArgs {
     /// workers split the sources without coordinating (a DuckLake warehouse takes them all).
     #[arg(long, value_name = "K/N", value_parser = Shard::parse)]
     shard: Option<Shard>,
+    /// Also write the outcome (per source and resource: success, duration, last success,
+    /// rows, pages, requests, retries, 429s, bytes) to this file, atomically, in the Prometheus
+    /// text format node_exporter's textfile collector reads.
+    #[arg(long, value_name = "PATH")]
+    metrics_file: Option<std::path::PathBuf>,
     /// When another sync is loading this warehouse, wait up to this long for it to finish.
     #[arg(long, value_name = "SECONDS", default_value_t = 0)]
     wait: u64,
@@ -137,6 +142,14 @@ pub fn run(mut args: SyncArgs) -> anyhow::Result<ExitCode> {
     };
     let reports = run_sync(&layout, &args.sources, &options)?;
     print_reports(&reports);
+    let status = match options.interrupt.by() {
+        Some(by) => exit_code(by),
+        None if reports.iter().all(|r| r.error.is_none()) => 0,
+        None => 1,
+    };
+    if let Some(path) = &args.metrics_file {
+        super::metrics::write(path, &reports, status)?;
+    }
     if let Some(by) = options.interrupt.by() {
         let rolled_back: Vec<&str> = reports
             .iter()
@@ -149,14 +162,8 @@ pub fn run(mut args: SyncArgs) -> anyhow::Result<ExitCode> {
             rolled_back.len(),
             rolled_back.join(", ")
         );
-        return Ok(ExitCode::from(exit_code(by)));
     }
-    let ok = reports.iter().all(|r| r.error.is_none());
-    Ok(if ok {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
+    Ok(ExitCode::from(status))
 }
 
 /// On a terminal, asks before `--full-refresh` drops tables; elsewhere goes ahead.

@@ -16,7 +16,8 @@ use super::progress::ResourceProgress;
 use crate::decode::page::{DecodeError, NormalizedPage, PageNormalizer};
 use crate::hints::{CursorState, LoadId, TableHints};
 use crate::source::{
-    BoxError, CursorWindow, FetchInput, Page, PageSender, ParentRow, RecordsError, Resource,
+    BoxError, CursorWindow, FetchInput, HttpCounts, Page, PageSender, ParentRow, RecordsError,
+    Resource,
 };
 use crate::table::rules::Dropped;
 use crate::table::{self, StageError, TableStages};
@@ -114,6 +115,8 @@ pub struct ResourceReport {
     /// Records its commit deleted (or marked, or retired) because they no longer came, when
     /// it detects deletes by absence.
     pub deleted: Option<u64>,
+    /// Its HTTP requests.
+    pub http: HttpCounts,
 }
 
 /// What an interrupted sync had committed of a resource this sync resumed.
@@ -301,6 +304,7 @@ pub async fn run_resource(
     times.load = load_time;
     times.parse = outcome.parse;
     let note = outcome.note.clone();
+    let http = outcome.http;
     // A limited run did not see everything its cursor would claim.
     let cursor = outcome.cursor.filter(|_| !limited);
     let (commits, dropped) = finish_tables(tables, cursor, &mut times).await?;
@@ -323,6 +327,7 @@ pub async fn run_resource(
         restarted,
         note,
         deleted: None,
+        http,
     };
     Ok(ResourceRun {
         commits,

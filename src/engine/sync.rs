@@ -573,6 +573,7 @@ impl Loaded {
             restarted: None,
             note: None,
             deleted: None,
+            http: crate::source::HttpCounts::default(),
         };
         Self {
             name: resource.name().to_string(),

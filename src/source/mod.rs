@@ -18,8 +18,8 @@ pub use backfill::{Newest, Span, WindowSplit, WindowStep};
 pub(crate) use backfill::{completed as completed_backfill, plan as plan_windows};
 pub use page::{Page, PageSender, Records, RecordsError, Stopped};
 pub use resource::{
-    BoxError, CheckpointInterval, Exchange, FetchInput, FetchOutcome, ParentLink, ParentRow,
-    Resource,
+    BoxError, CheckpointInterval, Exchange, FetchInput, FetchOutcome, HttpCounts, ParentLink,
+    ParentRow, Resource,
 };
 pub(crate) use secret_origin::{SecretOrigin, SecretStore, describe_origins};
 pub(crate) use window::backfill_start;

@@ -94,6 +94,21 @@ pub struct FetchOutcome {
     pub parse: Duration,
     /// A line for the sync's summary about how it ran (a backfill's windows), if any.
     pub note: Option<String>,
+    /// Its HTTP requests, for the metrics (zero for resources that send none Dango sees).
+    pub http: HttpCounts,
+}
+
+/// A resource's HTTP requests in one sync.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct HttpCounts {
+    /// Attempts sent, retries included.
+    pub requests: u64,
+    /// Attempts that were retried.
+    pub retries: u64,
+    /// Retries because the API answered 429 Too Many Requests.
+    pub throttled: u64,
+    /// Response bytes read.
+    pub bytes: u64,
 }
 
 /// A producer of one table's rows: the hints of its table and an async stream of pages.

@@ -657,3 +657,94 @@ fn dry_run_shows_the_plan_and_sends_nothing() {
     }
     assert_eq!(api.counters().total(), before, "no request sent");
 }
+
+/// The metrics of a scheduled run, read by a real Prometheus text-format parser: per source
+/// its success and last success (kept from the file before when a later run fails), per
+/// resource its rows, pages and requests with the API's 429s and 503s counted as the API
+/// counted them; written atomically, no secret in it.
+#[test]
+fn a_sync_writes_metrics_a_prometheus_textfile_collector_reads() {
+    use prometheus_parse::{Scrape, Value};
+    let api = mock_api()
+        .orders(120)
+        .fail_every(4)
+        .bearer("metrics-secret")
+        .start();
+    let resources = "        - name: orders\n          endpoint: /orders\n          \
+                     pagination: {type: offset, limit: 25, total_path: total}\n";
+    let yml = |base: &str| {
+        rest_source(
+            "shop",
+            base,
+            "      auth: {type: bearer, token: metrics-secret}\n",
+            resources,
+        )
+    };
+    let project = Project::new(&yml(&api.base_url()));
+    let file = project.path().join("metrics/dango.prom");
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+    let path = file.to_str().unwrap();
+    project.dango(&["sync", "--metrics-file", path]).assert_ok();
+    let read = || {
+        let text = std::fs::read_to_string(&file).unwrap();
+        assert!(!text.contains("metrics-secret"), "{text}");
+        let lines = text.lines().map(|l| Ok(l.to_string()));
+        (Scrape::parse(lines).expect("the text format parses"), text)
+    };
+    let value = |scrape: &Scrape, metric: &str, label: (&str, &str)| -> f64 {
+        let sample = scrape
+            .samples
+            .iter()
+            .find(|s| {
+                s.metric == metric && (label.0.is_empty() || s.labels.get(label.0) == Some(label.1))
+            })
+            .unwrap_or_else(|| panic!("no {metric}{{{}={}}}", label.0, label.1));
+        match sample.value {
+            Value::Gauge(v) | Value::Untyped(v) | Value::Counter(v) => v,
+            _ => panic!("{metric} is not a number"),
+        }
+    };
+    let (scrape, text) = read();
+    let shop = ("source", "shop");
+    let orders = ("resource", "orders");
+    assert_eq!(value(&scrape, "dango_sync_success", shop), 1.0, "{text}");
+    assert_eq!(value(&scrape, "dango_resource_rows", orders), 120.0);
+    assert_eq!(
+        value(&scrape, "dango_resource_pages", orders),
+        5.0,
+        "{text}"
+    );
+    let requests = value(&scrape, "dango_resource_requests", orders);
+    assert_eq!(requests as u64, api.counters().total(), "{text}");
+    assert_eq!(
+        value(&scrape, "dango_resource_retries", orders) as u64,
+        api.counters().failed()
+    );
+    assert!(
+        value(&scrape, "dango_resource_throttled", orders) >= 1.0,
+        "{text}"
+    );
+    assert!(value(&scrape, "dango_resource_response_bytes", orders) > 1000.0);
+    assert_eq!(value(&scrape, "dango_sync_exit_status", ("", "")), 0.0);
+    let succeeded_at = value(&scrape, "dango_sync_last_success_timestamp_seconds", shop);
+    assert!(succeeded_at > 1.7e9, "{text}");
+
+    // The API goes away: the run fails, says so, and keeps when the source last succeeded.
+    drop(api);
+    project.write(".dango/sources.yml", &yml("http://127.0.0.1:9"));
+    project
+        .dango(&["sync", "--metrics-file", path])
+        .assert_failed();
+    let (scrape, text) = read();
+    assert_eq!(value(&scrape, "dango_sync_success", shop), 0.0, "{text}");
+    assert_eq!(value(&scrape, "dango_sync_exit_status", ("", "")), 1.0);
+    assert_eq!(
+        value(&scrape, "dango_sync_last_success_timestamp_seconds", shop),
+        succeeded_at
+    );
+    let leftovers: Vec<_> = std::fs::read_dir(file.parent().unwrap())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(leftovers.len(), 1, "only the metrics file: {leftovers:?}");
+}

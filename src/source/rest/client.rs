@@ -17,7 +17,9 @@ use super::auth::{AuthConfig, Authenticator};
 use super::config::{HttpMethod, RateLimitConfig, ResponseAction, ResponseActionKind, RetryConfig};
 use super::error::FetchError;
 use super::request::PageRequest;
+use super::traffic::Traffic;
 use crate::redact::Redactor;
+use crate::source::HttpCounts;
 use crate::source::{SecretOrigin, describe_origins};
 
 /// Longest body excerpt put in an error message.
@@ -51,6 +53,8 @@ pub struct RestClient {
     limiter: Option<Arc<DefaultDirectRateLimiter>>,
     /// The variables the credentials it sends were read from, named when one is rejected.
     secret_origins: Arc<[SecretOrigin]>,
+    /// Its resource's requests, counted.
+    traffic: Arc<Traffic>,
 }
 
 impl std::fmt::Debug for RestClient {
@@ -114,6 +118,7 @@ impl RestClient {
             auth,
             limiter: rate_limit.as_ref().and_then(limiter),
             secret_origins: Arc::new([]),
+            traffic: Arc::default(),
         })
     }
 
@@ -122,6 +127,17 @@ impl RestClient {
     pub fn with_secret_origins(mut self, origins: Vec<SecretOrigin>) -> Self {
         self.secret_origins = origins.into();
         self
+    }
+
+    /// The same client counting its requests apart (one resource's, out of the source's).
+    pub fn with_own_traffic(mut self) -> Self {
+        self.traffic = Arc::default();
+        self
+    }
+
+    /// Its requests so far.
+    pub fn traffic(&self) -> HttpCounts {
+        self.traffic.counts()
     }
 
     /// The HTTP client, built on first use (see the field).
@@ -162,8 +178,10 @@ impl RestClient {
                 n => format!(" after {n} attempts"),
             };
             let sent = std::time::Instant::now();
+            self.traffic.sent();
             let answer = self.send_once(http, req, url.clone()).await;
             if let Ok(resp) = &answer {
+                self.traffic.received(resp.body.len());
                 // `-vv`: one line per response.
                 tracing::debug!(
                     method,
@@ -203,6 +221,7 @@ impl RestClient {
                     let wait = self.backoff(attempt, retry_after(&resp.headers));
                     let wait_ms = wait.as_millis() as u64;
                     tracing::warn!(url = %shown, status = resp.status, attempt, wait_ms, "retrying");
+                    self.traffic.retried(resp.status == 429);
                     tokio::time::sleep(wait).await;
                     attempt += 1;
                 }
@@ -221,6 +240,7 @@ impl RestClient {
                     let wait = self.backoff(attempt, None);
                     let wait_ms = wait.as_millis() as u64;
                     tracing::warn!(url = %shown, attempt, wait_ms, error = %self.describe(&e), "retrying");
+                    self.traffic.retried(false);
                     tokio::time::sleep(wait).await;
                     attempt += 1;
                 }

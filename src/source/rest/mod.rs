@@ -13,6 +13,7 @@ pub mod resource;
 pub mod resource_config;
 mod resource_keys;
 pub mod selector;
+mod traffic;
 
 pub use client::RestClient;
 pub use error::FetchError;
@@ -77,7 +78,7 @@ pub fn resources(
         };
         let mut used = origins.source.clone();
         used.extend(origins.resources.get(&i).into_iter().flatten().cloned());
-        let client = client.clone().with_secret_origins(used);
+        let client = client.clone().with_secret_origins(used).with_own_traffic();
         let resource = RestResource::new(api, res, hints, client, redactor.clone())?;
         out.push(Box::new(resource));
     }

@@ -210,6 +210,7 @@ impl RestResource {
             cursor,
             parse: run.parse,
             note: None,
+            http: self.client.traffic(),
         })
     }
 

@@ -327,6 +327,7 @@ impl RestResource {
             cursor: Some(cursor),
             parse,
             note: Some(note),
+            http: self.client.traffic(),
         })
     }
 
