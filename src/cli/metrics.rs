@@ -16,7 +16,33 @@ const LAST_SUCCESS: &str = "dango_sync_last_success_timestamp_seconds";
 /// Writes the metrics of `reports`, a run that exits with `status`, to `path`.
 pub fn write(path: &Path, reports: &[SourceReport], status: u8) -> anyhow::Result<()> {
     let previous = std::fs::read_to_string(path).unwrap_or_default();
-    let text = render(reports, status, &previous, now());
+    replace(path, &render(reports, status, &previous, now()))
+}
+
+/// Writes the metrics of a run that failed before syncing any source: exit status 1, and each
+/// source's last success as the file had it.
+pub fn write_failed(path: &Path) -> anyhow::Result<()> {
+    let previous = std::fs::read_to_string(path).unwrap_or_default();
+    let mut text = render(&[], 1, "", now());
+    let kept: Vec<&str> = previous
+        .lines()
+        .filter(|l| l.starts_with(&format!("{LAST_SUCCESS}{{")))
+        .collect();
+    if !kept.is_empty() {
+        let help = "When the source last committed a sync (Unix seconds).";
+        let _ = writeln!(
+            text,
+            "# HELP {LAST_SUCCESS} {help}\n# TYPE {LAST_SUCCESS} gauge"
+        );
+        for line in kept {
+            let _ = writeln!(text, "{line}");
+        }
+    }
+    replace(path, &text)
+}
+
+/// Replaces `path` with `text` at once.
+fn replace(path: &Path, text: &str) -> anyhow::Result<()> {
     // Beside the file, so the rename stays on one file system and replaces it at once.
     let mut temporary = path.as_os_str().to_owned();
     temporary.push(format!(".{}.tmp", std::process::id()));

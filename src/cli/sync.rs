@@ -136,11 +136,23 @@ pub fn run(mut args: SyncArgs) -> anyhow::Result<ExitCode> {
     }
     // One sync at a time per DuckDB warehouse; held until this process ends. A lake takes
     // many writers at once.
-    let _lock = match super::warehouse(&layout)?.sync_lock_file() {
-        Some(file) => Some(SyncLock::acquire(&file, Duration::from_secs(args.wait))?),
+    // A run that cannot start (the warehouse busy, a config error) fails in the metrics too.
+    let failed = |e: anyhow::Error| {
+        if let Some(path) = &args.metrics_file
+            && let Err(m) = super::metrics::write_failed(path)
+        {
+            eprintln!("error: {m}");
+        }
+        e
+    };
+    let _lock = match super::warehouse(&layout).map_err(failed)?.sync_lock_file() {
+        Some(file) => Some(
+            SyncLock::acquire(&file, Duration::from_secs(args.wait))
+                .map_err(|e| failed(e.into()))?,
+        ),
         None => None,
     };
-    let reports = run_sync(&layout, &args.sources, &options)?;
+    let reports = run_sync(&layout, &args.sources, &options).map_err(failed)?;
     print_reports(&reports);
     let status = match options.interrupt.by() {
         Some(by) => exit_code(by),

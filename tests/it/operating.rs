@@ -742,6 +742,21 @@ fn a_sync_writes_metrics_a_prometheus_textfile_collector_reads() {
         value(&scrape, "dango_sync_last_success_timestamp_seconds", shop),
         succeeded_at
     );
+    // A run that cannot start (here, a config that does not read) fails in the metrics too.
+    project.write(".dango/sources.yml", "sources: [");
+    project
+        .dango(&["sync", "--metrics-file", path])
+        .assert_failed();
+    let (scrape, text) = read();
+    assert_eq!(
+        value(&scrape, "dango_sync_exit_status", ("", "")),
+        1.0,
+        "{text}"
+    );
+    assert_eq!(
+        value(&scrape, "dango_sync_last_success_timestamp_seconds", shop),
+        succeeded_at
+    );
     let leftovers: Vec<_> = std::fs::read_dir(file.parent().unwrap())
         .unwrap()
         .map(|e| e.unwrap().file_name())

@@ -91,8 +91,9 @@ pub(super) fn after(
         }
     }
     if let Some(present) = &before.present {
-        if deletes.mode == DeleteMode::Soft {
-            // Insert-only keeps the old row of a key that came back: it is live again.
+        // Insert-only keeps the old row of a key that came back: it is live again (a table
+        // that got the column only now has no row marked before).
+        if deletes.mode == DeleteMode::Soft && m.column_type(m.root(), DANGO_DELETED_AT).is_some() {
             m.exec(&format!(
                 "UPDATE {root} SET {at} = NULL WHERE {at} IS NOT NULL AND rowid IN \
                  (SELECT row_id FROM {present})",
