@@ -29,6 +29,7 @@ mod source;
 mod source_test;
 mod state;
 mod sync;
+mod traces;
 mod validate;
 
 use std::io::IsTerminal;

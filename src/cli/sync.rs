@@ -136,6 +136,7 @@ pub fn run(mut args: SyncArgs) -> anyhow::Result<ExitCode> {
     }
     // One sync at a time per DuckDB warehouse; held until this process ends. A lake takes
     // many writers at once.
+    let run_started = std::time::SystemTime::now();
     // A run that cannot start (the warehouse busy, a config error) fails in the metrics too.
     let failed = |e: anyhow::Error| {
         if let Some(path) = &args.metrics_file
@@ -162,6 +163,7 @@ pub fn run(mut args: SyncArgs) -> anyhow::Result<ExitCode> {
     if let Some(path) = &args.metrics_file {
         super::metrics::write(path, &reports, status)?;
     }
+    super::traces::export(&reports, run_started, status);
     if let Some(by) = options.interrupt.by() {
         let rolled_back: Vec<&str> = reports
             .iter()

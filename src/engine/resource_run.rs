@@ -117,6 +117,8 @@ pub struct ResourceReport {
     pub deleted: Option<u64>,
     /// Its HTTP requests.
     pub http: HttpCounts,
+    /// When it started.
+    pub started_at: std::time::SystemTime,
 }
 
 /// What an interrupted sync had committed of a resource this sync resumed.
@@ -257,6 +259,7 @@ pub async fn run_resource(
     input: RunInput<'_>,
 ) -> Result<ResourceRun, ResourceError> {
     let started = Instant::now();
+    let started_at = std::time::SystemTime::now();
     let hints = resource.hints().clone();
     let name = resource.name().to_string();
     let load = resource.selected();
@@ -328,6 +331,7 @@ pub async fn run_resource(
         note,
         deleted: None,
         http,
+        started_at,
     };
     Ok(ResourceRun {
         commits,

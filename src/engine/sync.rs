@@ -120,6 +120,8 @@ pub struct SourceReport {
     pub checkpointed: Checkpointed,
     /// Wall time.
     pub elapsed: Duration,
+    /// When it started.
+    pub started_at: std::time::SystemTime,
 }
 
 /// Syncs `sources` into `warehouse`; reports come back in the order the sources were given.
@@ -176,6 +178,7 @@ async fn sync_source(
         message: None,
         checkpointed: Checkpointed::default(),
         elapsed: Duration::ZERO,
+        started_at: std::time::SystemTime::now(),
     };
     let started_at = chrono::Utc::now();
     match load_and_commit(warehouse, source, options, permits, &mut report).await {
@@ -574,6 +577,7 @@ impl Loaded {
             note: None,
             deleted: None,
             http: crate::source::HttpCounts::default(),
+            started_at: std::time::SystemTime::now(),
         };
         Self {
             name: resource.name().to_string(),

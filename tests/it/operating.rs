@@ -763,3 +763,114 @@ fn a_sync_writes_metrics_a_prometheus_textfile_collector_reads() {
         .collect();
     assert_eq!(leftovers.len(), 1, "only the metrics file: {leftovers:?}");
 }
+
+/// One request a small OTLP/HTTP receiver on 127.0.0.1 took: its request line and headers, and
+/// its body as JSON.
+fn receive_one_otlp_request(listener: std::net::TcpListener) -> (String, serde_json::Value) {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let (stream, _) = listener.accept().expect("the exporter connects");
+    let mut reader = BufReader::new(stream);
+    let mut head = String::new();
+    let mut length = 0;
+    loop {
+        let mut line = String::new();
+        reader.read_line(&mut line).unwrap();
+        if let Some(n) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+            length = n.trim().parse().unwrap();
+        }
+        if line == "\r\n" || line.is_empty() {
+            break;
+        }
+        head.push_str(&line);
+    }
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body).unwrap();
+    let mut stream = reader.into_inner();
+    stream
+        .write_all(
+            b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{}",
+        )
+        .unwrap();
+    (head, serde_json::from_slice(&body).expect("OTLP JSON"))
+}
+
+/// With the standard `OTEL_EXPORTER_OTLP_ENDPOINT` set, a sync sends its trace to the collector:
+/// a span for the run, one per source under it and one per resource under that, with counts as
+/// attributes and the collector's headers; no secret in it or in the output.
+#[test]
+fn a_sync_sends_its_trace_to_an_otlp_collector() {
+    let api = mock_api().orders(60).bearer("trace-secret").start();
+    let project = Project::new(&rest_source(
+        "shop",
+        &api.base_url(),
+        "      auth: {type: bearer, token: trace-secret}\n",
+        "        - name: orders\n          endpoint: /orders\n          \
+         pagination: {type: offset, limit: 25, total_path: total}\n",
+    ));
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    let collector = std::thread::spawn(move || receive_one_otlp_request(listener));
+    let run = project.dango_env(
+        &["sync"],
+        &[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
+            (
+                "OTEL_EXPORTER_OTLP_HEADERS",
+                "x-collector-key=collector%2Bsecret",
+            ),
+            ("OTEL_SERVICE_NAME", "nightly-dango"),
+        ],
+    );
+    run.assert_ok()
+        .assert_hides(&["trace-secret", "collector+secret"]);
+    let (head, body) = collector.join().unwrap();
+    assert!(head.starts_with("POST /v1/traces "), "{head}");
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("x-collector-key: collector+secret"),
+        "{head}"
+    );
+    assert!(!body.to_string().contains("trace-secret"), "{body}");
+    let resource = &body["resourceSpans"][0];
+    assert_eq!(
+        resource["resource"]["attributes"][0]["value"]["stringValue"],
+        "nightly-dango"
+    );
+    let spans = resource["scopeSpans"][0]["spans"].as_array().unwrap();
+    let named = |name: &str| {
+        spans
+            .iter()
+            .find(|s| s["name"] == name)
+            .unwrap_or_else(|| panic!("no span `{name}` in {spans:#?}"))
+    };
+    let (run_span, source, orders) = (
+        named("dango sync"),
+        named("sync shop"),
+        named("resource orders"),
+    );
+    assert_eq!(source["parentSpanId"], run_span["spanId"]);
+    assert_eq!(orders["parentSpanId"], source["spanId"]);
+    assert!(spans.iter().all(|s| s["traceId"] == run_span["traceId"]));
+    let attribute = |span: &serde_json::Value, key: &str| {
+        span["attributes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["key"] == key)
+            .map(|a| a["value"].clone())
+            .unwrap_or_else(|| panic!("no {key} in {span}"))
+    };
+    assert_eq!(attribute(orders, "dango.rows")["intValue"], "60");
+    assert_eq!(
+        attribute(orders, "http.requests")["intValue"],
+        api.counters().total().to_string()
+    );
+    assert_eq!(source["status"]["code"], 1);
+    let start: u128 = orders["startTimeUnixNano"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let end: u128 = orders["endTimeUnixNano"].as_str().unwrap().parse().unwrap();
+    assert!(end >= start && start > 1_700_000_000_000_000_000);
+}
