@@ -13,6 +13,9 @@ use crate::engine::resource_run::ResourceReport;
 /// The metric that carries a source's last success across failed runs.
 const LAST_SUCCESS: &str = "dango_sync_last_success_timestamp_seconds";
 
+/// Its help text.
+const LAST_SUCCESS_HELP: &str = "When the source last committed a sync (Unix seconds).";
+
 /// Writes the metrics of `reports`, a run that exits with `status`, to `path`.
 pub fn write(path: &Path, reports: &[SourceReport], status: u8) -> anyhow::Result<()> {
     let previous = std::fs::read_to_string(path).unwrap_or_default();
@@ -29,10 +32,9 @@ pub fn write_failed(path: &Path) -> anyhow::Result<()> {
         .filter(|l| l.starts_with(&format!("{LAST_SUCCESS}{{")))
         .collect();
     if !kept.is_empty() {
-        let help = "When the source last committed a sync (Unix seconds).";
         let _ = writeln!(
             text,
-            "# HELP {LAST_SUCCESS} {help}\n# TYPE {LAST_SUCCESS} gauge"
+            "# HELP {LAST_SUCCESS} {LAST_SUCCESS_HELP}\n# TYPE {LAST_SUCCESS} gauge"
         );
         for line in kept {
             let _ = writeln!(text, "{line}");
@@ -99,7 +101,7 @@ fn render(reports: &[SourceReport], status: u8, previous: &str, now: f64) -> Str
     );
     family(
         LAST_SUCCESS,
-        "When the source last committed a sync (Unix seconds).",
+        LAST_SUCCESS_HELP,
         per_source(&|r| match r.error {
             None => Some(now),
             Some(_) => last_success(previous, &source(r)),
