@@ -14,7 +14,7 @@ use tokio::sync::mpsc;
 
 use super::progress::ResourceProgress;
 use crate::decode::page::{DecodeError, NormalizedPage, PageNormalizer};
-use crate::hints::{CursorState, LoadId, TableHints};
+use crate::hints::{CursorState, LoadId, TableHints, WriteDisposition};
 use crate::source::{
     BoxError, CursorWindow, FetchInput, HttpCounts, Page, PageSender, ParentRow, RecordsError,
     Resource,
@@ -41,6 +41,8 @@ struct BuiltPage {
     /// appended of it goes.
     restart: Option<String>,
     batches: Vec<(String, RecordBatch)>,
+    /// The batches go to staging tables: the page's table keeps scd2 history.
+    staged: bool,
     records: usize,
     position: Option<serde_json::Value>,
     /// It ends a unit of work: a checkpoint may be taken after it early.
@@ -528,6 +530,7 @@ async fn build_pages(
             let marker = BuiltPage {
                 restart: Some(why),
                 batches: Vec::new(),
+                staged: false,
                 records: 0,
                 position: None,
                 settled: false,
@@ -560,6 +563,7 @@ async fn build_pages(
         let built = BuiltPage {
             restart: None,
             batches,
+            staged: table.write_disposition == WriteDisposition::Merge && table.merge.is_scd2(),
             records,
             position,
             settled,
@@ -602,7 +606,7 @@ async fn append_pages(
         let job = writer
             .append_page(
                 name.clone(),
-                page.batches,
+                (page.batches, page.staged),
                 page.records,
                 (page.position, page.settled),
             )

@@ -5,6 +5,12 @@
 //! rather than through staging tables spares a second copy of every row: DuckDB writes the
 //! transaction's full row groups to the file as they fill, so memory stays bounded, and the
 //! commit only links them in.
+//!
+//! scd2 tables are the exception ([`Load::stage`]): a sync brings every version again, and
+//! most are unchanged, so their rows go to a staging table in DuckDB's temporary catalog and
+//! the commit inserts only the new versions. Appending them in place would mean deleting the
+//! unchanged copies inside the transaction, and DuckDB 1.5.5 holds memory for every row a
+//! transaction deletes of its own (docs/merge-strategies.md, "Memory").
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -64,6 +70,8 @@ pub struct Load {
     /// The highest `rowid` of each table the chunk in progress appended to, before it did:
     /// rows above it are the chunk's.
     marks: HashMap<String, i64>,
+    /// The tables whose rows the chunk in progress staged ([`Load::stage`]).
+    staged: HashSet<String>,
 }
 
 impl Load {
@@ -93,6 +101,7 @@ impl Load {
             chunks: Chunks::new(chunks, HashMap::new()),
             appended: HashSet::new(),
             marks: HashMap::new(),
+            staged: HashSet::new(),
         };
         if full_refresh {
             load.conn
@@ -207,11 +216,28 @@ impl Load {
     /// Appends `batch` to final table `table`, creating or widening the table first. The rows
     /// may be held back until more arrive; [`Load::flush`] appends what is held.
     pub fn append(&mut self, table: &str, batch: RecordBatch) -> duckdb::Result<()> {
+        self.append_to(table, batch, false)
+    }
+
+    /// Appends `batch` to the staging table of final table `table` (see the module's note):
+    /// the final table is created or widened as [`Load::append`] would, and the staging table
+    /// keeps its columns. The commit reads the rows from [`Load::staging`]; they go when the
+    /// chunk commits.
+    pub fn stage(&mut self, table: &str, batch: RecordBatch) -> duckdb::Result<()> {
+        self.append_to(table, batch, true)
+    }
+
+    fn append_to(&mut self, table: &str, batch: RecordBatch, staged: bool) -> duckdb::Result<()> {
         let batch = self.stamped(batch)?;
+        let newly_staged = staged && !self.staged.contains(table);
+        if newly_staged {
+            // Rows held for the final table go there first.
+            self.append_held(table)?;
+        }
         // Strategies whose ids are hashes tell the chunk's rows from older ones with the same
         // ids by `rowid` (appended rows come after every committed one); one cheap query per
-        // table and chunk.
-        if self.appended.insert(table.to_string()) {
+        // table and chunk. Staged rows are told apart by where they are.
+        if self.appended.insert(table.to_string()) && !staged {
             let mark = match self.columns.contains_key(table) {
                 true => self.conn.query_row(
                     &format!(
@@ -233,6 +259,15 @@ impl Load {
             self.append_held(table)?;
         }
         self.prepare(table, &batch.schema())?;
+        if newly_staged {
+            // Made from the final table as it is now; `prepare` widens both from here on.
+            self.conn.execute_batch(&format!(
+                "CREATE TEMP TABLE {} AS SELECT * FROM {} LIMIT 0",
+                staging_table(table),
+                qualified(&self.dataset, table)
+            ))?;
+            self.staged.insert(table.to_string());
+        }
         let held = self.held.entry(table.to_string()).or_default();
         held.push(batch);
         if held.iter().map(RecordBatch::num_rows).sum::<usize>() >= APPEND_ROWS {
@@ -274,6 +309,12 @@ impl Load {
             .map_err(|e| duckdb::Error::ToSqlConversionFailure(Box::new(e)))
     }
 
+    /// The staging table (qualified) of final table `table`, if the chunk in progress staged
+    /// rows of it.
+    pub fn staging(&self, table: &str) -> Option<String> {
+        self.staged.contains(table).then(|| staging_table(table))
+    }
+
     /// The highest `rowid` of `table` before the chunk in progress appended to it (-1: it was
     /// empty or new); `None`: the chunk appended nothing to it.
     pub fn mark(&self, table: &str) -> Option<i64> {
@@ -299,6 +340,7 @@ impl Load {
     /// next one's transaction: the load goes on, and a failure from here on rolls back only
     /// the new chunk. The checkpoint took `took`, which paces the next one.
     pub fn commit_chunk(&mut self, took: std::time::Duration) -> duckdb::Result<()> {
+        self.drop_staging()?;
         self.conn.execute_batch("COMMIT")?;
         self.open = false;
         self.conn.execute_batch("BEGIN TRANSACTION")?;
@@ -313,6 +355,14 @@ impl Load {
     /// Creates `table` with the columns of `schema`, or adds those it lacks.
     fn prepare(&mut self, table: &str, fields: &arrow::datatypes::Schema) -> duckdb::Result<()> {
         let target = qualified(&self.dataset, table);
+        // A staging table keeps the final table's columns, in the same order.
+        let staging = self.staging(table);
+        let alter = |conn: &Connection, change: String| {
+            for t in std::iter::once(&target).chain(&staging) {
+                conn.execute_batch(&format!("ALTER TABLE {t} {change}"))?;
+            }
+            Ok::<_, duckdb::Error>(())
+        };
         match self.columns.get_mut(table) {
             None => {
                 // `_dlt_*` columns are NOT NULL, as dlt creates them.
@@ -350,11 +400,10 @@ impl Load {
                 for f in fields.fields() {
                     if !existing.contains(f.name()) {
                         // A column added later holds NULL for older rows: never NOT NULL.
-                        self.conn.execute_batch(&format!(
-                            "ALTER TABLE {target} ADD COLUMN {} {}",
-                            ident(f.name()),
-                            column_type(f)
-                        ))?;
+                        alter(
+                            &self.conn,
+                            format!("ADD COLUMN {} {}", ident(f.name()), column_type(f)),
+                        )?;
                         existing.push(f.name().clone());
                         if field_dlt_type(f) == Some(DltType::Wei) {
                             self.wei.insert((table.to_string(), f.name().clone()));
@@ -363,11 +412,14 @@ impl Load {
                         && self.wei.insert((table.to_string(), f.name().clone()))
                     {
                         // A `bigint` column met an integer beyond 64 bits: widen it (lossless).
-                        self.conn.execute_batch(&format!(
-                            "ALTER TABLE {target} ALTER COLUMN {} SET DATA TYPE {}",
-                            ident(f.name()),
-                            DltType::Wei.duckdb_type()
-                        ))?;
+                        alter(
+                            &self.conn,
+                            format!(
+                                "ALTER COLUMN {} SET DATA TYPE {}",
+                                ident(f.name()),
+                                DltType::Wei.duckdb_type()
+                            ),
+                        )?;
                     }
                 }
             }
@@ -408,11 +460,22 @@ impl Load {
         // from this resource's batches) take the plain appender; naming the columns makes
         // DuckDB plan an insert for every flush.
         let whole = self.columns.get(table).is_some_and(|cols| cols == &names);
-        let mut appender = if whole {
-            self.conn.appender_to_db(table, &self.dataset)?
-        } else {
-            self.conn
-                .appender_with_columns_to_db(table, &self.dataset, &names)?
+        let staged = self.staged.contains(table);
+        let (catalog, schema, name) = match staged {
+            true => (Some(TEMP_CATALOG), "main", staging_name(table)),
+            false => (None, self.dataset.as_str(), table.to_string()),
+        };
+        let mut appender = match (catalog, whole) {
+            (None, true) => self.conn.appender_to_db(&name, schema)?,
+            (None, false) => self
+                .conn
+                .appender_with_columns_to_db(&name, schema, &names)?,
+            (Some(catalog), true) => self
+                .conn
+                .appender_to_catalog_and_db(&name, catalog, schema)?,
+            (Some(catalog), false) => self
+                .conn
+                .appender_with_columns_to_catalog_and_db(&name, catalog, schema, &names)?,
         };
         for batch in held {
             appender.append_record_batch(batch)?;
@@ -423,8 +486,18 @@ impl Load {
 
     /// Commits the transaction.
     pub fn commit(mut self) -> duckdb::Result<()> {
+        self.drop_staging()?;
         self.open = false;
         self.conn.execute_batch("COMMIT")
+    }
+
+    /// Drops the chunk's staging tables, whose rows the commit took what it needed from.
+    fn drop_staging(&mut self) -> duckdb::Result<()> {
+        for table in std::mem::take(&mut self.staged) {
+            self.conn
+                .execute_batch(&format!("DROP TABLE IF EXISTS {}", staging_table(&table)))?;
+        }
+        Ok(())
     }
 }
 
@@ -435,6 +508,20 @@ impl Drop for Load {
             let _ = self.conn.execute_batch("ROLLBACK");
         }
     }
+}
+
+/// DuckDB's catalog of a connection's temporary tables, where staging tables are.
+const TEMP_CATALOG: &str = "temp";
+
+/// The name of final table `table`'s staging table (one load per connection, so one dataset;
+/// merge's temp tables are named `dango_<what>_<n>`, never `dango_stage__`).
+fn staging_name(table: &str) -> String {
+    format!("dango_stage__{table}")
+}
+
+/// The staging table of `table`, qualified.
+fn staging_table(table: &str) -> String {
+    format!("{TEMP_CATALOG}.main.{}", ident(&staging_name(table)))
 }
 
 /// The compression of dlt's id columns, named when their table is created. DuckDB otherwise

@@ -233,13 +233,14 @@ impl LoadWriter {
         Ok(())
     }
 
-    /// Queues one page of resource `name`: its batches, then where the resource continues
-    /// after it. Appended as one job, so a checkpoint falls between pages, never inside one;
-    /// the checkpoint, when one is due, is committed right after.
+    /// Queues one page of resource `name`: its batches (`staged`: to staging tables, see
+    /// [`super::Load::stage`]), then where the resource continues after it. Appended as one
+    /// job, so a checkpoint falls between pages, never inside one; the checkpoint, when one is
+    /// due, is committed right after.
     pub async fn append_page(
         &self,
         name: String,
-        batches: Vec<(String, RecordBatch)>,
+        (batches, staged): (Vec<(String, RecordBatch)>, bool),
         records: usize,
         (position, settled): (Option<serde_json::Value>, bool),
     ) -> Result<Appending, AppendError> {
@@ -250,7 +251,10 @@ impl LoadWriter {
                 let started = Instant::now();
                 let load = w.load(id)?;
                 for (table, batch) in batches {
-                    load.append(&table, batch)?;
+                    match staged {
+                        true => load.stage(&table, batch)?,
+                        false => load.append(&table, batch)?,
+                    }
                 }
                 load.chunks.page(&name, records, position, settled);
                 if load.chunks.due() {

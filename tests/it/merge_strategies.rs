@@ -268,6 +268,62 @@ fn rest_sources_take_the_strategies_too() {
 
 both_warehouses!(rest_sources_take_the_strategies_too);
 
+/// An scd2 history with a merge key commits a checkpoint every two pages, each chunk's versions
+/// from its own staged rows: syncing the same orders again adds no version and no child row,
+/// and records that did not come stay active (the merge key says only what came is known).
+fn scd2_checkpoints_commit_each_chunks_versions() {
+    let yml = |base: &str| {
+        support::rest_source(
+            "shop",
+            base,
+            "",
+            "        - name: history\n          endpoint: /orders\n          \
+             primary_key: id\n          merge_key: id\n          \
+             write_disposition: {disposition: merge, strategy: scd2}\n          \
+             checkpoint: {rows: 20}\n          \
+             pagination: {type: offset, limit: 10, total_path: total}\n",
+        )
+    };
+    let api = support::mock_api().orders(60).start();
+    let project = Project::new(&yml(&api.base_url()));
+    project.dango(&["sync"]).assert_ok();
+    let loads = "SELECT count(*) FROM raw_shop._dlt_loads";
+    let first_loads = project.count(loads);
+    assert!(
+        first_loads >= 3,
+        "a checkpoint every 20 of 60 records: {first_loads} loads"
+    );
+    let items = "SELECT count(*) FROM raw_shop.history__line_items";
+    let line_items = project.count(items);
+    assert!(line_items > 60, "{line_items} line items");
+
+    project.dango(&["sync"]).assert_ok();
+    assert!(
+        project.count(loads) >= 2 * first_loads,
+        "the second sync checkpointed too"
+    );
+    assert_eq!(project.count("SELECT count(*) FROM raw_shop.history"), 60);
+    assert_eq!(
+        project.count("SELECT count(*) FROM raw_shop.history WHERE _dlt_valid_to IS NULL"),
+        60
+    );
+    assert_eq!(project.count(items), line_items, "no child row twice");
+
+    let fewer = support::mock_api().orders(50).start();
+    project.write(
+        ".dango/sources.yml",
+        &support::lake::sources_yml(&yml(&fewer.base_url())),
+    );
+    project.dango(&["sync"]).assert_ok();
+    assert_eq!(
+        project.count("SELECT count(*) FROM raw_shop.history WHERE _dlt_valid_to IS NULL"),
+        60
+    );
+    assert_eq!(project.count(items), line_items);
+}
+
+both_warehouses!(scd2_checkpoints_commit_each_chunks_versions);
+
 /// One `rest_api` config, in dlt's vocabulary, with a resource per strategy over the mock API's
 /// orders (line items and tags as child tables), at base URL `base`.
 fn rest_merges_config(base: &str) -> Value {

@@ -140,14 +140,19 @@ fn retired_absent(m: &Merge<'_>) -> Result<i64, CommitError> {
         return Ok(0);
     };
     let root = m.root_table();
+    let came = match m.load.staging(m.root()) {
+        None => String::new(),
+        Some(staged) => format!(
+            " AND NOT EXISTS (SELECT 1 FROM {staged} AS s WHERE {} AND {})",
+            scd2::brought(m, "s"),
+            key_match("d", "s", &m.resource.hints.primary_key),
+        ),
+    };
     Ok(m.count(&format!(
-        "SELECT count(*) FROM {root} AS d WHERE {old} AND d.{to} = {boundary} AND NOT EXISTS \
-         (SELECT 1 FROM {root} AS s WHERE {new} AND {matches})",
+        "SELECT count(*) FROM {root} AS d WHERE {old} AND d.{to} = {boundary}{came}",
         old = m.rows.of_this_load("d", false),
-        new = m.rows.of_this_load("s", true),
         to = ident(&options.valid_to),
         boundary = timestamp(scd2::boundary(options, m.rows.load_id)),
-        matches = key_match("d", "s", &m.resource.hints.primary_key),
     ))?)
 }
 

@@ -1,5 +1,6 @@
 //! `merge` at commit, by dlt's strategies. The load appended the resource's rows to the final
-//! tables already; each strategy turns table + new rows into what dlt's SQL would leave:
+//! tables already (scd2's to staging tables, `Load::stage`); each strategy turns table + new
+//! rows into what dlt's SQL would leave:
 //! - delete-insert: the latest (or `dedup_sort`'s) record of each key replaces every old row of
 //!   its primary or merge key, with its child rows;
 //! - upsert: the same by primary key, where ids are hashes of the key, so the chunk's child
@@ -97,6 +98,21 @@ impl Merge<'_> {
         children
     }
 
+    /// Whether no child table holds rows yet.
+    fn children_empty(&self) -> duckdb::Result<bool> {
+        for child in self.load.family(self.root()) {
+            if child != self.root()
+                && self.count(&format!(
+                    "SELECT count(*) FROM (SELECT 1 FROM {} LIMIT 1)",
+                    self.rows.table(&child)
+                ))? > 0
+            {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
     /// The child tables whose rows name their root record (`_dlt_root_id`).
     fn linked_children(&self) -> Vec<String> {
         let children = self.children();
@@ -137,7 +153,11 @@ impl Merge<'_> {
     /// but not always: a DuckLake numbers rows it has not committed far above the committed
     /// ones, so sparse ids are cut at every `MERGE_PASS_ROWS`th selected row instead.
     fn row_slices(&self, alias: &str, which: &str) -> duckdb::Result<Vec<(i64, i64)>> {
-        let root = self.root_table();
+        self.slices_of(&self.root_table(), alias, which)
+    }
+
+    /// [`Merge::row_slices`] of the rows of `table` (qualified), such as a staging table.
+    fn slices_of(&self, root: &str, alias: &str, which: &str) -> duckdb::Result<Vec<(i64, i64)>> {
         let (first, last, rows): (Option<i64>, Option<i64>, i64) = self.conn().query_row(
             &format!(
                 "SELECT min({alias}.rowid), max({alias}.rowid), count(*) FROM {root} AS {alias} \
