@@ -35,6 +35,7 @@ pub fn run(args: InitArgs) -> anyhow::Result<ExitCode> {
     let layout = scaffold(&dir, args.force, lake)?;
     outln!("Created a Dango project in {}", layout.root().display());
     outln!("  .dango/sources.yml   sources to sync (an example is filled in)");
+    outln!("  .dango/sources.schema.json   its JSON Schema, for editors (`dango schema`)");
     outln!("  .dlt/secrets.toml    credentials, dlt style   (git-ignored)");
     outln!("  .env                 credentials, KEY=value   (git-ignored)");
     outln!("  custom_sources/      Python dlt sources");

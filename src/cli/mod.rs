@@ -24,6 +24,7 @@ mod metrics;
 mod mock_api;
 mod progress;
 mod query;
+mod schema;
 mod shard;
 mod source;
 mod source_test;
@@ -74,6 +75,8 @@ enum Command {
     Query(query::QueryArgs),
     /// Print the completion script of a shell (bash, zsh, fish, powershell, elvish).
     Completions(completions::CompletionsArgs),
+    /// Print the JSON Schema of `.dango/sources.yml` (for editors; `dango init` writes a copy).
+    Schema(schema::SchemaArgs),
     /// Serve the built-in mock API on 127.0.0.1 until interrupted (benchmarks, experiments).
     #[command(hide = true)]
     MockApi(mock_api::MockApiArgs),
@@ -93,6 +96,7 @@ pub fn main() -> ExitCode {
         Command::History(args) => history::run(args),
         Command::Query(args) => query::run(args),
         Command::Completions(args) => completions::run(args),
+        Command::Schema(args) => schema::run(args),
         Command::MockApi(args) => mock_api::run(args),
     };
     match result {

@@ -7,7 +7,7 @@ use super::DltType;
 
 /// One entry of a resource's `columns:`, in dlt's vocabulary.
 /// Example: `columns: {price: {data_type: decimal}, email: {nullable: false}}`
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Default, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ColumnHint {
     /// The column's type: `text`, `bigint`, `double`, `bool`, `timestamp`, `date`, `time`,
@@ -82,6 +82,21 @@ impl ColumnHints {
 impl FromIterator<(String, ColumnHint)> for ColumnHints {
     fn from_iter<I: IntoIterator<Item = (String, ColumnHint)>>(iter: I) -> Self {
         Self(iter.into_iter().collect())
+    }
+}
+
+impl schemars::JsonSchema for ColumnHints {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "ColumnHints".into()
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let hint = generator.subschema_for::<ColumnHint>();
+        schemars::json_schema!({
+            "description": "Column names to their hints, in the order the table gets them.",
+            "type": "object",
+            "additionalProperties": hint,
+        })
     }
 }
 

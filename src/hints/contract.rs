@@ -7,7 +7,7 @@ use std::fmt;
 use serde::Deserialize;
 
 /// What to do with data that would change the schema in one of the contract's three ways.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ContractMode {
     /// Change the schema (the default).
@@ -60,7 +60,7 @@ impl SchemaContract {
 /// `schema_contract:` as written: one mode for all three, or a mapping of some of them.
 /// Examples: `schema_contract: freeze`,
 /// `schema_contract: {columns: discard_value, data_type: freeze}`
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(untagged)]
 pub enum ContractConfig {
     /// One mode for tables, columns and data types.
@@ -70,7 +70,7 @@ pub enum ContractConfig {
 }
 
 /// The mapping form of `schema_contract:`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ContractParts {
     /// Example: `tables: freeze`

@@ -10,7 +10,7 @@ use super::{MergeStrategy, WriteDisposition};
 pub const DANGO_DELETED_AT: &str = "_dango_deleted_at";
 
 /// `deletes: {detect: absent, mode: hard | soft, max_ratio: 0.5}`.
-#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AbsentDeletes {
     /// How deletions are detected; `absent` is the only way: the key did not come this sync.
@@ -31,7 +31,7 @@ pub struct AbsentDeletes {
 impl Eq for AbsentDeletes {}
 
 /// How `deletes:` detects a deleted record.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Detect {
     /// Its key did not appear in a sync that read the whole collection.
@@ -39,7 +39,7 @@ pub enum Detect {
 }
 
 /// What `deletes:` does to a deleted record's rows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum DeleteMode {
     /// Remove the row and its child rows.

@@ -22,7 +22,7 @@ pub use dlt_type::{
 };
 
 /// How a resource's rows are applied to its table at commit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum WriteDisposition {
     /// Insert every row; nothing is removed.
@@ -105,7 +105,7 @@ impl Default for Scd2 {
 }
 
 /// Which record of a repeated key delete-insert keeps (dlt's `dedup_sort` column hint).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum SortOrder {
     /// The record with the highest value.
@@ -195,27 +195,47 @@ pub enum RootIds {
     RowHash,
 }
 
+impl schemars::JsonSchema for Disposition {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Disposition".into()
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        DispositionForm::json_schema(generator)
+    }
+}
+
 /// `write_disposition:` as written: a name, or dlt's mapping with a merge `strategy`.
+#[derive(schemars::JsonSchema)]
+#[schemars(untagged)]
 enum DispositionForm {
     Name(WriteDisposition),
     Mapping(Box<DispositionMapping>),
 }
 
 /// dlt's mapping form of `write_disposition`, with every option its strategies take.
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct DispositionMapping {
+    /// `append`, `replace` or `merge`.
     disposition: WriteDisposition,
+    /// How `merge` applies rows. Default: `delete-insert`.
     #[serde(default)]
+    #[schemars(extend("enum" = ["delete-insert", "upsert", "insert-only", "scd2", null]))]
     strategy: Option<String>,
+    /// The rows of one sync repeat no key: delete-insert skips ranking them.
     #[serde(default)]
     deduplicated: bool,
+    /// scd2: the "valid from" and "valid to" columns. Default: `[_dlt_valid_from, _dlt_valid_to]`.
     #[serde(default)]
     validity_column_names: Option<(String, String)>,
+    /// scd2: the "valid to" of active versions instead of NULL. Example: `"9999-12-31"`
     #[serde(default)]
     active_record_timestamp: Option<serde_json::Value>,
+    /// scd2: when versions start and retire, instead of the sync's start.
     #[serde(default)]
     boundary_timestamp: Option<serde_json::Value>,
+    /// scd2: a column that identifies a version, instead of the hash of the record.
     #[serde(default)]
     row_version_column_name: Option<String>,
 }

@@ -59,7 +59,7 @@ pub enum SourceSpec {
 
 /// One entry of `sources:` as written: `type:` and a block per kind, of which the one `type:`
 /// names must be there (the loader checks, then makes a [`SourceConfig`] of it).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct SourceEntry {
     /// Unique name of the source; selects it on the command line (`dango sync my_api`).
@@ -195,7 +195,7 @@ fn default_true() -> bool {
 }
 
 /// The kinds of source Dango knows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum SourceKind {
     /// A declarative REST API, configured entirely in YAML.

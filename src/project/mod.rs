@@ -10,6 +10,7 @@ pub mod loader;
 mod locate;
 pub mod plan;
 pub mod scaffold;
+pub mod schema;
 mod tables;
 mod transform_checks;
 

@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use super::layout::ProjectLayout;
+use super::schema::SCHEMA_FILE;
 
 /// Why a project could not be created.
 #[derive(Debug, thiserror::Error)]
@@ -21,7 +22,9 @@ pub enum ScaffoldError {
 }
 
 /// The example `.dango/sources.yml`: a public API that needs no credentials.
-pub const EXAMPLE_SOURCES_YML: &str = r#"# Dango sources: each entry is synced by `dango sync` into data/warehouse.duckdb,
+/// Its first line points yaml-language-server (VS Code, JetBrains, Neovim) at the schema.
+pub const EXAMPLE_SOURCES_YML: &str = r#"# yaml-language-server: $schema=sources.schema.json
+# Dango sources: each entry is synced by `dango sync` into data/warehouse.duckdb,
 # in schema raw_<name> (or `dataset_name`), one table per resource.
 # Reference: the config/ folder of the Dango repository, one documented example per feature.
 version: "1.0"
@@ -99,8 +102,11 @@ pub fn scaffold(root: &Path, force: bool, lake: bool) -> Result<ProjectLayout, S
         ),
         false => EXAMPLE_SOURCES_YML.to_string(),
     };
+    // Editors find it through the modeline the example starts with; `dango schema` prints it.
+    let schema = serde_json::to_string_pretty(&super::schema::sources_schema()).unwrap_or_default();
     let files = [
         (layout.sources_file(), sources.as_str(), true),
+        (layout.dango_dir().join(SCHEMA_FILE), schema.as_str(), true),
         (layout.dlt_dir().join("secrets.toml"), SECRETS_TOML, false),
         (layout.root().join(".env"), DOT_ENV, false),
         (layout.root().join(".gitignore"), GITIGNORE, true),
@@ -123,6 +129,17 @@ pub fn scaffold(root: &Path, force: bool, lake: bool) -> Result<ProjectLayout, S
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_new_project_points_editors_at_its_schema() {
+        let dir = tempfile::tempdir().unwrap();
+        let layout = scaffold(dir.path(), false, false).unwrap();
+        let yml = std::fs::read_to_string(layout.sources_file()).unwrap();
+        assert!(yml.starts_with(&format!("# yaml-language-server: $schema={SCHEMA_FILE}\n")));
+        let written = std::fs::read_to_string(layout.dango_dir().join(SCHEMA_FILE)).unwrap();
+        let written: serde_json::Value = serde_json::from_str(&written).unwrap();
+        assert_eq!(written, crate::project::schema::sources_schema());
+    }
 
     #[test]
     fn example_config_is_valid() {

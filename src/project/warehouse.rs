@@ -16,7 +16,7 @@ use crate::warehouse::location::{CatalogKind, ObjectStorage, catalog_kind, is_re
 use crate::warehouse::{Lake, Location};
 
 /// The `warehouse:` block.
-#[derive(Debug, Clone, Deserialize, Default)]
+#[derive(Debug, Clone, Deserialize, Default, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WarehouseConfig {
     /// `duckdb` (the default: one file) or `ducklake`. Example: `type: ducklake`
@@ -40,7 +40,7 @@ pub struct WarehouseConfig {
 }
 
 /// The kinds of warehouse.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum WarehouseKind {
     /// A DuckDB database file.

@@ -5,6 +5,7 @@
 
 mod backfill;
 pub(crate) mod config_problem;
+pub(crate) mod config_schema;
 pub mod custom;
 pub(crate) mod json_path;
 mod page;

@@ -21,4 +21,5 @@ mod python_sources;
 mod reliability;
 mod rest_api;
 mod schema_control;
+mod sources_schema;
 mod sync;

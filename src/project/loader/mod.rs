@@ -24,7 +24,7 @@ use crate::source::SecretOrigin;
 use crate::source::config_problem::keys;
 use crate::source::rest::SecretOrigins;
 
-const TOP_LEVEL_KEYS: [&str; 4] = ["version", "parallel", "warehouse", "sources"];
+pub(super) const TOP_LEVEL_KEYS: [&str; 4] = ["version", "parallel", "warehouse", "sources"];
 const SUPPORTED_VERSIONS: [&str; 2] = ["1", "1.0"];
 
 /// Everything needed to turn a problem into a [`ConfigError`] that points at a line.

@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 use crate::hints::AbsentDeletes;
 
 /// `dlt_native:` block of a source: a user's Python dlt source, run unmodified.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DltNativeConfig {
     /// Python module, importable from the project root or from `custom_sources/`.

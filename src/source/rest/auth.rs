@@ -14,7 +14,7 @@ use crate::redact::Redactor;
 use crate::source::config_problem::Problem;
 
 /// `auth:` of a `client` or a resource's `endpoint`.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum AuthConfig {
     /// `Authorization: Bearer <token>`. Example: `auth: {type: bearer, token: "${API_TOKEN}"}`
@@ -31,7 +31,7 @@ pub enum AuthConfig {
 }
 
 /// `type: bearer`
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BearerConfig {
     /// The token. Default: `token` of `[sources.<source>]` in `.dlt/secrets.toml`.
@@ -41,8 +41,9 @@ pub struct BearerConfig {
 }
 
 /// Where an API key goes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
+#[schemars(transform = crate::source::config_schema::MoreValues(&["param"]))]
 pub enum ApiKeyLocation {
     /// In a request header (the default).
     #[default]
@@ -53,7 +54,7 @@ pub enum ApiKeyLocation {
 }
 
 /// `type: api_key`
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ApiKeyConfig {
     /// Header or parameter name. Default: `Authorization`. Example: `name: X-API-Key`
@@ -73,7 +74,7 @@ fn default_key_name() -> String {
 }
 
 /// `type: http_basic`
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HttpBasicConfig {
     /// User name. Example: `username: reporting`
@@ -85,8 +86,9 @@ pub struct HttpBasicConfig {
 }
 
 /// `type: oauth2_client_credentials`
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(transform = crate::source::config_schema::Aliases(&[("token_endpoint", "access_token_url")]))]
 pub struct OAuth2Config {
     /// Token endpoint. Example: `access_token_url: https://auth.example.com/oauth/token`
     #[serde(alias = "token_endpoint")]
@@ -129,6 +131,15 @@ impl AuthKind {
             Self::Oauth2ClientCredentials => &["client_id", "client_secret"],
         }
     }
+}
+
+/// The fields of auth `type` `kind` that dlt resolves from its secrets when the block leaves
+/// them out (none for a type it does not have).
+pub fn secret_fields(kind: &str) -> &'static [&'static str] {
+    use serde::de::IntoDeserializer;
+    let kind: Result<AuthKind, serde::de::value::Error> =
+        AuthKind::deserialize(kind.into_deserializer());
+    kind.map_or(&[], AuthKind::secret_fields)
 }
 
 impl AuthConfig {

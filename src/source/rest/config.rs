@@ -26,8 +26,9 @@ const MAX_WAIT: f64 = 86_400.0;
 
 /// `rest_api:` block of a source. Takes the tutorial's form (`base_url`, `headers` here) and
 /// dlt's (`client: {base_url, headers, auth, paginator}`, `resource_defaults`) alike.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(transform = crate::source::config_schema::Aliases(&[("pagination", "paginator")]))]
 pub struct RestApiConfig {
     /// Prefix of every resource's endpoint. Example: `base_url: "https://api.example.com/v1"`
     #[serde(default)]
@@ -243,7 +244,7 @@ pub(super) fn url_problem(url: &str, base: bool) -> Option<Problem> {
 }
 
 /// dlt's `client:` block.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ClientConfig {
     /// Example: `base_url: "https://api.github.com/repos/dlt-hub/dlt/"`
@@ -261,7 +262,7 @@ pub struct ClientConfig {
 }
 
 /// `rate_limit:` as a number of requests per second, or with a burst.
-#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize, schemars::JsonSchema)]
 #[serde(untagged)]
 pub enum RateLimitConfig {
     /// `rate_limit: 10`
@@ -325,7 +326,7 @@ impl RateLimitConfig {
 }
 
 /// Retry and timeout settings (dlt's defaults).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RetryConfig {
     /// Attempts per request, the first included (at least 1). Example: `max_attempts: 5`

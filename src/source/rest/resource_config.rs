@@ -20,8 +20,9 @@ use crate::source::json_path;
 
 /// One entry of `resources:`: an endpoint that becomes one table. A bare string is a resource
 /// whose name and path are that string.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(transform = crate::source::config_schema::Aliases(&[("paginator", "pagination")]))]
 pub struct ResourceConfig {
     /// Name of the resource and, normalised, of its table. Example: `name: users`
     pub name: String,
@@ -116,7 +117,7 @@ pub struct ResourceConfig {
 }
 
 /// `checkpoint:` of a resource or a source: off, on, or every so many records.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(
     untagged,
     expecting = "`false`, `true` or `{rows: N}` with N at least 1"
@@ -129,7 +130,7 @@ pub enum CheckpointConfig {
 }
 
 /// `checkpoint: {rows: N}`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CheckpointEvery {
     /// Records between checkpoints. Example: `rows: 50000`
@@ -156,7 +157,7 @@ impl CheckpointConfig {
 }
 
 /// Hints of one child table (an entry of `nested_hints:`).
-#[derive(Debug, Clone, Deserialize, Default)]
+#[derive(Debug, Clone, Deserialize, Default, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NestedHints {
     /// Declared columns of the child table. Example: `columns: {sku: {data_type: text}}`
@@ -452,8 +453,9 @@ impl ResourceConfig {
 }
 
 /// dlt's `endpoint:` mapping.
-#[derive(Debug, Clone, PartialEq, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Default, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(transform = crate::source::config_schema::Aliases(&[("pagination", "paginator")]))]
 pub struct EndpointConfig {
     /// Path relative to `base_url`, or an absolute URL; may use `{resources.<parent>.<field>}`.
     /// Example: `path: /users`
@@ -490,6 +492,20 @@ pub struct EndpointConfig {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Endpoint(pub EndpointConfig);
 
+impl schemars::JsonSchema for Endpoint {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Endpoint".into()
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let mapping = generator.subschema_for::<EndpointConfig>();
+        schemars::json_schema!({
+            "description": "A path such as `/users`, or a mapping with `path`.",
+            "anyOf": [{"type": "string"}, mapping],
+        })
+    }
+}
+
 impl<'de> Deserialize<'de> for Endpoint {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct PathOrMapping;
@@ -516,7 +532,7 @@ impl<'de> Deserialize<'de> for Endpoint {
 }
 
 /// One of `response_actions:`: when a response matches, do `action` instead of failing.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ResponseAction {
     /// Status to match. Example: `status_code: 404`
@@ -530,7 +546,7 @@ pub struct ResponseAction {
 }
 
 /// What a matching response action does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ResponseActionKind {
     /// Skip the response.
@@ -538,7 +554,8 @@ pub enum ResponseActionKind {
 }
 
 /// HTTP methods a resource may use.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default, schemars::JsonSchema)]
+#[schemars(transform = crate::source::config_schema::MoreValues(&["get", "post"]))]
 pub enum HttpMethod {
     /// `GET` (the default).
     #[default]
@@ -550,7 +567,7 @@ pub enum HttpMethod {
 }
 
 /// A primary key: one column name or several.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(untagged)]
 pub enum PrimaryKey {
     /// `primary_key: id`

@@ -15,6 +15,7 @@ pub mod api;
 pub mod lake;
 pub mod layout;
 pub mod pages;
+pub mod schema;
 
 #[allow(unused_imports)]
 pub use api::{MockApi, MockAuth, TUTORIAL_TOKEN, mock_api, tutorial_my_api};
@@ -254,6 +255,10 @@ pub fn run_dango_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
         .envs(env.iter().copied())
         .output()
         .expect("run dango");
+    // A config Dango loaded must pass the schema editors check it with.
+    if output.status.success() && matches!(args.first(), Some(&"sync" | &"validate")) {
+        schema::assert_project_file_valid(dir);
+    }
     Run { output }
 }
 

@@ -7,7 +7,7 @@ use crate::source::config_problem::{Problem, is_blank, keys};
 use crate::source::json_path;
 
 /// `incremental:` of a resource or its endpoint.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct IncrementalConfig {
     /// JSONPath of the cursor field in each record. Example: `cursor_path: updated_at`
@@ -54,7 +54,7 @@ pub struct IncrementalConfig {
 }
 
 /// The order the API returns records in, by the cursor (dlt's `row_order`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RowOrder {
     /// Oldest first.
@@ -64,7 +64,7 @@ pub enum RowOrder {
 }
 
 /// Whether a range's bound is part of it (dlt's `range_start` / `range_end`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RangeBound {
     /// Records at the bound are in the range.
@@ -86,7 +86,7 @@ impl RangeBound {
 }
 
 /// What a record without a cursor value does (dlt's `on_cursor_value_missing`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum OnCursorValueMissing {
     /// The sync fails, naming the cursor path.
@@ -151,7 +151,7 @@ impl IncrementalConfig {
 }
 
 /// Which direction is "newer".
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum LastValueFunc {
     /// Larger values are newer.

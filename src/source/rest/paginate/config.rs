@@ -9,7 +9,7 @@ use crate::source::config_problem::{Problem, is_blank, keys};
 use crate::source::json_path;
 
 /// `pagination:` of a resource, chosen by `type`.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum PaginationConfig {
     /// `?page=1`, `?page=2`, ... until an empty page, `total_path` or `maximum_page`.
@@ -85,7 +85,7 @@ fn json_path_problems<'a>(
 }
 
 /// Settings of paginators that take nothing but the page cap every paginator has.
-#[derive(Debug, Clone, PartialEq, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Default, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EmptyConfig {
     /// Safety limit: the most pages one run of this paginator fetches; reaching it with more
@@ -103,8 +103,9 @@ impl EmptyConfig {
 }
 
 /// `type: page_number`
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(transform = crate::source::config_schema::Aliases(&[("page_param", "param"), ("base_page", "start"), ("page", "start")]))]
 pub struct PageNumberConfig {
     /// Query parameter carrying the page number. Example: `param: page`
     #[serde(default = "default_page_param", alias = "page_param")]
@@ -162,8 +163,9 @@ impl PageNumberConfig {
 }
 
 /// `type: offset`
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(transform = crate::source::config_schema::Aliases(&[("offset_param", "param"), ("offset", "start")]))]
 pub struct OffsetConfig {
     /// Query parameter carrying the offset. Example: `param: offset`
     #[serde(default = "default_offset_param", alias = "offset_param")]
@@ -220,8 +222,9 @@ impl OffsetConfig {
 }
 
 /// `type: cursor`
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(transform = crate::source::config_schema::Aliases(&[("cursor_param", "param")]))]
 pub struct CursorConfig {
     /// Query parameter the cursor is sent in. Example: `param: cursor`
     #[serde(default = "default_cursor_param", alias = "cursor_param")]
@@ -252,7 +255,7 @@ impl CursorConfig {
 }
 
 /// `type: next_url` (dlt: `json_link`)
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NextUrlConfig {
     /// JSONPath to the next page's URL. Example: `next_url_path: next_page_url`
