@@ -71,6 +71,7 @@ mod json;
 #[doc(hidden)]
 pub mod mock_api;
 mod normalize;
+mod openapi;
 mod pipeline;
 mod project;
 mod redact;

@@ -27,6 +27,7 @@ mod query;
 mod schema;
 mod shard;
 mod source;
+mod source_add;
 mod source_test;
 mod state;
 mod sync;

@@ -22,6 +22,8 @@ enum SourceCommand {
     List(ListArgs),
     /// Fetch a few pages of a source and show requests, responses and the tables they would make; writes nothing.
     Test(super::source_test::TestArgs),
+    /// Add a rest_api source made from an OpenAPI or Swagger description, checked against the live API.
+    Add(super::source_add::AddArgs),
 }
 
 /// Arguments of `dango source list`.
@@ -38,6 +40,7 @@ pub fn run(args: SourceArgs) -> anyhow::Result<ExitCode> {
     let args = match args.command {
         SourceCommand::List(args) => args,
         SourceCommand::Test(args) => return super::source_test::run(args),
+        SourceCommand::Add(args) => return super::source_add::run(args),
     };
     let layout = args.project.layout()?;
     let file = load_sources_file(&layout.sources_file())?;

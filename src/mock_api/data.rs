@@ -36,6 +36,20 @@ pub fn order_updated_at(id: usize) -> String {
     timestamp(id + 24)
 }
 
+/// The first order id updated at or after `t` (ids are in `updatedAt` order); `count + 1` if none.
+pub fn first_updated_after(count: usize, t: &str) -> usize {
+    let (mut lo, mut hi) = (1, count + 1);
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        if order_updated_at(mid).as_str() < t {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    lo
+}
+
 /// Order `id` (1-based), with about 2.5 line items on average, as JSON.
 pub fn order(id: usize) -> Value {
     serde_json::to_value(Order::new(id)).unwrap_or_default()

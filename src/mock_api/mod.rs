@@ -10,6 +10,7 @@
 //! | `/posts`    | `next_page_url` link in the body             | `results`     |
 //! | `/products` | `Link: <...>; rel="next"` header             | top-level list|
 //! | `/tags`     | none                                         | top-level list|
+//! | `/openapi.json` | its own OpenAPI description (`openapi.rs`), public |         |
 //! | `/html`     | none: answers HTML, for error tests          |               |
 //! | `/posts/{id}/comments` | none (3 per post), for dependent resources | top-level list |
 //! | `POST /search` | JSON body `{"status": ...}`               | `items`       |
@@ -27,6 +28,7 @@ mod data;
 mod hostile;
 mod hubspot;
 mod my_api;
+mod openapi;
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
@@ -312,6 +314,7 @@ impl Drop for MockApi {
 
 fn router(state: Arc<AppState>) -> Router {
     Router::new()
+        .route("/openapi.json", get(openapi::description))
         .route("/users", get(users))
         .route("/orders", get(orders))
         .route("/events", get(events))
@@ -412,7 +415,8 @@ async fn answer(state: &AppState, n: u64, path: &str, req: Request, next: Next) 
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
     }
-    if path != "/oauth/token" {
+    // The token endpoint and the description are public, as real APIs have them.
+    if path != "/oauth/token" && path != "/openapi.json" {
         if let Ok(mut t) = state.counters.times.lock() {
             t.push(std::time::Instant::now());
         }
@@ -521,12 +525,12 @@ async fn orders(State(s): State<Arc<AppState>>, Query(q): Params) -> impl IntoRe
     // Filters are decided from the id alone, so only the returned page is ever built.
     let status = q.get("status").cloned();
     let first_id = match q.get("updated_after") {
-        Some(t) => first_updated_after(count, t),
+        Some(t) => data::first_updated_after(count, t),
         None => 1,
     };
     // Past the last order in range (`updated_before` is exclusive).
     let end = match q.get("updated_before") {
-        Some(t) => first_updated_after(count, t).max(first_id),
+        Some(t) => data::first_updated_after(count, t).max(first_id),
         None => count + 1,
     };
     // Without a status filter the page is a range: no walk over the whole data set, so a
@@ -552,20 +556,6 @@ async fn orders(State(s): State<Arc<AppState>>, Query(q): Params) -> impl IntoRe
         })
         .collect();
     axum::Json(OrdersPage { items, total })
-}
-
-/// The first order id updated at or after `t` (ids are in `updatedAt` order); `count + 1` if none.
-fn first_updated_after(count: usize, t: &str) -> usize {
-    let (mut lo, mut hi) = (1, count + 1);
-    while lo < hi {
-        let mid = lo + (hi - lo) / 2;
-        if data::order_updated_at(mid).as_str() < t {
-            lo = mid + 1;
-        } else {
-            hi = mid;
-        }
-    }
-    lo
 }
 
 async fn events(State(s): State<Arc<AppState>>, Query(q): Params) -> Response {

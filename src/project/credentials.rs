@@ -161,7 +161,12 @@ impl Credentials {
     fn in_env_or_dotenv(&self, name: &str) -> Option<Secret> {
         let (value, store) = match self.env.get(name) {
             Some(v) => (v, SecretStore::Environment),
-            None => (self.dotenv.get(name)?, SecretStore::DotEnv),
+            // `KEY=` with nothing is a line waiting to be filled in (`dango source add` writes
+            // them), not an empty secret: the lookup goes on to secrets.toml, and unset is unset.
+            None => (
+                self.dotenv.get(name).filter(|v| !v.is_empty())?,
+                SecretStore::DotEnv,
+            ),
         };
         Some(Secret {
             value: value.clone(),

@@ -11,6 +11,7 @@ mod locate;
 pub mod plan;
 pub mod scaffold;
 pub mod schema;
+pub mod sources_edit;
 mod tables;
 mod transform_checks;
 

@@ -15,6 +15,7 @@ mod init_demo;
 mod invariants;
 mod load;
 mod merge_strategies;
+mod openapi;
 mod operating;
 mod parallel;
 mod python_sources;

@@ -5,7 +5,7 @@
 mod auto;
 pub mod config;
 mod cursor;
-mod links;
+pub(crate) mod links;
 mod offset;
 mod page_number;
 mod stall_guard;

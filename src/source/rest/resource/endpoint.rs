@@ -16,7 +16,7 @@ pub(super) fn register_userinfo(url: &str, redactor: &Redactor) {
 }
 
 /// `s` with its `%XX` escapes decoded.
-fn percent_decode(s: &str) -> String {
+pub(crate) fn percent_decode(s: &str) -> String {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;

@@ -29,6 +29,7 @@ use crate::source::{
     Resource,
 };
 pub use endpoint::endpoint_url;
+pub(crate) use endpoint::percent_decode;
 use endpoint::register_userinfo;
 use response::{Fetched, content_type};
 
