@@ -25,6 +25,9 @@
 //! [`hints`] holds the vocabulary every stage shares. [`mock_api`] is a real HTTP server used
 //! by the tests, the benchmarks and `dango demo`.
 //!
+//! Beside the sync, `openapi` writes a `rest_api` source from an API's OpenAPI description
+//! (`dango source add --openapi`), checking it against the live API.
+//!
 //! # A source in Rust
 //!
 //! A source is a set of resources; a resource is an async function that sends pages of

@@ -20,7 +20,9 @@ use crate::project::sources_edit::add_source;
 
 /// Arguments of `dango source add`.
 #[derive(Debug, clap::Args)]
-#[command(after_help = "Example: dango source add stripe --openapi https://example.com/openapi.json --select '/v1/customers*'")]
+#[command(
+    after_help = "Example: dango source add stripe --openapi https://example.com/openapi.json --select '/v1/customers*'"
+)]
 pub struct AddArgs {
     /// Name of the new source (its schema is raw_<name>).
     name: String,
@@ -56,13 +58,21 @@ pub struct OpenApiArgs {
 pub fn run(args: AddArgs) -> anyhow::Result<ExitCode> {
     let layout = args.project.layout()?;
     let Some(openapi) = args.openapi.openapi.clone() else {
-        bail!("`dango source add` needs --openapi FILE_OR_URL: the description to make the source from");
+        bail!(
+            "`dango source add` needs --openapi FILE_OR_URL: the description to make the source from"
+        );
     };
     add(&layout, &args.name, &openapi, &args.openapi, args.replace)
 }
 
 /// Adds source `name` made from the description at `openapi` to the project at `layout`.
-pub fn add(layout: &ProjectLayout, name: &str, openapi: &str, args: &OpenApiArgs, replace: bool) -> anyhow::Result<ExitCode> {
+pub fn add(
+    layout: &ProjectLayout,
+    name: &str,
+    openapi: &str,
+    args: &OpenApiArgs,
+    replace: bool,
+) -> anyhow::Result<ExitCode> {
     if normalize_identifier(name) != name {
         bail!(
             "`{name}` is not a source name Dango keeps as written: use `{}` (lower case, digits and _)",
@@ -76,21 +86,29 @@ pub fn add(layout: &ProjectLayout, name: &str, openapi: &str, args: &OpenApiArgs
         source: name.to_string(),
         select: args.select.clone(),
     };
-    let mut proposal = propose(&desc, &api, &options).map_err(|e| anyhow::anyhow!("{openapi}: {e}"))?;
+    let mut proposal =
+        propose(&desc, &api, &options).map_err(|e| anyhow::anyhow!("{openapi}: {e}"))?;
     report_skipped(&proposal);
     if proposal.resources.is_empty() {
-        bail!("no endpoint of {openapi} became a resource (see the reasons above); nothing was written");
+        bail!(
+            "no endpoint of {openapi} became a resource (see the reasons above); nothing was written"
+        );
     }
     let creds = Credentials::load(layout.root())?;
     probe(&mut proposal, &creds, args)?;
     let file = layout.sources_file();
-    let text = std::fs::read_to_string(&file).with_context(|| format!("cannot read {}", file.display()))?;
+    let text = std::fs::read_to_string(&file)
+        .with_context(|| format!("cannot read {}", file.display()))?;
     let origin = origin(openapi);
-    let new = add_source(&text, name, replace, |indent| emit::source_item(&proposal, &origin, indent))
-        .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+    let new = add_source(&text, name, replace, |indent| {
+        emit::source_item(&proposal, &origin, indent)
+    })
+    .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
     // What is written must load: a generator bug is reported, never written.
     if let Err(e) = parse_sources(&file, &new) {
-        bail!("the generated source does not load, so nothing was written (a bug in Dango: please report it):\n{e}");
+        bail!(
+            "the generated source does not load, so nothing was written (a bug in Dango: please report it):\n{e}"
+        );
     }
     write_atomically(&file, &new)?;
     let added = add_env_vars(layout.root(), name, &env_vars(&proposal))?;
@@ -103,12 +121,7 @@ pub fn add(layout: &ProjectLayout, name: &str, openapi: &str, args: &OpenApiArgs
         proposal.resources.len()
     );
     for r in &proposal.resources {
-        outln!(
-            "  {:<28} {:<40} {}",
-            r.name,
-            r.endpoint,
-            summary(r)
-        );
+        outln!("  {:<28} {:<40} {}", r.name, r.endpoint, summary(r));
     }
     if !added.is_empty() {
         outln!("Set {} in .env (added there empty).", added.join(", "));
@@ -152,14 +165,20 @@ fn report_skipped(p: &Proposal) {
     }
     if !p.not_get.is_empty() {
         let counts: Vec<String> = p.not_get.iter().map(|(m, n)| format!("{n} {m}")).collect();
-        outln!("Skipped {} (not GET: they change data rather than read it).", counts.join(", "));
+        outln!(
+            "Skipped {} (not GET: they change data rather than read it).",
+            counts.join(", ")
+        );
     }
 }
 
 /// Runs the probe as asked: by default only when every credential is set.
 fn probe(p: &mut Proposal, creds: &Credentials, args: &OpenApiArgs) -> anyhow::Result<()> {
     if args.no_probe {
-        note_all(p, "not probed (--no-probe): written from the description alone");
+        note_all(
+            p,
+            "not probed (--no-probe): written from the description alone",
+        );
         return Ok(());
     }
     let needed = env_vars(p);
@@ -173,27 +192,47 @@ fn probe(p: &mut Proposal, creds: &Credentials, args: &OpenApiArgs) -> anyhow::R
             None => missing.push(var.clone()),
         }
     }
-    let secret_missing = p.auth.as_ref().is_some_and(|a| a.env.iter().any(|v| missing.contains(v)));
+    let secret_missing = p
+        .auth
+        .as_ref()
+        .is_some_and(|a| a.env.iter().any(|v| missing.contains(v)));
     if secret_missing {
         if args.probe {
-            bail!("--probe needs {} set (environment, .env or .dlt/secrets.toml)", missing.join(", "));
+            bail!(
+                "--probe needs {} set (environment, .env or .dlt/secrets.toml)",
+                missing.join(", ")
+            );
         }
-        outln!("Not probed: {} not set. Written from the description alone.", missing.join(", "));
-        note_all(p, "not probed (credentials not set): written from the description alone");
+        outln!(
+            "Not probed: {} not set. Written from the description alone.",
+            missing.join(", ")
+        );
+        note_all(
+            p,
+            "not probed (credentials not set): written from the description alone",
+        );
         return Ok(());
     }
     let auth = probe_auth(p, &vars);
     let mut probe = Probe::new(auth, vars, creds.redactor()).map_err(anyhow::Error::msg)?;
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
     if let Err(e) = runtime.block_on(probe.run(p)) {
         if args.probe {
             bail!("--probe: {} cannot be reached: {e}", p.base_url.0);
         }
-        outln!("Not probed: {} cannot be reached ({e}). Written from the description alone.", p.base_url.0);
+        outln!(
+            "Not probed: {} cannot be reached ({e}). Written from the description alone.",
+            p.base_url.0
+        );
         for r in &mut p.resources {
             r.notes.clear();
         }
-        note_all(p, "not probed (the API could not be reached): written from the description alone");
+        note_all(
+            p,
+            "not probed (the API could not be reached): written from the description alone",
+        );
     }
     Ok(())
 }
@@ -207,9 +246,16 @@ fn note_all(p: &mut Proposal, note: &str) {
 
 /// The credentials the probe sends, from the auth fields' `${VAR}`s.
 fn probe_auth(p: &Proposal, vars: &BTreeMap<String, String>) -> ProbeAuth {
-    let Some(auth) = &p.auth else { return ProbeAuth::None };
+    let Some(auth) = &p.auth else {
+        return ProbeAuth::None;
+    };
     let field = |k: &str| -> String {
-        let raw = auth.fields.iter().find(|(f, _)| *f == k).map(|(_, v)| v.as_str()).unwrap_or("");
+        let raw = auth
+            .fields
+            .iter()
+            .find(|(f, _)| *f == k)
+            .map(|(_, v)| v.as_str())
+            .unwrap_or("");
         match raw.strip_prefix("${").and_then(|r| r.strip_suffix('}')) {
             Some(var) => vars.get(var).cloned().unwrap_or_default(),
             None => raw.to_string(),
@@ -218,11 +264,15 @@ fn probe_auth(p: &Proposal, vars: &BTreeMap<String, String>) -> ProbeAuth {
     match field("type").as_str() {
         "bearer" => ProbeAuth::Header("Authorization".into(), format!("Bearer {}", field("token"))),
         "http_basic" => ProbeAuth::Basic(field("username"), field("password")),
-        "api_key" if field("location") == "query" => ProbeAuth::Query(field("name"), field("api_key")),
-        "api_key" => ProbeAuth::Header(field("name"), field("api_key")),
-        "oauth2_client_credentials" => {
-            ProbeAuth::ClientCredentials(field("access_token_url"), field("client_id"), field("client_secret"))
+        "api_key" if field("location") == "query" => {
+            ProbeAuth::Query(field("name"), field("api_key"))
         }
+        "api_key" => ProbeAuth::Header(field("name"), field("api_key")),
+        "oauth2_client_credentials" => ProbeAuth::ClientCredentials(
+            field("access_token_url"),
+            field("client_id"),
+            field("client_secret"),
+        ),
         _ => ProbeAuth::None,
     }
 }
@@ -238,7 +288,9 @@ fn env_vars(p: &Proposal) -> Vec<String> {
         }
         let mut rest = r.path.as_str();
         while let Some(start) = rest.find("${") {
-            let Some(end) = rest[start..].find('}') else { break };
+            let Some(end) = rest[start..].find('}') else {
+                break;
+            };
             vars.push(rest[start + 2..start + end].to_string());
             rest = &rest[start + end..];
         }
@@ -259,7 +311,8 @@ fn add_env_vars(root: &Path, source: &str, vars: &[String]) -> anyhow::Result<Ve
     let has = |var: &str| {
         text.lines().any(|l| {
             let l = l.trim_start().trim_start_matches("export ").trim_start();
-            l.strip_prefix(var).is_some_and(|rest| rest.trim_start().starts_with('='))
+            l.strip_prefix(var)
+                .is_some_and(|rest| rest.trim_start().starts_with('='))
         })
     };
     let added: Vec<String> = vars.iter().filter(|v| !has(v)).cloned().collect();
@@ -270,7 +323,9 @@ fn add_env_vars(root: &Path, source: &str, vars: &[String]) -> anyhow::Result<Ve
     if !out.is_empty() && !out.ends_with('\n') {
         out.push('\n');
     }
-    out.push_str(&format!("# {source}: added by `dango source add`; fill in before syncing.\n"));
+    out.push_str(&format!(
+        "# {source}: added by `dango source add`; fill in before syncing.\n"
+    ));
     for v in &added {
         out.push_str(&format!("{v}=\n"));
     }

@@ -63,8 +63,12 @@ pub(super) async fn description(State(s): State<Arc<AppState>>) -> axum::Json<Va
         "components": {"schemas": schemas()},
     });
     if let Some((name, scheme)) = security_scheme(&s.config.auth) {
-        doc["components"]["securitySchemes"] = json!({ name: scheme });
-        doc["security"] = json!([{ name: [] }]);
+        let mut schemes = serde_json::Map::new();
+        schemes.insert(name.to_string(), scheme);
+        let mut requirement = serde_json::Map::new();
+        requirement.insert(name.to_string(), json!([]));
+        doc["components"]["securitySchemes"] = Value::Object(schemes);
+        doc["security"] = json!([requirement]);
     }
     axum::Json(doc)
 }
@@ -124,8 +128,14 @@ fn security_scheme(auth: &MockAuth) -> Option<(&'static str, Value)> {
     Some(match auth {
         MockAuth::None => return None,
         MockAuth::Bearer(_) => ("bearerAuth", json!({"type": "http", "scheme": "bearer"})),
-        MockAuth::ApiKeyHeader(name, _) => ("apiKey", json!({"type": "apiKey", "in": "header", "name": name})),
-        MockAuth::ApiKeyQuery(name, _) => ("apiKey", json!({"type": "apiKey", "in": "query", "name": name})),
+        MockAuth::ApiKeyHeader(name, _) => (
+            "apiKey",
+            json!({"type": "apiKey", "in": "header", "name": name}),
+        ),
+        MockAuth::ApiKeyQuery(name, _) => (
+            "apiKey",
+            json!({"type": "apiKey", "in": "query", "name": name}),
+        ),
         MockAuth::Basic(..) => ("basicAuth", json!({"type": "http", "scheme": "basic"})),
         MockAuth::OAuth2 { .. } => (
             "oauth",

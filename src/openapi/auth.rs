@@ -17,7 +17,11 @@ pub struct AuthChoice {
 /// The auth for `api`'s operations `used` (their `security` or the API's), with secrets in
 /// variables named after `source`; `None` if the API asks for none. An API key in a cookie
 /// is an error naming the scheme.
-pub fn choose(api: &Api<'_>, used: &[Option<&Vec<Vec<String>>>], source: &str) -> Result<Option<AuthChoice>, String> {
+pub fn choose(
+    api: &Api<'_>,
+    used: &[Option<&Vec<Vec<String>>>],
+    source: &str,
+) -> Result<Option<AuthChoice>, String> {
     // The alternatives offered, by how many operations accept each.
     let mut offered: Vec<(String, usize)> = Vec::new();
     for security in used {
@@ -49,7 +53,10 @@ pub fn choose(api: &Api<'_>, used: &[Option<&Vec<Vec<String>>>], source: &str) -
     let var = |suffix: &str| format!("{prefix}_{suffix}");
     let (fields, env) = match &best.kind {
         SchemeKind::Bearer => (
-            vec![("type", "bearer".into()), ("token", format!("${{{}}}", var("TOKEN")))],
+            vec![
+                ("type", "bearer".into()),
+                ("token", format!("${{{}}}", var("TOKEN"))),
+            ],
             vec![var("TOKEN")],
         ),
         SchemeKind::Basic => (
@@ -73,10 +80,13 @@ pub fn choose(api: &Api<'_>, used: &[Option<&Vec<Vec<String>>>], source: &str) -
             vec![
                 ("type", "oauth2_client_credentials".into()),
                 // A relative token URL is relative to the server (OpenAPI 3.1).
-                ("access_token_url", url::Url::parse(&api.server.0)
-                    .and_then(|base| base.join(token_url))
-                    .map(String::from)
-                    .unwrap_or_else(|_| token_url.clone())),
+                (
+                    "access_token_url",
+                    url::Url::parse(&api.server.0)
+                        .and_then(|base| base.join(token_url))
+                        .map(String::from)
+                        .unwrap_or_else(|_| token_url.clone()),
+                ),
                 ("client_id", format!("${{{}}}", var("CLIENT_ID"))),
                 ("client_secret", format!("${{{}}}", var("CLIENT_SECRET"))),
             ],
@@ -91,7 +101,10 @@ pub fn choose(api: &Api<'_>, used: &[Option<&Vec<Vec<String>>>], source: &str) -
         }
         // No auth of Dango can run this flow; a token got by hand works as a bearer token.
         SchemeKind::Other(_) => (
-            vec![("type", "bearer".into()), ("token", format!("${{{}}}", var("TOKEN")))],
+            vec![
+                ("type", "bearer".into()),
+                ("token", format!("${{{}}}", var("TOKEN"))),
+            ],
             vec![var("TOKEN")],
         ),
     };

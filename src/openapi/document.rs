@@ -62,7 +62,10 @@ impl Place {
     /// The place `reference` (a `$ref`'s part before `#`) names, relative to this one.
     fn join(&self, reference: &str) -> Result<Place, String> {
         match self {
-            Self::Url(base) => base.join(reference).map(Place::Url).map_err(|e| e.to_string()),
+            Self::Url(base) => base
+                .join(reference)
+                .map(Place::Url)
+                .map_err(|e| e.to_string()),
             Self::File(path) => match Url::parse(reference) {
                 Ok(url) if url.scheme() == "http" || url.scheme() == "https" => Ok(Place::Url(url)),
                 _ => {
@@ -163,7 +166,10 @@ pub struct Node<'a> {
 impl<'a> Node<'a> {
     /// The member `key` of this object.
     pub fn get(self, key: &str) -> Option<Node<'a>> {
-        self.value.get(key).map(|value| Node { doc: self.doc, value })
+        self.value.get(key).map(|value| Node {
+            doc: self.doc,
+            value,
+        })
     }
 }
 
@@ -183,15 +189,8 @@ impl Description {
             Ok(url) if url.scheme() == "http" || url.scheme() == "https" => Place::Url(url),
             _ => Place::File(PathBuf::from(source)),
         };
-        let root = read(&place)?;
-        let version = version_of(&place, &root)?;
-        let mut description = Description {
-            docs: vec![Doc { place, value: root }],
-            version,
-        };
-        description.load_referenced()?;
-        description.check_refs()?;
-        Ok(description)
+        let text = read_text(&place)?;
+        Self::from_text(place, &text)
     }
 
     /// Parses a description held in memory (`place` names it in messages and anchors relative
@@ -235,14 +234,14 @@ impl Description {
                 });
             }
             seen.push(key);
-            node = self.target(node.doc, reference).map_err(|reason| {
-                OpenApiError::BrokenRef {
+            node = self
+                .target(node.doc, reference)
+                .map_err(|reason| OpenApiError::BrokenRef {
                     place: self.docs[node.doc].place.clone(),
                     at: "(resolving)".into(),
                     reference: reference.to_string(),
                     reason,
-                }
-            })?;
+                })?;
         }
         Ok(node)
     }
@@ -272,8 +271,12 @@ impl Description {
         } else {
             self.docs[doc].value.pointer(&pointer)
         };
-        let value =
-            value.ok_or_else(|| format!("names `{pointer}`, which {} does not have", self.docs[doc].place))?;
+        let value = value.ok_or_else(|| {
+            format!(
+                "names `{pointer}`, which {} does not have",
+                self.docs[doc].place
+            )
+        })?;
         Ok(Node { doc, value })
     }
 
@@ -282,12 +285,16 @@ impl Description {
         let mut next = 0;
         while next < self.docs.len() {
             let mut files = Vec::new();
-            collect_refs(&self.docs[next].value, &mut String::new(), &mut |at, reference| {
-                let file = reference.split('#').next().unwrap_or("");
-                if !file.is_empty() {
-                    files.push((at.to_string(), reference.to_string(), file.to_string()));
-                }
-            });
+            collect_refs(
+                &self.docs[next].value,
+                &mut String::new(),
+                &mut |at, reference| {
+                    let file = reference.split('#').next().unwrap_or("");
+                    if !file.is_empty() {
+                        files.push((at.to_string(), reference.to_string(), file.to_string()));
+                    }
+                },
+            );
             for (at, reference, file) in files {
                 let from = self.docs[next].place.clone();
                 let place = from.join(&file).map_err(|reason| OpenApiError::BrokenRef {
@@ -333,14 +340,18 @@ impl Description {
                 if !checked.insert((doc, reference.clone())) {
                     continue;
                 }
-                let first = self
-                    .target(doc, &reference)
-                    .map_err(|reason| OpenApiError::BrokenRef {
-                        place: d.place.clone(),
-                        at: if at.is_empty() { "/".into() } else { at.clone() },
-                        reference: reference.clone(),
-                        reason,
-                    })?;
+                let first =
+                    self.target(doc, &reference)
+                        .map_err(|reason| OpenApiError::BrokenRef {
+                            place: d.place.clone(),
+                            at: if at.is_empty() {
+                                "/".into()
+                            } else {
+                                at.clone()
+                            },
+                            reference: reference.clone(),
+                            reason,
+                        })?;
                 self.resolve(first).map_err(|e| match e {
                     OpenApiError::BrokenRef {
                         place,
@@ -395,17 +406,23 @@ fn collect_refs(value: &Value, at: &mut String, found: &mut impl FnMut(&str, &st
 
 /// Reads and parses the document at `place`.
 fn read(place: &Place) -> Result<Value, OpenApiError> {
-    let text = match place {
-        Place::File(path) => std::fs::read_to_string(path).map_err(|source| OpenApiError::Read {
-            place: place.clone(),
-            source,
-        })?,
+    parse(place, &read_text(place)?)
+}
+
+/// The text of the document at `place`.
+fn read_text(place: &Place) -> Result<String, OpenApiError> {
+    Ok(match place {
+        Place::File(path) => {
+            std::fs::read_to_string(path).map_err(|source| OpenApiError::Read {
+                place: place.clone(),
+                source,
+            })?
+        }
         Place::Url(url) => fetch(url).map_err(|reason| OpenApiError::Fetch {
             place: place.clone(),
             reason,
         })?,
-    };
-    parse(place, &text)
+    })
 }
 
 /// Fetches a description over HTTP(S).
@@ -502,7 +519,9 @@ fn version_of(place: &Place, root: &Value) -> Result<Version, OpenApiError> {
     if let Some(v) = map.get("swagger") {
         return match text(v).as_str() {
             "2.0" | "2" => Ok(Version::Swagger2),
-            other => Err(not(format!("`swagger: {other}` is not a version Dango reads"))),
+            other => Err(not(format!(
+                "`swagger: {other}` is not a version Dango reads"
+            ))),
         };
     }
     let Some(v) = map.get("openapi") else {
@@ -541,11 +560,23 @@ mod tests {
 
     #[test]
     fn versions_are_told_apart_and_other_files_refused() {
-        assert_eq!(doc("swagger: '2.0'\npaths: {}").unwrap().version, Version::Swagger2);
-        assert_eq!(doc("openapi: 3.0.3\npaths: {}").unwrap().version, Version::OpenApi30);
-        assert_eq!(doc(r#"{"openapi": "3.1.0"}"#).unwrap().version, Version::OpenApi31);
+        assert_eq!(
+            doc("swagger: '2.0'\npaths: {}").unwrap().version,
+            Version::Swagger2
+        );
+        assert_eq!(
+            doc("openapi: 3.0.3\npaths: {}").unwrap().version,
+            Version::OpenApi30
+        );
+        assert_eq!(
+            doc(r#"{"openapi": "3.1.0"}"#).unwrap().version,
+            Version::OpenApi31
+        );
         let e = doc("name: my_api\nsources: []").unwrap_err().to_string();
-        assert!(e.contains("api.yaml is not an OpenAPI") && e.contains("name, sources"), "{e}");
+        assert!(
+            e.contains("api.yaml is not an OpenAPI") && e.contains("name, sources"),
+            "{e}"
+        );
         let e = doc("[1, 2").unwrap_err().to_string();
         assert!(e.contains("neither JSON nor YAML"), "{e}");
     }
@@ -562,15 +593,24 @@ mod tests {
         let e = doc("openapi: 3.0.0\ncomponents:\n  schemas:\n    A: {$ref: '#/components/schemas/B'}\n    B: {$ref: '#/components/schemas/A'}\n")
             .unwrap_err()
             .to_string();
-        assert!(e.contains("cycle") && e.contains("#/components/schemas/A"), "{e}");
+        assert!(
+            e.contains("cycle") && e.contains("#/components/schemas/A"),
+            "{e}"
+        );
         let e = doc("openapi: 3.0.0\npaths:\n  /x: {$ref: '#/components/pathItems/X'}\n")
             .unwrap_err()
             .to_string();
-        assert!(e.contains("/paths/~1x") && e.contains("#/components/pathItems/X"), "{e}");
+        assert!(
+            e.contains("/paths/~1x") && e.contains("#/components/pathItems/X"),
+            "{e}"
+        );
         let e = doc("openapi: 3.0.0\npaths:\n  /x: {$ref: 'missing.yaml#/X'}\n")
             .unwrap_err()
             .to_string();
-        assert!(e.contains("missing.yaml") && e.contains("cannot be loaded"), "{e}");
+        assert!(
+            e.contains("missing.yaml") && e.contains("cannot be loaded"),
+            "{e}"
+        );
     }
 
     #[test]

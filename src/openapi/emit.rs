@@ -77,12 +77,37 @@ fn resource(y: &mut Yaml, r: &ResourcePlan, indent: usize) {
         }
     }
     let selector = r.selector.value.as_deref().unwrap_or("$");
-    y.line(e, "data_selector", Some(&scalar(selector)), Some(&sure(&r.selector.why, r.selector.sure)));
-    paginator(y, &r.paging.paginator, e, &sure(&r.paging.why, r.paging.sure));
+    y.line(
+        e,
+        "data_selector",
+        Some(&scalar(selector)),
+        Some(&sure(&r.selector.why, r.selector.sure)),
+    );
+    paginator(
+        y,
+        &r.paging.paginator,
+        e,
+        &sure(&r.paging.why, r.paging.sure),
+    );
     if let Some(cursor) = &r.cursor {
-        y.line(e, "incremental", None, Some(&sure(&cursor.why, cursor.sure)));
-        y.line(e + 2, "cursor_path", Some(&scalar(&cursor.value.field)), None);
-        y.line(e + 2, "start_param", Some(&scalar(&cursor.value.param)), None);
+        y.line(
+            e,
+            "incremental",
+            None,
+            Some(&sure(&cursor.why, cursor.sure)),
+        );
+        y.line(
+            e + 2,
+            "cursor_path",
+            Some(&scalar(&cursor.value.field)),
+            None,
+        );
+        y.line(
+            e + 2,
+            "start_param",
+            Some(&scalar(&cursor.value.param)),
+            None,
+        );
     }
     if let Some((parent, fields)) = &r.parent {
         let list: Vec<String> = fields.iter().map(|(_, f)| scalar(f)).collect();
@@ -94,10 +119,20 @@ fn resource(y: &mut Yaml, r: &ResourcePlan, indent: usize) {
                 .collect::<Vec<_>>()
                 .join(", ")
         );
-        y.line(inner, "include_from_parent", Some(&format!("[{}]", list.join(", "))), Some(&why));
+        y.line(
+            inner,
+            "include_from_parent",
+            Some(&format!("[{}]", list.join(", "))),
+            Some(&why),
+        );
     }
     if let Some(key) = &r.key {
-        y.line(inner, "primary_key", Some(&scalar(&key.value)), Some(&sure(&key.why, key.sure)));
+        y.line(
+            inner,
+            "primary_key",
+            Some(&scalar(&key.value)),
+            Some(&sure(&key.why, key.sure)),
+        );
     }
     let (disposition, why) = &r.disposition;
     y.line(inner, "write_disposition", Some(disposition), Some(why));
@@ -146,7 +181,12 @@ fn paginator(y: &mut Yaml, p: &Paginator, indent: usize, why: &str) {
             y.line(inner, "limit", Some(&limit.to_string()), None);
             match total_path {
                 Some(t) => y.line(inner, "total_path", Some(&scalar(t)), None),
-                None => y.line(inner, "total_path", Some("null"), Some("no total: stops at a short page")),
+                None => y.line(
+                    inner,
+                    "total_path",
+                    Some("null"),
+                    Some("no total: stops at a short page"),
+                ),
             }
         }
         Paginator::PageNumber {
@@ -159,7 +199,12 @@ fn paginator(y: &mut Yaml, p: &Paginator, indent: usize, why: &str) {
             y.line(inner, "base_page", Some(&start.to_string()), None);
             match total_path {
                 Some(t) => y.line(inner, "total_path", Some(&scalar(t)), None),
-                None => y.line(inner, "total_path", Some("null"), Some("no page count: stops at an empty page")),
+                None => y.line(
+                    inner,
+                    "total_path",
+                    Some("null"),
+                    Some("no page count: stops at an empty page"),
+                ),
             }
         }
         Paginator::SinglePage | Paginator::HeaderLink => {}
@@ -179,8 +224,11 @@ fn sure(why: &str, sure: bool) -> String {
 /// JSON string (valid YAML double-quoted).
 pub fn scalar(s: &str) -> String {
     let plain = !s.is_empty()
-        && s.chars().all(|c| c.is_ascii_alphanumeric() || "_-./".contains(c))
-        && s.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_' || c == '/')
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_-./".contains(c))
+        && s.chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_' || c == '/')
         && !matches!(
             s.to_ascii_lowercase().as_str(),
             "true" | "false" | "yes" | "no" | "on" | "off" | "null" | "y" | "n"
@@ -223,7 +271,11 @@ impl Yaml {
         match comment {
             Some(c) if !c.is_empty() => {
                 let width = text.chars().count();
-                let gap = if width < COMMENT_COLUMN { COMMENT_COLUMN - width } else { 1 };
+                let gap = if width < COMMENT_COLUMN {
+                    COMMENT_COLUMN - width
+                } else {
+                    1
+                };
                 let _ = writeln!(self.out, "{text}{}  # {}", " ".repeat(gap), one_line(c));
             }
             _ => {

@@ -8,7 +8,17 @@ use crate::normalize::naming::normalize_identifier;
 
 /// Words around a date parameter's subject: `updated_since` is about `updated`.
 const SINCE_WORDS: [&str; 12] = [
-    "since", "after", "from", "min", "gt", "gte", "start", "begin", "starting", "newer", "than",
+    "since",
+    "after",
+    "from",
+    "min",
+    "gt",
+    "gte",
+    "start",
+    "begin",
+    "starting",
+    "newer",
+    "than",
     "modified_since",
 ];
 /// Words a date field's name ends with: `updated_at` is about `updated`.
@@ -37,7 +47,11 @@ pub struct Cursor {
 }
 
 /// The primary key of records of schema `item` in resource `resource`.
-pub fn primary_key(desc: &Description, item: Option<Node<'_>>, resource: &str) -> Option<Choice<String>> {
+pub fn primary_key(
+    desc: &Description,
+    item: Option<Node<'_>>,
+    resource: &str,
+) -> Option<Choice<String>> {
     let item = item?;
     let props = json_schema::properties(desc, item);
     if props.iter().any(|(n, _)| *n == "id") {
@@ -71,7 +85,11 @@ pub fn primary_key(desc: &Description, item: Option<Node<'_>>, resource: &str) -
 
 /// A query parameter taking a date (or date-time) paired with the record field it filters on:
 /// `updated_since` with `updated_at`.
-pub fn cursor(desc: &Description, params: &[&Param<'_>], item: Option<Node<'_>>) -> Option<Choice<Cursor>> {
+pub fn cursor(
+    desc: &Description,
+    params: &[&Param<'_>],
+    item: Option<Node<'_>>,
+) -> Option<Choice<Cursor>> {
     let item = item?;
     let fields: Vec<(String, &str)> = json_schema::properties(desc, item)
         .into_iter()
@@ -92,7 +110,10 @@ pub fn cursor(desc: &Description, params: &[&Param<'_>], item: Option<Node<'_>>)
                     field: (*field).to_string(),
                     param: p.name.clone(),
                 },
-                why: format!("query `{}` takes a date-time, the records' `{field}` matches it", p.name),
+                why: format!(
+                    "query `{}` takes a date-time, the records' `{field}` matches it",
+                    p.name
+                ),
                 sure: true,
             });
         }
@@ -121,7 +142,10 @@ pub fn cursor(desc: &Description, params: &[&Param<'_>], item: Option<Node<'_>>)
 /// Whether a schema holds a date or a date-time.
 fn is_time(desc: &Description, schema: Node<'_>) -> bool {
     is(desc, schema, "string")
-        && matches!(json_schema::format(desc, schema), Some("date-time" | "date"))
+        && matches!(
+            json_schema::format(desc, schema),
+            Some("date-time" | "date")
+        )
 }
 
 /// A name's words without the ones in `drop`: `updated_since` → `updated`.

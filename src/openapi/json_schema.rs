@@ -78,7 +78,15 @@ fn collect_properties<'a>(
     }
     if let Some(Value::Array(members)) = schema.value.get("allOf") {
         for value in members {
-            collect_properties(desc, Node { doc: schema.doc, value }, depth + 1, out);
+            collect_properties(
+                desc,
+                Node {
+                    doc: schema.doc,
+                    value,
+                },
+                depth + 1,
+                out,
+            );
         }
     }
 }
@@ -136,7 +144,14 @@ fn single<'a>(desc: &'a Description, schema: Node<'a>, depth: usize) -> Option<N
                 .filter(|b| b.get("type").and_then(Value::as_str) != Some("null"))
                 .collect();
             if let [only] = real.as_slice() {
-                return single(desc, Node { doc: schema.doc, value: only }, depth + 1);
+                return single(
+                    desc,
+                    Node {
+                        doc: schema.doc,
+                        value: only,
+                    },
+                    depth + 1,
+                );
             }
         }
     }
@@ -167,7 +182,10 @@ components:
         )
         .unwrap();
         let user = d.root().value.pointer("/components/schemas/User").unwrap();
-        let user = Node { doc: 0, value: user };
+        let user = Node {
+            doc: 0,
+            value: user,
+        };
         let names: Vec<&str> = properties(&d, user).into_iter().map(|(n, _)| n).collect();
         assert_eq!(names, ["id", "meta"]);
         let id = property(&d, user, "id").unwrap();
@@ -176,6 +194,17 @@ components:
         assert_eq!(path, "meta.next_cursor");
         assert_eq!(types(&d, cursor), ["string"]);
         let tree = d.root().value.pointer("/components/schemas/Node").unwrap();
-        assert!(find_field(&d, Node { doc: 0, value: tree }, &|n, _| n == "nope", 99).is_none());
+        assert!(
+            find_field(
+                &d,
+                Node {
+                    doc: 0,
+                    value: tree
+                },
+                &|n, _| n == "nope",
+                99
+            )
+            .is_none()
+        );
     }
 }

@@ -24,7 +24,7 @@ pub mod probe;
 pub mod proposal;
 pub mod records;
 
-pub use document::{Description, OpenApiError};
+pub use document::Description;
 pub use model::Api;
 pub use proposal::{Options, Proposal, propose};
 

@@ -8,7 +8,9 @@ use url::Url;
 use super::document::{Description, Node, OpenApiError, Place, Version};
 
 /// The methods an operation may have, in the order paths list them.
-const METHODS: [&str; 8] = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
+const METHODS: [&str; 8] = [
+    "get", "put", "post", "delete", "options", "head", "patch", "trace",
+];
 
 /// An API as its description states it.
 #[derive(Debug)]
@@ -38,6 +40,16 @@ pub struct Operation<'a> {
     pub response: Response<'a>,
     /// Its own `security`, if it sets one.
     pub security: Option<Vec<Vec<String>>>,
+}
+
+impl Operation<'_> {
+    /// The response headers the operation declares.
+    pub fn response_headers(&self) -> &[String] {
+        match &self.response {
+            Response::Json { headers, .. } => headers,
+            _ => &[],
+        }
+    }
 }
 
 /// What an operation's success response holds.
@@ -124,7 +136,10 @@ impl<'a> Api<'a> {
         let mut operations = Vec::new();
         if let Some(paths) = root.value.get("paths").and_then(Value::as_object) {
             for (path, item) in paths {
-                let item = desc.resolve(Node { doc: 0, value: item })?;
+                let item = desc.resolve(Node {
+                    doc: 0,
+                    value: item,
+                })?;
                 let shared = params(desc, item.get("parameters"))?;
                 for method in METHODS {
                     let Some(op) = item.get(method) else { continue };
@@ -170,7 +185,10 @@ fn server(desc: &Description) -> Result<(String, String), OpenApiError> {
                 .unwrap_or("https");
             let base_path = root.get("basePath").and_then(Value::as_str).unwrap_or("");
             match root.get("host").and_then(Value::as_str) {
-                Some(host) => (format!("{scheme}://{host}{base_path}"), "host, basePath and schemes"),
+                Some(host) => (
+                    format!("{scheme}://{host}{base_path}"),
+                    "host, basePath and schemes",
+                ),
                 None => (base_path.to_string(), "basePath (there is no host)"),
             }
         }
@@ -178,7 +196,11 @@ fn server(desc: &Description) -> Result<(String, String), OpenApiError> {
             let Some(first) = root.pointer("/servers/0") else {
                 return relative(place, "", "the description lists no `servers`");
             };
-            let mut url = first.get("url").and_then(Value::as_str).unwrap_or("").to_string();
+            let mut url = first
+                .get("url")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string();
             if let Some(vars) = first.get("variables").and_then(Value::as_object) {
                 for (name, var) in vars {
                     let default = var.get("default").and_then(Value::as_str).unwrap_or("");
@@ -191,19 +213,25 @@ fn server(desc: &Description) -> Result<(String, String), OpenApiError> {
     if Url::parse(&url).is_ok_and(|u| !u.cannot_be_a_base()) {
         return Ok((url, from.to_string()));
     }
-    relative(place, &url, &format!("{from} `{url}` is not an absolute URL"))
+    relative(
+        place,
+        &url,
+        &format!("{from} `{url}` is not an absolute URL"),
+    )
 }
 
 /// A server relative to the description: fine when it was fetched, an error for a file.
 fn relative(place: &Place, url: &str, why: &str) -> Result<(String, String), OpenApiError> {
     match place {
         Place::Url(base) => {
-            let joined = base.join(if url.is_empty() { "/" } else { url }).map_err(|e| {
-                OpenApiError::NoServer {
+            let joined = base
+                .join(if url.is_empty() { "/" } else { url })
+                .map_err(|e| OpenApiError::NoServer {
                     place: place.clone(),
-                    reason: format!("{why}, and it does not resolve against the description's URL: {e}"),
-                }
-            })?;
+                    reason: format!(
+                        "{why}, and it does not resolve against the description's URL: {e}"
+                    ),
+                })?;
             Ok((
                 joined.as_str().trim_end_matches('/').to_string(),
                 "relative to the description's URL".into(),
@@ -220,14 +248,26 @@ fn relative(place: &Place, url: &str, why: &str) -> Result<(String, String), Ope
 }
 
 /// The parameters listed at `list`, `$ref`s followed.
-fn params<'a>(desc: &'a Description, list: Option<Node<'a>>) -> Result<Vec<Param<'a>>, OpenApiError> {
+fn params<'a>(
+    desc: &'a Description,
+    list: Option<Node<'a>>,
+) -> Result<Vec<Param<'a>>, OpenApiError> {
     let Some(list) = list else {
         return Ok(Vec::new());
     };
     let mut out = Vec::new();
     for value in list.value.as_array().into_iter().flatten() {
-        let p = desc.resolve(Node { doc: list.doc, value })?;
-        let text = |k: &str| p.value.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+        let p = desc.resolve(Node {
+            doc: list.doc,
+            value,
+        })?;
+        let text = |k: &str| {
+            p.value
+                .get(k)
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string()
+        };
         let location = text("in");
         let schema = match p.get("schema") {
             Some(schema) => Some(desc.resolve(schema)?),
@@ -236,7 +276,11 @@ fn params<'a>(desc: &'a Description, list: Option<Node<'a>>) -> Result<Vec<Param
         };
         out.push(Param {
             name: text("name"),
-            required: p.value.get("required").and_then(Value::as_bool).unwrap_or(location == "path"),
+            required: p
+                .value
+                .get("required")
+                .and_then(Value::as_bool)
+                .unwrap_or(location == "path"),
             location,
             schema,
             description: text("description"),
@@ -246,19 +290,27 @@ fn params<'a>(desc: &'a Description, list: Option<Node<'a>>) -> Result<Vec<Param
 }
 
 /// The first 2xx response's JSON body schema and headers.
-fn response<'a>(desc: &'a Description, op: Node<'a>, root: &Value) -> Result<Response<'a>, OpenApiError> {
+fn response<'a>(
+    desc: &'a Description,
+    op: Node<'a>,
+    root: &Value,
+) -> Result<Response<'a>, OpenApiError> {
     let Some(responses) = op.get("responses") else {
         return Ok(Response::Missing);
     };
     let Some(map) = responses.value.as_object() else {
         return Ok(Response::Missing);
     };
-    let Some((_, value)) = map.iter().find(|(code, _)| {
-        code.starts_with('2') && code.as_str() != "204"
-    }) else {
+    let Some((_, value)) = map
+        .iter()
+        .find(|(code, _)| code.starts_with('2') && code.as_str() != "204")
+    else {
         return Ok(Response::Missing);
     };
-    let resp = desc.resolve(Node { doc: responses.doc, value })?;
+    let resp = desc.resolve(Node {
+        doc: responses.doc,
+        value,
+    })?;
     let headers: Vec<String> = resp
         .value
         .get("headers")
@@ -334,7 +386,10 @@ fn schemes(desc: &Description) -> Vec<SecurityScheme> {
     let root = desc.root();
     let defs = match desc.version {
         Version::Swagger2 => root.get("securityDefinitions"),
-        _ => root.value.pointer("/components/securitySchemes").map(|value| Node { doc: 0, value }),
+        _ => root
+            .value
+            .pointer("/components/securitySchemes")
+            .map(|value| Node { doc: 0, value }),
     };
     let Some(defs) = defs.and_then(|d| d.value.as_object().map(|m| (d.doc, m))) else {
         return Vec::new();
@@ -353,9 +408,14 @@ fn schemes(desc: &Description) -> Vec<SecurityScheme> {
                     location: text("in"),
                 },
                 "oauth2" => client_credentials(s).unwrap_or_else(|| {
-                    SchemeKind::Other(format!("OAuth2 without a client credentials flow ({})", flows(s)))
+                    SchemeKind::Other(format!(
+                        "OAuth2 without a client credentials flow ({})",
+                        flows(s)
+                    ))
                 }),
-                other => SchemeKind::Other(format!("{other} {}", text("scheme")).trim().to_string()),
+                other => {
+                    SchemeKind::Other(format!("{other} {}", text("scheme")).trim().to_string())
+                }
             };
             Some(SecurityScheme {
                 name: name.clone(),
@@ -386,6 +446,10 @@ fn client_credentials(s: &Value) -> Option<SchemeKind> {
 fn flows(s: &Value) -> String {
     match s.get("flows").and_then(Value::as_object) {
         Some(m) => m.keys().cloned().collect::<Vec<_>>().join(", "),
-        None => s.get("flow").and_then(Value::as_str).unwrap_or("none").to_string(),
+        None => s
+            .get("flow")
+            .and_then(Value::as_str)
+            .unwrap_or("none")
+            .to_string(),
     }
 }

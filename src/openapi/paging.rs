@@ -11,40 +11,98 @@ use super::records::Records;
 
 /// Query parameters that take a cursor.
 const CURSOR_PARAMS: [&str; 16] = [
-    "cursor", "after", "starting_after", "page_token", "pagetoken", "next_token", "nexttoken",
-    "continuation", "continuation_token", "continuationtoken", "marker", "start_cursor",
-    "pagination_token", "paginationtoken", "next_cursor", "page_after",
+    "cursor",
+    "after",
+    "starting_after",
+    "page_token",
+    "pagetoken",
+    "next_token",
+    "nexttoken",
+    "continuation",
+    "continuation_token",
+    "continuationtoken",
+    "marker",
+    "start_cursor",
+    "pagination_token",
+    "paginationtoken",
+    "next_cursor",
+    "page_after",
 ];
 /// Response fields that hold the next cursor.
 const CURSOR_FIELDS: [&str; 13] = [
-    "next_cursor", "nextcursor", "cursor", "next_page_token", "nextpagetoken", "next_token",
-    "nexttoken", "continuation_token", "continuationtoken", "next_marker", "nextmarker",
-    "end_cursor", "endcursor",
+    "next_cursor",
+    "nextcursor",
+    "cursor",
+    "next_page_token",
+    "nextpagetoken",
+    "next_token",
+    "nexttoken",
+    "continuation_token",
+    "continuationtoken",
+    "next_marker",
+    "nextmarker",
+    "end_cursor",
+    "endcursor",
 ];
 /// Response fields that hold the next page's URL.
 const NEXT_URL_FIELDS: [&str; 9] = [
-    "next", "next_url", "nexturl", "next_page_url", "nextpageurl", "next_link", "nextlink",
-    "next_href", "@odata.nextlink",
+    "next",
+    "next_url",
+    "nexturl",
+    "next_page_url",
+    "nextpageurl",
+    "next_link",
+    "nextlink",
+    "next_href",
+    "@odata.nextlink",
 ];
 /// Response booleans that say whether more pages follow.
-const HAS_MORE_FIELDS: [&str; 6] = ["has_more", "hasmore", "has_next", "hasnext", "more", "has_next_page"];
+const HAS_MORE_FIELDS: [&str; 6] = [
+    "has_more",
+    "hasmore",
+    "has_next",
+    "hasnext",
+    "more",
+    "has_next_page",
+];
 /// Query parameters that take an offset.
 const OFFSET_PARAMS: [&str; 4] = ["offset", "skip", "start", "$skip"];
 /// Query parameters that take a page size.
 const SIZE_PARAMS: [&str; 11] = [
-    "limit", "per_page", "perpage", "page_size", "pagesize", "size", "count", "top", "$top",
-    "max_results", "maxresults",
+    "limit",
+    "per_page",
+    "perpage",
+    "page_size",
+    "pagesize",
+    "size",
+    "count",
+    "top",
+    "$top",
+    "max_results",
+    "maxresults",
 ];
 /// Query parameters that take a page number.
 const PAGE_PARAMS: [&str; 5] = ["page", "page_number", "pagenumber", "page_no", "pageno"];
 /// Response fields with the number of records.
 const TOTAL_FIELDS: [&str; 8] = [
-    "total", "total_count", "totalcount", "total_results", "totalresults", "total_items",
-    "totalitems", "count",
+    "total",
+    "total_count",
+    "totalcount",
+    "total_results",
+    "totalresults",
+    "total_items",
+    "totalitems",
+    "count",
 ];
 /// Response fields with the number of pages.
 const PAGES_FIELDS: [&str; 7] = [
-    "total_pages", "totalpages", "pages", "page_count", "pagecount", "last_page", "lastpage",
+    "total_pages",
+    "totalpages",
+    "pages",
+    "page_count",
+    "pagecount",
+    "last_page",
+    "lastpage",
 ];
 
 /// A paginator in dlt's `rest_api` terms.
@@ -114,16 +172,23 @@ pub fn detect<'a>(
 ) -> Paging {
     let query: Vec<&Param<'a>> = op.params.iter().filter(|p| p.location == "query").collect();
     let find_param = |names: &[&str]| -> Option<&Param<'a>> {
-        names.iter().find_map(|n| query.iter().copied().find(|p| lower(&p.name) == *n))
+        names
+            .iter()
+            .find_map(|n| query.iter().copied().find(|p| lower(&p.name) == *n))
     };
     let body = schema.filter(|s| is(desc, *s, "object"));
     let field = |names: &[&str], want: &dyn Fn(Node<'a>) -> bool| -> Option<String> {
         let body = body?;
-        find_field(desc, body, &|name, node| names.contains(&lower(name).as_str()) && want(node), 3)
-            .map(|(path, _)| path)
+        find_field(
+            desc,
+            body,
+            &|name, node| names.contains(&lower(name).as_str()) && want(node),
+            3,
+        )
+        .map(|(path, _)| path)
     };
     let size = find_param(&SIZE_PARAMS).map(|p| page_size(desc, p));
-    let mut paging = |paginator, why: String, sure, used: Vec<String>| Paging {
+    let paging = |paginator, why: String, sure, used: Vec<String>| Paging {
         paginator,
         why,
         sure,
@@ -140,7 +205,11 @@ pub fn detect<'a>(
         used
     };
 
-    if op.response_headers().iter().any(|h| h.eq_ignore_ascii_case("link")) {
+    if op
+        .response_headers()
+        .iter()
+        .any(|h| h.eq_ignore_ascii_case("link"))
+    {
         return paging(
             Paginator::HeaderLink,
             "the response declares a `Link` header".into(),
@@ -183,6 +252,23 @@ pub fn detect<'a>(
             return paging(paginator, why, true, with_size(vec![param.name.clone()]));
         }
     }
+    // A page token the response names after its parameter: Stripe's search `page` and
+    // `next_page`.
+    for p in query
+        .iter()
+        .filter(|p| p.schema.is_some_and(|s| is(desc, s, "string")))
+    {
+        let next = format!("next_{}", lower(&p.name));
+        if let Some(path) = field(&[next.as_str()], &scalar) {
+            let why = format!("query `{}` takes the response's `{path}`", p.name);
+            let paginator = Paginator::Cursor {
+                param: p.name.clone(),
+                path,
+                has_more: has_more.clone(),
+            };
+            return paging(paginator, why, true, with_size(vec![p.name.clone()]));
+        }
+    }
     let is_url = |n: Node<'a>| {
         is(desc, n, "string") || json_schema::format(desc, n).is_some_and(|f| f.starts_with("uri"))
     };
@@ -190,7 +276,9 @@ pub fn detect<'a>(
         let why = format!("the response's `{path}` holds the next page's URL");
         return paging(Paginator::NextUrl { path }, why, true, with_size(vec![]));
     }
-    if let (Some(offset), Some((limit_param, limit, _))) = (find_param(&OFFSET_PARAMS), size.clone()) {
+    if let (Some(offset), Some((limit_param, limit, _))) =
+        (find_param(&OFFSET_PARAMS), size.clone())
+    {
         let total_path = field(&TOTAL_FIELDS, &number);
         let why = format!(
             "query `{}` and `{limit_param}`{}",
@@ -257,14 +345,4 @@ fn page_size(desc: &Description, p: &Param<'_>) -> (String, u64, String) {
 /// `name` lower-cased, for matching names however an API cases them.
 fn lower(name: &str) -> String {
     name.to_ascii_lowercase()
-}
-
-impl Operation<'_> {
-    /// The response headers the operation declares.
-    pub fn response_headers(&self) -> &[String] {
-        match &self.response {
-            super::model::Response::Json { headers, .. } => headers,
-            _ => &[],
-        }
-    }
 }

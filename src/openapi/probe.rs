@@ -53,7 +53,11 @@ struct Page {
 
 impl Probe {
     /// A probe sending `auth`, with `vars` for the placeholders of paths and parameters.
-    pub fn new(auth: ProbeAuth, vars: BTreeMap<String, String>, redactor: Redactor) -> Result<Self, String> {
+    pub fn new(
+        auth: ProbeAuth,
+        vars: BTreeMap<String, String>,
+        redactor: Redactor,
+    ) -> Result<Self, String> {
         let client = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(5))
             .timeout(Duration::from_secs(30))
@@ -72,10 +76,31 @@ impl Probe {
     /// reached at all is an error (nothing is corrected then).
     pub async fn run(&mut self, p: &mut Proposal) -> Result<(), String> {
         if let ProbeAuth::ClientCredentials(url, id, secret) = &self.auth {
-            let form = [("grant_type", "client_credentials"), ("client_id", id), ("client_secret", secret)];
-            let response = self.client.post(url).form(&form).send().await.map_err(|e| self.say(&e.to_string()))?;
-            let body: Value = response.json().await.map_err(|e| self.say(&e.to_string()))?;
-            let token = body.get("access_token").and_then(Value::as_str).ok_or("the token endpoint returned no access_token")?;
+            let mut form = url::form_urlencoded::Serializer::new(String::new());
+            form.append_pair("grant_type", "client_credentials");
+            form.append_pair("client_id", id);
+            form.append_pair("client_secret", secret);
+            let response = self
+                .client
+                .post(url)
+                .header(
+                    reqwest::header::CONTENT_TYPE,
+                    "application/x-www-form-urlencoded",
+                )
+                .body(form.finish())
+                .send()
+                .await
+                .map_err(|e| self.say(&e.without_url().to_string()))?;
+            let bytes = response
+                .bytes()
+                .await
+                .map_err(|e| self.say(&e.to_string()))?;
+            let body: Value = serde_json::from_slice(&bytes)
+                .map_err(|_| "the token endpoint's answer is not JSON".to_string())?;
+            let token = body
+                .get("access_token")
+                .and_then(Value::as_str)
+                .ok_or("the token endpoint returned no access_token")?;
             self.redactor.add(token);
             self.token = Some(token.to_string());
         }
@@ -105,55 +130,81 @@ impl Probe {
 
     /// Probes one resource; returns its first record (for its children's paths). An error is
     /// a request that failed to get any answer.
-    async fn resource(&self, base: &str, r: &mut ResourcePlan, parents: &BTreeMap<String, Value>) -> Result<Option<Value>, String> {
+    async fn resource(
+        &self,
+        base: &str,
+        r: &mut ResourcePlan,
+        parents: &BTreeMap<String, Value>,
+    ) -> Result<Option<Value>, String> {
         let Some(url) = self.first_url(base, r, parents)? else {
-            r.notes.push("probe: skipped (a parameter to fill in, or no parent record)".into());
+            r.notes
+                .push("probe: skipped (a parameter to fill in, or no parent record)".into());
             return Ok(None);
         };
         let page = match self.get(url).await? {
             Ok(page) => page,
             Err(answer) => {
-                r.notes.push(format!("probe: the first request {answer} (unconfirmed)"));
+                r.notes
+                    .push(format!("probe: the first request {answer} (unconfirmed)"));
                 return Ok(None);
             }
         };
         let records = self.locate_records(r, &page.body);
         let Some(records) = records else {
-            r.notes.push("probe: the first page holds no list of records (unconfirmed)".into());
+            r.notes
+                .push("probe: the first page holds no list of records (unconfirmed)".into());
             return Ok(None);
         };
         check_key(r, &records);
         check_cursor(r, &records);
+        check_fields(r, &records);
         let first = records.first().cloned();
         let Some(next) = self.next_url(r, &page, records.len()) else {
-            r.notes.push(format!("probe: page 1 had {} record(s) and no next page", records.len()));
+            r.notes.push(format!(
+                "probe: page 1 had {} record(s) and no next page",
+                records.len()
+            ));
             return Ok(first);
         };
         tokio::time::sleep(PAUSE).await;
         let Ok(Ok(second)) = self.get(next).await else {
-            r.notes.push("probe: the second page's request failed".into());
+            r.notes
+                .push("probe: the second page's request failed".into());
             return Ok(first);
         };
         let selector = r.selector.value.clone().unwrap_or_else(|| "$".into());
         let more = records_at(&second.body, &selector).unwrap_or_default();
         let seen: HashSet<String> = records.iter().map(|v| identity(r, v)).collect();
-        let new = more.iter().filter(|v| !seen.contains(&identity(r, v))).count();
+        let new = more
+            .iter()
+            .filter(|v| !seen.contains(&identity(r, v)))
+            .count();
         if !more.is_empty() && new == 0 {
             r.paging.sure = false;
             r.notes.push("probe: page 2 repeated page 1's records: check the paginator against the API's docs".into());
         } else {
             r.paging.sure = true;
-            r.notes.push(format!("probe: page 1 had {} record(s), page 2 brought {new} new", records.len()));
+            r.notes.push(format!(
+                "probe: page 1 had {} record(s), page 2 brought {new} new",
+                records.len()
+            ));
         }
         Ok(first)
     }
 
     /// The first page's URL: the path with its parent's values and placeholders filled, the
     /// parameters set; `None` where a value is missing.
-    fn first_url(&self, base: &str, r: &ResourcePlan, parents: &BTreeMap<String, Value>) -> Result<Option<Url>, String> {
+    fn first_url(
+        &self,
+        base: &str,
+        r: &ResourcePlan,
+        parents: &BTreeMap<String, Value>,
+    ) -> Result<Option<Url>, String> {
         let mut path = r.path.clone();
         if let Some((parent, fields)) = &r.parent {
-            let Some(record) = parents.get(parent) else { return Ok(None) };
+            let Some(record) = parents.get(parent) else {
+                return Ok(None);
+            };
             for (_, field) in fields {
                 let value = match record.get(field) {
                     Some(Value::String(s)) => s.clone(),
@@ -184,6 +235,23 @@ impl Probe {
                 q.append_pair(name, &value);
             }
         }
+        // The first page as the paginator asks for it.
+        match &r.paging.paginator {
+            Paginator::Offset {
+                param,
+                limit_param,
+                limit,
+                ..
+            } => {
+                url.query_pairs_mut()
+                    .append_pair(param, "0")
+                    .append_pair(limit_param, &limit.to_string());
+            }
+            Paginator::PageNumber { param, start, .. } => {
+                url.query_pairs_mut().append_pair(param, &start.to_string());
+            }
+            _ => {}
+        }
         if url.query() == Some("") {
             url.set_query(None);
         }
@@ -192,27 +260,37 @@ impl Probe {
 
     /// GETs `url` with the credentials: the page, or what the API answered instead (an HTTP
     /// error, a body that is not JSON); `Err` when there was no answer at all.
-    async fn get(&self, mut url: Url) -> Result<Result<Page, String>, String> {
+    async fn get(&self, url: Url) -> Result<Result<Page, String>, String> {
         let mut request = self.client.get(url.clone());
         match &self.auth {
             ProbeAuth::None => {}
             ProbeAuth::Header(name, value) => request = request.header(name, value),
+            // Added to the request only: the page's URL, which the next page's is made from,
+            // stays without it.
             ProbeAuth::Query(name, value) => {
-                url.query_pairs_mut().append_pair(name, value);
-                request = self.client.get(url.clone());
+                let mut with_key = url.clone();
+                with_key.query_pairs_mut().append_pair(name, value);
+                request = self.client.get(with_key);
             }
             ProbeAuth::Basic(user, password) => request = request.basic_auth(user, Some(password)),
             ProbeAuth::ClientCredentials(..) => {
                 request = request.bearer_auth(self.token.clone().unwrap_or_default());
             }
         }
-        let response = request.send().await.map_err(|e| self.say(&e.without_url().to_string()))?;
+        let response = request
+            .send()
+            .await
+            .map_err(|e| self.say(&e.without_url().to_string()))?;
         let status = response.status();
         let headers = response.headers().clone();
         if !status.is_success() {
             return Ok(Err(format!("answered HTTP {status}")));
         }
-        match response.json().await {
+        let bytes = match response.bytes().await {
+            Ok(bytes) => bytes,
+            Err(e) => return Err(self.say(&e.without_url().to_string())),
+        };
+        match serde_json::from_slice(&bytes) {
             Ok(body) => Ok(Ok(Page { url, headers, body })),
             Err(_) => Ok(Err("answered with a body that is not JSON".into())),
         }
@@ -226,8 +304,14 @@ impl Probe {
             return Some(records);
         }
         let found = find_list(body)?;
-        let was = r.selector.value.clone().unwrap_or_else(|| "the body".into());
-        r.notes.push(format!("probe: the records are at `{found}`, not at `{was}` as the description says"));
+        let was = r
+            .selector
+            .value
+            .clone()
+            .unwrap_or_else(|| "the body".into());
+        r.notes.push(format!(
+            "probe: the records are at `{found}`, not at `{was}` as the description says"
+        ));
         r.selector.value = (found != "$").then(|| found.clone());
         r.selector.why = format!("probe: the first page's list of records is `{found}`");
         r.selector.sure = true;
@@ -244,7 +328,10 @@ impl Probe {
                 .filter(|(k, _)| k != name)
                 .map(|(k, v)| (k.into_owned(), v.into_owned()))
                 .collect();
-            url.query_pairs_mut().clear().extend_pairs(pairs).append_pair(name, value);
+            url.query_pairs_mut()
+                .clear()
+                .extend_pairs(pairs)
+                .append_pair(name, value);
         };
         match &r.paging.paginator {
             Paginator::SinglePage => {
@@ -258,7 +345,11 @@ impl Probe {
                 let next = json_path::find(&page.body, path)?.as_str()?;
                 page.url.join(next).ok()
             }
-            Paginator::Cursor { param, path, has_more } => {
+            Paginator::Cursor {
+                param,
+                path,
+                has_more,
+            } => {
                 if let Some(h) = has_more {
                     if json_path::find(&page.body, h) == Some(&Value::Bool(false)) {
                         return None;
@@ -297,7 +388,11 @@ impl Probe {
 
 /// The array of objects at `selector`, if that is what it holds.
 fn records_at(body: &Value, selector: &str) -> Option<Vec<Value>> {
-    let found = if selector == "$" { Some(body) } else { json_path::find(body, selector) };
+    let found = if selector == "$" {
+        Some(body)
+    } else {
+        json_path::find(body, selector)
+    };
     match found? {
         Value::Array(items) if items.iter().all(Value::is_object) => Some(items.clone()),
         _ => None,
@@ -323,22 +418,37 @@ fn find_list(body: &Value) -> Option<String> {
 /// Drops a primary key the first page does not bear out: missing on a record, or repeated.
 fn check_key(r: &mut ResourcePlan, records: &[Value]) {
     let Some(key) = r.key.clone() else { return };
-    let values: Vec<Option<String>> = records.iter().map(|v| v.get(&key.value).map(Value::to_string)).collect();
+    let values: Vec<Option<String>> = records
+        .iter()
+        .map(|v| v.get(&key.value).map(Value::to_string))
+        .collect();
     let distinct: HashSet<&Option<String>> = values.iter().collect();
     if values.iter().any(Option::is_none) {
-        r.notes.push(format!("probe: a record has no `{}`, so it is not the primary key", key.value));
+        r.notes.push(format!(
+            "probe: a record has no `{}`, so it is not the primary key",
+            key.value
+        ));
         r.key = None;
     } else if distinct.len() < values.len() {
-        r.notes.push(format!("probe: `{}` repeats on the first page, so it is not the primary key", key.value));
+        r.notes.push(format!(
+            "probe: `{}` repeats on the first page, so it is not the primary key",
+            key.value
+        ));
         r.key = None;
     } else if !records.is_empty() {
         if let Some(k) = &mut r.key {
             k.sure = true;
-            k.why = format!("{}; probe: unique on the first page", k.why.trim_end_matches(" (unconfirmed)"));
+            k.why = format!(
+                "{}; probe: unique on the first page",
+                k.why.trim_end_matches(" (unconfirmed)")
+            );
         }
     }
     if r.key.is_none() && r.disposition.0 == "merge" {
-        r.disposition = ("append", "incremental without a primary key: new records are added".into());
+        r.disposition = (
+            "append",
+            "incremental without a primary key: new records are added".into(),
+        );
     }
 }
 
@@ -349,7 +459,10 @@ fn check_cursor(r: &mut ResourcePlan, records: &[Value]) {
     if first.get(&cursor.value.field).is_some_and(|v| !v.is_null()) {
         if let Some(c) = &mut r.cursor {
             c.sure = true;
-            c.why = format!("{}; probe: the records have it", c.why.trim_end_matches(" (unconfirmed)"));
+            c.why = format!(
+                "{}; probe: the records have it",
+                c.why.trim_end_matches(" (unconfirmed)")
+            );
         }
     } else {
         r.notes.push(format!(
@@ -357,14 +470,42 @@ fn check_cursor(r: &mut ResourcePlan, records: &[Value]) {
             cursor.value.field
         ));
         r.cursor = None;
-        r.disposition = ("replace", "not incremental: each sync reads the whole list".into());
+        r.disposition = (
+            "replace",
+            "not incremental: each sync reads the whole list".into(),
+        );
+    }
+}
+
+/// Notes the fields the records have that the description does not list.
+fn check_fields(r: &mut ResourcePlan, records: &[Value]) {
+    if r.fields.is_empty() {
+        return;
+    }
+    let mut extra: Vec<&str> = records
+        .iter()
+        .filter_map(Value::as_object)
+        .flat_map(|m| m.keys())
+        .map(String::as_str)
+        .filter(|k| !r.fields.iter().any(|f| f == k))
+        .collect();
+    extra.sort_unstable();
+    extra.dedup();
+    if !extra.is_empty() {
+        r.notes.push(format!(
+            "probe: the records also have {}, which the description does not list (they load as columns too)",
+            extra.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ")
+        ));
     }
 }
 
 /// What tells two records apart: the key if there is one, else the whole record.
 fn identity(r: &ResourcePlan, record: &Value) -> String {
     match &r.key {
-        Some(k) => record.get(&k.value).map(Value::to_string).unwrap_or_default(),
+        Some(k) => record
+            .get(&k.value)
+            .map(Value::to_string)
+            .unwrap_or_default(),
         None => record.to_string(),
     }
 }

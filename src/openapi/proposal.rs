@@ -101,7 +101,11 @@ struct Candidate<'a> {
 
 /// Proposes a source for `api` as `options` ask.
 pub fn propose(desc: &Description, api: &Api<'_>, options: &Options) -> Result<Proposal, String> {
-    let patterns: Vec<Regex> = options.select.iter().map(|p| glob(p)).collect::<Result<_, _>>()?;
+    let patterns: Vec<Regex> = options
+        .select
+        .iter()
+        .map(|p| glob(p))
+        .collect::<Result<_, _>>()?;
     let mut skipped = Vec::new();
     let mut not_get: Vec<(String, usize)> = Vec::new();
     let mut candidates: Vec<Candidate<'_>> = Vec::new();
@@ -169,9 +173,20 @@ pub fn propose(desc: &Description, api: &Api<'_>, options: &Options) -> Result<P
     let mut resources = Vec::new();
     for (i, c) in candidates.iter().enumerate() {
         let Some(link) = &parents[i] else { continue };
-        let parent = link.map(|(p, fields)| (names[p].clone(), fields.clone()));
-        let parent_cursor = link.and_then(|(p, _)| resources_cursor(&resources, &names[p]));
-        resources.push(plan(desc, c, &names[i], parent, parent_cursor, &options.source));
+        let parent = link
+            .as_ref()
+            .map(|(p, fields)| (names[*p].clone(), fields.clone()));
+        let parent_cursor = link
+            .as_ref()
+            .and_then(|(p, _)| resources_cursor(&resources, &names[*p]));
+        resources.push(plan(
+            desc,
+            c,
+            &names[i],
+            parent,
+            parent_cursor,
+            &options.source,
+        ));
     }
     let auth = auth::choose(api, &auth_needed, &options.source)?;
     Ok(Proposal {
@@ -187,7 +202,10 @@ pub fn propose(desc: &Description, api: &Api<'_>, options: &Options) -> Result<P
 
 /// Whether the resource named `name`, planned already, loads incrementally.
 fn resources_cursor(planned: &[ResourcePlan], name: &str) -> Option<bool> {
-    planned.iter().find(|r| r.name == name).map(|r| r.cursor.is_some())
+    planned
+        .iter()
+        .find(|r| r.name == name)
+        .map(|r| r.cursor.is_some())
 }
 
 /// Where each candidate's path parameters come from: `None` to drop it (recorded in
@@ -195,12 +213,13 @@ fn resources_cursor(planned: &[ResourcePlan], name: &str) -> Option<bool> {
 /// for a dependent one. A parent comes before its children in `candidates` order or not, so
 /// parents are settled shortest path first.
 #[allow(clippy::type_complexity)]
-fn link_parents<'c>(
+fn link_parents(
     desc: &Description,
-    candidates: &'c [Candidate<'_>],
+    candidates: &[Candidate<'_>],
     skipped: &mut Vec<Skipped>,
 ) -> Vec<Option<Option<(usize, Vec<(String, String)>)>>> {
-    let mut links: Vec<Option<Option<(usize, Vec<(String, String)>)>>> = vec![None; candidates.len()];
+    let mut links: Vec<Option<Option<(usize, Vec<(String, String)>)>>> =
+        vec![None; candidates.len()];
     let mut order: Vec<usize> = (0..candidates.len()).collect();
     order.sort_by_key(|&i| candidates[i].op.path.len());
     for i in order {
@@ -220,7 +239,10 @@ fn link_parents<'c>(
         let mapped: Option<Vec<(String, String)>> = parent.and_then(|p| {
             params
                 .iter()
-                .map(|param| parent_field(desc, candidates[p].records.item, param, prefix).map(|f| (param.clone(), f)))
+                .map(|param| {
+                    parent_field(desc, candidates[p].records.item, param, prefix)
+                        .map(|f| (param.clone(), f))
+                })
                 .collect()
         });
         match (parent, mapped) {
@@ -243,7 +265,12 @@ fn link_parents<'c>(
 
 /// The field of a parent's records that fills path parameter `param`: the same name, or `id`
 /// for `id`, `user_id`, `userId` under `/users`.
-fn parent_field(desc: &Description, item: Option<Node<'_>>, param: &str, parent_path: &str) -> Option<String> {
+fn parent_field(
+    desc: &Description,
+    item: Option<Node<'_>>,
+    param: &str,
+    parent_path: &str,
+) -> Option<String> {
     let props: Vec<String> = json_schema::properties(desc, item?)
         .into_iter()
         .map(|(n, _)| n.to_string())
@@ -254,7 +281,11 @@ fn parent_field(desc: &Description, item: Option<Node<'_>>, param: &str, parent_
     let words = normalize_identifier(param);
     let parent = base_name(parent_path);
     let singular = parent.trim_end_matches('s');
-    let names_parent = words == "id" || words == format!("{singular}_id") || words == format!("{parent}_id");
+    // `{id}`, `{user_id}`, `{userId}`, or Stripe's `{customer}` under `/customers`.
+    let names_parent = words == "id"
+        || words == singular
+        || words == format!("{singular}_id")
+        || words == format!("{parent}_id");
     (names_parent && props.iter().any(|p| p == "id")).then(|| "id".to_string())
 }
 
@@ -276,7 +307,10 @@ fn base_name(path: &str) -> String {
 }
 
 /// Unique names: the last segment, else the path's meaningful segments, else a number.
-fn unique_names(candidates: &[Candidate<'_>], links: &[Option<Option<(usize, Vec<(String, String)>)>>]) -> Vec<String> {
+fn unique_names(
+    candidates: &[Candidate<'_>],
+    links: &[Option<Option<(usize, Vec<(String, String)>)>>],
+) -> Vec<String> {
     let long = |path: &str| {
         let parts: Vec<String> = path
             .split('/')
@@ -284,7 +318,11 @@ fn unique_names(candidates: &[Candidate<'_>], links: &[Option<Option<(usize, Vec
             .map(normalize_identifier)
             .filter(|s| !VERSION_SEGMENTS.contains(&s.as_str()))
             .collect();
-        if parts.is_empty() { "root".into() } else { parts.join("_") }
+        if parts.is_empty() {
+            "root".into()
+        } else {
+            parts.join("_")
+        }
     };
     let short: Vec<String> = candidates.iter().map(|c| base_name(&c.op.path)).collect();
     let mut names: Vec<String> = candidates
@@ -295,7 +333,11 @@ fn unique_names(candidates: &[Candidate<'_>], links: &[Option<Option<(usize, Vec
                 .iter()
                 .enumerate()
                 .any(|(j, s)| j != i && *s == short[i] && links[j].is_some());
-            if clash { long(&c.op.path) } else { short[i].clone() }
+            if clash {
+                long(&c.op.path)
+            } else {
+                short[i].clone()
+            }
         })
         .collect();
     for i in 0..names.len() {
@@ -323,12 +365,11 @@ fn plan(
         _ => None,
     };
     let paging = paging::detect(desc, c.op, schema, &c.records);
-    let query: Vec<&Param<'_>> = c
-        .op
-        .params
-        .iter()
-        .filter(|p| p.location == "query" && !paging.params_used.contains(&p.name))
-        .collect();
+    let query: Vec<&Param<'_>> =
+        c.op.params
+            .iter()
+            .filter(|p| p.location == "query" && !paging.params_used.contains(&p.name))
+            .collect();
     let cursor = fields::cursor(desc, &query, c.records.item);
     let key = fields::primary_key(desc, c.records.item, name);
     let mut params = Vec::new();
@@ -344,10 +385,16 @@ fn plan(
     let mut path = c.op.path.clone();
     if let Some((parent_name, fields)) = &parent {
         for (param, field) in fields {
-            path = path.replace(&format!("{{{param}}}"), &format!("{{resources.{parent_name}.{field}}}"));
+            path = path.replace(
+                &format!("{{{param}}}"),
+                &format!("{{resources.{parent_name}.{field}}}"),
+            );
         }
     }
-    for param in path_params(&path).into_iter().filter(|p| !p.starts_with("resources.")) {
+    for param in path_params(&path)
+        .into_iter()
+        .filter(|p| !p.starts_with("resources."))
+    {
         let var = format!("{}_{}", source, normalize_identifier(&param)).to_ascii_uppercase();
         path = path.replace(&format!("{{{param}}}"), &format!("${{{var}}}"));
     }
@@ -355,7 +402,12 @@ fn plan(
     let fields = c
         .records
         .item
-        .map(|item| json_schema::properties(desc, item).into_iter().map(|(n, _)| n.to_string()).collect())
+        .map(|item| {
+            json_schema::properties(desc, item)
+                .into_iter()
+                .map(|(n, _)| n.to_string())
+                .collect()
+        })
         .unwrap_or_default();
     ResourcePlan {
         name: name.to_string(),
@@ -423,9 +475,18 @@ fn disposition(
 ) -> (&'static str, String) {
     let incremental = cursor.is_some() || parent_incremental == Some(true);
     match (incremental, key.is_some()) {
-        (true, true) => ("merge", "incremental with a primary key: changed records replace their old rows".into()),
-        (true, false) => ("append", "incremental without a primary key: new records are added".into()),
-        (false, _) => ("replace", "not incremental: each sync reads the whole list".into()),
+        (true, true) => (
+            "merge",
+            "incremental with a primary key: changed records replace their old rows".into(),
+        ),
+        (true, false) => (
+            "append",
+            "incremental without a primary key: new records are added".into(),
+        ),
+        (false, _) => (
+            "replace",
+            "not incremental: each sync reads the whole list".into(),
+        ),
     }
 }
 

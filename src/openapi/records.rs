@@ -6,8 +6,8 @@ use super::json_schema::{self, is};
 
 /// Names APIs give the list of records in a response, most common first.
 const LIST_NAMES: [&str; 14] = [
-    "data", "items", "results", "records", "entries", "values", "list", "content", "rows",
-    "hits", "objects", "elements", "nodes", "edges",
+    "data", "items", "results", "records", "entries", "values", "list", "content", "rows", "hits",
+    "objects", "elements", "nodes", "edges",
 ];
 
 /// The records of a response.
@@ -62,7 +62,9 @@ pub fn find<'a>(desc: &'a Description, schema: Option<Node<'a>>) -> Result<Recor
     };
     let why = match count {
         1 => format!("`{path}` is the response's only list of objects"),
-        n => format!("`{path}`, the first of {n} lists of objects in the response (the others are nested data)"),
+        n => format!(
+            "`{path}`, the first of {n} lists of objects in the response (the others are nested data)"
+        ),
     };
     Ok(Records {
         selector: Some(path),

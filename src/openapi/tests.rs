@@ -38,7 +38,12 @@ fn resource<'p>(p: &'p Proposal, name: &str) -> &'p ResourcePlan {
     p.resources
         .iter()
         .find(|r| r.name == name)
-        .unwrap_or_else(|| panic!("no {name} in {:?}", p.resources.iter().map(|r| &r.name).collect::<Vec<_>>()))
+        .unwrap_or_else(|| {
+            panic!(
+                "no {name} in {:?}",
+                p.resources.iter().map(|r| &r.name).collect::<Vec<_>>()
+            )
+        })
 }
 
 const ITEM: &str = "  schemas:\n    Item: {type: object, properties: {id: {type: string}, updated_at: {type: string, format: date-time}}}\n";
@@ -46,9 +51,7 @@ const LIST: &str = "{type: array, items: {$ref: '#/components/schemas/Item'}}";
 
 #[test]
 fn each_paging_style_is_recognised_from_parameters_fields_and_headers() {
-    let wrapped = |extra: &str| {
-        format!("{{type: object, properties: {{data: {LIST}, {extra}}}}}")
-    };
+    let wrapped = |extra: &str| format!("{{type: object, properties: {{data: {LIST}, {extra}}}}}");
     let paths = [
         get("/stripe", &format!("[{}, {}]", q("starting_after", "string"), q("limit", "integer")), &wrapped("has_more: {type: boolean}")),
         get("/hubspot", &format!("[{}]", q("after", "string")), &wrapped("paging: {type: object, properties: {next: {type: object, properties: {after: {type: string}}}}}")),
@@ -67,15 +70,26 @@ fn each_paging_style_is_recognised_from_parameters_fields_and_headers() {
             has_more: Some("has_more".into())
         }
     );
-    assert!(matches!(&resource(&p, "hubspot").paging.paginator, Paginator::Cursor { path, .. } if path == "paging.next.after"));
-    assert!(matches!(&resource(&p, "offsets").paging.paginator, Paginator::Offset { total_path: Some(t), .. } if t == "total"));
-    assert!(matches!(&resource(&p, "pages").paging.paginator, Paginator::PageNumber { total_path: Some(t), .. } if t == "meta.total_pages"));
-    assert!(matches!(&resource(&p, "links").paging.paginator, Paginator::NextUrl { path } if path == "next"));
+    assert!(
+        matches!(&resource(&p, "hubspot").paging.paginator, Paginator::Cursor { path, .. } if path == "paging.next.after")
+    );
+    assert!(
+        matches!(&resource(&p, "offsets").paging.paginator, Paginator::Offset { total_path: Some(t), .. } if t == "total")
+    );
+    assert!(
+        matches!(&resource(&p, "pages").paging.paginator, Paginator::PageNumber { total_path: Some(t), .. } if t == "meta.total_pages")
+    );
+    assert!(
+        matches!(&resource(&p, "links").paging.paginator, Paginator::NextUrl { path } if path == "next")
+    );
     let plain = resource(&p, "plain");
     assert_eq!(plain.paging.paginator, Paginator::SinglePage);
     assert!(!plain.paging.sure);
     assert_eq!(plain.selector.value, None);
-    assert_eq!(resource(&p, "stripe").selector.value.as_deref(), Some("data"));
+    assert_eq!(
+        resource(&p, "stripe").selector.value.as_deref(),
+        Some("data")
+    );
 }
 
 #[test]
@@ -83,9 +97,17 @@ fn keys_cursors_parents_and_names_come_from_the_schemas_and_paths() {
     let since = "{name: updated_since, in: query, schema: {type: string, format: date-time}}";
     let paths = [
         get("/users", &format!("[{since}]"), LIST),
-        get("/users/{user_id}/orders", "[{name: user_id, in: path, required: true, schema: {type: string}}]", LIST),
+        get(
+            "/users/{user_id}/orders",
+            "[{name: user_id, in: path, required: true, schema: {type: string}}]",
+            LIST,
+        ),
         get("/admin/users", "[]", LIST),
-        get("/teams/{team}/members", "[{name: team, in: path, required: true, schema: {type: string}}]", LIST),
+        get(
+            "/teams/{team}/members",
+            "[{name: team, in: path, required: true, schema: {type: string}}]",
+            LIST,
+        ),
         get("/users/{id}", "[]", "{$ref: '#/components/schemas/Item'}"),
     ]
     .concat();
@@ -93,7 +115,10 @@ fn keys_cursors_parents_and_names_come_from_the_schemas_and_paths() {
     let users = resource(&p, "users");
     assert_eq!(users.key.as_ref().unwrap().value, "id");
     let cursor = users.cursor.as_ref().unwrap();
-    assert_eq!((cursor.value.param.as_str(), cursor.value.field.as_str()), ("updated_since", "updated_at"));
+    assert_eq!(
+        (cursor.value.param.as_str(), cursor.value.field.as_str()),
+        ("updated_since", "updated_at")
+    );
     assert_eq!(users.disposition.0, "merge");
     let orders = resource(&p, "orders");
     assert_eq!(orders.path, "/users/{resources.users.id}/orders");
@@ -101,16 +126,38 @@ fn keys_cursors_parents_and_names_come_from_the_schemas_and_paths() {
     // A child of an incremental parent only sees changed parents' children: never replace.
     assert_eq!(orders.disposition.0, "merge");
     assert_eq!(resource(&p, "admin_users").disposition.0, "replace");
-    let reasons: Vec<(&str, &str)> = p.skipped.iter().map(|s| (s.endpoint.as_str(), s.reason.as_str())).collect();
-    assert!(reasons.iter().any(|(e, r)| *e == "GET /teams/{team}/members" && r.contains("`{team}`")), "{reasons:?}");
-    assert!(reasons.iter().any(|(e, r)| *e == "GET /users/{id}" && r.contains("one object")), "{reasons:?}");
+    let reasons: Vec<(&str, &str)> = p
+        .skipped
+        .iter()
+        .map(|s| (s.endpoint.as_str(), s.reason.as_str()))
+        .collect();
+    assert!(
+        reasons
+            .iter()
+            .any(|(e, r)| *e == "GET /teams/{team}/members" && r.contains("`{team}`")),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons
+            .iter()
+            .any(|(e, r)| *e == "GET /users/{id}" && r.contains("one object")),
+        "{reasons:?}"
+    );
 }
 
 #[test]
 fn the_written_source_loads_with_every_choice_commented() {
     let paths = [
-        get("/users", &format!("[{}, {}]", q("page", "integer"), q("per_page", "integer")), LIST),
-        get("/search", "[{name: q, in: query, required: true, schema: {type: string}}]", LIST),
+        get(
+            "/users",
+            &format!("[{}, {}]", q("page", "integer"), q("per_page", "integer")),
+            LIST,
+        ),
+        get(
+            "/search",
+            "[{name: q, in: query, required: true, schema: {type: string}}]",
+            LIST,
+        ),
     ]
     .concat();
     let p = propose_for(&paths, ITEM);
@@ -118,7 +165,13 @@ fn the_written_source_loads_with_every_choice_commented() {
     let text = format!("version: \"1.0\"\nsources:\n{item}");
     let file = crate::project::loader::parse_sources(Path::new("sources.yml"), &text);
     assert!(file.is_ok(), "{text}\n{:?}", file.err());
-    assert!(text.contains("base_url: \"https://api.test/v1\"") && text.contains("# servers[0].url"), "{text}");
-    assert!(text.contains("q: \"${TEST_Q}\"") && text.contains("FILL IN"), "{text}");
+    assert!(
+        text.contains("base_url: \"https://api.test/v1\"") && text.contains("# servers[0].url"),
+        "{text}"
+    );
+    assert!(
+        text.contains("q: \"${TEST_Q}\"") && text.contains("FILL IN"),
+        "{text}"
+    );
     assert!(text.contains("(unconfirmed)"), "{text}");
 }

@@ -9,10 +9,14 @@ use super::yaml_scan;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EditError {
     /// A source of that name exists and `--replace` was not given.
-    #[error("a source named `{0}` already exists: pass --replace to replace it, or choose another name")]
+    #[error(
+        "a source named `{0}` already exists: pass --replace to replace it, or choose another name"
+    )]
     Exists(String),
     /// The list is written in a form this edit does not rewrite.
-    #[error("`sources:` is written as a flow list (`[...]`): rewrite it as a block list (`- name: ...` lines) first")]
+    #[error(
+        "`sources:` is written as a flow list (`[...]`): rewrite it as a block list (`- name: ...` lines) first"
+    )]
     FlowList,
 }
 
@@ -35,7 +39,9 @@ pub fn add_source(
         if path.len() == 1 && node.is_key {
             match &path[0] {
                 FieldSeg::Key(k) if k == "sources" => sources_line = Some(node.line),
-                _ if sources_line.is_some() && next_top_key.is_none() => next_top_key = Some(node.line),
+                _ if sources_line.is_some() && next_top_key.is_none() => {
+                    next_top_key = Some(node.line)
+                }
                 _ => {}
             }
         }
@@ -49,10 +55,18 @@ pub fn add_source(
                 named = Some(*i);
             }
         }
-        if path.len() == 1 && !node.is_key && matches!(&path[0], FieldSeg::Key(k) if k == "sources") {
-            let line = lines.get(node.line.saturating_sub(1)).copied().unwrap_or("");
-            flow = line.split_once(':').is_some_and(|(_, rest)| rest.trim_start().starts_with('['))
-                && !line.split_once(':').is_some_and(|(_, rest)| rest.trim() == "[]");
+        if path.len() == 1 && !node.is_key && matches!(&path[0], FieldSeg::Key(k) if k == "sources")
+        {
+            let line = lines
+                .get(node.line.saturating_sub(1))
+                .copied()
+                .unwrap_or("");
+            flow = line
+                .split_once(':')
+                .is_some_and(|(_, rest)| rest.trim_start().starts_with('['))
+                && !line
+                    .split_once(':')
+                    .is_some_and(|(_, rest)| rest.trim() == "[]");
         }
     });
     if flow {
@@ -86,8 +100,15 @@ pub fn add_source(
         }
         Some(l) => {
             // `sources: []` or `sources:` with nothing: make it a block list.
-            out[l - 1] = format!("{}sources:", &lines[l - 1][..lines[l - 1].len() - lines[l - 1].trim_start().len()]);
-            let at = if item_lines.is_empty() { l } else { list_end(&lines, next_top_key) };
+            out[l - 1] = format!(
+                "{}sources:",
+                &lines[l - 1][..lines[l - 1].len() - lines[l - 1].trim_start().len()]
+            );
+            let at = if item_lines.is_empty() {
+                l
+            } else {
+                list_end(&lines, next_top_key)
+            };
             out.splice(at..at, block.lines().map(str::to_string));
         }
     }
@@ -149,8 +170,12 @@ mod tests {
 
     #[test]
     fn a_name_that_exists_is_refused_or_replaced_in_place() {
-        let text = "sources:\n  - name: new\n    type: dlt_native\n  - name: other\n    type: rest_api\n";
-        assert_eq!(add_source(text, "new", false, item), Err(EditError::Exists("new".into())));
+        let text =
+            "sources:\n  - name: new\n    type: dlt_native\n  - name: other\n    type: rest_api\n";
+        assert_eq!(
+            add_source(text, "new", false, item),
+            Err(EditError::Exists("new".into()))
+        );
         assert_eq!(
             add_source(text, "new", true, item).unwrap(),
             "sources:\n  - name: new\n    type: rest_api\n  - name: other\n    type: rest_api\n"

@@ -41,21 +41,39 @@ fn a_source_from_the_mock_apis_description_syncs_every_collection() {
         ("comments", "per posts"),
     ] {
         let line = out.lines().find(|l| l.trim_start().starts_with(resource));
-        assert!(line.is_some_and(|l| l.contains(paging)), "{resource}: {paging}\n{out}");
+        assert!(
+            line.is_some_and(|l| l.contains(paging)),
+            "{resource}: {paging}\n{out}"
+        );
     }
-    assert!(out.contains("GET /html") && out.contains("not JSON (text/html)"), "{out}");
-    assert!(out.contains("GET /gone") && out.contains("no success response"), "{out}");
+    assert!(
+        out.contains("GET /html") && out.contains("not JSON (text/html)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("GET /gone") && out.contains("no success response"),
+        "{out}"
+    );
     assert!(out.contains("1 POST"), "{out}");
     let yml = std::fs::read_to_string(project.path().join(".dango/sources.yml")).unwrap();
     assert!(yml.contains("# my sources\n"), "{yml}");
     assert!(yml.contains("token: \"${MOCK_TOKEN}\""), "{yml}");
-    assert!(yml.contains("start_param: updated_after") && yml.contains("cursor_path: updatedAt"), "{yml}");
-    assert!(yml.contains("probe: page 1 had 50 record(s), page 2 brought 50 new"), "{yml}");
+    assert!(
+        yml.contains("start_param: updated_after") && yml.contains("cursor_path: updatedAt"),
+        "{yml}"
+    );
+    assert!(
+        yml.contains("probe: page 1 had 50 record(s), page 2 brought 50 new"),
+        "{yml}"
+    );
     assert!(!yml.contains("t0ken"), "{yml}");
     let dotenv = std::fs::read_to_string(project.path().join(".env")).unwrap_or_default();
     assert!(dotenv.lines().any(|l| l == "MOCK_TOKEN="), "{dotenv}");
 
     project.dango_env(&["validate"], &env).assert_ok();
+    let test = project.dango_env(&["source", "test", "mock", "--resource", "comments"], &env);
+    test.assert_ok().assert_hides(&["t0ken"]);
+    assert!(test.stdout().contains("/posts/1/comments"), "{}", test.stdout());
     project.dango_env(&["sync"], &env).assert_ok();
     for (table, rows) in [
         ("users", 25),
@@ -66,7 +84,11 @@ fn a_source_from_the_mock_apis_description_syncs_every_collection() {
         ("tags", 3),
         ("comments", 90),
     ] {
-        assert_eq!(project.count(&format!("select count(*) from raw_mock.{table}")), rows, "{table}");
+        assert_eq!(
+            project.count(&format!("select count(*) from raw_mock.{table}")),
+            rows,
+            "{table}"
+        );
     }
     // Each comment names its post, for joins.
     assert_eq!(
@@ -79,22 +101,56 @@ fn a_source_from_the_mock_apis_description_syncs_every_collection() {
     assert_eq!(project.count("select count(*) from raw_mock.comments"), 90);
 
     // The name is taken: refused, the file untouched; --replace rewrites it in place.
-    let again = project.dango_env(&["source", "add", "mock", "--openapi", &description, "--no-probe"], &env);
+    let again = project.dango_env(
+        &[
+            "source",
+            "add",
+            "mock",
+            "--openapi",
+            &description,
+            "--no-probe",
+        ],
+        &env,
+    );
     again.assert_failed();
     assert!(again.stderr().contains("--replace"), "{}", again.stderr());
-    assert_eq!(std::fs::read_to_string(project.path().join(".dango/sources.yml")).unwrap(), yml);
-    let args = ["source", "add", "mock", "--openapi", &description, "--no-probe", "--replace", "--select", "/tags"];
+    assert_eq!(
+        std::fs::read_to_string(project.path().join(".dango/sources.yml")).unwrap(),
+        yml
+    );
+    let args = [
+        "source",
+        "add",
+        "mock",
+        "--openapi",
+        &description,
+        "--no-probe",
+        "--replace",
+        "--select",
+        "/tags",
+    ];
     project.dango_env(&args, &env).assert_ok();
     let replaced = std::fs::read_to_string(project.path().join(".dango/sources.yml")).unwrap();
-    assert!(replaced.contains("not probed (--no-probe)") && !replaced.contains("name: users"), "{replaced}");
+    assert!(
+        replaced.contains("not probed (--no-probe)") && !replaced.contains("name: users"),
+        "{replaced}"
+    );
     assert_eq!(replaced.matches("- name: mock").count(), 1, "{replaced}");
 }
 
 #[test]
 fn every_auth_kind_of_a_description_is_written_and_sent() {
     let kinds = [
-        (MockAuth::ApiKeyHeader("X-Api-Key".into(), "k3y".into()), vec![("MOCK_API_KEY", "k3y")], "location: header"),
-        (MockAuth::ApiKeyQuery("api_key".into(), "k3y".into()), vec![("MOCK_API_KEY", "k3y")], "location: query"),
+        (
+            MockAuth::ApiKeyHeader("X-Api-Key".into(), "k3y".into()),
+            vec![("MOCK_API_KEY", "k3y")],
+            "location: header",
+        ),
+        (
+            MockAuth::ApiKeyQuery("api_key".into(), "k3y".into()),
+            vec![("MOCK_API_KEY", "k3y")],
+            "location: query",
+        ),
         (
             MockAuth::Basic("ann".into(), "s3cret".into()),
             vec![("MOCK_USERNAME", "ann"), ("MOCK_PASSWORD", "s3cret")],
@@ -114,17 +170,36 @@ fn every_auth_kind_of_a_description_is_written_and_sent() {
         let api = mock_api().auth(auth.clone()).start();
         let project = empty_project();
         let description = format!("{}/openapi.json", api.base_url());
-        let args = ["source", "add", "mock", "--openapi", &description, "--select", "/tags", "--probe"];
+        let args = [
+            "source",
+            "add",
+            "mock",
+            "--openapi",
+            &description,
+            "--select",
+            "/tags",
+            "--probe",
+        ];
         let run = project.dango_env(&args, &env);
         run.assert_ok();
         let yml = std::fs::read_to_string(project.path().join(".dango/sources.yml")).unwrap();
         assert!(yml.contains(written), "{auth:?}: {yml}");
-        assert!(yml.contains("probe: page 1 had 3 record(s)"), "{auth:?}: {yml}");
+        assert!(
+            yml.contains("probe: page 1 had 3 record(s)"),
+            "{auth:?}: {yml}"
+        );
         for (_, secret) in &env {
-            assert!(!yml.contains(&format!(": {secret}")) && !run.all().contains(&format!(" {secret}")), "{auth:?}");
+            assert!(
+                !yml.contains(&format!(": {secret}")) && !run.all().contains(&format!(" {secret}")),
+                "{auth:?}"
+            );
         }
         project.dango_env(&["sync"], &env).assert_ok();
-        assert_eq!(project.count("select count(*) from raw_mock.tags"), 3, "{auth:?}");
+        assert_eq!(
+            project.count("select count(*) from raw_mock.tags"),
+            3,
+            "{auth:?}"
+        );
     }
 }
 
@@ -133,28 +208,62 @@ fn init_makes_a_project_from_a_description() {
     let api = mock_api().start();
     let dir = tempfile::tempdir().unwrap();
     let description = format!("{}/openapi.json", api.base_url());
-    let args = ["init", "shop", "--openapi", &description, "--select", "/users", "/posts*"];
+    let args = [
+        "init",
+        "shop",
+        "--openapi",
+        &description,
+        "--select",
+        "/users",
+        "/posts*",
+    ];
     support::run_dango(dir.path(), &args).assert_ok();
     let root = dir.path().join("shop");
     let yml = std::fs::read_to_string(root.join(".dango/sources.yml")).unwrap();
-    assert!(yml.contains("- name: dango_mock_api") && !yml.contains("jsonplaceholder"), "{yml}");
+    assert!(
+        yml.contains("- name: dango_mock_api") && !yml.contains("jsonplaceholder"),
+        "{yml}"
+    );
     support::run_dango(&root, &["sync"]).assert_ok();
     let db = duckdb::Connection::open(root.join("data/warehouse.duckdb")).unwrap();
     let count = |t: &str| -> i64 {
-        db.query_row(&format!("select count(*) from raw_dango_mock_api.{t}"), [], |r| r.get(0))
-            .unwrap()
+        db.query_row(
+            &format!("select count(*) from raw_dango_mock_api.{t}"),
+            [],
+            |r| r.get(0),
+        )
+        .unwrap()
     };
-    assert_eq!((count("users"), count("posts"), count("comments")), (25, 30, 90));
+    assert_eq!(
+        (count("users"), count("posts"), count("comments")),
+        (25, 30, 90)
+    );
 }
 
 /// The real descriptions shipped in fixtures/openapi/: each gives a source that validates.
 #[test]
 fn real_descriptions_give_sources_that_validate() {
     let cases: [(&str, &[&str], &[&str]); 6] = [
-        ("petstore-2.0.json", &[], &["- name: pets", "data_selector: \"$\""]),
-        ("petstore-3.0.yaml", &[], &["- name: pets", "paginator: single_page"]),
-        ("petstore-3.1.json", &["--base-url", "https://petstore3.swagger.io/api/v31"], &["findByStatus"]),
-        ("petstore-separate/spec/swagger.yaml", &[], &["- name: pets", "primary_key: id"]),
+        (
+            "petstore-2.0.json",
+            &[],
+            &["- name: pets", "data_selector: \"$\""],
+        ),
+        (
+            "petstore-3.0.yaml",
+            &[],
+            &["- name: pets", "paginator: single_page"],
+        ),
+        (
+            "petstore-3.1.json",
+            &["--base-url", "https://petstore3.swagger.io/api/v31"],
+            &["findByStatus"],
+        ),
+        (
+            "petstore-separate/spec/swagger.yaml",
+            &[],
+            &["- name: pets", "primary_key: id"],
+        ),
         (
             "stripe-2022-03-18.json",
             &[],
@@ -167,12 +276,27 @@ fn real_descriptions_give_sources_that_validate() {
                 "the API also accepts basicAuth (http basic)",
             ],
         ),
-        ("github-2020-08-30.yaml", &[], &["- name: repositories", "paginator: header_link", "start_param: since"]),
+        (
+            "github-2020-08-30.yaml",
+            &[],
+            &[
+                "- name: repositories",
+                "paginator: header_link",
+                "start_param: since",
+            ],
+        ),
     ];
     for (file, extra, expected) in cases {
         let project = empty_project();
         let description = fixture(file);
-        let mut args = vec!["source", "add", "api", "--openapi", &description, "--no-probe"];
+        let mut args = vec![
+            "source",
+            "add",
+            "api",
+            "--openapi",
+            &description,
+            "--no-probe",
+        ];
         args.extend_from_slice(extra);
         let run = project.dango(&args);
         run.assert_ok();
@@ -180,7 +304,10 @@ fn real_descriptions_give_sources_that_validate() {
         for want in expected {
             assert!(yml.contains(want), "{file}: no `{want}` in\n{}", head(&yml));
         }
-        let env: Vec<(String, String)> = secrets_of(&yml).into_iter().map(|v| (v, "x".to_string())).collect();
+        let env: Vec<(String, String)> = secrets_of(&yml)
+            .into_iter()
+            .map(|v| (v, "x".to_string()))
+            .collect();
         let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         project.dango_env(&["validate"], &env).assert_ok();
     }
@@ -197,20 +324,37 @@ fn bad_descriptions_are_refused_naming_the_place_and_nothing_is_written() {
     };
     let get_users = "paths:\n  /users:\n    get:\n      responses:\n        '200':\n          description: ok\n          content:\n            application/json:\n              schema: {$ref: '#/components/schemas/Users'}\n";
     let cases = [
-        (write("sources.yml", "version: \"1.0\"\nsources: []\n"), "is not an OpenAPI or Swagger description"),
         (
-            write("broken.yaml", &format!("openapi: 3.0.0\nservers: [{{url: 'https://api.test'}}]\n{get_users}")),
+            write("sources.yml", "version: \"1.0\"\nsources: []\n"),
+            "is not an OpenAPI or Swagger description",
+        ),
+        (
+            write(
+                "broken.yaml",
+                &format!("openapi: 3.0.0\nservers: [{{url: 'https://api.test'}}]\n{get_users}"),
+            ),
             "#/components/schemas/Users",
         ),
         (
             write(
                 "cycle.yaml",
-                &format!("openapi: 3.0.0\nservers: [{{url: 'https://api.test'}}]\n{get_users}components:\n  schemas:\n    Users: {{$ref: '#/components/schemas/Again'}}\n    Again: {{$ref: '#/components/schemas/Users'}}\n"),
+                &format!(
+                    "openapi: 3.0.0\nservers: [{{url: 'https://api.test'}}]\n{get_users}components:\n  schemas:\n    Users: {{$ref: '#/components/schemas/Again'}}\n    Again: {{$ref: '#/components/schemas/Users'}}\n"
+                ),
             ),
             "cycle",
         ),
-        (write("no_servers.yaml", &format!("openapi: 3.0.0\n{get_users}")), "--base-url"),
-        (write("missing_file.yaml", "openapi: 3.0.0\npaths:\n  /x: {$ref: 'elsewhere.yaml#/x'}\n"), "elsewhere.yaml"),
+        (
+            write("no_servers.yaml", &format!("openapi: 3.0.0\n{get_users}")),
+            "--base-url",
+        ),
+        (
+            write(
+                "missing_file.yaml",
+                "openapi: 3.0.0\npaths:\n  /x: {$ref: 'elsewhere.yaml#/x'}\n",
+            ),
+            "elsewhere.yaml",
+        ),
     ];
     let before = std::fs::read_to_string(project.path().join(".dango/sources.yml")).unwrap();
     for (path, expected) in &cases {
@@ -219,13 +363,36 @@ fn bad_descriptions_are_refused_naming_the_place_and_nothing_is_written() {
         run.assert_failed();
         let err = run.stderr();
         assert!(err.contains(expected), "{path}: {err}");
-        assert!(err.contains(path.rsplit('/').next().unwrap()), "{path} not named: {err}");
+        assert!(
+            err.contains(path.rsplit('/').next().unwrap()),
+            "{path} not named: {err}"
+        );
     }
-    let unreachable = project.dango(&["source", "add", "api", "--openapi", "http://127.0.0.1:9/openapi.json"]);
+    let unreachable = project.dango(&[
+        "source",
+        "add",
+        "api",
+        "--openapi",
+        "http://127.0.0.1:9/openapi.json",
+    ]);
     unreachable.assert_failed();
-    assert!(unreachable.stderr().contains("cannot fetch http://127.0.0.1:9/openapi.json"), "{}", unreachable.stderr());
-    assert_eq!(std::fs::read_to_string(project.path().join(".dango/sources.yml")).unwrap(), before);
-    assert!(!project.path().join(".env").exists() || std::fs::read_to_string(project.path().join(".env")).unwrap().is_empty());
+    assert!(
+        unreachable
+            .stderr()
+            .contains("cannot fetch http://127.0.0.1:9/openapi.json"),
+        "{}",
+        unreachable.stderr()
+    );
+    assert_eq!(
+        std::fs::read_to_string(project.path().join(".dango/sources.yml")).unwrap(),
+        before
+    );
+    assert!(
+        !project.path().join(".env").exists()
+            || std::fs::read_to_string(project.path().join(".env"))
+                .unwrap()
+                .is_empty()
+    );
 }
 
 /// The `${VAR}`s of a sources.yml.
@@ -233,7 +400,9 @@ fn secrets_of(yml: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut rest = yml;
     while let Some(start) = rest.find("${") {
-        let Some(end) = rest[start..].find('}') else { break };
+        let Some(end) = rest[start..].find('}') else {
+            break;
+        };
         let var = rest[start + 2..start + end].to_string();
         if !out.contains(&var) {
             out.push(var);
