@@ -32,7 +32,7 @@ pub async fn orders(
     let page = param(&q, "page", 1).max(1);
     let count = s.live.orders.load(Ordering::SeqCst) as usize;
     let since = q.get("updated_after").cloned().unwrap_or_default();
-    let first = super::first_updated_after(count, &since);
+    let first = super::data::first_updated_after(count, &since);
     let range = window(
         count + 1 - first.min(count + 1),
         (page - 1) * per_page,

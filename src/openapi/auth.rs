@@ -25,10 +25,13 @@ pub fn choose(
     // The alternatives offered, by how many operations accept each.
     let mut offered: Vec<(String, usize)> = Vec::new();
     for security in used {
-        let alternatives = security.copied().unwrap_or(&api.security);
+        let alternatives = (*security).unwrap_or(&api.security);
         for alt in alternatives {
             for name in alt {
-                match offered.iter_mut().find(|(n, _)| n == name) {
+                match offered
+                    .iter_mut()
+                    .find(|(n, _)| n.as_str() == name.as_str())
+                {
                     Some((_, count)) => *count += 1,
                     None => offered.push((name.clone(), 1)),
                 }

@@ -177,6 +177,9 @@ impl<'a> Node<'a> {
 #[derive(Debug)]
 pub struct Description {
     docs: Vec<Doc>,
+    /// Schemas that name themselves with `$id` (JSON Schema 2020-12, OpenAPI 3.1): the id,
+    /// the document and the JSON pointer to the schema.
+    ids: Vec<(String, usize, String)>,
     /// The specification it follows.
     pub version: Version,
 }
@@ -200,6 +203,7 @@ impl Description {
         let version = version_of(&place, &root)?;
         let mut description = Description {
             docs: vec![Doc { place, value: root }],
+            ids: Vec::new(),
             version,
         };
         description.load_referenced()?;
@@ -255,6 +259,21 @@ impl Description {
     /// The value `reference` names, seen from document `doc`.
     fn target(&self, doc: usize, reference: &str) -> Result<Node<'_>, String> {
         let (file, pointer) = reference.split_once('#').unwrap_or((reference, ""));
+        // A fragment may escape `{`, `}` and spaces: `#/paths/~1users~1%7Bid%7D`.
+        let pointer = crate::source::rest::resource::percent_decode(pointer);
+        if let Some((_, doc, at)) = self.ids.iter().find(|(id, _, _)| id == file) {
+            let base = self.docs[*doc].value.pointer(at).unwrap_or(&Value::Null);
+            return within(base, &pointer)
+                .map(|value| Node { doc: *doc, value })
+                .ok_or_else(|| {
+                    format!("names `#{pointer}`, which the schema `{file}` does not have")
+                });
+        }
+        if file.is_empty() && !pointer.is_empty() && !pointer.starts_with('/') {
+            return anchor(&self.docs[doc].value, &pointer)
+                .map(|value| Node { doc, value })
+                .ok_or_else(|| format!("names the anchor `{pointer}`, which no schema has"));
+        }
         let doc = if file.is_empty() {
             doc
         } else {
@@ -264,8 +283,6 @@ impl Description {
                 .position(|d| d.place == place)
                 .ok_or_else(|| format!("names {place}, which was not loaded"))?
         };
-        // A fragment may escape `{`, `}` and spaces: `#/paths/~1users~1%7Bid%7D`.
-        let pointer = crate::source::rest::resource::percent_decode(pointer);
         let value = if pointer.is_empty() {
             Some(&self.docs[doc].value)
         } else {
@@ -284,13 +301,19 @@ impl Description {
     fn load_referenced(&mut self) -> Result<(), OpenApiError> {
         let mut next = 0;
         while next < self.docs.len() {
+            let mut ids = Vec::new();
+            collect_ids(&self.docs[next].value, &mut String::new(), &mut ids);
+            self.ids
+                .extend(ids.into_iter().map(|(at, id)| (id, next, at)));
             let mut files = Vec::new();
+            let known = &self.ids;
             collect_refs(
                 &self.docs[next].value,
                 &mut String::new(),
                 &mut |at, reference| {
                     let file = reference.split('#').next().unwrap_or("");
-                    if !file.is_empty() {
+                    // A schema's `$id` is a name, not a file to load.
+                    if !file.is_empty() && !known.iter().any(|(id, _, _)| id == file) {
                         files.push((at.to_string(), reference.to_string(), file.to_string()));
                     }
                 },
@@ -373,6 +396,58 @@ impl Description {
             }
         }
         Ok(())
+    }
+}
+
+/// Every schema in `value` with an `$id`, as (pointer, id).
+fn collect_ids(value: &Value, at: &mut String, out: &mut Vec<(String, String)>) {
+    match value {
+        Value::Object(map) => {
+            if let Some(Value::String(id)) = map.get("$id") {
+                out.push((at.clone(), id.clone()));
+            }
+            for (key, child) in map {
+                let len = at.len();
+                at.push('/');
+                at.push_str(&key.replace('~', "~0").replace('/', "~1"));
+                collect_ids(child, at, out);
+                at.truncate(len);
+            }
+        }
+        Value::Array(items) => {
+            for (i, child) in items.iter().enumerate() {
+                let len = at.len();
+                at.push('/');
+                at.push_str(&i.to_string());
+                collect_ids(child, at, out);
+                at.truncate(len);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The value at `fragment` inside `base`: itself, a JSON pointer, or an `$anchor` name.
+fn within<'a>(base: &'a Value, fragment: &str) -> Option<&'a Value> {
+    match fragment {
+        "" => Some(base),
+        f if f.starts_with('/') => base.pointer(f),
+        name => anchor(base, name),
+    }
+}
+
+/// The object inside `value` whose `$anchor` (or `$dynamicAnchor`) is `name`, depth first.
+fn anchor<'a>(value: &'a Value, name: &str) -> Option<&'a Value> {
+    match value {
+        Value::Object(map) => {
+            let named = |k: &str| map.get(k).and_then(Value::as_str) == Some(name);
+            if named("$anchor") || named("$dynamicAnchor") {
+                return Some(value);
+            }
+            map.values().find_map(|child| anchor(child, name))
+        }
+        Value::Array(items) => items.iter().find_map(|child| anchor(child, name)),
+        _ => None,
     }
 }
 

@@ -97,7 +97,10 @@ pub fn cursor(
         .map(|(name, _)| (subject(name, &AT_WORDS), name))
         .collect();
     for p in params {
-        let dated = p.schema.is_some_and(|s| is_time(desc, s));
+        // A date-time format, or a string its description calls a timestamp (GitHub's `since`).
+        let dated = p.schema.is_some_and(|s| {
+            is_time(desc, s) || (is(desc, s, "string") && described_as_time(&p.description))
+        });
         let stem = subject(&p.name, &SINCE_WORDS);
         let words = normalize_identifier(&p.name);
         let sinceish = words.split('_').any(|w| SINCE_WORDS.contains(&w));
@@ -128,7 +131,7 @@ pub fn cursor(
                         param: p.name.clone(),
                     },
                     why: format!(
-                        "query `{}` takes a date-time and names no field: `{field}` assumed (check the API's docs)",
+                        "query `{}` takes a date-time and names no field: `{field}` assumed",
                         p.name
                     ),
                     sure: false,
@@ -137,6 +140,14 @@ pub fn cursor(
         }
     }
     None
+}
+
+/// Whether a parameter's description says it takes a timestamp.
+fn described_as_time(text: &str) -> bool {
+    let text = text.to_ascii_lowercase();
+    ["iso 8601", "iso8601", "timestamp", "date-time", "datetime"]
+        .iter()
+        .any(|w| text.contains(w))
 }
 
 /// Whether a schema holds a date or a date-time.

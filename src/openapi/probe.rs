@@ -108,7 +108,10 @@ impl Probe {
         let mut first_records: BTreeMap<String, Value> = BTreeMap::new();
         let mut reached = false;
         let mut last_error = None;
-        for r in &mut p.resources {
+        for (i, r) in p.resources.iter_mut().enumerate() {
+            if i > 0 {
+                tokio::time::sleep(PAUSE).await;
+            }
             match self.resource(&base, r, &first_records).await {
                 Ok(first) => {
                     reached = true;

@@ -142,6 +142,16 @@ pub fn propose(desc: &Description, api: &Api<'_>, options: &Options) -> Result<P
                 continue;
             }
         };
+        // `/gists/{gist_id}` reads one record, whatever lists it holds.
+        if let Some(last) = op.path.rsplit('/').find(|s| !s.is_empty())
+            && last.starts_with('{')
+            && patterns.is_empty()
+        {
+            skipped.push(skip(format!(
+                "it returns one record (the path ends with `{last}`)"
+            )));
+            continue;
+        }
         let found = match records::find(desc, schema) {
             Ok(found) => found,
             // Asked for by name: assume the body is the list, and say so.
@@ -170,24 +180,25 @@ pub fn propose(desc: &Description, api: &Api<'_>, options: &Options) -> Result<P
         .filter(|(p, _)| p.is_some())
         .map(|(_, c)| c.op.security.as_ref())
         .collect();
-    let mut resources = Vec::new();
-    for (i, c) in candidates.iter().enumerate() {
+    // Parents are planned before their children (shorter paths first), whose disposition
+    // depends on whether the parent is incremental; the resources keep the description's order.
+    let mut order: Vec<usize> = (0..candidates.len()).collect();
+    order.sort_by_key(|&i| candidates[i].op.path.len());
+    let mut planned: Vec<(usize, ResourcePlan)> = Vec::new();
+    for i in order {
+        let c = &candidates[i];
         let Some(link) = &parents[i] else { continue };
         let parent = link
             .as_ref()
             .map(|(p, fields)| (names[*p].clone(), fields.clone()));
         let parent_cursor = link
             .as_ref()
-            .and_then(|(p, _)| resources_cursor(&resources, &names[*p]));
-        resources.push(plan(
-            desc,
-            c,
-            &names[i],
-            parent,
-            parent_cursor,
-            &options.source,
-        ));
+            .and_then(|(p, _)| resources_cursor(&planned, &names[*p]));
+        let resource = plan(desc, c, &names[i], parent, parent_cursor, &options.source);
+        planned.push((i, resource));
     }
+    planned.sort_by_key(|(i, _)| *i);
+    let resources = planned.into_iter().map(|(_, r)| r).collect();
     let auth = auth::choose(api, &auth_needed, &options.source)?;
     Ok(Proposal {
         source: options.source.clone(),
@@ -200,12 +211,13 @@ pub fn propose(desc: &Description, api: &Api<'_>, options: &Options) -> Result<P
     })
 }
 
-/// Whether the resource named `name`, planned already, loads incrementally.
-fn resources_cursor(planned: &[ResourcePlan], name: &str) -> Option<bool> {
+/// Whether the resource named `name`, planned already, loads incrementally (itself or
+/// through its own parent).
+fn resources_cursor(planned: &[(usize, ResourcePlan)], name: &str) -> Option<bool> {
     planned
         .iter()
-        .find(|r| r.name == name)
-        .map(|r| r.cursor.is_some())
+        .find(|(_, r)| r.name == name)
+        .map(|(_, r)| r.cursor.is_some() || r.disposition.0 != "replace")
 }
 
 /// Where each candidate's path parameters come from: `None` to drop it (recorded in
@@ -333,7 +345,14 @@ fn unique_names(
                 .iter()
                 .enumerate()
                 .any(|(j, s)| j != i && *s == short[i] && links[j].is_some());
-            if clash {
+            // `/gists/starred` is a view of `/gists`: `gists_starred`, not `starred`.
+            let view_of_another = !c.op.path.contains('{')
+                && candidates.iter().enumerate().any(|(j, other)| {
+                    j != i
+                        && links[j].is_some()
+                        && c.op.path.starts_with(&format!("{}/", other.op.path))
+                });
+            if clash || view_of_another {
                 long(&c.op.path)
             } else {
                 short[i].clone()

@@ -140,7 +140,7 @@ fn keys_cursors_parents_and_names_come_from_the_schemas_and_paths() {
     assert!(
         reasons
             .iter()
-            .any(|(e, r)| *e == "GET /users/{id}" && r.contains("one object")),
+            .any(|(e, r)| *e == "GET /users/{id}" && r.contains("one record")),
         "{reasons:?}"
     );
 }

@@ -73,7 +73,11 @@ fn a_source_from_the_mock_apis_description_syncs_every_collection() {
     project.dango_env(&["validate"], &env).assert_ok();
     let test = project.dango_env(&["source", "test", "mock", "--resource", "comments"], &env);
     test.assert_ok().assert_hides(&["t0ken"]);
-    assert!(test.stdout().contains("/posts/1/comments"), "{}", test.stdout());
+    assert!(
+        test.stdout().contains("/posts/1/comments"),
+        "{}",
+        test.stdout()
+    );
     project.dango_env(&["sync"], &env).assert_ok();
     for (table, rows) in [
         ("users", 25),
@@ -255,7 +259,7 @@ fn real_descriptions_give_sources_that_validate() {
             &["- name: pets", "paginator: single_page"],
         ),
         (
-            "petstore-3.1.json",
+            "petstore-3.1.yaml",
             &["--base-url", "https://petstore3.swagger.io/api/v31"],
             &["findByStatus"],
         ),
@@ -345,7 +349,12 @@ fn bad_descriptions_are_refused_naming_the_place_and_nothing_is_written() {
             "cycle",
         ),
         (
-            write("no_servers.yaml", &format!("openapi: 3.0.0\n{get_users}")),
+            write(
+                "no_servers.yaml",
+                &format!(
+                    "openapi: 3.0.0\n{get_users}components:\n  schemas:\n    Users: {{type: array}}\n"
+                ),
+            ),
             "--base-url",
         ),
         (

@@ -201,7 +201,6 @@ pub fn load_sources_partial(file: &Path) -> Result<PartialSourcesFile, ConfigErr
 }
 
 /// Parses and validates sources-file `text` (read from `file`, used in messages).
-#[cfg(test)]
 pub fn parse_sources(file: &Path, text: &str) -> Result<SourcesFile, ConfigErrors> {
     parse_sources_partial(file, text).into_result()
 }
