@@ -41,6 +41,10 @@ pub fn find<'a>(desc: &'a Description, schema: Option<Node<'a>>) -> Result<Recor
     if !is(desc, schema, "object") {
         return Err("its response is not a JSON object or list".into());
     }
+    // A record is not a list of records, however many lists it holds (Stripe's `/v1/account`).
+    if json_schema::property(desc, schema, "id").is_some() {
+        return Err("it returns one record (the response has an `id`)".into());
+    }
     let arrays = record_arrays(desc, schema, "");
     let nested = || {
         json_schema::properties(desc, schema)
@@ -57,14 +61,19 @@ pub fn find<'a>(desc: &'a Description, schema: Option<Node<'a>>) -> Result<Recor
     });
     let (path, item) = match (named, arrays.first()) {
         (Some(i), _) => arrays[i].clone(),
-        (None, Some(first)) => first.clone(),
+        (None, Some(first)) if count == 1 => first.clone(),
+        (None, Some(_)) => {
+            let names: Vec<&str> = arrays.iter().map(|(p, _)| p.as_str()).collect();
+            return Err(format!(
+                "it returns one object with {count} lists ({}), none of them named as a page of records",
+                names.join(", ")
+            ));
+        }
         (None, None) => return Err("it returns one object, not a list".into()),
     };
     let why = match count {
         1 => format!("`{path}` is the response's only list of objects"),
-        n => format!(
-            "`{path}`, the first of {n} lists of objects in the response (the others are nested data)"
-        ),
+        n => format!("`{path}`, of the response's {n} lists of objects the one named as records"),
     };
     Ok(Records {
         selector: Some(path),
