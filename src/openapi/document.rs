@@ -45,8 +45,8 @@ impl fmt::Display for Version {
 pub enum Place {
     /// A local file.
     File(PathBuf),
-    /// A URL.
-    Url(Url),
+    /// A URL (boxed: errors carry a place, and a `Url` is large).
+    Url(Box<Url>),
 }
 
 impl fmt::Display for Place {
@@ -64,10 +64,12 @@ impl Place {
         match self {
             Self::Url(base) => base
                 .join(reference)
-                .map(Place::Url)
+                .map(|u| Place::Url(Box::new(u)))
                 .map_err(|e| e.to_string()),
             Self::File(path) => match Url::parse(reference) {
-                Ok(url) if url.scheme() == "http" || url.scheme() == "https" => Ok(Place::Url(url)),
+                Ok(url) if url.scheme() == "http" || url.scheme() == "https" => {
+                    Ok(Place::Url(Box::new(url)))
+                }
                 _ => {
                     let dir = path.parent().unwrap_or(Path::new("."));
                     Ok(Place::File(dir.join(reference)))
@@ -189,7 +191,9 @@ impl Description {
     /// `$ref`s name, checking that every `$ref` resolves.
     pub fn load(source: &str) -> Result<Description, OpenApiError> {
         let place = match Url::parse(source) {
-            Ok(url) if url.scheme() == "http" || url.scheme() == "https" => Place::Url(url),
+            Ok(url) if url.scheme() == "http" || url.scheme() == "https" => {
+                Place::Url(Box::new(url))
+            }
             _ => Place::File(PathBuf::from(source)),
         };
         let text = read_text(&place)?;
@@ -531,10 +535,10 @@ fn fetch(url: &Url) -> Result<String, String> {
 /// JSON or YAML text to a JSON value; YAML's non-string keys (`200:`) become strings.
 fn parse(place: &Place, text: &str) -> Result<Value, OpenApiError> {
     let text = text.trim_start_matches('\u{feff}');
-    if text.trim_start().starts_with('{') {
-        if let Ok(value) = serde_json::from_str(text) {
-            return Ok(value);
-        }
+    if text.trim_start().starts_with('{')
+        && let Ok(value) = serde_json::from_str(text)
+    {
+        return Ok(value);
     }
     let yaml: serde_yaml_ng::Value =
         serde_yaml_ng::from_str(text).map_err(|e| OpenApiError::Parse {

@@ -185,6 +185,11 @@ impl Probe {
         if !more.is_empty() && new == 0 {
             r.paging.sure = false;
             r.notes.push("probe: page 2 repeated page 1's records: check the paginator against the API's docs".into());
+        } else if more.is_empty() {
+            r.notes.push(format!(
+                "probe: page 1 had {} record(s), page 2 was empty",
+                records.len()
+            ));
         } else {
             r.paging.sure = true;
             r.notes.push(format!(
@@ -353,10 +358,10 @@ impl Probe {
                 path,
                 has_more,
             } => {
-                if let Some(h) = has_more {
-                    if json_path::find(&page.body, h) == Some(&Value::Bool(false)) {
-                        return None;
-                    }
+                if let Some(h) = has_more
+                    && json_path::find(&page.body, h) == Some(&Value::Bool(false))
+                {
+                    return None;
                 }
                 let cursor = match json_path::find(&page.body, path)? {
                     Value::String(s) => s.clone(),
@@ -438,14 +443,14 @@ fn check_key(r: &mut ResourcePlan, records: &[Value]) {
             key.value
         ));
         r.key = None;
-    } else if !records.is_empty() {
-        if let Some(k) = &mut r.key {
-            k.sure = true;
-            k.why = format!(
-                "{}; probe: unique on the first page",
-                k.why.trim_end_matches(" (unconfirmed)")
-            );
-        }
+    } else if !records.is_empty()
+        && let Some(k) = &mut r.key
+    {
+        k.sure = true;
+        k.why = format!(
+            "{}; probe: unique on the first page",
+            k.why.trim_end_matches(" (unconfirmed)")
+        );
     }
     if r.key.is_none() && r.disposition.0 == "merge" {
         r.disposition = (

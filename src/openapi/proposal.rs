@@ -92,6 +92,10 @@ pub struct ResourcePlan {
     pub fields: Vec<String>,
 }
 
+/// Where a resource's path parameters come from: `None` for a top-level resource, else the
+/// parent (an index into the candidates) and (parameter, parent field) pairs.
+type ParentLink = Option<(usize, Vec<(String, String)>)>;
+
 /// A GET collection before names and parents are settled.
 struct Candidate<'a> {
     op: &'a Operation<'a>,
@@ -224,14 +228,12 @@ fn resources_cursor(planned: &[(usize, ResourcePlan)], name: &str) -> Option<boo
 /// `skipped`), `Some(None)` for a top-level resource, `Some(Some((parent, [(param, field)])))`
 /// for a dependent one. A parent comes before its children in `candidates` order or not, so
 /// parents are settled shortest path first.
-#[allow(clippy::type_complexity)]
 fn link_parents(
     desc: &Description,
     candidates: &[Candidate<'_>],
     skipped: &mut Vec<Skipped>,
-) -> Vec<Option<Option<(usize, Vec<(String, String)>)>>> {
-    let mut links: Vec<Option<Option<(usize, Vec<(String, String)>)>>> =
-        vec![None; candidates.len()];
+) -> Vec<Option<ParentLink>> {
+    let mut links: Vec<Option<ParentLink>> = vec![None; candidates.len()];
     let mut order: Vec<usize> = (0..candidates.len()).collect();
     order.sort_by_key(|&i| candidates[i].op.path.len());
     for i in order {
@@ -319,10 +321,7 @@ fn base_name(path: &str) -> String {
 }
 
 /// Unique names: the last segment, else the path's meaningful segments, else a number.
-fn unique_names(
-    candidates: &[Candidate<'_>],
-    links: &[Option<Option<(usize, Vec<(String, String)>)>>],
-) -> Vec<String> {
+fn unique_names(candidates: &[Candidate<'_>], links: &[Option<ParentLink>]) -> Vec<String> {
     let long = |path: &str| {
         let parts: Vec<String> = path
             .split('/')

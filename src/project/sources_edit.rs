@@ -45,15 +45,20 @@ pub fn add_source(
                 _ => {}
             }
         }
-        if let [FieldSeg::Key(k), FieldSeg::Index(i)] = path {
-            if k == "sources" && !node.is_key && item_lines.len() == *i {
-                item_lines.push(node.line);
-            }
+        if let [FieldSeg::Key(k), FieldSeg::Index(i)] = path
+            && k == "sources"
+            && !node.is_key
+            && item_lines.len() == *i
+        {
+            item_lines.push(node.line);
         }
-        if let [FieldSeg::Key(k), FieldSeg::Index(i), FieldSeg::Key(field)] = path {
-            if k == "sources" && field == "name" && !node.is_key && node.scalar == Some(name) {
-                named = Some(*i);
-            }
+        if let [FieldSeg::Key(k), FieldSeg::Index(i), FieldSeg::Key(field)] = path
+            && k == "sources"
+            && field == "name"
+            && !node.is_key
+            && node.scalar == Some(name)
+        {
+            named = Some(*i);
         }
         if path.len() == 1 && !node.is_key && matches!(&path[0], FieldSeg::Key(k) if k == "sources")
         {
@@ -61,12 +66,9 @@ pub fn add_source(
                 .get(node.line.saturating_sub(1))
                 .copied()
                 .unwrap_or("");
-            flow = line
-                .split_once(':')
-                .is_some_and(|(_, rest)| rest.trim_start().starts_with('['))
-                && !line
-                    .split_once(':')
-                    .is_some_and(|(_, rest)| rest.trim() == "[]");
+            // `sources: []` is rewritten as a block list; a flow list with items is not.
+            let rest = line.split_once(':').map_or("", |(_, rest)| rest.trim());
+            flow = rest.starts_with('[') && rest != "[]";
         }
     });
     if flow {
