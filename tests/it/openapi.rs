@@ -207,6 +207,66 @@ fn every_auth_kind_of_a_description_is_written_and_sent() {
     }
 }
 
+/// A description that is wrong about the API: records under another field, a key the records
+/// lack, a paginated endpoint described as one page.
+const WRONG: &str = r#"
+openapi: 3.0.0
+info: {title: Wrong, version: "1"}
+paths:
+  /users:
+    get:
+      parameters: [{name: page, in: query, schema: {type: integer}}]
+      responses:
+        "200": {description: ok, content: {application/json: {schema: {type: object, properties: {items: {type: array, items: {type: object, properties: {id: {type: integer}}}}}}}}}
+  /tags:
+    get:
+      responses:
+        "200": {description: ok, content: {application/json: {schema: {type: array, items: {type: object, properties: {tag_id: {type: string, format: uuid}, name: {type: string}}}}}}}
+  /products:
+    get:
+      responses:
+        "200": {description: ok, content: {application/json: {schema: {type: array, items: {type: object, properties: {id: {type: integer}}}}}}}
+"#;
+
+#[test]
+fn the_probe_corrects_what_the_description_gets_wrong() {
+    let api = mock_api().start();
+    let project = empty_project();
+    project.write("wrong.yaml", WRONG);
+    let file = project.path().join("wrong.yaml").display().to_string();
+    let base = api.base_url();
+    let args = [
+        "source",
+        "add",
+        "mock",
+        "--openapi",
+        &file,
+        "--base-url",
+        &base,
+        "--probe",
+    ];
+    project.dango(&args).assert_ok();
+    let yml = std::fs::read_to_string(project.path().join(".dango/sources.yml")).unwrap();
+    for want in [
+        "probe: the records are at `data`, not at `items`",
+        "data_selector: data",
+        "probe: a record has no `tag_id`",
+        "paginator: header_link",
+        "the first response has a `Link: rel=\"next\"` header",
+    ] {
+        assert!(yml.contains(want), "no `{want}` in\n{yml}");
+    }
+    assert!(!yml.contains("primary_key: tag_id"), "{yml}");
+    project.dango(&["sync"]).assert_ok();
+    for (table, rows) in [("users", 25), ("tags", 3), ("products", 30)] {
+        assert_eq!(
+            project.count(&format!("select count(*) from raw_mock.{table}")),
+            rows,
+            "{table}"
+        );
+    }
+}
+
 #[test]
 fn init_makes_a_project_from_a_description() {
     let api = mock_api().start();
