@@ -205,6 +205,8 @@ pub fn resolve(
                 data_path,
                 extension_dir: std::env::var_os("DANGO_EXTENSION_DIR").map(PathBuf::from),
                 storage,
+                // Spills stay in the project, beside the lake, whatever the working directory.
+                temp_dir: Some(layout.data_dir().join(".tmp")),
                 redactor: creds.redactor(),
             })))
         }

@@ -42,6 +42,9 @@ pub struct Lake {
     pub extension_dir: Option<PathBuf>,
     /// Object-storage credentials for `data_path` (an `s3://`, `r2://` or `gs://` URL).
     pub storage: Option<ObjectStorage>,
+    /// Where DuckDB spills what does not fit its memory budget. The lake's database is in
+    /// memory, so DuckDB's default is `.tmp` in whatever directory `dango` runs from.
+    pub temp_dir: Option<PathBuf>,
     /// Scrubs the catalog's password and other substituted secrets from messages.
     pub redactor: Redactor,
 }
@@ -113,6 +116,10 @@ impl Lake {
                 "SET extension_directory = {}",
                 literal(&dir.to_string_lossy())
             );
+            conn.execute_batch(&set).map_err(fail)?;
+        }
+        if let Some(dir) = &self.temp_dir {
+            let set = format!("SET temp_directory = {}", literal(&dir.to_string_lossy()));
             conn.execute_batch(&set).map_err(fail)?;
         }
         for extension in self.extensions() {
@@ -452,6 +459,7 @@ mod tests {
             data_path: "/tmp/lake/".into(),
             extension_dir: None,
             storage: None,
+            temp_dir: None,
             redactor: Redactor::default(),
         }
     }

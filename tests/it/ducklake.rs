@@ -405,6 +405,20 @@ fn init_scaffolds_a_lake_that_syncs() {
     out.assert_ok();
     assert!(out.stdout().contains("n\n"), "{}", out.all());
     assert!(!root.join("data/warehouse.duckdb").exists());
+    // DuckDB spills into the project's data/, not the directory dango runs from.
+    let spill = run(&[
+        "query",
+        "SELECT current_setting('temp_directory') AS t",
+        "--format",
+        "csv",
+    ]);
+    spill.assert_ok();
+    let expected = root.join("data/.tmp");
+    assert!(
+        spill.stdout().contains(&*expected.to_string_lossy()),
+        "{}",
+        spill.all()
+    );
 }
 
 fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
