@@ -18,6 +18,7 @@
 //! | `/loop`     | `next_cursor` that never changes             | `items`       |
 //! | `POST /oauth/token` | OAuth2 client credentials (form)     |               |
 //! | `/my_api/users`, `/my_api/orders` | the tutorial's My API: `?updated_after=`, `next_page_url` | `data` |
+//! | `/v1/customers` | Stripe's: `?limit=&starting_after=<last id>`, `has_more` | `data` |
 //! | `/crm/v3/objects/contacts` | HubSpot's: `?limit=&after=`, `paging.next.after`; `filterGroups` on `lastmodifieddate` | `results` |
 //!
 //! Hostile responses (a BOM, gzip nobody asked for, deep nesting, integers beyond 64 bits,
@@ -29,6 +30,7 @@ mod hostile;
 mod hubspot;
 mod my_api;
 mod openapi;
+mod stripe;
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
@@ -329,6 +331,7 @@ fn router(state: Arc<AppState>) -> Router {
         .route("/oauth/token", axum::routing::post(token))
         .route("/crm/v3/objects/contacts", get(hubspot::contacts))
         .route("/my_api/users", get(my_api::users))
+        .route("/v1/customers", get(stripe::customers))
         .route("/my_api/orders", get(my_api::orders))
         .route("/stuck", get(hostile::stuck))
         .route("/endless", get(hostile::endless))

@@ -51,6 +51,12 @@ pub(super) async fn description(State(s): State<Arc<AppState>>) -> axum::Json<Va
                 "headers": {"Link": {"schema": {"type": "string"}}},
                 "content": {"application/json": {"schema": list("Product")}}}}}},
             "/tags": get([], list("Tag")),
+            "/v1/customers": get(
+                [limit("limit", 10), param("starting_after", "string", None)],
+                json!({"type": "object", "properties": {
+                    "object": {"type": "string"}, "data": list("Customer"),
+                    "has_more": {"type": "boolean"}, "url": {"type": "string"}}}),
+            ),
             "/posts/{id}/comments": get(
                 [json!({"name": "id", "in": "path", "required": true, "schema": {"type": "integer"}})],
                 list("Comment"),
@@ -119,6 +125,8 @@ fn schemas() -> Value {
         "Post": {"type": "object", "properties": {"id": int, "userId": int, "title": text}},
         "Product": {"type": "object", "properties": {"id": int, "name": text, "price": {"type": "number"}}},
         "Tag": {"type": "object", "properties": {"id": int, "name": text}},
+        "Customer": {"type": "object", "properties": {
+            "id": text, "object": text, "email": text, "name": text}},
         "Comment": {"type": "object", "properties": {"id": int, "postId": int, "body": text}},
     })
 }

@@ -175,3 +175,16 @@ fn the_written_source_loads_with_every_choice_commented() {
     );
     assert!(text.contains("(unconfirmed)"), "{text}");
 }
+
+/// The cursor path written for Stripe-style lists is one the paginator's JSONPath reads.
+#[test]
+fn the_last_records_id_path_selects_the_last_id() {
+    let page = serde_json::json!({"data": [{"id": "cus_1"}, {"id": "cus_2"}], "has_more": true});
+    let found = crate::source::json_path::find(&page, "data[-1].id");
+    assert_eq!(found, Some(&serde_json::json!("cus_2")));
+    let top = serde_json::json!([{"id": 1}, {"id": 2}]);
+    assert_eq!(
+        crate::source::json_path::find(&top, "$[-1].id"),
+        Some(&serde_json::json!(2))
+    );
+}

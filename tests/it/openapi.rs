@@ -38,6 +38,7 @@ fn a_source_from_the_mock_apis_description_syncs_every_collection() {
         ("posts", "next URL"),
         ("products", "Link header"),
         ("tags", "one page"),
+        ("customers", "cursor"),
         ("comments", "per posts"),
     ] {
         let line = out.lines().find(|l| l.trim_start().starts_with(resource));
@@ -66,6 +67,13 @@ fn a_source_from_the_mock_apis_description_syncs_every_collection() {
         yml.contains("probe: page 1 had 50 record(s), page 2 brought 50 new"),
         "{yml}"
     );
+    // Stripe's style: the next page starts after the last record's id, until `has_more` is false.
+    assert!(yml.contains("cursor_path: \"data[-1].id\""), "{yml}");
+    assert!(yml.contains("has_more_path: has_more"), "{yml}");
+    assert!(
+        yml.contains("probe: page 1 had 10 record(s), page 2 brought 10 new"),
+        "{yml}"
+    );
     assert!(!yml.contains("t0ken"), "{yml}");
     let dotenv = std::fs::read_to_string(project.path().join(".env")).unwrap_or_default();
     assert!(dotenv.lines().any(|l| l == "MOCK_TOKEN="), "{dotenv}");
@@ -86,6 +94,7 @@ fn a_source_from_the_mock_apis_description_syncs_every_collection() {
         ("posts", 30),
         ("products", 30),
         ("tags", 3),
+        ("customers", 25),
         ("comments", 90),
     ] {
         assert_eq!(

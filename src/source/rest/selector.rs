@@ -56,6 +56,8 @@ pub struct Located {
     pub rest: Value,
     /// Where each record is in the body.
     pub spans: Vec<Range<usize>>,
+    /// The keys leading to the records (empty: the body is the list).
+    pub path: Vec<String>,
 }
 
 /// Finds the records of `body` as `take_records` would, without parsing them. `Ok(None)`
@@ -105,7 +107,7 @@ pub fn locate_records(body: &[u8], selector: Option<&str>) -> Result<Option<Loca
         Some(b'n') => Vec::new(),
         _ => vec![offset(selected)],
     };
-    Ok(Some(Located { rest, spans }))
+    Ok(Some(Located { rest, spans, path }))
 }
 
 /// Parses a body with every list left empty and objects only as deep as [`detect`] looks:

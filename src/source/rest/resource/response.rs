@@ -1,6 +1,8 @@
 //! One response of a REST resource: sent, parsed on a blocking worker, its records selected;
 //! and what `dango source test` shows of it.
 
+use std::ops::Range;
+
 use serde_json::Value;
 use url::Url;
 
@@ -143,7 +145,12 @@ fn select(
         source,
     };
     match locate_records(&resp.body, selector) {
-        Ok(Some(Located { rest, spans })) => {
+        Ok(Some(Located {
+            mut rest,
+            spans,
+            path,
+        })) => {
+            with_last_record(&mut rest, &path, &resp.body, spans.last());
             let body = resp.body.clone();
             Ok((rest, Records::Text { body, spans }))
         }
@@ -154,6 +161,24 @@ fn select(
         }
         Err(LocateError::NotJson(_)) => Err(not_json()),
         Err(LocateError::NothingSelected(source)) => Err(nothing(source)),
+    }
+}
+
+/// Puts the last record back where the records were in `rest`, as a list of one: a cursor that
+/// is the last record's id (dlt's `cursor_path: data[-1].id`, Stripe's lists) reads it there.
+/// The other records stay out of what the paginator sees.
+fn with_last_record(rest: &mut Value, path: &[String], body: &[u8], last: Option<&Range<usize>>) {
+    let Some(record) =
+        last.and_then(|span| serde_json::from_slice::<Value>(&body[span.clone()]).ok())
+    else {
+        return;
+    };
+    let pointer: String = path
+        .iter()
+        .map(|k| format!("/{}", k.replace('~', "~0").replace('/', "~1")))
+        .collect();
+    if let Some(slot) = rest.pointer_mut(&pointer) {
+        *slot = Value::Array(vec![record]);
     }
 }
 
