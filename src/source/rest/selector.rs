@@ -460,7 +460,7 @@ mod tests {
     /// Records located as text, parsed, with the rest of the body; `None` if nothing matched.
     fn located(body: &Value, selector: Option<&str>) -> Option<(Vec<Value>, Value)> {
         let text = serde_json::to_vec(body).unwrap();
-        let Located { rest, spans } = match locate_records(&text, selector) {
+        let Located { rest, spans, .. } = match locate_records(&text, selector) {
             Ok(found) => found.expect("plain paths are located"),
             Err(LocateError::NothingSelected(_)) => return None,
             Err(e) => panic!("{e}"),
