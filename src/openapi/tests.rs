@@ -188,3 +188,23 @@ fn the_last_records_id_path_selects_the_last_id() {
         Some(&serde_json::json!(2))
     );
 }
+
+/// `servers[0]` with its variables' defaults; Swagger 2.0's scheme, host and base path.
+#[test]
+fn the_base_url_comes_from_servers_or_the_swagger_host() {
+    let base = |text: &str| {
+        let desc = Description::from_text(Place::File("api.yaml".into()), text).unwrap();
+        Api::read(&desc, None)
+            .map(|api| api.server.0)
+            .map_err(|e| e.to_string())
+    };
+    let templated = "openapi: 3.1.0\nservers:\n  - url: 'https://{region}.api.test/{version}'\n    variables:\n      region: {default: eu}\n      version: {default: v2}\npaths: {}\n";
+    assert_eq!(base(templated).unwrap(), "https://eu.api.test/v2");
+    let swagger = "swagger: '2.0'\nhost: api.test\nbasePath: /v1\nschemes: [http]\npaths: {}\n";
+    assert_eq!(base(swagger).unwrap(), "http://api.test/v1");
+    let relative = base("openapi: 3.0.0\nservers: [{url: /v1}]\npaths: {}\n").unwrap_err();
+    assert!(
+        relative.contains("`/v1` is not an absolute URL") && relative.contains("--base-url"),
+        "{relative}"
+    );
+}
