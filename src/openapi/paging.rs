@@ -322,12 +322,17 @@ pub fn detect<'a>(
         };
         return paging(paginator, why, true, with_size(vec![page.name.clone()]));
     }
-    paging(
+    let mut single = paging(
         Paginator::SinglePage,
         "no paging parameter, cursor field or `Link` header in the description".into(),
         false,
         with_size(vec![]),
-    )
+    );
+    // One page of at most this many: what lies past it would not load, and nothing says so.
+    if let Some((_, _, why)) = &mut single.page_size {
+        why.push_str("; with one page, records past it are not loaded (unconfirmed)");
+    }
+    single
 }
 
 /// The page size to ask for: the parameter's maximum (up to 1,000), else its default, else 100.
