@@ -14,6 +14,8 @@ use std::time::Duration;
 use serde_json::Value;
 use url::Url;
 
+use super::refs::{anchor, collect_ids, collect_refs, within};
+
 /// The most files one description may pull in through `$ref`s.
 const MAX_FILES: usize = 500;
 /// The most `$ref`s one lookup follows before it calls them a cycle.
@@ -400,86 +402,6 @@ impl Description {
             }
         }
         Ok(())
-    }
-}
-
-/// Every schema in `value` with an `$id`, as (pointer, id).
-fn collect_ids(value: &Value, at: &mut String, out: &mut Vec<(String, String)>) {
-    match value {
-        Value::Object(map) => {
-            if let Some(Value::String(id)) = map.get("$id") {
-                out.push((at.clone(), id.clone()));
-            }
-            for (key, child) in map {
-                let len = at.len();
-                at.push('/');
-                at.push_str(&key.replace('~', "~0").replace('/', "~1"));
-                collect_ids(child, at, out);
-                at.truncate(len);
-            }
-        }
-        Value::Array(items) => {
-            for (i, child) in items.iter().enumerate() {
-                let len = at.len();
-                at.push('/');
-                at.push_str(&i.to_string());
-                collect_ids(child, at, out);
-                at.truncate(len);
-            }
-        }
-        _ => {}
-    }
-}
-
-/// The value at `fragment` inside `base`: itself, a JSON pointer, or an `$anchor` name.
-fn within<'a>(base: &'a Value, fragment: &str) -> Option<&'a Value> {
-    match fragment {
-        "" => Some(base),
-        f if f.starts_with('/') => base.pointer(f),
-        name => anchor(base, name),
-    }
-}
-
-/// The object inside `value` whose `$anchor` (or `$dynamicAnchor`) is `name`, depth first.
-fn anchor<'a>(value: &'a Value, name: &str) -> Option<&'a Value> {
-    match value {
-        Value::Object(map) => {
-            let named = |k: &str| map.get(k).and_then(Value::as_str) == Some(name);
-            if named("$anchor") || named("$dynamicAnchor") {
-                return Some(value);
-            }
-            map.values().find_map(|child| anchor(child, name))
-        }
-        Value::Array(items) => items.iter().find_map(|child| anchor(child, name)),
-        _ => None,
-    }
-}
-
-/// Calls `found(pointer, reference)` for every `$ref` string in `value`.
-fn collect_refs(value: &Value, at: &mut String, found: &mut impl FnMut(&str, &str)) {
-    match value {
-        Value::Object(map) => {
-            if let Some(Value::String(reference)) = map.get("$ref") {
-                found(at, reference);
-            }
-            for (key, child) in map {
-                let len = at.len();
-                at.push('/');
-                at.push_str(&key.replace('~', "~0").replace('/', "~1"));
-                collect_refs(child, at, found);
-                at.truncate(len);
-            }
-        }
-        Value::Array(items) => {
-            for (i, child) in items.iter().enumerate() {
-                let len = at.len();
-                at.push('/');
-                at.push_str(&i.to_string());
-                collect_refs(child, at, found);
-                at.truncate(len);
-            }
-        }
-        _ => {}
     }
 }
 

@@ -3,6 +3,7 @@
 //!
 //! ```text
 //! document   the file or URL and every file its $refs reach → JSON values, refs checked
+//! refs       $refs, $ids and $anchors found in those values
 //! model      servers, operations (params, JSON response schema, headers), security schemes
 //! records    where each response keeps its records (the data selector)
 //! paging     which paginator, from parameters, response fields and headers
@@ -23,6 +24,7 @@ pub mod paging;
 pub mod probe;
 pub mod proposal;
 pub mod records;
+mod refs;
 
 pub use document::Description;
 pub use model::Api;
