@@ -14,7 +14,7 @@ use std::time::Duration;
 use serde_json::Value;
 use url::Url;
 
-use super::refs::{anchor, collect_ids, collect_refs, within};
+use super::refs::{anchor, strings_named, within};
 
 /// The most files one description may pull in through `$ref`s.
 const MAX_FILES: usize = 500;
@@ -308,22 +308,19 @@ impl Description {
         let mut next = 0;
         while next < self.docs.len() {
             let mut ids = Vec::new();
-            collect_ids(&self.docs[next].value, &mut String::new(), &mut ids);
-            self.ids
-                .extend(ids.into_iter().map(|(at, id)| (id, next, at)));
+            strings_named(&self.docs[next].value, "$id", &mut |at, id| {
+                ids.push((id.to_string(), next, at.to_string()));
+            });
+            self.ids.extend(ids);
             let mut files = Vec::new();
             let known = &self.ids;
-            collect_refs(
-                &self.docs[next].value,
-                &mut String::new(),
-                &mut |at, reference| {
-                    let file = reference.split('#').next().unwrap_or("");
-                    // A schema's `$id` is a name, not a file to load.
-                    if !file.is_empty() && !known.iter().any(|(id, _, _)| id == file) {
-                        files.push((at.to_string(), reference.to_string(), file.to_string()));
-                    }
-                },
-            );
+            strings_named(&self.docs[next].value, "$ref", &mut |at, reference| {
+                let file = reference.split('#').next().unwrap_or("");
+                // A schema's `$id` is a name, not a file to load.
+                if !file.is_empty() && !known.iter().any(|(id, _, _)| id == file) {
+                    files.push((at.to_string(), reference.to_string(), file.to_string()));
+                }
+            });
             for (at, reference, file) in files {
                 let from = self.docs[next].place.clone();
                 let place = from.join(&file).map_err(|reason| OpenApiError::BrokenRef {
@@ -362,7 +359,7 @@ impl Description {
         let mut checked: HashSet<(usize, String)> = HashSet::new();
         for (doc, d) in self.docs.iter().enumerate() {
             let mut refs = Vec::new();
-            collect_refs(&d.value, &mut String::new(), &mut |at, reference| {
+            strings_named(&d.value, "$ref", &mut |at, reference| {
                 refs.push((at.to_string(), reference.to_string()));
             });
             for (at, reference) in refs {

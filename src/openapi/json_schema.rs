@@ -76,33 +76,17 @@ fn collect_properties<'a>(
             }
         }
     }
-    // A record of one of several kinds (Stripe's payment sources): the union of their fields.
-    for key in ["anyOf", "oneOf"] {
-        if let Some(Value::Array(branches)) = schema.value.get(key) {
-            for value in branches {
-                collect_properties(
-                    desc,
-                    Node {
-                        doc: schema.doc,
-                        value,
-                    },
-                    depth + 1,
-                    out,
-                );
-            }
-        }
-    }
-    if let Some(Value::Array(members)) = schema.value.get("allOf") {
-        for value in members {
-            collect_properties(
-                desc,
-                Node {
+    // `allOf` members add their fields; a record of one of several kinds (`anyOf`, `oneOf`:
+    // Stripe's payment sources) has the union of theirs.
+    for key in ["anyOf", "oneOf", "allOf"] {
+        if let Some(Value::Array(members)) = schema.value.get(key) {
+            for value in members {
+                let member = Node {
                     doc: schema.doc,
                     value,
-                },
-                depth + 1,
-                out,
-            );
+                };
+                collect_properties(desc, member, depth + 1, out);
+            }
         }
     }
 }

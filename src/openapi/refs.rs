@@ -3,28 +3,32 @@
 
 use serde_json::Value;
 
-/// Every schema in `value` with an `$id`, as (pointer, id).
-pub(super) fn collect_ids(value: &Value, at: &mut String, out: &mut Vec<(String, String)>) {
+/// Calls `found(pointer, text)` for every string member named `key` anywhere in `value`: every
+/// `$ref` (what to load and check), every `$id` (schemas named for refs to find).
+pub(super) fn strings_named(value: &Value, key: &str, found: &mut impl FnMut(&str, &str)) {
+    walk(value, key, &mut String::new(), found);
+}
+
+fn walk(value: &Value, key: &str, at: &mut String, found: &mut impl FnMut(&str, &str)) {
+    if let Some(Value::String(text)) = value.get(key) {
+        found(at, text);
+    }
+    let mut visit = |at: &mut String, step: &str, child: &Value| {
+        let len = at.len();
+        at.push('/');
+        at.push_str(step);
+        walk(child, key, at, found);
+        at.truncate(len);
+    };
     match value {
         Value::Object(map) => {
-            if let Some(Value::String(id)) = map.get("$id") {
-                out.push((at.clone(), id.clone()));
-            }
-            for (key, child) in map {
-                let len = at.len();
-                at.push('/');
-                at.push_str(&key.replace('~', "~0").replace('/', "~1"));
-                collect_ids(child, at, out);
-                at.truncate(len);
+            for (name, child) in map {
+                visit(at, &name.replace('~', "~0").replace('/', "~1"), child);
             }
         }
         Value::Array(items) => {
             for (i, child) in items.iter().enumerate() {
-                let len = at.len();
-                at.push('/');
-                at.push_str(&i.to_string());
-                collect_ids(child, at, out);
-                at.truncate(len);
+                visit(at, &i.to_string(), child);
             }
         }
         _ => {}
@@ -52,33 +56,5 @@ pub(super) fn anchor<'a>(value: &'a Value, name: &str) -> Option<&'a Value> {
         }
         Value::Array(items) => items.iter().find_map(|child| anchor(child, name)),
         _ => None,
-    }
-}
-
-/// Calls `found(pointer, reference)` for every `$ref` string in `value`.
-pub(super) fn collect_refs(value: &Value, at: &mut String, found: &mut impl FnMut(&str, &str)) {
-    match value {
-        Value::Object(map) => {
-            if let Some(Value::String(reference)) = map.get("$ref") {
-                found(at, reference);
-            }
-            for (key, child) in map {
-                let len = at.len();
-                at.push('/');
-                at.push_str(&key.replace('~', "~0").replace('/', "~1"));
-                collect_refs(child, at, found);
-                at.truncate(len);
-            }
-        }
-        Value::Array(items) => {
-            for (i, child) in items.iter().enumerate() {
-                let len = at.len();
-                at.push('/');
-                at.push_str(&i.to_string());
-                collect_refs(child, at, found);
-                at.truncate(len);
-            }
-        }
-        _ => {}
     }
 }
