@@ -138,76 +138,67 @@ fn resource(y: &mut Yaml, r: &ResourcePlan, indent: usize) {
     y.line(inner, "write_disposition", Some(disposition), Some(why));
 }
 
-/// The `paginator:` mapping.
+/// The `paginator:` mapping (or, for one without settings, its name).
 fn paginator(y: &mut Yaml, p: &Paginator, indent: usize, why: &str) {
-    let inner = indent + 2;
-    let simple = |kind: &str| Some(kind.to_string());
-    let kind = match p {
-        Paginator::SinglePage => simple("single_page"),
-        Paginator::HeaderLink => simple("header_link"),
-        _ => None,
-    };
-    if let Some(kind) = kind {
-        y.line(indent, "paginator", Some(&kind), Some(why));
-        return;
-    }
-    y.line(indent, "paginator", None, Some(why));
-    match p {
-        Paginator::NextUrl { path } => {
-            y.line(inner, "type", Some("json_link"), None);
-            y.line(inner, "next_url_path", Some(&scalar(path)), None);
+    let text = |kind: &str| kind.to_string();
+    let fields: Vec<(&str, String, Option<&str>)> = match p {
+        Paginator::SinglePage => {
+            return y.line(indent, "paginator", Some("single_page"), Some(why));
         }
+        Paginator::HeaderLink => {
+            return y.line(indent, "paginator", Some("header_link"), Some(why));
+        }
+        Paginator::NextUrl { path } => vec![
+            ("type", text("json_link"), None),
+            ("next_url_path", scalar(path), None),
+        ],
         Paginator::Cursor {
             param,
             path,
             has_more,
         } => {
-            y.line(inner, "type", Some("cursor"), None);
-            y.line(inner, "cursor_param", Some(&scalar(param)), None);
-            y.line(inner, "cursor_path", Some(&scalar(path)), None);
-            if let Some(h) = has_more {
-                y.line(inner, "has_more_path", Some(&scalar(h)), None);
-            }
+            let mut fields = vec![
+                ("type", text("cursor"), None),
+                ("cursor_param", scalar(param), None),
+                ("cursor_path", scalar(path), None),
+            ];
+            fields.extend(has_more.iter().map(|h| ("has_more_path", scalar(h), None)));
+            fields
         }
         Paginator::Offset {
             param,
             limit_param,
             limit,
             total_path,
-        } => {
-            y.line(inner, "type", Some("offset"), None);
-            y.line(inner, "offset_param", Some(&scalar(param)), None);
-            y.line(inner, "limit_param", Some(&scalar(limit_param)), None);
-            y.line(inner, "limit", Some(&limit.to_string()), None);
-            match total_path {
-                Some(t) => y.line(inner, "total_path", Some(&scalar(t)), None),
-                None => y.line(
-                    inner,
-                    "total_path",
-                    Some("null"),
-                    Some("no total: stops at a short page"),
-                ),
-            }
-        }
+        } => vec![
+            ("type", text("offset"), None),
+            ("offset_param", scalar(param), None),
+            ("limit_param", scalar(limit_param), None),
+            ("limit", limit.to_string(), None),
+            total(total_path, "no total: stops at a short page"),
+        ],
         Paginator::PageNumber {
             param,
             start,
             total_path,
-        } => {
-            y.line(inner, "type", Some("page_number"), None);
-            y.line(inner, "page_param", Some(&scalar(param)), None);
-            y.line(inner, "base_page", Some(&start.to_string()), None);
-            match total_path {
-                Some(t) => y.line(inner, "total_path", Some(&scalar(t)), None),
-                None => y.line(
-                    inner,
-                    "total_path",
-                    Some("null"),
-                    Some("no page count: stops at an empty page"),
-                ),
-            }
-        }
-        Paginator::SinglePage | Paginator::HeaderLink => {}
+        } => vec![
+            ("type", text("page_number"), None),
+            ("page_param", scalar(param), None),
+            ("base_page", start.to_string(), None),
+            total(total_path, "no page count: stops at an empty page"),
+        ],
+    };
+    y.line(indent, "paginator", None, Some(why));
+    for (key, value, comment) in fields {
+        y.line(indent + 2, key, Some(&value), comment);
+    }
+}
+
+/// `total_path`, or `null` (dlt's default is `total`) with what stops paging instead.
+fn total<'a>(path: &Option<String>, without: &'a str) -> (&'static str, String, Option<&'a str>) {
+    match path {
+        Some(t) => ("total_path", scalar(t), None),
+        None => ("total_path", "null".to_string(), Some(without)),
     }
 }
 
