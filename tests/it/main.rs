@@ -5,6 +5,7 @@
 #[macro_use]
 mod support;
 
+mod build_features;
 mod config;
 mod crash;
 mod custom_sources;
